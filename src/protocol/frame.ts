@@ -1,0 +1,143 @@
+/**
+ * Frame header and raw frames.
+ *
+ * A `RawFrame` is a header plus the untouched body bytes: what the proxy forwards. The body
+ * is only decoded (see `messages/`) when routing needs to look inside. The stream id can be
+ * rewritten in place in the frame's bytes (`setStreamId`) without re-encoding anything.
+ *
+ * Layout (v3+): version(1) flags(1) stream(2, signed) opcode(1) length(4) = 9 bytes.
+ * Layout (v2):  version(1) flags(1) stream(1, signed) opcode(1) length(4) = 8 bytes.
+ */
+import { HeaderFlag, ProtocolVersion, headerLength, isSupportedVersion, versionName, opcodeName, isKnownOpcode } from './constants';
+import { ProtocolError } from './errors';
+
+export interface FrameHeader {
+  version: ProtocolVersion;
+  /** Direction bit of the version byte: true for a response (server to client). */
+  isResponse: boolean;
+  flags: number;
+  streamId: number;
+  opcode: number;
+  bodyLength: number;
+}
+
+export class RawFrame {
+  constructor(
+    readonly header: FrameHeader,
+    /** The whole frame: header followed by the body. Owned by this frame (safe to mutate). */
+    readonly bytes: Buffer,
+  ) {}
+
+  get version(): ProtocolVersion {
+    return this.header.version;
+  }
+  get opcode(): number {
+    return this.header.opcode;
+  }
+  get streamId(): number {
+    return this.header.streamId;
+  }
+  get flags(): number {
+    return this.header.flags;
+  }
+  get isCompressed(): boolean {
+    return (this.header.flags & HeaderFlag.COMPRESSION) !== 0;
+  }
+  /** The body bytes (a view into `bytes`, no copy). */
+  get body(): Buffer {
+    return this.bytes.subarray(headerLength(this.header.version));
+  }
+
+  /** Rewrite the stream id in the frame's own bytes, in place. */
+  setStreamId(id: number): void {
+    writeStreamId(this.bytes, this.header.version, id);
+    this.header.streamId = id;
+  }
+
+  /** A copy of this frame with another stream id (for sending one request to two clusters). */
+  withStreamId(id: number): RawFrame {
+    const copy = Buffer.allocUnsafe(this.bytes.length);
+    this.bytes.copy(copy);
+    writeStreamId(copy, this.header.version, id);
+    return new RawFrame({ ...this.header, streamId: id }, copy);
+  }
+
+  static fromParts(header: Omit<FrameHeader, 'bodyLength'>, body: Uint8Array): RawFrame {
+    const h: FrameHeader = { ...header, bodyLength: body.length };
+    const hl = headerLength(h.version);
+    const bytes = Buffer.allocUnsafe(hl + body.length);
+    encodeHeaderInto(h, bytes, 0);
+    bytes.set(body, hl);
+    return new RawFrame(h, bytes);
+  }
+}
+
+export function writeStreamId(frame: Buffer, version: ProtocolVersion, id: number): void {
+  if (version === ProtocolVersion.V2) frame.writeInt8(id, 2);
+  else frame.writeInt16BE(id, 2);
+}
+
+export function encodeHeaderInto(h: FrameHeader, out: Buffer, offset: number): number {
+  out[offset] = (h.isResponse ? 0x80 : 0) | h.version;
+  out[offset + 1] = h.flags & 0xff;
+  if (h.version === ProtocolVersion.V2) {
+    out.writeInt8(h.streamId, offset + 2);
+    out[offset + 3] = h.opcode;
+    out.writeInt32BE(h.bodyLength, offset + 4);
+    return offset + 8;
+  }
+  out.writeInt16BE(h.streamId, offset + 2);
+  out[offset + 4] = h.opcode;
+  out.writeInt32BE(h.bodyLength, offset + 5);
+  return offset + 9;
+}
+
+export function encodeHeader(h: FrameHeader): Buffer {
+  const out = Buffer.allocUnsafe(headerLength(h.version));
+  encodeHeaderInto(h, out, 0);
+  return out;
+}
+
+/**
+ * Read the version byte of a frame starting at `offset` and check it. Throws
+ * 'unsupported-version' with the raw version in the context so the caller can answer.
+ */
+export function peekVersion(buf: Buffer, offset: number): { version: ProtocolVersion; isResponse: boolean } {
+  const b = buf[offset]!;
+  const v = b & 0x7f;
+  if (!isSupportedVersion(v)) {
+    // Best effort: read the stream id as a v3+ header would have it, for the error reply.
+    const streamId = buf.length >= offset + 4 ? buf.readInt16BE(offset + 2) : 0;
+    throw new ProtocolError('unsupported-version', `Invalid or unsupported protocol version (${v})`, { version: v, streamId });
+  }
+  return { version: v, isResponse: (b & 0x80) !== 0 };
+}
+
+/** Decode a header at `offset`; the caller guarantees `headerLength(version)` bytes are there. */
+export function decodeHeader(buf: Buffer, offset = 0): FrameHeader {
+  const { version, isResponse } = peekVersion(buf, offset);
+  const flags = buf[offset + 1]!;
+  let streamId: number;
+  let opcode: number;
+  let bodyLength: number;
+  if (version === ProtocolVersion.V2) {
+    streamId = buf.readInt8(offset + 2);
+    opcode = buf[offset + 3]!;
+    bodyLength = buf.readInt32BE(offset + 4);
+  } else {
+    streamId = buf.readInt16BE(offset + 2);
+    opcode = buf[offset + 4]!;
+    bodyLength = buf.readInt32BE(offset + 5);
+  }
+  if (bodyLength < 0) {
+    throw new ProtocolError('invalid-value', `frame body length ${bodyLength} is negative`, { version, streamId, opcode });
+  }
+  if (!isKnownOpcode(opcode)) {
+    // Not thrown here: the decoder decides. Routing layers reject unknown opcodes with a named error.
+  }
+  return { version, isResponse, flags, streamId, opcode, bodyLength };
+}
+
+export function describeHeader(h: FrameHeader): string {
+  return `${h.isResponse ? 'response' : 'request'} ${versionName(h.version)} ${opcodeName(h.opcode)} stream=${h.streamId} flags=0x${h.flags.toString(16)} length=${h.bodyLength}`;
+}
