@@ -1,0 +1,782 @@
+#!/usr/bin/env node
+// Real Apache Cassandra 5.0 Origin and Target clusters for development, tests and CI (no Docker).
+//
+//   node scripts/clusters.mjs start|stop|status|reset|logs [origin|target] [options]   (npm run clusters -- ...)
+//
+// The jars come from Maven Central through scripts/cassandra/pom.xml into .cache/ (once); each node
+// runs as its own Java 17 JVM with its config, data and logs under .clusters/<name>/.
+// This file is also a module: test/support/clusters.ts imports its exported functions, so the
+// start/stop/readiness/fault logic lives here only. Plain ESM, node built-ins only (the Node
+// cassandra-driver from node_modules is used for the readiness probe when it is installed).
+import { spawn, spawnSync, execFileSync } from 'node:child_process';
+import {
+  existsSync, mkdirSync, readFileSync, writeFileSync, rmSync, openSync, closeSync, statSync, readdirSync,
+} from 'node:fs';
+import { createRequire } from 'node:module';
+import { connect as netConnect } from 'node:net';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+
+export const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
+export const CACHE_DIR = resolve(process.env.ZDM_CACHE_DIR || join(ROOT, '.cache'));
+export const CLUSTERS_DIR = resolve(process.env.ZDM_CLUSTERS_DIR || join(ROOT, '.clusters'));
+export const TLS_DIR = join(CLUSTERS_DIR, 'tls');
+/** PEM certificate of the self-signed CA/server cert used when client TLS is on (for Node/cqlsh clients). */
+export const TLS_CA_PEM = join(TLS_DIR, 'ca.pem');
+export const TLS_STORE_PASSWORD = 'changeit';
+export const JAVA_HOME = process.env.ZDM_JAVA_HOME || '/usr/lib/jvm/java-17-openjdk-amd64';
+export const DEFAULT_VERSIONS = ['5.0.8', '5.0.7', '5.0.6'];
+export const DATACENTER = 'datacenter1'; // SimpleSnitch
+export const CREDENTIALS = Object.freeze({ username: 'cassandra', password: 'cassandra' });
+export const NODES = Object.freeze({
+  origin: Object.freeze({ name: 'origin', clusterName: 'origin', host: '127.0.0.1', port: 9042, storagePort: 7000 }),
+  target: Object.freeze({ name: 'target', clusterName: 'target', host: '127.0.0.2', port: 9042, storagePort: 7000 }),
+});
+export const NODE_NAMES = Object.freeze(Object.keys(NODES));
+const DRIVER_PLUGIN = 'org.apache.maven.plugins:maven-dependency-plugin:3.8.1';
+
+const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+const log = (...a) => console.log('[clusters]', ...a);
+const secs = (ms) => `${(ms / 1000).toFixed(1)}s`;
+
+export class ClusterError extends Error {
+  /** @param {string} step @param {string} message @param {string} [node] */
+  constructor(step, message, node) {
+    super(`${step}${node ? ` (${node})` : ''}: ${message}`);
+    this.step = step;
+    this.node = node;
+  }
+}
+
+// ------------------------------------------------------------------------------------------------
+// Options
+
+const ON = new Set(['on', 'true', '1', 'yes', '']);
+const OFF = new Set(['off', 'false', '0', 'no']);
+function parseBool(value, what) {
+  const v = String(value).trim().toLowerCase();
+  if (ON.has(v)) return true;
+  if (OFF.has(v)) return false;
+  throw new ClusterError('options', `${what}: expected on|off, got '${value}'`);
+}
+
+/** Default options of one node, from the environment (ZDM_TEST_<NODE>_AUTH / _TLS, ZDM_TEST_AUTH / _TLS, ZDM_TEST_HEAP). */
+export function defaultNodeOptions(name, env = process.env) {
+  const up = name.toUpperCase();
+  const pick = (key) => env[`ZDM_TEST_${up}_${key}`] ?? env[`ZDM_TEST_${key}`];
+  const auth = pick('AUTH');
+  const tls = pick('TLS');
+  return {
+    auth: auth === undefined ? true : parseBool(auth, `ZDM_TEST_${up}_AUTH`),
+    tls: tls === undefined ? false : parseBool(tls, `ZDM_TEST_${up}_TLS`),
+    heap: env.ZDM_TEST_HEAP || '512m',
+  };
+}
+
+/** Parses CLI flags into { command, names, nodeOptions: {origin, target}, fresh, timeoutMs, version, tail }. */
+export function parseArgs(argv, env = process.env) {
+  const out = {
+    command: undefined, names: [], fresh: false, help: false, follow: false, lines: 40,
+    timeoutMs: Number(env.ZDM_TEST_START_TIMEOUT || 240) * 1000,
+    version: env.ZDM_CASSANDRA_VERSION || undefined,
+    nodeOptions: Object.fromEntries(NODE_NAMES.map((n) => [n, defaultNodeOptions(n, env)])),
+  };
+  for (const arg of argv) {
+    const m = /^--([a-z-]+)(?:=(.*))?$/.exec(arg);
+    if (!m) {
+      if (out.command === undefined) out.command = arg;
+      else if (NODE_NAMES.includes(arg)) out.names.push(arg);
+      else throw new ClusterError('options', `unknown argument '${arg}' (nodes: ${NODE_NAMES.join(', ')})`);
+      continue;
+    }
+    const [, key, val] = m;
+    const flag = val === undefined ? '' : val;
+    const perNode = /^(auth|tls)(?:-(origin|target))?$/.exec(key);
+    if (perNode) {
+      const targets = perNode[2] ? [perNode[2]] : NODE_NAMES;
+      for (const n of targets) out.nodeOptions[n][perNode[1]] = parseBool(flag, `--${key}`);
+    } else if (key === 'heap') {
+      if (!/^\d+[mMgG]$/.test(flag)) throw new ClusterError('options', `--heap: expected e.g. 512m or 1g, got '${flag}'`);
+      for (const n of NODE_NAMES) out.nodeOptions[n].heap = flag;
+    } else if (key === 'fresh') out.fresh = true;
+    else if (key === 'follow' || key === 'f') out.follow = true;
+    else if (key === 'lines') out.lines = Number(flag) || 40;
+    else if (key === 'timeout') out.timeoutMs = Number(flag) * 1000;
+    else if (key === 'version') out.version = flag;
+    else if (key === 'help' || key === 'h') out.help = true;
+    else throw new ClusterError('options', `unknown option '${arg}' (see --help)`);
+  }
+  if (out.names.length === 0) out.names = [...NODE_NAMES];
+  return out;
+}
+
+export const HELP = `Usage: npm run clusters -- <command> [origin|target] [options]
+       node scripts/clusters.mjs <command> [origin|target] [options]
+
+Two single-node Apache Cassandra 5.0 clusters for development and tests (Java 17, no Docker):
+  origin  127.0.0.1:9042  cluster_name 'origin'
+  target  127.0.0.2:9042  cluster_name 'target'
+  superuser cassandra/cassandra, data centre '${DATACENTER}'
+
+Commands (default: both nodes):
+  start    fetch the jars once (Maven, into .cache/), then start the nodes in parallel and wait until
+           each answers an authenticated query. Idempotent: a running node with the same options is
+           reused; one running with other options is restarted with the new ones (data kept).
+  stop     stop the nodes by their recorded PIDs (SIGTERM, SIGKILL after 30 s)
+  reset    stop the nodes and wipe their data (.clusters/<name>/); the jar cache is kept
+  status   state, PID, address, options, Cassandra version and RSS of each node
+  logs     where each node logs; 'logs origin' prints its last --lines=N lines, --follow tails it
+
+Options (flag / environment variable; flags win):
+  --auth=on|off, --auth-origin=off, --auth-target=off   ZDM_TEST_AUTH, ZDM_TEST_ORIGIN_AUTH, ZDM_TEST_TARGET_AUTH
+        PasswordAuthenticator (default on) or AllowAllAuthenticator
+  --tls, --tls-origin, --tls-target (=on|off)            ZDM_TEST_TLS, ZDM_TEST_ORIGIN_TLS, ZDM_TEST_TARGET_TLS
+        client-to-node TLS on the native port (default off). A self-signed keystore/truststore is
+        made with the JDK keytool under .clusters/tls/; the PEM for clients is .clusters/tls/ca.pem
+  --heap=512m                                            ZDM_TEST_HEAP            JVM heap (-Xms=-Xmx) per node
+  --fresh                                                                         wipe a node's data before starting it
+  --timeout=240                                          ZDM_TEST_START_TIMEOUT   seconds to wait for readiness
+  --version=5.0.8                                        ZDM_CASSANDRA_VERSION    Cassandra version (default tries ${DEFAULT_VERSIONS.join(', ')})
+                                                         ZDM_JAVA_HOME            Java 17 home (default ${JAVA_HOME})
+                                                         ZDM_CLUSTERS_DIR, ZDM_CACHE_DIR  node and jar directories
+`;
+
+// ------------------------------------------------------------------------------------------------
+// Paths and state
+
+export function nodeDir(name) { return join(CLUSTERS_DIR, name); }
+export function nodeLogFile(name) { return join(nodeDir(name), 'logs', 'system.log'); }
+export function nodeStdoutFile(name) { return join(nodeDir(name), 'logs', 'stdout.log'); }
+function stateFile(name) { return join(nodeDir(name), 'state.json'); }
+
+/** The recorded state of a node ({ pid, options, version, ... }) or undefined. */
+export function readState(name) {
+  try { return JSON.parse(readFileSync(stateFile(name), 'utf8')); } catch { return undefined; }
+}
+function writeState(name, state) {
+  mkdirSync(nodeDir(name), { recursive: true });
+  writeFileSync(stateFile(name), JSON.stringify(state, null, 2) + '\n');
+}
+
+/** True when pid is alive and is the Cassandra JVM of this node (guards against PID reuse). */
+export function isNodeProcess(pid, name) {
+  if (!pid) return false;
+  try {
+    const cmd = readFileSync(`/proc/${pid}/cmdline`, 'utf8');
+    return cmd.includes('CassandraDaemon') && cmd.includes(`${nodeDir(name)}/`);
+  } catch { return false; }
+}
+/** Process state letter from /proc/<pid>/stat (R, S, T = stopped, Z, ...) or undefined when gone. */
+export function processState(pid) {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    return stat.slice(stat.lastIndexOf(')') + 2).split(' ')[0];
+  } catch { return undefined; }
+}
+/** Resident memory of a process in KiB (VmRSS), or undefined. */
+export function rssKiB(pid) {
+  try {
+    const m = /VmRSS:\s+(\d+)\s+kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
+    return m ? Number(m[1]) : undefined;
+  } catch { return undefined; }
+}
+/** PID of the running node, or undefined. */
+export function runningPid(name) {
+  const st = readState(name);
+  return st && isNodeProcess(st.pid, name) && processState(st.pid) !== 'Z' ? st.pid : undefined;
+}
+
+/** The last `lines` lines of the node's system.log, plus the tail of its JVM stdout/stderr (warnings, JVM errors). */
+export function logTail(name, lines = 40) {
+  const out = [];
+  const tail = (f, n) => {
+    if (!existsSync(f)) return;
+    const text = readFileSync(f, 'utf8').trimEnd();
+    if (!text) return;
+    out.push(`----- last ${n} lines of ${f} -----`, ...text.split('\n').slice(-n));
+  };
+  tail(nodeStdoutFile(name), Math.min(lines, 15));
+  tail(nodeLogFile(name), lines);
+  return out.length ? out.join('\n') : `(no log yet under ${join(nodeDir(name), 'logs')})`;
+}
+
+// ------------------------------------------------------------------------------------------------
+// Java and jars
+
+export function javaBin() { return join(JAVA_HOME, 'bin', 'java'); }
+
+function checkJava() {
+  const java = javaBin();
+  if (!existsSync(java)) {
+    throw new ClusterError('java', `no Java at ${java}; install OpenJDK 17 (apt-get install openjdk-17-jdk-headless) or set ZDM_JAVA_HOME`);
+  }
+  const r = spawnSync(java, ['-version'], { encoding: 'utf8' });
+  const m = /version "(\d+)/.exec(r.stderr || '');
+  const major = m ? Number(m[1]) : 0;
+  if (major !== 17 && major !== 11) {
+    throw new ClusterError('java', `${java} is Java ${major || '?'}; Cassandra 5.0 needs Java 17 (or 11). Set ZDM_JAVA_HOME`);
+  }
+}
+
+function classpathFile(version) { return join(CACHE_DIR, 'cassandra', `${version}.classpath`); }
+
+function cachedClasspath(version) {
+  const f = classpathFile(version);
+  if (!existsSync(f)) return undefined;
+  const cp = readFileSync(f, 'utf8').trim();
+  const jars = cp.split(':');
+  return jars.length > 50 && jars.every((j) => existsSync(j)) ? cp : undefined;
+}
+
+/**
+ * Resolves the Cassandra jars with Maven (once; cached in .cache/m2 and .cache/cassandra/<v>.classpath).
+ * Tries the pinned version, then the fallbacks. Returns { version, classpath, fetchedMs }.
+ */
+export function fetchJars(version) {
+  const candidates = version ? [version] : DEFAULT_VERSIONS;
+  for (const v of candidates) {
+    const cp = cachedClasspath(v);
+    if (cp) return { version: v, classpath: cp, fetchedMs: 0 };
+  }
+  const mvn = process.env.ZDM_MVN || 'mvn';
+  const t0 = Date.now();
+  const errors = [];
+  for (const v of candidates) {
+    log(`fetching Cassandra ${v} jars with Maven into ${CACHE_DIR} ...`);
+    mkdirSync(join(CACHE_DIR, 'cassandra'), { recursive: true });
+    const outFile = classpathFile(v);
+    const args = [
+      '-B', '-q', '-f', join(ROOT, 'scripts', 'cassandra', 'pom.xml'),
+      `-Dmaven.repo.local=${join(CACHE_DIR, 'm2')}`, `-Dcassandra.version=${v}`,
+      `${DRIVER_PLUGIN}:build-classpath`, '-Dmdep.includeScope=runtime', `-Dmdep.outputFile=${outFile}.tmp`,
+    ];
+    const r = spawnSync(mvn, args, {
+      encoding: 'utf8', env: { ...process.env, JAVA_HOME }, maxBuffer: 64 * 1024 * 1024,
+    });
+    if (r.error) throw new ClusterError('fetch jars', `cannot run '${mvn}' (${r.error.message}); install Maven 3.8+`);
+    if (r.status === 0 && existsSync(`${outFile}.tmp`)) {
+      writeFileSync(outFile, readFileSync(`${outFile}.tmp`, 'utf8'));
+      rmSync(`${outFile}.tmp`, { force: true });
+      const cp = cachedClasspath(v);
+      if (cp) {
+        const ms = Date.now() - t0;
+        log(`fetched Cassandra ${v}: ${cp.split(':').length} jars in ${secs(ms)}`);
+        return { version: v, classpath: cp, fetchedMs: ms };
+      }
+    }
+    const out = `${r.stdout}\n${r.stderr}`.trim().split('\n').slice(-25).join('\n');
+    errors.push(`--- mvn for ${v} (exit ${r.status}) ---\n${out}`);
+    log(`Cassandra ${v} could not be resolved${candidates.length > 1 ? ', trying the next version' : ''}`);
+  }
+  throw new ClusterError('fetch jars', `Maven could not resolve org.apache.cassandra:cassandra-all ${candidates.join(' / ')}\n${errors.join('\n')}`);
+}
+
+// ------------------------------------------------------------------------------------------------
+// TLS material
+
+/** Makes (once) a self-signed server keystore + truststore with keytool and exports the PEM (.clusters/tls/ca.pem). */
+export function ensureTls() {
+  const keystore = join(TLS_DIR, 'keystore.p12');
+  const truststore = join(TLS_DIR, 'truststore.p12');
+  if (existsSync(keystore) && existsSync(truststore) && existsSync(TLS_CA_PEM)) return { keystore, truststore, ca: TLS_CA_PEM };
+  mkdirSync(TLS_DIR, { recursive: true });
+  for (const f of [keystore, truststore, TLS_CA_PEM]) rmSync(f, { force: true });
+  const keytool = join(JAVA_HOME, 'bin', 'keytool');
+  const pw = TLS_STORE_PASSWORD;
+  const run = (args) => {
+    try { execFileSync(keytool, args, { stdio: 'pipe' }); } catch (e) {
+      throw new ClusterError('tls', `keytool ${args[0]} failed: ${e.stderr || e.message}`);
+    }
+  };
+  run(['-genkeypair', '-alias', 'node', '-keyalg', 'RSA', '-keysize', '2048', '-validity', '3650',
+    '-dname', 'CN=zdm-test-cassandra', '-ext', 'SAN=IP:127.0.0.1,IP:127.0.0.2,DNS:localhost',
+    '-storetype', 'PKCS12', '-keystore', keystore, '-storepass', pw, '-keypass', pw]);
+  run(['-exportcert', '-rfc', '-alias', 'node', '-keystore', keystore, '-storepass', pw, '-file', TLS_CA_PEM]);
+  run(['-importcert', '-noprompt', '-alias', 'node', '-file', TLS_CA_PEM, '-storetype', 'PKCS12',
+    '-keystore', truststore, '-storepass', pw]);
+  log(`made self-signed TLS material in ${TLS_DIR} (clients trust ${TLS_CA_PEM})`);
+  return { keystore, truststore, ca: TLS_CA_PEM };
+}
+
+// ------------------------------------------------------------------------------------------------
+// Node configuration and launch
+
+function cassandraYaml(node, dir, opts) {
+  const tls = opts.tls ? `client_encryption_options:
+  enabled: true
+  optional: false
+  keystore: ${join(TLS_DIR, 'keystore.p12')}
+  keystore_password: ${TLS_STORE_PASSWORD}
+  truststore: ${join(TLS_DIR, 'truststore.p12')}
+  truststore_password: ${TLS_STORE_PASSWORD}
+  store_type: PKCS12
+  require_client_auth: false
+` : `client_encryption_options:
+  enabled: false
+`;
+  return `# Written by scripts/clusters.mjs for the '${node.name}' test cluster; rewritten on each start.
+cluster_name: '${node.clusterName}'
+num_tokens: 1
+initial_token: 0
+partitioner: org.apache.cassandra.dht.Murmur3Partitioner
+endpoint_snitch: SimpleSnitch
+seed_provider:
+  - class_name: org.apache.cassandra.locator.SimpleSeedProvider
+    parameters:
+      - seeds: "${node.host}:${node.storagePort}"
+listen_address: ${node.host}
+rpc_address: ${node.host}
+storage_port: ${node.storagePort}
+native_transport_port: ${node.port}
+start_native_transport: true
+
+data_file_directories:
+  - ${dir}/data
+commitlog_directory: ${dir}/commitlog
+hints_directory: ${dir}/hints
+saved_caches_directory: ${dir}/saved_caches
+cdc_raw_directory: ${dir}/cdc_raw
+
+commitlog_sync: periodic
+commitlog_sync_period: 10000ms
+
+authenticator: ${opts.auth ? 'PasswordAuthenticator' : 'AllowAllAuthenticator'}
+authorizer: ${opts.auth ? 'CassandraAuthorizer' : 'AllowAllAuthorizer'}
+role_manager: CassandraRoleManager
+
+${tls}
+# lean and fast for tests
+hinted_handoff_enabled: false
+auto_snapshot: false
+snapshot_before_compaction: false
+memtable_allocation_type: heap_buffers
+memtable_heap_space: 64MiB
+memtable_offheap_space: 64MiB
+memtable_flush_writers: 1
+concurrent_reads: 4
+concurrent_writes: 4
+concurrent_counter_writes: 4
+concurrent_materialized_view_writes: 2
+concurrent_compactors: 1
+native_transport_max_threads: 32
+key_cache_size: 8MiB
+file_cache_size: 32MiB
+prepared_statements_cache_size: 8MiB
+batch_size_warn_threshold: 64KiB
+batch_size_fail_threshold: 1024KiB
+unlogged_batch_across_partitions_warn_threshold: 100
+materialized_views_enabled: false
+user_defined_functions_enabled: false
+# slow-CI friendly request timeouts
+read_request_timeout: 10000ms
+range_request_timeout: 20000ms
+write_request_timeout: 10000ms
+counter_write_request_timeout: 10000ms
+request_timeout: 20000ms
+`;
+}
+
+const LOGBACK_XML = `<configuration scan="false">
+  <appender name="FILE" class="ch.qos.logback.core.FileAppender">
+    <file>\${cassandra.logdir}/system.log</file>
+    <encoder><pattern>%-5level [%thread] %date{ISO8601} %logger{0}:%L - %msg%n</pattern></encoder>
+  </appender>
+  <appender name="STDOUT" class="ch.qos.logback.core.ConsoleAppender">
+    <encoder><pattern>%-5level %date{HH:mm:ss.SSS} %msg%n</pattern></encoder>
+    <filter class="ch.qos.logback.classic.filter.ThresholdFilter"><level>WARN</level></filter>
+  </appender>
+  <root level="INFO">
+    <appender-ref ref="FILE"/>
+    <appender-ref ref="STDOUT"/>
+  </root>
+</configuration>
+`;
+
+const JPMS_FLAGS = [
+  '-Djdk.attach.allowAttachSelf=true',
+  ...[
+    'java.base/jdk.internal.misc', 'java.base/jdk.internal.ref', 'java.base/sun.nio.ch', 'java.base/java.lang.ref',
+    'java.management.rmi/com.sun.jmx.remote.internal.rmi', 'java.rmi/sun.rmi.registry', 'java.rmi/sun.rmi.server',
+    'java.sql/java.sql', 'jdk.unsupported/sun.misc', 'jdk.compiler/com.sun.tools.javac.file', 'jdk.attach/sun.tools.attach',
+  ].flatMap((p) => ['--add-exports', `${p}=ALL-UNNAMED`]),
+  ...[
+    'java.base/java.lang', 'java.base/java.lang.module', 'java.base/java.lang.reflect', 'java.base/java.io',
+    'java.base/java.nio', 'java.base/java.util', 'java.base/sun.nio.ch', 'java.base/jdk.internal.loader',
+    'java.base/jdk.internal.ref', 'java.base/jdk.internal.reflect', 'java.base/jdk.internal.math',
+    'java.base/jdk.internal.module', 'java.base/jdk.internal.util.jar', 'jdk.compiler/com.sun.tools.javac',
+    'jdk.management/com.sun.management.internal',
+  ].flatMap((p) => ['--add-opens', `${p}=ALL-UNNAMED`]),
+  '-Dio.netty.tryReflectionSetAccessible=true',
+  '-Dio.netty.allocator.useCacheForAllThreads=true',
+  '-Dio.netty.allocator.maxOrder=11',
+];
+
+function jvmArgs(node, dir, opts, classpath) {
+  return [
+    ...JPMS_FLAGS,
+    `-Xms${opts.heap}`, `-Xmx${opts.heap}`, '-Xss256k',
+    '-XX:MaxDirectMemorySize=256m', '-XX:MaxMetaspaceSize=256m', '-XX:ReservedCodeCacheSize=96m',
+    '-XX:+UseSerialGC', '-XX:+ExitOnOutOfMemoryError', '-XX:+PerfDisableSharedMem',
+    '-XX:TieredStopAtLevel=1', // faster cold start; a test cluster never gets hot enough for C2 to pay off
+    '-ea', '-da:net.openhft...',
+    '-Djava.net.preferIPv4Stack=true',
+    `-Djava.io.tmpdir=${dir}/tmp`, `-Djna.tmpdir=${dir}/tmp`,
+    `-Dcassandra.config=${pathToFileURL(join(dir, 'conf', 'cassandra.yaml')).href}`,
+    `-Dcassandra.storagedir=${dir}`,
+    `-Dcassandra.logdir=${dir}/logs`,
+    `-Dcassandra.triggers_dir=${dir}/triggers`,
+    `-Dlogback.configurationFile=${join(dir, 'conf', 'logback.xml')}`,
+    '-Dcassandra-foreground=yes',
+    `-Dcassandra-pidfile=${dir}/cassandra.pid`,
+    '-Dcassandra.skip_wait_for_gossip_to_settle=0',
+    '-Dcassandra.superuser_setup_delay_ms=0',
+    '-Dcassandra.load_ring_state=false',
+    '-Dcassandra.ring_delay_ms=1000',
+    `-Dzdm.node=${node.name}`,
+    '-cp', classpath,
+    'org.apache.cassandra.service.CassandraDaemon',
+  ];
+}
+
+function sameOptions(a, b) {
+  return !!a && !!b && a.auth === b.auth && a.tls === b.tls && a.heap === b.heap;
+}
+
+/** Launches the JVM of one node (detached) and records its PID. Does not wait for readiness. */
+function launchNode(name, opts, jars) {
+  const node = NODES[name];
+  const dir = nodeDir(name);
+  for (const d of ['conf', 'data', 'commitlog', 'hints', 'saved_caches', 'cdc_raw', 'logs', 'tmp', 'triggers']) {
+    mkdirSync(join(dir, d), { recursive: true });
+  }
+  writeFileSync(join(dir, 'conf', 'cassandra.yaml'), cassandraYaml(node, dir, opts));
+  writeFileSync(join(dir, 'conf', 'logback.xml'), LOGBACK_XML);
+  rmSync(join(dir, 'logs', 'system.log'), { force: true });
+  const out = openSync(nodeStdoutFile(name), 'w');
+  const child = spawn(javaBin(), jvmArgs(node, dir, opts, jars.classpath), {
+    cwd: dir, detached: true, stdio: ['ignore', out, out],
+    env: { ...process.env, JAVA_HOME, MALLOC_ARENA_MAX: '4' },
+  });
+  closeSync(out);
+  child.unref();
+  if (!child.pid) throw new ClusterError('start', `could not spawn ${javaBin()}`, name);
+  writeState(name, {
+    pid: child.pid, name, host: node.host, port: node.port, clusterName: node.clusterName,
+    version: jars.version, options: opts, startedAt: new Date().toISOString(),
+  });
+  return child.pid;
+}
+
+// ------------------------------------------------------------------------------------------------
+// Readiness
+
+function portOpen(host, port, timeoutMs = 1000) {
+  return new Promise((res) => {
+    const s = netConnect({ host, port });
+    const done = (ok) => { s.removeAllListeners(); s.destroy(); res(ok); };
+    s.setTimeout(timeoutMs, () => done(false));
+    s.once('connect', () => done(true));
+    s.once('error', () => done(false));
+  });
+}
+
+let driverModule;
+/** The Node cassandra-driver from node_modules, or undefined when it is not installed. */
+export function loadDriver() {
+  if (driverModule === undefined) {
+    try { driverModule = createRequire(join(ROOT, 'package.json'))('cassandra-driver'); } catch { driverModule = null; }
+  }
+  return driverModule || undefined;
+}
+
+/** Client options for the Node cassandra-driver to reach a node (auth and TLS per the node's recorded options). */
+export function driverOptions(name, { username, password, opts, timeoutMs = 5000 } = {}) {
+  const node = NODES[name];
+  const o = opts || readState(name)?.options || defaultNodeOptions(name);
+  const driver = loadDriver();
+  const options = {
+    contactPoints: [`${node.host}:${node.port}`],
+    localDataCenter: DATACENTER,
+    protocolOptions: { port: node.port },
+    socketOptions: { connectTimeout: timeoutMs, readTimeout: timeoutMs },
+    pooling: { heartBeatInterval: 0 },
+  };
+  if (o.auth || username) {
+    options.authProvider = new driver.auth.PlainTextAuthProvider(username ?? CREDENTIALS.username, password ?? CREDENTIALS.password);
+  }
+  if (o.tls) options.sslOptions = { ca: [readFileSync(TLS_CA_PEM)], rejectUnauthorized: true };
+  return options;
+}
+
+/** One readiness probe: an (authenticated) SELECT on system.local. Resolves to the row or throws. */
+export async function probe(name, opts, timeoutMs = 5000) {
+  const driver = loadDriver();
+  if (!driver) {
+    // Without the Node driver (before npm ci): the port is open and the superuser exists per the log.
+    const node = NODES[name];
+    if (!(await portOpen(node.host, node.port))) throw new Error('native port closed');
+    const text = existsSync(nodeLogFile(name)) ? readFileSync(nodeLogFile(name), 'utf8') : '';
+    if (opts.auth && !/Created default superuser role|Startup complete/.test(text)) throw new Error('superuser not created yet');
+    return { cluster_name: NODES[name].clusterName, release_version: readState(name)?.version };
+  }
+  const client = new driver.Client(driverOptions(name, { opts, timeoutMs }));
+  try {
+    await client.connect();
+    const rs = await client.execute('SELECT cluster_name, release_version, data_center FROM system.local');
+    return rs.first();
+  } finally {
+    await client.shutdown().catch(() => {});
+  }
+}
+
+/**
+ * Waits until the node answers an authenticated query; fails early if its JVM exits.
+ * Returns the system.local row ({ cluster_name, release_version, data_center }).
+ */
+export async function waitReady(name, { pid, opts, timeoutMs = 240_000 } = {}) {
+  const node = NODES[name];
+  const deadline = Date.now() + timeoutMs;
+  let lastErr = 'native port not open yet';
+  while (Date.now() < deadline) {
+    if (pid && !isNodeProcess(pid, name)) {
+      throw new ClusterError('start', `the Cassandra JVM (pid ${pid}) exited before it was ready; log: ${nodeLogFile(name)}`, name);
+    }
+    if (await portOpen(node.host, node.port)) {
+      try {
+        const row = await probe(name, opts);
+        if (row && row.cluster_name !== node.clusterName) {
+          throw new ClusterError('start', `${node.host}:${node.port} answers as cluster '${row.cluster_name}', not '${node.clusterName}' (another Cassandra on that address?)`, name);
+        }
+        return row;
+      } catch (e) {
+        if (e instanceof ClusterError) throw e;
+        lastErr = e.message;
+      }
+    }
+    await sleep(1000);
+  }
+  throw new ClusterError('start', `not ready after ${secs(timeoutMs)} (last error: ${lastErr}); log: ${nodeLogFile(name)}`, name);
+}
+
+// ------------------------------------------------------------------------------------------------
+// Commands
+
+/**
+ * Starts (or reuses) the named nodes with per-node options; all in parallel. Resolves to
+ * { [name]: { pid, reused, version, readyMs } } when every node is ready; throws a ClusterError
+ * naming the failed step and node (with its log tail in .logTail) otherwise.
+ */
+export async function startNodes(names = NODE_NAMES, { nodeOptions = {}, fresh = false, timeoutMs = 240_000, version } = {}) {
+  const t0 = Date.now();
+  const want = Object.fromEntries(names.map((n) => [n, { ...defaultNodeOptions(n), ...(nodeOptions[n] || {}) }]));
+  const toStart = [];
+  const result = {};
+  for (const name of names) {
+    const st = readState(name);
+    const pid = runningPid(name);
+    if (pid && !fresh && sameOptions(st.options, want[name])) {
+      if (processState(pid) === 'T') process.kill(pid, 'SIGCONT'); // a paused node is resumed, not restarted
+      result[name] = { pid, reused: true, version: st.version };
+      continue;
+    }
+    if (pid) {
+      log(`${name}: running (pid ${pid}) with other options ${JSON.stringify(st.options)}; restarting with ${JSON.stringify(want[name])}`);
+      await stopNode(name);
+    }
+    toStart.push(name);
+  }
+  // Reused nodes must still answer (they may be starting or half-dead).
+  await Promise.all(Object.keys(result).map(async (name) => {
+    try {
+      const row = await waitReady(name, { pid: result[name].pid, opts: want[name], timeoutMs: Math.min(timeoutMs, 60_000) });
+      result[name].version = row?.release_version ?? result[name].version;
+      log(`${name}: already running (pid ${result[name].pid}) on ${NODES[name].host}:${NODES[name].port}`);
+    } catch (e) {
+      throw withTail(e, name);
+    }
+  }));
+  if (toStart.length === 0) return result;
+
+  checkJava();
+  const jars = fetchJars(version);
+  if (toStart.some((n) => want[n].tls)) ensureTls();
+  for (const name of toStart) {
+    const node = NODES[name];
+    if (await portOpen(node.host, node.port, 500)) {
+      throw new ClusterError('start', `${node.host}:${node.port} is already in use by a process that is not this node (stop it first)`, name);
+    }
+    if (fresh) rmSync(nodeDir(name), { recursive: true, force: true });
+  }
+  const tStart = Date.now();
+  const pids = Object.fromEntries(toStart.map((n) => [n, launchNode(n, want[n], jars)]));
+  for (const n of toStart) log(`${n}: started Cassandra ${jars.version} pid ${pids[n]} on ${NODES[n].host}:${NODES[n].port} (auth ${want[n].auth ? 'on' : 'off'}, tls ${want[n].tls ? 'on' : 'off'}, heap ${want[n].heap}); log ${nodeLogFile(n)}`);
+  const settled = await Promise.allSettled(toStart.map(async (name) => {
+    const row = await waitReady(name, { pid: pids[name], opts: want[name], timeoutMs });
+    const ms = Date.now() - tStart;
+    result[name] = { pid: pids[name], reused: false, version: row?.release_version ?? jars.version, readyMs: ms };
+    log(`${name}: ready in ${secs(ms)} (cluster_name '${row?.cluster_name}', Cassandra ${row?.release_version}, RSS ${Math.round((rssKiB(pids[name]) || 0) / 1024)} MiB)`);
+  }));
+  const failed = settled.map((s, i) => [toStart[i], s]).filter(([, s]) => s.status === 'rejected');
+  if (failed.length) throw withTail(failed[0][1].reason, failed[0][0]);
+  log(`ready in ${secs(Date.now() - t0)} (jar fetch ${secs(jars.fetchedMs)}, node start ${secs(Date.now() - tStart)})`);
+  return result;
+}
+
+function withTail(err, name) {
+  const e = err instanceof ClusterError ? err : new ClusterError('start', err?.message || String(err), name);
+  e.node = e.node || name;
+  e.logTail = logTail(name, 40);
+  return e;
+}
+
+/** Stops one node by its recorded PID: SIGTERM, then SIGKILL after graceMs. Resolves true if it was running. */
+export async function stopNode(name, { graceMs = 30_000 } = {}) {
+  const pid = runningPid(name);
+  if (!pid) return false;
+  const t0 = Date.now();
+  try {
+    process.kill(pid, 'SIGCONT'); // a paused (SIGSTOPped) JVM cannot handle SIGTERM
+    process.kill(pid, 'SIGTERM');
+  } catch { /* already gone */ }
+  while (isNodeProcess(pid, name) && processState(pid) !== 'Z' && Date.now() - t0 < graceMs) await sleep(200);
+  if (isNodeProcess(pid, name) && processState(pid) !== 'Z') {
+    log(`${name}: still running ${secs(graceMs)} after SIGTERM; sending SIGKILL`);
+    try { process.kill(pid, 'SIGKILL'); } catch { /* gone */ }
+    while (isNodeProcess(pid, name) && processState(pid) !== 'Z') await sleep(100);
+  }
+  log(`${name}: stopped (pid ${pid}) in ${secs(Date.now() - t0)}`);
+  return true;
+}
+
+export async function stopNodes(names = NODE_NAMES, opts) {
+  await Promise.all(names.map((n) => stopNode(n, opts)));
+}
+
+/** Stops the nodes and wipes their directories (config, data, logs). */
+export async function resetNodes(names = NODE_NAMES) {
+  await stopNodes(names);
+  for (const n of names) rmSync(nodeDir(n), { recursive: true, force: true });
+  log(`wiped ${names.map(nodeDir).join(', ')}`);
+}
+
+// ---- fault levers (used by test/support/clusters.ts) ---------------------------------------------
+
+function requirePid(name) {
+  const pid = runningPid(name);
+  if (!pid) throw new ClusterError('fault', 'node is not running', name);
+  return pid;
+}
+async function waitFor(cond, what, timeoutMs = 10_000) {
+  const t0 = Date.now();
+  while (!(await cond())) {
+    if (Date.now() - t0 > timeoutMs) throw new ClusterError('fault', `timed out waiting for ${what}`);
+    await sleep(50);
+  }
+}
+
+/** SIGSTOP the node's JVM: it keeps its sockets open but answers nothing. Resolves once it is stopped. */
+export async function pauseNode(name) {
+  const pid = requirePid(name);
+  process.kill(pid, 'SIGSTOP');
+  await waitFor(() => processState(pid) === 'T', `${name} to be paused`);
+}
+
+/** SIGCONT a paused node and wait until it answers a query again. */
+export async function resumeNode(name, { timeoutMs = 60_000 } = {}) {
+  const pid = requirePid(name);
+  process.kill(pid, 'SIGCONT');
+  await waitFor(() => processState(pid) !== 'T', `${name} to resume`);
+  await waitReady(name, { pid, opts: readState(name).options, timeoutMs });
+}
+
+/** SIGKILL the node (a crash); resolves once the process is gone. Data stays for restartNode/start. */
+export async function killNode(name) {
+  const pid = requirePid(name);
+  process.kill(pid, 'SIGKILL');
+  await waitFor(() => !isNodeProcess(pid, name) || processState(pid) === 'Z', `${name} to die`);
+}
+
+/** Stops (if running) and starts the node again with its recorded options and its data kept; waits until ready. */
+export async function restartNode(name, { timeoutMs = 240_000 } = {}) {
+  const st = readState(name);
+  await stopNode(name);
+  return (await startNodes([name], {
+    nodeOptions: { [name]: st?.options }, timeoutMs, version: st?.version,
+  }))[name];
+}
+
+/** Status rows for each node: { name, state, pid, host, port, version, options, rssMiB, log }. */
+export function nodeStatus(names = NODE_NAMES) {
+  return names.map((name) => {
+    const st = readState(name);
+    const pid = runningPid(name);
+    const ps = pid ? processState(pid) : undefined;
+    return {
+      name, state: !st ? 'never started' : !pid ? 'stopped' : ps === 'T' ? 'paused' : 'running',
+      pid: pid ?? null, host: NODES[name].host, port: NODES[name].port, clusterName: NODES[name].clusterName,
+      version: st?.version ?? null, options: st?.options ?? null,
+      rssMiB: pid ? Math.round((rssKiB(pid) || 0) / 1024) : null, log: nodeLogFile(name),
+    };
+  });
+}
+
+// ------------------------------------------------------------------------------------------------
+// CLI
+
+async function main(argv) {
+  const args = parseArgs(argv);
+  if (args.help || !args.command) { console.log(HELP); return args.help ? 0 : 2; }
+  switch (args.command) {
+    case 'start': {
+      const only = Object.fromEntries(args.names.map((n) => [n, args.nodeOptions[n]]));
+      await startNodes(args.names, { nodeOptions: only, fresh: args.fresh, timeoutMs: args.timeoutMs, version: args.version });
+      return 0;
+    }
+    case 'stop': {
+      const t0 = Date.now();
+      const running = args.names.filter((n) => runningPid(n));
+      await stopNodes(args.names);
+      log(running.length ? `stopped ${running.join(', ')} in ${secs(Date.now() - t0)}` : 'no node was running');
+      return 0;
+    }
+    case 'reset': await resetNodes(args.names); return 0;
+    case 'status': {
+      const rows = nodeStatus(args.names);
+      for (const r of rows) {
+        const o = r.options ? `auth ${r.options.auth ? 'on' : 'off'}, tls ${r.options.tls ? 'on' : 'off'}, heap ${r.options.heap}` : '-';
+        console.log(`${r.name.padEnd(7)} ${r.state.padEnd(13)} pid ${String(r.pid ?? '-').padEnd(8)} ${r.host}:${r.port}  cluster_name '${r.clusterName}'  Cassandra ${r.version ?? '-'}  ${o}${r.rssMiB != null ? `  RSS ${r.rssMiB} MiB` : ''}`);
+      }
+      return 0;
+    }
+    case 'logs': {
+      const single = argv.some((a) => NODE_NAMES.includes(a));
+      if (!single) {
+        for (const n of args.names) console.log(`${n.padEnd(7)} ${nodeLogFile(n)}   (JVM stdout/stderr: ${nodeStdoutFile(n)})`);
+        console.log(`TLS material: ${TLS_DIR}   jar cache: ${CACHE_DIR}`);
+        return 0;
+      }
+      const name = args.names[0];
+      if (args.follow) {
+        const r = spawnSync('tail', ['-n', String(args.lines), '-F', nodeLogFile(name)], { stdio: 'inherit' });
+        return r.status ?? 0;
+      }
+      console.log(logTail(name, args.lines));
+      return 0;
+    }
+    default:
+      console.error(`unknown command '${args.command}'\n\n${HELP}`);
+      return 2;
+  }
+}
+
+if (process.argv[1] && resolve(process.argv[1]) === fileURLToPath(import.meta.url)) {
+  main(process.argv.slice(2)).then((code) => process.exit(code), (e) => {
+    console.error(`[clusters] FAILED at step '${e.step || 'unknown'}'${e.node ? ` for node ${e.node}` : ''}: ${e.message}`);
+    if (e.node) {
+      console.error(`[clusters] ${e.node} log: ${nodeLogFile(e.node)}`);
+      console.error(e.logTail || logTail(e.node, 40));
+    }
+    if (!(e instanceof ClusterError)) console.error(e.stack);
+    process.exit(1);
+  });
+}
