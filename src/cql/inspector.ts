@@ -531,6 +531,7 @@ function parseBatch(): StatementInfo {
   const scan = new Scan();
   // optional `USING TIMESTAMP ...` of the batch itself: markers there count for the positional index
   const headerStart = i;
+  if (!isWord(i, 'using') && writeKindAt(i) === undefined && !isWord(i, 'apply')) return other();
   while (i < N && writeKindAt(i) === undefined && !isWord(i, 'apply')) {
     if (isPunct(i, SEMI)) return other();
     i++;
