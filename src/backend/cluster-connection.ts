@@ -1,0 +1,367 @@
+/**
+ * One socket to one cluster node (spec 2.4-2.7): stream id remapping, pending requests, EVENT frames,
+ * proxy heartbeats, back-pressure. See the contract in docs/ARCHITECTURE.md.
+ *
+ * - Requests get a synthetic stream id from a fixed pool; pending requests live in an array indexed by
+ *   that id. `onResponse` gets the response frame with the synthetic id still in it.
+ * - `abandon(p)` (proxy timeout) keeps the id reserved until the late reply arrives, then frees it and
+ *   drops the reply (`lateReplies` counts them).
+ * - Internal requests (`request()`, `maybeHeartbeat()`) use the same pool; heartbeat replies are dropped.
+ * - EVENT frames (stream -1) are emitted as 'event'.
+ * - Writes are corked and uncorked once per event-loop tick, so small frames coalesce into one write.
+ * - On socket error/close every pending request gets `onError` and 'close' is emitted once.
+ */
+import { EventEmitter } from 'node:events';
+import * as net from 'node:net';
+import * as tls from 'node:tls';
+import pino, { type Logger } from 'pino';
+import { Opcode, ProtocolVersion, opcodeName } from '../protocol/constants';
+import { FrameDecoder } from '../protocol/decoder';
+import { RawFrame } from '../protocol/frame';
+import { StreamIdPool } from './stream-ids';
+import { optionsFrame } from './wire';
+
+export type ClusterName = 'ORIGIN' | 'TARGET';
+/** `${host}:${port}` is the node label in logs and metrics (`endpointLabel`). */
+export interface Endpoint {
+  host: string;
+  port: number;
+}
+export function endpointLabel(e: Endpoint): string {
+  return e.host.includes(':') ? `[${e.host}]:${e.port}` : `${e.host}:${e.port}`;
+}
+
+export interface ClusterConnectionOptions {
+  cluster: ClusterName;
+  endpoint: Endpoint;
+  /** Client-side use: the dial retry loop runs until this expires. With `retry: false`: the single dial's timeout. */
+  connectTimeoutMs: number;
+  /** Dial retry loop with backoff 100 ms -> 10 s, factor 2 (default true; control connections pass false). */
+  retry?: boolean;
+  /** undefined = plain TCP. */
+  tls?: tls.ConnectionOptions;
+  /** Pool size for synthetic stream ids. */
+  maxStreamIds: number;
+  /** Largest accepted response body (default 256 MiB). */
+  maxBodyLength?: number;
+  logger?: Logger;
+  /** Proxy OPTIONS on otherwise idle connections (spec 2.7); undefined/0 = maybeHeartbeat() does nothing. */
+  heartbeatIntervalMs?: number;
+  /** TCP keepalive initial delay (default 15 s, as Go). */
+  keepAliveMs?: number;
+}
+
+export interface PendingRequest {
+  readonly streamId: number;
+  /** Internal to the connection; do not touch. */
+  onResponse: ((r: RawFrame) => void) | undefined;
+  onError: ((e: Error) => void) | undefined;
+  abandoned: boolean;
+  /** Proxy heartbeat: the reply is dropped. */
+  heartbeat: boolean;
+}
+
+export class ConnectionClosedError extends Error {
+  override readonly name = 'ConnectionClosedError';
+}
+export class RequestTimeoutError extends Error {
+  override readonly name = 'RequestTimeoutError';
+}
+
+const noop = (): void => {};
+const silentLogger = pino({ level: 'silent' });
+
+export class ClusterConnection extends EventEmitter {
+  readonly cluster: ClusterName;
+  readonly endpoint: Endpoint;
+  readonly label: string;
+  private readonly socket: net.Socket;
+  private readonly pool: StreamIdPool;
+  private readonly pending: (PendingRequest | undefined)[];
+  private readonly decoder: FrameDecoder;
+  private readonly logger: Logger;
+  private readonly heartbeatIntervalMs: number;
+  private corked = false;
+  private closed = false;
+  private closeError: Error | undefined;
+  private live = 0;
+  private lastHeartbeatAt = Date.now();
+  /** Replies that arrived for abandoned requests (freed and dropped). */
+  lateReplies = 0;
+  /** Responses whose stream id matched no pending request (dropped). */
+  unknownReplies = 0;
+  heartbeatsSent = 0;
+
+  /** Dial (with the retry loop unless `retry: false`) and wrap the socket. Rejects when the deadline passes. */
+  static async connect(opts: ClusterConnectionOptions): Promise<ClusterConnection> {
+    const socket = await dialWithRetry(opts);
+    return new ClusterConnection(opts, socket);
+  }
+
+  /** Wrap an already connected socket. */
+  constructor(opts: ClusterConnectionOptions, socket: net.Socket) {
+    super();
+    this.cluster = opts.cluster;
+    this.endpoint = opts.endpoint;
+    this.label = endpointLabel(opts.endpoint);
+    this.socket = socket;
+    this.pool = new StreamIdPool(opts.maxStreamIds);
+    this.pending = new Array(opts.maxStreamIds).fill(undefined);
+    this.decoder = new FrameDecoder({ expectResponses: true, maxBodyLength: opts.maxBodyLength });
+    this.logger = (opts.logger ?? silentLogger).child({ cluster: opts.cluster, node: this.label });
+    this.heartbeatIntervalMs = opts.heartbeatIntervalMs ?? 0;
+    socket.setNoDelay(true);
+    socket.setKeepAlive(true, opts.keepAliveMs ?? 15_000);
+    socket.on('data', (chunk: Buffer) => this.onData(chunk));
+    socket.on('drain', () => this.emit('drain'));
+    socket.on('error', (err) => this.onClose(err));
+    socket.on('close', () => this.onClose(undefined));
+    socket.on('end', () => socket.end());
+  }
+
+  get inFlight(): number {
+    return this.live;
+  }
+  get usedStreamIds(): number {
+    return this.pool.used;
+  }
+  get congested(): boolean {
+    return this.socket.writableNeedDrain;
+  }
+  get isClosed(): boolean {
+    return this.closed;
+  }
+  get localPort(): number | undefined {
+    return this.socket.localPort;
+  }
+
+  /**
+   * Send a request with a synthetic stream id (rewritten in `frame`'s bytes, in place). `onResponse` is
+   * called exactly once with the response (synthetic id still in it), or `onError` if the connection closes
+   * first. Returns undefined when no stream id is free or the connection is closed.
+   */
+  send(frame: RawFrame, onResponse: (r: RawFrame) => void, onError: (e: Error) => void): PendingRequest | undefined {
+    return this.enqueue(frame, onResponse, onError, false);
+  }
+
+  /** Stop waiting for a request: its callbacks are dropped; its id is freed when the late reply arrives. */
+  abandon(p: PendingRequest): void {
+    if (p.abandoned || this.pending[p.streamId] !== p) return;
+    p.abandoned = true;
+    p.onResponse = undefined;
+    p.onError = undefined;
+    this.live--;
+  }
+
+  /** Send a proxy-built request and wait for its reply (rejects on close or after `timeoutMs`). */
+  request(frame: RawFrame, timeoutMs: number): Promise<RawFrame> {
+    return new Promise<RawFrame>((resolve, reject) => {
+      let timer: NodeJS.Timeout | undefined;
+      const p = this.enqueue(
+        frame,
+        (r) => {
+          if (timer) clearTimeout(timer);
+          resolve(r);
+        },
+        (e) => {
+          if (timer) clearTimeout(timer);
+          reject(e);
+        },
+        false,
+      );
+      if (!p) {
+        reject(
+          this.closed
+            ? this.closedError()
+            : new Error(`no stream id available on ${this.cluster} connection to ${this.label}`),
+        );
+        return;
+      }
+      timer = setTimeout(() => {
+        this.abandon(p);
+        reject(new RequestTimeoutError(`${this.cluster} ${this.label}: no response to ${opcodeName(frame.opcode)} after ${timeoutMs} ms`));
+      }, timeoutMs);
+    });
+  }
+
+  /** Send an OPTIONS heartbeat if none was sent for heartbeatIntervalMs (spec 2.7). Returns true if sent. */
+  maybeHeartbeat(version: ProtocolVersion): boolean {
+    if (this.heartbeatIntervalMs <= 0 || this.closed) return false;
+    const now = Date.now();
+    if (now - this.lastHeartbeatAt < this.heartbeatIntervalMs) return false;
+    this.lastHeartbeatAt = now;
+    const p = this.enqueue(optionsFrame(version), noop, noop, true);
+    if (p) {
+      this.heartbeatsSent++;
+      this.logger.debug(`Sending heartbeat to cluster ${this.cluster}`);
+    }
+    return p !== undefined;
+  }
+
+  /** Write raw bytes as they are (no stream id handling; for tests and handshakes of other layers). */
+  writeRaw(bytes: Buffer): void {
+    if (this.closed) return;
+    this.write(bytes);
+  }
+
+  close(reason?: string): void {
+    if (this.closed) return;
+    this.onClose(reason ? new ConnectionClosedError(`${this.cluster} connection to ${this.label} closed: ${reason}`) : undefined);
+  }
+
+  // ---- internals ----------------------------------------------------------------------------
+
+  private enqueue(
+    frame: RawFrame,
+    onResponse: (r: RawFrame) => void,
+    onError: (e: Error) => void,
+    heartbeat: boolean,
+  ): PendingRequest | undefined {
+    if (this.closed) return undefined;
+    const id = this.pool.take();
+    if (id < 0) return undefined;
+    const p: PendingRequest = { streamId: id, onResponse, onError, abandoned: false, heartbeat };
+    this.pending[id] = p;
+    if (!heartbeat) this.live++;
+    else p.abandoned = true; // nobody waits for it
+    frame.setStreamId(id);
+    this.write(frame.bytes);
+    return p;
+  }
+
+  private write(bytes: Buffer): void {
+    if (!this.corked) {
+      this.corked = true;
+      this.socket.cork();
+      process.nextTick(() => {
+        this.corked = false;
+        this.socket.uncork();
+      });
+    }
+    this.socket.write(bytes);
+  }
+
+  private onData(chunk: Buffer): void {
+    let frames: RawFrame[];
+    try {
+      frames = this.decoder.push(chunk);
+    } catch (e) {
+      this.logger.error({ err: e }, `invalid frame from ${this.cluster} ${this.label}`);
+      this.onClose(e as Error);
+      return;
+    }
+    for (const f of frames) {
+      if (this.closed) return;
+      this.dispatch(f);
+    }
+  }
+
+  private dispatch(f: RawFrame): void {
+    const id = f.streamId;
+    if (id < 0) {
+      if (f.opcode === Opcode.EVENT) this.emit('event', f);
+      else this.logger.warn(`unexpected ${opcodeName(f.opcode)} frame with stream id ${id} from ${this.cluster}`);
+      return;
+    }
+    const p = id < this.pending.length ? this.pending[id] : undefined;
+    if (!p) {
+      this.unknownReplies++;
+      this.logger.warn(`Could not find request context for stream id ${id} received from ${this.cluster}`);
+      return;
+    }
+    this.pending[id] = undefined;
+    this.pool.release(id);
+    if (p.heartbeat) {
+      this.logger.debug(`Received internal response from ${this.cluster}`);
+      return;
+    }
+    if (p.abandoned) {
+      this.lateReplies++;
+      return;
+    }
+    this.live--;
+    const cb = p.onResponse!;
+    p.onResponse = undefined;
+    p.onError = undefined;
+    try {
+      cb(f);
+    } catch (e) {
+      this.logger.error({ err: e }, 'response handler threw');
+    }
+  }
+
+  private closedError(): Error {
+    return this.closeError ?? new ConnectionClosedError(`${this.cluster} connection to ${this.label} closed`);
+  }
+
+  private onClose(err: Error | undefined): void {
+    if (this.closed) return;
+    this.closed = true;
+    if (err && !(err instanceof ConnectionClosedError)) {
+      this.closeError = new ConnectionClosedError(`${this.cluster} connection to ${this.label} failed: ${err.message}`);
+    } else this.closeError = err;
+    this.socket.destroy();
+    const e = this.closedError();
+    for (let i = 0; i < this.pending.length; i++) {
+      const p = this.pending[i];
+      if (!p) continue;
+      this.pending[i] = undefined;
+      this.pool.release(i);
+      const cb = p.onError;
+      p.onResponse = undefined;
+      p.onError = undefined;
+      if (cb && !p.abandoned) {
+        try {
+          cb(e);
+        } catch (x) {
+          this.logger.error({ err: x }, 'error handler threw');
+        }
+      }
+    }
+    this.live = 0;
+    this.emit('close', err ? e : undefined);
+  }
+}
+
+/** One dial: TCP (+ TLS handshake) with a timeout. */
+export function dialOnce(endpoint: Endpoint, timeoutMs: number, tlsOpts?: tls.ConnectionOptions): Promise<net.Socket> {
+  return new Promise((resolve, reject) => {
+    const sock: net.Socket = tlsOpts
+      ? tls.connect({ ...tlsOpts, host: endpoint.host, port: endpoint.port, servername: tlsOpts.servername ?? (net.isIP(endpoint.host) ? undefined : endpoint.host) })
+      : net.connect({ host: endpoint.host, port: endpoint.port });
+    const timer = setTimeout(() => {
+      sock.destroy();
+      reject(new Error(`timeout after ${timeoutMs} ms connecting to ${endpointLabel(endpoint)}`));
+    }, Math.max(1, timeoutMs));
+    const onErr = (e: Error): void => {
+      clearTimeout(timer);
+      sock.destroy();
+      reject(new Error(`could not connect to ${endpointLabel(endpoint)}: ${e.message}`));
+    };
+    sock.once('error', onErr);
+    sock.once(tlsOpts ? 'secureConnect' : 'connect', () => {
+      clearTimeout(timer);
+      sock.off('error', onErr);
+      resolve(sock);
+    });
+  });
+}
+
+/** Client-side dial loop (spec 2.4): backoff 100 ms -> 10 s, factor 2, no jitter, until connectTimeoutMs. */
+export async function dialWithRetry(opts: ClusterConnectionOptions): Promise<net.Socket> {
+  const deadline = Date.now() + opts.connectTimeoutMs;
+  if (opts.retry === false) return dialOnce(opts.endpoint, opts.connectTimeoutMs, opts.tls);
+  let backoff = 100;
+  for (;;) {
+    const remaining = deadline - Date.now();
+    try {
+      return await dialOnce(opts.endpoint, remaining, opts.tls);
+    } catch (e) {
+      const left = deadline - Date.now();
+      if (left <= 0) throw e;
+      await new Promise((r) => setTimeout(r, Math.min(backoff, left)));
+      if (Date.now() >= deadline) throw e;
+      backoff = Math.min(backoff * 2, 10_000);
+    }
+  }
+}
