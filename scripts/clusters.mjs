@@ -180,6 +180,11 @@ export function rssKiB(pid) {
     return m ? Number(m[1]) : undefined;
   } catch { return undefined; }
 }
+/** True once the process has exited (no /proc entry, or a zombie): its sockets are closed by then. */
+export function processGone(pid) {
+  const st = processState(pid);
+  return st === undefined || st === 'Z';
+}
 /** PID of the running node, or undefined. */
 export function runningPid(name) {
   const st = readState(name);
@@ -432,6 +437,7 @@ function jvmArgs(node, dir, opts, classpath) {
     '-Dcassandra.superuser_setup_delay_ms=0',
     '-Dcassandra.load_ring_state=false',
     '-Dcassandra.ring_delay_ms=1000',
+    '-Dcassandra.shutdown_announce_in_ms=0', // no 2 s gossip farewell on stop: nobody is listening
     `-Dzdm.node=${node.name}`,
     '-cp', classpath,
     'org.apache.cassandra.service.CassandraDaemon',
@@ -570,6 +576,7 @@ export async function startNodes(names = NODE_NAMES, { nodeOptions = {}, fresh =
   const t0 = Date.now();
   const want = Object.fromEntries(names.map((n) => [n, { ...defaultNodeOptions(n), ...(nodeOptions[n] || {}) }]));
   const toStart = [];
+  const toStop = [];
   const result = {};
   for (const name of names) {
     const st = readState(name);
@@ -581,10 +588,11 @@ export async function startNodes(names = NODE_NAMES, { nodeOptions = {}, fresh =
     }
     if (pid) {
       log(`${name}: running (pid ${pid}) with other options ${JSON.stringify(st.options)}; restarting with ${JSON.stringify(want[name])}`);
-      await stopNode(name);
+      toStop.push(name);
     }
     toStart.push(name);
   }
+  await stopNodes(toStop);
   // Reused nodes must still answer (they may be starting or half-dead).
   await Promise.all(Object.keys(result).map(async (name) => {
     try {
@@ -602,7 +610,10 @@ export async function startNodes(names = NODE_NAMES, { nodeOptions = {}, fresh =
   if (toStart.some((n) => want[n].tls)) ensureTls();
   for (const name of toStart) {
     const node = NODES[name];
-    if (await portOpen(node.host, node.port, 500)) {
+    // A port still open a few seconds on is held by something else (e.g. a node of another checkout).
+    let busy = await portOpen(node.host, node.port, 500);
+    for (let i = 0; busy && i < 10; i++) { await sleep(500); busy = await portOpen(node.host, node.port, 500); }
+    if (busy) {
       throw new ClusterError('start', `${node.host}:${node.port} is already in use by a process that is not this node (stop it first)`, name);
     }
     if (fresh) rmSync(nodeDir(name), { recursive: true, force: true });
@@ -638,11 +649,12 @@ export async function stopNode(name, { graceMs = 30_000 } = {}) {
     process.kill(pid, 'SIGCONT'); // a paused (SIGSTOPped) JVM cannot handle SIGTERM
     process.kill(pid, 'SIGTERM');
   } catch { /* already gone */ }
-  while (isNodeProcess(pid, name) && processState(pid) !== 'Z' && Date.now() - t0 < graceMs) await sleep(200);
-  if (isNodeProcess(pid, name) && processState(pid) !== 'Z') {
+  // Not isNodeProcess(): /proc/<pid>/cmdline reads empty while the JVM is exiting.
+  while (!processGone(pid) && Date.now() - t0 < graceMs) await sleep(100);
+  if (!processGone(pid)) {
     log(`${name}: still running ${secs(graceMs)} after SIGTERM; sending SIGKILL`);
     try { process.kill(pid, 'SIGKILL'); } catch { /* gone */ }
-    while (isNodeProcess(pid, name) && processState(pid) !== 'Z') await sleep(100);
+    while (!processGone(pid)) await sleep(100);
   }
   log(`${name}: stopped (pid ${pid}) in ${secs(Date.now() - t0)}`);
   return true;
@@ -693,7 +705,7 @@ export async function resumeNode(name, { timeoutMs = 60_000 } = {}) {
 export async function killNode(name) {
   const pid = requirePid(name);
   process.kill(pid, 'SIGKILL');
-  await waitFor(() => !isNodeProcess(pid, name) || processState(pid) === 'Z', `${name} to die`);
+  await waitFor(() => processGone(pid), `${name} to die`);
 }
 
 /** Stops (if running) and starts the node again with its recorded options and its data kept; waits until ready. */
