@@ -1,0 +1,124 @@
+/**
+ * Frames the proxy builds itself (spec 5.7): errors, SUPPORTED, RESULT Rows/Prepared bodies.
+ * Always uncompressed (spec 3.3), except where the caller decides otherwise.
+ * TODO(codec): switch to src/protocol/messages (error.ts, result.ts) once they have landed; keep these signatures.
+ */
+import { ErrorCode, Opcode, ProtocolVersion, ResultKind, atLeastV5 } from '../protocol/constants';
+import { RawFrame } from '../protocol/frame';
+import { Reader, Writer, type StringMultimap } from '../protocol/primitives';
+import { encodePreparedMetadata, encodeRowsMetadata, type ColumnSpec } from '../protocol/messages/result-metadata';
+
+export const OVERLOADED_MESSAGE = 'Shutting down, please retry on next host.';
+
+export function unsupportedVersionMessage(v: number): string {
+  return `Invalid or unsupported protocol version (${v})`;
+}
+
+export function unpreparedMessage(id: Uint8Array): string {
+  return (
+    `Prepared query with ID ${Buffer.from(id).toString('hex')} not found (either the query was not prepared on this host ` +
+    '(maybe the host has been restarted?) or you have prepared too many queries and it has been evicted from the internal cache)'
+  );
+}
+
+export function responseFrame(version: ProtocolVersion, streamId: number, opcode: Opcode, body: Uint8Array, flags = 0): RawFrame {
+  return RawFrame.fromParts({ version, isResponse: true, flags, streamId, opcode }, body);
+}
+
+export function errorBody(code: ErrorCode, message: string, extra?: (w: Writer) => void): Buffer {
+  const w = new Writer(32 + message.length);
+  w.writeInt(code).writeString(message);
+  if (extra) extra(w);
+  return Buffer.from(w.finish());
+}
+
+export function errorFrame(version: ProtocolVersion, streamId: number, code: ErrorCode, message: string): RawFrame {
+  return responseFrame(version, streamId, Opcode.ERROR, errorBody(code, message));
+}
+
+/** PROTOCOL_ERROR on stream 0 (spec 3.1). */
+export function protocolErrorFrame(version: ProtocolVersion, message: string, streamId = 0): RawFrame {
+  return errorFrame(version, streamId, ErrorCode.PROTOCOL_ERROR, message);
+}
+
+export function overloadedFrame(version: ProtocolVersion, streamId: number): RawFrame {
+  return errorFrame(version, streamId, ErrorCode.OVERLOADED, OVERLOADED_MESSAGE);
+}
+
+export function unpreparedFrame(version: ProtocolVersion, streamId: number, id: Uint8Array): RawFrame {
+  return responseFrame(
+    version,
+    streamId,
+    Opcode.ERROR,
+    errorBody(ErrorCode.UNPREPARED, unpreparedMessage(id), (w) => w.writeShortBytes(id)),
+  );
+}
+
+export function supportedFrame(version: ProtocolVersion, streamId: number, options: StringMultimap, flags = 0): RawFrame {
+  return responseFrame(version, streamId, Opcode.SUPPORTED, new Writer(128).writeStringMultimap(options).finish(), flags);
+}
+
+export function rowsBody(version: ProtocolVersion, columns: ColumnSpec[], rows: (Buffer | null)[][]): Buffer {
+  const w = new Writer(256);
+  w.writeInt(ResultKind.ROWS);
+  encodeRowsMetadata({ columnCount: columns.length, columns }, version, w);
+  w.writeInt(rows.length);
+  for (const row of rows) for (const cell of row) w.writeBytes(cell);
+  return Buffer.from(w.finish());
+}
+
+/** RESULT Prepared without bind variables; v5/DSE_V2 carry the result metadata id (= `id` here). */
+export function preparedBody(version: ProtocolVersion, id: Buffer, resultColumns: ColumnSpec[]): Buffer {
+  const w = new Writer(256);
+  w.writeInt(ResultKind.PREPARED).writeShortBytes(id);
+  if (atLeastV5(version)) w.writeShortBytes(id);
+  encodePreparedMetadata({ pkIndices: [], columns: [] }, version, w);
+  encodeRowsMetadata({ columnCount: resultColumns.length, columns: resultColumns }, version, w);
+  return Buffer.from(w.finish());
+}
+
+// ---- reading replies -------------------------------------------------------------------------
+
+export function readErrorCode(body: Buffer): number {
+  return body.length >= 4 ? body.readInt32BE(0) : -1;
+}
+
+export function readErrorMessage(body: Buffer): string {
+  try {
+    const r = new Reader(body);
+    r.readInt('error code');
+    return r.readString('error message');
+  } catch {
+    return '';
+  }
+}
+
+/** ERROR Unprepared: the id after code and message. */
+export function readUnpreparedId(body: Buffer): Buffer {
+  const r = new Reader(body);
+  r.readInt('error code');
+  r.readString('error message');
+  return r.readShortBytes('unprepared id');
+}
+
+export function readResultKind(body: Buffer): number {
+  return body.length >= 4 ? body.readInt32BE(0) : -1;
+}
+
+/** RESULT SetKeyspace: the keyspace. */
+export function readSetKeyspace(body: Buffer): string {
+  const r = new Reader(body);
+  r.readInt('result kind');
+  return r.readString('keyspace');
+}
+
+/** RESULT Prepared: the prepared id (a copy). */
+export function readPreparedId(body: Buffer): Buffer {
+  const r = new Reader(body);
+  r.readInt('result kind');
+  return Buffer.from(r.readShortBytes('prepared id'));
+}
+
+export function readSupported(body: Buffer): StringMultimap {
+  return new Reader(body).readStringMultimap('SUPPORTED options');
+}

@@ -1,0 +1,331 @@
+/**
+ * Request classification (spec 4.1): client request frame -> where it goes, how it is metered and
+ * what must be rewritten for TARGET. Pure: no sockets, no replies; the client session acts on the result.
+ *
+ * Only what routing needs is decoded: the query text of QUERY/PREPARE (plus the v5/DSE_V2 keyspace
+ * field), the prepared id of EXECUTE, the prepared children ids of BATCH. A compressed body is
+ * decompressed only for those opcodes, and re-compressed only when TARGET's copy must be rewritten.
+ * Everything else is forwarded as the client's bytes.
+ *
+ * Routing settings are read here, per request (never cached): a run-time change of
+ * `primary_cluster` applies to the next request.
+ */
+import { Opcode, ProtocolVersion, QueryFlag, atLeastV5, hasIntQueryFlags } from '../protocol/constants';
+import { ProtocolError } from '../protocol/errors';
+import { RawFrame } from '../protocol/frame';
+import { Reader, Writer } from '../protocol/primitives';
+import { inspect, type Selector, type StatementInfo, type SystemTableName } from '../cql/inspector';
+import { forwardDecision, resolveDecision, type ForwardDecision } from '../cql/routing';
+import type { PreparedCache, PreparedEntry } from './prepared-cache';
+import type { RoutingSettings } from './settings';
+
+export type ForwardTarget = 'origin' | 'target' | 'both';
+export type Tracking = 'read' | 'write' | 'none';
+
+export interface BodyCodec {
+  decompress(body: Buffer): Buffer;
+  compress(body: Buffer): Buffer;
+}
+
+export interface RouteContext {
+  /** The session's current keyspace (USE), '' or undefined when none. */
+  keyspace: string | undefined;
+  cache: PreparedCache;
+  settings: RoutingSettings;
+  /** Codec of the compression negotiated at STARTUP; needed only for frames with the COMPRESSION flag. */
+  codec?: BodyCodec;
+}
+
+export interface PrepareInfo {
+  query: string;
+  /** Keyspace the PREPARE applies to (request field, else session keyspace), '' when none. */
+  keyspace: string;
+  info: StatementInfo;
+  decision: ForwardDecision;
+}
+
+export type Route =
+  | {
+      type: 'forward';
+      to: ForwardTarget;
+      tracking: Tracking;
+      /** also fire-and-forget to the async connector (dual reads; not implemented by the session yet) */
+      async: boolean;
+      /** The frame for TARGET when it differs from the client's (prepared ids rewritten); undefined = same bytes. */
+      targetFrame?: RawFrame;
+      /** PREPARE: what to record when both clusters answer PREPARED. */
+      prepare?: PrepareInfo;
+      /** `USE ks` (QUERY): the keyspace named, for logs; the session keyspace is set from the SET_KEYSPACE reply. */
+      useKeyspace?: string;
+    }
+  /** AUTH_RESPONSE: the handshake sends it to the auth-primary cluster (spec 3.5.1). */
+  | { type: 'auth' }
+  /** Answered by the proxy from the virtual tables (spec 4.3). */
+  | {
+      type: 'intercept';
+      table: SystemTableName;
+      projection?: '*' | Selector[];
+      /** QUERY text or the prepared query (for logs / PREPARE) */
+      query: string;
+      keyspace: string;
+      /** PREPARE: reply with a PREPARED result and record the intercepted id */
+      prepare: boolean;
+    }
+  /** EXECUTE/BATCH naming an id the proxy does not know: UNPREPARED with that id (spec 5.5). */
+  | { type: 'unprepared'; id: Buffer }
+  /** Not forwarded and not answered (DSE Insights RPC, spec 4.7). */
+  | { type: 'drop'; reason: string };
+
+function resolve(d: ForwardDecision, settings: RoutingSettings): { to: ForwardTarget | 'none'; tracking: Tracking; async: boolean } {
+  const r = resolveDecision(d, settings);
+  return { to: r.forwardTo, tracking: r.metrics, async: r.async };
+}
+
+/** The frame body, decompressed if the frame says it is compressed. */
+export function plainBody(frame: RawFrame, codec: BodyCodec | undefined): Buffer {
+  if (!frame.isCompressed) return frame.body;
+  if (!codec) {
+    throw new ProtocolError('compression', 'compressed frame received but no compression was negotiated at STARTUP', {
+      version: frame.version,
+      streamId: frame.streamId,
+      opcode: frame.opcode,
+    });
+  }
+  try {
+    return codec.decompress(frame.body);
+  } catch (e) {
+    if (e instanceof ProtocolError) throw e;
+    throw new ProtocolError('compression', `cannot decompress the request body: ${(e as Error).message}`, {
+      version: frame.version,
+      streamId: frame.streamId,
+      opcode: frame.opcode,
+    });
+  }
+}
+
+/** A frame with the same header (flags kept) and a new plain body, compressed again if the original was. */
+export function rebuildFrame(frame: RawFrame, body: Buffer, codec: BodyCodec | undefined): RawFrame {
+  const out = frame.isCompressed && codec ? codec.compress(body) : body;
+  return RawFrame.fromParts(
+    { version: frame.version, isResponse: frame.header.isResponse, flags: frame.flags, streamId: frame.streamId, opcode: frame.opcode },
+    out,
+  );
+}
+
+// ---- peeks ------------------------------------------------------------------------------------
+
+/** Skip `<consistency><flags>` and the optional fields of query parameters up to the keyspace; returns it if present. */
+function readQueryParamsKeyspace(r: Reader, version: ProtocolVersion): string | undefined {
+  r.readShort('consistency');
+  const flags = hasIntQueryFlags(version) ? r.readUInt('query flags') : r.readByte('query flags');
+  if (!atLeastV5(version) || (flags & QueryFlag.WITH_KEYSPACE) === 0) return undefined;
+  if (flags & QueryFlag.VALUES) {
+    const n = r.readShort('value count');
+    const named = (flags & QueryFlag.NAMES_FOR_VALUES) !== 0;
+    for (let i = 0; i < n; i++) {
+      if (named) r.readString('value name');
+      r.readValue('bound value');
+    }
+  }
+  if (flags & QueryFlag.PAGE_SIZE) r.readInt('page size');
+  if (flags & QueryFlag.PAGING_STATE) r.readBytes('paging state');
+  if (flags & QueryFlag.SERIAL_CONSISTENCY) r.readShort('serial consistency');
+  if (flags & QueryFlag.DEFAULT_TIMESTAMP) r.readLong('timestamp');
+  return r.readString('keyspace');
+}
+
+/** QUERY: the text and the request keyspace field (v5/DSE_V2 only). */
+export function peekQuery(body: Buffer, version: ProtocolVersion): { query: string; keyspace?: string } {
+  const r = new Reader(body);
+  const query = r.readLongString('query string');
+  let keyspace: string | undefined;
+  if (atLeastV5(version)) {
+    try {
+      keyspace = readQueryParamsKeyspace(r, version);
+    } catch {
+      keyspace = undefined; // malformed parameters: the cluster will reject the request itself
+    }
+  }
+  return { query, keyspace };
+}
+
+/** PREPARE: the text and the keyspace field (v5/DSE_V2: `<flags>[<keyspace>]`). */
+export function peekPrepare(body: Buffer, version: ProtocolVersion): { query: string; keyspace?: string } {
+  const r = new Reader(body);
+  const query = r.readLongString('query string');
+  let keyspace: string | undefined;
+  if (atLeastV5(version) && r.remaining >= 4) {
+    const flags = r.readUInt('prepare flags');
+    if (flags & 0x01) keyspace = r.readString('keyspace');
+  }
+  return { query, keyspace };
+}
+
+/** EXECUTE: the prepared id (a view into `body`). */
+export function peekExecuteId(body: Buffer): Buffer {
+  return new Reader(body).readShortBytes('prepared id');
+}
+
+export interface BatchChildRef {
+  kind: 'query' | 'prepared';
+  /** prepared: offset of the [short bytes] id in the body, and the id */
+  offset: number;
+  id?: Buffer;
+}
+
+/** BATCH children, and the offset where the parameters after the children start. */
+export function peekBatch(body: Buffer, version: ProtocolVersion): { children: BatchChildRef[]; end: number } {
+  const r = new Reader(body);
+  r.readByte('batch type');
+  const n = r.readShort('batch statement count');
+  // Names for values in batches: the flags come after the children, so peek ahead is impossible;
+  // v3+ batches never carry names in practice (Cassandra rejects them), as in upstream's codec.
+  const children: BatchChildRef[] = [];
+  for (let i = 0; i < n; i++) {
+    const kind = r.readByte('batch child kind');
+    const offset = r.offset;
+    if (kind === 0) {
+      r.readLongString('batch child query');
+      children.push({ kind: 'query', offset });
+    } else if (kind === 1) {
+      const id = r.readShortBytes('batch child prepared id');
+      children.push({ kind: 'prepared', offset, id });
+    } else {
+      throw new ProtocolError('invalid-value', `invalid BATCH child kind ${kind} (expected 0 or 1)`, { version });
+    }
+    const values = r.readShort('batch child value count');
+    for (let v = 0; v < values; v++) r.readValue('batch child value');
+  }
+  return { children, end: r.offset };
+}
+
+/** EXECUTE body with another prepared id. */
+export function replaceExecuteId(body: Buffer, id: Buffer): Buffer {
+  const r = new Reader(body);
+  r.readShortBytes('prepared id');
+  const w = new Writer(body.length + id.length);
+  w.writeShortBytes(id).writeRaw(body.subarray(r.offset));
+  return Buffer.from(w.finish());
+}
+
+/** BATCH body with the prepared children ids replaced by `map(id)`. */
+export function replaceBatchIds(body: Buffer, children: readonly BatchChildRef[], map: (id: Buffer) => Buffer): Buffer {
+  const w = new Writer(body.length + 64);
+  let pos = 0;
+  for (const c of children) {
+    if (c.kind !== 'prepared' || !c.id) continue;
+    w.writeRaw(body.subarray(pos, c.offset));
+    w.writeShortBytes(map(c.id));
+    pos = c.offset + 2 + c.id.length;
+  }
+  w.writeRaw(body.subarray(pos));
+  return Buffer.from(w.finish());
+}
+
+// ---- the router ----------------------------------------------------------------------------------
+
+function fromDecision(
+  d: ForwardDecision,
+  ctx: RouteContext,
+  text: { query: string; keyspace: string },
+  prepare: boolean,
+): Route {
+  if (d.kind === 'intercept') {
+    return { type: 'intercept', table: d.table, projection: d.projection, query: text.query, keyspace: text.keyspace, prepare };
+  }
+  if (d.kind === 'drop') return { type: 'drop', reason: d.reason };
+  const r = resolve(d, ctx.settings);
+  return {
+    type: 'forward',
+    to: r.to as ForwardTarget,
+    tracking: r.tracking,
+    async: r.async,
+    useKeyspace: d.kind === 'use' ? d.keyspace : undefined,
+  };
+}
+
+/**
+ * Classify one client request. Throws ProtocolError for a body that cannot be read where routing
+ * must look inside (the session answers/logs it; spec 5.8 item 6).
+ */
+export function routeRequest(frame: RawFrame, ctx: RouteContext): Route {
+  switch (frame.opcode) {
+    case Opcode.STARTUP:
+    case Opcode.REGISTER:
+      return { type: 'forward', to: 'both', tracking: 'none', async: false };
+    case Opcode.OPTIONS:
+      return { type: 'forward', to: 'both', tracking: 'none', async: ctx.settings.readMode === 'DUAL_ASYNC_ON_SECONDARY' };
+    case Opcode.AUTH_RESPONSE:
+      return { type: 'auth' };
+    case Opcode.QUERY: {
+      const { query, keyspace } = peekQuery(plainBody(frame, ctx.codec), frame.version);
+      const ks = keyspace || ctx.keyspace || '';
+      const info = inspect(query);
+      const d = forwardDecision(info, ks);
+      return fromDecision(d, ctx, { query, keyspace: ks }, false);
+    }
+    case Opcode.PREPARE: {
+      const { query, keyspace } = peekPrepare(plainBody(frame, ctx.codec), frame.version);
+      const ks = keyspace || ctx.keyspace || '';
+      const info = inspect(query);
+      const d = forwardDecision(info, ks);
+      if (d.kind === 'intercept') return fromDecision(d, ctx, { query, keyspace: ks }, true);
+      if (d.kind === 'drop') return { type: 'drop', reason: d.reason };
+      // Always both clusters (spec 4.5); async only for what the statement itself would send async.
+      const r = resolve(d, ctx.settings);
+      return {
+        type: 'forward',
+        to: 'both',
+        tracking: 'none',
+        async: r.async,
+        prepare: { query, keyspace: ks, info, decision: d },
+      };
+    }
+    case Opcode.EXECUTE: {
+      const body = plainBody(frame, ctx.codec);
+      const id = peekExecuteId(body);
+      const entry = ctx.cache.get(id);
+      if (!entry) {
+        const ic = ctx.cache.getIntercepted(id);
+        if (ic) {
+          return {
+            type: 'intercept',
+            table: ic.decision.table,
+            projection: ic.decision.projection,
+            query: ic.query,
+            keyspace: ic.keyspace,
+            prepare: false,
+          };
+        }
+        return { type: 'unprepared', id: Buffer.from(id) };
+      }
+      const r = fromDecision(entry.decision, ctx, { query: entry.query, keyspace: entry.keyspace }, false);
+      if (r.type === 'forward' && r.to !== 'origin' && !entry.targetId.equals(entry.originId)) {
+        r.targetFrame = rebuildFrame(frame, replaceExecuteId(body, entry.targetId), ctx.codec);
+      }
+      return r;
+    }
+    case Opcode.BATCH: {
+      const body = plainBody(frame, ctx.codec);
+      const { children } = peekBatch(body, frame.version);
+      const entries = new Map<string, PreparedEntry>();
+      let rewrite = false;
+      for (const c of children) {
+        if (c.kind !== 'prepared') continue;
+        const e = ctx.cache.get(c.id!);
+        if (!e) return { type: 'unprepared', id: Buffer.from(c.id!) };
+        entries.set(c.id!.toString('hex'), e);
+        if (!e.targetId.equals(e.originId)) rewrite = true;
+      }
+      const route: Route = { type: 'forward', to: 'both', tracking: 'write', async: false };
+      if (rewrite) {
+        const newBody = replaceBatchIds(body, children, (id) => entries.get(id.toString('hex'))!.targetId);
+        route.targetFrame = rebuildFrame(frame, newBody, ctx.codec);
+      }
+      return route;
+    }
+    default:
+      // Any other opcode (e.g. DSE REVISE_REQUEST): both clusters, untracked (spec 4.1).
+      return { type: 'forward', to: 'both', tracking: 'none', async: ctx.settings.readMode === 'DUAL_ASYNC_ON_SECONDARY' };
+  }
+}

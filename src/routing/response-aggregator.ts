@@ -1,0 +1,173 @@
+/**
+ * Which reply the client gets (spec 5.1) and what the proxy learns from it (5.1 post-processing,
+ * 4.4, 4.5, 5.5). Pure: the session hands in the replies, gets back the frame to write (or none).
+ *
+ * | ORIGIN    | TARGET  | client gets                                            |
+ * |-----------|---------|--------------------------------------------------------|
+ * | SUPPORTED | any     | proxy-built SUPPORTED (TARGET's options, COMPRESSION = intersection in ORIGIN's order) |
+ * | success   | success | PREPARE: ORIGIN's; anything else: the primary's        |
+ * | error     | error   | ORIGIN's                                               |
+ * | error     | success | ORIGIN's error                                         |
+ * | success   | error   | TARGET's error                                         |
+ */
+import { ErrorCode, Opcode, ResultKind } from '../protocol/constants';
+import { RawFrame } from '../protocol/frame';
+import type { StringMultimap } from '../protocol/primitives';
+import {
+  readErrorCode,
+  readPreparedId,
+  readResultKind,
+  readSetKeyspace,
+  readUnpreparedId,
+  supportedFrame,
+  unpreparedFrame,
+} from '../frontend/replies';
+import type { PreparedCache } from './prepared-cache';
+import type { BodyCodec, PrepareInfo, ForwardTarget, Tracking } from './request-router';
+import type { ClusterName } from './settings';
+
+export type FailedOn = 'origin' | 'target' | 'both';
+
+/** Upstream `commonSupportOptions`: TARGET's options; COMPRESSION = intersection in ORIGIN's order, dropped if ORIGIN has none. */
+export function buildSupportedOptions(origin: StringMultimap, target: StringMultimap): StringMultimap {
+  const out: StringMultimap = {};
+  for (const [k, v] of Object.entries(target)) {
+    if (k === 'COMPRESSION') continue;
+    out[k] = [...v];
+  }
+  const o = origin['COMPRESSION'];
+  if (o !== undefined) {
+    const t = new Set(target['COMPRESSION'] ?? []);
+    out['COMPRESSION'] = o.filter((c) => t.has(c));
+  }
+  return out;
+}
+
+export function isError(f: RawFrame): boolean {
+  return f.opcode === Opcode.ERROR;
+}
+
+export interface ChosenReply {
+  frame: RawFrame;
+  from: ClusterName;
+  /** tracked writes: where they failed (metrics `proxy_failed_writes_total{failed_on}`) */
+  failedOn?: FailedOn;
+}
+
+/** Spec 5.1 for a request sent to both clusters (SUPPORTED handled by the caller). */
+export function chooseBothReply(origin: RawFrame, target: RawFrame, opcode: number, primary: ClusterName): ChosenReply {
+  const oe = isError(origin);
+  const te = isError(target);
+  if (oe && te) return { frame: origin, from: 'ORIGIN', failedOn: 'both' };
+  if (oe) return { frame: origin, from: 'ORIGIN', failedOn: 'origin' };
+  if (te) return { frame: target, from: 'TARGET', failedOn: 'target' };
+  if (opcode === Opcode.PREPARE || primary === 'ORIGIN') return { frame: origin, from: 'ORIGIN' };
+  return { frame: target, from: 'TARGET' };
+}
+
+export interface AggregateInput {
+  /** the client's request (version, opcode, stream id of the reply) */
+  request: RawFrame;
+  to: ForwardTarget;
+  tracking: Tracking;
+  prepare?: PrepareInfo;
+  origin?: RawFrame;
+  target?: RawFrame;
+  primary: ClusterName;
+  cache: PreparedCache;
+  /** SUPPORTED options of both control connections (spec 3.3). */
+  supportedOptions: () => { origin: StringMultimap; target: StringMultimap };
+  /** to read compressed reply bodies */
+  codec?: BodyCodec;
+}
+
+export interface AggregateResult {
+  /** frame to send to the client (stream id still to be restored by the caller); undefined = no reply */
+  reply?: RawFrame;
+  from?: ClusterName;
+  failedOn?: FailedOn;
+  /** SET_KEYSPACE reply chosen: the session's new keyspace */
+  keyspace?: string;
+  /** something to log (no reply, translation, ...) */
+  note?: string;
+  /** a cluster reply could not be read: the reason */
+  problem?: string;
+}
+
+function bodyOf(f: RawFrame, codec: BodyCodec | undefined): Buffer {
+  if (!f.isCompressed) return f.body;
+  if (!codec) throw new Error('compressed reply but no compression negotiated');
+  return codec.decompress(f.body);
+}
+
+/**
+ * Aggregate the replies of one forwarded request. For `to: 'both'` both frames must be given,
+ * for 'origin'/'target' that one.
+ */
+export function aggregate(input: AggregateInput): AggregateResult {
+  const { request, cache, codec } = input;
+  let chosen: ChosenReply;
+  if (input.to === 'both') {
+    const o = input.origin!;
+    const t = input.target!;
+    if (request.opcode === Opcode.OPTIONS && o.opcode === Opcode.SUPPORTED) {
+      // header copied from TARGET's response (version, flags minus compression: the body is rebuilt uncompressed)
+      const opts = input.supportedOptions();
+      const header = t.opcode === Opcode.SUPPORTED ? t : o;
+      const frame = supportedFrame(header.version, header.streamId, buildSupportedOptions(opts.origin, opts.target));
+      return { reply: frame, from: 'TARGET' };
+    }
+    chosen = chooseBothReply(o, t, request.opcode, input.primary);
+    if (input.tracking !== 'write') chosen.failedOn = undefined;
+    // PREPARE succeeded on both: record ORIGIN id -> TARGET id
+    if (input.prepare && !isError(o) && !isError(t)) {
+      try {
+        const ob = bodyOf(o, codec);
+        const tb = bodyOf(t, codec);
+        if (readResultKind(ob) === ResultKind.PREPARED && readResultKind(tb) === ResultKind.PREPARED) {
+          cache.store({
+            originId: readPreparedId(ob),
+            targetId: readPreparedId(tb),
+            query: input.prepare.query,
+            keyspace: input.prepare.keyspace,
+            info: input.prepare.info,
+            decision: input.prepare.decision,
+          });
+        }
+      } catch (e) {
+        return { reply: chosen.frame, from: chosen.from, problem: `cannot read PREPARED results: ${(e as Error).message}` };
+      }
+    }
+  } else {
+    const f = input.to === 'origin' ? input.origin! : input.target!;
+    chosen = { frame: f, from: input.to === 'origin' ? 'ORIGIN' : 'TARGET' };
+  }
+
+  const out: AggregateResult = { reply: chosen.frame, from: chosen.from, failedOn: chosen.failedOn };
+  const f = chosen.frame;
+  try {
+    if (f.opcode === Opcode.RESULT) {
+      const b = bodyOf(f, codec);
+      if (readResultKind(b) === ResultKind.SET_KEYSPACE) {
+        out.keyspace = readSetKeyspace(b);
+        if (out.keyspace === '') out.note = 'received an empty keyspace in a SET_KEYSPACE result';
+      }
+    } else if (f.opcode === Opcode.ERROR) {
+      const b = bodyOf(f, codec);
+      if (readErrorCode(b) === ErrorCode.UNPREPARED && chosen.from === 'TARGET') {
+        const targetId = readUnpreparedId(b);
+        const originId = cache.originIdForTarget(targetId);
+        if (!originId) {
+          out.reply = undefined;
+          out.note = `received UNPREPARED from TARGET with prepared id ${targetId.toString('hex')} that is not in the cache: no reply sent`;
+        } else {
+          out.reply = unpreparedFrame(request.version, f.streamId, originId);
+          out.note = `Received UNPREPARED from TARGET, generating UNPREPARED response with prepared ID ${originId.toString('hex')}`;
+        }
+      }
+    }
+  } catch (e) {
+    out.problem = `cannot read the ${chosen.from} reply: ${(e as Error).message}`;
+  }
+  return out;
+}
