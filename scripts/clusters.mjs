@@ -122,6 +122,7 @@ Commands (default: both nodes):
   start    fetch the jars once (Maven, into .cache/), then start the nodes in parallel and wait until
            each answers an authenticated query. Idempotent: a running node with the same options is
            reused; one running with other options is restarted with the new ones (data kept).
+  fetch    only fetch the jars (Maven Central -> .cache/m2, classpath in .cache/cassandra/)
   stop     stop the nodes by their recorded PIDs (SIGTERM, SIGKILL after 30 s)
   reset    stop the nodes and wipe their data (.clusters/<name>/); the jar cache is kept
   status   state, PID, address, options, Cassandra version and RSS of each node
@@ -742,6 +743,12 @@ async function main(argv) {
     case 'start': {
       const only = Object.fromEntries(args.names.map((n) => [n, args.nodeOptions[n]]));
       await startNodes(args.names, { nodeOptions: only, fresh: args.fresh, timeoutMs: args.timeoutMs, version: args.version });
+      return 0;
+    }
+    case 'fetch': {
+      checkJava();
+      const jars = fetchJars(args.version);
+      log(`Cassandra ${jars.version}: ${jars.classpath.split(':').length} jars ${jars.fetchedMs ? `fetched in ${secs(jars.fetchedMs)}` : `already in ${CACHE_DIR}`}`);
       return 0;
     }
     case 'stop': {
