@@ -10,6 +10,8 @@
  * - EVENT frames (stream -1) are emitted as 'event'.
  * - Writes are corked and uncorked once per event-loop tick, so small frames coalesce into one write.
  * - On socket error/close every pending request gets `onError` and 'close' is emitted once.
+ * - Protocol v5 (spec 3.4): the connection notes the COMPRESSION option of the STARTUP it sends and switches
+ *   reading and writing to segments right after it reads a v5 READY or AUTHENTICATE (`segments` tells).
  */
 import { EventEmitter } from 'node:events';
 import * as net from 'node:net';
@@ -18,8 +20,10 @@ import pino, { type Logger } from 'pino';
 import { Opcode, ProtocolVersion, opcodeName } from '../protocol/constants';
 import { FrameDecoder } from '../protocol/decoder';
 import { RawFrame } from '../protocol/frame';
+import { getCompressor, type BodyCompressor } from '../protocol/compression';
+import { SegmentFramer, V5FrameDecoder } from '../protocol/segment';
 import { StreamIdPool } from './stream-ids';
-import { optionsFrame } from './wire';
+import { optionsFrame, readStringMap } from './wire';
 
 export type ClusterName = 'ORIGIN' | 'TARGET';
 /** `${host}:${port}` is the node label in logs and metrics (`endpointLabel`). */
@@ -78,7 +82,10 @@ export class ClusterConnection extends EventEmitter {
   private readonly socket: net.Socket;
   private readonly pool: StreamIdPool;
   private readonly pending: (PendingRequest | undefined)[];
-  private readonly decoder: FrameDecoder;
+  private decoder: { push(chunk: Buffer): RawFrame[] };
+  private framer: SegmentFramer | undefined;
+  private startupCompression: BodyCompressor | undefined;
+  private readonly maxBodyLength: number | undefined;
   private readonly logger: Logger;
   private readonly heartbeatIntervalMs: number;
   private corked = false;
@@ -107,6 +114,7 @@ export class ClusterConnection extends EventEmitter {
     this.socket = socket;
     this.pool = new StreamIdPool(opts.maxStreamIds);
     this.pending = new Array(opts.maxStreamIds).fill(undefined);
+    this.maxBodyLength = opts.maxBodyLength;
     this.decoder = new FrameDecoder({ expectResponses: true, maxBodyLength: opts.maxBodyLength });
     this.logger = (opts.logger ?? silentLogger).child({ cluster: opts.cluster, node: this.label });
     this.heartbeatIntervalMs = opts.heartbeatIntervalMs ?? 0;
@@ -130,6 +138,10 @@ export class ClusterConnection extends EventEmitter {
   }
   get isClosed(): boolean {
     return this.closed;
+  }
+  /** True once v5 segment framing is on (after a v5 READY/AUTHENTICATE was read). */
+  get segments(): boolean {
+    return this.framer !== undefined;
   }
   get localPort(): number | undefined {
     return this.socket.localPort;
@@ -225,6 +237,7 @@ export class ClusterConnection extends EventEmitter {
     if (!heartbeat) this.live++;
     else p.abandoned = true; // nobody waits for it
     frame.setStreamId(id);
+    if (frame.opcode === Opcode.STARTUP && !this.framer) this.noteStartup(frame);
     this.write(frame.bytes);
     return p;
   }
@@ -233,12 +246,34 @@ export class ClusterConnection extends EventEmitter {
     if (!this.corked) {
       this.corked = true;
       this.socket.cork();
-      process.nextTick(() => {
-        this.corked = false;
-        this.socket.uncork();
-      });
+      process.nextTick(() => this.flushTick());
     }
-    this.socket.write(bytes);
+    if (this.framer) {
+      for (const seg of this.framer.add(bytes)) this.socket.write(seg);
+    } else this.socket.write(bytes);
+  }
+
+  private flushTick(): void {
+    this.corked = false;
+    if (this.framer && !this.closed) for (const seg of this.framer.flush()) this.socket.write(seg);
+    this.socket.uncork();
+  }
+
+  private noteStartup(frame: RawFrame): void {
+    try {
+      const opts = readStringMap(frame.body);
+      const c = opts['COMPRESSION'];
+      this.startupCompression = c ? getCompressor(c.toLowerCase()) : undefined;
+    } catch {
+      this.startupCompression = undefined;
+    }
+  }
+
+  private switchToSegments(): void {
+    const compressor = this.startupCompression?.name === 'lz4' ? this.startupCompression : undefined;
+    this.decoder = new V5FrameDecoder({ expectResponses: true, maxBodyLength: this.maxBodyLength, compressor });
+    this.framer = new SegmentFramer(compressor);
+    this.logger.debug(`${this.cluster} ${this.label}: switched to v5 segment framing${compressor ? ' (lz4)' : ''}`);
   }
 
   private onData(chunk: Buffer): void {
@@ -252,6 +287,9 @@ export class ClusterConnection extends EventEmitter {
     }
     for (const f of frames) {
       if (this.closed) return;
+      if (!this.framer && f.version === ProtocolVersion.V5 && (f.opcode === Opcode.READY || f.opcode === Opcode.AUTHENTICATE)) {
+        this.switchToSegments();
+      }
       this.dispatch(f);
     }
   }

@@ -1,0 +1,429 @@
+/**
+ * In-process scriptable CQL server for tests (no real cluster needed), built on our codec.
+ *
+ *   const s = await FakeServer.start({ host: '127.0.0.1', maxVersion: ProtocolVersion.V4, auth: { username: 'u', password: 'p' } });
+ *   s.endpoint                      // { host, port }
+ *   s.received                      // every request: { connId, version, opcode, streamId, frame, decoded?, query? }
+ *   s.onRequest((frame, decoded, conn) => reply | 'drop' | undefined)   // scripted replies, first non-undefined wins
+ *   s.stall = true                  // never answer (requests are still recorded)
+ *   s.delayMs = 200                 // answer late
+ *   s.cutNextResponse()             // write half of the next response, then destroy that socket
+ *   s.pushEvent(s.topologyChange('NEW_NODE', '127.0.0.5'))  // EVENT to every connection that sent REGISTER
+ *   s.setLocal({...}); s.setPeers([...])     // system.local / system.peers rows (column name -> JS value)
+ *   s.dropConnections(); await s.stop();
+ *
+ * Default behaviour: OPTIONS -> SUPPORTED; STARTUP -> READY, or AUTHENTICATE when `auth` is set (PasswordAuthenticator,
+ * or DseAuthenticator with PLAIN / PLAIN-START); AUTH_RESPONSE checks the PLAIN token (AUTH_SUCCESS or AUTH_ERROR
+ * "Provided username <u> and/or password are incorrect"); REGISTER -> READY; QUERY on system.local / system.peers ->
+ * ROWS (peers paged by `peersPageSize`); other QUERY -> VOID (USE -> SET_KEYSPACE); PREPARE -> PREPARED with an id
+ * derived from the query and `preparedIdSalt`; EXECUTE -> VOID, or UNPREPARED for an unknown id; BATCH -> VOID.
+ * Frames with a version above `maxVersion` get PROTOCOL_ERROR (like a real node). v5 connections switch to segment
+ * framing after READY/AUTHENTICATE. A reply may be a RawFrame (stream id is set to the request's), `{ opcode, body }`,
+ * or a Promise of either.
+ */
+import * as net from 'node:net';
+import { createHash } from 'node:crypto';
+import { EventEmitter } from 'node:events';
+import { ErrorCode, Opcode, ProtocolVersion, ResultKind, versionName } from '../../src/protocol/constants';
+import { FrameDecoder } from '../../src/protocol/decoder';
+import { RawFrame } from '../../src/protocol/frame';
+import { Writer } from '../../src/protocol/primitives';
+import { decodeMessage, type Message } from '../../src/protocol/messages/index';
+import { encodeEvent, type EventMessage } from '../../src/protocol/messages/event';
+import { getCompressor } from '../../src/protocol/compression';
+import { SegmentFramer, V5FrameDecoder } from '../../src/protocol/segment';
+import { buildPlainToken, parsePlainToken, DSE_AUTHENTICATOR, PASSWORD_AUTHENTICATOR } from '../../src/backend/authenticator';
+import { errorBody, responseFrame, rowsBody, encodeValue, T, type CqlType } from '../../src/backend/wire';
+
+export type Row = Record<string, unknown>;
+export type Reply = RawFrame | { opcode: Opcode; body: Buffer } | 'drop' | undefined;
+export type RequestHandler = (frame: RawFrame, decoded: Message | undefined, conn: FakeConnection) => Reply | Promise<Reply>;
+
+export interface ReceivedRequest {
+  connId: number;
+  version: ProtocolVersion;
+  opcode: number;
+  streamId: number;
+  frame: RawFrame;
+  decoded?: Message;
+  /** QUERY / PREPARE text. */
+  query?: string;
+}
+
+export interface FakeServerOptions {
+  host?: string;
+  port?: number;
+  /** Highest protocol version accepted (raw number order: v2 < ... < v5 < DSE_V1 < DSE_V2). Default V4. */
+  maxVersion?: ProtocolVersion;
+  /** Lowest version accepted (default V3). */
+  minVersion?: ProtocolVersion;
+  auth?: { username: string; password: string; authenticator?: string };
+  supported?: Record<string, string[]>;
+  local?: Row;
+  peers?: Row[];
+  /** Rows per page of system.peers (default: all in one page). */
+  peersPageSize?: number;
+  preparedIdSalt?: string;
+}
+
+/** Column types of the fake system tables (others are sent as text). */
+export const SYSTEM_COLUMN_TYPES: Record<string, CqlType> = {
+  key: T.text,
+  bootstrapped: T.text,
+  broadcast_address: T.inet,
+  cluster_name: T.text,
+  cql_version: T.text,
+  data_center: T.text,
+  gossip_generation: T.int,
+  host_id: T.uuid,
+  listen_address: T.inet,
+  native_protocol_version: T.text,
+  partitioner: T.text,
+  rack: T.text,
+  release_version: T.text,
+  rpc_address: T.inet,
+  peer: T.inet,
+  preferred_ip: T.inet,
+  schema_version: T.uuid,
+  tokens: T.setOf(T.text),
+  native_transport_port: T.int,
+  jmx_port: T.int,
+  dse_version: T.text,
+  graph: T.boolean,
+  workloads: T.setOf(T.text),
+};
+
+export class FakeConnection {
+  registered = false;
+  version: ProtocolVersion | undefined;
+  authenticated = false;
+  private decoder: { push(b: Buffer): RawFrame[] } = new FrameDecoder({ expectResponses: false });
+  private framer: SegmentFramer | undefined;
+  private compression: string | undefined;
+  constructor(
+    readonly id: number,
+    readonly socket: net.Socket,
+    private readonly server: FakeServer,
+  ) {
+    socket.setNoDelay(true);
+    socket.on('data', (b: Buffer) => this.onData(b));
+    socket.on('error', () => socket.destroy());
+  }
+
+  private onData(b: Buffer): void {
+    let frames: RawFrame[];
+    try {
+      frames = this.decoder.push(b);
+    } catch {
+      this.socket.destroy();
+      return;
+    }
+    for (const f of frames) void this.server.handle(this, f);
+  }
+
+  noteStartup(options: Record<string, string>): void {
+    this.compression = options['COMPRESSION']?.toLowerCase();
+  }
+
+  /** Write a response frame (segment-framed once v5 segments are on). */
+  write(frame: RawFrame): void {
+    if (this.socket.destroyed) return;
+    if (this.framer) {
+      for (const s of this.framer.add(frame.bytes)) this.socket.write(s);
+      for (const s of this.framer.flush()) this.socket.write(s);
+    } else this.socket.write(frame.bytes);
+    if (!this.framer && frame.version === ProtocolVersion.V5 && (frame.opcode === Opcode.READY || frame.opcode === Opcode.AUTHENTICATE)) {
+      const c = this.compression === 'lz4' ? getCompressor('lz4') : undefined;
+      this.framer = new SegmentFramer(c);
+      this.decoder = new V5FrameDecoder({ expectResponses: false, compressor: c });
+    }
+  }
+
+  /** Write the first half of the frame's bytes and destroy the socket. */
+  writeHalfAndClose(frame: RawFrame): void {
+    this.socket.write(frame.bytes.subarray(0, Math.max(1, frame.bytes.length >> 1)), () => this.socket.destroy());
+  }
+}
+
+export class FakeServer extends EventEmitter {
+  readonly received: ReceivedRequest[] = [];
+  readonly connections = new Set<FakeConnection>();
+  stall = false;
+  delayMs = 0;
+  maxVersion: ProtocolVersion;
+  minVersion: ProtocolVersion;
+  auth: FakeServerOptions['auth'];
+  supported: Record<string, string[]>;
+  peersPageSize: number | undefined;
+  preparedIdSalt: string;
+  private local: Row;
+  private peers: Row[];
+  private handlers: RequestHandler[] = [];
+  private cutNext = false;
+  private nextConnId = 1;
+  private readonly prepared = new Map<string, string>();
+  private server!: net.Server;
+  host = '127.0.0.1';
+  port = 0;
+
+  private constructor(opts: FakeServerOptions) {
+    super();
+    this.maxVersion = opts.maxVersion ?? ProtocolVersion.V4;
+    this.minVersion = opts.minVersion ?? ProtocolVersion.V3;
+    this.auth = opts.auth;
+    this.supported = opts.supported ?? { CQL_VERSION: ['3.4.7'], COMPRESSION: ['lz4', 'snappy'], PROTOCOL_VERSIONS: ['3/v3', '4/v4', '5/v5-beta'] };
+    this.peersPageSize = opts.peersPageSize;
+    this.preparedIdSalt = opts.preparedIdSalt ?? '';
+    this.local = opts.local ?? {};
+    this.peers = opts.peers ?? [];
+  }
+
+  static async start(opts: FakeServerOptions = {}): Promise<FakeServer> {
+    const s = new FakeServer(opts);
+    s.host = opts.host ?? '127.0.0.1';
+    s.local = { ...defaultLocal(s.host), ...(opts.local ?? {}) };
+    s.server = net.createServer((sock) => {
+      const c = new FakeConnection(s.nextConnId++, sock, s);
+      s.connections.add(c);
+      sock.on('close', () => s.connections.delete(c));
+      s.emit('connection', c);
+    });
+    await new Promise<void>((resolve, reject) => {
+      s.server.once('error', reject);
+      s.server.listen(opts.port ?? 0, s.host, () => resolve());
+    });
+    s.port = (s.server.address() as net.AddressInfo).port;
+    return s;
+  }
+
+  get endpoint(): { host: string; port: number } {
+    return { host: this.host, port: this.port };
+  }
+
+  /** Add a scripted handler; handlers run in the order added, the first non-undefined reply wins. */
+  onRequest(h: RequestHandler): this {
+    this.handlers.push(h);
+    return this;
+  }
+  clearHandlers(): void {
+    this.handlers = [];
+  }
+  setLocal(row: Row): void {
+    this.local = { ...this.local, ...row };
+  }
+  setPeers(rows: Row[]): void {
+    this.peers = rows;
+  }
+  cutNextResponse(): void {
+    this.cutNext = true;
+  }
+  /** Requests with the given opcode (optionally of one connection). */
+  requests(opcode?: number, connId?: number): ReceivedRequest[] {
+    return this.received.filter((r) => (opcode === undefined || r.opcode === opcode) && (connId === undefined || r.connId === connId));
+  }
+  queries(): string[] {
+    return this.received.filter((r) => r.query !== undefined).map((r) => r.query!);
+  }
+
+  topologyChange(change: 'NEW_NODE' | 'REMOVED_NODE' | 'MOVED_NODE', address: string, port = 9042): EventMessage {
+    return { opcode: Opcode.EVENT, type: 'TOPOLOGY_CHANGE', change, address: { address, port } };
+  }
+  /** Send an EVENT (stream -1) to every connection that sent REGISTER. Returns how many got it. */
+  pushEvent(ev: EventMessage): number {
+    let n = 0;
+    for (const c of this.connections) {
+      if (!c.registered || c.version === undefined) continue;
+      const w = new Writer(64);
+      encodeEvent(ev, c.version, w);
+      c.write(responseFrame(c.version, Opcode.EVENT, Buffer.from(w.finish()), -1));
+      n++;
+    }
+    return n;
+  }
+
+  dropConnections(): void {
+    for (const c of this.connections) c.socket.destroy();
+  }
+
+  async stop(): Promise<void> {
+    this.dropConnections();
+    await new Promise<void>((resolve) => this.server.close(() => resolve()));
+  }
+
+  /** @internal */
+  async handle(conn: FakeConnection, frame: RawFrame): Promise<void> {
+    const version = frame.version;
+    let decoded: Message | undefined;
+    if (!frame.isCompressed) {
+      try {
+        decoded = decodeMessage(frame.opcode, false, frame.body, version, { allowTrailingBytes: true });
+      } catch {
+        decoded = undefined;
+      }
+    }
+    const query = decoded && (decoded.opcode === Opcode.QUERY || decoded.opcode === Opcode.PREPARE) ? decoded.query : undefined;
+    this.received.push({ connId: conn.id, version, opcode: frame.opcode, streamId: frame.streamId, frame, decoded, query });
+    this.emit('request', frame, decoded, conn);
+
+    let reply: Reply;
+    if (version > this.maxVersion || version < this.minVersion) {
+      reply = {
+        opcode: Opcode.ERROR,
+        body: errorBody(ErrorCode.PROTOCOL_ERROR, `Invalid or unsupported protocol version (${version}); highest supported version is ${versionName(this.maxVersion)}`),
+      };
+      const respVersion = version > this.maxVersion ? this.maxVersion : this.minVersion;
+      return this.send(conn, responseFrame(respVersion, Opcode.ERROR, (reply as { body: Buffer }).body, frame.streamId));
+    }
+    for (const h of this.handlers) {
+      reply = await h(frame, decoded, conn);
+      if (reply !== undefined) break;
+    }
+    if (reply === undefined) reply = this.defaultReply(conn, frame, decoded);
+    if (reply === 'drop' || reply === undefined || this.stall) return;
+    const out = reply instanceof RawFrame ? reply : responseFrame(version, reply.opcode, reply.body, frame.streamId);
+    if (reply instanceof RawFrame) out.setStreamId(frame.streamId);
+    if (this.delayMs > 0) await new Promise((r) => setTimeout(r, this.delayMs));
+    this.send(conn, out);
+  }
+
+  private send(conn: FakeConnection, out: RawFrame): void {
+    if (this.stall) return;
+    if (this.cutNext) {
+      this.cutNext = false;
+      conn.writeHalfAndClose(out);
+      return;
+    }
+    conn.write(out);
+  }
+
+  private defaultReply(conn: FakeConnection, frame: RawFrame, decoded: Message | undefined): Reply {
+    conn.version = frame.version;
+    const v = frame.version;
+    switch (frame.opcode) {
+      case Opcode.OPTIONS:
+        return { opcode: Opcode.SUPPORTED, body: Buffer.from(new Writer(128).writeStringMultimap(this.supported).finish()) };
+      case Opcode.STARTUP:
+        if (decoded?.opcode === Opcode.STARTUP) conn.noteStartup(decoded.options);
+        if (!this.auth) return { opcode: Opcode.READY, body: Buffer.alloc(0) };
+        return {
+          opcode: Opcode.AUTHENTICATE,
+          body: Buffer.from(new Writer(64).writeString(this.auth.authenticator ?? PASSWORD_AUTHENTICATOR).finish()),
+        };
+      case Opcode.AUTH_RESPONSE: {
+        const token = decoded?.opcode === Opcode.AUTH_RESPONSE ? decoded.token : null;
+        if (this.auth?.authenticator === DSE_AUTHENTICATOR && token?.toString() === 'PLAIN') {
+          return { opcode: Opcode.AUTH_CHALLENGE, body: Buffer.from(new Writer(32).writeBytes(Buffer.from('PLAIN-START')).finish()) };
+        }
+        const creds = token ? parsePlainToken(token) : undefined;
+        if (!this.auth || (creds && creds.username === this.auth.username && creds.password === this.auth.password)) {
+          conn.authenticated = true;
+          return { opcode: Opcode.AUTH_SUCCESS, body: Buffer.from(new Writer(8).writeBytes(null).finish()) };
+        }
+        return {
+          opcode: Opcode.ERROR,
+          body: errorBody(ErrorCode.AUTH_ERROR, `Provided username ${creds?.username ?? ''} and/or password are incorrect`),
+        };
+      }
+      case Opcode.REGISTER:
+        conn.registered = true;
+        return { opcode: Opcode.READY, body: Buffer.alloc(0) };
+      case Opcode.QUERY: {
+        if (decoded?.opcode !== Opcode.QUERY) return undefined;
+        const q = decoded.query.trim().toLowerCase().replace(/\s+/g, ' ');
+        if (/from system\.local\b/.test(q)) return { opcode: Opcode.RESULT, body: this.tableRows('local', [this.local], null) };
+        if (/from system\.peers\b/.test(q)) {
+          const start = decoded.params.pagingState ? decoded.params.pagingState.readInt32BE(0) : 0;
+          const size = this.peersPageSize ?? this.peers.length;
+          const page = this.peers.slice(start, start + size);
+          const next = start + size < this.peers.length ? Buffer.from(new Writer(4).writeInt(start + size).finish()) : null;
+          return { opcode: Opcode.RESULT, body: this.tableRows('peers', page, next, this.peers) };
+        }
+        const use = /^use\s+"?([a-z0-9_]+)"?/i.exec(decoded.query.trim());
+        if (use) {
+          return { opcode: Opcode.RESULT, body: Buffer.from(new Writer(32).writeInt(ResultKind.SET_KEYSPACE).writeString(use[1]!).finish()) };
+        }
+        return { opcode: Opcode.RESULT, body: Buffer.from(new Writer(4).writeInt(ResultKind.VOID).finish()) };
+      }
+      case Opcode.PREPARE: {
+        if (decoded?.opcode !== Opcode.PREPARE) return undefined;
+        const id = this.preparedId(decoded.query);
+        this.prepared.set(id.toString('hex'), decoded.query);
+        const w = new Writer(64).writeInt(ResultKind.PREPARED).writeShortBytes(id);
+        if (v === ProtocolVersion.V5 || v === ProtocolVersion.DSE_V2) w.writeShortBytes(id);
+        w.writeInt(0).writeInt(0); // prepared metadata: flags, column count
+        if (v >= ProtocolVersion.V4) w.writeInt(0); // pk count
+        w.writeInt(0x4).writeInt(0); // result metadata: NO_METADATA, 0 columns
+        return { opcode: Opcode.RESULT, body: Buffer.from(w.finish()) };
+      }
+      case Opcode.EXECUTE: {
+        if (decoded?.opcode !== Opcode.EXECUTE) return undefined;
+        if (!this.prepared.has(decoded.id.toString('hex'))) {
+          const w = new Writer(64).writeInt(ErrorCode.UNPREPARED).writeString(`Prepared query with ID ${decoded.id.toString('hex')} not found`).writeShortBytes(decoded.id);
+          return { opcode: Opcode.ERROR, body: Buffer.from(w.finish()) };
+        }
+        return { opcode: Opcode.RESULT, body: Buffer.from(new Writer(4).writeInt(ResultKind.VOID).finish()) };
+      }
+      case Opcode.BATCH:
+        return { opcode: Opcode.RESULT, body: Buffer.from(new Writer(4).writeInt(ResultKind.VOID).finish()) };
+      default:
+        return { opcode: Opcode.ERROR, body: errorBody(ErrorCode.PROTOCOL_ERROR, `unexpected opcode 0x${frame.opcode.toString(16)}`) };
+    }
+  }
+
+  preparedId(query: string): Buffer {
+    return createHash('md5').update(this.preparedIdSalt).update(query).digest();
+  }
+
+  private tableRows(table: string, rows: Row[], pagingState: Buffer | null, allRows: Row[] = rows): Buffer {
+    const names: string[] = [];
+    for (const r of allRows.length ? allRows : rows) for (const k of Object.keys(r)) if (!names.includes(k)) names.push(k);
+    if (table === 'peers' && names.length === 0) names.push('peer', 'data_center', 'host_id', 'rack', 'rpc_address', 'tokens');
+    const columns = names.map((name) => ({ name, type: SYSTEM_COLUMN_TYPES[name] ?? T.text }));
+    const cells = rows.map((r) => columns.map((c) => encodeValue(c.type, r[c.name])));
+    return rowsBody('system', table, columns, cells, pagingState);
+  }
+}
+
+function defaultLocal(host: string): Row {
+  return {
+    key: 'local',
+    bootstrapped: 'COMPLETED',
+    broadcast_address: host,
+    cluster_name: 'fake-cluster',
+    cql_version: '3.4.7',
+    data_center: 'dc1',
+    gossip_generation: 1700000000,
+    host_id: hostIdFor(host),
+    listen_address: host,
+    native_protocol_version: '5',
+    partitioner: 'org.apache.cassandra.dht.Murmur3Partitioner',
+    rack: 'rack1',
+    release_version: '5.0.0-fake',
+    rpc_address: host,
+    schema_version: '11111111-2222-3333-4444-555555555555',
+    tokens: ['-9223372036854775808'],
+  };
+}
+
+/** Deterministic host id for an address (tests can predict it). */
+export function hostIdFor(address: string): string {
+  const h = createHash('md5').update(address).digest('hex');
+  return `${h.slice(0, 8)}-${h.slice(8, 12)}-4${h.slice(13, 16)}-a${h.slice(17, 20)}-${h.slice(20, 32)}`;
+}
+
+/** A system.peers row for a fake peer. */
+export function peerRow(address: string, extra: Row = {}): Row {
+  return {
+    peer: address,
+    rpc_address: address,
+    data_center: 'dc1',
+    rack: 'rack1',
+    host_id: hostIdFor(address),
+    release_version: '5.0.0-fake',
+    schema_version: '11111111-2222-3333-4444-555555555555',
+    tokens: ['0'],
+    ...extra,
+  };
+}
+
+export { buildPlainToken };
