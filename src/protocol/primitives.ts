@@ -23,6 +23,15 @@ export interface Inet {
 export const UNSET: unique symbol = Symbol('unset');
 export type Value = Buffer | null | typeof UNSET;
 
+/**
+ * Set a map entry from the wire as an own property, even for the key "__proto__" (a plain
+ * assignment would replace the object's prototype and lose the entry).
+ */
+function setEntry<T>(out: Record<string, T>, key: string, value: T): void {
+  if (key === '__proto__') Object.defineProperty(out, key, { value, enumerable: true, writable: true, configurable: true });
+  else out[key] = value;
+}
+
 export class Reader {
   offset: number;
   readonly end: number;
@@ -154,7 +163,7 @@ export class Reader {
     const out: StringMap = {};
     for (let i = 0; i < n; i++) {
       const k = this.readString(`${what} key`);
-      out[k] = this.readString(`${what} value`);
+      setEntry(out, k, this.readString(`${what} value`));
     }
     return out;
   }
@@ -164,7 +173,7 @@ export class Reader {
     const out: StringMultimap = {};
     for (let i = 0; i < n; i++) {
       const k = this.readString(`${what} key`);
-      out[k] = this.readStringList(`${what} value`);
+      setEntry(out, k, this.readStringList(`${what} value`));
     }
     return out;
   }
@@ -174,7 +183,7 @@ export class Reader {
     const out: BytesMap = {};
     for (let i = 0; i < n; i++) {
       const k = this.readString(`${what} key`);
-      out[k] = this.readBytes(`${what} value`);
+      setEntry(out, k, this.readBytes(`${what} value`));
     }
     return out;
   }
@@ -239,9 +248,11 @@ export class Writer {
     return this;
   }
 
+  /** [short]: unsigned 16-bit; a length or value outside 0..65535 is a RangeError (never silently truncated). */
   writeShort(v: number): this {
+    if ((v & 0xffff) !== v) throw new RangeError(`[short] value ${v} is outside 0..65535`);
     this.ensure(2);
-    this.buf.writeUInt16BE(v & 0xffff, this.pos);
+    this.buf.writeUInt16BE(v, this.pos);
     this.pos += 2;
     return this;
   }
