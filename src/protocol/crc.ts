@@ -11,8 +11,16 @@
  *   over the four bytes FA 2D 55 CA followed by the payload (Cassandra's `Crc.crc32()` updates a
  *   fresh `java.util.zip.CRC32` with those "initial bytes" before the data).
  *
- * Both are table-driven and allocate nothing per call.
+ * Both are table-driven and allocate nothing per call. For CRC32 over more than a few dozen bytes,
+ * Node's native `zlib.crc32` (Node >= 20.15, about 5x faster than the table in JS) is used when
+ * present; it computes the same function (tests check both against a bitwise reference).
  */
+import * as zlib from 'node:zlib';
+
+type NativeCrc32 = (data: Uint8Array, value?: number) => number;
+const nativeCrc32: NativeCrc32 | undefined = (zlib as unknown as { crc32?: NativeCrc32 }).crc32;
+/** Below this many bytes the JS table beats the native call (and its subarray view). */
+const NATIVE_CRC32_MIN = 64;
 
 export const CRC24_INIT = 0x875060;
 export const CRC24_POLY = 0x1974f0b;
@@ -79,6 +87,14 @@ for (let n = 0; n < 256; n++) {
  * `crc` is a finished CRC32 value (as returned), the result is unsigned.
  */
 export function crc32Update(crc: number, buf: Uint8Array, start = 0, end = buf.length): number {
+  if (nativeCrc32 !== undefined && end - start >= NATIVE_CRC32_MIN) {
+    return nativeCrc32(start === 0 && end === buf.length ? buf : buf.subarray(start, end), crc);
+  }
+  return crc32UpdateTable(crc, buf, start, end);
+}
+
+/** `crc32Update` computed with the JS tables only (slicing-by-4). */
+export function crc32UpdateTable(crc: number, buf: Uint8Array, start = 0, end = buf.length): number {
   let c = ~crc;
   let i = start;
   const end4 = end - 3;

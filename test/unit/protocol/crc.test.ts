@@ -2,7 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import * as zlib from 'node:zlib';
 import fc from 'fast-check';
-import { CRC32_SEED, crc24, crc24OfValue, crc32, crc32Update } from '../../../src/protocol/crc';
+import { CRC32_SEED, crc24, crc24OfValue, crc32, crc32Update, crc32UpdateTable } from '../../../src/protocol/crc';
 
 /** Bit-by-bit CRC24 exactly as Cassandra's Crc.crc24(long bytes, int len): LSB of the value first, MSB-first shifts. */
 function crc24Reference(value: bigint, len: number): number {
@@ -72,11 +72,17 @@ test('CRC24 (table) equals the bitwise reference for any 3- or 5-byte header', (
 
 test('CRC32: standard check value and bitwise reference', () => {
   assert.equal(crc32Update(0, Buffer.from('123456789')), 0xcbf43926);
+  assert.equal(crc32UpdateTable(0, Buffer.from('123456789')), 0xcbf43926);
+  const big = Buffer.from('123456789'.repeat(100));
+  assert.equal(crc32Update(0, big), crc32Reference(big));
+  assert.equal(crc32UpdateTable(0, big), crc32Reference(big));
   assert.equal(crc32Update(0, Buffer.alloc(0)), 0);
   fc.assert(
     fc.property(fc.uint8Array({ maxLength: 300 }), fc.nat(300), (data, cut) => {
       const want = crc32Reference(data);
       assert.equal(crc32Update(0, data), want);
+      assert.equal(crc32UpdateTable(0, data), want);
+      assert.equal(crc32UpdateTable(crc32UpdateTable(0, data, 0, Math.min(cut, data.length)), data, Math.min(cut, data.length)), want);
       // Running update over two parts, and sub-ranges.
       const k = Math.min(cut, data.length);
       assert.equal(crc32Update(crc32Update(0, data, 0, k), data, k, data.length), want);
