@@ -1,0 +1,206 @@
+/**
+ * Wiring (spec 2.1, 2.3, 2.9): `startProxy(config)` starts both control connections (retried with
+ * backoff 100 ms -> 10 s, factor 2, jitter, until both are up; no client is accepted meanwhile), logs
+ * the startup lines, opens the listener and hands each admitted client socket to a ClientSession.
+ * `close()` stops accepting, drains in-flight requests (bounded by shutdown_grace_period_ms), closes
+ * the client connections, then the control connections.
+ */
+import { readFileSync } from 'node:fs';
+import type * as tls from 'node:tls';
+import type { EventEmitter } from 'node:events';
+import pino, { type Logger } from 'pino';
+import type { ClusterConfig, ProxyConfig } from './config/types';
+import { resolveTopology } from './config/load';
+import { ClusterConnection, type ClusterConnectionOptions } from './backend/cluster-connection';
+import { hostLabel, type Host } from './backend/topology';
+import { PreparedCache } from './routing/prepared-cache';
+import { RoutingSettings } from './routing/settings';
+import { ClientListener } from './frontend/listener';
+import { ClientSession, type ControlView } from './frontend/client-session';
+import { VirtualTables } from './frontend/virtual-tables';
+
+/** What the proxy needs from a control connection (backend/ControlConnection implements it). */
+export interface ControlConnectionLike extends ControlView, Pick<EventEmitter, 'on'> {
+  start(): Promise<void>;
+  stop(): Promise<void>;
+  readonly clusterName: string;
+  readonly hosts: Host[];
+}
+
+export type ControlConnectionFactory = (cluster: 'ORIGIN' | 'TARGET', config: ProxyConfig, logger: Logger) => ControlConnectionLike;
+
+export interface StartProxyOptions {
+  logger?: Logger;
+  /** Tests: replace the control connection implementation. */
+  controlConnectionFactory?: ControlConnectionFactory;
+  /** Tests: replace how cluster connections are opened. */
+  connect?: (opts: ClusterConnectionOptions) => Promise<ClusterConnection>;
+  /** Give up starting after this long (default: retry forever, as upstream). */
+  startTimeoutMs?: number;
+  /** Abort the startup retry loop. */
+  signal?: AbortSignal;
+}
+
+export interface RunningProxy {
+  address: string;
+  port: number;
+  settings: RoutingSettings;
+  cache: PreparedCache;
+  /** active client connections */
+  readonly clientConnections: number;
+  close(): Promise<void>;
+}
+
+function defaultControlFactory(cluster: 'ORIGIN' | 'TARGET', config: ProxyConfig, logger: Logger): ControlConnectionLike {
+  // Loaded lazily: src/backend/control-connection.ts is owned by the backend module.
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  const mod = require('./backend/control-connection') as {
+    ControlConnection: new (opts: { cluster: 'ORIGIN' | 'TARGET'; config: ProxyConfig; logger: Logger }) => ControlConnectionLike;
+  };
+  return new mod.ControlConnection({ cluster, config, logger });
+}
+
+/** node:tls options of a cluster's TLS config (undefined = plain TCP). */
+export function clusterTlsOptions(c: ClusterConfig): tls.ConnectionOptions | undefined {
+  const t = c.tls;
+  if (!t.enabled) return undefined;
+  if (t.mode === 'secure-connect-bundle') {
+    throw new Error(`${c.cluster}: secure connect bundles are not supported by this proxy yet`);
+  }
+  const o: tls.ConnectionOptions = { ca: readFileSync(t.serverCaPath), rejectUnauthorized: true };
+  if (t.mode === 'mutual') {
+    o.cert = readFileSync(t.clientCertPath);
+    o.key = readFileSync(t.clientKeyPath);
+  }
+  // Upstream verifies the chain but not the host name (nodes are dialled by IP).
+  o.checkServerIdentity = () => undefined;
+  return o;
+}
+
+function sleep(ms: number, signal?: AbortSignal): Promise<void> {
+  return new Promise((resolve) => {
+    const t = setTimeout(resolve, ms);
+    signal?.addEventListener('abort', () => (clearTimeout(t), resolve()), { once: true });
+  });
+}
+
+async function startControlConnections(
+  config: ProxyConfig,
+  logger: Logger,
+  factory: ControlConnectionFactory,
+  opts: StartProxyOptions,
+): Promise<{ origin: ControlConnectionLike; target: ControlConnectionLike }> {
+  const deadline = opts.startTimeoutMs !== undefined ? Date.now() + opts.startTimeoutMs : Infinity;
+  let backoff = 100;
+  for (;;) {
+    const origin = factory('ORIGIN', config, logger);
+    let target: ControlConnectionLike | undefined;
+    try {
+      await origin.start();
+      target = factory('TARGET', config, logger);
+      await target.start();
+      return { origin, target };
+    } catch (e) {
+      await origin.stop().catch(() => undefined);
+      if (target) await target.stop().catch(() => undefined);
+      if (opts.signal?.aborted) throw new Error('proxy startup aborted');
+      if (Date.now() + backoff > deadline) throw e;
+      const delay = Math.round(backoff * (0.8 + Math.random() * 0.4));
+      logger.error(`Couldn't start proxy, retrying in ${delay} ms: ${(e as Error).message}.`);
+      await sleep(delay, opts.signal);
+      if (opts.signal?.aborted) throw new Error('proxy startup aborted');
+      backoff = Math.min(backoff * 2, 10_000);
+    }
+  }
+}
+
+export async function startProxy(config: ProxyConfig, opts: StartProxyOptions = {}): Promise<RunningProxy> {
+  const logger = opts.logger ?? pino({ level: 'info' });
+  const topology = await resolveTopology(config);
+  const tlsOpts = { origin: clusterTlsOptions(config.origin), target: clusterTlsOptions(config.target) };
+  const settings = RoutingSettings.fromConfig(config);
+  const cache = new PreparedCache(config.maxPreparedStatements);
+
+  const control = await startControlConnections(config, logger, opts.controlConnectionFactory ?? defaultControlFactory, opts);
+  for (const [name, cc] of [['origin', control.origin], ['target', control.target]] as const) {
+    logger.info(
+      `Initialized ${name} control connection. Cluster Name: ${cc.clusterName}, Hosts: [${cc.hosts.map(hostLabel).join(', ')}].`,
+    );
+  }
+
+  const virtualTables = new VirtualTables(
+    {
+      addresses: topology.addresses,
+      index: topology.index,
+      numTokens: topology.numTokens,
+      ipBytes: topology.addressSource === 'listen_address' ? 4 : 16,
+      listenPort: config.settings.proxy_listen_port,
+    },
+    () => (settings.systemQueriesMode === 'TARGET' ? control.target : control.origin),
+  );
+
+  const sessions = new Set<ClientSession>();
+  const listener = new ClientListener({
+    host: config.settings.proxy_listen_address,
+    port: config.settings.proxy_listen_port,
+    maxClientConnections: config.settings.proxy_max_client_connections,
+    logger,
+    onConnection: (socket, release) => {
+      const s = new ClientSession(socket, {
+        config,
+        settings,
+        cache,
+        control,
+        virtualTables,
+        logger,
+        connect: opts.connect ?? ((o) => ClusterConnection.connect(o)),
+        tls: tlsOpts,
+      });
+      sessions.add(s);
+      s.onClose(() => {
+        sessions.delete(s);
+        release();
+      });
+      void s.start();
+    },
+  });
+  let bound: { address: string; port: number };
+  try {
+    bound = await listener.listen();
+  } catch (e) {
+    await control.origin.stop().catch(() => undefined);
+    await control.target.stop().catch(() => undefined);
+    throw e;
+  }
+  logger.info(`Proxy connected and ready to accept queries on ${bound.address}:${bound.port}`);
+  logger.info('Proxy started. Waiting for SIGINT/SIGTERM to shutdown.');
+
+  let closing: Promise<void> | undefined;
+  const close = (): Promise<void> => {
+    closing ??= (async () => {
+      logger.info('Shutting down proxy...');
+      await listener.close();
+      const grace = config.shutdownGracePeriodMs;
+      const drained = Promise.all([...sessions].map((s) => s.drain()));
+      let timer: NodeJS.Timeout | undefined;
+      await Promise.race([drained, new Promise<void>((r) => (timer = setTimeout(r, grace)))]);
+      if (timer) clearTimeout(timer);
+      for (const s of [...sessions]) s.close('proxy shut down', 'info');
+      await control.origin.stop().catch(() => undefined);
+      await control.target.stop().catch(() => undefined);
+      logger.info('Proxy shutdown complete.');
+    })();
+    return closing;
+  };
+
+  return {
+    address: bound.address,
+    port: bound.port,
+    settings,
+    cache,
+    get clientConnections() {
+      return listener.activeConnections;
+    },
+    close,
+  };
+}
