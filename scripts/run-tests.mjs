@@ -30,6 +30,13 @@ for (const kind of kinds.length ? kinds : ['unit']) {
     continue;
   }
   if (kind === 'integration' && !process.env.ZDM_TEST_SKIP_CLUSTER_START) {
+    // cqlsh and the Python driver live in the project's venv (idempotent, fast when present).
+    const py = spawnSync('bash', [join(root, 'scripts', 'pyenv.sh')], { stdio: 'inherit' });
+    if (py.status !== 0) {
+      console.error('# could not make the Python venv (scripts/pyenv.sh): integration tests not run');
+      failed = true;
+      continue;
+    }
     console.log('# starting (or reusing) the Origin and Target clusters');
     const r = spawnSync(process.execPath, [join(root, 'scripts', 'clusters.mjs'), 'start'], { stdio: 'inherit' });
     if (r.status !== 0) {
