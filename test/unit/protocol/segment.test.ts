@@ -279,3 +279,48 @@ test('SegmentFramer keeps frames until flush and accepts a smaller payload limit
   );
   assert.throws(() => new SegmentFramer(undefined, MAX_SEGMENT_PAYLOAD + 1), RangeError);
 });
+
+/** A segment with valid CRCs around arbitrary header fields and payload bytes (LZ4 header format). */
+function rawLz4Segment(wire: Buffer, uncompressedLength: number, selfContained: boolean): Buffer {
+  const head = Buffer.alloc(8);
+  head.writeUInt32LE((wire.length | (uncompressedLength << 17)) >>> 0, 0);
+  head[4] = (uncompressedLength >>> 15) | (selfContained ? 0b100 : 0);
+  const c24 = crc24(head, 0, 5);
+  head[5] = c24 & 0xff;
+  head[6] = (c24 >>> 8) & 0xff;
+  head[7] = c24 >>> 16;
+  const trailer = Buffer.alloc(4);
+  trailer.writeUInt32LE(crc32(wire), 0);
+  return Buffer.concat([head, wire, trailer]);
+}
+
+test('segments with valid checksums but arbitrary contents only ever yield frames or ProtocolError', () => {
+  const frameBytes = fc.oneof(
+    fc.uint8Array({ maxLength: 300 }).map((a) => Buffer.from(a)),
+    // Something that looks like a v5 frame header with an arbitrary length, plus arbitrary bytes.
+    fc
+      .tuple(fc.integer({ min: 0, max: 0x7fffffff }), fc.uint8Array({ maxLength: 200 }))
+      .map(([len, rest]) => Buffer.concat([frame(1, Buffer.alloc(0)).bytes.subarray(0, 5), Buffer.from([len >>> 24, (len >>> 16) & 0xff, (len >>> 8) & 0xff, len & 0xff]), Buffer.from(rest)])),
+  );
+  fc.assert(
+    fc.property(
+      fc.array(fc.tuple(frameBytes, fc.boolean(), fc.integer({ min: 0, max: MAX_SEGMENT_PAYLOAD }), fc.boolean()), { minLength: 1, maxLength: 5 }),
+      (list) => {
+        for (const compressor of [undefined, lz4BodyCompressor]) {
+          const stream = Buffer.concat(
+            list.map(([payload, sc, ulen, raw]) =>
+              compressor && raw ? rawLz4Segment(payload, ulen % (payload.length * 255 + 2), sc) : encodeSegment(payload, sc, compressor),
+            ),
+          );
+          const dec = new V5FrameDecoder({ compressor, maxBodyLength: 1 << 20 });
+          try {
+            for (const f of dec.push(stream)) assert.ok(f.bytes.length >= 9);
+          } catch (e) {
+            assert.ok(e instanceof ProtocolError, `unexpected error ${String(e)}`);
+          }
+        }
+      },
+    ),
+    { numRuns: 500 },
+  );
+});
