@@ -11,7 +11,7 @@
  */
 import { DEFAULT_MAX_BODY_LENGTH, headerLength, opcodeName } from './constants';
 import { ProtocolError } from './errors';
-import { RawFrame, decodeHeader, peekVersion } from './frame';
+import { RawFrame, checkedVersion, decodeHeader } from './frame';
 
 export interface FrameDecoderOptions {
   /** Largest accepted body length in bytes (default 256 MiB). */
@@ -114,7 +114,8 @@ export class FrameDecoder {
   /** Total frame length (header + body) if the header is complete in buf[off, off+avail), else -1. */
   private frameLength(buf: Buffer, off: number, avail: number): number {
     if (avail < 1) return -1;
-    const { version, isResponse } = peekVersion(buf, off);
+    const version = checkedVersion(buf, off);
+    const isResponse = (buf[off]! & 0x80) !== 0;
     const hl = headerLength(version);
     if (avail < hl) return -1;
     if (this.expectResponses !== undefined && isResponse !== this.expectResponses) {

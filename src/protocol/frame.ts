@@ -103,19 +103,27 @@ export function encodeHeader(h: FrameHeader): Buffer {
  * 'unsupported-version' with the raw version in the context so the caller can answer.
  */
 export function peekVersion(buf: Buffer, offset: number): { version: ProtocolVersion; isResponse: boolean } {
-  const b = buf[offset]!;
-  const v = b & 0x7f;
+  return { version: checkedVersion(buf, offset), isResponse: (buf[offset]! & 0x80) !== 0 };
+}
+
+/**
+ * The version of the frame starting at `offset` (direction bit masked off), without allocating.
+ * Throws 'unsupported-version' with the raw version in the context so the caller can answer.
+ */
+export function checkedVersion(buf: Buffer, offset: number): ProtocolVersion {
+  const v = buf[offset]! & 0x7f;
   if (!isSupportedVersion(v)) {
     // Best effort: read the stream id as a v3+ header would have it, for the error reply.
     const streamId = buf.length >= offset + 4 ? buf.readInt16BE(offset + 2) : 0;
     throw new ProtocolError('unsupported-version', `Invalid or unsupported protocol version (${v})`, { version: v, streamId });
   }
-  return { version: v, isResponse: (b & 0x80) !== 0 };
+  return v;
 }
 
 /** Decode a header at `offset`; the caller guarantees `headerLength(version)` bytes are there. */
 export function decodeHeader(buf: Buffer, offset = 0): FrameHeader {
-  const { version, isResponse } = peekVersion(buf, offset);
+  const version = checkedVersion(buf, offset);
+  const isResponse = (buf[offset]! & 0x80) !== 0;
   const flags = buf[offset + 1]!;
   let streamId: number;
   let opcode: number;
