@@ -11,9 +11,9 @@ import { Authenticate, decodeAuthenticate, encodeAuthenticate } from '../../../s
 import { Supported, decodeSupported, encodeSupported } from '../../../src/protocol/messages/supported';
 import { AuthChallenge, decodeAuthChallenge, encodeAuthChallenge } from '../../../src/protocol/messages/auth-challenge';
 import { AuthSuccess, decodeAuthSuccess, encodeAuthSuccess } from '../../../src/protocol/messages/auth-success';
-import { EventMessage, SchemaChange, decodeEvent, encodeEvent } from '../../../src/protocol/messages/event';
+import { EventMessage, decodeEvent, encodeEvent } from '../../../src/protocol/messages/event';
 import { b } from '../../support/bytes';
-import { ALL, V, V3_UP, V4_UP, buf, checkMutations, encode, golden, ip, rec, roundTrip, str, throwsProtocolError, decode } from './response-support';
+import { ALL, V, V3_UP, V4_UP, buf, checkMutations, encode, golden, ip, rec, roundTrip, schemaChangeArb, str, throwsProtocolError, decode } from './response-support';
 
 describe('READY', () => {
   for (const v of ALL) {
@@ -139,22 +139,6 @@ describe('EVENT golden bodies', () => {
 });
 
 // ---- properties -----------------------------------------------------------------------------
-
-const changeType = fc.constantFrom('CREATED' as const, 'UPDATED' as const, 'DROPPED' as const);
-
-export function schemaChangeArb(version: ProtocolVersion): fc.Arbitrary<SchemaChange> {
-  if (version === V.V2) {
-    return fc.oneof(
-      rec({ changeType, target: fc.constant('KEYSPACE' as const), keyspace: str() }),
-      rec({ changeType, target: fc.constant('TABLE' as const), keyspace: str(), name: str().filter((s) => s !== '') }),
-    );
-  }
-  return fc.oneof(
-    rec({ changeType, target: fc.constant('KEYSPACE' as const), keyspace: str() }),
-    rec({ changeType, target: fc.constantFrom('TABLE' as const, 'TYPE' as const), keyspace: str(), name: str() }),
-    rec({ changeType, target: fc.constantFrom('FUNCTION' as const, 'AGGREGATE' as const), keyspace: str(), name: str(), argTypes: fc.array(str(), { maxLength: 3 }) }),
-  );
-}
 
 function eventArb(version: ProtocolVersion): fc.Arbitrary<EventMessage> {
   const address = rec({ address: ip, port: fc.integer({ min: 0, max: 0x7fffffff }) });

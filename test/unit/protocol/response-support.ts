@@ -7,6 +7,8 @@ import fc from 'fast-check';
 import { ProtocolVersion } from '../../../src/protocol/constants';
 import { ProtocolError } from '../../../src/protocol/errors';
 import { Reader, Writer, ipToString } from '../../../src/protocol/primitives';
+import { DataType, DataTypeCode } from '../../../src/protocol/values';
+import { SchemaChange } from '../../../src/protocol/messages/event';
 
 export const V = ProtocolVersion;
 /** Every version but v2. */
@@ -112,4 +114,50 @@ export const ip = fc.oneof(ipv4, ipv6);
 /** fc.record with plain-prototype objects (deepStrictEqual compares prototypes). */
 export function rec<T extends object>(model: { [K in keyof T]: fc.Arbitrary<T[K]> }): fc.Arbitrary<T> {
   return fc.record(model, { noNullPrototype: true }) as unknown as fc.Arbitrary<T>;
+}
+
+/** Drop properties whose value is undefined (decoders omit absent optional fields). */
+export function compact<T extends object>(o: T): T {
+  const out = { ...o };
+  for (const k of Object.keys(out) as (keyof T)[]) if (out[k] === undefined) delete out[k];
+  return out;
+}
+
+const nativeCodes = [
+  0x01, 0x02, 0x03, 0x04, 0x05, 0x06, 0x07, 0x08, 0x09, 0x0a, 0x0b, 0x0c, 0x0d, 0x0e, 0x0f, 0x10, 0x11, 0x12, 0x13, 0x14, 0x15,
+] as const;
+
+/** Any [option] type, nested at most a few levels. */
+export const dataTypeArb: fc.Arbitrary<DataType> = fc.letrec<{ t: DataType }>((tie) => ({
+  t: fc.oneof(
+    { depthSize: 'small', withCrossShrink: true },
+    fc.constantFrom(...nativeCodes).map((code) => ({ code }) as DataType),
+    rec({ code: fc.constant(DataTypeCode.CUSTOM as const), className: str(30) }),
+    rec({ code: fc.constant(DataTypeCode.LIST as const), element: tie('t') }),
+    rec({ code: fc.constant(DataTypeCode.SET as const), element: tie('t') }),
+    rec({ code: fc.constant(DataTypeCode.MAP as const), key: tie('t'), value: tie('t') }),
+    rec({
+      code: fc.constant(DataTypeCode.UDT as const),
+      keyspace: str(),
+      name: str(),
+      fields: fc.array(rec({ name: str(), type: tie('t') }), { maxLength: 3 }),
+    }),
+    rec({ code: fc.constant(DataTypeCode.TUPLE as const), elements: fc.array(tie('t'), { maxLength: 3 }) }),
+  ),
+})).t;
+
+const changeType = fc.constantFrom('CREATED' as const, 'UPDATED' as const, 'DROPPED' as const);
+
+export function schemaChangeArb(version: ProtocolVersion): fc.Arbitrary<SchemaChange> {
+  if (version === V.V2) {
+    return fc.oneof(
+      rec({ changeType, target: fc.constant('KEYSPACE' as const), keyspace: str() }),
+      rec({ changeType, target: fc.constant('TABLE' as const), keyspace: str(), name: str().filter((s) => s !== '') }),
+    );
+  }
+  return fc.oneof(
+    rec({ changeType, target: fc.constant('KEYSPACE' as const), keyspace: str() }),
+    rec({ changeType, target: fc.constantFrom('TABLE' as const, 'TYPE' as const), keyspace: str(), name: str() }),
+    rec({ changeType, target: fc.constantFrom('FUNCTION' as const, 'AGGREGATE' as const), keyspace: str(), name: str(), argTypes: fc.array(str(), { maxLength: 3 }) }),
+  );
 }
