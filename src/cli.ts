@@ -26,14 +26,39 @@ function main(): void {
       logger.info(`Starting ZDM proxy version ${packageVersion()}`);
       logger.info({ config: describeConfig(config) }, 'Parsed configuration');
       // ---------------------------------------------------------------------------------------
-      // TODO(wiring): start the proxy here, e.g.
-      //   const { startProxy } = require('./proxy') as typeof import('./proxy');
-      //   startProxy(config, { logger }) ... and handle SIGINT/SIGTERM (graceful shutdown, spec 2.9).
-      // Until then:
+      // Wiring: start the proxy; SIGINT/SIGTERM -> graceful shutdown (spec 2.9) -> exit 0.
       // ---------------------------------------------------------------------------------------
-      process.stderr.write('proxy not yet implemented\n');
-      logger.flush();
-      process.exitCode = 1;
+      // eslint-disable-next-line @typescript-eslint/no-require-imports
+      const { startProxy } = require('./proxy') as typeof import('./proxy');
+      const abort = new AbortController();
+      let running: import('./proxy').RunningProxy | undefined;
+      let stopping = false;
+      const onSignal = (sig: string): void => {
+        if (stopping) return;
+        stopping = true;
+        logger.info(`Received ${sig}, shutting down.`);
+        abort.abort();
+        const done = (): void => {
+          logger.flush();
+          process.exit(0);
+        };
+        if (running) running.close().then(done, done);
+        else done();
+      };
+      process.on('SIGINT', () => onSignal('SIGINT'));
+      process.on('SIGTERM', () => onSignal('SIGTERM'));
+      startProxy(config, { logger, signal: abort.signal }).then(
+        (p) => {
+          running = p;
+          if (stopping) void p.close().then(() => process.exit(0));
+        },
+        (e: unknown) => {
+          if (stopping) return;
+          logger.error(`Proxy could not start: ${(e as Error).message}`);
+          logger.flush();
+          process.exit(1);
+        },
+      );
       return;
     }
   }

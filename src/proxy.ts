@@ -13,6 +13,8 @@ import type { ClusterConfig, ProxyConfig } from './config/types';
 import { resolveTopology } from './config/load';
 import { ClusterConnection, type ClusterConnectionOptions } from './backend/cluster-connection';
 import { hostLabel, type Host } from './backend/topology';
+import { ControlConnection } from './backend/control-connection';
+import type { ProtocolVersion } from './protocol/constants';
 import { PreparedCache } from './routing/prepared-cache';
 import { RoutingSettings } from './routing/settings';
 import { ClientListener } from './frontend/listener';
@@ -52,12 +54,27 @@ export interface RunningProxy {
 }
 
 function defaultControlFactory(cluster: 'ORIGIN' | 'TARGET', config: ProxyConfig, logger: Logger): ControlConnectionLike {
-  // Loaded lazily: src/backend/control-connection.ts is owned by the backend module.
-  // eslint-disable-next-line @typescript-eslint/no-require-imports
-  const mod = require('./backend/control-connection') as {
-    ControlConnection: new (opts: { cluster: 'ORIGIN' | 'TARGET'; config: ProxyConfig; logger: Logger }) => ControlConnectionLike;
-  };
-  return new mod.ControlConnection({ cluster, config, logger });
+  const c = cluster === 'ORIGIN' ? config.origin : config.target;
+  const s = config.settings;
+  return new ControlConnection({
+    cluster,
+    contactPoints: c.contactPoints,
+    port: c.port,
+    username: c.username,
+    password: c.password,
+    connectTimeoutMs: c.connectionTimeoutMs,
+    localDatacenter: c.localDatacenter || undefined,
+    enableHostAssignment: c.enableHostAssignment,
+    maxProtocolVersion: config.controlConnMaxProtocolVersion as number as ProtocolVersion,
+    heartbeatIntervalMs: s.heartbeat_interval_ms,
+    retryIntervalMinMs: s.heartbeat_retry_interval_min_ms,
+    retryIntervalMaxMs: s.heartbeat_retry_interval_max_ms,
+    retryBackoffFactor: s.heartbeat_retry_backoff_factor,
+    topologyIndex: config.topology.index,
+    topologyCount: config.topology.count,
+    tls: clusterTlsOptions(c),
+    logger,
+  });
 }
 
 /** node:tls options of a cluster's TLS config (undefined = plain TCP). */
