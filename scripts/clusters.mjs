@@ -60,16 +60,21 @@ function parseBool(value, what) {
   throw new ClusterError('options', `${what}: expected on|off, got '${value}'`);
 }
 
+const HEAP_RE = /^\d+[mMgG]$/;
+
 /** Default options of one node, from the environment (ZDM_TEST_<NODE>_AUTH / _TLS, ZDM_TEST_AUTH / _TLS, ZDM_TEST_HEAP). */
 export function defaultNodeOptions(name, env = process.env) {
   const up = name.toUpperCase();
   const pick = (key) => env[`ZDM_TEST_${up}_${key}`] ?? env[`ZDM_TEST_${key}`];
   const auth = pick('AUTH');
   const tls = pick('TLS');
+  const heap = env.ZDM_TEST_HEAP || '512m';
+  if (!HEAP_RE.test(heap)) throw new ClusterError('options', `ZDM_TEST_HEAP: expected e.g. 512m or 1g, got '${heap}'`);
   return {
     auth: auth === undefined ? true : parseBool(auth, `ZDM_TEST_${up}_AUTH`),
     tls: tls === undefined ? false : parseBool(tls, `ZDM_TEST_${up}_TLS`),
-    heap: env.ZDM_TEST_HEAP || '512m',
+    heap,
+    jvmOpts: (env.ZDM_TEST_JVM_OPTS || '').trim(),
   };
 }
 
@@ -96,7 +101,7 @@ export function parseArgs(argv, env = process.env) {
       const targets = perNode[2] ? [perNode[2]] : NODE_NAMES;
       for (const n of targets) out.nodeOptions[n][perNode[1]] = parseBool(flag, `--${key}`);
     } else if (key === 'heap') {
-      if (!/^\d+[mMgG]$/.test(flag)) throw new ClusterError('options', `--heap: expected e.g. 512m or 1g, got '${flag}'`);
+      if (!HEAP_RE.test(flag)) throw new ClusterError('options', `--heap: expected e.g. 512m or 1g, got '${flag}'`);
       for (const n of NODE_NAMES) out.nodeOptions[n].heap = flag;
     } else if (key === 'fresh') out.fresh = true;
     else if (key === 'follow' || key === 'f') out.follow = true;
@@ -135,6 +140,7 @@ Options (flag / environment variable; flags win):
         client-to-node TLS on the native port (default off). A self-signed keystore/truststore is
         made with the JDK keytool under .clusters/tls/; the PEM for clients is .clusters/tls/ca.pem
   --heap=512m                                            ZDM_TEST_HEAP            JVM heap (-Xms=-Xmx) per node
+                                                         ZDM_TEST_JVM_OPTS        extra JVM flags per node (space-separated; they win)
   --fresh                                                                         wipe a node's data before starting it
   --timeout=240                                          ZDM_TEST_START_TIMEOUT   seconds to wait for readiness
   --version=5.0.8                                        ZDM_CASSANDRA_VERSION    Cassandra version (default tries ${DEFAULT_VERSIONS.join(', ')})
@@ -252,7 +258,7 @@ export function fetchJars(version) {
     mkdirSync(join(CACHE_DIR, 'cassandra'), { recursive: true });
     const outFile = classpathFile(v);
     const args = [
-      '-B', '-q', '-f', join(ROOT, 'scripts', 'cassandra', 'pom.xml'),
+      '-B', '-q', '-Dstyle.color=never', '-f', join(ROOT, 'scripts', 'cassandra', 'pom.xml'),
       `-Dmaven.repo.local=${join(CACHE_DIR, 'm2')}`, `-Dcassandra.version=${v}`,
       `${DRIVER_PLUGIN}:build-classpath`, '-Dmdep.includeScope=runtime', `-Dmdep.outputFile=${outFile}.tmp`,
     ];
@@ -270,7 +276,9 @@ export function fetchJars(version) {
         return { version: v, classpath: cp, fetchedMs: ms };
       }
     }
-    const out = `${r.stdout}\n${r.stderr}`.trim().split('\n').slice(-25).join('\n');
+    const noise = /Re-run Maven|^\[ERROR\] \[Help 1\]|For more information|full stack trace|^\[ERROR\]\s*$|^\s*$/;
+    const out = `${r.stdout}\n${r.stderr}`.replace(/\x1b\[[0-9;]*m/g, '').split('\n')
+      .filter((l) => !noise.test(l)).slice(-25).join('\n');
     errors.push(`--- mvn for ${v} (exit ${r.status}) ---\n${out}`);
     log(`Cassandra ${v} could not be resolved${candidates.length > 1 ? ', trying the next version' : ''}`);
   }
@@ -440,13 +448,14 @@ function jvmArgs(node, dir, opts, classpath) {
     '-Dcassandra.ring_delay_ms=1000',
     '-Dcassandra.shutdown_announce_in_ms=0', // no 2 s gossip farewell on stop: nobody is listening
     `-Dzdm.node=${node.name}`,
+    ...(opts.jvmOpts ? opts.jvmOpts.split(/\s+/) : []), // last wins, e.g. -XX:TieredStopAtLevel=4
     '-cp', classpath,
     'org.apache.cassandra.service.CassandraDaemon',
   ];
 }
 
 function sameOptions(a, b) {
-  return !!a && !!b && a.auth === b.auth && a.tls === b.tls && a.heap === b.heap;
+  return !!a && !!b && a.auth === b.auth && a.tls === b.tls && a.heap === b.heap && (a.jvmOpts || '') === (b.jvmOpts || '');
 }
 
 /** Launches the JVM of one node (detached) and records its PID. Does not wait for readiness. */
@@ -573,7 +582,7 @@ export async function waitReady(name, { pid, opts, timeoutMs = 240_000 } = {}) {
  * { [name]: { pid, reused, version, readyMs } } when every node is ready; throws a ClusterError
  * naming the failed step and node (with its log tail in .logTail) otherwise.
  */
-export async function startNodes(names = NODE_NAMES, { nodeOptions = {}, fresh = false, timeoutMs = 240_000, version } = {}) {
+export async function startNodes(names = NODE_NAMES, { nodeOptions = {}, fresh = false, timeoutMs = 240_000, version, quiet = false } = {}) {
   const t0 = Date.now();
   const want = Object.fromEntries(names.map((n) => [n, { ...defaultNodeOptions(n), ...(nodeOptions[n] || {}) }]));
   const toStart = [];
@@ -599,7 +608,7 @@ export async function startNodes(names = NODE_NAMES, { nodeOptions = {}, fresh =
     try {
       const row = await waitReady(name, { pid: result[name].pid, opts: want[name], timeoutMs: Math.min(timeoutMs, 60_000) });
       result[name].version = row?.release_version ?? result[name].version;
-      log(`${name}: already running (pid ${result[name].pid}) on ${NODES[name].host}:${NODES[name].port}`);
+      if (!quiet) log(`${name}: already running (pid ${result[name].pid}) on ${NODES[name].host}:${NODES[name].port}`);
     } catch (e) {
       throw withTail(e, name);
     }
@@ -748,7 +757,7 @@ async function main(argv) {
     case 'fetch': {
       checkJava();
       const jars = fetchJars(args.version);
-      log(`Cassandra ${jars.version}: ${jars.classpath.split(':').length} jars ${jars.fetchedMs ? `fetched in ${secs(jars.fetchedMs)}` : `already in ${CACHE_DIR}`}`);
+      if (!jars.fetchedMs) log(`Cassandra ${jars.version}: ${jars.classpath.split(':').length} jars already in ${CACHE_DIR}`);
       return 0;
     }
     case 'stop': {
@@ -790,7 +799,7 @@ async function main(argv) {
 
 if (process.argv[1] && resolve(process.argv[1]) === fileURLToPath(import.meta.url)) {
   main(process.argv.slice(2)).then((code) => process.exit(code), (e) => {
-    console.error(`[clusters] FAILED at step '${e.step || 'unknown'}'${e.node ? ` for node ${e.node}` : ''}: ${e.message}`);
+    console.error(`[clusters] FAILED at step '${e.step || 'unknown'}'${e.node ? ` for node ${e.node}` : ''}: ${e instanceof ClusterError ? e.message.slice(e.message.indexOf(': ') + 2) : e.message}`);
     if (e.node) {
       console.error(`[clusters] ${e.node} log: ${nodeLogFile(e.node)}`);
       console.error(e.logTail || logTail(e.node, 40));

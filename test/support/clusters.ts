@@ -37,14 +37,14 @@ export const NODE_NAMES: readonly NodeName[] = ['origin', 'target'];
 /** Where the proxy listens in tests and in `npm run cqlsh -- proxy`. */
 export const PROXY = Object.freeze({ host: '127.0.0.1', port: 14002 });
 
-export interface NodeOptions { auth: boolean; tls: boolean; heap: string }
+export interface NodeOptions { auth: boolean; tls: boolean; heap: string; jvmOpts?: string }
 export interface NodeState { pid: number; version: string; options: NodeOptions; host: string; port: number }
 
 /** The parts of scripts/clusters.mjs and scripts/cqlsh.mjs used here (plain ESM, loaded at run time). */
 interface ClustersModule {
   ROOT: string;
   TLS_CA_PEM: string;
-  startNodes(names?: readonly string[], opts?: { timeoutMs?: number }): Promise<Record<string, { pid: number; reused: boolean }>>;
+  startNodes(names?: readonly string[], opts?: { timeoutMs?: number; quiet?: boolean }): Promise<Record<string, { pid: number; reused: boolean }>>;
   readState(name: string): NodeState | undefined;
   runningPid(name: string): number | undefined;
   processState(pid: number): string | undefined;
@@ -95,7 +95,7 @@ export function ensureClusters(): Promise<void> {
   ensured ??= (async () => {
     const m = await clusters();
     try {
-      await m.startNodes(NODE_NAMES, { timeoutMs: 240_000 });
+      await m.startNodes(NODE_NAMES, { timeoutMs: 240_000, quiet: true });
     } catch (e) {
       const err = e as Error & { logTail?: string };
       throw new Error(`${err.message}${err.logTail ? `\n${err.logTail}` : ''}`);
