@@ -16,7 +16,7 @@ export interface Execute {
 }
 
 /** Versions whose EXECUTE carries a result metadata id (v5, DSE_V2). */
-export function hasResultMetadataId(version: ProtocolVersion): boolean {
+function hasResultMetadataId(version: ProtocolVersion): boolean {
   return supportsKeyspace(version);
 }
 

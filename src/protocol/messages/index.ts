@@ -14,7 +14,14 @@ import { decodeQuery, encodeQuery, type Query } from './query';
 import { decodeRegister, encodeRegister, type Register } from './register';
 import { decodeReviseRequest, encodeReviseRequest, type ReviseRequest } from './revise-request';
 import { decodeStartup, encodeStartup, type Startup } from './startup';
-//@@RESPONSE_IMPORTS@@
+import { decodeAuthChallenge, encodeAuthChallenge, type AuthChallenge } from './auth-challenge';
+import { decodeAuthSuccess, encodeAuthSuccess, type AuthSuccess } from './auth-success';
+import { decodeAuthenticate, encodeAuthenticate, type Authenticate } from './authenticate';
+import { decodeError, encodeError, type ErrorMessage } from './error';
+import { decodeEvent, encodeEvent, type EventMessage } from './event';
+import { decodeReady, encodeReady, type Ready } from './ready';
+import { decodeResult, encodeResult, type Result } from './result';
+import { decodeSupported, encodeSupported, type Supported } from './supported';
 
 export * from './auth-response';
 export * from './batch';
@@ -26,11 +33,18 @@ export * from './query-parameters';
 export * from './register';
 export * from './revise-request';
 export * from './startup';
-//@@RESPONSE_EXPORTS@@
+export * from './auth-challenge';
+export * from './auth-success';
+export * from './authenticate';
+export * from './error';
+export * from './event';
+export * from './ready';
+export * from './result';
+export * from './result-metadata';
+export * from './supported';
 
 export type RequestMessage = Startup | AuthResponse | Options | Query | Prepare | Execute | Batch | Register | ReviseRequest;
-/** Filled in once the response message files land. */
-export type ResponseMessage = never;
+export type ResponseMessage = ErrorMessage | Ready | Authenticate | Supported | Result | EventMessage | AuthChallenge | AuthSuccess;
 
 export type Message = RequestMessage | ResponseMessage;
 
@@ -67,7 +81,14 @@ const REQUESTS = new Map<number, MessageCodec>([
 ]);
 
 const RESPONSES = new Map<number, MessageCodec>([
-  //@@RESPONSE_CODECS@@
+  [Opcode.ERROR, codec('ERROR', encodeError, decodeError)],
+  [Opcode.READY, codec('READY', encodeReady, decodeReady)],
+  [Opcode.AUTHENTICATE, codec('AUTHENTICATE', encodeAuthenticate, decodeAuthenticate)],
+  [Opcode.SUPPORTED, codec('SUPPORTED', encodeSupported, decodeSupported)],
+  [Opcode.RESULT, codec('RESULT', encodeResult, decodeResult)],
+  [Opcode.EVENT, codec('EVENT', encodeEvent, decodeEvent)],
+  [Opcode.AUTH_CHALLENGE, codec('AUTH_CHALLENGE', encodeAuthChallenge, decodeAuthChallenge)],
+  [Opcode.AUTH_SUCCESS, codec('AUTH_SUCCESS', encodeAuthSuccess, decodeAuthSuccess)],
 ]);
 
 /** Opcodes of request messages (client to server). */
