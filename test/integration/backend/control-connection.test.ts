@@ -1,0 +1,115 @@
+// Control connections against the real Cassandra 5.0 Origin and Target nodes (scripts/clusters.mjs).
+import { test, before } from 'node:test';
+import assert from 'node:assert/strict';
+import { ensureClusters, ORIGIN, TARGET, type ClusterNode } from '../../support/clusters';
+import { ControlConnection, type ControlConnectionOptions } from '../../../src/backend/control-connection';
+import { ClusterConnection } from '../../../src/backend/cluster-connection';
+import { Opcode, ProtocolVersion, ResultKind } from '../../../src/protocol/constants';
+import { queryFrame, readResult } from '../../../src/backend/wire';
+
+before(async () => {
+  await ensureClusters();
+});
+
+function options(node: ClusterNode, extra: Partial<ControlConnectionOptions> = {}): ControlConnectionOptions {
+  return {
+    cluster: node === ORIGIN ? 'ORIGIN' : 'TARGET',
+    contactPoints: [node.host],
+    port: node.port,
+    username: node.username,
+    password: node.password,
+    connectTimeoutMs: 5000,
+    heartbeatIntervalMs: 0,
+    retryIntervalMinMs: 250,
+    retryIntervalMaxMs: 30000,
+    retryBackoffFactor: 2,
+    topologyIndex: 0,
+    topologyCount: 1,
+    ...extra,
+  };
+}
+
+for (const node of [ORIGIN, TARGET]) {
+  test(`${node.name}: negotiates v5 down from DSE_V2, authenticates, reads the topology`, async () => {
+    const cc = new ControlConnection(options(node));
+    try {
+      await cc.start();
+      assert.equal(cc.protocolVersion, ProtocolVersion.V5, 'Cassandra 5.0 rejects DSE_V2/DSE_V1, accepts v5');
+      assert.equal(cc.authEnabled, true);
+      assert.equal(cc.clusterName, node.clusterName);
+      assert.equal(cc.localDatacenter, node.datacenter);
+      assert.equal(cc.hosts.length, 1);
+      const h = cc.hosts[0]!;
+      assert.equal(h.address, node.host);
+      assert.equal(h.port, node.port);
+      assert.equal(h.datacenter, node.datacenter);
+      assert.match(h.hostId, /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/);
+      assert.ok(h.tokens.length >= 1 && h.tokens.every((t) => /^-?\d+$/.test(t)));
+      assert.match(h.releaseVersion ?? '', /^5\.0/);
+      assert.equal(cc.localRow['cluster_name'], node.clusterName);
+      assert.equal(cc.localRow['partitioner'], 'org.apache.cassandra.dht.Murmur3Partitioner');
+      assert.ok(cc.supportedOptions['PROTOCOL_VERSIONS']?.includes('5/v5'));
+      assert.equal(cc.peerColumns, undefined, 'single node: no peers');
+      assert.equal(cc.nextAssignedHost().address, node.host);
+    } finally {
+      await cc.stop();
+    }
+  });
+}
+
+test('capped at v4 when configured', async () => {
+  const cc = new ControlConnection(options(ORIGIN, { maxProtocolVersion: ProtocolVersion.V4 }));
+  try {
+    await cc.start();
+    assert.equal(cc.protocolVersion, ProtocolVersion.V4);
+    assert.equal(cc.clusterName, 'origin');
+  } finally {
+    await cc.stop();
+  }
+});
+
+test('wrong password: start() rejects with a clear error', async () => {
+  const cc = new ControlConnection(options(TARGET, { password: 'definitely-wrong' }));
+  try {
+    await assert.rejects(cc.start(), /could not open control connection to TARGET.*authentication failed: .*incorrect/);
+    assert.equal(cc.isConnected, false);
+  } finally {
+    await cc.stop();
+  }
+});
+
+test('heartbeat OPTIONS keep the failure counter at 0', async () => {
+  const cc = new ControlConnection(options(ORIGIN, { heartbeatIntervalMs: 50 }));
+  try {
+    await cc.start();
+    await new Promise((r) => setTimeout(r, 250));
+    assert.equal(cc.consecutiveFailures, 0);
+    assert.equal(cc.isConnected, true);
+  } finally {
+    await cc.stop();
+  }
+});
+
+test('cluster connection: many concurrent v5 queries over segments on a real node', async () => {
+  const cc = new ControlConnection(options(ORIGIN, { enableHostAssignment: true }));
+  await cc.start();
+  const host = cc.nextAssignedHost();
+  await cc.stop();
+  const conn = await ClusterConnection.connect({ cluster: 'ORIGIN', endpoint: { host: host.address, port: host.port }, connectTimeoutMs: 5000, maxStreamIds: 64 });
+  try {
+    const { runAuthRounds } = await import('../../../src/backend/authenticator');
+    const { startupFrame, readAuthenticate } = await import('../../../src/backend/wire');
+    const auth = await conn.request(startupFrame(ProtocolVersion.V5, { CQL_VERSION: '3.0.0' }), 5000);
+    assert.equal(auth.opcode, Opcode.AUTHENTICATE);
+    assert.equal(conn.segments, true);
+    await runAuthRounds(conn, { version: ProtocolVersion.V5, authenticatorClass: readAuthenticate(auth.body), credentials: { username: ORIGIN.username, password: ORIGIN.password }, timeoutMs: 5000 });
+    const replies = await Promise.all(Array.from({ length: 50 }, () => conn.request(queryFrame(ProtocolVersion.V5, 'SELECT cluster_name FROM system.local'), 5000)));
+    for (const r of replies) {
+      const res = readResult(r.body, ProtocolVersion.V5);
+      assert.equal(res.kind, ResultKind.ROWS);
+    }
+    assert.equal(conn.usedStreamIds, 0);
+  } finally {
+    conn.close();
+  }
+});
