@@ -187,6 +187,20 @@ export function rssKiB(pid) {
     return m ? Number(m[1]) : undefined;
   } catch { return undefined; }
 }
+/** Cassandra JVMs started by this script from another checkout for the same node name: [{ pid, dir }]. */
+export function foreignNodes(name) {
+  const found = [];
+  for (const entry of readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    let cmd;
+    try { cmd = readFileSync(`/proc/${entry}/cmdline`, 'utf8').split('\0'); } catch { continue; }
+    if (!cmd.includes(`-Dzdm.node=${name}`)) continue;
+    const dir = (cmd.find((a) => a.startsWith('-Dcassandra.storagedir=')) || '').slice('-Dcassandra.storagedir='.length);
+    if (dir !== nodeDir(name)) found.push({ pid: Number(entry), dir });
+  }
+  return found;
+}
+
 /** True once the process has exited (no /proc entry, or a zombie): its sockets are closed by then. */
 export function processGone(pid) {
   const st = processState(pid);
@@ -624,7 +638,9 @@ export async function startNodes(names = NODE_NAMES, { nodeOptions = {}, fresh =
     let busy = await portOpen(node.host, node.port, 500);
     for (let i = 0; busy && i < 10; i++) { await sleep(500); busy = await portOpen(node.host, node.port, 500); }
     if (busy) {
-      throw new ClusterError('start', `${node.host}:${node.port} is already in use by a process that is not this node (stop it first)`, name);
+      const other = foreignNodes(name).map((p) => ` pid ${p.pid} (${p.dir})`).join(',');
+      throw new ClusterError('start', `${node.host}:${node.port} is already in use by a process that is not this node`
+        + (other ? `: the ${name} node of another checkout is running:${other}; stop it there` : ' (stop it first)'), name);
     }
     if (fresh) rmSync(nodeDir(name), { recursive: true, force: true });
   }
