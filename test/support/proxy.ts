@@ -59,7 +59,7 @@ export interface StartedProxy {
   close(): Promise<void> | void;
 }
 interface ProxyModule {
-  startProxy(config: unknown, opts?: { logger?: unknown }): Promise<StartedProxy>;
+  startProxy(config: unknown, opts?: { logger?: unknown; startTimeoutMs?: number }): Promise<StartedProxy>;
 }
 interface ConfigModule {
   loadConfig(opts: { env: Record<string, string> }): unknown;
@@ -218,7 +218,7 @@ export async function startTestProxy(opts: TestProxyOptions = {}): Promise<TestP
   const logger = loggerMod.createLogger(String(settings.log_level ?? 'warn'), {
     destination: logSink(logs, label), base: { proxy: `${host}:${port}` },
   });
-  const handle = await withTimeout(proxyMod.startProxy(config, { logger }), timeoutMs, `startProxy on ${host}:${port}`);
+  const handle = await withTimeout(proxyMod.startProxy(config, { logger, startTimeoutMs: timeoutMs }), timeoutMs + 5_000, `startProxy on ${host}:${port}`);
   let stopped: Promise<void> | undefined;
   return {
     host, port: handle.port ?? port, contactPoint: `${host}:${handle.port ?? port}`, env, logs, handle,
