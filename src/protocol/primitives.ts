@@ -132,6 +132,8 @@ export class Reader {
 
   readStringList(what = '[string list]'): string[] {
     const n = this.readShort(`${what} length`);
+    // Each [string] takes at least 2 bytes: fail before allocating for a count the body cannot hold.
+    this.need(n * 2, what);
     const out: string[] = new Array(n);
     for (let i = 0; i < n; i++) out[i] = this.readString(what);
     return out;
