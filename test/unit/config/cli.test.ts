@@ -1,7 +1,7 @@
 // CLI: flags, --help/--version, exit codes; also the compiled binary as a child process.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { join } from 'node:path';
 import { runCli, usageText, packageVersion, CONFIG_ERROR_EXIT_CODE } from '../../../src/config/cli';
 import { parseFlags, SETTING_KEYS, envVarName, SETTING_DEFS } from '../../../src/config';
@@ -107,11 +107,30 @@ test('compiled CLI: --version, --help, unknown flag', () => {
   assert.match(u.stderr, /flag provided but not defined: -nope/);
 });
 
-test('compiled CLI: valid config logs the parsed configuration without passwords', () => {
-  const r = runBinary([], baseEnv() as Record<string, string>);
-  assert.equal(r.status, 1); // placeholder until the proxy is wired
-  assert.match(r.stdout, /"msg":"Parsed configuration"/);
-  assert.match(r.stdout, /"origin_username":"originUser"/);
-  assert.ok(!r.stdout.includes('originSecretPw1') && !r.stdout.includes('targetSecretPw2'));
-  assert.ok(!r.stderr.includes('originSecretPw1'));
+test('compiled CLI: valid config logs the parsed configuration without passwords, and SIGTERM stops it cleanly', async () => {
+  // Unresolvable contact points: the proxy logs its configuration, then keeps retrying the
+  // control connections until it is told to stop.
+  const child = spawn(process.execPath, [CLI], {
+    env: { PATH: process.env.PATH ?? '', ...(baseEnv({ ZDM_METRICS_PORT: '0', ZDM_PROXY_LISTEN_PORT: '0' }) as Record<string, string>) },
+  });
+  let stdout = '';
+  let stderr = '';
+  child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+  const exit = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
+  await new Promise<void>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`no "Parsed configuration" line; stdout: ${stdout} stderr: ${stderr}`)), 15000);
+    child.stdout.on('data', (d: Buffer) => {
+      stdout += d.toString();
+      if (stdout.includes('"msg":"Parsed configuration"')) {
+        clearTimeout(timer);
+        resolve();
+      }
+    });
+  });
+  child.kill('SIGTERM');
+  const code = await exit;
+  assert.equal(code, 0, `exit code after SIGTERM; stderr: ${stderr}`);
+  assert.match(stdout, /"origin_username":"originUser"/);
+  assert.ok(!stdout.includes('originSecretPw1') && !stdout.includes('targetSecretPw2'));
+  assert.ok(!stderr.includes('originSecretPw1'));
 });
