@@ -1,0 +1,93 @@
+// Readiness / liveness (upstream spec 6.3, `proxy/pkg/health/health.go`).
+//
+// Readiness JSON uses Go's default field names and order:
+//   {"OriginStatus":{"Addr":"10.0.0.1:9042","CurrentFailureCount":0,"FailureCountThreshold":1,"Status":"UP"},
+//    "TargetStatus":{...},"Status":"UP"}
+// 200 when Status is UP, else 503. Before the proxy is up (and once its shutdown completed):
+//   {"OriginStatus":null,"TargetStatus":null,"Status":"STARTUP"} with 503.
+// Per cluster: Status DOWN when CurrentFailureCount >= heartbeat_failure_threshold; Addr = the control
+// connection's current endpoint or NOT_CONNECTED. Overall UP only if both clusters are UP.
+// Readiness looks at nothing else (client connections, listener and async side are ignored).
+
+export type ProxyState = 'STARTUP' | 'RUNNING' | 'SHUTDOWN';
+
+export interface ControlConnectionHealth {
+  cluster: 'ORIGIN' | 'TARGET';
+  /** Consecutive control connection failures (ControlConnection.consecutiveFailures). */
+  consecutiveFailures: number;
+  /** `ip:port` of the current control endpoint; undefined = not connected. */
+  endpoint?: string;
+}
+
+/** What the proxy exposes to the health endpoints (read at each request). */
+export interface HealthSource {
+  state: ProxyState;
+  controlConnections: readonly ControlConnectionHealth[];
+}
+
+export type HealthStatus = 'UP' | 'DOWN' | 'STARTUP';
+
+export interface ControlConnStatus {
+  Addr: string;
+  CurrentFailureCount: number;
+  FailureCountThreshold: number;
+  Status: 'UP' | 'DOWN';
+}
+
+export interface StatusReport {
+  OriginStatus: ControlConnStatus | null;
+  TargetStatus: ControlConnStatus | null;
+  Status: HealthStatus;
+}
+
+export interface HealthResponse {
+  statusCode: number;
+  contentType: string;
+  body: string;
+}
+
+export const NOT_CONNECTED = 'NOT_CONNECTED';
+/** Source to use before the proxy object exists. */
+export const STARTUP_HEALTH: HealthSource = Object.freeze({ state: 'STARTUP', controlConnections: Object.freeze([]) });
+
+function controlConnStatus(cc: ControlConnectionHealth | undefined, threshold: number): ControlConnStatus {
+  if (!cc) {
+    // Not part of upstream (its proxy always has both control connections): a missing one is reported DOWN.
+    return { Addr: NOT_CONNECTED, CurrentFailureCount: 0, FailureCountThreshold: threshold, Status: 'DOWN' };
+  }
+  const failures = cc.consecutiveFailures;
+  return {
+    Addr: cc.endpoint ? cc.endpoint : NOT_CONNECTED,
+    CurrentFailureCount: failures,
+    FailureCountThreshold: threshold,
+    Status: failures >= threshold ? 'DOWN' : 'UP',
+  };
+}
+
+/** The readiness report (upstream `PerformHealthCheck`). */
+export function performHealthCheck(source: HealthSource | undefined, heartbeatFailureThreshold: number): StatusReport {
+  if (!source || source.state !== 'RUNNING') return { OriginStatus: null, TargetStatus: null, Status: 'STARTUP' };
+  const find = (c: 'ORIGIN' | 'TARGET') => source.controlConnections.find((x) => x.cluster === c);
+  const origin = controlConnStatus(find('ORIGIN'), heartbeatFailureThreshold);
+  const target = controlConnStatus(find('TARGET'), heartbeatFailureThreshold);
+  return {
+    OriginStatus: origin,
+    TargetStatus: target,
+    Status: origin.Status === 'UP' && target.Status === 'UP' ? 'UP' : 'DOWN',
+  };
+}
+
+/** GET /health/readiness: JSON report, 200 when UP else 503. */
+export function readinessResponse(source: HealthSource | undefined, heartbeatFailureThreshold: number): HealthResponse {
+  const report = performHealthCheck(source, heartbeatFailureThreshold);
+  return {
+    statusCode: report.Status === 'UP' ? 200 : 503,
+    contentType: 'application/json',
+    body: JSON.stringify(report),
+  };
+}
+
+/** /health/liveness: always 200 `OK` (any method, even during startup). */
+export function livenessResponse(): HealthResponse {
+  return { statusCode: 200, contentType: 'text/plain; charset=utf-8', body: 'OK' };
+}

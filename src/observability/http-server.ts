@@ -1,0 +1,153 @@
+// HTTP server for metrics and health (upstream spec 6.3, `runner.go`, `health/health.go`, `httpzdmproxy/*.go`).
+// Plain HTTP on metrics_address:metrics_port, started before the proxy and stopped last.
+//
+//   /metrics           Prometheus text of the proxy's registry (any method). 503 `Proxy metrics haven't been
+//                      initialized yet.` while `metrics()` returns undefined (startup retries, after shutdown) or a
+//                      closed instance; 404 `Metrics are disabled on this proxy instance.` with metrics_enabled=false.
+//   /health/liveness   200 `OK` (any method, also during startup).
+//   /health/readiness  GET only (other methods 404): JSON report, 200 UP / 503 DOWN or STARTUP (health.ts).
+//   anything else      404 `404 page not found` (Go default mux).
+// If the port cannot be bound, an error is logged and the returned handle has `listening: false`: the proxy keeps
+// running without the HTTP server (as upstream).
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
+import type { Logger } from 'pino';
+import type { ProxyMetrics } from './metrics';
+import { livenessResponse, readinessResponse, type HealthSource } from './health';
+
+export const METRICS_NOT_INITIALIZED = "Proxy metrics haven't been initialized yet.";
+export const METRICS_DISABLED = 'Metrics are disabled on this proxy instance.';
+/** Go's `http.NotFound` body. */
+export const NOT_FOUND_BODY = '404 page not found';
+
+export interface HttpServerOptions {
+  /** metrics_address */
+  address: string;
+  /** metrics_port (0 = any free port, for tests) */
+  port: number;
+  /** Current metrics: undefined before the proxy is up (and after its shutdown). */
+  metrics?: () => ProxyMetrics | undefined;
+  /** metrics_enabled; false -> /metrics answers 404 even before the proxy is up. Default true. */
+  metricsEnabled?: boolean;
+  /** Current health source: `STARTUP_HEALTH` (or undefined) before the proxy is up. */
+  health: () => HealthSource | undefined;
+  /** heartbeat_failure_threshold (default 1). */
+  heartbeatFailureThreshold?: number;
+  logger: Pick<Logger, 'error' | 'info' | 'debug' | 'warn'>;
+  /** Grace period of close() before open keep-alive/in-progress connections are destroyed (default 5000 ms). */
+  closeGraceMs?: number;
+}
+
+export interface HttpServerHandle {
+  /** Bound port (0 when not listening). */
+  readonly port: number;
+  readonly listening: boolean;
+  close(): Promise<void>;
+}
+
+function sendText(res: http.ServerResponse, status: number, text: string): void {
+  // Go's http.Error: text/plain, nosniff, message + "\n".
+  res.writeHead(status, {
+    'Content-Type': 'text/plain; charset=utf-8',
+    'X-Content-Type-Options': 'nosniff',
+  });
+  res.end(text + '\n');
+}
+
+function pathOf(url: string | undefined): string {
+  if (!url) return '/';
+  const q = url.indexOf('?');
+  return q < 0 ? url : url.slice(0, q);
+}
+
+export function startHttpServer(opts: HttpServerOptions): Promise<HttpServerHandle> {
+  const threshold = opts.heartbeatFailureThreshold ?? 1;
+  const log = opts.logger;
+
+  const handleMetrics = (res: http.ServerResponse): void => {
+    if (opts.metricsEnabled === false) return sendText(res, 404, METRICS_DISABLED);
+    const m = opts.metrics?.();
+    if (!m || m.closed) return sendText(res, 503, METRICS_NOT_INITIALIZED);
+    if (!m.enabled) return sendText(res, 404, METRICS_DISABLED);
+    m.metricsText().then(
+      (text) => {
+        res.writeHead(200, { 'Content-Type': m.contentType });
+        res.end(text);
+      },
+      (err: unknown) => {
+        log.error({ err }, 'Could not collect metrics');
+        if (!res.headersSent) sendText(res, 500, 'Internal server error');
+        else res.destroy();
+      },
+    );
+  };
+
+  const server = http.createServer((req, res) => {
+    try {
+      switch (pathOf(req.url)) {
+        case '/metrics':
+          return handleMetrics(res);
+        case '/health/liveness': {
+          const r = livenessResponse();
+          res.writeHead(r.statusCode, { 'Content-Type': r.contentType });
+          return void res.end(r.body);
+        }
+        case '/health/readiness': {
+          if (req.method !== 'GET') return sendText(res, 404, NOT_FOUND_BODY);
+          const r = readinessResponse(opts.health(), threshold);
+          res.writeHead(r.statusCode, { 'Content-Type': r.contentType });
+          return void res.end(r.body);
+        }
+        default:
+          return sendText(res, 404, NOT_FOUND_BODY);
+      }
+    } catch (err) {
+      log.error({ err }, 'Error while handling an HTTP request on the metrics/health endpoint');
+      if (!res.headersSent) sendText(res, 500, 'Internal server error');
+      else res.destroy();
+    }
+  });
+  server.on('clientError', (_err, socket) => {
+    if (socket.writable) socket.end('HTTP/1.1 400 Bad Request\r\n\r\n');
+    else socket.destroy();
+  });
+
+  let closing: Promise<void> | undefined;
+  const makeHandle = (port: number, listening: boolean): HttpServerHandle => ({
+    port,
+    listening,
+    close(): Promise<void> {
+      if (!listening) return Promise.resolve();
+      if (closing) return closing;
+      closing = new Promise<void>((resolve) => {
+        const grace = setTimeout(() => server.closeAllConnections(), opts.closeGraceMs ?? 5000);
+        grace.unref();
+        server.close(() => {
+          clearTimeout(grace);
+          resolve();
+        });
+        server.closeIdleConnections();
+      });
+      return closing;
+    },
+  });
+
+  return new Promise<HttpServerHandle>((resolve) => {
+    const onError = (err: Error) => {
+      log.error(
+        { err },
+        `Failed to start the HTTP server (metrics and health checks) on ${opts.address}:${opts.port}: ${err.message}. ` +
+          'The proxy will keep running without it.',
+      );
+      resolve(makeHandle(0, false));
+    };
+    server.once('error', onError);
+    server.listen(opts.port, opts.address, () => {
+      server.off('error', onError);
+      server.on('error', (err) => log.error({ err }, `HTTP server (metrics and health checks) error: ${err.message}`));
+      const port = (server.address() as AddressInfo).port;
+      log.info(`Started the HTTP server (metrics and health checks) on ${opts.address}:${port}`);
+      resolve(makeHandle(port, true));
+    });
+  });
+}
