@@ -10,7 +10,8 @@
 // the CLI (`node dist/src/cli.js`, ZDM_* environment) with `mode: 'cli'`. Settings are given by their
 // YAML key (`primary_cluster`, `forward_client_credentials_to_origin`, ...) and passed as ZDM_* variables.
 import { spawn, type ChildProcess } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { connect, createServer } from 'node:net';
 import { join } from 'node:path';
 import { Writable } from 'node:stream';
@@ -30,6 +31,8 @@ export interface TestProxyOptions {
   port?: number;
   /** 'inproc' (default): startProxy() in this process; 'cli': `node dist/src/cli.js` as a child process. */
   mode?: 'inproc' | 'cli';
+  /** CLI mode only: pass the settings as ZDM_* variables (default) or in a YAML file given with --config. */
+  configVia?: 'env' | 'yaml';
   /** Proxy log level (default warn, or ZDM_TEST_PROXY_LOG_LEVEL). Lines are kept in `logs`; ZDM_TEST_PROXY_LOG=1 echoes them to stderr. */
   logLevel?: string;
   /** How long to wait for the proxy to accept connections (default 60 s). */
@@ -47,6 +50,8 @@ export interface TestProxy {
   readonly logs: string[];
   /** The in-process handle returned by startProxy (undefined in 'cli' mode). */
   readonly handle: StartedProxy | undefined;
+  /** The CLI child process ('cli' mode only). */
+  readonly child?: ChildProcess;
   /** Stops the proxy (idempotent). */
   stop(): Promise<void>;
 }
@@ -182,9 +187,21 @@ export async function startTestProxy(opts: TestProxyOptions = {}): Promise<TestP
 
   if ((opts.mode ?? 'inproc') === 'cli') {
     if (!existsSync(CLI_JS)) throw new Error(`${CLI_JS} missing: run npm run build`);
-    const child = spawn(process.execPath, [CLI_JS], {
-      env: { PATH: process.env.PATH ?? '', ...env }, stdio: ['ignore', 'pipe', 'pipe'],
+    let args: string[] = [];
+    let childEnv: Record<string, string> = env;
+    let tmp: string | undefined;
+    if (opts.configVia === 'yaml') {
+      tmp = mkdtempSync(join(tmpdir(), 'zdm-test-proxy-'));
+      const file = join(tmp, 'zdm-proxy.yml');
+      writeFileSync(file, Object.entries(settings).filter(([, v]) => v !== undefined)
+        .map(([k, v]) => `${k}: ${typeof v === 'string' ? JSON.stringify(v) : String(v)}\n`).join(''));
+      args = ['--config', file];
+      childEnv = {};
+    }
+    const child = spawn(process.execPath, [CLI_JS, ...args], {
+      env: { PATH: process.env.PATH ?? '', ...childEnv }, stdio: ['ignore', 'pipe', 'pipe'],
     });
+    if (tmp) { const dir = tmp; child.once('exit', () => rmSync(dir, { recursive: true, force: true })); }
     const sink = logSink(logs, label);
     child.stdout!.on('data', (d: Buffer) => sink.write(d));
     child.stderr!.on('data', (d: Buffer) => sink.write(d));
@@ -199,7 +216,7 @@ export async function startTestProxy(opts: TestProxyOptions = {}): Promise<TestP
       throw e;
     }
     return {
-      host, port, contactPoint: `${host}:${port}`, env, logs, handle: undefined,
+      host, port, contactPoint: `${host}:${port}`, env, logs, handle: undefined, child,
       stop: () => stopChild(child),
     };
   }

@@ -1,13 +1,16 @@
 // End to end: the proxy CLI (`node dist/src/cli.js`) refuses bad configuration values, exits non-zero
 // and names the offending setting (spec 1.1-1.4). One case per kind of error. The unit-level
 // checks of every message live with the config module; this file checks the real process.
+// Control cases: a valid configuration (env, then YAML) starts the CLI, which serves a driver and
+// exits 0 on SIGTERM (spec 2.9).
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
-import { baseSettings, runCli, settingsEnv, type SettingValue } from '../../support/proxy';
+import { createKeyspace, dropKeyspace, ensureClusters, withSession, uniqueKeyspaceName } from '../../support/clusters';
+import { baseSettings, proxyClient, runCli, settingsEnv, startTestProxy, type SettingValue } from '../../support/proxy';
 
 /** A valid env-mode configuration (never started: every case breaks one thing). */
 function env(overrides: Record<string, SettingValue | undefined> = {}, remove: string[] = []): Record<string, string> {
@@ -113,4 +116,44 @@ describe('proxy CLI: bad configuration exits non-zero and names the setting', ()
     assert.match(out, /blocked_protocol_versions|BLOCKED_PROTOCOL_VERSIONS/i, out);
     assert.match(out, /v9/, out);
   });
+});
+
+describe('proxy CLI: a valid configuration starts and serves', () => {
+  const ks = uniqueKeyspaceName('proxy_cli');
+  before(async () => {
+    await ensureClusters();
+    await createKeyspace(ks);
+    for (const n of ['origin', 'target'] as const) {
+      await withSession(n, async (c) => {
+        await c.execute(`CREATE TABLE ${ks}.kv (k text PRIMARY KEY, v text)`);
+        await c.execute(`INSERT INTO ${ks}.kv (k, v) VALUES ('k', 'from-${n}')`);
+      });
+    }
+  });
+  after(() => dropKeyspace(ks).catch(() => undefined));
+
+  for (const via of ['env', 'yaml'] as const) {
+    it(`configured through ${via === 'env' ? 'ZDM_* variables' : 'a YAML file (--config)'}: serves a driver, exits 0 on SIGTERM`, async () => {
+      const proxy = await startTestProxy({ mode: 'cli', configVia: via, settings: { primary_cluster: 'TARGET' } });
+      try {
+        const client = await proxyClient({ proxy });
+        try {
+          const local = (await client.execute('SELECT cluster_name, rpc_address FROM system.local')).first();
+          assert.equal(local['cluster_name'], 'origin', 'virtual system.local is fed by Origin (system_queries_mode)');
+          assert.equal(String(local['rpc_address']), proxy.host);
+          // primary_cluster=TARGET from this configuration: a non-system read is served by Target.
+          const rs = await client.execute(`SELECT v FROM ${ks}.kv WHERE k = 'k'`);
+          assert.deepEqual(rs.rows.map((r) => r['v']), ['from-target']);
+          const schema = await client.execute('SELECT keyspace_name FROM system_schema.keyspaces');
+          assert.ok(schema.rows.some((r) => r['keyspace_name'] === 'system'), 'a forwarded system_schema read works');
+        } finally {
+          await client.shutdown();
+        }
+      } finally {
+        await proxy.stop();
+      }
+      assert.equal(proxy.child?.signalCode, null, `the CLI should exit by itself on SIGTERM; output:\n${proxy.logs.slice(-20).join('\n')}`);
+      assert.equal(proxy.child?.exitCode, 0, `exit code; output:\n${proxy.logs.slice(-20).join('\n')}`);
+    });
+  }
 });
