@@ -1,0 +1,467 @@
+/**
+ * `now()` replacement on request / response frames (`replace_cql_functions=true`, spec 4.6;
+ * upstream `querymodifier.go`, `parametermodifier.go`, `clienthandler.go` `replaceTermsOnPreparedBody`).
+ *
+ * Pure functions: frame in, frame(s) out, no I/O. Called only when the setting is on and the
+ * inspector found `now()` call sites (`needsNowReplacement`), or for EXECUTE/BATCH of a prepared
+ * statement whose cache entry carries a `PreparedNowState`.
+ *
+ *  - QUERY: every whole-term `now()` -> a fresh timeuuid literal; ONE frame, sent to both clusters.
+ *  - PREPARE: every `now()` -> `?` (or `:zdm__now` when the statement uses named markers); the
+ *    generated variables' positions are returned (`NowPrepareReplacement`) for the prepared cache.
+ *  - PREPARED reply: the generated variables are removed from the variables metadata the client
+ *    sees, partition-key indices renumbered (fixes upstream's "last variable is not hidden" bug).
+ *  - EXECUTE: one new timeuuid per generated variable, inserted at its position (positional values,
+ *    also for statements with named markers: the metadata order is the text order), or one
+ *    `zdm__now` named value; the SAME values go to ORIGIN and TARGET, TARGET's copy carries its id.
+ *  - BATCH: text children as QUERY (a new value per call site), prepared children as EXECUTE.
+ *
+ * Deliberate differences from upstream (which only logs the error and never answers):
+ *  - generated variables are located by position, for both marker styles (upstream: by name for
+ *    named markers, and misses a positional generated variable that is the last one);
+ *  - pk indices after a hidden variable are shifted down (upstream keeps the old numbers); when a
+ *    partition key column itself is generated the client gets no pk indices at all (it cannot
+ *    compute the routing key; upstream sends a partial list);
+ *  - named values for a statement with `?` markers: the generated values are added under the
+ *    variables' own (column) names, which is how Cassandra binds named values to `?` markers
+ *    (upstream fails the request);
+ *  - a value count that does not match the statement, or a generated variable whose type is not
+ *    uuid/timeuuid (e.g. `now()` written for a text column: Cassandra would reject the original
+ *    statement), throws `NowReplacementError`: the caller answers the client with an ERROR.
+ */
+import { HeaderFlag, Opcode, ProtocolVersion, DEFAULT_MAX_BODY_LENGTH } from '../protocol/constants';
+import { RawFrame } from '../protocol/frame';
+import { decodeFrame, encodeFrame, type Frame } from '../protocol/frame-codec';
+import type { Batch, BatchChild } from '../protocol/messages/batch';
+import type { Execute } from '../protocol/messages/execute';
+import type { Prepare } from '../protocol/messages/prepare';
+import type { NamedValue } from '../protocol/messages/query-parameters';
+import type { Query } from '../protocol/messages/query';
+import type { PreparedResult } from '../protocol/messages/result';
+import type { ColumnSpec, PreparedMetadata } from '../protocol/messages/result-metadata';
+import { ResultKind } from '../protocol/constants';
+import type { Value } from '../protocol/primitives';
+import { DataTypeCode, dataTypeName, newTimeUuid, uuidToString, type DataType } from '../protocol/values';
+import { inspect, type StatementInfo } from '../cql/inspector';
+import { NOW_NAMED_MARKER, replaceNowCalls } from '../cql/rewrite';
+
+// ---- types -----------------------------------------------------------------------------------
+
+/**
+ * Body compression of the connection. Both the protocol's `BodyCompressor` and the session's
+ * `BodyCodec` (`{ compress(body), decompress(body) }`) fit.
+ */
+export interface NowBodyCompression {
+  compress(body: Buffer, version: ProtocolVersion): Buffer;
+  decompress(body: Buffer, version: ProtocolVersion, maxLength: number): Buffer;
+}
+
+export interface NowRewriteOptions {
+  /** Needed only for frames carrying the COMPRESSION flag (v2-v4, DSE); the output is compressed again. */
+  compressor?: NowBodyCompression;
+  /** Limit for a decompressed body (default 256 MiB). */
+  maxBodyLength?: number;
+  /** Source of the generated timeuuids (16 bytes each); default `newTimeUuid` (tests inject fixed values). */
+  generate?: () => Buffer;
+}
+
+/** What a PREPARE rewrite did; stored with the prepared statement (cache entry). */
+export interface NowPrepareReplacement {
+  /** Marker written for each `now()`: `?`, or `:zdm__now` when the statement uses named markers. */
+  markers: 'positional' | 'named';
+  /**
+   * Index of each generated variable among ALL variables of the rewritten statement (the clusters'
+   * PREPARED variables metadata), ascending, one per `now()` call site.
+   */
+  generatedIndices: readonly number[];
+}
+
+/** Everything EXECUTE / BATCH need: the prepared cache entry keeps this (absent when nothing was replaced). */
+export interface PreparedNowState {
+  replacement: NowPrepareReplacement;
+  /** ORIGIN's variables metadata as ORIGIN returned it (generated variables included). */
+  originVariables: PreparedMetadata;
+  /** TARGET's variables metadata as TARGET returned it (generated variables included). */
+  targetVariables: PreparedMetadata;
+}
+
+/** A frame for each cluster. Distinct objects (never the same RawFrame), safe to send concurrently. */
+export interface NowFramePair {
+  origin: RawFrame;
+  target: RawFrame;
+  /** The generated timeuuids, in the order they were made (for logs and tests). */
+  generated: Buffer[];
+}
+
+/** A request the replacement cannot be applied to; the caller answers ERROR (Invalid) with the message. */
+export class NowReplacementError extends Error {
+  override readonly name = 'NowReplacementError';
+}
+
+// ---- decisions -------------------------------------------------------------------------------
+
+/** True when the statement has `now()` call sites to replace (INSERT/UPDATE/DELETE/text BATCH only). */
+export function needsNowReplacement(info: StatementInfo): boolean {
+  return info.nowCalls.length > 0;
+}
+
+/**
+ * Index, among all bind variables of the text after every `now()` became a marker, of each
+ * generated marker. Cassandra numbers variables in text order (named ones too, one per occurrence).
+ */
+export function generatedVariableIndices(info: StatementInfo): number[] {
+  const markers = info.bindMarkers;
+  const out: number[] = new Array(info.nowCalls.length);
+  let m = 0;
+  for (let k = 0; k < info.nowCalls.length; k++) {
+    const start = info.nowCalls[k]!.start;
+    while (m < markers.length && markers[m]!.start < start) m++;
+    out[k] = m + k;
+  }
+  return out;
+}
+
+// ---- frame plumbing ----------------------------------------------------------------------------
+
+function isBodyCompressed(raw: RawFrame): boolean {
+  return raw.isCompressed && raw.version !== ProtocolVersion.V5;
+}
+
+function decodePlain(raw: RawFrame, opts: NowRewriteOptions): Frame {
+  if (!isBodyCompressed(raw)) return decodeFrame(raw);
+  if (!opts.compressor) {
+    throw new NowReplacementError(`frame on stream ${raw.streamId} is compressed but no compression was given`);
+  }
+  const body = opts.compressor.decompress(raw.body, raw.version, opts.maxBodyLength ?? DEFAULT_MAX_BODY_LENGTH);
+  const h = raw.header;
+  const plain = RawFrame.fromParts(
+    { version: h.version, isResponse: h.isResponse, flags: h.flags & ~HeaderFlag.COMPRESSION, streamId: h.streamId, opcode: h.opcode },
+    body,
+  );
+  return decodeFrame(plain);
+}
+
+/** Encode `frame`, compressed again when `like` was. */
+function encodeLike(frame: Frame, like: RawFrame, opts: NowRewriteOptions): RawFrame {
+  const plain = encodeFrame(frame);
+  if (!isBodyCompressed(like)) return plain;
+  const h = plain.header;
+  return RawFrame.fromParts(
+    { version: h.version, isResponse: h.isResponse, flags: h.flags | HeaderFlag.COMPRESSION, streamId: h.streamId, opcode: h.opcode },
+    opts.compressor!.compress(plain.body, h.version),
+  );
+}
+
+function expectOpcode(raw: RawFrame, opcode: Opcode, what: string): void {
+  if (raw.opcode !== opcode || raw.header.isResponse) {
+    throw new NowReplacementError(`${what} expects a ${Opcode[opcode]} request, got opcode 0x${raw.opcode.toString(16)}`);
+  }
+}
+
+function checkSites(query: string, info: StatementInfo): void {
+  for (const s of info.nowCalls) {
+    if (s.end > query.length || query.charCodeAt(s.end - 1) !== 0x29 /* ) */) {
+      throw new NowReplacementError('statement info does not belong to this query text (now() call site out of place)');
+    }
+  }
+}
+
+function literalReplacer(generate: () => Buffer, generated: Buffer[]): { kind: 'literal'; next: () => string } {
+  return {
+    kind: 'literal',
+    next: () => {
+      const u = generate();
+      generated.push(u);
+      return uuidToString(u);
+    },
+  };
+}
+
+// ---- QUERY -----------------------------------------------------------------------------------
+
+/**
+ * QUERY: every `now()` of `info` (inspected from this frame's text) -> a new timeuuid literal.
+ * The one returned frame goes to BOTH clusters (same bytes: copy it per connection as usual).
+ * undefined when there is nothing to replace (send the client's frame).
+ */
+export function rewriteQueryFrame(raw: RawFrame, info: StatementInfo, opts: NowRewriteOptions = {}): RawFrame | undefined {
+  if (info.nowCalls.length === 0) return undefined;
+  expectOpcode(raw, Opcode.QUERY, 'rewriteQueryFrame');
+  const frame = decodePlain(raw, opts) as Frame<Query>;
+  checkSites(frame.message.query, info);
+  const generated: Buffer[] = [];
+  const { query } = replaceNowCalls(frame.message.query, info, literalReplacer(opts.generate ?? newTimeUuid, generated));
+  return encodeLike({ ...frame, message: { ...frame.message, query } }, raw, opts);
+}
+
+// ---- PREPARE ---------------------------------------------------------------------------------
+
+/**
+ * PREPARE: every `now()` -> `?`, or `:zdm__now` when the statement uses named markers. The frame
+ * goes to both clusters; `replacement` is kept until both PREPARED replies arrive and then stored
+ * in the prepared cache entry (`PreparedNowState`). undefined when there is nothing to replace.
+ */
+export function rewritePrepareFrame(
+  raw: RawFrame,
+  info: StatementInfo,
+  opts: NowRewriteOptions = {},
+): { frame: RawFrame; replacement: NowPrepareReplacement } | undefined {
+  if (info.nowCalls.length === 0) return undefined;
+  expectOpcode(raw, Opcode.PREPARE, 'rewritePrepareFrame');
+  const frame = decodePlain(raw, opts) as Frame<Prepare>;
+  checkSites(frame.message.query, info);
+  const markers = info.hasNamedMarkers ? 'named' : 'positional';
+  const { query } = replaceNowCalls(frame.message.query, info, { kind: markers });
+  return {
+    frame: encodeLike({ ...frame, message: { ...frame.message, query } }, raw, opts),
+    replacement: { markers, generatedIndices: generatedVariableIndices(info) },
+  };
+}
+
+// ---- PREPARED reply --------------------------------------------------------------------------
+
+function checkGenerated(variables: PreparedMetadata, r: NowPrepareReplacement, cluster: string): void {
+  const n = variables.columns.length;
+  for (const i of r.generatedIndices) {
+    if (i >= n) {
+      throw new NowReplacementError(
+        `${cluster} PREPARED result has ${n} bind variable(s), expected a generated now() variable at index ${i}`,
+      );
+    }
+    if (r.markers === 'named' && variables.columns[i]!.name !== NOW_NAMED_MARKER) {
+      throw new NowReplacementError(
+        `${cluster} PREPARED result names bind variable ${i} '${variables.columns[i]!.name}', expected '${NOW_NAMED_MARKER}'`,
+      );
+    }
+  }
+}
+
+/**
+ * The variables metadata the client must see: generated variables removed (the last one too),
+ * pk indices renumbered; no pk indices when a partition key column is itself generated.
+ */
+export function hideGeneratedVariables(variables: PreparedMetadata, replacement: NowPrepareReplacement): PreparedMetadata {
+  checkGenerated(variables, replacement, 'the');
+  const gen = replacement.generatedIndices;
+  const hidden = new Set(gen);
+  const columns = variables.columns.filter((_, i) => !hidden.has(i));
+  let pkIndices: number[] = [];
+  if (!variables.pkIndices.some((p) => hidden.has(p))) {
+    pkIndices = variables.pkIndices.map((p) => {
+      let below = 0;
+      for (const g of gen) if (g < p) below++;
+      return p - below;
+    });
+  }
+  return { pkIndices, columns };
+}
+
+function decodePrepared(raw: RawFrame, opts: NowRewriteOptions): Frame<PreparedResult> | undefined {
+  if (raw.opcode !== Opcode.RESULT || !raw.header.isResponse) return undefined;
+  const frame = decodePlain(raw, opts);
+  const msg = frame.message;
+  if (msg.opcode !== Opcode.RESULT || msg.kind !== ResultKind.PREPARED) return undefined;
+  return frame as Frame<PreparedResult>;
+}
+
+/** The variables metadata of a PREPARED reply (for TARGET's reply); undefined for any other frame. */
+export function preparedVariables(raw: RawFrame, opts: NowRewriteOptions = {}): PreparedMetadata | undefined {
+  return decodePrepared(raw, opts)?.message.variables;
+}
+
+/**
+ * ORIGIN's PREPARED reply -> the reply for the client, without the generated variables.
+ * `variables` is ORIGIN's full metadata, for `PreparedNowState.originVariables`.
+ * undefined when `raw` is not a RESULT PREPARED (an ERROR goes to the client unchanged).
+ */
+export function hidePreparedReply(
+  raw: RawFrame,
+  replacement: NowPrepareReplacement,
+  opts: NowRewriteOptions = {},
+): { frame: RawFrame; variables: PreparedMetadata } | undefined {
+  const frame = decodePrepared(raw, opts);
+  if (!frame) return undefined;
+  const variables = frame.message.variables;
+  checkGenerated(variables, replacement, 'ORIGIN');
+  const message: PreparedResult = { ...frame.message, variables: hideGeneratedVariables(variables, replacement) };
+  return { frame: encodeLike({ ...frame, message }, raw, opts), variables };
+}
+
+// ---- EXECUTE / BATCH values ------------------------------------------------------------------
+
+function isUuidType(t: DataType): boolean {
+  if (t.code === DataTypeCode.UUID || t.code === DataTypeCode.TIMEUUID) return true;
+  return t.code === DataTypeCode.CUSTOM && /(^|\.)(Time)?UUIDType$/.test(t.className);
+}
+
+/** The generated value for a variable: a uuid/timeuuid is the 16 bytes (upstream encodes with the variable's codec). */
+function encodeGenerated(uuid: Buffer, col: ColumnSpec, index: number): Buffer {
+  if (!isUuidType(col.type)) {
+    throw new NowReplacementError(
+      `now() is bound to variable ${index} (${col.name}) of type ${dataTypeName(col.type)}; a generated timeuuid fits only uuid or timeuuid`,
+    );
+  }
+  return Buffer.from(uuid);
+}
+
+/**
+ * Positional values with the generated ones inserted at their positions. Works for `?` and for
+ * named markers alike (a client may send positional values for named markers: metadata order).
+ */
+function mergePositional(
+  clientValues: readonly Value[],
+  variables: PreparedMetadata,
+  gen: readonly number[],
+  uuids: readonly Buffer[],
+  what: string,
+): Value[] {
+  const total = variables.columns.length;
+  const expected = total - gen.length;
+  if (clientValues.length !== expected) {
+    throw new NowReplacementError(`${what} carries ${clientValues.length} value(s) but the prepared statement has ${expected} bind variable(s)`);
+  }
+  const out: Value[] = new Array(total);
+  let g = 0;
+  let c = 0;
+  for (let i = 0; i < total; i++) {
+    if (g < gen.length && gen[g] === i) {
+      out[i] = encodeGenerated(uuids[g]!, variables.columns[i]!, i);
+      g++;
+    } else {
+      out[i] = clientValues[c++]!;
+    }
+  }
+  return out;
+}
+
+/**
+ * Named values plus the generated ones, under the generated variables' names (`zdm__now` for named
+ * markers: one value shared by every occurrence, as a named value binds all of them).
+ */
+function mergeNamed(
+  clientValues: readonly NamedValue[],
+  variables: PreparedMetadata,
+  r: NowPrepareReplacement,
+  uuids: readonly Buffer[],
+): NamedValue[] {
+  const out = clientValues.slice();
+  const names = new Set(clientValues.map((v) => v.name));
+  r.generatedIndices.forEach((idx, k) => {
+    const col = variables.columns[idx]!;
+    if (names.has(col.name)) {
+      if (r.markers === 'named') return; // the application's own zdm__now value is kept (upstream)
+      throw new NowReplacementError(
+        `EXECUTE names a value '${col.name}' that also binds a replaced now() (variable ${idx}); send positional values instead`,
+      );
+    }
+    names.add(col.name);
+    out.push({ name: col.name, value: encodeGenerated(uuids[k]!, col, idx) });
+  });
+  return out;
+}
+
+function generateFor(r: NowPrepareReplacement, generate: () => Buffer, generated: Buffer[]): Buffer[] {
+  const uuids = r.generatedIndices.map(() => generate());
+  generated.push(...uuids);
+  return uuids;
+}
+
+/**
+ * EXECUTE of a statement prepared with replacements: one new timeuuid per generated variable
+ * (one `zdm__now` for named values), inserted with the same values into ORIGIN's and TARGET's
+ * copies. TARGET's copy carries `targetId` when given (the v5 result metadata id is left as is).
+ */
+export function addGeneratedValues(
+  raw: RawFrame,
+  state: PreparedNowState,
+  opts: NowRewriteOptions & { targetId?: Buffer } = {},
+): NowFramePair {
+  expectOpcode(raw, Opcode.EXECUTE, 'addGeneratedValues');
+  const frame = decodePlain(raw, opts) as Frame<Execute>;
+  const msg = frame.message;
+  const r = state.replacement;
+  checkGenerated(state.originVariables, r, 'ORIGIN');
+  checkGenerated(state.targetVariables, r, 'TARGET');
+  const generated: Buffer[] = [];
+  const uuids = generateFor(r, opts.generate ?? newTimeUuid, generated);
+  const forCluster = (variables: PreparedMetadata, id: Buffer): Execute => {
+    const params = { ...msg.params };
+    if (params.namedValues !== undefined) {
+      params.namedValues = mergeNamed(params.namedValues, variables, r, uuids);
+    } else {
+      params.values = mergePositional(params.values ?? [], variables, r.generatedIndices, uuids, 'EXECUTE');
+    }
+    return { ...msg, id, params };
+  };
+  const origin = encodeLike({ ...frame, message: forCluster(state.originVariables, msg.id) }, raw, opts);
+  const target = encodeLike({ ...frame, message: forCluster(state.targetVariables, opts.targetId ?? msg.id) }, raw, opts);
+  return { origin, target, generated };
+}
+
+/** What `rewriteBatchFrame` needs to know about a prepared child (from the prepared cache). */
+export interface BatchChildLookup {
+  /** TARGET's id for the statement (TARGET's copy carries it); default: the same id. */
+  targetId?: Buffer;
+  /** Present when the statement was prepared with replaced `now()` calls. */
+  now?: PreparedNowState;
+}
+
+/**
+ * BATCH: text children with `now()` get literals (a new value per call site); prepared children
+ * whose statement was prepared with replacements get generated values inserted (positional, per
+ * child). ORIGIN and TARGET get the same values; TARGET's copy carries TARGET ids for every prepared
+ * child `lookup` knows. undefined when nothing is replaced (then route the batch as usual).
+ * `inspectChild` defaults to the statement inspector.
+ */
+export function rewriteBatchFrame(
+  raw: RawFrame,
+  lookup: (id: Buffer) => BatchChildLookup | undefined,
+  opts: NowRewriteOptions & { inspectChild?: (cql: string) => StatementInfo } = {},
+): NowFramePair | undefined {
+  expectOpcode(raw, Opcode.BATCH, 'rewriteBatchFrame');
+  const frame = decodePlain(raw, opts) as Frame<Batch>;
+  const msg = frame.message;
+  const generate = opts.generate ?? newTimeUuid;
+  const inspectChild = opts.inspectChild ?? inspect;
+  const generated: Buffer[] = [];
+  const originChildren: BatchChild[] = new Array(msg.children.length);
+  const targetChildren: BatchChild[] = new Array(msg.children.length);
+  let changed = false;
+  msg.children.forEach((child, i) => {
+    if (child.kind === 'query') {
+      const info = inspectChild(child.query);
+      let c: BatchChild = child;
+      if (info.nowCalls.length > 0) {
+        checkSites(child.query, info);
+        c = { ...child, query: replaceNowCalls(child.query, info, literalReplacer(generate, generated)).query };
+        changed = true;
+      }
+      originChildren[i] = c;
+      targetChildren[i] = c;
+      return;
+    }
+    const found = lookup(child.id);
+    const targetId = found?.targetId ?? child.id;
+    const now = found?.now;
+    if (!now || now.replacement.generatedIndices.length === 0) {
+      originChildren[i] = child;
+      targetChildren[i] = { ...child, id: targetId };
+      return;
+    }
+    checkGenerated(now.originVariables, now.replacement, 'ORIGIN');
+    checkGenerated(now.targetVariables, now.replacement, 'TARGET');
+    const uuids = generateFor(now.replacement, generate, generated);
+    const what = `BATCH statement ${i}`;
+    originChildren[i] = { ...child, values: mergePositional(child.values, now.originVariables, now.replacement.generatedIndices, uuids, what) };
+    targetChildren[i] = {
+      ...child,
+      id: targetId,
+      values: mergePositional(child.values, now.targetVariables, now.replacement.generatedIndices, uuids, what),
+    };
+    changed = true;
+  });
+  if (!changed) return undefined;
+  const origin = encodeLike({ ...frame, message: { ...msg, children: originChildren } }, raw, opts);
+  const target = encodeLike({ ...frame, message: { ...msg, children: targetChildren } }, raw, opts);
+  return { origin, target, generated };
+}
