@@ -495,7 +495,6 @@ export class PrometheusProxyMetrics implements ProxyMetrics {
       labelNames: ['type'] as const,
       registers: [registry],
     });
-    // eslint-disable-next-line @typescript-eslint/no-this-alias
     const self = this;
     new Gauge({
       name: p(MetricNames.pscacheEntries),
