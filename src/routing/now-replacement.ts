@@ -29,7 +29,7 @@
  *    uuid/timeuuid (e.g. `now()` written for a text column: Cassandra would reject the original
  *    statement), throws `NowReplacementError`: the caller answers the client with an ERROR.
  */
-import { HeaderFlag, Opcode, ProtocolVersion, DEFAULT_MAX_BODY_LENGTH } from '../protocol/constants';
+import { DEFAULT_MAX_BODY_LENGTH, HeaderFlag, Opcode, ProtocolVersion, ResultKind, opcodeName } from '../protocol/constants';
 import { RawFrame } from '../protocol/frame';
 import { decodeFrame, encodeFrame, type Frame } from '../protocol/frame-codec';
 import type { Batch, BatchChild } from '../protocol/messages/batch';
@@ -39,7 +39,6 @@ import type { NamedValue } from '../protocol/messages/query-parameters';
 import type { Query } from '../protocol/messages/query';
 import type { PreparedResult } from '../protocol/messages/result';
 import type { ColumnSpec, PreparedMetadata } from '../protocol/messages/result-metadata';
-import { ResultKind } from '../protocol/constants';
 import type { Value } from '../protocol/primitives';
 import { DataTypeCode, dataTypeName, newTimeUuid, uuidToString, type DataType } from '../protocol/values';
 import { inspect, type StatementInfo } from '../cql/inspector';
@@ -89,7 +88,7 @@ export interface PreparedNowState {
 export interface NowFramePair {
   origin: RawFrame;
   target: RawFrame;
-  /** The generated timeuuids, in the order they were made (for logs and tests). */
+  /** The generated timeuuids that were sent, in the order they were made (for logs and tests). */
   generated: Buffer[];
 }
 
@@ -154,7 +153,7 @@ function encodeLike(frame: Frame, like: RawFrame, opts: NowRewriteOptions): RawF
 
 function expectOpcode(raw: RawFrame, opcode: Opcode, what: string): void {
   if (raw.opcode !== opcode || raw.header.isResponse) {
-    throw new NowReplacementError(`${what} expects a ${Opcode[opcode]} request, got opcode 0x${raw.opcode.toString(16)}`);
+    throw new NowReplacementError(`${what} expects a ${opcodeName(opcode)} request, got ${opcodeName(raw.opcode)}`);
   }
 }
 
@@ -287,6 +286,26 @@ export function hidePreparedReply(
   return { frame: encodeLike({ ...frame, message }, raw, opts), variables };
 }
 
+/**
+ * Both PREPARED replies of a PREPARE rewritten by `rewritePrepareFrame` -> the reply for the client
+ * (ORIGIN's, generated variables hidden) and the state to store in the prepared cache entry.
+ * undefined when either reply is not a RESULT PREPARED (the usual error path applies, nothing cached).
+ * Throws NowReplacementError when a reply's variables do not match the rewritten text.
+ */
+export function completePrepare(
+  originReply: RawFrame,
+  targetReply: RawFrame,
+  replacement: NowPrepareReplacement,
+  opts: NowRewriteOptions = {},
+): { clientFrame: RawFrame; state: PreparedNowState } | undefined {
+  const targetVariables = preparedVariables(targetReply, opts);
+  if (!targetVariables) return undefined;
+  checkGenerated(targetVariables, replacement, 'TARGET');
+  const origin = hidePreparedReply(originReply, replacement, opts);
+  if (!origin) return undefined;
+  return { clientFrame: origin.frame, state: { replacement, originVariables: origin.variables, targetVariables } };
+}
+
 // ---- EXECUTE / BATCH values ------------------------------------------------------------------
 
 function isUuidType(t: DataType): boolean {
@@ -312,7 +331,7 @@ function mergePositional(
   clientValues: readonly Value[],
   variables: PreparedMetadata,
   gen: readonly number[],
-  uuids: readonly Buffer[],
+  uuid: (k: number) => Buffer,
   what: string,
 ): Value[] {
   const total = variables.columns.length;
@@ -325,7 +344,7 @@ function mergePositional(
   let c = 0;
   for (let i = 0; i < total; i++) {
     if (g < gen.length && gen[g] === i) {
-      out[i] = encodeGenerated(uuids[g]!, variables.columns[i]!, i);
+      out[i] = encodeGenerated(uuid(g), variables.columns[i]!, i);
       g++;
     } else {
       out[i] = clientValues[c++]!;
@@ -342,7 +361,7 @@ function mergeNamed(
   clientValues: readonly NamedValue[],
   variables: PreparedMetadata,
   r: NowPrepareReplacement,
-  uuids: readonly Buffer[],
+  uuid: (k: number) => Buffer,
 ): NamedValue[] {
   const out = clientValues.slice();
   const names = new Set(clientValues.map((v) => v.name));
@@ -355,15 +374,26 @@ function mergeNamed(
       );
     }
     names.add(col.name);
-    out.push({ name: col.name, value: encodeGenerated(uuids[k]!, col, idx) });
+    out.push({ name: col.name, value: encodeGenerated(uuid(k), col, idx) });
   });
   return out;
 }
 
-function generateFor(r: NowPrepareReplacement, generate: () => Buffer, generated: Buffer[]): Buffer[] {
-  const uuids = r.generatedIndices.map(() => generate());
-  generated.push(...uuids);
-  return uuids;
+/**
+ * The value of each generated variable k of a statement, made on first use and then shared by the
+ * ORIGIN and TARGET copies (a named `zdm__now` value uses only the first one).
+ */
+function lazyValues(generate: () => Buffer, generated: Buffer[]): (k: number) => Buffer {
+  const made: Buffer[] = [];
+  return (k) => {
+    let v = made[k];
+    if (v === undefined) {
+      v = generate();
+      made[k] = v;
+      generated.push(v);
+    }
+    return v;
+  };
 }
 
 /**
@@ -383,13 +413,13 @@ export function addGeneratedValues(
   checkGenerated(state.originVariables, r, 'ORIGIN');
   checkGenerated(state.targetVariables, r, 'TARGET');
   const generated: Buffer[] = [];
-  const uuids = generateFor(r, opts.generate ?? newTimeUuid, generated);
+  const uuid = lazyValues(opts.generate ?? newTimeUuid, generated);
   const forCluster = (variables: PreparedMetadata, id: Buffer): Execute => {
     const params = { ...msg.params };
     if (params.namedValues !== undefined) {
-      params.namedValues = mergeNamed(params.namedValues, variables, r, uuids);
+      params.namedValues = mergeNamed(params.namedValues, variables, r, uuid);
     } else {
-      params.values = mergePositional(params.values ?? [], variables, r.generatedIndices, uuids, 'EXECUTE');
+      params.values = mergePositional(params.values ?? [], variables, r.generatedIndices, uuid, 'EXECUTE');
     }
     return { ...msg, id, params };
   };
@@ -450,13 +480,13 @@ export function rewriteBatchFrame(
     }
     checkGenerated(now.originVariables, now.replacement, 'ORIGIN');
     checkGenerated(now.targetVariables, now.replacement, 'TARGET');
-    const uuids = generateFor(now.replacement, generate, generated);
+    const uuid = lazyValues(generate, generated);
     const what = `BATCH statement ${i}`;
-    originChildren[i] = { ...child, values: mergePositional(child.values, now.originVariables, now.replacement.generatedIndices, uuids, what) };
+    originChildren[i] = { ...child, values: mergePositional(child.values, now.originVariables, now.replacement.generatedIndices, uuid, what) };
     targetChildren[i] = {
       ...child,
       id: targetId,
-      values: mergePositional(child.values, now.targetVariables, now.replacement.generatedIndices, uuids, what),
+      values: mergePositional(child.values, now.targetVariables, now.replacement.generatedIndices, uuid, what),
     };
     changed = true;
   });

@@ -18,6 +18,7 @@ import { inspect } from '../../../src/cql/inspector';
 import {
   NowReplacementError,
   addGeneratedValues,
+  completePrepare,
   generatedVariableIndices,
   hideGeneratedVariables,
   hidePreparedReply,
@@ -276,6 +277,28 @@ test('hidePreparedReply: compressed reply, non-PREPARED reply untouched, mismatc
   assert.throws(() => hidePreparedReply(preparedReply(V4, { pkIndices: [], columns: [col('k')] }), positional(1)), NowReplacementError);
 });
 
+test('completePrepare: client reply from ORIGIN without generated variables, state with both full metadata', () => {
+  for (const v of VERSIONS) {
+    const p = 'INSERT INTO ks.t (k, t) VALUES (?, now())';
+    const info = inspect(p);
+    const { replacement } = rewritePrepareFrame(request<Prepare>(v, { opcode: Opcode.PREPARE, query: p }), info)!;
+    const originVars: PreparedMetadata = { pkIndices: hasPk(v) ? [0] : [], columns: [col('k'), col('t', DataTypes.timeuuid)] };
+    const targetVars: PreparedMetadata = { pkIndices: hasPk(v) ? [0] : [], columns: [col('k'), col('t', DataTypes.uuid)] };
+    const done = completePrepare(preparedReply(v, originVars), preparedReply(v, targetVars), replacement)!;
+    const client = decoded<Message>(done.clientFrame).message as PreparedResult;
+    assert.deepEqual(client.variables, { pkIndices: hasPk(v) ? [0] : [], columns: [col('k')] }, versionName(v));
+    assert.deepEqual(done.state, { replacement, originVariables: originVars, targetVariables: targetVars });
+    // the stored state drives EXECUTE: the client sends 1 value, each cluster gets 2
+    const out = addGeneratedValues(executeFrame(v, { values: [pos('K')] }), done.state, { generate: sequence() });
+    assert.deepEqual(decoded<Execute>(out.target).message.params.values, [pos('K'), sequence()()]);
+  }
+  const voidReply = encodeFrame({ version: V4, isResponse: true, streamId: 1, flags: 0, message: { opcode: Opcode.RESULT, kind: ResultKind.VOID } });
+  const ok = preparedReply(V4, { pkIndices: [], columns: [col('k'), col('t', DataTypes.timeuuid)] });
+  assert.equal(completePrepare(ok, voidReply, positional(1)), undefined);
+  assert.equal(completePrepare(voidReply, ok, positional(1)), undefined);
+  assert.throws(() => completePrepare(ok, preparedReply(V4, { pkIndices: [], columns: [col('k')] }), positional(1)), /TARGET PREPARED result has 1/);
+});
+
 // ---- EXECUTE -----------------------------------------------------------------------------------
 
 const pos = (id: string) => Buffer.from(id);
@@ -336,6 +359,7 @@ test('addGeneratedValues: named values get one zdm__now, client names kept (v3+)
     const raw = executeFrame(v, { namedValues: [{ name: 'k', value: pos('K') }, { name: 'v', value: pos('V') }] });
     const out = addGeneratedValues(raw, st, { generate: sequence() });
     const g0 = sequence()();
+    assert.deepEqual(out.generated, [g0], 'one value for every zdm__now occurrence');
     for (const f of [out.origin, out.target]) {
       assert.deepEqual(decoded<Execute>(f).message.params.namedValues, [
         { name: 'k', value: pos('K') },
