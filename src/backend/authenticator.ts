@@ -13,7 +13,8 @@
  */
 import { ErrorCode, Opcode, ProtocolVersion, opcodeName } from '../protocol/constants';
 import { RawFrame } from '../protocol/frame';
-import { authResponseFrame, readError, readToken } from './wire';
+import type { AuthChallenge } from '../protocol/messages';
+import { decodeResponse, requestFrame } from './cluster-connection';
 
 export const DSE_AUTHENTICATOR = 'com.datastax.bdp.cassandra.auth.DseAuthenticator';
 export const PASSWORD_AUTHENTICATOR = 'org.apache.cassandra.auth.PasswordAuthenticator';
@@ -98,7 +99,7 @@ export interface AuthRoundsOptions {
   timeoutMs: number;
   /** Stream id written in the AUTH_RESPONSE frames (the connection remaps it anyway). Default 0. */
   streamId?: number;
-  /** Body of a response frame, decompressed if needed (default: `frame.body`; compressed frames are rejected). */
+  /** Body of a response frame (envelope included), decompressed if needed (default: `frame.body`; compressed frames are rejected). */
   bodyOf?: (frame: RawFrame) => Buffer;
   maxRounds?: number;
 }
@@ -115,20 +116,14 @@ export async function runAuthRounds(conn: RequestCapable, opts: AuthRoundsOption
   const maxRounds = opts.maxRounds ?? MAX_AUTH_ROUNDS;
   let token: Buffer = auth.initialResponse(opts.authenticatorClass);
   for (let round = 1; round <= maxRounds; round++) {
-    const reply = await conn.request(authResponseFrame(opts.version, token, opts.streamId ?? 0), opts.timeoutMs);
-    switch (reply.opcode) {
-      case Opcode.AUTH_SUCCESS:
-        return reply;
-      case Opcode.AUTH_CHALLENGE:
-        token = auth.evaluateChallenge(readToken(bodyOf(reply)));
-        break;
-      case Opcode.ERROR: {
-        const e = readError(bodyOf(reply));
-        throw new AuthFailedError(e.code, e.message, reply);
-      }
-      default:
-        throw new Error(`unexpected ${opcodeName(reply.opcode)} response during authentication`);
+    const reply = await conn.request(requestFrame(opts.version, { opcode: Opcode.AUTH_RESPONSE, token }, opts.streamId ?? 0), opts.timeoutMs);
+    if (reply.opcode === Opcode.AUTH_SUCCESS) return reply;
+    if (reply.opcode !== Opcode.AUTH_CHALLENGE && reply.opcode !== Opcode.ERROR) {
+      throw new Error(`unexpected ${opcodeName(reply.opcode)} response during authentication`);
     }
+    const msg = decodeResponse(reply, bodyOf(reply));
+    if (msg.opcode === Opcode.ERROR) throw new AuthFailedError(msg.code, msg.message, reply);
+    token = auth.evaluateChallenge((msg as AuthChallenge).token);
   }
   throw new Error(`authentication did not complete after ${maxRounds} rounds`);
 }

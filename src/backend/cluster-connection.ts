@@ -20,10 +20,12 @@ import pino, { type Logger } from 'pino';
 import { Opcode, ProtocolVersion, opcodeName } from '../protocol/constants';
 import { FrameDecoder } from '../protocol/decoder';
 import { RawFrame } from '../protocol/frame';
+import { decodeFrame, encodeFrame, openBody } from '../protocol/frame-codec';
+import { skipEnvelope } from '../protocol/envelope';
+import { decodeMessage, type DecodeMessageOptions, type RequestMessage, type ResponseMessage } from '../protocol/messages';
 import { getCompressor, type BodyCompressor } from '../protocol/compression';
 import { SegmentFramer, V5FrameDecoder } from '../protocol/segment';
 import { StreamIdPool } from './stream-ids';
-import { optionsFrame, readStringMap } from './wire';
 
 export type ClusterName = 'ORIGIN' | 'TARGET';
 /** `${host}:${port}` is the node label in logs and metrics (`endpointLabel`). */
@@ -74,6 +76,34 @@ export class RequestTimeoutError extends Error {
 
 const noop = (): void => {};
 const silentLogger = pino({ level: 'silent' });
+
+/**
+ * A proxy-built request frame (uncompressed, no envelope). The stream id is a placeholder: `send` / `request`
+ * write their own synthetic id into it.
+ */
+export function requestFrame(version: ProtocolVersion, message: RequestMessage, streamId = 0): RawFrame {
+  return encodeFrame({ version, isResponse: false, streamId, flags: 0, message });
+}
+
+/** Responses read from clusters: extra bytes after the message are ignored (spec: clients ignore them). */
+const FROM_CLUSTER: DecodeMessageOptions = { allowTrailingBytes: true };
+
+/**
+ * Decode a response frame read from a cluster: the envelope (tracing id, warnings, custom payload) is
+ * skipped and trailing bytes are ignored. `decompressedBody`: the frame's body already decompressed
+ * (envelope included); without it a compressed frame is a ProtocolError('compression').
+ * Malformed bodies throw ProtocolError naming the message.
+ */
+export function decodeResponse(frame: RawFrame, decompressedBody?: Buffer): ResponseMessage {
+  let body: Buffer;
+  let offset: number;
+  if (decompressedBody === undefined) ({ body, messageOffset: offset } = openBody(frame));
+  else {
+    body = decompressedBody;
+    offset = skipEnvelope(frame.header, body);
+  }
+  return decodeMessage(frame.opcode, true, offset === 0 ? body : body.subarray(offset), frame.version, FROM_CLUSTER) as ResponseMessage;
+}
 
 export class ClusterConnection extends EventEmitter {
   readonly cluster: ClusterName;
@@ -202,7 +232,7 @@ export class ClusterConnection extends EventEmitter {
     const now = Date.now();
     if (now - this.lastHeartbeatAt < this.heartbeatIntervalMs) return false;
     this.lastHeartbeatAt = now;
-    const p = this.enqueue(optionsFrame(version), noop, noop, true);
+    const p = this.enqueue(requestFrame(version, { opcode: Opcode.OPTIONS }), noop, noop, true);
     if (p) {
       this.heartbeatsSent++;
       this.logger.debug(`Sending heartbeat to cluster ${this.cluster}`);
@@ -261,8 +291,8 @@ export class ClusterConnection extends EventEmitter {
 
   private noteStartup(frame: RawFrame): void {
     try {
-      const opts = readStringMap(frame.body);
-      const c = opts['COMPRESSION'];
+      const startup = decodeFrame(frame, undefined, this.maxBodyLength, { allowTrailingBytes: true }).message;
+      const c = startup.opcode === Opcode.STARTUP ? startup.options['COMPRESSION'] : undefined;
       this.startupCompression = c ? getCompressor(c.toLowerCase()) : undefined;
     } catch {
       this.startupCompression = undefined;

@@ -11,25 +11,14 @@ import { EventEmitter } from 'node:events';
 import type * as tls from 'node:tls';
 import { randomInt } from 'node:crypto';
 import pino, { type Logger } from 'pino';
-import { ErrorCode, Opcode, ProtocolVersion, ResultKind, opcodeName, versionName } from '../protocol/constants';
+import { Consistency, ErrorCode, Opcode, ProtocolVersion, ResultKind, opcodeName, versionName } from '../protocol/constants';
+import { ProtocolError } from '../protocol/errors';
 import { RawFrame } from '../protocol/frame';
-import { Reader } from '../protocol/primitives';
-import { decodeEvent } from '../protocol/messages/event';
-import { ClusterConnection, endpointLabel, type ClusterName, type Endpoint } from './cluster-connection';
+import type { Authenticate, ErrorMessage, RowsResult, Supported } from '../protocol/messages';
+import { decodeValue, type CqlValue, type DataType } from '../protocol/values';
+import { ClusterConnection, decodeResponse, endpointLabel, requestFrame, type ClusterName, type Endpoint } from './cluster-connection';
 import { runAuthRounds } from './authenticator';
 import { computeAssignedHosts, MURMUR3_PARTITIONER, RANDOM_PARTITIONER, type Host } from './topology';
-import {
-  optionsFrame,
-  queryFrame,
-  readAuthenticate,
-  readError,
-  readResult,
-  readSupported,
-  registerFrame,
-  rowsToObjects,
-  startupFrame,
-  type RowsResult,
-} from './wire';
 
 export type { Host } from './topology';
 
@@ -302,12 +291,12 @@ export class ControlConnection extends EventEmitter {
   }
 
   private async handshake(conn: ClusterConnection, version: ProtocolVersion): Promise<void> {
-    const supported = await conn.request(optionsFrame(version), this.requestTimeoutMs);
+    const supported = await conn.request(requestFrame(version, { opcode: Opcode.OPTIONS }), this.requestTimeoutMs);
     this.checkVersionRejection(supported, version);
     if (supported.opcode !== Opcode.SUPPORTED) throw new Error(`expected SUPPORTED, got ${describe(supported)}`);
-    const options = readSupported(supported.body);
+    const options = (decodeResponse(supported) as Supported).options;
 
-    const reply = await conn.request(startupFrame(version, { CQL_VERSION: '3.0.0' }), this.requestTimeoutMs);
+    const reply = await conn.request(requestFrame(version, { opcode: Opcode.STARTUP, options: { CQL_VERSION: '3.0.0' } }), this.requestTimeoutMs);
     this.checkVersionRejection(reply, version);
     let authEnabled: boolean;
     if (reply.opcode === Opcode.READY) {
@@ -315,7 +304,7 @@ export class ControlConnection extends EventEmitter {
       this.logger.warn(`${this.cluster} ControlConn: authentication is NOT enabled.`);
     } else if (reply.opcode === Opcode.AUTHENTICATE) {
       authEnabled = true;
-      const authenticatorClass = readAuthenticate(reply.body);
+      const authenticatorClass = (decodeResponse(reply) as Authenticate).authenticator;
       if (this.opts.username === undefined || this.opts.username === '') {
         throw new Error(`${this.cluster} requires authentication (${authenticatorClass}) but no username/password is configured`);
       }
@@ -334,12 +323,12 @@ export class ControlConnection extends EventEmitter {
 
   private checkVersionRejection(f: RawFrame, version: ProtocolVersion): void {
     if (f.opcode !== Opcode.ERROR) return;
-    const e = readError(f.body);
+    const e = decodeResponse(f) as ErrorMessage;
     if (e.code === ErrorCode.PROTOCOL_ERROR || f.version !== version) throw new VersionRejectedError(e.message);
   }
 
   private async register(conn: ClusterConnection, version: ProtocolVersion): Promise<void> {
-    const r = await conn.request(registerFrame(version, ['TOPOLOGY_CHANGE']), this.requestTimeoutMs);
+    const r = await conn.request(requestFrame(version, { opcode: Opcode.REGISTER, eventTypes: ['TOPOLOGY_CHANGE'] }), this.requestTimeoutMs);
     if (r.opcode !== Opcode.READY) throw new Error(`expected READY in reply to REGISTER, got ${describe(r)}`);
   }
 
@@ -361,8 +350,8 @@ export class ControlConnection extends EventEmitter {
 
   private onEvent(f: RawFrame): void {
     try {
-      const ev = decodeEvent(new Reader(f.body), f.version);
-      if (ev.type !== 'TOPOLOGY_CHANGE') return;
+      const ev = decodeResponse(f);
+      if (ev.opcode !== Opcode.EVENT || ev.type !== 'TOPOLOGY_CHANGE') return;
       this.logger.debug(`${this.cluster} topology event ${ev.change} ${ev.address.address}`);
     } catch (e) {
       this.logger.warn({ err: e }, `${this.cluster}: could not decode EVENT`);
@@ -389,18 +378,17 @@ export class ControlConnection extends EventEmitter {
     let columns: string[] = [];
     let paging: Buffer | null = null;
     for (let page = 0; page < 10_000; page++) {
-      const f = await conn.request(queryFrame(version, query, { pageSize: this.opts.pageSize ?? 5000, pagingState: paging }), this.requestTimeoutMs);
-      if (f.opcode === Opcode.ERROR) {
-        const e = readError(f.body);
-        throw new Error(`${query} failed: ${e.message} (code 0x${e.code.toString(16)})`);
-      }
-      if (f.opcode !== Opcode.RESULT) throw new Error(`${query}: expected RESULT, got ${describe(f)}`);
-      const res = readResult(f.body, version);
+      const params = { consistency: Consistency.ONE, pageSize: this.opts.pageSize ?? 5000, ...(paging ? { pagingState: paging } : {}) };
+      const f = await conn.request(requestFrame(version, { opcode: Opcode.QUERY, query, params }), this.requestTimeoutMs);
+      if (f.opcode !== Opcode.ERROR && f.opcode !== Opcode.RESULT) throw new Error(`${query}: expected RESULT, got ${describe(f)}`);
+      const res = decodeResponse(f);
+      if (res.opcode === Opcode.ERROR) throw new Error(`${query} failed: ${res.message} (code 0x${res.code.toString(16)})`);
+      if (res.opcode !== Opcode.RESULT) throw new Error(`${query}: expected RESULT, got ${describe(f)}`);
       if (res.kind !== ResultKind.ROWS) throw new Error(`${query}: expected ROWS, got result kind ${res.kind}`);
-      const rr = res as RowsResult;
-      if (rr.columns.length) columns = rr.columns.map((c) => c.name);
-      rows.push(...rowsToObjects(rr));
-      paging = rr.pagingState;
+      const cols = res.metadata.columns ?? [];
+      if (cols.length) columns = cols.map((c) => c.name);
+      rows.push(...rowsToObjects(res, version));
+      paging = res.metadata.pagingState ?? null;
       if (!paging) break;
     }
     return { rows, columns };
@@ -518,7 +506,7 @@ export class ControlConnection extends EventEmitter {
     const conn = this.conn;
     if (!conn || this.reconnecting || this.stopped) return;
     try {
-      const r = await conn.request(optionsFrame(this.protocolVersion), this.requestTimeoutMs);
+      const r = await conn.request(requestFrame(this.protocolVersion, { opcode: Opcode.OPTIONS }), this.requestTimeoutMs);
       if (r.opcode !== Opcode.SUPPORTED) this.logger.warn(`${this.cluster} heartbeat: expected SUPPORTED, got ${describe(r)}`);
       if (this.failures > 0) this.logger.info(`${this.cluster} heartbeat succeeded; resetting failure counter (${this.failures})`);
       this.failures = 0;
@@ -592,11 +580,48 @@ function endpointHost(ep: Endpoint, datacenter: string): Host {
 function describe(f: RawFrame): string {
   if (f.opcode === Opcode.ERROR) {
     try {
-      const e = readError(f.body);
+      const e = decodeResponse(f) as ErrorMessage;
       return `ERROR 0x${e.code.toString(16)}: ${e.message}`;
     } catch {
       /* fall through */
     }
   }
   return opcodeName(f.opcode);
+}
+
+/**
+ * Row values as documented in ARCHITECTURE.md: `decodeValue` (values.ts), with maps as plain objects (string
+ * keys) and, for types values.ts does not decode (decimal, date, time, duration, tuple, udt, custom) or
+ * malformed cells, the raw bytes.
+ */
+function rowsToObjects(res: RowsResult, version: ProtocolVersion): Record<string, unknown>[] {
+  const cols = res.metadata.columns ?? [];
+  return res.rows.map((row) => {
+    const o: Record<string, unknown> = {};
+    cols.forEach((c, i) => {
+      o[c.name] = cellValue(c.type, row[i] ?? null, version);
+    });
+    return o;
+  });
+}
+
+function cellValue(type: DataType, bytes: Buffer | null, version: ProtocolVersion): unknown {
+  let v: CqlValue;
+  try {
+    v = decodeValue(type, bytes, version);
+  } catch (e) {
+    if (e instanceof ProtocolError) return bytes;
+    throw e;
+  }
+  return plain(v);
+}
+
+function plain(v: CqlValue): unknown {
+  if (Array.isArray(v)) return v.map(plain);
+  if (v instanceof Map) {
+    const o: Record<string, unknown> = {};
+    for (const [k, x] of v) o[String(k)] = plain(x);
+    return o;
+  }
+  return v;
 }

@@ -6,6 +6,7 @@
 import { createHash, randomInt } from 'node:crypto';
 import { isIP } from 'node:net';
 import { ipToBytes } from '../protocol/primitives';
+import { uuidToString } from '../protocol/values';
 
 /** A real cluster node as seen by a control connection (spec 2.2.3 item 4). */
 export interface Host {
@@ -80,8 +81,7 @@ export function uuidV5(name: Uint8Array, namespace: Uint8Array = Buffer.alloc(16
   const b = hash.subarray(0, 16);
   b[6] = (b[6]! & 0x0f) | 0x50;
   b[8] = (b[8]! & 0x3f) | 0x80;
-  const h = b.toString('hex');
-  return `${h.slice(0, 8)}-${h.slice(8, 12)}-${h.slice(12, 16)}-${h.slice(16, 20)}-${h.slice(20)}`;
+  return uuidToString(b);
 }
 
 /**

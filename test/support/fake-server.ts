@@ -29,11 +29,13 @@ import { FrameDecoder } from '../../src/protocol/decoder';
 import { RawFrame } from '../../src/protocol/frame';
 import { Writer } from '../../src/protocol/primitives';
 import { decodeMessage, type Message } from '../../src/protocol/messages/index';
-import { encodeEvent, type EventMessage } from '../../src/protocol/messages/event';
+import type { EventMessage } from '../../src/protocol/messages/event';
 import { getCompressor } from '../../src/protocol/compression';
 import { SegmentFramer, V5FrameDecoder } from '../../src/protocol/segment';
 import { buildPlainToken, parsePlainToken, DSE_AUTHENTICATOR, PASSWORD_AUTHENTICATOR } from '../../src/backend/authenticator';
-import { errorBody, responseFrame, rowsBody, encodeValue, T, type CqlType } from '../../src/backend/wire';
+import { encodeFrame } from '../../src/protocol/frame-codec';
+import { encodeMessage, rowsResult, simpleError, type MessageOnlyErrorCode } from '../../src/protocol/messages/index';
+import { DataTypes, DataTypeCode, encodeValue, setOf, type DataType } from '../../src/protocol/values';
 
 export type Row = Record<string, unknown>;
 export type Reply = RawFrame | { opcode: Opcode; body: Buffer } | 'drop' | undefined;
@@ -67,31 +69,47 @@ export interface FakeServerOptions {
 }
 
 /** Column types of the fake system tables (others are sent as text). */
-export const SYSTEM_COLUMN_TYPES: Record<string, CqlType> = {
-  key: T.text,
-  bootstrapped: T.text,
-  broadcast_address: T.inet,
-  cluster_name: T.text,
-  cql_version: T.text,
-  data_center: T.text,
-  gossip_generation: T.int,
-  host_id: T.uuid,
-  listen_address: T.inet,
-  native_protocol_version: T.text,
-  partitioner: T.text,
-  rack: T.text,
-  release_version: T.text,
-  rpc_address: T.inet,
-  peer: T.inet,
-  preferred_ip: T.inet,
-  schema_version: T.uuid,
-  tokens: T.setOf(T.text),
-  native_transport_port: T.int,
-  jmx_port: T.int,
-  dse_version: T.text,
-  graph: T.boolean,
-  workloads: T.setOf(T.text),
+export const SYSTEM_COLUMN_TYPES: Record<string, DataType> = {
+  key: DataTypes.varchar,
+  bootstrapped: DataTypes.varchar,
+  broadcast_address: DataTypes.inet,
+  cluster_name: DataTypes.varchar,
+  cql_version: DataTypes.varchar,
+  data_center: DataTypes.varchar,
+  gossip_generation: DataTypes.int,
+  host_id: DataTypes.uuid,
+  listen_address: DataTypes.inet,
+  native_protocol_version: DataTypes.varchar,
+  partitioner: DataTypes.varchar,
+  rack: DataTypes.varchar,
+  release_version: DataTypes.varchar,
+  rpc_address: DataTypes.inet,
+  peer: DataTypes.inet,
+  preferred_ip: DataTypes.inet,
+  schema_version: DataTypes.uuid,
+  tokens: setOf(DataTypes.varchar),
+  native_transport_port: DataTypes.int,
+  jmx_port: DataTypes.int,
+  dse_version: DataTypes.varchar,
+  graph: DataTypes.boolean,
+  workloads: setOf(DataTypes.varchar),
 };
+
+function responseFrame(version: ProtocolVersion, opcode: Opcode, body: Uint8Array, streamId: number): RawFrame {
+  return RawFrame.fromParts({ version, isResponse: true, flags: 0, streamId, opcode }, body);
+}
+function errorBody(code: MessageOnlyErrorCode, message: string): Buffer {
+  return encodeMessage(simpleError(code, message), ProtocolVersion.V4);
+}
+/** A cell as the tests give it: a Buffer is sent as it is; text, int and boolean columns coerce other JS values. */
+function cell(type: DataType, v: unknown, version: ProtocolVersion): Buffer | null {
+  if (v === null || v === undefined) return null;
+  if (Buffer.isBuffer(v)) return v;
+  if (type.code === DataTypeCode.VARCHAR && typeof v !== 'string') return encodeValue(type, String(v), version);
+  if (type.code === DataTypeCode.INT && typeof v !== 'number') return encodeValue(type, Number(v), version);
+  if (type.code === DataTypeCode.BOOLEAN && typeof v !== 'boolean') return encodeValue(type, Boolean(v), version);
+  return encodeValue(type, v, version);
+}
 
 export class FakeConnection {
   registered = false;
@@ -233,9 +251,7 @@ export class FakeServer extends EventEmitter {
     let n = 0;
     for (const c of this.connections) {
       if (!c.registered || c.version === undefined) continue;
-      const w = new Writer(64);
-      encodeEvent(ev, c.version, w);
-      c.write(responseFrame(c.version, Opcode.EVENT, Buffer.from(w.finish()), -1));
+      c.write(encodeFrame({ version: c.version, isResponse: true, streamId: -1, flags: 0, message: ev }));
       n++;
     }
     return n;
@@ -330,13 +346,13 @@ export class FakeServer extends EventEmitter {
       case Opcode.QUERY: {
         if (decoded?.opcode !== Opcode.QUERY) return undefined;
         const q = decoded.query.trim().toLowerCase().replace(/\s+/g, ' ');
-        if (/from system\.local\b/.test(q)) return { opcode: Opcode.RESULT, body: this.tableRows('local', [this.local], null) };
+        if (/from system\.local\b/.test(q)) return { opcode: Opcode.RESULT, body: this.tableRows(v, 'local', [this.local], null) };
         if (/from system\.peers\b/.test(q)) {
           const start = decoded.params.pagingState ? decoded.params.pagingState.readInt32BE(0) : 0;
           const size = this.peersPageSize ?? this.peers.length;
           const page = this.peers.slice(start, start + size);
           const next = start + size < this.peers.length ? Buffer.from(new Writer(4).writeInt(start + size).finish()) : null;
-          return { opcode: Opcode.RESULT, body: this.tableRows('peers', page, next, this.peers) };
+          return { opcode: Opcode.RESULT, body: this.tableRows(v, 'peers', page, next, this.peers) };
         }
         const use = /^use\s+"?([a-z0-9_]+)"?/i.exec(decoded.query.trim());
         if (use) {
@@ -374,13 +390,14 @@ export class FakeServer extends EventEmitter {
     return createHash('md5').update(this.preparedIdSalt).update(query).digest();
   }
 
-  private tableRows(table: string, rows: Row[], pagingState: Buffer | null, allRows: Row[] = rows): Buffer {
+  private tableRows(version: ProtocolVersion, table: string, rows: Row[], pagingState: Buffer | null, allRows: Row[] = rows): Buffer {
     const names: string[] = [];
     for (const r of allRows.length ? allRows : rows) for (const k of Object.keys(r)) if (!names.includes(k)) names.push(k);
     if (table === 'peers' && names.length === 0) names.push('peer', 'data_center', 'host_id', 'rack', 'rpc_address', 'tokens');
-    const columns = names.map((name) => ({ name, type: SYSTEM_COLUMN_TYPES[name] ?? T.text }));
-    const cells = rows.map((r) => columns.map((c) => encodeValue(c.type, r[c.name])));
-    return rowsBody('system', table, columns, cells, pagingState);
+    const columns = names.map((name) => ({ name, type: SYSTEM_COLUMN_TYPES[name] ?? DataTypes.varchar }));
+    const { metadata } = rowsResult('system', table, columns, [], version, pagingState ? { pagingState } : {});
+    const cells = rows.map((r) => columns.map((c) => cell(c.type, r[c.name], version)));
+    return encodeMessage({ opcode: Opcode.RESULT, kind: ResultKind.ROWS, metadata, rows: cells }, version);
   }
 }
 

@@ -1,11 +1,12 @@
 // Control connections against the real Cassandra 5.0 Origin and Target nodes (scripts/clusters.mjs).
 import { test, before } from 'node:test';
 import assert from 'node:assert/strict';
-import { ensureClusters, ORIGIN, TARGET, type ClusterNode } from '../../support/clusters';
+import { ensureClusters, pauseNode, resumeNode, ORIGIN, TARGET, type ClusterNode } from '../../support/clusters';
 import { ControlConnection, type ControlConnectionOptions } from '../../../src/backend/control-connection';
-import { ClusterConnection } from '../../../src/backend/cluster-connection';
-import { Opcode, ProtocolVersion, ResultKind } from '../../../src/protocol/constants';
-import { queryFrame, readResult } from '../../../src/backend/wire';
+import { ClusterConnection, decodeResponse, requestFrame } from '../../../src/backend/cluster-connection';
+import { runAuthRounds } from '../../../src/backend/authenticator';
+import { Consistency, Opcode, ProtocolVersion, ResultKind } from '../../../src/protocol/constants';
+import type { Authenticate, Result } from '../../../src/protocol/messages';
 
 before(async () => {
   await ensureClusters();
@@ -90,6 +91,41 @@ test('heartbeat OPTIONS keep the failure counter at 0', async () => {
   }
 });
 
+test('TARGET paused: heartbeats fail and consecutiveFailures rises; after resume it reconnects and resets to 0', async () => {
+  const cc = new ControlConnection(options(TARGET, { heartbeatIntervalMs: 500, requestTimeoutMs: 500, connectTimeoutMs: 1000, retryIntervalMinMs: 200, retryIntervalMaxMs: 1000 }));
+  const downs: Error[] = [];
+  cc.on('down', (e: Error) => downs.push(e));
+  let ups = 0;
+  await cc.start();
+  cc.on('up', () => ups++);
+  let paused = false;
+  try {
+    assert.equal(cc.consecutiveFailures, 0);
+    await pauseNode('target');
+    paused = true;
+    await waitFor(() => cc.consecutiveFailures >= 2, 15_000);
+    assert.ok(downs.length >= 1);
+    assert.match(downs[0]!.message, /no response to OPTIONS after 500 ms/);
+    assert.equal(cc.isConnected, false);
+    await resumeNode('target');
+    paused = false;
+    await waitFor(() => ups >= 1 && cc.isConnected && cc.consecutiveFailures === 0, 20_000);
+    assert.equal(cc.clusterName, 'target');
+    assert.equal(cc.protocolVersion, ProtocolVersion.V5);
+  } finally {
+    if (paused) await resumeNode('target');
+    await cc.stop();
+  }
+});
+
+async function waitFor(cond: () => boolean, timeoutMs: number): Promise<void> {
+  const t0 = Date.now();
+  while (!cond()) {
+    if (Date.now() - t0 > timeoutMs) throw new Error(`condition not met within ${timeoutMs} ms`);
+    await new Promise((r) => setTimeout(r, 20));
+  }
+}
+
 test('cluster connection: many concurrent v5 queries over segments on a real node', async () => {
   const cc = new ControlConnection(options(ORIGIN, { enableHostAssignment: true }));
   await cc.start();
@@ -97,15 +133,15 @@ test('cluster connection: many concurrent v5 queries over segments on a real nod
   await cc.stop();
   const conn = await ClusterConnection.connect({ cluster: 'ORIGIN', endpoint: { host: host.address, port: host.port }, connectTimeoutMs: 5000, maxStreamIds: 64 });
   try {
-    const { runAuthRounds } = await import('../../../src/backend/authenticator');
-    const { startupFrame, readAuthenticate } = await import('../../../src/backend/wire');
-    const auth = await conn.request(startupFrame(ProtocolVersion.V5, { CQL_VERSION: '3.0.0' }), 5000);
+    const auth = await conn.request(requestFrame(ProtocolVersion.V5, { opcode: Opcode.STARTUP, options: { CQL_VERSION: '3.0.0' } }), 5000);
     assert.equal(auth.opcode, Opcode.AUTHENTICATE);
     assert.equal(conn.segments, true);
-    await runAuthRounds(conn, { version: ProtocolVersion.V5, authenticatorClass: readAuthenticate(auth.body), credentials: { username: ORIGIN.username, password: ORIGIN.password }, timeoutMs: 5000 });
-    const replies = await Promise.all(Array.from({ length: 50 }, () => conn.request(queryFrame(ProtocolVersion.V5, 'SELECT cluster_name FROM system.local'), 5000)));
+    const authenticatorClass = (decodeResponse(auth) as Authenticate).authenticator;
+    await runAuthRounds(conn, { version: ProtocolVersion.V5, authenticatorClass, credentials: { username: ORIGIN.username, password: ORIGIN.password }, timeoutMs: 5000 });
+    const query = () => requestFrame(ProtocolVersion.V5, { opcode: Opcode.QUERY, query: 'SELECT cluster_name FROM system.local', params: { consistency: Consistency.ONE } });
+    const replies = await Promise.all(Array.from({ length: 50 }, () => conn.request(query(), 5000)));
     for (const r of replies) {
-      const res = readResult(r.body, ProtocolVersion.V5);
+      const res = decodeResponse(r) as Result;
       assert.equal(res.kind, ResultKind.ROWS);
     }
     assert.equal(conn.usedStreamIds, 0);

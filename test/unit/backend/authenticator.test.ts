@@ -13,7 +13,11 @@ import {
 import { RawFrame } from '../../../src/protocol/frame';
 import { ErrorCode, Opcode, ProtocolVersion } from '../../../src/protocol/constants';
 import { Reader, Writer } from '../../../src/protocol/primitives';
-import { errorBody, responseFrame } from '../../../src/backend/wire';
+import { encodeMessage, simpleError } from '../../../src/protocol/messages';
+
+const responseFrame = (version: ProtocolVersion, opcode: Opcode, body: Buffer, streamId: number) =>
+  RawFrame.fromParts({ version, isResponse: true, flags: 0, streamId, opcode }, body);
+const errorBody = (code: ErrorCode.AUTH_ERROR, message: string) => encodeMessage(simpleError(code, message), ProtocolVersion.V4);
 
 test('PLAIN token build and parse', () => {
   const t = buildPlainToken('cassandra', 'pa\0ss');

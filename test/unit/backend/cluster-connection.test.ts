@@ -1,12 +1,18 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { ClusterConnection } from '../../../src/backend/cluster-connection';
+import { ClusterConnection, decodeResponse, requestFrame } from '../../../src/backend/cluster-connection';
 import { FakeServer } from '../../support/fake-server';
-import { Opcode, ProtocolVersion, ResultKind } from '../../../src/protocol/constants';
+import { Consistency, Opcode, ProtocolVersion, ResultKind } from '../../../src/protocol/constants';
 import { RawFrame } from '../../../src/protocol/frame';
-import { optionsFrame, queryFrame, startupFrame, readResult } from '../../../src/backend/wire';
+import type { Result } from '../../../src/protocol/messages';
 
 const V = ProtocolVersion.V4;
+
+const optionsFrame = (v: ProtocolVersion) => requestFrame(v, { opcode: Opcode.OPTIONS });
+const startupFrame = (v: ProtocolVersion) => requestFrame(v, { opcode: Opcode.STARTUP, options: { CQL_VERSION: '3.0.0' } });
+const queryFrame = (v: ProtocolVersion, query: string, streamId = 0) =>
+  requestFrame(v, { opcode: Opcode.QUERY, query, params: { consistency: Consistency.ONE } }, streamId);
+const result = (f: RawFrame) => decodeResponse(f) as Result;
 
 async function setup(opts: { maxStreamIds?: number; heartbeatIntervalMs?: number; maxVersion?: ProtocolVersion } = {}) {
   const server = await FakeServer.start({ maxVersion: opts.maxVersion ?? V });
@@ -33,14 +39,14 @@ test('many concurrent requests are remapped onto synthetic ids and matched to th
     // The server echoes the query text back as a SET_KEYSPACE so each reply identifies its request.
     server.onRequest((_f, d) => (d?.opcode === Opcode.QUERY ? { opcode: Opcode.RESULT, body: ksBody(d.query) } : undefined));
     const results: Promise<RawFrame>[] = [];
-    for (let i = 0; i < 16; i++) results.push(sendP(conn, queryFrame(V, `q${i}`, {}, 1000 + i)));
+    for (let i = 0; i < 16; i++) results.push(sendP(conn, queryFrame(V, `q${i}`, 1000 + i)));
     assert.equal(conn.usedStreamIds, 16);
     assert.equal(conn.send(queryFrame(V, 'overflow'), () => {}, () => {}), undefined, 'pool exhausted -> undefined');
     const frames = await Promise.all(results);
     frames.forEach((f, i) => {
-      const r = readResult(f.body, V);
+      const r = result(f);
       assert.equal(r.kind, ResultKind.SET_KEYSPACE);
-      assert.equal((r as { body: Buffer }).body.toString('utf8', 6), `q${i}`);
+      assert.equal(r.keyspace, `q${i}`);
       assert.ok(f.streamId >= 0 && f.streamId < 16);
     });
     const ids = server.requests(Opcode.QUERY).map((r) => r.streamId);
@@ -96,10 +102,101 @@ test('abandon keeps the id until the late reply arrives, then frees it and drops
   }
 });
 
+test('abandon() is a no-op after the reply, when repeated, and for a request of a closed connection', async () => {
+  const { server, conn } = await setup({ maxStreamIds: 2 });
+  try {
+    let replies = 0;
+    const done = conn.send(queryFrame(V, 'a'), () => replies++, () => assert.fail('no error expected'));
+    assert.ok(done);
+    await waitFor(() => replies === 1);
+    conn.abandon(done); // already answered
+    assert.equal(conn.inFlight, 0);
+    assert.equal(conn.usedStreamIds, 0);
+    assert.equal(conn.lateReplies, 0);
+
+    server.onRequest((_f, d) => (d?.opcode === Opcode.QUERY && d.query === 'b' ? 'drop' : undefined));
+    const p = conn.send(queryFrame(V, 'b'), () => assert.fail('abandoned'), () => assert.fail('abandoned'));
+    assert.ok(p);
+    conn.abandon(p);
+    conn.abandon(p);
+    assert.equal(conn.inFlight, 0, 'counted once');
+    assert.equal(conn.usedStreamIds, 1, 'id kept until the late reply');
+    // the other id still works while one is held by the abandoned request
+    const other = await sendP(conn, queryFrame(V, 'c'));
+    assert.equal(other.opcode, Opcode.RESULT);
+    assert.notEqual(other.streamId, p.streamId);
+    assert.equal(conn.usedStreamIds, 1);
+    conn.close('test');
+    assert.equal(conn.usedStreamIds, 0, 'close frees the abandoned id without calling back');
+    conn.abandon(p);
+    assert.equal(conn.inFlight, 0);
+  } finally {
+    conn.close();
+    await server.stop();
+  }
+});
+
+test('idle heartbeat: OPTIONS in the connection version, reply dropped, stream id freed, callers unaffected', async () => {
+  const { server, conn } = await setup({ heartbeatIntervalMs: 20, maxStreamIds: 2 });
+  try {
+    // hold the heartbeat reply and the caller's reply, so both are in flight at the same time
+    let releaseHeartbeat!: () => void;
+    let releaseQuery!: () => void;
+    const heartbeatGate = new Promise<void>((r) => (releaseHeartbeat = r));
+    const queryGate = new Promise<void>((r) => (releaseQuery = r));
+    server.onRequest(async (_f, d) => {
+      if (d?.opcode === Opcode.OPTIONS) await heartbeatGate;
+      else if (d?.opcode === Opcode.QUERY && d.query === 'USE ks1') await queryGate;
+      return undefined;
+    });
+    await new Promise((r) => setTimeout(r, 30));
+    assert.equal(conn.maybeHeartbeat(V), true);
+    await waitFor(() => server.requests(Opcode.OPTIONS).length === 1);
+    const hb = server.requests(Opcode.OPTIONS)[0]!;
+    assert.equal(hb.version, V);
+    assert.equal(conn.usedStreamIds, 1, 'the heartbeat holds an id until its reply');
+    assert.equal(conn.inFlight, 0, 'heartbeats are not caller requests');
+    const q = sendP(conn, queryFrame(V, 'USE ks1'));
+    await waitFor(() => server.requests(Opcode.QUERY).length === 1);
+    assert.equal(conn.usedStreamIds, 2);
+    // pool exhausted: no heartbeat, and none counted
+    await new Promise((r) => setTimeout(r, 30));
+    assert.equal(conn.maybeHeartbeat(V), false);
+    assert.equal(conn.heartbeatsSent, 1);
+    releaseQuery();
+    const reply = await q;
+    assert.equal((decodeResponse(reply) as Result).kind, ResultKind.SET_KEYSPACE, 'the caller gets its own reply');
+    assert.equal(conn.usedStreamIds, 1, 'the heartbeat reply is still due');
+    releaseHeartbeat();
+    await waitFor(() => conn.usedStreamIds === 0);
+    assert.equal(conn.unknownReplies, 0);
+    assert.equal(conn.lateReplies, 0);
+    // the freed id is reusable
+    assert.equal((await sendP(conn, queryFrame(V, 'x'))).opcode, Opcode.RESULT);
+  } finally {
+    conn.close();
+    await server.stop();
+  }
+});
+
+test('maybeHeartbeat does nothing without an interval or once closed', async () => {
+  const { server, conn } = await setup();
+  try {
+    await new Promise((r) => setTimeout(r, 5));
+    assert.equal(conn.maybeHeartbeat(V), false);
+    conn.close();
+    assert.equal(conn.maybeHeartbeat(V), false);
+    assert.equal(server.requests(Opcode.OPTIONS).length, 0);
+    assert.equal(conn.heartbeatsSent, 0);
+  } finally {
+    await server.stop();
+  }
+});
+
 test('EVENT frames are emitted as events', async () => {
   const { server, conn } = await setup();
   try {
-    const reg = await conn.request(RawFrame.fromParts({ version: V, isResponse: false, flags: 0, streamId: 0, opcode: Opcode.REGISTER }, Buffer.from([0, 1, 0, 15, ...Buffer.from('TOPOLOGY_CHANGE')])), 1000);
+    const reg = await conn.request(requestFrame(V, { opcode: Opcode.REGISTER, eventTypes: ['TOPOLOGY_CHANGE'] }), 1000);
     assert.equal(reg.opcode, Opcode.READY);
     const got = new Promise<RawFrame>((resolve) => conn.once('event', resolve));
     assert.equal(server.pushEvent(server.topologyChange('NEW_NODE', '127.0.0.9')), 1);
@@ -180,11 +277,11 @@ test('maybeHeartbeat sends OPTIONS once per interval and drops the reply', async
 test('v5: switches to segment framing after READY', async () => {
   const { server, conn } = await setup({ maxVersion: ProtocolVersion.V5 });
   try {
-    const ready = await conn.request(startupFrame(ProtocolVersion.V5, { CQL_VERSION: '3.0.0' }), 1000);
+    const ready = await conn.request(startupFrame(ProtocolVersion.V5), 1000);
     assert.equal(ready.opcode, Opcode.READY);
     assert.equal(conn.segments, true);
     const rs = await Promise.all([1, 2, 3].map(() => conn.request(queryFrame(ProtocolVersion.V5, 'SELECT * FROM system.local'), 1000)));
-    for (const r of rs) assert.equal(readResult(r.body, ProtocolVersion.V5).kind, ResultKind.ROWS);
+    for (const r of rs) assert.equal(result(r).kind, ResultKind.ROWS);
   } finally {
     conn.close();
     await server.stop();

@@ -1,8 +1,12 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { ControlConnection, type ControlConnectionOptions } from '../../../src/backend/control-connection';
-import { FakeServer, peerRow, hostIdFor } from '../../support/fake-server';
-import { Opcode, ProtocolVersion } from '../../../src/protocol/constants';
+import { FakeServer, peerRow, hostIdFor, SYSTEM_COLUMN_TYPES } from '../../support/fake-server';
+import { Opcode, ProtocolVersion, ResultKind } from '../../../src/protocol/constants';
+import { RawFrame } from '../../../src/protocol/frame';
+import { encodeFrame } from '../../../src/protocol/frame-codec';
+import type { RowsResult } from '../../../src/protocol/messages';
+import { DataTypes, encodeValue } from '../../../src/protocol/values';
 import { DSE_AUTHENTICATOR } from '../../../src/backend/authenticator';
 import type { Host } from '../../../src/backend/topology';
 
@@ -272,4 +276,61 @@ test('no endpoint works: start() lists the endpoints tried', async () => {
   const cc = new ControlConnection({ ...options(server), contactPoints: ['127.0.0.1', '127.0.0.3'], port });
   await assert.rejects(cc.start(), (e: Error) => /could not open control connection to ORIGIN, tried endpoints: \[/.test(e.message) && e.message.includes(`127.0.0.3:${port}`));
   await cc.stop();
+});
+
+test('system.local reply with a warnings envelope and trailing bytes is read (spec: extra bytes are ignored)', async () => {
+  const server = await FakeServer.start({ peers: [] });
+  const local: [string, unknown][] = [
+    ['key', 'local'],
+    ['cluster_name', 'warned'],
+    ['data_center', 'dc1'],
+    ['rack', 'rack1'],
+    ['host_id', hostIdFor('127.0.0.1')],
+    ['rpc_address', '127.0.0.1'],
+    ['partitioner', 'org.apache.cassandra.dht.Murmur3Partitioner'],
+    ['tokens', ['1', '2']],
+    ['workloads', ['Cassandra', 'Graph']],
+    ['graph', true],
+  ];
+  const decimal = Buffer.from([0, 0, 0, 2, 0x30, 0x39]); // 123.45: a type values.ts does not decode
+  const specs = [...local.map(([name]) => ({ name, type: SYSTEM_COLUMN_TYPES[name]! })), { name: 'jmx_port', type: DataTypes.decimal }].map((c) => ({
+    keyspace: 'system',
+    table: 'local',
+    ...c,
+  }));
+  server.onRequest((f, d) => {
+    if (d?.opcode !== Opcode.QUERY || !d.query.includes('system.local')) return undefined;
+    const row = [...local.map(([name, v]) => encodeValue(SYSTEM_COLUMN_TYPES[name]!, v, f.version)), decimal];
+    const message: RowsResult = { opcode: Opcode.RESULT, kind: ResultKind.ROWS, metadata: { columnCount: specs.length, columns: specs }, rows: [row] };
+    const warned = encodeFrame({ version: f.version, isResponse: true, streamId: 0, flags: 0, warnings: ['Aggregation query used without partition key'], message });
+    return RawFrame.fromParts(warned.header, Buffer.concat([warned.body, Buffer.from([0xde, 0xad])]));
+  });
+  const cc = new ControlConnection(options(server));
+  try {
+    await cc.start();
+    assert.equal(cc.clusterName, 'warned');
+    assert.equal(cc.hosts.length, 1);
+    const h = cc.hosts[0]!;
+    assert.deepEqual(h.tokens, ['1', '2']);
+    assert.deepEqual(h.columns['workloads'], ['Cassandra', 'Graph']);
+    assert.equal(h.columns['graph'], true);
+    assert.deepEqual(h.columns['jmx_port'], decimal, 'undecoded type: raw bytes');
+  } finally {
+    await cc.stop();
+    await server.stop();
+  }
+});
+
+test('protocol v2: collections in system tables use [short] counts', async () => {
+  const server = await FakeServer.start({ maxVersion: ProtocolVersion.V2, minVersion: ProtocolVersion.V2, peers: [peerRow('127.0.1.1', { tokens: ['5', '6'] })] });
+  const cc = new ControlConnection(options(server));
+  try {
+    await cc.start();
+    assert.equal(cc.protocolVersion, ProtocolVersion.V2);
+    const peer = cc.hosts.find((h) => h.address === '127.0.1.1');
+    assert.deepEqual(peer?.tokens, ['5', '6'], 'set<text> read with the v2 layout');
+  } finally {
+    await cc.stop();
+    await server.stop();
+  }
 });

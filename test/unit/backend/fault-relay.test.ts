@@ -2,11 +2,12 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { FaultRelay } from '../../support/fault-relay';
 import { FakeServer } from '../../support/fake-server';
-import { ClusterConnection } from '../../../src/backend/cluster-connection';
-import { ProtocolVersion, Opcode } from '../../../src/protocol/constants';
-import { optionsFrame, queryFrame } from '../../../src/backend/wire';
+import { ClusterConnection, requestFrame } from '../../../src/backend/cluster-connection';
+import { Consistency, ProtocolVersion, Opcode } from '../../../src/protocol/constants';
 
 const V = ProtocolVersion.V4;
+const optionsFrame = (v: ProtocolVersion) => requestFrame(v, { opcode: Opcode.OPTIONS });
+const queryFrame = (v: ProtocolVersion, query: string) => requestFrame(v, { opcode: Opcode.QUERY, query, params: { consistency: Consistency.ONE } });
 
 async function setup() {
   const server = await FakeServer.start();
