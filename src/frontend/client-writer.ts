@@ -1,0 +1,65 @@
+/**
+ * Writes to one client socket (spec 2.6): frames are corked and flushed once per event-loop tick (small
+ * replies coalesce into one write), and reading the client is paused while the client socket or one of
+ * the session's cluster connections is congested (back-pressure), resumed when they drain.
+ *
+ * Owns nothing but the socket's write side and its paused/corked flags; the session decides when to close.
+ */
+import type * as net from 'node:net';
+import type { RawFrame } from '../protocol/frame';
+
+export class ClientWriter {
+  private corked = false;
+  private paused = false;
+  private closed = false;
+
+  /** @param congestedElsewhere true while something else (cluster connections, handshake queue) is congested */
+  constructor(
+    private readonly socket: net.Socket,
+    private readonly congestedElsewhere: () => boolean,
+  ) {}
+
+  get isPaused(): boolean {
+    return this.paused;
+  }
+
+  /** Start a cork for this tick (several writes -> one socket write). */
+  cork(): void {
+    if (this.corked || this.closed) return;
+    this.corked = true;
+    this.socket.cork();
+    process.nextTick(() => {
+      this.corked = false;
+      this.socket.uncork();
+    });
+  }
+
+  write(f: RawFrame): void {
+    if (this.closed || this.socket.destroyed) return;
+    this.cork();
+    this.socket.write(f.bytes);
+    if (this.socket.writableNeedDrain) this.updateFlow();
+  }
+
+  /** Pause reading the client while a cluster connection or the client socket is congested. */
+  updateFlow(): void {
+    if (this.closed) return;
+    const congested = this.socket.writableNeedDrain || this.congestedElsewhere();
+    if (congested && !this.paused) {
+      this.paused = true;
+      this.socket.pause();
+    } else if (!congested && this.paused) {
+      this.paused = false;
+      this.socket.resume();
+    }
+  }
+
+  /** No more writes; the socket is ended (pending bytes flushed) or destroyed, and destroyed after 1 s anyway. */
+  close(): void {
+    if (this.closed) return;
+    this.closed = true;
+    if (this.socket.writableLength > 0 && !this.socket.destroyed) this.socket.end();
+    else this.socket.destroy();
+    setTimeout(() => this.socket.destroy(), 1000).unref();
+  }
+}

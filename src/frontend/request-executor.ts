@@ -1,0 +1,152 @@
+/**
+ * In-flight request bookkeeping of one client session (spec 2.5, 2.7, 5.3): sends a routed request to the
+ * ORIGIN and/or TARGET connection, waits for the expected replies, runs the request's completion once
+ * they are all in, or gives up after `proxy_request_timeout_ms` (no reply to the client; the cluster-side
+ * stream ids stay reserved until the late replies arrive, which are then dropped).
+ *
+ * Never writes to the client itself: OVERLOADED, timeouts and completions go back to the owner through
+ * the callbacks in `ExecutorHooks`.
+ */
+import type { Logger } from 'pino';
+import { opcodeName, type ProtocolVersion } from '../protocol/constants';
+import type { RawFrame } from '../protocol/frame';
+import type { ClusterConnection, PendingRequest } from '../backend/cluster-connection';
+import type { Route } from '../routing/request-router';
+import type { ClusterName } from '../routing/settings';
+
+export type ForwardRoute = Extract<Route, { type: 'forward' }>;
+
+export interface InFlight {
+  /** the client's stream id (restored in the reply) */
+  clientStream: number;
+  /** the client's request frame (version, opcode) */
+  request: RawFrame;
+  route: ForwardRoute;
+  origin?: RawFrame;
+  target?: RawFrame;
+  originP?: PendingRequest;
+  targetP?: PendingRequest;
+  /** replies still expected */
+  waiting: number;
+  timer?: NodeJS.Timeout;
+  /** performance.now() when dispatched */
+  startedAt: number;
+  /** runs once every expected reply is in */
+  complete: (fl: InFlight) => void;
+}
+
+export interface ExecutorHooks {
+  /** A cluster connection failed with this request pending: the session closes. */
+  onSendError(e: Error): void;
+  /** No stream id was free on `cluster`: the client gets OVERLOADED. */
+  onOverloaded(fl: InFlight, cluster: ClusterName): void;
+  /** After the timeout bookkeeping (ids abandoned, logged); the client gets no reply. */
+  onTimedOut(fl: InFlight): void;
+  /** The completion threw. */
+  onCompleteError(fl: InFlight, e: Error): void;
+  /** A request left the in-flight set (completed or timed out). */
+  onSettled(): void;
+  /** Version of proxy heartbeats (the client's STARTUP version). */
+  heartbeatVersion(fallback: ProtocolVersion): ProtocolVersion;
+}
+
+export interface ExecutorStats {
+  /** requests given up after proxy_request_timeout_ms */
+  requestTimeouts: number;
+}
+
+export class RequestExecutor {
+  private readonly inflight = new Set<InFlight>();
+
+  constructor(
+    private readonly origin: ClusterConnection,
+    private readonly target: ClusterConnection,
+    private readonly timeoutMs: number,
+    private readonly log: Logger,
+    private readonly hooks: ExecutorHooks,
+    private readonly stats: ExecutorStats = { requestTimeouts: 0 },
+  ) {}
+
+  get size(): number {
+    return this.inflight.size;
+  }
+
+  connection(cluster: ClusterName): ClusterConnection {
+    return cluster === 'ORIGIN' ? this.origin : this.target;
+  }
+
+  /**
+   * Send `f` where the route says (TARGET gets `route.targetFrame` when set). `clientStream` defaults to the
+   * frame's stream id. Returns the in-flight record, or undefined when it could not be sent (OVERLOADED given).
+   */
+  forward(f: RawFrame, route: ForwardRoute, complete: (fl: InFlight) => void, clientStream = f.streamId): InFlight | undefined {
+    const fl: InFlight = {
+      clientStream,
+      request: f,
+      route,
+      waiting: route.to === 'both' ? 2 : 1,
+      startedAt: performance.now(),
+      complete,
+    };
+    // Copies first: `send` rewrites the stream id of the frame it is given, in place.
+    const targetFrame = route.to === 'origin' ? undefined : route.targetFrame ?? (route.to === 'both' ? f.withStreamId(f.streamId) : f);
+    const originFrame = route.to === 'target' ? undefined : f;
+    const onError = (e: Error): void => this.hooks.onSendError(e);
+    if (originFrame) {
+      fl.originP = this.origin.send(originFrame, (r) => this.onReply(fl, 'ORIGIN', r), onError);
+      if (!fl.originP) {
+        this.hooks.onOverloaded(fl, 'ORIGIN');
+        return undefined;
+      }
+    }
+    if (targetFrame) {
+      fl.targetP = this.target.send(targetFrame, (r) => this.onReply(fl, 'TARGET', r), onError);
+      if (!fl.targetP) {
+        if (fl.originP) this.origin.abandon(fl.originP);
+        this.hooks.onOverloaded(fl, 'TARGET');
+        return undefined;
+      }
+    }
+    this.inflight.add(fl);
+    fl.timer = setTimeout(() => this.onTimeout(fl), this.timeoutMs);
+    // Spec 2.7: heartbeat the connection that did not get this request.
+    if (route.to === 'origin') this.target.maybeHeartbeat(this.hooks.heartbeatVersion(f.version));
+    else if (route.to === 'target') this.origin.maybeHeartbeat(this.hooks.heartbeatVersion(f.version));
+    return fl;
+  }
+
+  private onTimeout(fl: InFlight): void {
+    if (!this.inflight.delete(fl)) return;
+    if (fl.originP && !fl.origin) this.origin.abandon(fl.originP);
+    if (fl.targetP && !fl.target) this.target.abandon(fl.targetP);
+    this.stats.requestTimeouts++;
+    const missing = [fl.originP && !fl.origin ? 'ORIGIN' : '', fl.targetP && !fl.target ? 'TARGET' : ''].filter(Boolean).join(' and ');
+    this.log.error(
+      `Error handling request (${opcodeName(fl.request.opcode)}, stream ${fl.clientStream}): did not receive response from ${missing} within ${this.timeoutMs} ms`,
+    );
+    this.hooks.onTimedOut(fl);
+    this.hooks.onSettled();
+  }
+
+  private onReply(fl: InFlight, cluster: ClusterName, r: RawFrame): void {
+    if (!this.inflight.has(fl)) return;
+    if (cluster === 'ORIGIN') fl.origin = r;
+    else fl.target = r;
+    if (--fl.waiting > 0) return;
+    this.inflight.delete(fl);
+    if (fl.timer) clearTimeout(fl.timer);
+    try {
+      fl.complete(fl);
+    } catch (e) {
+      this.hooks.onCompleteError(fl, e as Error);
+      return;
+    }
+    this.hooks.onSettled();
+  }
+
+  /** Forget every in-flight request (session closed): timers cleared, no callback runs any more. */
+  clear(): void {
+    for (const fl of this.inflight) if (fl.timer) clearTimeout(fl.timer);
+    this.inflight.clear();
+  }
+}
