@@ -20,6 +20,7 @@ import { RoutingSettings } from './routing/settings';
 import { ClientListener } from './frontend/listener';
 import { ClientSession, type ControlView } from './frontend/client-session';
 import { VirtualTables } from './frontend/virtual-tables';
+import { ProxyCounters } from './frontend/counters';
 
 /** What the proxy needs from a control connection (backend/ControlConnection implements it). */
 export interface ControlConnectionLike extends ControlView, Pick<EventEmitter, 'on'> {
@@ -48,6 +49,8 @@ export interface RunningProxy {
   port: number;
   settings: RoutingSettings;
   cache: PreparedCache;
+  /** request-path counters (prepared cache misses, timeouts, late replies, async reads) */
+  counters: ProxyCounters;
   /** active client connections */
   readonly clientConnections: number;
   close(): Promise<void>;
@@ -137,6 +140,7 @@ export async function startProxy(config: ProxyConfig, opts: StartProxyOptions = 
   const tlsOpts = { origin: clusterTlsOptions(config.origin), target: clusterTlsOptions(config.target) };
   const settings = RoutingSettings.fromConfig(config);
   const cache = new PreparedCache(config.maxPreparedStatements);
+  const counters = new ProxyCounters();
 
   const control = await startControlConnections(config, logger, opts.controlConnectionFactory ?? defaultControlFactory, opts);
   for (const [name, cc] of [['origin', control.origin], ['target', control.target]] as const) {
@@ -157,6 +161,42 @@ export async function startProxy(config: ProxyConfig, opts: StartProxyOptions = 
   );
 
   const sessions = new Set<ClientSession>();
+  counters.setLiveLateRepliesSource(() => {
+    let n = 0;
+    for (const s of sessions) n += s.lateReplies;
+    return n;
+  });
+
+  // Spec 2.8: a client connection whose ORIGIN/TARGET host left the topology drains and closes.
+  const removedHosts = { ORIGIN: new Set<string>(), TARGET: new Set<string>() };
+  const sessionUses = (s: ClientSession, cluster: 'ORIGIN' | 'TARGET', keys: ReadonlySet<string>): boolean => {
+    const ep = s.endpoint(cluster);
+    return ep !== undefined && keys.has(`${ep.host}:${ep.port}`);
+  };
+  const drainForRemovedHost = (s: ClientSession, cluster: 'ORIGIN' | 'TARGET'): void => {
+    if (s.state === 'closing' || s.state === 'closed') return;
+    const ep = s.endpoint(cluster)!;
+    logger.info(`${cluster} host ${hostLabel({ address: ep.host, port: ep.port })} left the topology: draining client connection ${s.remote}`);
+    counters.sessionsDrainedByHostRemoval++;
+    void s.drain();
+  };
+  for (const [cluster, cc] of [['ORIGIN', control.origin], ['TARGET', control.target]] as const) {
+    cc.on('hosts-changed', (removed: Host[], hosts: Host[]) => {
+      const gone = removedHosts[cluster];
+      for (const h of hosts ?? []) gone.delete(`${h.address}:${h.port}`);
+      const now = new Set((removed ?? []).map((h) => `${h.address}:${h.port}`));
+      for (const k of now) gone.add(k);
+      if (now.size === 0) return;
+      for (const s of sessions) if (sessionUses(s, cluster, now)) drainForRemovedHost(s, cluster);
+    });
+  }
+  /** Right after the session's connections are open: its hosts may have been removed in between. */
+  const checkHostsOnce = (s: ClientSession): void => {
+    for (const cluster of ['ORIGIN', 'TARGET'] as const) {
+      if (sessionUses(s, cluster, removedHosts[cluster])) return drainForRemovedHost(s, cluster);
+    }
+  };
+
   const listener = new ClientListener({
     host: config.settings.proxy_listen_address,
     port: config.settings.proxy_listen_port,
@@ -172,13 +212,16 @@ export async function startProxy(config: ProxyConfig, opts: StartProxyOptions = 
         logger,
         connect: opts.connect ?? ((o) => ClusterConnection.connect(o)),
         tls: tlsOpts,
+        counters,
       });
       sessions.add(s);
       s.onClose(() => {
         sessions.delete(s);
         release();
       });
-      void s.start();
+      void s.start().then((ok) => {
+        if (ok) checkHostsOnce(s);
+      });
     },
   });
   let bound: { address: string; port: number };
@@ -215,6 +258,7 @@ export async function startProxy(config: ProxyConfig, opts: StartProxyOptions = 
     port: bound.port,
     settings,
     cache,
+    counters,
     get clientConnections() {
       return listener.activeConnections;
     },

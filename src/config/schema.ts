@@ -204,8 +204,8 @@ export const SETTING_DEFS = {
   shutdown_grace_period_ms: extInt(10000, 0, MAX_INT32,
     'EXTENSION. On SIGINT/SIGTERM, how long to wait for in-flight requests before closing connections.')(
     'shutdown_grace_period_ms'),
-  proxy_max_prepared_statements: extInt(0, 0, MAX_INT32,
-    'EXTENSION. Maximum entries of the prepared statement id cache; 0 = unbounded (upstream behaviour).')(
+  proxy_max_prepared_statements: extInt(10000, 0, MAX_INT32,
+    'EXTENSION. Maximum entries of the prepared statement id cache (least recently used evicted; an evicted statement costs the client one UNPREPARED round trip); 0 = unbounded (upstream behaviour).')(
     'proxy_max_prepared_statements'),
 } as const;
 

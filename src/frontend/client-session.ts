@@ -33,6 +33,7 @@ import { errorFrame, overloadedFrame, protocolErrorFrame, responseFrame, unprepa
 import { ClientWriter } from './client-writer';
 import { Handshake } from './handshake';
 import { RequestExecutor, type ForwardRoute, type InFlight } from './request-executor';
+import { ProxyCounters } from './counters';
 
 /** What a session needs from a control connection (a subset of backend/ControlConnection). */
 export interface ControlView extends SystemTablesSource {
@@ -51,6 +52,8 @@ export interface SessionDeps {
   logger: Logger;
   connect: (opts: ClusterConnectionOptions) => Promise<ClusterConnection>;
   tls: { origin?: import('node:tls').ConnectionOptions; target?: import('node:tls').ConnectionOptions };
+  /** process-wide counters (default: a private instance) */
+  counters?: ProxyCounters;
 }
 
 export type SessionState = 'connecting' | 'handshake' | 'ready' | 'closing' | 'closed';
@@ -73,6 +76,7 @@ export class ClientSession {
   private compressionName = 'NONE';
   /** Spec 3.1: once sent, every later frame gets a copy. */
   private versionError: RawFrame | undefined;
+  private readonly counters: ProxyCounters;
   private drainResolvers: (() => void)[] = [];
   private closeListeners: (() => void)[] = [];
 
@@ -82,6 +86,7 @@ export class ClientSession {
   ) {
     this.remote = `${socket.remoteAddress}:${socket.remotePort}`;
     this.log = deps.logger.child({ client: this.remote });
+    this.counters = deps.counters ?? new ProxyCounters();
     this.decoder = new FrameDecoder({ expectResponses: false, maxBodyLength: deps.config.maxFrameSizeBytes });
     this.writer = new ClientWriter(
       socket,
@@ -125,6 +130,17 @@ export class ClientSession {
 
   get inFlightCount(): number {
     return this.executor?.size ?? 0;
+  }
+
+  /** The node this session's ORIGIN / TARGET connection goes to (undefined before it is open). */
+  endpoint(cluster: ClusterName): { host: string; port: number } | undefined {
+    const c = cluster === 'ORIGIN' ? this.origin : this.target;
+    return c?.endpoint;
+  }
+
+  /** Cluster replies dropped because their request had timed out (both connections). */
+  get lateReplies(): number {
+    return (this.origin?.lateReplies ?? 0) + (this.target?.lateReplies ?? 0);
   }
 
   /** Open ORIGIN then TARGET, then start reading the client. Resolves false when the session was closed. */
@@ -177,9 +193,13 @@ export class ClientSession {
       onCompleteError: (fl, e) => this.close(`cannot handle the reply to ${opcodeName(fl.request.opcode)}: ${e.message}`, 'error'),
       onSettled: () => this.checkDrained(),
       heartbeatVersion: (fallback) => this.handshake.clientVersion ?? fallback,
-    });
+    }, this.counters);
     for (const conn of [this.origin, this.target]) {
-      conn.on('close', (err?: Error) => this.close(`${conn.cluster} connection closed${err ? `: ${err.message}` : ''}`, 'info'));
+      conn.on('close', (err?: Error) => {
+        if (this.state === 'closed') return;
+        this.counters.sessionsClosedByClusterLoss++;
+        this.close(`${conn.cluster} connection closed${err ? `: ${err.message}` : ''}`, 'info');
+      });
       conn.on('drain', () => this.writer.updateFlow());
       conn.on('event', (f: RawFrame) => this.onEvent(conn.cluster, f));
     }
@@ -296,6 +316,7 @@ export class ClientSession {
         this.answerIntercepted(f, route);
         break;
       case 'unprepared':
+        this.counters.preparedCacheMisses++;
         this.log.warn(`No cached entry for prepared-id = '${route.id.toString('hex')}' for OpCode ${opcodeName(f.opcode)}.`);
         this.writer.write(unpreparedFrame(f.version, f.streamId, route.id));
         break;
@@ -345,6 +366,7 @@ export class ClientSession {
       to: fl.route.to,
       tracking: fl.route.tracking,
       prepare: fl.route.prepare,
+      prepared: fl.route.prepared,
       origin: fl.origin,
       target: fl.target,
       primary: this.deps.settings.primaryCluster,
@@ -410,6 +432,7 @@ export class ClientSession {
     this.state = 'closed';
     this.log[level](`Closing client connection ${this.remote}: ${reason}`);
     this.executor?.clear();
+    this.counters.lateRepliesOfClosedSessions += this.lateReplies;
     this.writer.close();
     this.origin?.close('client connection closed');
     this.target?.close('client connection closed');

@@ -119,6 +119,15 @@ export function readPreparedId(body: Buffer): Buffer {
   return Buffer.from(r.readShortBytes('prepared id'));
 }
 
+/** RESULT Prepared: the prepared id and, for v5/DSE_V2, the result metadata id (copies). */
+export function readPreparedIds(body: Buffer, version: ProtocolVersion): { id: Buffer; resultMetadataId?: Buffer } {
+  const r = new Reader(body);
+  r.readInt('result kind');
+  const id = Buffer.from(r.readShortBytes('prepared id'));
+  if (!atLeastV5(version)) return { id };
+  return { id, resultMetadataId: Buffer.from(r.readShortBytes('result metadata id')) };
+}
+
 export function readSupported(body: Buffer): StringMultimap {
   return new Reader(body).readStringMultimap('SUPPORTED options');
 }

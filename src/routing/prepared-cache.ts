@@ -21,6 +21,9 @@ export interface PreparedEntry {
   originId: Buffer;
   /** TARGET's id for the same statement; EXECUTE/BATCH copies sent to TARGET carry this one. */
   targetId: Buffer;
+  /** v5/DSE_V2: the result metadata ids of the two PREPARED results (EXECUTE copies to TARGET carry TARGET's). */
+  originResultMetadataId?: Buffer;
+  targetResultMetadataId?: Buffer;
   query: string;
   /** Keyspace the statement was prepared in ('' when none). */
   keyspace: string;

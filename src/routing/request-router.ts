@@ -55,6 +55,11 @@ export type Route =
       targetFrame?: RawFrame;
       /** PREPARE: what to record when both clusters answer PREPARED. */
       prepare?: PrepareInfo;
+      /**
+       * EXECUTE/BATCH: the prepared statements used (client-facing ORIGIN id, TARGET id), so that a TARGET
+       * UNPREPARED is translated to the id the client sent even if the cache entry was evicted meanwhile.
+       */
+      prepared?: readonly PreparedEntry[];
       /** `USE ks` (QUERY): the keyspace named, for logs; the session keyspace is set from the SET_KEYSPACE reply. */
       useKeyspace?: string;
     }
@@ -208,6 +213,24 @@ export function replaceExecuteId(body: Buffer, id: Buffer): Buffer {
   return Buffer.from(w.finish());
 }
 
+/**
+ * v5/DSE_V2 EXECUTE (`<id><result_metadata_id><params>`) with another prepared id, and another result
+ * metadata id when the client's equals `from` (the ORIGIN one); anything else is copied byte for byte.
+ */
+export function replaceExecuteIdsV5(body: Buffer, id: Buffer, resultMetadataId: { from: Buffer; to: Buffer } | undefined): Buffer {
+  const r = new Reader(body);
+  r.readShortBytes('prepared id');
+  const rmStart = r.offset;
+  const rm = r.readShortBytes('result metadata id');
+  const useNew = resultMetadataId !== undefined && Buffer.compare(rm, resultMetadataId.from) === 0;
+  const w = new Writer(body.length + id.length + 16);
+  w.writeShortBytes(id);
+  if (useNew) w.writeShortBytes(resultMetadataId.to);
+  else w.writeRaw(body.subarray(rmStart, r.offset));
+  w.writeRaw(body.subarray(r.offset));
+  return Buffer.from(w.finish());
+}
+
 /** BATCH body with the prepared children ids replaced by `map(id)`. */
 export function replaceBatchIds(body: Buffer, children: readonly BatchChildRef[], map: (id: Buffer) => Buffer): Buffer {
   const w = new Writer(body.length + 64);
@@ -220,6 +243,19 @@ export function replaceBatchIds(body: Buffer, children: readonly BatchChildRef[]
   }
   w.writeRaw(body.subarray(pos));
   return Buffer.from(w.finish());
+}
+
+/** The EXECUTE body for TARGET (its prepared id, and its result metadata id on v5/DSE_V2), or undefined when identical. */
+export function executeBodyForTarget(body: Buffer, entry: PreparedEntry, version: ProtocolVersion): Buffer | undefined {
+  if (atLeastV5(version)) {
+    const rm =
+      entry.originResultMetadataId && entry.targetResultMetadataId && !entry.originResultMetadataId.equals(entry.targetResultMetadataId)
+        ? { from: entry.originResultMetadataId, to: entry.targetResultMetadataId }
+        : undefined;
+    if (!rm && entry.targetId.equals(entry.originId)) return undefined;
+    return replaceExecuteIdsV5(body, entry.targetId, rm);
+  }
+  return entry.targetId.equals(entry.originId) ? undefined : replaceExecuteId(body, entry.targetId);
 }
 
 // ---- the router ----------------------------------------------------------------------------------
@@ -300,8 +336,12 @@ export function routeRequest(frame: RawFrame, ctx: RouteContext): Route {
         return { type: 'unprepared', id: Buffer.from(id) };
       }
       const r = fromDecision(entry.decision, ctx, { query: entry.query, keyspace: entry.keyspace }, false);
-      if (r.type === 'forward' && r.to !== 'origin' && !entry.targetId.equals(entry.originId)) {
-        r.targetFrame = rebuildFrame(frame, replaceExecuteId(body, entry.targetId), ctx.codec);
+      if (r.type === 'forward') {
+        r.prepared = [entry];
+        if (r.to !== 'origin' || r.async) {
+          const targetBody = executeBodyForTarget(body, entry, frame.version);
+          if (targetBody) r.targetFrame = rebuildFrame(frame, targetBody, ctx.codec);
+        }
       }
       return r;
     }
@@ -317,7 +357,7 @@ export function routeRequest(frame: RawFrame, ctx: RouteContext): Route {
         entries.set(c.id!.toString('hex'), e);
         if (!e.targetId.equals(e.originId)) rewrite = true;
       }
-      const route: Route = { type: 'forward', to: 'both', tracking: 'write', async: false };
+      const route: Route = { type: 'forward', to: 'both', tracking: 'write', async: false, prepared: [...entries.values()] };
       if (rewrite) {
         const newBody = replaceBatchIds(body, children, (id) => entries.get(id.toString('hex'))!.targetId);
         route.targetFrame = rebuildFrame(frame, newBody, ctx.codec);

@@ -15,14 +15,14 @@ import { RawFrame } from '../protocol/frame';
 import type { StringMultimap } from '../protocol/primitives';
 import {
   readErrorCode,
-  readPreparedId,
+  readPreparedIds,
   readResultKind,
   readSetKeyspace,
   readUnpreparedId,
   supportedFrame,
   unpreparedFrame,
 } from '../frontend/replies';
-import type { PreparedCache } from './prepared-cache';
+import type { PreparedCache, PreparedEntry } from './prepared-cache';
 import type { BodyCodec, PrepareInfo, ForwardTarget, Tracking } from './request-router';
 import type { ClusterName } from './settings';
 
@@ -71,6 +71,8 @@ export interface AggregateInput {
   to: ForwardTarget;
   tracking: Tracking;
   prepare?: PrepareInfo;
+  /** EXECUTE/BATCH: the statements used (TARGET UNPREPARED translation without depending on the cache) */
+  prepared?: readonly PreparedEntry[];
   origin?: RawFrame;
   target?: RawFrame;
   primary: ClusterName;
@@ -125,9 +127,13 @@ export function aggregate(input: AggregateInput): AggregateResult {
         const ob = bodyOf(o, codec);
         const tb = bodyOf(t, codec);
         if (readResultKind(ob) === ResultKind.PREPARED && readResultKind(tb) === ResultKind.PREPARED) {
+          const oi = readPreparedIds(ob, request.version);
+          const ti = readPreparedIds(tb, request.version);
           cache.store({
-            originId: readPreparedId(ob),
-            targetId: readPreparedId(tb),
+            originId: oi.id,
+            targetId: ti.id,
+            originResultMetadataId: oi.resultMetadataId,
+            targetResultMetadataId: ti.resultMetadataId,
             query: input.prepare.query,
             keyspace: input.prepare.keyspace,
             info: input.prepare.info,
@@ -156,7 +162,7 @@ export function aggregate(input: AggregateInput): AggregateResult {
       const b = bodyOf(f, codec);
       if (readErrorCode(b) === ErrorCode.UNPREPARED && chosen.from === 'TARGET') {
         const targetId = readUnpreparedId(b);
-        const originId = cache.originIdForTarget(targetId);
+        const originId = input.prepared?.find((e) => e.targetId.equals(targetId))?.originId ?? cache.originIdForTarget(targetId);
         if (!originId) {
           out.reply = undefined;
           out.note = `received UNPREPARED from TARGET with prepared id ${targetId.toString('hex')} that is not in the cache: no reply sent`;

@@ -84,7 +84,7 @@ const UPSTREAM_DEFAULTS: Array<[string, string | number | boolean]> = [
 const EXTENSION_DEFAULTS: Array<[string, number]> = [
   ['max_frame_size_bytes', 268435456],
   ['shutdown_grace_period_ms', 10000],
-  ['proxy_max_prepared_statements', 0],
+  ['proxy_max_prepared_statements', 10000],
 ];
 
 test('every upstream default equals the spec table', () => {
@@ -152,5 +152,5 @@ test('derived defaults: enums, protocol versions, buckets in seconds, topology',
   assert.equal(c.proxyTls.enabled, false);
   assert.equal(c.maxFrameSizeBytes, 268435456);
   assert.equal(c.shutdownGracePeriodMs, 10000);
-  assert.equal(c.maxPreparedStatements, 0);
+  assert.equal(c.maxPreparedStatements, 10000);
 });
