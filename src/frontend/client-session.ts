@@ -185,7 +185,7 @@ export class ClientSession {
       return false;
     }
     this.executor = new RequestExecutor(this.origin, this.target, config.settings.proxy_request_timeout_ms, this.log, {
-      onSendError: (e) => this.close(`request failed: ${e.message}`, 'info'),
+      onSendError: (e) => this.clusterLost(`request failed: ${e.message}`),
       onOverloaded: (fl, cluster) => this.overloaded(fl, cluster),
       onTimedOut: () => {
         if (this.state === 'handshake') this.close('handshake request timed out', 'warn');
@@ -195,11 +195,7 @@ export class ClientSession {
       heartbeatVersion: (fallback) => this.handshake.clientVersion ?? fallback,
     }, this.counters);
     for (const conn of [this.origin, this.target]) {
-      conn.on('close', (err?: Error) => {
-        if (this.state === 'closed') return;
-        this.counters.sessionsClosedByClusterLoss++;
-        this.close(`${conn.cluster} connection closed${err ? `: ${err.message}` : ''}`, 'info');
-      });
+      conn.on('close', (err?: Error) => this.clusterLost(`${conn.cluster} connection closed${err ? `: ${err.message}` : ''}`));
       conn.on('drain', () => this.writer.updateFlow());
       conn.on('event', (f: RawFrame) => this.onEvent(conn.cluster, f));
     }
@@ -207,6 +203,13 @@ export class ClientSession {
     this.socket.on('data', (chunk: Buffer) => this.onData(chunk));
     this.socket.resume();
     return true;
+  }
+
+  /** Spec 2.4 item 5: losing the ORIGIN or TARGET connection closes the whole client connection. */
+  private clusterLost(reason: string): void {
+    if (this.state === 'closed') return;
+    this.counters.sessionsClosedByClusterLoss++;
+    this.close(reason, 'info');
   }
 
   private maxStreamIds(): number {

@@ -1,0 +1,217 @@
+// USE, events, heartbeats, timeouts, limits, connection loss, shutdown and host removal (spec 2.3, 2.4, 2.7-2.9, 4.4, 5.3, 5.6).
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { Consistency, ErrorCode, Opcode, ProtocolVersion, ResultKind } from '../../../src/protocol/constants';
+import { Writer } from '../../../src/protocol/primitives';
+import { ControlConnection } from '../../../src/backend/control-connection';
+import type { Host } from '../../../src/backend/topology';
+import { OVERLOADED_MESSAGE } from '../../../src/frontend/replies';
+import { TestClient, decode, errorOf, sleep, startHarness, until } from './harness';
+
+const voidBody = (): Buffer => Buffer.from(new Writer(4).writeInt(ResultKind.VOID).finish());
+
+test('USE goes to both; the session keyspace resolves unqualified names (ks.peers is a user table, system.local is virtual)', async () => {
+  const h = await startHarness();
+  try {
+    const c = await TestClient.ready(h.proxy.port);
+    const o0 = h.origin.queries().length;
+    const t0 = h.target.queries().length;
+    const r = decode(await c.query('USE ks'));
+    assert.deepEqual([r.opcode, (r as { keyspace?: string }).keyspace], [Opcode.RESULT, 'ks']);
+    assert.deepEqual(h.origin.queries().slice(o0), ['USE ks']);
+    assert.deepEqual(h.target.queries().slice(t0), ['USE ks']);
+    await c.query('SELECT * FROM peers');
+    assert.equal(h.origin.queries().at(-1), 'SELECT * FROM peers', 'ks.peers is the user table: forwarded');
+    await c.query('USE system');
+    const n = h.origin.queries().length;
+    const local = decode(await c.query('SELECT * FROM local'));
+    assert.equal((local as { kind: number }).kind, ResultKind.ROWS);
+    assert.equal(h.origin.queries().length, n, 'system.local answered by the proxy, not forwarded');
+    await c.query('SELECT * FROM peers');
+    assert.equal(h.origin.queries().length, n, 'system.peers answered by the proxy');
+    c.close();
+  } finally {
+    await h.close();
+  }
+});
+
+test('DSE_V2: the keyspace field of the request wins over the session keyspace', async () => {
+  const v = ProtocolVersion.DSE_V2;
+  const h = await startHarness({}, { origin: { maxVersion: v }, target: { maxVersion: v } });
+  try {
+    const c = await TestClient.ready(h.proxy.port, v);
+    await c.query('USE ks');
+    const n = h.origin.queries().length;
+    const r = decode(await c.request({ opcode: Opcode.QUERY, query: 'SELECT * FROM local', params: { consistency: Consistency.ONE, keyspace: 'system' } }));
+    assert.equal((r as { kind: number }).kind, ResultKind.ROWS);
+    assert.equal(h.origin.queries().length, n, 'virtual: not forwarded');
+    await c.request({ opcode: Opcode.QUERY, query: 'SELECT * FROM local', params: { consistency: Consistency.ONE, keyspace: 'other' } });
+    assert.equal(h.origin.queries().length, n + 1, 'other.local is a user table');
+    c.close();
+  } finally {
+    await h.close();
+  }
+});
+
+test('REGISTER goes to both; only ORIGIN schema changes reach the client, once; topology/status events dropped', async () => {
+  const h = await startHarness();
+  try {
+    const c = await TestClient.ready(h.proxy.port);
+    const r = await c.request({ opcode: Opcode.REGISTER, eventTypes: ['SCHEMA_CHANGE', 'TOPOLOGY_CHANGE', 'STATUS_CHANGE'] });
+    assert.equal(r.opcode, Opcode.READY);
+    const schema = { opcode: Opcode.EVENT, type: 'SCHEMA_CHANGE', schemaChange: { changeType: 'CREATED', target: 'TABLE', keyspace: 'ks', name: 't1' } } as const;
+    const fromTarget = { ...schema, schemaChange: { ...schema.schemaChange, name: 'from_target' } } as const;
+    h.target.pushEvent(fromTarget as never);
+    h.target.pushEvent(h.target.topologyChange('NEW_NODE', '127.0.0.9'));
+    h.origin.pushEvent(h.origin.topologyChange('REMOVED_NODE', '127.0.0.8'));
+    h.origin.pushEvent({ opcode: Opcode.EVENT, type: 'STATUS_CHANGE', change: 'DOWN', address: { address: '127.0.0.8', port: 9042 } });
+    h.origin.pushEvent(schema as never);
+    await until(() => c.events.length >= 1, 'the schema event');
+    await c.query('SELECT 1 FROM ks.t'); // events sent before this reply have arrived
+    await sleep(50);
+    assert.equal(c.events.length, 1);
+    const ev = decode(c.events[0]!) as { type: string; schemaChange: { name: string } };
+    assert.equal(ev.type, 'SCHEMA_CHANGE');
+    assert.equal(ev.schemaChange.name, 't1');
+    c.close();
+  } finally {
+    await h.close();
+  }
+});
+
+test('heartbeats: a read-only workload sends proxy OPTIONS to the idle TARGET connection (spec 2.7)', async () => {
+  const h = await startHarness({ ZDM_HEARTBEAT_INTERVAL_MS: '100' });
+  try {
+    const c = await TestClient.ready(h.proxy.port);
+    const startup = h.target.requests(Opcode.STARTUP).at(-1)!;
+    const sessionConn = startup.connId;
+    const options = () => h.target.requests(Opcode.OPTIONS, sessionConn).length;
+    const before = options();
+    for (let i = 0; i < 4; i++) {
+      await sleep(120);
+      await c.query(`SELECT * FROM ks.t WHERE k = ${i}`);
+    }
+    await until(() => options() >= before + 3, 'proxy heartbeats on the TARGET connection');
+    assert.equal(h.target.queries().filter((q) => q.startsWith('SELECT * FROM ks.t')).length, 0, 'reads never reached TARGET');
+    c.close();
+  } finally {
+    await h.close();
+  }
+});
+
+test('proxy_request_timeout_ms: no reply, ids freed on the late reply, late reply dropped and counted, connection usable', async () => {
+  const h = await startHarness({ ZDM_PROXY_REQUEST_TIMEOUT_MS: '150' });
+  try {
+    const c = await TestClient.ready(h.proxy.port);
+    h.target.onRequest((_f, d) =>
+      d?.opcode === Opcode.QUERY && d.query.includes('late_one') ? new Promise((r) => setTimeout(() => r({ opcode: Opcode.RESULT, body: voidBody() }), 400)) : undefined,
+    );
+    await assert.rejects(c.query("INSERT INTO ks.t (k) VALUES ('late_one')", undefined, 350), /no reply/);
+    assert.equal(h.proxy.counters.requestTimeouts, 1);
+    await until(() => h.proxy.counters.lateReplies() === 1, 'the late reply to be counted');
+    assert.equal(c.unmatched.length, 0, 'the late reply never reached the client');
+    const ok = await c.query("INSERT INTO ks.t (k) VALUES ('fine')");
+    assert.equal(ok.opcode, Opcode.RESULT);
+    assert.equal(c.closed, false);
+    c.close();
+  } finally {
+    await h.close();
+  }
+});
+
+test('proxy_max_client_connections: refused above the limit, admitted again after others leave', async () => {
+  const h = await startHarness({ ZDM_PROXY_MAX_CLIENT_CONNECTIONS: '2' });
+  try {
+    const a = await TestClient.ready(h.proxy.port);
+    const b = await TestClient.ready(h.proxy.port);
+    const refused = await TestClient.connect(h.proxy.port);
+    await until(() => refused.closed, 'the third connection to be closed');
+    a.close();
+    await until(() => h.proxy.clientConnections === 1, 'the first client to be released');
+    const d = await TestClient.ready(h.proxy.port);
+    assert.equal((await d.query('SELECT * FROM ks.t')).opcode, Opcode.RESULT);
+    b.close();
+    d.close();
+  } finally {
+    await h.close();
+  }
+});
+
+test('losing the TARGET connection of a session closes that client only', async () => {
+  const h = await startHarness();
+  try {
+    const a = await TestClient.ready(h.proxy.port);
+    const b = await TestClient.ready(h.proxy.port);
+    h.target.onRequest((_f, d, conn) => {
+      if (d?.opcode === Opcode.QUERY && d.query.includes('cut_me')) {
+        conn.socket.destroy();
+        return 'drop';
+      }
+      return undefined;
+    });
+    await assert.rejects(a.query("INSERT INTO ks.t (k) VALUES ('cut_me')", undefined, 1000));
+    await until(() => a.closed, 'client A to be closed');
+    assert.equal(h.proxy.counters.sessionsClosedByClusterLoss, 1);
+    assert.equal((await b.query("INSERT INTO ks.t (k) VALUES ('b')")).opcode, Opcode.RESULT);
+    assert.equal(b.closed, false);
+    b.close();
+  } finally {
+    await h.close();
+  }
+});
+
+test('graceful shutdown: in-flight requests finish, new ones get OVERLOADED', async () => {
+  const h = await startHarness({ ZDM_SHUTDOWN_GRACE_PERIOD_MS: '5000' });
+  let closed: Promise<void> | undefined;
+  try {
+    const c = await TestClient.ready(h.proxy.port);
+    h.origin.onRequest((_f, d) =>
+      d?.opcode === Opcode.QUERY && d.query.includes('slow') ? new Promise((r) => setTimeout(() => r({ opcode: Opcode.RESULT, body: voidBody() }), 300)) : undefined,
+    );
+    const slow = c.query("INSERT INTO ks.t (k) VALUES ('slow')");
+    await until(() => h.origin.queries().some((q) => q.includes('slow')), 'the slow request to reach ORIGIN');
+    closed = h.proxy.close();
+    await sleep(20);
+    const e = errorOf(await c.query('SELECT * FROM ks.t'));
+    assert.equal(e.code, ErrorCode.OVERLOADED);
+    assert.equal(e.message, OVERLOADED_MESSAGE);
+    assert.equal((await slow).opcode, Opcode.RESULT, 'the in-flight request completed');
+    await closed;
+    await until(() => c.closed, 'the client connection to be closed after the drain');
+  } finally {
+    await (closed ?? h.proxy.close());
+    await h.origin.stop();
+    await h.target.stop();
+  }
+});
+
+test('spec 2.8: a session whose ORIGIN host leaves the topology drains and closes; others stay', async () => {
+  const controls: ControlConnection[] = [];
+  const h = await startHarness({}, {}, {
+    controlConnectionFactory: (cluster, config, logger) => {
+      const c = cluster === 'ORIGIN' ? config.origin : config.target;
+      const cc = new ControlConnection({
+        cluster, contactPoints: c.contactPoints, port: c.port, connectTimeoutMs: 2000, heartbeatIntervalMs: 30000,
+        retryIntervalMinMs: 100, retryIntervalMaxMs: 1000, retryBackoffFactor: 2, topologyIndex: 0, topologyCount: 1, logger,
+      });
+      controls.push(cc);
+      return cc;
+    },
+  });
+  try {
+    const c = await TestClient.ready(h.proxy.port);
+    const origin = controls.find((x) => x.cluster === 'ORIGIN')!;
+    const other: Host = { ...origin.hosts[0]!, address: '10.9.9.9' };
+    origin.emit('hosts-changed', [other], origin.hosts);
+    await sleep(50);
+    assert.equal(c.closed, false, 'a removed host this session does not use changes nothing');
+    origin.emit('hosts-changed', [origin.hosts[0]!], []);
+    await until(() => c.closed, 'the client connection to drain and close');
+    assert.equal(h.proxy.counters.sessionsDrainedByHostRemoval, 1);
+    // a new client connected while the host is gone is drained right after its connections open
+    const late = await TestClient.connect(h.proxy.port);
+    await until(() => late.closed, 'the new client to be drained');
+  } finally {
+    await h.close();
+  }
+});
