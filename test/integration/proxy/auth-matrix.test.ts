@@ -7,6 +7,7 @@
 // state twice): both -> Origin only -> none -> Target only -> both (restored in after(), always).
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
+import { closeSync, mkdirSync, openSync, readFileSync, unlinkSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import type { Client } from 'cassandra-driver';
@@ -40,6 +41,35 @@ async function setAuth(want: Record<NodeName, boolean>): Promise<void> {
   const nodeOptions: Record<string, NodeOpts> = {};
   for (const n of names) nodeOptions[n] = { ...(m.readState(n)?.options ?? { tls: false, heap: '512m' }), auth: want[n] } as NodeOpts;
   await m.startNodes([...names], { nodeOptions, timeoutMs: 240_000 });
+}
+
+// ---- cross-process lock: two auth-matrix runs at once would restart the same node twice at the
+// same moment (two JVMs on one data directory corrupt it). Other test runs still see the auth
+// changes while this file runs: run it when no other integration run uses the clusters.
+const LOCK = join(ROOT, '.clusters', 'auth-matrix.lock');
+function alive(pid: number): boolean {
+  try { process.kill(pid, 0); return true; } catch (e) { return (e as NodeJS.ErrnoException).code === 'EPERM'; }
+}
+async function takeLock(timeoutMs = 300_000): Promise<void> {
+  mkdirSync(join(ROOT, '.clusters'), { recursive: true });
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    try {
+      const fd = openSync(LOCK, 'wx');
+      writeSync(fd, String(process.pid));
+      closeSync(fd);
+      return;
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw e;
+    }
+    const holder = Number(readFileSync(LOCK, 'utf8').trim() || '0');
+    if (!holder || !alive(holder)) { try { unlinkSync(LOCK); } catch { /* raced */ } continue; }
+    if (Date.now() > deadline) throw new Error(`another auth-matrix run (pid ${holder}) holds ${LOCK}`);
+    await new Promise((r) => setTimeout(r, 1000));
+  }
+}
+function releaseLock(): void {
+  try { if (Number(readFileSync(LOCK, 'utf8').trim()) === process.pid) unlinkSync(LOCK); } catch { /* gone */ }
 }
 
 // ---- one client attempt through a proxy --------------------------------------------------------
@@ -125,6 +155,7 @@ describe('proxy: authentication matrix (spec 3.5.1) against real clusters', () =
   }
 
   before(async () => {
+    await takeLock();
     await ensureClusters();
     await setAuth({ origin: true, target: true });
     await createKeyspace(ks);
@@ -156,6 +187,7 @@ describe('proxy: authentication matrix (spec 3.5.1) against real clusters', () =
       } catch { /* best effort */ }
     }
     await dropKeyspace(ks).catch(() => undefined);
+    releaseLock();
     if (restoreError) throw restoreError;
   });
 
