@@ -10,8 +10,9 @@ import {
   createKeyspace, dropKeyspace, ensureClusters, originSession, pauseNode, resumeNode, targetSession, uniqueKeyspaceName,
   TARGET,
 } from '../../support/clusters';
+import { FaultRelay } from '../../support/fault-relay';
 import { proxyClient, startTestProxy, type TestProxy } from '../../support/proxy';
-import { scrape, sleep, waitFor } from '../observability/http-helpers';
+import { httpGet, scrape, sleep, waitFor } from '../observability/http-helpers';
 
 const TARGET_NODE = `${TARGET.host}:${TARGET.port}`;
 const ASYNC_FAILED = 'zdm_async_requests_failed_total';
@@ -52,37 +53,88 @@ describe('dual reads: read_mode=DUAL_ASYNC_ON_SECONDARY (real clusters)', () => 
     await dropKeyspace(ks).catch(() => undefined);
   });
 
-  it('a read of a table on both clusters returns Origin\'s row and is also sent to Target on the async connection', async () => {
-    const before = await scrape(proxy!);
-    const b = before.value(ASYNC_DURATION, { type: 'reads' });
-    const rs = await client!.execute(`SELECT v FROM ${ks}.kv WHERE k = 1`, [], { prepare: false });
-    assert.deepEqual(rs.rows.map((r) => r['v']), ['from-origin']);
-    const s = await waitFor('async read duration count +1', async () => {
-      const x = await scrape(proxy!);
-      return x.value(ASYNC_DURATION, { type: 'reads' }) >= b + 1 ? x : undefined;
-    }, { timeoutMs: 5000 });
-    assert.ok(s.value('zdm_async_connections_total', { node: TARGET_NODE }) >= 1, 'an async connection to the Target node is open');
-    assert.equal(s.value(ASYNC_FAILED) - before.value(ASYNC_FAILED), 0, 'a read that Target can answer is no async failure');
+  it('reads return Origin\'s rows (the primary), never Target\'s', async () => {
+    const simple = await client!.execute(`SELECT v FROM ${ks}.kv WHERE k = 1`, [], { prepare: false });
+    assert.deepEqual(simple.rows.map((r) => r['v']), ['from-origin'], 'simple statement');
+    const prepared = await client!.execute(`SELECT v FROM ${ks}.kv WHERE k = ?`, [1], { prepare: true });
+    assert.deepEqual(prepared.rows.map((r) => r['v']), ['from-origin'], 'prepared statement');
   });
 
-  it('a table on Origin only: the client gets Origin\'s rows while the async failure counter rises by one per read', async () => {
-    const READS = 5;
-    const b = (await scrape(proxy!)).value(ASYNC_FAILED);
-    for (let i = 0; i < READS; i++) {
+  /** Bytes the proxy sent to Target (through a relay) for `reads` simple SELECTs carrying a 2000-character comment. */
+  async function bytesToTargetForReads(readMode: string, reads: number): Promise<{ sent: number; padLength: number }> {
+    // A proxy whose Target is reached through a relay only (no host assignment: every connection uses the relay).
+    const relay = await FaultRelay.start({ target: { host: TARGET.host, port: TARGET.port } });
+    let rp: TestProxy | undefined;
+    let rc: Client | undefined;
+    try {
+      rp = await startTestProxy({
+        settings: { read_mode: readMode, target_contact_points: relay.host, target_port: relay.port, target_enable_host_assignment: false },
+      });
+      const c: Client = await proxyClient({ proxy: rp, extra: { isMetadataSyncEnabled: false } });
+      rc = c;
+      const pad = 'x'.repeat(2000);
+      const cql = `SELECT v FROM ${ks}.kv WHERE k = 1 /* ${pad} */`;
+      await c.execute(cql, [], { prepare: false }); // warm-up: the async connection's handshake runs after the client's
+      await sleep(500);
+      const before = relay.bytesToServer;
+      for (let i = 0; i < reads; i++) {
+        const rs = await c.execute(cql, [], { prepare: false });
+        assert.deepEqual(rs.rows.map((r) => r['v']), ['from-origin']);
+      }
+      await sleep(300);
+      return { sent: relay.bytesToServer - before, padLength: pad.length };
+    } finally {
+      await rc?.shutdown().catch(() => undefined);
+      await rp?.stop().catch(() => undefined);
+      await relay.stop();
+    }
+  }
+
+  it('SELECTs are also sent to Target (bytes through a relay in front of Target; PRIMARY_ONLY as the control)', async () => {
+    const READS = 10;
+    const [dual, primaryOnly] = await Promise.all([
+      bytesToTargetForReads('DUAL_ASYNC_ON_SECONDARY', READS),
+      bytesToTargetForReads('PRIMARY_ONLY', READS),
+    ]);
+    assert.ok(primaryOnly.sent < primaryOnly.padLength,
+      `control: with PRIMARY_ONLY ${primaryOnly.sent} bytes went to Target for ${READS} reads (expected none of the reads)`);
+    assert.ok(dual.sent >= READS * dual.padLength,
+      `only ${dual.sent} bytes went to Target for ${READS} reads of > ${dual.padLength} characters: reads are not sent on the async connection`);
+  });
+
+  it('a table on Origin only: the client gets Origin\'s rows (Target\'s error on the async side is not visible)', async () => {
+    for (let i = 0; i < 3; i++) {
       const rs = await client!.execute(`SELECT k, v FROM ${ks}.origin_only`, [], { prepare: false });
       assert.deepEqual(rs.rows.map((r) => r['v'] as string).sort(), ['origin-0', 'origin-1', 'origin-2'], `read ${i}`);
     }
-    await waitFor(`async failures +${READS}`, async () => (await scrape(proxy!)).value(ASYNC_FAILED) - b >= READS, { timeoutMs: 5000 });
+  });
+
+  it('metrics: async read latency per read, one async failure per read of a table on Origin only, not client-visible', async () => {
+    const READS = 5;
+    const b = await scrape(proxy!);
+    await client!.execute(`SELECT v FROM ${ks}.kv WHERE k = 1`, [], { prepare: false });
+    await waitFor('async read duration count +1', async () =>
+      (await scrape(proxy!)).value(ASYNC_DURATION, { type: 'reads' }) >= b.value(ASYNC_DURATION, { type: 'reads' }) + 1, { timeoutMs: 5000 });
+    const mid = await scrape(proxy!);
+    assert.ok(mid.value('zdm_async_connections_total', { node: TARGET_NODE }) >= 1, 'an async connection to the Target node is open');
+    assert.equal(mid.value(ASYNC_FAILED) - b.value(ASYNC_FAILED), 0, 'a read that Target can answer is no async failure');
+    for (let i = 0; i < READS; i++) {
+      const rs = await client!.execute(`SELECT k, v FROM ${ks}.origin_only`, [], { prepare: false });
+      assert.equal(rs.rowLength, 3, `read ${i}: Origin's rows`);
+    }
+    await waitFor(`async failures +${READS}`, async () => (await scrape(proxy!)).value(ASYNC_FAILED) - mid.value(ASYNC_FAILED) >= READS, { timeoutMs: 5000 })
+      .catch(() => undefined); // the exact comparison below reports it
     await sleep(300);
     const s = await scrape(proxy!);
-    const moved = s.value(ASYNC_FAILED) - b;
-    assert.equal(moved, READS, 'one async failure (Target: unconfigured table) per read');
-    assert.equal(s.value(ASYNC_FAILED, { node: TARGET_NODE, error: 'other' }) >= READS, true, 'counted as error="other" on the Target node');
-    assert.equal(s.value('zdm_proxy_failed_reads_total'), 0, 'async failures are not client-visible read failures');
+    assert.equal(s.value(ASYNC_FAILED) - mid.value(ASYNC_FAILED), READS, 'one async failure (Target: unconfigured table) per read');
+    assert.equal(s.value(ASYNC_FAILED, { node: TARGET_NODE, error: 'other' }) - mid.value(ASYNC_FAILED, { node: TARGET_NODE, error: 'other' }), READS,
+      'counted as error="other" on the Target node');
+    assert.equal(s.value('zdm_proxy_failed_reads_total') - b.value('zdm_proxy_failed_reads_total'), 0, 'async failures are not client-visible read failures');
   });
 
   it('writes are never sent on the async connection: a counter increment through the proxy lands once on Target', async () => {
-    const asyncWritesBefore = (await scrape(proxy!)).value(ASYNC_DURATION, { type: 'writes' });
+    const metricsUp = await httpGet(proxy!, '/metrics').then((r) => r.status === 200, () => false);
+    const asyncWritesBefore = metricsUp ? (await scrape(proxy!)).value(ASYNC_DURATION, { type: 'writes' }) : 0;
     await client!.execute(`UPDATE ${ks}.c SET n = n + 1 WHERE k = 1`, [], { prepare: false });
     await client!.execute(`UPDATE ${ks}.c SET n = n + 1 WHERE k = 2`, [], { prepare: true });
     await client!.execute(`UPDATE ${ks}.c SET n = n + 1 WHERE k = 2`, [], { prepare: true });
@@ -94,40 +146,44 @@ describe('dual reads: read_mode=DUAL_ASYNC_ON_SECONDARY (real clusters)', () => 
     };
     assert.deepEqual(await read(target!), { 1: 1, 2: 2, 3: 1 }, 'Target: each increment applied exactly once');
     assert.deepEqual(await read(origin!), { 1: 1, 2: 2, 3: 1 }, 'Origin: each increment applied exactly once');
-    assert.equal((await scrape(proxy!)).value(ASYNC_DURATION, { type: 'writes' }) - asyncWritesBefore, 0, 'no async write was recorded');
+    if (metricsUp) {
+      assert.equal((await scrape(proxy!)).value(ASYNC_DURATION, { type: 'writes' }) - asyncWritesBefore, 0, 'no async write was recorded');
+    }
   });
 
-  it('with Target paused, reads keep being answered from Origin and the async timeouts show in the metrics', async () => {
+  it('with Target paused, reads keep being answered from Origin within the driver\'s read timeout; async timeouts show in the metrics', async () => {
     const READS = 20;
     // Warm up the prepared statement before the pause (PREPARE goes to both clusters).
     await client!.execute(`SELECT v FROM ${ks}.kv WHERE k = ?`, [1], { prepare: true });
-    const b = await scrape(proxy!);
-    const timeoutsBefore = b.value(ASYNC_FAILED, { error: 'client_timeout' });
-    let s = b;
+    const metricsUp = await httpGet(proxy!, '/metrics').then((r) => r.status === 200, () => false);
+    const timeoutsBefore = metricsUp ? (await scrape(proxy!)).value(ASYNC_FAILED, { error: 'client_timeout' }) : 0;
+    let timeoutsAfter: number | undefined;
     await pauseNode('target');
     try {
-      const results = await Promise.allSettled(Array.from({ length: READS }, (_, i) =>
+      const results = await Promise.allSettled(Array.from({ length: READS }, () =>
         client!.execute(`SELECT v FROM ${ks}.kv WHERE k = ?`, [1], { prepare: true, readTimeout: 2000 })
-          .then((rs) => ({ i, v: rs.rows[0]?.['v'] }))));
+          .then((rs) => rs.rows[0]?.['v'])));
       const failed = results.flatMap((r, i) => (r.status === 'rejected' ? [`#${i}: ${(r.reason as Error).message}`] : []));
       assert.deepEqual(failed, [], 'every read succeeds within the driver\'s 2 s read timeout while Target is paused');
-      assert.deepEqual(
-        new Set(results.map((r) => (r.status === 'fulfilled' ? r.value.v : undefined))),
-        new Set(['from-origin']),
-        'every read returns Origin\'s row',
-      );
-      // The async copies got no answer: they time out after proxy_request_timeout_ms (or are dropped).
-      s = await waitFor('async client_timeout failures', async () => {
-        const x = await scrape(proxy!);
-        return x.value(ASYNC_FAILED, { error: 'client_timeout' }) > timeoutsBefore ? x : undefined;
-      }, { timeoutMs: PROXY_TIMEOUT_MS + 8000, intervalMs: 250 });
+      assert.deepEqual(new Set(results.map((r) => (r.status === 'fulfilled' ? r.value : undefined))), new Set(['from-origin']),
+        'every read returns Origin\'s row');
+      if (metricsUp) {
+        // The async copies get no answer: they time out after proxy_request_timeout_ms.
+        timeoutsAfter = await waitFor('async client_timeout failures', async () => {
+          const v = (await scrape(proxy!)).value(ASYNC_FAILED, { error: 'client_timeout' });
+          return v > timeoutsBefore ? v : undefined;
+        }, { timeoutMs: PROXY_TIMEOUT_MS + 8000, intervalMs: 250 }).catch(() => undefined);
+      }
     } finally {
       await resumeNode('target');
     }
-    assert.ok(s.value(ASYNC_FAILED, { error: 'client_timeout' }) - timeoutsBefore >= 1);
-    assert.equal(s.value('zdm_proxy_failed_reads_total'), 0, 'no client-visible read failure');
-    // After the resume, the connection keeps working (reads, and writes to both clusters).
+    // After the resume the client connection keeps working.
     const rs = await client!.execute(`SELECT v FROM ${ks}.kv WHERE k = 1`, [], { prepare: false });
     assert.deepEqual(rs.rows.map((r) => r['v']), ['from-origin']);
+    assert.ok(metricsUp, '/metrics is not reachable: the async timeout counter could not be checked');
+    assert.ok(timeoutsAfter !== undefined && timeoutsAfter > timeoutsBefore,
+      `zdm_async_requests_failed_total{error="client_timeout"} did not rise while Target was paused (before ${timeoutsBefore})`);
+    const s = await scrape(proxy!);
+    assert.equal(s.value('zdm_proxy_failed_reads_total'), 0, 'no client-visible read failure');
   });
 });
