@@ -7,7 +7,37 @@ import assert from 'node:assert/strict';
 import type { Client } from 'cassandra-driver';
 
 import { createKeyspace, dropKeyspace, ensureClusters, originSession, targetSession, uniqueKeyspaceName } from '../../support/clusters';
-import { proxyClient, startTestProxy, type TestProxy } from '../../support/proxy';
+import { proxyClient, runPython, startTestProxy, type TestProxy } from '../../support/proxy';
+
+/** Python driver: prepared INSERTs with now() (positional tuple, named dict), a BATCH of prepared children. */
+const PY_SCRIPT = String.raw`
+import sys, logging
+logging.basicConfig(level=logging.ERROR)
+from cassandra.cluster import Cluster
+from cassandra.auth import PlainTextAuthProvider
+from cassandra.policies import DCAwareRoundRobinPolicy
+from cassandra.query import BatchStatement
+
+host, port, ks = sys.argv[1], int(sys.argv[2]), sys.argv[3]
+cluster = Cluster(contact_points=[host], port=port,
+                  auth_provider=PlainTextAuthProvider(username='cassandra', password='cassandra'),
+                  load_balancing_policy=DCAwareRoundRobinPolicy(local_dc='datacenter1'),
+                  connect_timeout=10, control_connection_timeout=10, schema_metadata_enabled=False)
+session = cluster.connect(ks)
+session.default_timeout = 20
+pos = session.prepare("INSERT INTO t (k, u, v) VALUES (?, now(), ?)")
+print('POS_VARS %d' % len(pos.column_metadata))
+session.execute(pos, (30, 'py-pos'))
+named = session.prepare("INSERT INTO t (k, u, v) VALUES (:k, now(), :v)")
+print('NAMED_VARS %s' % ','.join(c.name for c in named.column_metadata))
+session.execute(named, {'k': 31, 'v': 'py-named'})
+b = BatchStatement()
+b.add(pos, (32, 'py-batch-a'))
+b.add(pos, (33, 'py-batch-b'))
+session.execute(b)
+cluster.shutdown()
+print('DONE')
+`;
 
 interface Stored { u: string | null; u2: string | null; v: string | null }
 
@@ -144,6 +174,19 @@ describe('now() replacement with the real clusters', () => {
       // Both call sites become `:zdm__now` (spec 4.6); whether they share one value is not asserted.
       await client!.execute(`INSERT INTO t (k, u, u2) VALUES (:k, now(), now())`, { k: 14 }, { prepare: true });
       await assertSame(14, ['u', 'u2'], 'two now(), prepared named');
+    });
+  });
+
+  describe('replace_cql_functions=true, Python driver', () => {
+    it('prepared INSERT (positional tuple, named dict) and a prepared BATCH: the client sees only its own markers, same values on both', async () => {
+      const r = await runPython(PY_SCRIPT, [on!.host, String(on!.port), ks], { timeoutMs: 90_000 });
+      const out = `exit ${r.code}\nstdout:\n${r.stdout}\nstderr:\n${r.stderr.slice(-3000)}`;
+      assert.match(r.stdout, /^POS_VARS 2$/m, `the generated variable is hidden from the PREPARED metadata:\n${out}`);
+      assert.match(r.stdout, /^NAMED_VARS k,v$/m, `only the client's named markers are visible:\n${out}`);
+      assert.match(r.stdout, /^DONE$/m, `the Python script did not complete:\n${out}`);
+      for (const k of [30, 31, 32, 33]) await assertSame(k, ['u'], `python row ${k}`);
+      const [a, b] = [(await stored(32)).o!.u, (await stored(33)).o!.u];
+      assert.notEqual(a, b, 'each batch child gets its own value');
     });
   });
 
