@@ -34,6 +34,7 @@ import { ClientWriter } from './client-writer';
 import { Handshake } from './handshake';
 import { RequestExecutor, type ForwardRoute, type InFlight } from './request-executor';
 import { ProxyCounters } from './counters';
+import { AsyncReads, type AsyncReadsObserver } from './async-reads';
 
 /** What a session needs from a control connection (a subset of backend/ControlConnection). */
 export interface ControlView extends SystemTablesSource {
@@ -54,6 +55,8 @@ export interface SessionDeps {
   tls: { origin?: import('node:tls').ConnectionOptions; target?: import('node:tls').ConnectionOptions };
   /** process-wide counters (default: a private instance) */
   counters?: ProxyCounters;
+  /** metrics hooks of the async connection (dual reads), per session */
+  asyncObserver?: (cluster: ClusterName, endpoint: { host: string; port: number }) => AsyncReadsObserver | undefined;
 }
 
 export type SessionState = 'connecting' | 'handshake' | 'ready' | 'closing' | 'closed';
@@ -68,6 +71,8 @@ export class ClientSession {
   private origin!: ClusterConnection;
   private target!: ClusterConnection;
   private executor: RequestExecutor | undefined;
+  /** dual reads (read_mode=DUAL_ASYNC_ON_SECONDARY): the async connector to the secondary cluster */
+  private asyncReads: AsyncReads | undefined;
   private readonly decoder: FrameDecoder;
   private readonly writer: ClientWriter;
   private readonly handshake: Handshake;
@@ -111,6 +116,9 @@ export class ClientSession {
       becomeReady: (version) => {
         this.state = 'ready';
         this.log.info(`Handshake successful with client ${this.remote} (${versionName(version)}, Compression: ${this.compressionName})`);
+        const a = this.asyncReads;
+        const startup = this.handshake.startup;
+        if (a && startup) void a.handshake(startup, () => this.handshake.asyncCredentials(a.cluster));
       },
       close: (reason, level) => this.close(reason, level),
       updateFlow: () => this.writer.updateFlow(),
@@ -184,6 +192,7 @@ export class ClientSession {
       this.origin.close('client gone');
       return false;
     }
+    if (this.deps.settings.readMode === 'DUAL_ASYNC_ON_SECONDARY') this.openAsyncReads(maxStreamIds);
     this.executor = new RequestExecutor(this.origin, this.target, config.settings.proxy_request_timeout_ms, this.log, {
       onSendError: (e) => this.clusterLost(`request failed: ${e.message}`),
       onOverloaded: (fl, cluster) => this.overloaded(fl, cluster),
@@ -203,6 +212,30 @@ export class ClientSession {
     this.socket.on('data', (chunk: Buffer) => this.onData(chunk));
     this.socket.resume();
     return true;
+  }
+
+  /** Spec 2.4 item 3: the async connection goes to the secondary cluster, on the node of the session's secondary connection. */
+  private openAsyncReads(maxStreamIds: number): void {
+    const { config, settings } = this.deps;
+    const cluster = settings.secondaryCluster;
+    const sc = cluster === 'ORIGIN' ? this.origin : this.target;
+    const endpoint = { host: sc.endpoint.host, port: sc.endpoint.port };
+    this.asyncReads = new AsyncReads({
+      cluster,
+      endpoint,
+      connect: this.deps.connect,
+      connectTimeoutMs: (cluster === 'ORIGIN' ? config.origin : config.target).connectionTimeoutMs,
+      tls: cluster === 'ORIGIN' ? this.deps.tls.origin : this.deps.tls.target,
+      maxStreamIds,
+      maxBodyLength: config.maxFrameSizeBytes,
+      handshakeTimeoutMs: config.settings.async_handshake_timeout_ms,
+      requestTimeoutMs: config.settings.proxy_request_timeout_ms,
+      queueSize: Math.max(1, config.settings.async_connector_write_queue_size_frames),
+      counters: this.counters,
+      logger: this.log,
+      codec: () => this.bodyCodec,
+      observer: this.deps.asyncObserver?.(cluster, endpoint),
+    });
   }
 
   /** Spec 2.4 item 5: losing the ORIGIN or TARGET connection closes the whole client connection. */
@@ -307,9 +340,13 @@ export class ClientSession {
     }
     const complete = after ? (fl: InFlight) => (this.defaultComplete(fl), after()) : (fl: InFlight) => this.defaultComplete(fl);
     switch (route.type) {
-      case 'forward':
-        this.forward(f, route, complete);
+      case 'forward': {
+        // the async copy is taken before the synchronous send (which rewrites stream ids in place)
+        const a = route.async && this.state === 'ready' ? this.asyncReads : undefined;
+        const asyncFrame = a?.isReady ? (a.cluster === 'TARGET' ? route.targetFrame ?? f : f).withStreamId(f.streamId) : undefined;
+        if (this.executor!.forward(f, route, complete) && asyncFrame) a!.send(asyncFrame, route.tracking, route.prepared);
         return;
+      }
       case 'auth': {
         const to = this.handshake.authPlan?.authPrimary === 'TARGET' ? 'target' : 'origin';
         this.forward(f, { type: 'forward', to, tracking: 'none', async: false }, complete);
@@ -439,6 +476,7 @@ export class ClientSession {
     this.writer.close();
     this.origin?.close('client connection closed');
     this.target?.close('client connection closed');
+    this.asyncReads?.stop('client connection closed');
     for (const r of this.drainResolvers.splice(0)) r();
     for (const cb of this.closeListeners.splice(0)) {
       try {

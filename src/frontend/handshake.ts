@@ -83,6 +83,19 @@ export class Handshake {
     return this.credentials;
   }
 
+  /**
+   * Credentials of the async connection to `cluster` (spec 3.5.1, last paragraph): the client's, except when
+   * they belong to the other cluster, then the configured ones of `cluster`.
+   */
+  asyncCredentials(cluster: ClusterName): Credentials | undefined {
+    const { config } = this.host;
+    const configured = cluster === 'ORIGIN' ? config.origin : config.target;
+    const own: Credentials | undefined = configured.username ? { username: configured.username, password: configured.password } : undefined;
+    const plan = this.plan;
+    if (!plan || plan.clientCredsAre !== cluster) return own ?? this.credentials;
+    return this.credentials ?? own;
+  }
+
   /** A request read during the handshake. */
   push(f: RawFrame): void {
     this.queue.push(f);

@@ -138,7 +138,7 @@ export async function startHarness(
   const origin = await FakeServer.start({ preparedIdSalt: 'origin', ...servers.origin });
   const target = await FakeServer.start({ preparedIdSalt: 'target', ...servers.target });
   const config = loadConfig({ env: proxyEnv(origin, target, env) });
-  const proxy = await startProxy(config, { logger: silent, ...opts });
+  const proxy = await startProxy(config, { logger: silent, startTimeoutMs: 5000, ...opts });
   return {
     origin,
     target,

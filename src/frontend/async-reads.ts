@@ -1,0 +1,288 @@
+/**
+ * Asynchronous dual reads (`read_mode=DUAL_ASYNC_ON_SECONDARY`, spec 2.4 item 3, 3.5.2 item 4, 5.4): the
+ * session's third connection, to the secondary cluster, on the same node as the session's secondary connection.
+ *
+ * - Opened next to the ORIGIN/TARGET connections; its handshake (the client's own STARTUP, then auth with the
+ *   async credentials, each step bounded by `async_handshake_timeout_ms`) runs once the client is READY.
+ *   If it cannot be opened or its handshake fails, it is closed and the session works on without it.
+ * - Fire and forget: `send()` never blocks, never throws and never delays the caller; replies are only
+ *   counted (and logged when they are errors). A reply is never compared with the primary's.
+ * - Bounded: at most `async_connector_write_queue_size_frames` requests in flight (and no more than the
+ *   stream id pool); while the socket is congested (the secondary reads slowly) or the bound is reached,
+ *   requests are dropped and counted. A request unanswered after `proxy_request_timeout_ms` is abandoned
+ *   (its stream id stays reserved until the late reply arrives, so a stalled secondary fills the bound).
+ * - UNPREPARED on the async side: the statement is re-prepared there (query text and keyspace from the cache
+ *   entry the request used), fire and forget; the failed read is not retried.
+ * - PROTOCOL_ERROR from the secondary, or losing the connection: the async connector stops for this session.
+ */
+import type { Logger } from 'pino';
+import { ErrorCode, Opcode, ProtocolVersion, atLeastV5, opcodeName } from '../protocol/constants';
+import type { RawFrame } from '../protocol/frame';
+import { Reader } from '../protocol/primitives';
+import { requestFrame, type ClusterConnection, type ClusterConnectionOptions, type Endpoint, type PendingRequest } from '../backend/cluster-connection';
+import { runAuthRounds, type Credentials } from '../backend/authenticator';
+import type { PreparedEntry } from '../routing/prepared-cache';
+import type { BodyCodec } from '../routing/request-router';
+import type { ClusterName } from '../routing/settings';
+import { readErrorCode, readErrorMessage, readUnpreparedId } from './replies';
+import type { ProxyCounters } from './counters';
+
+export type AsyncState = 'connecting' | 'connected' | 'handshake' | 'ready' | 'closed';
+
+/** Observer of the async connection (metrics wiring); every method optional. */
+export interface AsyncReadsObserver {
+  connectionOpened?(): void;
+  connectionClosed?(): void;
+  connectionFailed?(): void;
+  requestStarted?(): void;
+  /** a reply arrived: seconds since the request was sent; `errorCode` when it was an ERROR */
+  requestFinished?(seconds: number, tracked: 'read' | 'write' | 'none', errorCode?: number): void;
+  requestTimedOut?(): void;
+}
+
+export interface AsyncReadsOptions {
+  /** the secondary cluster */
+  cluster: ClusterName;
+  endpoint: Endpoint;
+  connect: (opts: ClusterConnectionOptions) => Promise<ClusterConnection>;
+  connectTimeoutMs: number;
+  tls?: import('node:tls').ConnectionOptions;
+  maxStreamIds: number;
+  maxBodyLength: number;
+  handshakeTimeoutMs: number;
+  requestTimeoutMs: number;
+  /** async_connector_write_queue_size_frames */
+  queueSize: number;
+  counters: ProxyCounters;
+  logger: Logger;
+  codec: () => BodyCodec | undefined;
+  observer?: AsyncReadsObserver;
+}
+
+interface AsyncRequest {
+  p: PendingRequest;
+  timer: NodeJS.Timeout;
+  startedAt: number;
+  opcode: number;
+  tracked: 'read' | 'write' | 'none';
+  /** EXECUTE/BATCH: the prepared statements the request used (UNPREPARED -> re-prepare) */
+  prepared?: readonly PreparedEntry[];
+  /** the request's version (a re-PREPARE uses it) */
+  version: ProtocolVersion;
+}
+
+export class AsyncReads {
+  state: AsyncState = 'connecting';
+  private conn: ClusterConnection | undefined;
+  private inflight = 0;
+  private readonly log: Logger;
+  private readonly opened: Promise<boolean>;
+
+  constructor(private readonly opts: AsyncReadsOptions) {
+    this.log = opts.logger.child({ async: opts.cluster });
+    this.opened = this.open();
+  }
+
+  get cluster(): ClusterName {
+    return this.opts.cluster;
+  }
+  get isReady(): boolean {
+    return this.state === 'ready';
+  }
+  /** async requests sent and not yet answered (or timed out) */
+  get inFlight(): number {
+    return this.inflight;
+  }
+  get endpoint(): Endpoint {
+    return this.opts.endpoint;
+  }
+
+  private async open(): Promise<boolean> {
+    const o = this.opts;
+    try {
+      const conn = await o.connect({
+        cluster: o.cluster,
+        endpoint: o.endpoint,
+        connectTimeoutMs: o.connectTimeoutMs,
+        tls: o.tls,
+        maxStreamIds: o.maxStreamIds,
+        maxBodyLength: o.maxBodyLength,
+        logger: o.logger,
+      });
+      if (this.state === 'closed') {
+        conn.close('session closed');
+        return false;
+      }
+      this.conn = conn;
+      this.state = 'connected';
+      o.observer?.connectionOpened?.();
+      conn.on('close', (err?: Error) => this.stop(`async connection closed${err ? `: ${err.message}` : ''}`, 'info'));
+      return true;
+    } catch (e) {
+      o.counters.asyncConnectionsFailed++;
+      o.observer?.connectionFailed?.();
+      this.log.error(`Could not open async connection to ${o.cluster} ${o.endpoint.host}:${o.endpoint.port}: ${(e as Error).message}`);
+      this.state = 'closed';
+      return false;
+    }
+  }
+
+  /**
+   * Run the async handshake: the client's STARTUP (a copy), then auth with `credentials` when the
+   * secondary asks for it. Resolves when done (READY, or stopped on failure; never rejects).
+   */
+  async handshake(startup: RawFrame, credentials: () => Credentials | undefined): Promise<void> {
+    if (!(await this.opened) || this.state !== 'connected' || !this.conn) return;
+    const conn = this.conn;
+    this.state = 'handshake';
+    const timeoutMs = this.opts.handshakeTimeoutMs;
+    const body = (f: RawFrame): Buffer => {
+      const c = this.opts.codec();
+      return f.isCompressed && c ? c.decompress(f.body) : f.body;
+    };
+    try {
+      const r = await conn.request(startup.withStreamId(startup.streamId), timeoutMs);
+      if (r.opcode === Opcode.AUTHENTICATE) {
+        const creds = credentials();
+        if (!creds) throw new Error(`${this.opts.cluster} requested authentication but no credentials are known for the async connection`);
+        await runAuthRounds(conn, {
+          version: startup.version,
+          authenticatorClass: new Reader(body(r)).readString('authenticator class'),
+          credentials: creds,
+          timeoutMs,
+          bodyOf: body,
+        });
+      } else if (r.opcode !== Opcode.READY) {
+        const what = r.opcode === Opcode.ERROR ? readErrorMessage(body(r)) : opcodeName(r.opcode);
+        throw new Error(`unexpected reply to STARTUP: ${what}`);
+      }
+      if ((this.state as AsyncState) !== 'handshake') return;
+      this.state = 'ready';
+      this.opts.counters.asyncConnectionsOpened++;
+      this.log.debug(`Async connector to ${this.opts.cluster} is ready`);
+    } catch (e) {
+      this.stop(`async handshake failed: ${(e as Error).message}`, 'error');
+    }
+  }
+
+  /**
+   * Fire and forget `frame` (its stream id is rewritten in place: pass a copy). Returns false when the
+   * request was not sent (not ready, queue full, no stream id, socket congested).
+   */
+  send(frame: RawFrame, tracked: 'read' | 'write' | 'none', prepared?: readonly PreparedEntry[]): boolean {
+    const conn = this.conn;
+    if (this.state !== 'ready' || !conn) return false;
+    const c = this.opts.counters;
+    if (this.inflight >= this.opts.queueSize || conn.congested) {
+      c.asyncDropped++;
+      return false;
+    }
+    const copy = frame;
+    const req = { startedAt: performance.now(), opcode: frame.opcode, tracked, prepared, version: frame.version } as AsyncRequest;
+    const p = conn.send(
+      copy,
+      (r) => this.onReply(req, r),
+      () => this.onFailure(req),
+    );
+    if (!p) {
+      c.asyncDropped++;
+      this.log.warn('Could not send async request: no stream id available');
+      return false;
+    }
+    req.p = p;
+    req.timer = setTimeout(() => this.onTimeout(req), this.opts.requestTimeoutMs);
+    this.inflight++;
+    c.asyncSent++;
+    this.opts.observer?.requestStarted?.();
+    return true;
+  }
+
+  private settle(req: AsyncRequest): void {
+    clearTimeout(req.timer);
+    this.inflight--;
+  }
+
+  private onReply(req: AsyncRequest, r: RawFrame): void {
+    this.settle(req);
+    const c = this.opts.counters;
+    const seconds = (performance.now() - req.startedAt) / 1000;
+    c.asyncCompleted++;
+    c.asyncDurationSecondsSum += seconds;
+    if (r.opcode !== Opcode.ERROR) {
+      this.opts.observer?.requestFinished?.(seconds, req.tracked);
+      return;
+    }
+    c.asyncFailed++;
+    let code = -1;
+    let body: Buffer | undefined;
+    try {
+      const codec = this.opts.codec();
+      body = r.isCompressed && codec ? codec.decompress(r.body) : r.body;
+      code = readErrorCode(body);
+    } catch {
+      /* unreadable error: counted as failed */
+    }
+    this.opts.observer?.requestFinished?.(seconds, req.tracked, code);
+    if (code === ErrorCode.UNPREPARED && body) return this.reprepare(req, body);
+    if (code === ErrorCode.PROTOCOL_ERROR) {
+      this.stop(`protocol error from ${this.opts.cluster} on the async connection: ${readErrorMessage(body!)}`, 'error');
+      return;
+    }
+    this.log.warn(`Async Request failed with error code ${code}. Error message: ${body ? readErrorMessage(body) : ''}`);
+  }
+
+  private reprepare(req: AsyncRequest, body: Buffer): void {
+    let id: Buffer;
+    try {
+      id = readUnpreparedId(body);
+    } catch {
+      return;
+    }
+    const mine = (e: PreparedEntry): Buffer => (this.opts.cluster === 'TARGET' ? e.targetId : e.originId);
+    const entry = req.prepared?.find((e) => mine(e).equals(id));
+    if (!entry || !this.conn || this.state !== 'ready') {
+      this.log.warn(`Async request got UNPREPARED for id ${id.toString('hex')}, which it did not send: not re-prepared`);
+      return;
+    }
+    const keyspace = atLeastV5(req.version) && entry.keyspace ? entry.keyspace : undefined;
+    const frame = requestFrame(req.version, { opcode: Opcode.PREPARE, query: entry.query, ...(keyspace ? { keyspace } : {}) });
+    const p = this.conn.send(
+      frame,
+      () => undefined,
+      () => undefined,
+    );
+    if (p) {
+      this.opts.counters.asyncReprepares++;
+      this.log.debug(`Re-preparing ${id.toString('hex')} on the async connection to ${this.opts.cluster}`);
+      // bounded like any async request: abandoned after the request timeout
+      const t = setTimeout(() => this.conn?.abandon(p), this.opts.requestTimeoutMs);
+      t.unref();
+    }
+  }
+
+  private onFailure(req: AsyncRequest): void {
+    this.settle(req);
+    this.opts.counters.asyncFailed++;
+  }
+
+  private onTimeout(req: AsyncRequest): void {
+    this.inflight--;
+    this.conn?.abandon(req.p);
+    this.opts.counters.asyncTimeouts++;
+    this.opts.observer?.requestTimedOut?.();
+    this.log.warn(`Async Request (${opcodeName(req.opcode)}) timed out after ${this.opts.requestTimeoutMs} ms.`);
+  }
+
+  /** Stop the async connector (the session is not affected). */
+  stop(reason: string, level: 'debug' | 'info' | 'error' = 'debug'): void {
+    if (this.state === 'closed') return;
+    const wasOpen = this.conn !== undefined;
+    this.state = 'closed';
+    this.log[level](`Async connector to ${this.opts.cluster} stopped: ${reason}`);
+    if (this.conn) {
+      this.conn.close(reason);
+      this.conn = undefined;
+    }
+    if (wasOpen) this.opts.observer?.connectionClosed?.();
+  }
+}
