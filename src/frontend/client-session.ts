@@ -16,7 +16,7 @@
  */
 import type * as net from 'node:net';
 import type { Logger } from 'pino';
-import { Opcode, ProtocolVersion, opcodeName, versionName } from '../protocol/constants';
+import { ErrorCode, Opcode, ProtocolVersion, opcodeName, versionName } from '../protocol/constants';
 import { FrameDecoder } from '../protocol/decoder';
 import { ProtocolError } from '../protocol/errors';
 import type { RawFrame } from '../protocol/frame';
@@ -24,7 +24,8 @@ import { Reader, type StringMultimap } from '../protocol/primitives';
 import type { ClusterConnection, ClusterConnectionOptions } from '../backend/cluster-connection';
 import type { ProxyConfig } from '../config/types';
 import type { PreparedCache } from '../routing/prepared-cache';
-import { routeRequest, type BodyCodec, type Route } from '../routing/request-router';
+import { routeRequest, type BodyCodec, type Route, type RouteContext } from '../routing/request-router';
+import { NowReplacementError } from '../routing/now-replacement';
 import { aggregate } from '../routing/response-aggregator';
 import type { ClusterName, RoutingSettings } from '../routing/settings';
 import type { SystemTablesSource, VirtualTables } from './virtual-tables';
@@ -55,6 +56,8 @@ export interface SessionDeps {
   tls: { origin?: import('node:tls').ConnectionOptions; target?: import('node:tls').ConnectionOptions };
   /** process-wide counters (default: a private instance) */
   counters?: ProxyCounters;
+  /** Tests: timeuuid source of the now() replacement. */
+  generateNow?: () => Buffer;
   /** metrics hooks of the async connection (dual reads), per session */
   asyncObserver?: (cluster: ClusterName, endpoint: { host: string; port: number }) => AsyncReadsObserver | undefined;
 }
@@ -82,6 +85,8 @@ export class ClientSession {
   /** Spec 3.1: once sent, every later frame gets a copy. */
   private versionError: RawFrame | undefined;
   private readonly counters: ProxyCounters;
+  /** reused for every request (no allocation per frame) */
+  private readonly ctx: RouteContext;
   private drainResolvers: (() => void)[] = [];
   private closeListeners: (() => void)[] = [];
 
@@ -92,6 +97,15 @@ export class ClientSession {
     this.remote = `${socket.remoteAddress}:${socket.remotePort}`;
     this.log = deps.logger.child({ client: this.remote });
     this.counters = deps.counters ?? new ProxyCounters();
+    this.ctx = {
+      keyspace: '',
+      cache: deps.cache,
+      settings: deps.settings,
+      codec: undefined,
+      replaceNow: deps.config.settings.replace_cql_functions,
+      generateNow: deps.generateNow,
+      maxBodyLength: deps.config.maxFrameSizeBytes,
+    };
     this.decoder = new FrameDecoder({ expectResponses: false, maxBodyLength: deps.config.maxFrameSizeBytes });
     this.writer = new ClientWriter(
       socket,
@@ -322,8 +336,11 @@ export class ClientSession {
 
   // ---- ready: requests ----------------------------------------------------------------------
 
-  private routeContext() {
-    return { keyspace: this.keyspace, cache: this.deps.cache, settings: this.deps.settings, codec: this.bodyCodec };
+  private routeContext(): RouteContext {
+    const ctx = this.ctx;
+    ctx.keyspace = this.keyspace;
+    ctx.codec = this.bodyCodec;
+    return ctx;
   }
 
   /** Route and dispatch one request; `after` runs once the request is finished (handshake pump). */
@@ -332,6 +349,12 @@ export class ClientSession {
     try {
       route = routeRequest(f, this.routeContext());
     } catch (e) {
+      if (e instanceof NowReplacementError) {
+        this.log.warn(`now() replacement failed for ${opcodeName(f.opcode)} (stream ${f.streamId}): ${e.message}`);
+        this.writer.write(errorFrame(f.version, f.streamId, ErrorCode.INVALID, e.message));
+        if (after) after();
+        return;
+      }
       if (e instanceof ProtocolError) {
         this.close(`cannot route ${opcodeName(f.opcode)} request (stream ${f.streamId}): ${e.message}`, 'warn');
         return;
@@ -343,7 +366,7 @@ export class ClientSession {
       case 'forward': {
         // the async copy is taken before the synchronous send (which rewrites stream ids in place)
         const a = route.async && this.state === 'ready' ? this.asyncReads : undefined;
-        const asyncFrame = a?.isReady ? (a.cluster === 'TARGET' ? route.targetFrame ?? f : f).withStreamId(f.streamId) : undefined;
+        const asyncFrame = a?.isReady ? (a.cluster === 'TARGET' ? route.targetFrame ?? f : route.originFrame ?? f).withStreamId(f.streamId) : undefined;
         if (this.executor!.forward(f, route, complete) && asyncFrame) a!.send(asyncFrame, route.tracking, route.prepared);
         return;
       }

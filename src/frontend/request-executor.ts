@@ -90,7 +90,7 @@ export class RequestExecutor {
     };
     // Copies first: `send` rewrites the stream id of the frame it is given, in place.
     const targetFrame = route.to === 'origin' ? undefined : route.targetFrame ?? (route.to === 'both' ? f.withStreamId(f.streamId) : f);
-    const originFrame = route.to === 'target' ? undefined : f;
+    const originFrame = route.to === 'target' ? undefined : route.originFrame ?? f;
     const onError = (e: Error): void => this.hooks.onSendError(e);
     if (originFrame) {
       fl.originP = this.origin.send(originFrame, (r) => this.onReply(fl, 'ORIGIN', r), onError);

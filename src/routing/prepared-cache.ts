@@ -13,6 +13,7 @@
  */
 import type { ForwardDecision } from '../cql/routing';
 import type { StatementInfo } from '../cql/inspector';
+import type { PreparedNowState } from './now-replacement';
 
 export const DEFAULT_PREPARED_CACHE_CAPACITY = 10000;
 
@@ -30,6 +31,8 @@ export interface PreparedEntry {
   info: StatementInfo;
   /** Symbolic decision for EXECUTE, resolved against the routing settings at send time. */
   decision: ForwardDecision;
+  /** Set when `now()` calls were replaced by bind markers at PREPARE (EXECUTE adds generated values). */
+  now?: PreparedNowState;
 }
 
 export interface InterceptedEntry {

@@ -18,6 +18,14 @@ import { inspect, type Selector, type StatementInfo, type SystemTableName } from
 import { forwardDecision, resolveDecision, type ForwardDecision } from '../cql/routing';
 import type { PreparedCache, PreparedEntry } from './prepared-cache';
 import type { RoutingSettings } from './settings';
+import {
+  addGeneratedValues,
+  rewriteBatchFrame,
+  rewritePrepareFrame,
+  rewriteQueryFrame,
+  type NowPrepareReplacement,
+  type NowRewriteOptions,
+} from './now-replacement';
 
 export type ForwardTarget = 'origin' | 'target' | 'both';
 export type Tracking = 'read' | 'write' | 'none';
@@ -34,6 +42,12 @@ export interface RouteContext {
   settings: RoutingSettings;
   /** Codec of the compression negotiated at STARTUP; needed only for frames with the COMPRESSION flag. */
   codec?: BodyCodec;
+  /** `replace_cql_functions`: replace `now()` in INSERT/UPDATE/DELETE/BATCH (spec 4.6). */
+  replaceNow?: boolean;
+  /** Tests: the timeuuid source of the replacement (default: newTimeUuid). */
+  generateNow?: () => Buffer;
+  /** Largest decompressed body (now() rewrites of compressed frames). */
+  maxBodyLength?: number;
 }
 
 export interface PrepareInfo {
@@ -42,6 +56,8 @@ export interface PrepareInfo {
   keyspace: string;
   info: StatementInfo;
   decision: ForwardDecision;
+  /** `now()` calls replaced by bind markers in the text sent to the clusters (spec 4.6). */
+  now?: NowPrepareReplacement;
 }
 
 export type Route =
@@ -53,6 +69,8 @@ export type Route =
       async: boolean;
       /** The frame for TARGET when it differs from the client's (prepared ids rewritten); undefined = same bytes. */
       targetFrame?: RawFrame;
+      /** The frame for ORIGIN when it differs from the client's (`now()` replaced); undefined = the client's frame. */
+      originFrame?: RawFrame;
       /** PREPARE: what to record when both clusters answer PREPARED. */
       prepare?: PrepareInfo;
       /**
@@ -258,6 +276,10 @@ export function executeBodyForTarget(body: Buffer, entry: PreparedEntry, version
   return entry.targetId.equals(entry.originId) ? undefined : replaceExecuteId(body, entry.targetId);
 }
 
+function nowOptions(ctx: RouteContext): NowRewriteOptions {
+  return { compressor: ctx.codec, maxBodyLength: ctx.maxBodyLength, generate: ctx.generateNow };
+}
+
 // ---- the router ----------------------------------------------------------------------------------
 
 function fromDecision(
@@ -298,7 +320,15 @@ export function routeRequest(frame: RawFrame, ctx: RouteContext): Route {
       const ks = keyspace || ctx.keyspace || '';
       const info = inspect(query);
       const d = forwardDecision(info, ks);
-      return fromDecision(d, ctx, { query, keyspace: ks }, false);
+      const route = fromDecision(d, ctx, { query, keyspace: ks }, false);
+      if (ctx.replaceNow && info.nowCalls.length > 0 && route.type === 'forward') {
+        const rewritten = rewriteQueryFrame(frame, info, nowOptions(ctx));
+        if (rewritten) {
+          route.originFrame = rewritten;
+          route.targetFrame = rewritten.withStreamId(rewritten.streamId);
+        }
+      }
+      return route;
     }
     case Opcode.PREPARE: {
       const { query, keyspace } = peekPrepare(plainBody(frame, ctx.codec), frame.version);
@@ -309,13 +339,22 @@ export function routeRequest(frame: RawFrame, ctx: RouteContext): Route {
       if (d.kind === 'drop') return { type: 'drop', reason: d.reason };
       // Always both clusters (spec 4.5); async only for what the statement itself would send async.
       const r = resolve(d, ctx.settings);
-      return {
+      const route: Route = {
         type: 'forward',
         to: 'both',
         tracking: 'none',
         async: r.async,
         prepare: { query, keyspace: ks, info, decision: d },
       };
+      if (ctx.replaceNow && info.nowCalls.length > 0) {
+        const rewritten = rewritePrepareFrame(frame, info, nowOptions(ctx));
+        if (rewritten) {
+          route.originFrame = rewritten.frame;
+          route.targetFrame = rewritten.frame.withStreamId(rewritten.frame.streamId);
+          route.prepare!.now = rewritten.replacement;
+        }
+      }
+      return route;
     }
     case Opcode.EXECUTE: {
       const body = plainBody(frame, ctx.codec);
@@ -338,7 +377,13 @@ export function routeRequest(frame: RawFrame, ctx: RouteContext): Route {
       const r = fromDecision(entry.decision, ctx, { query: entry.query, keyspace: entry.keyspace }, false);
       if (r.type === 'forward') {
         r.prepared = [entry];
-        if (r.to !== 'origin' || r.async) {
+        if (entry.now && ctx.replaceNow) {
+          // generated now() values: the same ones for ORIGIN and TARGET, TARGET's copy with its ids
+          const pair = addGeneratedValues(frame, entry.now, { ...nowOptions(ctx), targetId: entry.targetId });
+          r.originFrame = pair.origin;
+          const tb = atLeastV5(frame.version) ? executeBodyForTarget(plainBody(pair.target, ctx.codec), entry, frame.version) : undefined;
+          r.targetFrame = tb ? rebuildFrame(pair.target, tb, ctx.codec) : pair.target;
+        } else if (r.to !== 'origin' || r.async) {
           const targetBody = executeBodyForTarget(body, entry, frame.version);
           if (targetBody) r.targetFrame = rebuildFrame(frame, targetBody, ctx.codec);
         }
@@ -358,6 +403,21 @@ export function routeRequest(frame: RawFrame, ctx: RouteContext): Route {
         if (!e.targetId.equals(e.originId)) rewrite = true;
       }
       const route: Route = { type: 'forward', to: 'both', tracking: 'write', async: false, prepared: [...entries.values()] };
+      if (ctx.replaceNow) {
+        const pair = rewriteBatchFrame(
+          frame,
+          (id) => {
+            const e = entries.get(id.toString('hex'));
+            return e ? { targetId: e.targetId, now: e.now } : undefined;
+          },
+          nowOptions(ctx),
+        );
+        if (pair) {
+          route.originFrame = pair.origin;
+          route.targetFrame = pair.target;
+          return route;
+        }
+      }
       if (rewrite) {
         const newBody = replaceBatchIds(body, children, (id) => entries.get(id.toString('hex'))!.targetId);
         route.targetFrame = rebuildFrame(frame, newBody, ctx.codec);

@@ -19,10 +19,12 @@ import {
   readResultKind,
   readSetKeyspace,
   readUnpreparedId,
+  errorFrame,
   supportedFrame,
   unpreparedFrame,
 } from '../frontend/replies';
 import type { PreparedCache, PreparedEntry } from './prepared-cache';
+import { NowReplacementError, completePrepare, type PreparedNowState } from './now-replacement';
 import type { BodyCodec, PrepareInfo, ForwardTarget, Tracking } from './request-router';
 import type { ClusterName } from './settings';
 
@@ -127,6 +129,15 @@ export function aggregate(input: AggregateInput): AggregateResult {
         const ob = bodyOf(o, codec);
         const tb = bodyOf(t, codec);
         if (readResultKind(ob) === ResultKind.PREPARED && readResultKind(tb) === ResultKind.PREPARED) {
+          let now: PreparedNowState | undefined;
+          if (input.prepare.now) {
+            // spec 4.6: the client sees ORIGIN's reply without the generated variables
+            const done = completePrepare(o, t, input.prepare.now, { compressor: codec });
+            if (done) {
+              now = done.state;
+              chosen.frame = done.clientFrame;
+            }
+          }
           const oi = readPreparedIds(ob, request.version);
           const ti = readPreparedIds(tb, request.version);
           cache.store({
@@ -138,9 +149,14 @@ export function aggregate(input: AggregateInput): AggregateResult {
             keyspace: input.prepare.keyspace,
             info: input.prepare.info,
             decision: input.prepare.decision,
+            now,
           });
         }
       } catch (e) {
+        if (e instanceof NowReplacementError) {
+          // the PREPARED variables do not match the rewritten text: nothing cached, the client gets an error
+          return { reply: errorFrame(request.version, o.streamId, ErrorCode.INVALID, e.message), from: 'ORIGIN', problem: e.message };
+        }
         return { reply: chosen.frame, from: chosen.from, problem: `cannot read PREPARED results: ${(e as Error).message}` };
       }
     }
