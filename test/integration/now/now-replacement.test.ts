@@ -25,10 +25,11 @@ cluster = Cluster(contact_points=[host], port=port,
                   connect_timeout=10, control_connection_timeout=10, schema_metadata_enabled=False)
 session = cluster.connect(ks)
 session.default_timeout = 20
-pos = session.prepare("INSERT INTO t (k, u, v) VALUES (?, now(), ?)")
+# Texts of their own (not prepared by the Node tests before): the proxy sees a new PREPARE.
+pos = session.prepare("INSERT INTO t (k, u, v) VALUES (?, now(), ?) /* python */")
 print('POS_VARS %d' % len(pos.column_metadata))
 session.execute(pos, (30, 'py-pos'))
-named = session.prepare("INSERT INTO t (k, u, v) VALUES (:k, now(), :v)")
+named = session.prepare("INSERT INTO t (k, u, v) VALUES (:k, now(), :v) /* python */")
 print('NAMED_VARS %s' % ','.join(c.name for c in named.column_metadata))
 session.execute(named, {'k': 31, 'v': 'py-named'})
 b = BatchStatement()
@@ -147,9 +148,11 @@ describe('now() replacement with the real clusters', () => {
     });
 
     it('BATCH with prepared children: the same value per row on both, a different one per child', async () => {
+      // A text of its own (the driver caches prepared metadata per text: independent of the tests above).
+      const ins = `INSERT INTO t (k, u, v) VALUES (?, now(), ?) /* batch */`;
       await client!.batch([
-        { query: `INSERT INTO t (k, u, v) VALUES (?, now(), ?)`, params: [9, 'batch-prep-a'] },
-        { query: `INSERT INTO t (k, u, v) VALUES (?, now(), ?)`, params: [10, 'batch-prep-b'] },
+        { query: ins, params: [9, 'batch-prep-a'] },
+        { query: ins, params: [10, 'batch-prep-b'] },
         { query: `UPDATE t SET u = now() WHERE k = ?`, params: [11] },
       ], { prepare: true });
       const a = await assertSame(9, ['u'], 'prepared batch child 1');
