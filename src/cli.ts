@@ -29,36 +29,49 @@ function main(): void {
       // Wiring: start the proxy; SIGINT/SIGTERM -> graceful shutdown (spec 2.9) -> exit 0.
       // ---------------------------------------------------------------------------------------
       // eslint-disable-next-line @typescript-eslint/no-require-imports
-      const { startProxy } = require('./proxy') as typeof import('./proxy');
+      const { startProxy, startObservabilityServer } = require('./proxy') as typeof import('./proxy');
       const abort = new AbortController();
       let running: import('./proxy').RunningProxy | undefined;
+      let observability: import('./proxy').ObservabilityServer | undefined;
       let stopping = false;
+      const exit = (code: number): void => {
+        const end = (): void => {
+          logger.flush();
+          process.exit(code);
+        };
+        // the HTTP server goes last (spec 2.9 item 4)
+        if (observability) observability.close().then(end, end);
+        else end();
+      };
       const onSignal = (sig: string): void => {
         if (stopping) return;
         stopping = true;
         logger.info(`Received ${sig}, shutting down.`);
         abort.abort();
-        const done = (): void => {
-          logger.flush();
-          process.exit(0);
-        };
-        if (running) running.close().then(done, done);
-        else done();
+        if (running) running.close().then(() => exit(0), () => exit(0));
+        else exit(0);
       };
       process.on('SIGINT', () => onSignal('SIGINT'));
       process.on('SIGTERM', () => onSignal('SIGTERM'));
-      startProxy(config, { logger, signal: abort.signal }).then(
-        (p) => {
-          running = p;
-          if (stopping) void p.close().then(() => process.exit(0));
-        },
-        (e: unknown) => {
-          if (stopping) return;
-          logger.error(`Proxy could not start: ${(e as Error).message}`);
-          logger.flush();
-          process.exit(1);
-        },
-      );
+      // The metrics/health HTTP server starts first: readiness answers STARTUP during the startup retries.
+      startObservabilityServer(config, logger)
+        .then((obs) => {
+          observability = obs;
+          if (stopping) return undefined;
+          return startProxy(config, { logger, signal: abort.signal, observability: obs });
+        })
+        .then(
+          (p) => {
+            if (!p) return;
+            running = p;
+            if (stopping) void p.close().then(() => exit(0));
+          },
+          (e: unknown) => {
+            if (stopping) return;
+            logger.error(`Proxy could not start: ${(e as Error).message}`);
+            exit(1);
+          },
+        );
       return;
     }
   }

@@ -21,6 +21,9 @@ import { ClientListener } from './frontend/listener';
 import { ClientSession, type ControlView } from './frontend/client-session';
 import { VirtualTables } from './frontend/virtual-tables';
 import { ProxyCounters } from './frontend/counters';
+import { createProxyMetrics, type ProxyMetrics } from './observability/metrics';
+import { STARTUP_HEALTH, type HealthSource } from './observability/health';
+import { startHttpServer, type HttpServerHandle } from './observability/http-server';
 
 /** What the proxy needs from a control connection (backend/ControlConnection implements it). */
 export interface ControlConnectionLike extends ControlView, Pick<EventEmitter, 'on'> {
@@ -28,6 +31,42 @@ export interface ControlConnectionLike extends ControlView, Pick<EventEmitter, '
   stop(): Promise<void>;
   readonly clusterName: string;
   readonly hosts: Host[];
+  /** readiness (health.ts); absent = 0 failures */
+  readonly consecutiveFailures?: number;
+  /** readiness: the current control endpoint; absent = not connected */
+  readonly endpoint?: { host: string; port: number } | undefined;
+}
+
+/**
+ * The metrics/health HTTP server and what it shows (spec 6.3). The CLI starts one before the proxy (readiness
+ * says STARTUP during the startup retries) and hands it to `startProxy`; otherwise `startProxy` starts its own
+ * and closes it on shutdown.
+ */
+export interface ObservabilityServer {
+  readonly http: HttpServerHandle;
+  setMetrics(m: ProxyMetrics | undefined): void;
+  setHealth(h: HealthSource | undefined): void;
+  close(): Promise<void>;
+}
+
+export async function startObservabilityServer(config: ProxyConfig, logger: Logger): Promise<ObservabilityServer> {
+  let metrics: ProxyMetrics | undefined;
+  let health: HealthSource | undefined;
+  const http = await startHttpServer({
+    address: config.settings.metrics_address,
+    port: config.settings.metrics_port,
+    metrics: () => metrics,
+    metricsEnabled: config.settings.metrics_enabled,
+    health: () => health ?? STARTUP_HEALTH,
+    heartbeatFailureThreshold: config.settings.heartbeat_failure_threshold,
+    logger,
+  });
+  return {
+    http,
+    setMetrics: (m) => (metrics = m),
+    setHealth: (h) => (health = h),
+    close: () => http.close(),
+  };
 }
 
 export type ControlConnectionFactory = (cluster: 'ORIGIN' | 'TARGET', config: ProxyConfig, logger: Logger) => ControlConnectionLike;
@@ -42,6 +81,8 @@ export interface StartProxyOptions {
   startTimeoutMs?: number;
   /** Abort the startup retry loop. */
   signal?: AbortSignal;
+  /** An HTTP server already started by the caller (the CLI); the proxy then does not start (nor close) its own. */
+  observability?: ObservabilityServer;
 }
 
 export interface RunningProxy {
@@ -51,6 +92,10 @@ export interface RunningProxy {
   cache: PreparedCache;
   /** request-path counters (prepared cache misses, timeouts, late replies, async reads) */
   counters: ProxyCounters;
+  /** Prometheus metrics of this proxy (no-op with metrics_enabled=false) */
+  metrics: ProxyMetrics;
+  /** port of the metrics/health HTTP server (0 when it is not listening) */
+  metricsPort: number;
   /** active client connections */
   readonly clientConnections: number;
   close(): Promise<void>;
@@ -142,7 +187,18 @@ export async function startProxy(config: ProxyConfig, opts: StartProxyOptions = 
   const cache = new PreparedCache(config.maxPreparedStatements);
   const counters = new ProxyCounters();
 
-  const control = await startControlConnections(config, logger, opts.controlConnectionFactory ?? defaultControlFactory, opts);
+  const ownServer = opts.observability === undefined;
+  const obs = opts.observability ?? (await startObservabilityServer(config, logger));
+  obs.setHealth(STARTUP_HEALTH);
+  let control: { origin: ControlConnectionLike; target: ControlConnectionLike };
+  try {
+    control = await startControlConnections(config, logger, opts.controlConnectionFactory ?? defaultControlFactory, opts);
+  } catch (e) {
+    if (ownServer) await obs.close();
+    throw e;
+  }
+  const metrics = createProxyMetrics(config);
+  metrics.setPreparedCacheEntriesSource(() => cache.size);
   for (const [name, cc] of [['origin', control.origin], ['target', control.target]] as const) {
     logger.info(
       `Initialized ${name} control connection. Cluster Name: ${cc.clusterName}, Hosts: [${cc.hosts.map(hostLabel).join(', ')}].`,
@@ -213,6 +269,7 @@ export async function startProxy(config: ProxyConfig, opts: StartProxyOptions = 
         connect: opts.connect ?? ((o) => ClusterConnection.connect(o)),
         tls: tlsOpts,
         counters,
+        metrics,
       });
       sessions.add(s);
       s.onClose(() => {
@@ -224,14 +281,36 @@ export async function startProxy(config: ProxyConfig, opts: StartProxyOptions = 
       });
     },
   });
+  metrics.setClientConnectionsSource(() => listener.activeConnections);
+  let state: 'RUNNING' | 'SHUTDOWN' = 'RUNNING';
+  const controlHealth = (cluster: 'ORIGIN' | 'TARGET', cc: ControlConnectionLike) => ({
+    cluster,
+    get consecutiveFailures() {
+      return cc.consecutiveFailures ?? 0;
+    },
+    get endpoint() {
+      const ep = cc.endpoint;
+      return ep ? hostLabel({ address: ep.host, port: ep.port }) : undefined;
+    },
+  });
+  const healthSource: HealthSource = {
+    get state() {
+      return state;
+    },
+    controlConnections: [controlHealth('ORIGIN', control.origin), controlHealth('TARGET', control.target)],
+  };
   let bound: { address: string; port: number };
   try {
     bound = await listener.listen();
   } catch (e) {
     await control.origin.stop().catch(() => undefined);
     await control.target.stop().catch(() => undefined);
+    metrics.close();
+    if (ownServer) await obs.close();
     throw e;
   }
+  obs.setMetrics(metrics);
+  obs.setHealth(healthSource);
   logger.info(`Proxy connected and ready to accept queries on ${bound.address}:${bound.port}`);
   logger.info('Proxy started. Waiting for SIGINT/SIGTERM to shutdown.');
 
@@ -248,6 +327,12 @@ export async function startProxy(config: ProxyConfig, opts: StartProxyOptions = 
       for (const s of [...sessions]) s.close('proxy shut down', 'info');
       await control.origin.stop().catch(() => undefined);
       await control.target.stop().catch(() => undefined);
+      // spec 2.9 item 4: /metrics and readiness fall back to their startup answers, then the HTTP server stops
+      state = 'SHUTDOWN';
+      metrics.close();
+      obs.setMetrics(undefined);
+      obs.setHealth(STARTUP_HEALTH);
+      if (ownServer) await obs.close();
       logger.info('Proxy shutdown complete.');
     })();
     return closing;
@@ -259,6 +344,8 @@ export async function startProxy(config: ProxyConfig, opts: StartProxyOptions = 
     settings,
     cache,
     counters,
+    metrics,
+    metricsPort: obs.http.port,
     get clientConnections() {
       return listener.activeConnections;
     },

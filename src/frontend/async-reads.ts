@@ -26,6 +26,9 @@ import type { BodyCodec } from '../routing/request-router';
 import type { ClusterName } from '../routing/settings';
 import { readErrorCode, readErrorMessage, readUnpreparedId } from './replies';
 import type { ProxyCounters } from './counters';
+import type { NodeMetrics } from '../observability/metrics';
+
+type Tracking = 'read' | 'write' | 'none';
 
 export type AsyncState = 'connecting' | 'connected' | 'handshake' | 'ready' | 'closed';
 
@@ -34,10 +37,41 @@ export interface AsyncReadsObserver {
   connectionOpened?(): void;
   connectionClosed?(): void;
   connectionFailed?(): void;
-  requestStarted?(): void;
+  requestStarted?(tracked: Tracking): void;
   /** a reply arrived: seconds since the request was sent; `errorCode` when it was an ERROR */
-  requestFinished?(seconds: number, tracked: 'read' | 'write' | 'none', errorCode?: number): void;
-  requestTimedOut?(): void;
+  requestFinished?(seconds: number, tracked: Tracking, errorCode?: number): void;
+  requestTimedOut?(tracked: Tracking): void;
+  /** the connection closed under the request */
+  requestAborted?(tracked: Tracking): void;
+  /** used stream ids of the async connection changed by `delta` */
+  streamIds?(delta: number): void;
+}
+
+/** The metrics calls of the async connector (metrics.ts wiring notes: tracked requests only). */
+export function asyncMetricsObserver(am: NodeMetrics): AsyncReadsObserver {
+  return {
+    connectionOpened: () => am.connectionOpened(),
+    connectionClosed: () => am.connectionClosed(),
+    connectionFailed: () => am.connectionFailed(),
+    requestStarted: (t) => {
+      if (t !== 'none') am.asyncRequestStarted();
+    },
+    requestFinished: (seconds, t, code) => {
+      if (t === 'none') return;
+      am.asyncRequestFinished();
+      am.observeRequest(t === 'read' ? 'reads' : 'writes', seconds);
+      if (code !== undefined) am.requestFailed(code);
+    },
+    requestTimedOut: (t) => {
+      if (t === 'none') return;
+      am.asyncRequestFinished();
+      am.clientTimeout();
+    },
+    requestAborted: (t) => {
+      if (t !== 'none') am.asyncRequestFinished();
+    },
+    streamIds: (d) => am.addUsedStreamIds(d),
+  };
 }
 
 export interface AsyncReadsOptions {
@@ -193,13 +227,24 @@ export class AsyncReads {
     req.timer = setTimeout(() => this.onTimeout(req), this.opts.requestTimeoutMs);
     this.inflight++;
     c.asyncSent++;
-    this.opts.observer?.requestStarted?.();
+    this.opts.observer?.requestStarted?.(tracked);
+    this.syncStreamIds();
     return true;
   }
 
   private settle(req: AsyncRequest): void {
     clearTimeout(req.timer);
     this.inflight--;
+    this.syncStreamIds();
+  }
+
+  private reportedIds = 0;
+  private syncStreamIds(): void {
+    const u = this.conn ? this.conn.usedStreamIds : 0;
+    if (u !== this.reportedIds) {
+      this.opts.observer?.streamIds?.(u - this.reportedIds);
+      this.reportedIds = u;
+    }
   }
 
   private onReply(req: AsyncRequest, r: RawFrame): void {
@@ -263,13 +308,14 @@ export class AsyncReads {
   private onFailure(req: AsyncRequest): void {
     this.settle(req);
     this.opts.counters.asyncFailed++;
+    this.opts.observer?.requestAborted?.(req.tracked);
   }
 
   private onTimeout(req: AsyncRequest): void {
     this.inflight--;
     this.conn?.abandon(req.p);
     this.opts.counters.asyncTimeouts++;
-    this.opts.observer?.requestTimedOut?.();
+    this.opts.observer?.requestTimedOut?.(req.tracked);
     this.log.warn(`Async Request (${opcodeName(req.opcode)}) timed out after ${this.opts.requestTimeoutMs} ms.`);
   }
 
@@ -283,6 +329,7 @@ export class AsyncReads {
       this.conn.close(reason);
       this.conn = undefined;
     }
+    this.syncStreamIds();
     if (wasOpen) this.opts.observer?.connectionClosed?.();
   }
 }

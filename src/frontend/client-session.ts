@@ -21,7 +21,7 @@ import { FrameDecoder } from '../protocol/decoder';
 import { ProtocolError } from '../protocol/errors';
 import type { RawFrame } from '../protocol/frame';
 import { Reader, type StringMultimap } from '../protocol/primitives';
-import type { ClusterConnection, ClusterConnectionOptions } from '../backend/cluster-connection';
+import { endpointLabel, type ClusterConnection, type ClusterConnectionOptions } from '../backend/cluster-connection';
 import type { ProxyConfig } from '../config/types';
 import type { PreparedCache } from '../routing/prepared-cache';
 import { routeRequest, type BodyCodec, type Route, type RouteContext } from '../routing/request-router';
@@ -30,12 +30,13 @@ import { aggregate } from '../routing/response-aggregator';
 import type { ClusterName, RoutingSettings } from '../routing/settings';
 import type { SystemTablesSource, VirtualTables } from './virtual-tables';
 import { interceptedPreparedId } from './virtual-tables';
-import { errorFrame, overloadedFrame, protocolErrorFrame, responseFrame, unpreparedFrame, unsupportedVersionMessage } from './replies';
+import { errorFrame, readErrorCode, overloadedFrame, protocolErrorFrame, responseFrame, unpreparedFrame, unsupportedVersionMessage } from './replies';
 import { ClientWriter } from './client-writer';
 import { Handshake } from './handshake';
 import { RequestExecutor, type ForwardRoute, type InFlight } from './request-executor';
 import { ProxyCounters } from './counters';
-import { AsyncReads, type AsyncReadsObserver } from './async-reads';
+import { AsyncReads, asyncMetricsObserver } from './async-reads';
+import { NoopProxyMetrics, type NodeMetrics, type ProxyMetrics } from '../observability/metrics';
 
 /** What a session needs from a control connection (a subset of backend/ControlConnection). */
 export interface ControlView extends SystemTablesSource {
@@ -58,11 +59,13 @@ export interface SessionDeps {
   counters?: ProxyCounters;
   /** Tests: timeuuid source of the now() replacement. */
   generateNow?: () => Buffer;
-  /** metrics hooks of the async connection (dual reads), per session */
-  asyncObserver?: (cluster: ClusterName, endpoint: { host: string; port: number }) => AsyncReadsObserver | undefined;
+  /** metrics (default: no-op) */
+  metrics?: ProxyMetrics;
 }
 
 export type SessionState = 'connecting' | 'handshake' | 'ready' | 'closing' | 'closed';
+
+const NOOP_METRICS = new NoopProxyMetrics();
 
 /** Client versions never accepted while protocol v5 is not carried end to end (issue rule). */
 const NOT_CARRIED_VERSIONS: ReadonlySet<number> = new Set([ProtocolVersion.V5]);
@@ -85,6 +88,9 @@ export class ClientSession {
   /** Spec 3.1: once sent, every later frame gets a copy. */
   private versionError: RawFrame | undefined;
   private readonly counters: ProxyCounters;
+  private readonly metrics: ProxyMetrics;
+  private originMetrics: NodeMetrics | undefined;
+  private targetMetrics: NodeMetrics | undefined;
   /** reused for every request (no allocation per frame) */
   private readonly ctx: RouteContext;
   private drainResolvers: (() => void)[] = [];
@@ -97,6 +103,7 @@ export class ClientSession {
     this.remote = `${socket.remoteAddress}:${socket.remotePort}`;
     this.log = deps.logger.child({ client: this.remote });
     this.counters = deps.counters ?? new ProxyCounters();
+    this.metrics = deps.metrics ?? NOOP_METRICS;
     this.ctx = {
       keyspace: '',
       cache: deps.cache,
@@ -165,37 +172,46 @@ export class ClientSession {
     return (this.origin?.lateReplies ?? 0) + (this.target?.lateReplies ?? 0);
   }
 
+  /** Dial one cluster connection (metrics: opened/closed exactly once, or failed). */
+  private async dial(cluster: ClusterName, host: { address: string; port: number }, maxStreamIds: number): Promise<ClusterConnection> {
+    const { config } = this.deps;
+    const c = cluster === 'ORIGIN' ? config.origin : config.target;
+    const nm = this.metrics.node(cluster, endpointLabel({ host: host.address, port: host.port }));
+    let conn: ClusterConnection;
+    try {
+      conn = await this.deps.connect({
+        cluster,
+        endpoint: { host: host.address, port: host.port },
+        connectTimeoutMs: c.connectionTimeoutMs,
+        tls: cluster === 'ORIGIN' ? this.deps.tls.origin : this.deps.tls.target,
+        maxStreamIds,
+        maxBodyLength: config.maxFrameSizeBytes,
+        logger: this.deps.logger,
+        heartbeatIntervalMs: config.settings.heartbeat_interval_ms,
+      });
+    } catch (e) {
+      nm.connectionFailed();
+      this.metrics.clusterConnectionFailed(cluster);
+      throw e;
+    }
+    nm.connectionOpened();
+    conn.once('close', () => nm.connectionClosed());
+    if (cluster === 'ORIGIN') this.originMetrics = nm;
+    else this.targetMetrics = nm;
+    return conn;
+  }
+
   /** Open ORIGIN then TARGET, then start reading the client. Resolves false when the session was closed. */
   async start(): Promise<boolean> {
     const { config, control } = this.deps;
     const maxStreamIds = this.maxStreamIds();
     try {
-      const oh = control.origin.nextAssignedHost();
-      this.origin = await this.deps.connect({
-        cluster: 'ORIGIN',
-        endpoint: { host: oh.address, port: oh.port },
-        connectTimeoutMs: config.origin.connectionTimeoutMs,
-        tls: this.deps.tls.origin,
-        maxStreamIds,
-        maxBodyLength: config.maxFrameSizeBytes,
-        logger: this.deps.logger,
-        heartbeatIntervalMs: config.settings.heartbeat_interval_ms,
-      });
+      this.origin = await this.dial('ORIGIN', control.origin.nextAssignedHost(), maxStreamIds);
       if (this.state !== 'connecting') {
         this.origin.close('client gone');
         return false;
       }
-      const th = control.target.nextAssignedHost();
-      this.target = await this.deps.connect({
-        cluster: 'TARGET',
-        endpoint: { host: th.address, port: th.port },
-        connectTimeoutMs: config.target.connectionTimeoutMs,
-        tls: this.deps.tls.target,
-        maxStreamIds,
-        maxBodyLength: config.maxFrameSizeBytes,
-        logger: this.deps.logger,
-        heartbeatIntervalMs: config.settings.heartbeat_interval_ms,
-      });
+      this.target = await this.dial('TARGET', control.target.nextAssignedHost(), maxStreamIds);
     } catch (e) {
       this.log.error(`Client Handler could not be created: ${(e as Error).message}`);
       this.close('cluster connection failed');
@@ -216,7 +232,14 @@ export class ClientSession {
       onCompleteError: (fl, e) => this.close(`cannot handle the reply to ${opcodeName(fl.request.opcode)}: ${e.message}`, 'error'),
       onSettled: () => this.checkDrained(),
       heartbeatVersion: (fallback) => this.handshake.clientVersion ?? fallback,
-    }, this.counters);
+      errorCode: (r) => {
+        try {
+          return readErrorCode(this.body(r));
+        } catch {
+          return -1;
+        }
+      },
+    }, this.counters, { proxy: this.metrics, origin: this.originMetrics!, target: this.targetMetrics! });
     for (const conn of [this.origin, this.target]) {
       conn.on('close', (err?: Error) => this.clusterLost(`${conn.cluster} connection closed${err ? `: ${err.message}` : ''}`));
       conn.on('drain', () => this.writer.updateFlow());
@@ -248,7 +271,7 @@ export class ClientSession {
       counters: this.counters,
       logger: this.log,
       codec: () => this.bodyCodec,
-      observer: this.deps.asyncObserver?.(cluster, endpoint),
+      observer: asyncMetricsObserver(this.metrics.node('ASYNC', endpointLabel(endpoint))),
     });
   }
 
@@ -380,6 +403,7 @@ export class ClientSession {
         break;
       case 'unprepared':
         this.counters.preparedCacheMisses++;
+        this.metrics.preparedCacheMiss();
         this.log.warn(`No cached entry for prepared-id = '${route.id.toString('hex')}' for OpCode ${opcodeName(f.opcode)}.`);
         this.writer.write(unpreparedFrame(f.version, f.streamId, route.id));
         break;

@@ -13,6 +13,26 @@ import type { RawFrame } from '../protocol/frame';
 import type { ClusterConnection, PendingRequest } from '../backend/cluster-connection';
 import type { Route } from '../routing/request-router';
 import type { ClusterName } from '../routing/settings';
+import { Opcode } from '../protocol/constants';
+import {
+  NoopProxyMetrics,
+  elapsedSeconds,
+  nodeRequestType,
+  proxyRequestType,
+  type NodeMetrics,
+  type ProxyMetrics,
+  type ProxyRequestType,
+} from '../observability/metrics';
+
+/** Metrics of one session's requests: the proxy-level facade and the node metrics of its two connections. */
+export interface ExecutorMetrics {
+  proxy: ProxyMetrics;
+  origin: NodeMetrics;
+  target: NodeMetrics;
+}
+
+const NOOP = new NoopProxyMetrics();
+const NOOP_METRICS: ExecutorMetrics = { proxy: NOOP, origin: NOOP.node('ORIGIN', ''), target: NOOP.node('TARGET', '') };
 
 export type ForwardRoute = Extract<Route, { type: 'forward' }>;
 
@@ -33,6 +53,8 @@ export interface InFlight {
   startedAt: number;
   /** runs once every expected reply is in */
   complete: (fl: InFlight) => void;
+  /** tracked requests (route.tracking !== 'none'): the proxy-level metrics type */
+  metricsType?: ProxyRequestType;
 }
 
 export interface ExecutorHooks {
@@ -48,6 +70,8 @@ export interface ExecutorHooks {
   onSettled(): void;
   /** Version of proxy heartbeats (the client's STARTUP version). */
   heartbeatVersion(fallback: ProtocolVersion): ProtocolVersion;
+  /** ERROR code of a cluster reply (its body decompressed if needed); -1 when unreadable. */
+  errorCode(r: RawFrame): number;
 }
 
 export interface ExecutorStats {
@@ -65,7 +89,26 @@ export class RequestExecutor {
     private readonly log: Logger,
     private readonly hooks: ExecutorHooks,
     private readonly stats: ExecutorStats = { requestTimeouts: 0 },
+    private readonly m: ExecutorMetrics = NOOP_METRICS,
   ) {}
+
+  /** stream ids of each connection last reported to the `used_stream_ids` gauges */
+  private reportedOriginIds = 0;
+  private reportedTargetIds = 0;
+
+  /** Bring the used-stream-id gauges in line with the connections (cheap: two reads, a call only on change). */
+  private syncStreamIds(): void {
+    const o = this.origin.usedStreamIds;
+    if (o !== this.reportedOriginIds) {
+      this.m.origin.addUsedStreamIds(o - this.reportedOriginIds);
+      this.reportedOriginIds = o;
+    }
+    const t = this.target.usedStreamIds;
+    if (t !== this.reportedTargetIds) {
+      this.m.target.addUsedStreamIds(t - this.reportedTargetIds);
+      this.reportedTargetIds = t;
+    }
+  }
 
   get size(): number {
     return this.inflight.size;
@@ -109,6 +152,11 @@ export class RequestExecutor {
     }
     this.inflight.add(fl);
     fl.timer = setTimeout(() => this.onTimeout(fl), this.timeoutMs);
+    if (route.tracking !== 'none') {
+      fl.metricsType = proxyRequestType(route.to);
+      this.m.proxy.requestStarted(fl.metricsType);
+    }
+    this.syncStreamIds();
     // Spec 2.7: heartbeat the connection that did not get this request.
     if (route.to === 'origin') this.target.maybeHeartbeat(this.hooks.heartbeatVersion(f.version));
     else if (route.to === 'target') this.origin.maybeHeartbeat(this.hooks.heartbeatVersion(f.version));
@@ -120,6 +168,11 @@ export class RequestExecutor {
     if (fl.originP && !fl.origin) this.origin.abandon(fl.originP);
     if (fl.targetP && !fl.target) this.target.abandon(fl.targetP);
     this.stats.requestTimeouts++;
+    if (fl.metricsType) {
+      this.m.proxy.requestFinished(fl.metricsType, elapsedSeconds(fl.startedAt));
+      if (fl.originP && !fl.origin) this.m.origin.clientTimeout();
+      if (fl.targetP && !fl.target) this.m.target.clientTimeout();
+    }
     const missing = [fl.originP && !fl.origin ? 'ORIGIN' : '', fl.targetP && !fl.target ? 'TARGET' : ''].filter(Boolean).join(' and ');
     this.log.error(
       `Error handling request (${opcodeName(fl.request.opcode)}, stream ${fl.clientStream}): did not receive response from ${missing} within ${this.timeoutMs} ms`,
@@ -132,9 +185,25 @@ export class RequestExecutor {
     if (!this.inflight.has(fl)) return;
     if (cluster === 'ORIGIN') fl.origin = r;
     else fl.target = r;
+    if (fl.metricsType) {
+      const nm = cluster === 'ORIGIN' ? this.m.origin : this.m.target;
+      nm.observeRequest(nodeRequestType(fl.route.to), elapsedSeconds(fl.startedAt));
+      if (r.opcode === Opcode.ERROR) nm.requestFailed(this.hooks.errorCode(r));
+    }
     if (--fl.waiting > 0) return;
     this.inflight.delete(fl);
     if (fl.timer) clearTimeout(fl.timer);
+    this.syncStreamIds();
+    if (fl.metricsType) {
+      const m = this.m.proxy;
+      m.requestFinished(fl.metricsType, elapsedSeconds(fl.startedAt));
+      const oe = fl.origin !== undefined && fl.origin.opcode === Opcode.ERROR;
+      const te = fl.target !== undefined && fl.target.opcode === Opcode.ERROR;
+      if (fl.route.to === 'both') {
+        if (oe || te) m.writeFailed(oe, te);
+      } else if (oe) m.readFailed('ORIGIN');
+      else if (te) m.readFailed('TARGET');
+    }
     try {
       fl.complete(fl);
     } catch (e) {
@@ -146,7 +215,15 @@ export class RequestExecutor {
 
   /** Forget every in-flight request (session closed): timers cleared, no callback runs any more. */
   clear(): void {
-    for (const fl of this.inflight) if (fl.timer) clearTimeout(fl.timer);
+    for (const fl of this.inflight) {
+      if (fl.timer) clearTimeout(fl.timer);
+      if (fl.metricsType) this.m.proxy.requestAbandoned(fl.metricsType);
+    }
     this.inflight.clear();
+    // the connections are closing: their stream ids leave the gauges
+    this.m.origin.addUsedStreamIds(-this.reportedOriginIds);
+    this.m.target.addUsedStreamIds(-this.reportedTargetIds);
+    this.reportedOriginIds = 0;
+    this.reportedTargetIds = 0;
   }
 }

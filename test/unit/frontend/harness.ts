@@ -1,5 +1,6 @@
 // Test harness for in-process proxy tests: a proxy between a raw CQL client and two fake servers.
 import * as net from 'node:net';
+import http from 'node:http';
 import assert from 'node:assert/strict';
 import pino, { type Logger } from 'pino';
 import { Consistency, Opcode, ProtocolVersion } from '../../../src/protocol/constants';
@@ -125,6 +126,8 @@ export function proxyEnv(origin: FakeServer, target: FakeServer, extra: Record<s
     ZDM_TARGET_PASSWORD: '',
     ZDM_PROXY_LISTEN_ADDRESS: '127.0.0.1',
     ZDM_PROXY_LISTEN_PORT: '0',
+    ZDM_METRICS_ADDRESS: '127.0.0.1',
+    ZDM_METRICS_PORT: '0',
     ...extra,
   };
 }
@@ -161,6 +164,36 @@ export async function until(pred: () => boolean, what: string, ms = 3000): Promi
 }
 
 export const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+
+/** GET http://127.0.0.1:<port><path> */
+export function httpGet(port: number, path: string): Promise<{ status: number; body: string }> {
+  return new Promise((resolve, reject) => {
+    const req = http.request({ host: '127.0.0.1', port, path, agent: false }, (res) => {
+      let body = '';
+      res.setEncoding('utf8');
+      res.on('data', (d: string) => (body += d));
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, body }));
+    });
+    req.on('error', reject);
+    req.end();
+  });
+}
+
+/** Value of one sample line `<name>{<labels>} <value>` of a Prometheus text exposition (undefined when absent). */
+export function sample(text: string, name: string, labels: Record<string, string> = {}): number | undefined {
+  for (const line of text.split('\n')) {
+    if (!line.startsWith(name)) continue;
+    const m = /^([^{\s]+)(?:\{([^}]*)\})?\s+(\S+)/.exec(line);
+    if (!m || m[1] !== name) continue;
+    const got: Record<string, string> = {};
+    for (const kv of (m[2] ?? '').split(',').filter(Boolean)) {
+      const [k, v] = kv.split('=');
+      got[k!] = v!.replace(/^"|"$/g, '');
+    }
+    if (Object.entries(labels).every(([k, v]) => got[k] === v)) return Number(m[3]);
+  }
+  return undefined;
+}
 
 export const int = (n: number): Buffer => {
   const b = Buffer.alloc(4);

@@ -77,6 +77,8 @@ before(async () => {
       ZDM_PROXY_LISTEN_ADDRESS: '127.0.0.1',
       ZDM_PROXY_LISTEN_PORT: '0',
       ZDM_PROXY_REQUEST_TIMEOUT_MS: '300',
+      ZDM_METRICS_ADDRESS: '127.0.0.1',
+      ZDM_METRICS_PORT: '0',
     },
   });
   proxy = await startProxy(config, { logger: pino({ level: 'silent' }) });
