@@ -8,9 +8,18 @@
 // This file is also a module: test/support/clusters.ts imports its exported functions, so the
 // start/stop/readiness/fault logic lives here only. Plain ESM, node built-ins only (the Node
 // cassandra-driver from node_modules is used for the readiness probe when it is installed).
+//
+// Concurrency: every state change of a node (start, stop, restart with other options, reset, the
+// kill/pause/restart levers) runs under a per-node lock file .clusters/<name>/lock (O_EXCL, holding
+// the owner's PID; stale once that process is gone), so two test runs at once never restart a node
+// at the same moment. Before a JVM is launched, /proc is scanned for Cassandra JVMs on the node's data
+// directory: one with the wanted options is adopted, any other is stopped; two JVMs never share it.
 import { spawn, spawnSync, execFileSync } from 'node:child_process';
+import { AsyncLocalStorage } from 'node:async_hooks';
+import { randomBytes } from 'node:crypto';
 import {
   existsSync, mkdirSync, readFileSync, writeFileSync, rmSync, openSync, closeSync, statSync, readdirSync,
+  renameSync, linkSync, unlinkSync, writeSync, readlinkSync,
 } from 'node:fs';
 import { createRequire } from 'node:module';
 import { connect as netConnect } from 'node:net';
@@ -146,6 +155,8 @@ Options (flag / environment variable; flags win):
   --version=5.0.8                                        ZDM_CASSANDRA_VERSION    Cassandra version (default tries ${DEFAULT_VERSIONS.join(', ')})
                                                          ZDM_JAVA_HOME            Java 17 home (default ${JAVA_HOME})
                                                          ZDM_CLUSTERS_DIR, ZDM_CACHE_DIR  node and jar directories
+                                                         ZDM_CLUSTERS_LOCK_TIMEOUT  seconds to wait for another run's
+                                                                                  start/stop of a node (default 360)
 `;
 
 // ------------------------------------------------------------------------------------------------
@@ -162,7 +173,10 @@ export function readState(name) {
 }
 function writeState(name, state) {
   mkdirSync(nodeDir(name), { recursive: true });
-  writeFileSync(stateFile(name), JSON.stringify(state, null, 2) + '\n');
+  // write + rename: a concurrent reader (status, another run) never sees a half-written file
+  const tmp = `${stateFile(name)}.${process.pid}.tmp`;
+  writeFileSync(tmp, JSON.stringify(state, null, 2) + '\n');
+  renameSync(tmp, stateFile(name));
 }
 
 /** True when pid is alive and is the Cassandra JVM of this node (guards against PID reuse). */
@@ -224,6 +238,226 @@ export function logTail(name, lines = 40) {
   tail(nodeStdoutFile(name), Math.min(lines, 15));
   tail(nodeLogFile(name), lines);
   return out.length ? out.join('\n') : `(no log yet under ${join(nodeDir(name), 'logs')})`;
+}
+
+// ------------------------------------------------------------------------------------------------
+// Per-node lock (.clusters/<name>/lock)
+
+export const LOCK_TIMEOUT_MS = Number(process.env.ZDM_CLUSTERS_LOCK_TIMEOUT || 360) * 1000;
+const LOCK_NAME = 'lock';
+export function nodeLockFile(name) { return join(nodeDir(name), LOCK_NAME); }
+
+const heldLocks = new AsyncLocalStorage(); // Set of node names the current async call chain holds
+const ownedLocks = new Map(); // nonce -> lock file, for this process
+let exitHookInstalled = false;
+
+/** Start time of a process in clock ticks since boot (field 22 of /proc/<pid>/stat): guards against PID reuse. */
+function procStartTime(pid) {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    return stat.slice(stat.lastIndexOf(')') + 2).split(' ')[19];
+  } catch { return undefined; }
+}
+
+/** The holder recorded in a lock file ({ pid, startTime, nonce, what, cmd, since }), or undefined. */
+export function readLock(name) {
+  try { return JSON.parse(readFileSync(nodeLockFile(name), 'utf8')); } catch { return undefined; }
+}
+
+function holderAlive(h) {
+  if (!h || !Number.isInteger(h.pid) || h.pid <= 0) return false;
+  if (h.pid === process.pid) return ownedLocks.has(h.nonce); // ours only while a call chain holds it
+  const st = processState(h.pid);
+  if (st === undefined || st === 'Z') return false;
+  return !h.startTime || procStartTime(h.pid) === h.startTime;
+}
+
+function describeHolder(h) {
+  if (!h) return 'an unknown process (unreadable lock file)';
+  return `pid ${h.pid} ('${h.what}'${h.cmd ? ` from: ${h.cmd}` : ''}, since ${h.since})`;
+}
+
+/** Removes a stale lock file without ever removing a fresh one another process made meanwhile. */
+function breakStaleLock(file, seenRaw) {
+  const aside = `${file}.stale-${process.pid}-${randomBytes(4).toString('hex')}`;
+  try { renameSync(file, aside); } catch { return; } // already gone
+  let raw;
+  try { raw = readFileSync(aside, 'utf8'); } catch { raw = undefined; }
+  if (raw !== seenRaw) {
+    // Someone broke it and took the lock between our read and our rename: put theirs back
+    // (link fails if yet another process took it in that instant; theirs then stands).
+    try { linkSync(aside, file); } catch { /* EEXIST */ }
+  }
+  rmSync(aside, { force: true });
+}
+
+async function acquireNodeLock(name, what, timeoutMs) {
+  const file = nodeLockFile(name);
+  mkdirSync(nodeDir(name), { recursive: true });
+  const me = {
+    pid: process.pid, startTime: procStartTime(process.pid), nonce: randomBytes(8).toString('hex'), what,
+    cmd: process.argv.slice(1).join(' ').slice(0, 200), since: new Date().toISOString(),
+  };
+  const t0 = Date.now();
+  let announced = false;
+  for (;;) {
+    let fd;
+    try {
+      fd = openSync(file, 'wx'); // O_CREAT | O_EXCL
+    } catch (e) {
+      if (e.code !== 'EEXIST') throw new ClusterError('lock', `cannot create ${file}: ${e.message}`, name);
+    }
+    if (fd !== undefined) {
+      try { writeSync(fd, `${JSON.stringify(me)}\n`); } finally { closeSync(fd); }
+      ownedLocks.set(me.nonce, file);
+      if (!exitHookInstalled) {
+        exitHookInstalled = true;
+        process.once('exit', () => { for (const [nonce, f] of ownedLocks) releaseLockFile(f, nonce); });
+      }
+      return { file, nonce: me.nonce };
+    }
+    let raw;
+    try { raw = readFileSync(file, 'utf8'); } catch { continue; } // released meanwhile
+    let holder;
+    try { holder = JSON.parse(raw); } catch { holder = undefined; }
+    let stale;
+    if (holder) stale = !holderAlive(holder);
+    else { // being written right now, or left empty by a crash
+      try { stale = Date.now() - statSync(file).mtimeMs > 5000; } catch { continue; }
+    }
+    if (stale) {
+      log(`${name}: removing stale lock ${file} (${holder ? `holder pid ${holder.pid} is gone` : 'empty or unreadable'})`);
+      breakStaleLock(file, raw);
+      continue;
+    }
+    if (Date.now() - t0 >= timeoutMs) {
+      throw new ClusterError('lock', `gave up after ${secs(Date.now() - t0)} waiting to '${what}': ${file} is held by ${describeHolder(holder)}. `
+        + `Another run is changing this node; wait for it, or if that process is stuck stop it (kill ${holder?.pid ?? '<pid>'}); `
+        + 'ZDM_CLUSTERS_LOCK_TIMEOUT sets the wait in seconds', name);
+    }
+    if (!announced) {
+      announced = true;
+      log(`${name}: waiting for ${describeHolder(holder)} to release ${file}`);
+    }
+    await sleep(200);
+  }
+}
+
+function releaseLockFile(file, nonce) {
+  ownedLocks.delete(nonce);
+  try {
+    if (JSON.parse(readFileSync(file, 'utf8')).nonce === nonce) unlinkSync(file);
+  } catch { /* gone or not ours */ }
+}
+
+/**
+ * Runs fn holding the locks of the named nodes (taken in NODE_NAMES order; re-entrant within one
+ * async call chain, so restartNode -> startNodes does not wait for itself). Waits up to timeoutMs
+ * for another holder (another process or another call chain of this one), then throws a
+ * ClusterError naming the holder.
+ */
+export async function withNodeLocks(names, what, fn, { timeoutMs = LOCK_TIMEOUT_MS } = {}) {
+  const held = heldLocks.getStore() || new Set();
+  const order = NODE_NAMES.filter((n) => names.includes(n) && !held.has(n));
+  const taken = [];
+  try {
+    for (const n of order) taken.push(await acquireNodeLock(n, what, timeoutMs));
+    return await heldLocks.run(new Set([...held, ...order]), fn);
+  } finally {
+    for (const l of taken.reverse()) releaseLockFile(l.file, l.nonce);
+  }
+}
+
+/** Removes a node's directory contents (config, data, logs, state) but not its lock file. */
+function wipeNodeDir(name) {
+  let entries;
+  try { entries = readdirSync(nodeDir(name)); } catch { return; }
+  for (const e of entries) if (e !== LOCK_NAME && !e.startsWith(`${LOCK_NAME}.stale-`)) rmSync(join(nodeDir(name), e), { recursive: true, force: true });
+}
+
+// ------------------------------------------------------------------------------------------------
+// Cassandra JVMs on a node's data directory (whoever started them)
+
+/**
+ * Live Cassandra JVMs that use this node's data directory (.clusters/<name>), found by scanning
+ * /proc/*\/cmdline for its -Dcassandra.storagedir / -Dcassandra.config; recorded or not.
+ * A java process whose cmdline already reads empty (it is exiting) but whose cwd is still the node
+ * directory counts too, as { exiting: true }: its files may still be open. [{ pid, args, exiting }]
+ */
+export function nodeProcesses(name) {
+  const dir = nodeDir(name);
+  const config = pathToFileURL(join(dir, 'conf', 'cassandra.yaml')).href;
+  const found = [];
+  for (const entry of readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    const pid = Number(entry);
+    if (pid === process.pid) continue;
+    let args;
+    try { args = readFileSync(`/proc/${entry}/cmdline`, 'utf8').split('\0'); } catch { continue; }
+    if (args.length && args[args.length - 1] === '') args.pop();
+    const st = processState(pid);
+    if (st === undefined || st === 'Z') continue;
+    if (args.length === 0) {
+      try {
+        if (readFileSync(`/proc/${entry}/comm`, 'utf8').trim() === 'java' && readlinkSync(`/proc/${entry}/cwd`) === dir) {
+          found.push({ pid, args, exiting: true });
+        }
+      } catch { /* not ours to read */ }
+      continue;
+    }
+    if (!args.includes('org.apache.cassandra.service.CassandraDaemon')) continue;
+    if (args.some((a) => a === `-Dcassandra.storagedir=${dir}` || a === `-Dcassandra.config=${config}`)) {
+      found.push({ pid, args, exiting: false });
+    }
+  }
+  return found;
+}
+
+/** Options a running JVM of this node was started with (from its command line; older launches: config file). */
+function processOptions(name, args) {
+  const tagged = args.find((a) => a.startsWith('-Dzdm.options='));
+  if (tagged) {
+    try { return JSON.parse(decodeURIComponent(tagged.slice('-Dzdm.options='.length))); } catch { /* fall through */ }
+  }
+  const heap = args.find((a) => a.startsWith('-Xmx'))?.slice(4);
+  const i = args.findIndex((a) => a.startsWith('-Dzdm.node='));
+  const j = args.lastIndexOf('-cp');
+  let yaml = '';
+  try { yaml = readFileSync(join(nodeDir(name), 'conf', 'cassandra.yaml'), 'utf8'); } catch { /* none */ }
+  return {
+    auth: /^authenticator:\s*PasswordAuthenticator/m.test(yaml),
+    tls: /^client_encryption_options:\s*\n\s*enabled:\s*true/m.test(yaml),
+    heap,
+    jvmOpts: i >= 0 && j > i ? args.slice(i + 1, j).join(' ') : '',
+  };
+}
+
+function processVersion(args) {
+  const cp = args[args.lastIndexOf('-cp') + 1] || '';
+  return /cassandra-all-([0-9][^/:]*?)\.jar/.exec(cp)?.[1];
+}
+
+/** SIGTERM (after SIGCONT) the given PIDs, SIGKILL what is left after graceMs; resolves once all are gone. */
+async function killPids(name, pids, graceMs) {
+  const t0 = Date.now();
+  const signal = (pid, sig) => { try { process.kill(pid, sig); } catch { /* gone, or not ours */ } };
+  for (const pid of pids) {
+    signal(pid, 'SIGCONT'); // a paused (SIGSTOPped) JVM cannot handle SIGTERM
+    signal(pid, 'SIGTERM');
+  }
+  // Not isNodeProcess(): /proc/<pid>/cmdline reads empty while the JVM is exiting.
+  const alive = () => pids.filter((p) => !processGone(p));
+  while (alive().length && Date.now() - t0 < graceMs) await sleep(100);
+  if (alive().length) {
+    log(`${name}: still running ${secs(graceMs)} after SIGTERM; sending SIGKILL`);
+    for (const pid of alive()) signal(pid, 'SIGKILL');
+    const t1 = Date.now();
+    while (alive().length) {
+      if (Date.now() - t1 > 30_000) throw new ClusterError('stop', `pid ${alive().join(', ')} did not exit after SIGKILL`, name);
+      await sleep(100);
+    }
+  }
+  return Date.now() - t0;
 }
 
 // ------------------------------------------------------------------------------------------------
@@ -461,6 +695,8 @@ function jvmArgs(node, dir, opts, classpath) {
     '-Dcassandra.load_ring_state=false',
     '-Dcassandra.ring_delay_ms=1000',
     '-Dcassandra.shutdown_announce_in_ms=0', // no 2 s gossip farewell on stop: nobody is listening
+    // the options this JVM runs with, so another run can tell whether to adopt it (nodeProcesses)
+    `-Dzdm.options=${encodeURIComponent(JSON.stringify({ auth: opts.auth, tls: opts.tls, heap: opts.heap, jvmOpts: opts.jvmOpts || '' }))}`,
     `-Dzdm.node=${node.name}`,
     ...(opts.jvmOpts ? opts.jvmOpts.split(/\s+/) : []), // last wins, e.g. -XX:TieredStopAtLevel=4
     '-cp', classpath,
@@ -596,15 +832,50 @@ export async function waitReady(name, { pid, opts, timeoutMs = 240_000 } = {}) {
  * { [name]: { pid, reused, version, readyMs } } when every node is ready; throws a ClusterError
  * naming the failed step and node (with its log tail in .logTail) otherwise.
  */
-export async function startNodes(names = NODE_NAMES, { nodeOptions = {}, fresh = false, timeoutMs = 240_000, version, quiet = false } = {}) {
+export async function startNodes(names = NODE_NAMES, { nodeOptions = {}, fresh = false, timeoutMs = 240_000, version, quiet = false, lockTimeoutMs } = {}) {
+  return withNodeLocks(names, `start ${names.join(' ')}`,
+    () => startNodesLocked(names, { nodeOptions, fresh, timeoutMs, version, quiet }), { timeoutMs: lockTimeoutMs });
+}
+
+/**
+ * Makes the recorded state of a node match the JVMs that really use its data directory: an
+ * unrecorded JVM with the wanted options is adopted (its PID recorded) when the recorded one is gone,
+ * every other unrecorded JVM is stopped. Returns the PID of the running recorded node, or undefined.
+ */
+async function reconcileNode(name, want, { fresh }) {
+  let pid = runningPid(name);
+  const others = nodeProcesses(name).filter((p) => p.pid !== pid);
+  if (others.length === 0) return pid;
+  const dir = nodeDir(name);
+  const [only] = others;
+  if (!pid && others.length === 1 && !only.exiting && !fresh) {
+    const opts = processOptions(name, only.args);
+    if (sameOptions(opts, want)) {
+      const st = readState(name);
+      const node = NODES[name];
+      writeState(name, {
+        pid: only.pid, name, host: node.host, port: node.port, clusterName: node.clusterName,
+        version: processVersion(only.args) ?? st?.version, options: { ...want, ...opts }, startedAt: st?.startedAt ?? new Date().toISOString(),
+      });
+      log(`${name}: adopted the running Cassandra JVM pid ${only.pid} on ${dir} (the recorded pid ${st?.pid ?? '-'} is not running)`);
+      return only.pid;
+    }
+  }
+  const why = pid ? `besides the recorded pid ${pid}` : fresh ? 'and --fresh wipes the data' : others.length > 1 ? 'several at once' : 'with other options than wanted';
+  log(`${name}: Cassandra JVM pid ${others.map((p) => p.pid).join(', ')} uses ${dir} but is not the recorded node (${why}); stopping it`);
+  await killPids(name, others.map((p) => p.pid), 30_000);
+  return pid;
+}
+
+async function startNodesLocked(names, { nodeOptions, fresh, timeoutMs, version, quiet }) {
   const t0 = Date.now();
   const want = Object.fromEntries(names.map((n) => [n, { ...defaultNodeOptions(n), ...(nodeOptions[n] || {}) }]));
   const toStart = [];
   const toStop = [];
   const result = {};
   for (const name of names) {
+    const pid = await reconcileNode(name, want[name], { fresh });
     const st = readState(name);
-    const pid = runningPid(name);
     if (pid && !fresh && sameOptions(st.options, want[name])) {
       if (processState(pid) === 'T') process.kill(pid, 'SIGCONT'); // a paused node is resumed, not restarted
       result[name] = { pid, reused: true, version: st.version };
@@ -616,7 +887,7 @@ export async function startNodes(names = NODE_NAMES, { nodeOptions = {}, fresh =
     }
     toStart.push(name);
   }
-  await stopNodes(toStop);
+  await Promise.all(toStop.map((n) => stopNodeLocked(n)));
   // Reused nodes must still answer (they may be starting or half-dead).
   await Promise.all(Object.keys(result).map(async (name) => {
     try {
@@ -634,6 +905,12 @@ export async function startNodes(names = NODE_NAMES, { nodeOptions = {}, fresh =
   if (toStart.some((n) => want[n].tls)) ensureTls();
   for (const name of toStart) {
     const node = NODES[name];
+    // Never a second JVM on one data directory: whatever still uses it (e.g. exiting) must be gone.
+    let users = nodeProcesses(name);
+    for (let i = 0; users.length && i < 100; i++) { await sleep(100); users = nodeProcesses(name); }
+    if (users.length) {
+      throw new ClusterError('start', `pid ${users.map((p) => p.pid).join(', ')} still uses ${nodeDir(name)}; not starting a second Cassandra JVM on it (stop it first)`, name);
+    }
     // A port still open a few seconds on is held by something else (e.g. a node of another checkout).
     let busy = await portOpen(node.host, node.port, 500);
     for (let i = 0; busy && i < 10; i++) { await sleep(500); busy = await portOpen(node.host, node.port, 500); }
@@ -642,7 +919,7 @@ export async function startNodes(names = NODE_NAMES, { nodeOptions = {}, fresh =
       throw new ClusterError('start', `${node.host}:${node.port} is already in use by a process that is not this node`
         + (other ? `: the ${name} node of another checkout is running:${other}; stop it there` : ' (stop it first)'), name);
     }
-    if (fresh) rmSync(nodeDir(name), { recursive: true, force: true });
+    if (fresh) wipeNodeDir(name);
   }
   const tStart = Date.now();
   const pids = Object.fromEntries(toStart.map((n) => [n, launchNode(n, want[n], jars)]));
@@ -666,34 +943,37 @@ function withTail(err, name) {
   return e;
 }
 
-/** Stops one node by its recorded PID: SIGTERM, then SIGKILL after graceMs. Resolves true if it was running. */
-export async function stopNode(name, { graceMs = 30_000 } = {}) {
-  const pid = runningPid(name);
-  if (!pid) return false;
-  const t0 = Date.now();
-  try {
-    process.kill(pid, 'SIGCONT'); // a paused (SIGSTOPped) JVM cannot handle SIGTERM
-    process.kill(pid, 'SIGTERM');
-  } catch { /* already gone */ }
-  // Not isNodeProcess(): /proc/<pid>/cmdline reads empty while the JVM is exiting.
-  while (!processGone(pid) && Date.now() - t0 < graceMs) await sleep(100);
-  if (!processGone(pid)) {
-    log(`${name}: still running ${secs(graceMs)} after SIGTERM; sending SIGKILL`);
-    try { process.kill(pid, 'SIGKILL'); } catch { /* gone */ }
-    while (!processGone(pid)) await sleep(100);
-  }
-  log(`${name}: stopped (pid ${pid}) in ${secs(Date.now() - t0)}`);
+/**
+ * Stops one node: its recorded PID and any other Cassandra JVM on its data directory. SIGTERM, then
+ * SIGKILL after graceMs. Resolves true if something was running.
+ */
+export async function stopNode(name, { graceMs = 30_000, lockTimeoutMs } = {}) {
+  return withNodeLocks([name], `stop ${name}`, () => stopNodeLocked(name, { graceMs }), { timeoutMs: lockTimeoutMs });
+}
+
+async function stopNodeLocked(name, { graceMs = 30_000 } = {}) {
+  const recorded = runningPid(name);
+  const pids = [...new Set([...(recorded ? [recorded] : []), ...nodeProcesses(name).map((p) => p.pid)])];
+  if (pids.length === 0) return false;
+  const ms = await killPids(name, pids, graceMs);
+  log(`${name}: stopped (pid ${pids.join(', ')}) in ${secs(ms)}`);
   return true;
 }
 
-export async function stopNodes(names = NODE_NAMES, opts) {
-  await Promise.all(names.map((n) => stopNode(n, opts)));
+/** Stops the nodes (in parallel); resolves to the names of those that were running. */
+export async function stopNodes(names = NODE_NAMES, opts = {}) {
+  return withNodeLocks(names, `stop ${names.join(' ')}`, async () => {
+    const was = await Promise.all(names.map((n) => stopNodeLocked(n, opts)));
+    return names.filter((_, i) => was[i]);
+  }, { timeoutMs: opts.lockTimeoutMs });
 }
 
 /** Stops the nodes and wipes their directories (config, data, logs). */
 export async function resetNodes(names = NODE_NAMES) {
-  await stopNodes(names);
-  for (const n of names) rmSync(nodeDir(n), { recursive: true, force: true });
+  await withNodeLocks(names, `reset ${names.join(' ')}`, async () => {
+    await Promise.all(names.map((n) => stopNodeLocked(n)));
+    for (const n of names) wipeNodeDir(n);
+  });
   log(`wiped ${names.map(nodeDir).join(', ')}`);
 }
 
@@ -714,46 +994,58 @@ async function waitFor(cond, what, timeoutMs = 10_000) {
 
 /** SIGSTOP the node's JVM: it keeps its sockets open but answers nothing. Resolves once it is stopped. */
 export async function pauseNode(name) {
-  const pid = requirePid(name);
-  process.kill(pid, 'SIGSTOP');
-  await waitFor(() => processState(pid) === 'T', `${name} to be paused`);
+  await withNodeLocks([name], `pause ${name}`, async () => {
+    const pid = requirePid(name);
+    process.kill(pid, 'SIGSTOP');
+    await waitFor(() => processState(pid) === 'T', `${name} to be paused`);
+  });
 }
 
 /** SIGCONT a paused node and wait until it answers a query again. */
 export async function resumeNode(name, { timeoutMs = 60_000 } = {}) {
-  const pid = requirePid(name);
-  process.kill(pid, 'SIGCONT');
-  await waitFor(() => processState(pid) !== 'T', `${name} to resume`);
-  await waitReady(name, { pid, opts: readState(name).options, timeoutMs });
+  await withNodeLocks([name], `resume ${name}`, async () => {
+    const pid = requirePid(name);
+    process.kill(pid, 'SIGCONT');
+    await waitFor(() => processState(pid) !== 'T', `${name} to resume`);
+    await waitReady(name, { pid, opts: readState(name).options, timeoutMs });
+  });
 }
 
 /** SIGKILL the node (a crash); resolves once the process is gone. Data stays for restartNode/start. */
 export async function killNode(name) {
-  const pid = requirePid(name);
-  process.kill(pid, 'SIGKILL');
-  await waitFor(() => processGone(pid), `${name} to die`);
+  await withNodeLocks([name], `kill ${name}`, async () => {
+    const pid = requirePid(name);
+    process.kill(pid, 'SIGKILL');
+    await waitFor(() => processGone(pid), `${name} to die`);
+  });
 }
 
 /** Stops (if running) and starts the node again with its recorded options and its data kept; waits until ready. */
 export async function restartNode(name, { timeoutMs = 240_000 } = {}) {
-  const st = readState(name);
-  await stopNode(name);
-  return (await startNodes([name], {
-    nodeOptions: { [name]: st?.options }, timeoutMs, version: st?.version,
-  }))[name];
+  return withNodeLocks([name], `restart ${name}`, async () => {
+    const st = readState(name);
+    await stopNodeLocked(name);
+    return (await startNodes([name], {
+      nodeOptions: { [name]: st?.options }, timeoutMs, version: st?.version,
+    }))[name];
+  });
 }
 
-/** Status rows for each node: { name, state, pid, host, port, version, options, rssMiB, log }. */
+/**
+ * Status rows for each node: { name, state, pid, host, port, version, options, rssMiB, log, unrecorded }
+ * (unrecorded: PIDs of Cassandra JVMs on the node's data directory other than the recorded one; 'start' fixes that).
+ */
 export function nodeStatus(names = NODE_NAMES) {
   return names.map((name) => {
     const st = readState(name);
     const pid = runningPid(name);
     const ps = pid ? processState(pid) : undefined;
+    const unrecorded = nodeProcesses(name).map((p) => p.pid).filter((p) => p !== pid);
     return {
       name, state: !st ? 'never started' : !pid ? 'stopped' : ps === 'T' ? 'paused' : 'running',
       pid: pid ?? null, host: NODES[name].host, port: NODES[name].port, clusterName: NODES[name].clusterName,
       version: st?.version ?? null, options: st?.options ?? null,
-      rssMiB: pid ? Math.round((rssKiB(pid) || 0) / 1024) : null, log: nodeLogFile(name),
+      rssMiB: pid ? Math.round((rssKiB(pid) || 0) / 1024) : null, log: nodeLogFile(name), unrecorded,
     };
   });
 }
@@ -778,8 +1070,7 @@ async function main(argv) {
     }
     case 'stop': {
       const t0 = Date.now();
-      const running = args.names.filter((n) => runningPid(n));
-      await stopNodes(args.names);
+      const running = await stopNodes(args.names);
       log(running.length ? `stopped ${running.join(', ')} in ${secs(Date.now() - t0)}` : 'no node was running');
       return 0;
     }
@@ -789,6 +1080,7 @@ async function main(argv) {
       for (const r of rows) {
         const o = r.options ? `auth ${r.options.auth ? 'on' : 'off'}, tls ${r.options.tls ? 'on' : 'off'}, heap ${r.options.heap}` : '-';
         console.log(`${r.name.padEnd(7)} ${r.state.padEnd(13)} pid ${String(r.pid ?? '-').padEnd(8)} ${r.host}:${r.port}  cluster_name '${r.clusterName}'  Cassandra ${r.version ?? '-'}  ${o}${r.rssMiB != null ? `  RSS ${r.rssMiB} MiB` : ''}`);
+        if (r.unrecorded.length) console.log(`${''.padEnd(7)} WARNING: unrecorded Cassandra JVM pid ${r.unrecorded.join(', ')} uses ${nodeDir(r.name)} ('start ${r.name}' adopts or stops it)`);
       }
       return 0;
     }
