@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import type { Client } from 'cassandra-driver';
 
 import {
-  createKeyspace, dropKeyspace, ensureClusters, originSession, pauseNode, resumeNode, targetSession, uniqueKeyspaceName,
+  createKeyspace, dropKeyspace, ensureClusters, nodePid, originSession, pauseNode, resumeNode, targetSession, uniqueKeyspaceName,
   TARGET,
 } from '../../support/clusters';
 import { FaultRelay } from '../../support/fault-relay';
@@ -158,6 +158,8 @@ describe('dual reads: read_mode=DUAL_ASYNC_ON_SECONDARY (real clusters)', () => 
     const metricsUp = await httpGet(proxy!, '/metrics').then((r) => r.status === 200, () => false);
     const timeoutsBefore = metricsUp ? (await scrape(proxy!)).value(ASYNC_FAILED, { error: 'client_timeout' }) : 0;
     let timeoutsAfter: number | undefined;
+    const pid = await nodePid('target');
+    let pidAfter: number | undefined;
     await pauseNode('target');
     try {
       const results = await Promise.allSettled(Array.from({ length: READS }, () =>
@@ -175,6 +177,7 @@ describe('dual reads: read_mode=DUAL_ASYNC_ON_SECONDARY (real clusters)', () => 
         }, { timeoutMs: PROXY_TIMEOUT_MS + 8000, intervalMs: 250 }).catch(() => undefined);
       }
     } finally {
+      pidAfter = await nodePid('target').catch(() => undefined);
       await resumeNode('target');
     }
     // After the resume the client connection keeps working.
@@ -182,7 +185,8 @@ describe('dual reads: read_mode=DUAL_ASYNC_ON_SECONDARY (real clusters)', () => 
     assert.deepEqual(rs.rows.map((r) => r['v']), ['from-origin']);
     assert.ok(metricsUp, '/metrics is not reachable: the async timeout counter could not be checked');
     assert.ok(timeoutsAfter !== undefined && timeoutsAfter > timeoutsBefore,
-      `zdm_async_requests_failed_total{error="client_timeout"} did not rise while Target was paused (before ${timeoutsBefore})`);
+      `zdm_async_requests_failed_total{error="client_timeout"} did not rise while Target was paused (before ${timeoutsBefore})` +
+      (pidAfter !== pid ? ` (the Target node was restarted meanwhile by someone else: pid ${pid} -> ${pidAfter})` : ''));
     const s = await scrape(proxy!);
     assert.equal(s.value('zdm_proxy_failed_reads_total'), 0, 'no client-visible read failure');
   });

@@ -7,11 +7,11 @@ import assert from 'node:assert/strict';
 import type { Client } from 'cassandra-driver';
 
 import {
-  createKeyspace, dropKeyspace, ensureClusters, originSession, pauseNode, resumeNode, targetSession, uniqueKeyspaceName,
+  createKeyspace, dropKeyspace, ensureClusters, nodePid, originSession, pauseNode, resumeNode, targetSession, uniqueKeyspaceName,
   ORIGIN, TARGET,
 } from '../../support/clusters';
 import { proxyClient, startTestProxy, type TestProxy } from '../../support/proxy';
-import { httpGet, scrape, sleep, waitFor, type Scrape } from './http-helpers';
+import { httpGet, metricsPort, scrape, sleep, waitFor, type Scrape } from './http-helpers';
 
 const DURATION = 'zdm_proxy_request_duration_seconds_count';
 const FAILED_WRITES = 'zdm_proxy_failed_writes_total';
@@ -198,12 +198,17 @@ describe('observability: Prometheus metrics and health endpoints (real clusters)
     it('503 DOWN (Target DOWN, Origin UP) while Target is paused, 200 UP once it is back; liveness stays 200', async () => {
       const first = await httpGet(hp!, '/health/readiness');
       assert.equal(first.status, 200, `readiness before the pause: ${first.body}`);
+      const pid = await nodePid('target');
       await pauseNode('target');
       try {
+        // DOWN once a heartbeat OPTIONS is unanswered for the control connection's request timeout (10 s).
         const down = await waitFor('readiness 503 with Target paused', async () => {
           const r = await httpGet(hp!, '/health/readiness');
           return r.status === 503 ? r : undefined;
-        }, { timeoutMs: 40_000, intervalMs: 250 });
+        }, { timeoutMs: 40_000, intervalMs: 250 }).catch(async (e: Error) => {
+          const now = await nodePid('target');
+          throw new Error(`${e.message}${now !== pid ? ` (the Target node was restarted meanwhile by someone else: pid ${pid} -> ${now})` : ''}`);
+        });
         const report = JSON.parse(down.body) as {
           Status: string;
           OriginStatus: { Status: string } | null;
@@ -226,6 +231,21 @@ describe('observability: Prometheus metrics and health endpoints (real clusters)
       }, { timeoutMs: 60_000, intervalMs: 250 });
       assert.equal((JSON.parse(up.body) as { Status: string }).Status, 'UP');
     });
+  });
+
+  it('metrics_port=0: startProxy reports the bound port (metricsPort) and the endpoints answer there', async () => {
+    const zp = await startTestProxy({ settings: { metrics_port: 0 } });
+    try {
+      const reported = (zp.handle as unknown as { metricsPort?: unknown } | undefined)?.metricsPort;
+      assert.equal(typeof reported, 'number', 'startProxy returns metricsPort');
+      assert.ok((reported as number) > 0, `metricsPort is the bound port, got ${String(reported)}`);
+      assert.equal(metricsPort(zp), reported);
+      const live = await httpGet(zp, '/health/liveness');
+      assert.equal(live.status, 200);
+      assert.equal((await httpGet(zp, '/metrics')).status, 200);
+    } finally {
+      await zp.stop();
+    }
   });
 
   describe('metrics_enabled=false', () => {
