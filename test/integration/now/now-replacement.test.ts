@@ -122,6 +122,17 @@ describe('now() replacement with the real clusters', () => {
       assert.notEqual(again.u, first, 'each EXECUTE gets a new generated value');
     });
 
+    it('prepared INSERT, positional markers, from a client WITHOUT a keyspace (qualified table, no USE): same value on both', async () => {
+      const c = await proxyClient({ proxy: on!, extra: { isMetadataSyncEnabled: false } });
+      try {
+        // First PREPARE on this connection, as in the test above, but no USE before it.
+        await c.execute(`INSERT INTO ${ks}.t (k, u, v) VALUES (?, now(), ?)`, [15, 'no-use'], { prepare: true });
+      } finally {
+        await c.shutdown();
+      }
+      await assertSame(15, ['u'], 'prepared positional, no keyspace');
+    });
+
     it('prepared INSERT, positional markers, now() as the LAST variable (upstream leaves it visible): same value on both', async () => {
       await client!.execute(`INSERT INTO t (k, v, u) VALUES (?, ?, now())`, [4, 'pos-last'], { prepare: true });
       await assertSame(4, ['u'], 'prepared positional, now() last');
