@@ -1,0 +1,84 @@
+// Graceful shutdown (spec 2.9, upstream shutdown_test TestShutdownInFlightRequests): while a read is in
+// flight (Origin's replies are slowed down by a relay between the proxy and Origin), proxy close() is
+// called. The in-flight read still gets its RESULT, a new request on the same connection gets
+// OVERLOADED (or the connection closes), new connections are not admitted, and close() resolves only
+// after the in-flight request finished.
+import { after, before, describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+
+import { dropKeyspace, ensureClusters, ORIGIN, uniqueKeyspaceName } from '../../support/clusters';
+import { FaultRelay } from '../../support/fault-relay';
+import { startTestProxy, type TestProxy } from '../../support/proxy';
+import { ErrorCode, errorOf, RawClosedError, RawCqlClient, rowsOf } from '../../support/raw-client';
+import { directSessions, sleep, type Direct } from './helpers';
+
+describe('lifecycle: graceful shutdown', { timeout: 120_000 }, () => {
+  const ks = uniqueKeyspaceName('lc_shutdown');
+  let d: Direct | undefined;
+  let relay: FaultRelay | undefined;
+  let proxy: TestProxy | undefined;
+  const clients: RawCqlClient[] = [];
+
+  before(async () => {
+    await ensureClusters();
+    d = await directSessions(ks, [`CREATE TABLE ${ks}.kv (k int PRIMARY KEY, v text)`]);
+    await d.origin.execute(`INSERT INTO ${ks}.kv (k, v) VALUES (1, 'slow-read')`);
+    // Listen on Origin's address: host assignment keeps the node's address and the configured port.
+    relay = await FaultRelay.start({ target: { host: ORIGIN.host, port: ORIGIN.port }, host: ORIGIN.host });
+    proxy = await startTestProxy({ logLevel: 'info', settings: { origin_port: relay.port, shutdown_grace_period_ms: 10_000 } });
+  });
+  after(async () => {
+    for (const c of clients) c.close();
+    relay?.delay(0);
+    await proxy?.stop().catch(() => undefined);
+    await relay?.stop().catch(() => undefined);
+    await d?.shutdown();
+    await dropKeyspace(ks).catch(() => undefined);
+  });
+
+  it('in-flight requests finish, new ones get OVERLOADED or a closed connection, close() resolves', async (t) => {
+    const a = await RawCqlClient.connect({ host: proxy!.host, port: proxy!.port });
+    clients.push(a);
+    assert.deepEqual(rowsOf(await a.query(`SELECT v FROM ${ks}.kv WHERE k = 1`)), [{ v: 'slow-read' }]);
+
+    relay!.delay(1_000); // every chunk between the proxy and Origin now waits 1 s (each way)
+    const originBytesBefore = relay!.bytesToClient;
+    let originBytesAtClose = -1;
+    const order: string[] = [];
+    const inFlight = a.query(`SELECT v FROM ${ks}.kv WHERE k = 1`, undefined, { timeoutMs: 15_000 }).then((f) => {
+      order.push('in-flight reply');
+      return f;
+    });
+    await sleep(300);
+    const closing = Promise.resolve(proxy!.stop()).then(() => {
+      originBytesAtClose = relay!.bytesToClient;
+      order.push('close resolved');
+    });
+    await sleep(200);
+
+    // A new request on the draining connection: OVERLOADED, or the connection is already closed.
+    let newRequest: string;
+    try {
+      const f = await a.query('SELECT release_version FROM system.local', undefined, { timeoutMs: 5_000 });
+      const e = errorOf(f);
+      newRequest = e ? (e.code === ErrorCode.OVERLOADED ? 'OVERLOADED' : `error 0x${e.code.toString(16)} ${e.message}`) : 'answered';
+    } catch (e) {
+      newRequest = e instanceof RawClosedError ? 'closed' : `failed: ${(e as Error).message}`;
+    }
+    t.diagnostic(`request sent during shutdown: ${newRequest}`);
+    assert.ok(['OVERLOADED', 'closed'].includes(newRequest), `a request sent during shutdown should get OVERLOADED or a closed connection, got: ${newRequest}`);
+
+    // New connections are not admitted any more.
+    await assert.rejects(RawCqlClient.connect({ host: proxy!.host, port: proxy!.port, timeoutMs: 3_000 }));
+
+    const f = await inFlight;
+    assert.equal(errorOf(f), undefined, `in-flight request: ${JSON.stringify(errorOf(f))}`);
+    assert.deepEqual(rowsOf(f), [{ v: 'slow-read' }], 'the in-flight read completes with its RESULT');
+    await closing;
+    // The client (in this process) may see its reply a tick after close() resolves; what matters is that
+    // Origin's reply had reached the proxy (through the relay) before close() resolved.
+    assert.ok(originBytesAtClose > originBytesBefore, `close() resolved before Origin's reply reached the proxy (order: ${order.join(', ')})`);
+    // And the client connection is closed at the end.
+    assert.ok(await a.closesWithin(3_000), 'the drained client connection is closed');
+  });
+});
