@@ -76,6 +76,7 @@ describe('observability: Prometheus metrics and health endpoints (real clusters)
     try {
       for (const c of [o, t]) await c.execute(`CREATE TABLE ${ks}.kv (k int PRIMARY KEY, v text)`);
       await o.execute(`CREATE TABLE ${ks}.origin_only (k int PRIMARY KEY, v text)`);
+      await t.execute(`CREATE TABLE ${ks}.target_only (k int PRIMARY KEY, v text)`);
     } finally {
       await Promise.all([o.shutdown(), t.shutdown()]);
     }
@@ -159,6 +160,51 @@ describe('observability: Prometheus metrics and health endpoints (real clusters)
         );
       },
     );
+  });
+
+  it('a read failing on Origin (table on Target only) moves failed_reads{cluster="origin"} by exactly one', async () => {
+    await assertDeltas(
+      proxy!,
+      {
+        origin: ['zdm_proxy_failed_reads_total', { cluster: 'origin' }],
+        target: ['zdm_proxy_failed_reads_total', { cluster: 'target' }],
+        writes: [FAILED_WRITES, {}],
+        reads: [DURATION, { type: 'reads_origin' }],
+      },
+      { origin: 1, target: 0, writes: 0, reads: 1 },
+      async () => {
+        await assert.rejects(client!.execute(`SELECT v FROM ${ks}.target_only WHERE k = 1`, [], { prepare: false }), /target_only/);
+      },
+    );
+  });
+
+  it('zdm_client_connections_total follows client connections', async () => {
+    const before = (await scrape(proxy!)).value('zdm_client_connections_total');
+    const extra = await proxyClient({ proxy: proxy!, extra: { isMetadataSyncEnabled: false } });
+    let during: number;
+    try {
+      during = await waitFor('client connections gauge up', async () => {
+        const v = (await scrape(proxy!)).value('zdm_client_connections_total');
+        return v > before ? v : undefined;
+      }, { timeoutMs: 5000 });
+    } finally {
+      await extra.shutdown();
+    }
+    assert.ok(during > before);
+    await waitFor('client connections gauge back', async () => (await scrape(proxy!)).value('zdm_client_connections_total') === before, { timeoutMs: 5000 });
+  });
+
+  it('CLI mode: the HTTP server serves /metrics and readiness UP', async () => {
+    const cp = await startTestProxy({ mode: 'cli' });
+    try {
+      const s = await scrape(cp);
+      assert.ok(s.has('zdm_proxy_request_duration_seconds'), 'proxy-level families listed');
+      const r = await httpGet(cp, '/health/readiness');
+      assert.equal(r.status, 200, r.body);
+      assert.equal((JSON.parse(r.body) as { Status: string }).Status, 'UP');
+    } finally {
+      await cp.stop();
+    }
   });
 
   it('/health/liveness answers 200 OK, /health/readiness 200 UP with both control connections, unknown paths 404', async () => {
