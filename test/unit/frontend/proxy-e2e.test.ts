@@ -9,7 +9,20 @@ import { RawFrame } from '../../../src/protocol/frame';
 import { Writer } from '../../../src/protocol/primitives';
 import { loadConfig } from '../../../src/config/load';
 import { startProxy, type RunningProxy } from '../../../src/proxy';
-import { startupFrame, queryFrame, optionsFrame, readError } from '../../../src/backend/wire';
+import { decodeResponse, requestFrame } from '../../../src/backend/cluster-connection';
+import { Consistency } from '../../../src/protocol/constants';
+import type { ErrorMessage } from '../../../src/protocol/messages';
+
+const startupFrame = (v: ProtocolVersion, options: Record<string, string>, stream: number): RawFrame =>
+  requestFrame(v, { opcode: Opcode.STARTUP, options }, stream);
+const queryFrame = (v: ProtocolVersion, query: string, _opts: object, stream: number): RawFrame =>
+  requestFrame(v, { opcode: Opcode.QUERY, query, params: { consistency: Consistency.ONE } }, stream);
+const optionsFrame = (v: ProtocolVersion, stream: number): RawFrame => requestFrame(v, { opcode: Opcode.OPTIONS }, stream);
+/** code and message of an ERROR reply */
+function errorOf(f: RawFrame): { code: number; message: string } {
+  const e = decodeResponse(f) as ErrorMessage;
+  return { code: e.code, message: e.message };
+}
 import { FakeServer } from '../../support/fake-server';
 
 let origin: FakeServer;
@@ -148,14 +161,14 @@ test('negative stream id gets a protocol error; v5 STARTUP gets the v4 downgrade
   const e = c.unmatched.shift() ?? (await c.send(optionsFrame(ProtocolVersion.V4, 0)).catch(() => undefined));
   assert.ok(e, 'got a reply');
   assert.equal(e!.opcode, Opcode.ERROR);
-  assert.deepEqual(readError(e!.body), { code: ErrorCode.PROTOCOL_ERROR, message: 'negative stream id: -1' });
+  assert.deepEqual(errorOf(e!), { code: ErrorCode.PROTOCOL_ERROR, message: 'negative stream id: -1' });
   c.close();
 
   const v5 = await RawClient.connect(proxy.port);
   const r = await v5.send(startupFrame(ProtocolVersion.V5, { CQL_VERSION: '3.0.0' }, 0));
   assert.equal(r.version, ProtocolVersion.V4);
   assert.equal(r.streamId, 0);
-  assert.deepEqual(readError(r.body), { code: ErrorCode.PROTOCOL_ERROR, message: 'Invalid or unsupported protocol version (5)' });
+  assert.deepEqual(errorOf(r), { code: ErrorCode.PROTOCOL_ERROR, message: 'Invalid or unsupported protocol version (5)' });
   v5.close();
   const v4 = await RawClient.connect(proxy.port);
   await v4.handshake(); // the driver then settles on v4
@@ -196,11 +209,11 @@ test('virtual system.local / peers_v2 are answered by the proxy, unknown EXECUTE
   const local = await c.send(q('SELECT rpc_address FROM system.local', 1));
   assert.equal(local.body.readInt32BE(0), ResultKind.ROWS);
   const pv2 = await c.send(q('SELECT * FROM system.peers_v2', 2));
-  assert.deepEqual(readError(pv2.body), { code: ErrorCode.INVALID, message: 'unconfigured table peers_v2' });
+  assert.deepEqual(errorOf(pv2), { code: ErrorCode.INVALID, message: 'unconfigured table peers_v2' });
   assert.equal(origin.queries().length, before, 'not forwarded');
   const ex = RawFrame.fromParts({ version: ProtocolVersion.V4, isResponse: false, flags: 0, streamId: 3, opcode: Opcode.EXECUTE }, new Writer().writeShortBytes(Buffer.alloc(16, 0xab)).writeShort(1).writeByte(0).finish());
   const u = await c.send(ex);
-  assert.equal(readError(u.body).code, ErrorCode.UNPREPARED);
-  assert.match(readError(u.body).message, /^Prepared query with ID abababab/);
+  assert.equal(errorOf(u).code, ErrorCode.UNPREPARED);
+  assert.match(errorOf(u).message, /^Prepared query with ID abababab/);
   c.close();
 });
