@@ -60,8 +60,11 @@ describe('dual reads: read_mode=DUAL_ASYNC_ON_SECONDARY (real clusters)', () => 
     assert.deepEqual(prepared.rows.map((r) => r['v']), ['from-origin'], 'prepared statement');
   });
 
-  /** Bytes the proxy sent to Target (through a relay) for `reads` simple SELECTs carrying a 2000-character comment. */
-  async function bytesToTargetForReads(readMode: string, reads: number): Promise<{ sent: number; padLength: number }> {
+  /**
+   * Bytes the proxy sent to Target (through a relay) for `reads` simple SELECTs, then for `reads` simple INSERTs,
+   * each carrying a 2000-character comment.
+   */
+  async function bytesToTargetForReads(readMode: string, reads: number): Promise<{ sent: number; sentWrites: number; padLength: number }> {
     // A proxy whose Target is reached through a relay only (no host assignment: every connection uses the relay).
     const relay = await FaultRelay.start({ target: { host: TARGET.host, port: TARGET.port } });
     let rp: TestProxy | undefined;
@@ -82,7 +85,11 @@ describe('dual reads: read_mode=DUAL_ASYNC_ON_SECONDARY (real clusters)', () => 
         assert.deepEqual(rs.rows.map((r) => r['v']), ['from-origin']);
       }
       await sleep(300);
-      return { sent: relay.bytesToServer - before, padLength: pad.length };
+      const sent = relay.bytesToServer - before;
+      const beforeWrites = relay.bytesToServer;
+      for (let i = 0; i < reads; i++) await c.execute(`INSERT INTO ${ks}.kv (k, v) VALUES (${1000 + i}, 'w') /* ${pad} */`, [], { prepare: false });
+      await sleep(300);
+      return { sent, sentWrites: relay.bytesToServer - beforeWrites, padLength: pad.length };
     } finally {
       await rc?.shutdown().catch(() => undefined);
       await rp?.stop().catch(() => undefined);
@@ -90,7 +97,7 @@ describe('dual reads: read_mode=DUAL_ASYNC_ON_SECONDARY (real clusters)', () => 
     }
   }
 
-  it('SELECTs are also sent to Target (bytes through a relay in front of Target; PRIMARY_ONLY as the control)', async () => {
+  it('SELECTs are also sent to Target, INSERTs only once (bytes through a relay in front of Target; PRIMARY_ONLY as the control)', async () => {
     const READS = 10;
     const [dual, primaryOnly] = await Promise.all([
       bytesToTargetForReads('DUAL_ASYNC_ON_SECONDARY', READS),
@@ -100,6 +107,11 @@ describe('dual reads: read_mode=DUAL_ASYNC_ON_SECONDARY (real clusters)', () => 
       `control: with PRIMARY_ONLY ${primaryOnly.sent} bytes went to Target for ${READS} reads (expected none of the reads)`);
     assert.ok(dual.sent >= READS * dual.padLength,
       `only ${dual.sent} bytes went to Target for ${READS} reads of > ${dual.padLength} characters: reads are not sent on the async connection`);
+    // Writes go to Target once (the synchronous connection), never a second time on the async one.
+    for (const [mode, r] of [['DUAL_ASYNC_ON_SECONDARY', dual], ['PRIMARY_ONLY', primaryOnly]] as const) {
+      assert.ok(r.sentWrites >= READS * r.padLength && r.sentWrites < 2 * READS * r.padLength,
+        `${mode}: ${r.sentWrites} bytes went to Target for ${READS} writes of > ${r.padLength} characters (expected each write once)`);
+    }
   });
 
   it('a table on Origin only: the client gets Origin\'s rows (Target\'s error on the async side is not visible)', async () => {
