@@ -19,6 +19,7 @@ import type { Logger } from 'pino';
 import { ErrorCode, Opcode, ProtocolVersion, atLeastV5, opcodeName } from '../protocol/constants';
 import type { RawFrame } from '../protocol/frame';
 import { Reader } from '../protocol/primitives';
+import { skipEnvelope } from '../protocol/envelope';
 import { requestFrame, type ClusterConnection, type ClusterConnectionOptions, type Endpoint, type PendingRequest } from '../backend/cluster-connection';
 import { runAuthRounds, type Credentials } from '../backend/authenticator';
 import type { PreparedEntry } from '../routing/prepared-cache';
@@ -170,10 +171,7 @@ export class AsyncReads {
     const conn = this.conn;
     this.state = 'handshake';
     const timeoutMs = this.opts.handshakeTimeoutMs;
-    const body = (f: RawFrame): Buffer => {
-      const c = this.opts.codec();
-      return f.isCompressed && c ? c.decompress(f.body) : f.body;
-    };
+    const body = (f: RawFrame): Buffer => this.messageOf(f);
     try {
       const r = await conn.request(startup.withStreamId(startup.streamId), timeoutMs);
       if (r.opcode === Opcode.AUTHENTICATE) {
@@ -232,6 +230,14 @@ export class AsyncReads {
     return true;
   }
 
+  /** The message of a reply: decompressed, after its envelope. */
+  private messageOf(f: RawFrame): Buffer {
+    const c = this.opts.codec();
+    const b = f.isCompressed && c ? c.decompress(f.body) : f.body;
+    const off = skipEnvelope(f.header, b);
+    return off === 0 ? b : b.subarray(off);
+  }
+
   private settle(req: AsyncRequest): void {
     clearTimeout(req.timer);
     this.inflight--;
@@ -261,8 +267,7 @@ export class AsyncReads {
     let code = -1;
     let body: Buffer | undefined;
     try {
-      const codec = this.opts.codec();
-      body = r.isCompressed && codec ? codec.decompress(r.body) : r.body;
+      body = this.messageOf(r);
       code = readErrorCode(body);
     } catch {
       /* unreadable error: counted as failed */

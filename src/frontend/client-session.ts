@@ -18,6 +18,7 @@ import type * as net from 'node:net';
 import type { Logger } from 'pino';
 import { ErrorCode, Opcode, ProtocolVersion, opcodeName, versionName } from '../protocol/constants';
 import { FrameDecoder } from '../protocol/decoder';
+import { skipEnvelope } from '../protocol/envelope';
 import { ProtocolError } from '../protocol/errors';
 import type { RawFrame } from '../protocol/frame';
 import { Reader, type StringMultimap } from '../protocol/primitives';
@@ -488,8 +489,11 @@ export class ClientSession {
     }
   }
 
+  /** The message of a frame: decompressed, after its envelope (tracing id, warnings, custom payload). */
   private body(f: RawFrame): Buffer {
-    return f.isCompressed && this.bodyCodec ? this.bodyCodec.decompress(f.body) : f.body;
+    const b = f.isCompressed && this.bodyCodec ? this.bodyCodec.decompress(f.body) : f.body;
+    const off = skipEnvelope(f.header, b);
+    return off === 0 ? b : b.subarray(off);
   }
 
   // ---- closing -----------------------------------------------------------------------------

@@ -12,7 +12,7 @@
  * Anything else during the handshake (OPTIONS, ...) is routed normally through `host.handleRequest`.
  */
 import type { Logger } from 'pino';
-import { ErrorCode, Opcode, ProtocolVersion, opcodeName } from '../protocol/constants';
+import { ErrorCode, HeaderFlag, Opcode, ProtocolVersion, opcodeName } from '../protocol/constants';
 import { ProtocolError } from '../protocol/errors';
 import { RawFrame } from '../protocol/frame';
 import { Reader } from '../protocol/primitives';
@@ -225,7 +225,8 @@ export class Handshake {
           relayed.token.copy(w, 4);
         } else w.writeInt32BE(-1, 0);
         frame = RawFrame.fromParts(
-          { version: f.version, isResponse: false, flags: f.flags, streamId: f.streamId, opcode: f.opcode },
+          // the rebuilt body carries no custom payload
+          { version: f.version, isResponse: false, flags: f.flags & ~HeaderFlag.CUSTOM_PAYLOAD, streamId: f.streamId, opcode: f.opcode },
           f.isCompressed ? this.host.codec()!.compress(w) : w,
         );
       }

@@ -14,6 +14,7 @@ import { Opcode, ProtocolVersion, QueryFlag, atLeastV5, hasIntQueryFlags } from 
 import { ProtocolError } from '../protocol/errors';
 import { RawFrame } from '../protocol/frame';
 import { Reader, Writer } from '../protocol/primitives';
+import { skipEnvelope } from '../protocol/envelope';
 import { inspect, type Selector, type StatementInfo, type SystemTableName } from '../cql/inspector';
 import { forwardDecision, resolveDecision, type ForwardDecision } from '../cql/routing';
 import type { PreparedCache, PreparedEntry } from './prepared-cache';
@@ -124,6 +125,21 @@ export function plainBody(frame: RawFrame, codec: BodyCodec | undefined): Buffer
       opcode: frame.opcode,
     });
   }
+}
+
+/**
+ * The message part of a request body: after the (decompressed) body's envelope, i.e. a v4+ custom payload
+ * (flag 0x04). `full` is the whole plain body, `offset` where the message starts.
+ */
+export function messageBody(frame: RawFrame, codec: BodyCodec | undefined): { full: Buffer; offset: number; msg: Buffer } {
+  const full = plainBody(frame, codec);
+  const offset = skipEnvelope(frame.header, full);
+  return { full, offset, msg: offset === 0 ? full : full.subarray(offset) };
+}
+
+/** A whole plain body: the envelope of `m` (kept byte for byte) followed by a new message. */
+export function withEnvelope(m: { full: Buffer; offset: number }, msg: Buffer): Buffer {
+  return m.offset === 0 ? msg : Buffer.concat([m.full.subarray(0, m.offset), msg]);
 }
 
 /** A frame with the same header (flags kept) and a new plain body, compressed again if the original was. */
@@ -316,7 +332,7 @@ export function routeRequest(frame: RawFrame, ctx: RouteContext): Route {
     case Opcode.AUTH_RESPONSE:
       return { type: 'auth' };
     case Opcode.QUERY: {
-      const { query, keyspace } = peekQuery(plainBody(frame, ctx.codec), frame.version);
+      const { query, keyspace } = peekQuery(messageBody(frame, ctx.codec).msg, frame.version);
       const ks = keyspace || ctx.keyspace || '';
       const info = inspect(query);
       const d = forwardDecision(info, ks);
@@ -331,7 +347,7 @@ export function routeRequest(frame: RawFrame, ctx: RouteContext): Route {
       return route;
     }
     case Opcode.PREPARE: {
-      const { query, keyspace } = peekPrepare(plainBody(frame, ctx.codec), frame.version);
+      const { query, keyspace } = peekPrepare(messageBody(frame, ctx.codec).msg, frame.version);
       const ks = keyspace || ctx.keyspace || '';
       const info = inspect(query);
       const d = forwardDecision(info, ks);
@@ -357,7 +373,8 @@ export function routeRequest(frame: RawFrame, ctx: RouteContext): Route {
       return route;
     }
     case Opcode.EXECUTE: {
-      const body = plainBody(frame, ctx.codec);
+      const m = messageBody(frame, ctx.codec);
+      const body = m.msg;
       const id = peekExecuteId(body);
       const entry = ctx.cache.get(id);
       if (!entry) {
@@ -381,17 +398,19 @@ export function routeRequest(frame: RawFrame, ctx: RouteContext): Route {
           // generated now() values: the same ones for ORIGIN and TARGET, TARGET's copy with its ids
           const pair = addGeneratedValues(frame, entry.now, { ...nowOptions(ctx), targetId: entry.targetId });
           r.originFrame = pair.origin;
-          const tb = atLeastV5(frame.version) ? executeBodyForTarget(plainBody(pair.target, ctx.codec), entry, frame.version) : undefined;
-          r.targetFrame = tb ? rebuildFrame(pair.target, tb, ctx.codec) : pair.target;
+          const tm = atLeastV5(frame.version) ? messageBody(pair.target, ctx.codec) : undefined;
+          const tb = tm ? executeBodyForTarget(tm.msg, entry, frame.version) : undefined;
+          r.targetFrame = tm && tb ? rebuildFrame(pair.target, withEnvelope(tm, tb), ctx.codec) : pair.target;
         } else if (r.to !== 'origin' || r.async) {
           const targetBody = executeBodyForTarget(body, entry, frame.version);
-          if (targetBody) r.targetFrame = rebuildFrame(frame, targetBody, ctx.codec);
+          if (targetBody) r.targetFrame = rebuildFrame(frame, withEnvelope(m, targetBody), ctx.codec);
         }
       }
       return r;
     }
     case Opcode.BATCH: {
-      const body = plainBody(frame, ctx.codec);
+      const m = messageBody(frame, ctx.codec);
+      const body = m.msg;
       const { children } = peekBatch(body, frame.version);
       const entries = new Map<string, PreparedEntry>();
       let rewrite = false;
@@ -420,7 +439,7 @@ export function routeRequest(frame: RawFrame, ctx: RouteContext): Route {
       }
       if (rewrite) {
         const newBody = replaceBatchIds(body, children, (id) => entries.get(id.toString('hex'))!.targetId);
-        route.targetFrame = rebuildFrame(frame, newBody, ctx.codec);
+        route.targetFrame = rebuildFrame(frame, withEnvelope(m, newBody), ctx.codec);
       }
       return route;
     }

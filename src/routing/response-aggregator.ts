@@ -12,6 +12,7 @@
  */
 import { ErrorCode, Opcode, ResultKind } from '../protocol/constants';
 import { RawFrame } from '../protocol/frame';
+import { skipEnvelope } from '../protocol/envelope';
 import type { StringMultimap } from '../protocol/primitives';
 import {
   readErrorCode,
@@ -98,10 +99,15 @@ export interface AggregateResult {
   problem?: string;
 }
 
+/** The message of a reply: decompressed, after its envelope (tracing id, warnings, custom payload). */
 function bodyOf(f: RawFrame, codec: BodyCodec | undefined): Buffer {
-  if (!f.isCompressed) return f.body;
-  if (!codec) throw new Error('compressed reply but no compression negotiated');
-  return codec.decompress(f.body);
+  let b = f.body;
+  if (f.isCompressed) {
+    if (!codec) throw new Error('compressed reply but no compression negotiated');
+    b = codec.decompress(b);
+  }
+  const off = skipEnvelope(f.header, b);
+  return off === 0 ? b : b.subarray(off);
 }
 
 /**

@@ -7,6 +7,12 @@ import { Writer } from '../../../src/protocol/primitives';
 import type { Batch, Execute } from '../../../src/protocol/messages';
 import { unpreparedMessage } from '../../../src/frontend/replies';
 import { TestClient, decode, errorOf, int, startHarness, type Harness } from './harness';
+import { decodeFrame, encodeFrame } from '../../../src/protocol/frame-codec';
+import type { PreparedResult } from '../../../src/protocol/messages';
+import type { RawFrame } from '../../../src/protocol/frame';
+import { DataTypes } from '../../../src/protocol/values';
+
+const voidBody = (): Buffer => Buffer.from(new Writer(4).writeInt(ResultKind.VOID).finish());
 
 let h: Harness;
 before(async () => {
@@ -198,4 +204,43 @@ test('DSE_V2: EXECUTE to TARGET carries TARGET prepared id and result metadata i
   } finally {
     await d.close();
   }
+});
+
+test('envelopes: a PREPARED reply with warnings is cached; an EXECUTE with a custom payload keeps it, TARGET id rewritten', async () => {
+  const c = await TestClient.ready(h.proxy.port);
+  const q = 'INSERT INTO kv (k) VALUES (?)';
+  // Cassandra warns on PREPARE of an unqualified statement after USE: the reply carries the WARNING flag
+  h.origin.onRequest((_f, d) => {
+    if (d?.opcode !== Opcode.PREPARE || d.query !== q) return undefined;
+    const prepared: PreparedResult = {
+      opcode: Opcode.RESULT, kind: ResultKind.PREPARED, id: h.origin.preparedId(q),
+      variables: { pkIndices: [0], columns: [{ keyspace: 'ks', table: 'kv', name: 'k', type: DataTypes.int }] }, resultMetadata: { columnCount: 0 },
+    };
+    return encodeFrame({ version: ProtocolVersion.V4, isResponse: true, streamId: 0, flags: 0, warnings: ['USE <keyspace> with prepared statements is considered to be an anti-pattern'], message: prepared });
+  });
+  // the fake server's own decoding ignores request envelopes: decode the frame here
+  const executes = (s: Harness['origin']) => (f: RawFrame) => {
+    if (f.opcode !== Opcode.EXECUTE) return undefined;
+    return (decodeFrame(f).message as Execute).id.equals(s.preparedId(q)) ? { opcode: Opcode.RESULT, body: voidBody() } : undefined;
+  };
+  h.target.onRequest(executes(h.target));
+  h.origin.onRequest(executes(h.origin));
+  try {
+    const before = h.proxy.cache.mainSize;
+    const id = await c.prepare(q);
+    assert.equal(h.proxy.cache.mainSize, before + 1, 'cached despite the warnings');
+    const t0 = h.target.received.length;
+    const payload = { 'zdm-test': Buffer.from('kept') };
+    const ex = encodeFrame({ version: ProtocolVersion.V4, isResponse: false, streamId: 77, flags: 0, customPayload: payload,
+      message: { opcode: Opcode.EXECUTE, id, params: { consistency: Consistency.ONE, values: [int(5)] } } });
+    const exr = await c.send(ex);
+    assert.equal(exr.opcode, Opcode.RESULT, JSON.stringify(exr.opcode === Opcode.ERROR ? decode(exr) : exr.opcode));
+    const got = decodeFrame(h.target.received.slice(t0).find((r) => r.opcode === Opcode.EXECUTE)!.frame);
+    assert.deepEqual((got.message as Execute).id, h.target.preparedId(q));
+    assert.deepEqual(got.customPayload, payload);
+  } finally {
+    h.origin.clearHandlers();
+    h.target.clearHandlers();
+  }
+  c.close();
 });
