@@ -46,6 +46,8 @@ export interface AsyncReadsObserver {
   requestAborted?(tracked: Tracking): void;
   /** used stream ids of the async connection changed by `delta` */
   streamIds?(delta: number): void;
+  /** a read was not sent: the async connector was saturated */
+  requestDropped?(): void;
 }
 
 /** The metrics calls of the async connector (metrics.ts wiring notes: tracked requests only). */
@@ -54,6 +56,7 @@ export function asyncMetricsObserver(am: NodeMetrics): AsyncReadsObserver {
     connectionOpened: () => am.connectionOpened(),
     connectionClosed: () => am.connectionClosed(),
     connectionFailed: () => am.connectionFailed(),
+    requestDropped: () => am.asyncRequestDropped(),
     requestStarted: (t) => {
       if (t !== 'none') am.asyncRequestStarted();
     },
@@ -207,6 +210,7 @@ export class AsyncReads {
     const c = this.opts.counters;
     if (this.inflight >= this.opts.queueSize || conn.congested) {
       c.asyncDropped++;
+      this.opts.observer?.requestDropped?.();
       return false;
     }
     const copy = frame;
@@ -218,6 +222,7 @@ export class AsyncReads {
     );
     if (!p) {
       c.asyncDropped++;
+      this.opts.observer?.requestDropped?.();
       this.log.warn('Could not send async request: no stream id available');
       return false;
     }

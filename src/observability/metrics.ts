@@ -149,6 +149,9 @@ export const MetricNames = Object.freeze({
   pscacheMiss: 'pscache_miss_total',
   clientConnections: 'client_connections_total',
   asyncInflightRequests: 'async_inflight_requests_total',
+  /** Extension (not upstream, which only logs them): async reads skipped because the async connector was
+   *  saturated (in-flight limit reached, no stream id, socket congested). */
+  asyncDroppedRequests: 'async_requests_dropped_total',
 });
 
 interface NodeGroupSpec {
@@ -212,6 +215,9 @@ export interface NodeMetrics {
   /** `async_inflight_requests_total{node}` +1 / -1 (ASYNC group only; no-op for ORIGIN/TARGET, as upstream). */
   asyncRequestStarted(): void;
   asyncRequestFinished(): void;
+  /** `async_requests_dropped_total{node}` +1 (ASYNC group only; extension): an async read not sent because the
+   *  async connector was saturated. */
+  asyncRequestDropped(): void;
 }
 
 export interface ProxyMetrics {
@@ -282,6 +288,7 @@ class NoopNodeMetrics implements NodeMetrics {
   addUsedStreamIds: NodeMetrics['addUsedStreamIds'] = noop;
   asyncRequestStarted: NodeMetrics['asyncRequestStarted'] = noop;
   asyncRequestFinished: NodeMetrics['asyncRequestFinished'] = noop;
+  asyncRequestDropped: NodeMetrics['asyncRequestDropped'] = noop;
 }
 
 const NOOP_NODES: Readonly<Record<NodeGroup, NodeMetrics>> = Object.freeze({
@@ -339,6 +346,7 @@ interface NodeFamilies {
   failedConnections: Counter<'node'>;
   usedStreamIds: Gauge<'node'>;
   inflight: Gauge<'node'> | undefined; // ASYNC only
+  dropped: Counter<'node'> | undefined; // ASYNC only
 }
 
 class PromNodeMetrics implements NodeMetrics {
@@ -349,6 +357,7 @@ class PromNodeMetrics implements NodeMetrics {
   private readonly failedConnections: CounterChild;
   private readonly usedStreamIds: GaugeChild;
   private readonly inflight: GaugeChild | undefined;
+  private readonly dropped: CounterChild | undefined;
   private readonly owner: PrometheusProxyMetrics;
 
   constructor(owner: PrometheusProxyMetrics, readonly group: NodeGroup, readonly node: string, f: NodeFamilies) {
@@ -373,6 +382,10 @@ class PromNodeMetrics implements NodeMetrics {
     if (f.inflight) {
       f.inflight.set(nodeLabels, 0);
       this.inflight = f.inflight.labels(nodeLabels);
+    }
+    if (f.dropped) {
+      f.dropped.inc(nodeLabels, 0);
+      this.dropped = f.dropped.labels(nodeLabels);
     }
   }
 
@@ -415,6 +428,9 @@ class PromNodeMetrics implements NodeMetrics {
   }
   asyncRequestFinished(): void {
     if (!this.owner.closed && this.inflight) this.inflight.dec();
+  }
+  asyncRequestDropped(): void {
+    if (!this.owner.closed && this.dropped) this.dropped.inc();
   }
 }
 
@@ -638,6 +654,15 @@ export class PrometheusProxyMetrics implements ProxyMetrics {
           ? new Gauge({
               name: `${this.prefix}_${MetricNames.asyncInflightRequests}`,
               help: 'Number of async requests currently in flight',
+              labelNames: ['node'] as const,
+              registers,
+            })
+          : undefined,
+      dropped:
+        group === 'ASYNC'
+          ? new Counter({
+              name: `${this.prefix}_${MetricNames.asyncDroppedRequests}`,
+              help: 'Number of async reads dropped because the async connector was saturated (extension, not in upstream)',
               labelNames: ['node'] as const,
               registers,
             })

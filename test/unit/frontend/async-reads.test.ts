@@ -70,6 +70,8 @@ test('a stalled secondary never delays the client; once the async queue is full,
     }
     assert.equal(h.proxy.counters.asyncSent, 3);
     assert.equal(h.proxy.counters.asyncDropped, 5);
+    const text = await h.proxy.metrics.metricsText();
+    assert.match(text, /^zdm_async_requests_dropped_total\{node="[^"]+"\} 5$/m, 'the Prometheus drop counter');
     await until(() => queriesOn(h.target, asyncConn).length === 3, 'three async reads on TARGET');
     c.close();
   } finally {

@@ -47,6 +47,8 @@ const NODE_LEVEL: Record<'origin' | 'target' | 'async', Row[]> = {
     { name: 'async_failed_connections_total', type: 'counter', labels: ['node'], help: '' },
     { name: 'async_used_stream_ids_total', type: 'gauge', labels: ['node'], help: 'Number of used stream ids in Async connections' },
     { name: 'async_inflight_requests_total', type: 'gauge', labels: ['node'], help: 'Number of async requests currently in flight' },
+    // extension (upstream only logs skipped async requests): the drop counter the dual-read issue asks for
+    { name: 'async_requests_dropped_total', type: 'counter', labels: ['node'], help: 'Number of async reads dropped because the async connector was saturated (extension, not in upstream)' },
   ],
 };
 const ERROR_CLASSES = ['client_timeout', 'read_timeout', 'read_failure', 'write_timeout', 'write_failure', 'overloaded', 'unavailable', 'unprepared', 'other'];
@@ -183,6 +185,8 @@ test('recording: request lifecycle, failures, connections, stream ids, pscache, 
   o.connectionFailed();
   m.preparedCacheMiss();
   a.asyncRequestStarted(); a.asyncRequestStarted(); a.asyncRequestFinished();
+  a.asyncRequestDropped(); a.asyncRequestDropped();
+  o.asyncRequestDropped(); // no-op for ORIGIN
   a.observeRequest('reads', 0.01);
   a.requestFailed(ErrorCode.UNPREPARED);
   a.requestFailed(ErrorCode.SYNTAX_ERROR);
@@ -214,6 +218,7 @@ test('recording: request lifecycle, failures, connections, stream ids, pscache, 
   assert.equal(v('zdm_proxy_failed_connections_total', { cluster: 'origin' }), 1);
   assert.equal(v('zdm_origin_failed_connections_total', { node: '10.0.0.1:9042' }), 1);
   assert.equal(v('zdm_async_inflight_requests_total', { node: '10.0.0.2:9042' }), 1);
+  assert.equal(v('zdm_async_requests_dropped_total', { node: '10.0.0.2:9042' }), 2);
   assert.equal(v('zdm_async_request_duration_seconds', { node: '10.0.0.2:9042', type: 'reads' }, 'zdm_async_request_duration_seconds_count'), 1);
   assert.equal(v('zdm_async_requests_failed_total', { error: 'unprepared', node: '10.0.0.2:9042' }), 1);
   assert.equal(v('zdm_async_requests_failed_total', { error: 'other', node: '10.0.0.2:9042' }), 1);
