@@ -125,6 +125,21 @@ function defaultControlFactory(cluster: 'ORIGIN' | 'TARGET', config: ProxyConfig
   });
 }
 
+/**
+ * Settings this proxy accepts (upstream names) but does not implement yet. Client-facing TLS is refused
+ * rather than ignored: an operator who configured it must not get a plain-text listener by surprise.
+ */
+export function checkSupported(config: ProxyConfig, logger: Logger): void {
+  if (config.proxyTls.enabled) {
+    throw new Error(
+      'client-facing TLS (proxy_tls_ca_path, proxy_tls_cert_path, proxy_tls_key_path) is not supported by this proxy yet; refusing to listen in plain text',
+    );
+  }
+  if (config.settings.tracing_enabled) {
+    logger.warn('tracing_enabled is set, but request-id tracing is not implemented by this proxy yet: no request id is added');
+  }
+}
+
 /** node:tls options of a cluster's TLS config (undefined = plain TCP). */
 export function clusterTlsOptions(c: ClusterConfig): tls.ConnectionOptions | undefined {
   const t = c.tls;
@@ -181,6 +196,7 @@ async function startControlConnections(
 
 export async function startProxy(config: ProxyConfig, opts: StartProxyOptions = {}): Promise<RunningProxy> {
   const logger = opts.logger ?? pino({ level: 'info' });
+  checkSupported(config, logger);
   const topology = await resolveTopology(config);
   const tlsOpts = { origin: clusterTlsOptions(config.origin), target: clusterTlsOptions(config.target) };
   const settings = RoutingSettings.fromConfig(config);
