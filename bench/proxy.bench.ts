@@ -1,0 +1,466 @@
+// End-to-end benchmark of the proxy on loopback, side by side in ONE run (the machine is shared and noisy,
+// so only ratios measured in the same run are meaningful):
+//   direct      client -> fake CQL server
+//   relay       client -> plain TCP pipe relay -> fake CQL server
+//   proxy read  client -> startProxy (Origin + Target fake servers) -> Origin only   (SELECT)
+//   proxy write client -> startProxy -> Origin and Target                             (INSERT)
+//   and both proxy rows again through a second proxy with ZDM_METRICS_ENABLED=false (cost of the metrics).
+// Everything runs in this process, on one event loop (as test/unit/frontend/harness.ts does), so requests/s
+// measure the CPU cost per request of the whole chain (µs/req = 1e6 / req/s); the ratios and the
+// "µs/req over relay" column isolate what the proxy adds. A proxy write also costs the fake servers a second reply.
+// The load generator is a pipelined client on our codec: `inflight` requests kept in flight, spread over 1 or
+// 4 connections, a ~100-byte QUERY (v4) each; the fake servers answer a 1-row ROWS (read) or VOID (write).
+// Targets are measured in interleaved slices over several rounds, so drift affects them all alike.
+// Memory: process heap (after a forced GC) and RSS before the proxy starts, after each round, and at the end.
+//
+// Run: `npm run bench`, or `npm run build && BENCH_FILTER=proxy node scripts/run-bench.mjs`.
+// Env: BENCH_TIME (ms per slice, default 800; the default run is ~35 s), BENCH_ROUNDS (default 3),
+//      BENCH_INFLIGHT (requests in flight in total, default 128).
+import * as net from 'node:net';
+import * as v8 from 'node:v8';
+import * as vm from 'node:vm';
+import { performance } from 'node:perf_hooks';
+import pino from 'pino';
+import { Consistency, Opcode, ProtocolVersion } from '../src/protocol/constants';
+import { FrameDecoder } from '../src/protocol/decoder';
+import type { RawFrame } from '../src/protocol/frame';
+import { encodeFrame } from '../src/protocol/frame-codec';
+import { encodeMessage, rowsResult } from '../src/protocol/messages/index';
+import { Writer } from '../src/protocol/primitives';
+import { DataTypes } from '../src/protocol/values';
+import { ResultKind } from '../src/protocol/constants';
+import { loadConfig } from '../src/config/load';
+import { startProxy, type RunningProxy } from '../src/proxy';
+import { FakeServer } from '../test/support/fake-server';
+
+const V = ProtocolVersion.V4;
+const READ_CQL = 'SELECT v FROM bench.kv WHERE k = 42';
+const WRITE_CQL = "INSERT INTO bench.kv (k, v) VALUES (42, 'x')";
+
+type TargetName = 'direct' | 'relay' | 'proxy read' | 'proxy write' | 'proxy read, metrics off' | 'proxy write, metrics off';
+const TARGETS: TargetName[] = ['direct', 'relay', 'proxy read', 'proxy write', 'proxy read, metrics off', 'proxy write, metrics off'];
+const isWrite = (t: TargetName): boolean => t.startsWith('proxy write');
+
+/** A QUERY frame (stream id 0) whose body is `bodyBytes` long: the CQL text is padded with a comment. */
+function queryFrame(cql: string, bodyBytes = 100): Buffer {
+  const fixed = 4 + 2 + 1; // [long string] length, consistency, flags
+  const pad = Math.max(0, bodyBytes - fixed - cql.length - 6);
+  const query = pad > 0 ? `${cql} /* ${'p'.repeat(pad)} */` : cql;
+  return Buffer.from(encodeFrame({ version: V, isResponse: false, streamId: 0, flags: 0, message: { opcode: Opcode.QUERY, query, params: { consistency: Consistency.LOCAL_QUORUM } } }).bytes);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Latency histogram: 1 µs buckets up to 200 ms, one overflow bucket.
+// ---------------------------------------------------------------------------------------------
+class Histogram {
+  readonly counts = new Uint32Array(200_001);
+  total = 0;
+  record(us: number): void {
+    const i = us >= 200_000 ? 200_000 : us < 0 ? 0 : Math.floor(us);
+    this.counts[i]!++;
+    this.total++;
+  }
+  add(o: Histogram): void {
+    for (let i = 0; i < o.counts.length; i++) this.counts[i]! += o.counts[i]!;
+    this.total += o.total;
+  }
+  /** Percentile in µs (upper edge of the bucket). */
+  pct(p: number): number {
+    if (this.total === 0) return NaN;
+    const rank = Math.ceil((p / 100) * this.total);
+    let seen = 0;
+    for (let i = 0; i < this.counts.length; i++) {
+      seen += this.counts[i]!;
+      if (seen >= rank) return i + 1;
+    }
+    return this.counts.length;
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Pipelined load generator: per connection, `depth` slots; slot i uses stream id i+1 and its own copy of the
+// request frame (reused only once its reply came back, so no per-request allocation on the client side).
+// Replies coming in one chunk trigger their follow-up requests in one corked write (as drivers coalesce).
+// ---------------------------------------------------------------------------------------------
+class LoadConnection {
+  private readonly decoder = new FrameDecoder({ expectResponses: true });
+  private readonly slots: Buffer[] = [];
+  private readonly sentAt: Float64Array;
+  private running = false;
+  hist: Histogram | undefined;
+  done = 0;
+  errors = 0;
+  private waiter: ((f: RawFrame) => void) | undefined;
+
+  private constructor(
+    private readonly socket: net.Socket,
+    private readonly depth: number,
+  ) {
+    this.sentAt = new Float64Array(depth + 1);
+    socket.setNoDelay(true);
+    socket.on('error', () => undefined);
+    socket.on('data', (b: Buffer) => this.onData(b));
+  }
+
+  static async open(port: number, depth: number): Promise<LoadConnection> {
+    const s = await new Promise<net.Socket>((resolve, reject) => {
+      const so = net.connect({ host: '127.0.0.1', port }, () => resolve(so));
+      so.once('error', reject);
+    });
+    const c = new LoadConnection(s, depth);
+    const startup = encodeFrame({ version: V, isResponse: false, streamId: 0, flags: 0, message: { opcode: Opcode.STARTUP, options: { CQL_VERSION: '3.0.0' } } });
+    const r = await new Promise<RawFrame>((resolve) => {
+      c.waiter = resolve;
+      s.write(startup.bytes);
+    });
+    if (r.opcode !== Opcode.READY) throw new Error(`STARTUP answered with opcode ${r.opcode}`);
+    return c;
+  }
+
+  /** Set the request sent from now on (one copy per slot). */
+  setRequest(template: Buffer): void {
+    this.slots.length = 0;
+    for (let i = 0; i < this.depth; i++) {
+      const b = Buffer.from(template);
+      b.writeInt16BE(i + 1, 2);
+      this.slots.push(b);
+    }
+  }
+
+  start(hist: Histogram): void {
+    this.hist = hist;
+    this.done = 0;
+    this.errors = 0;
+    this.running = true;
+    this.socket.cork();
+    for (let i = 0; i < this.depth; i++) this.send(i + 1);
+    this.socket.uncork();
+  }
+
+  /** Stop sending; resolves when every in-flight request has been answered. */
+  async stop(): Promise<void> {
+    this.running = false;
+    while (this.outstanding > 0) await new Promise((r) => setTimeout(r, 2));
+    this.hist = undefined;
+  }
+
+  private outstanding = 0;
+
+  private send(stream: number): void {
+    this.sentAt[stream] = performance.now();
+    this.outstanding++;
+    this.socket.write(this.slots[stream - 1]!);
+  }
+
+  private onData(b: Buffer): void {
+    const frames = this.decoder.push(b);
+    if (this.waiter) {
+      const w = this.waiter;
+      this.waiter = undefined;
+      w(frames[0]!);
+      return;
+    }
+    const now = performance.now();
+    this.socket.cork();
+    for (let i = 0; i < frames.length; i++) {
+      const f = frames[i]!;
+      const stream = f.streamId;
+      if (stream <= 0 || stream > this.depth) continue; // events, heartbeats: none expected
+      this.outstanding--;
+      if (f.opcode !== Opcode.RESULT) this.errors++;
+      if (this.hist) {
+        this.hist.record((now - this.sentAt[stream]!) * 1000);
+        this.done++;
+      }
+      if (this.running) this.send(stream);
+    }
+    this.socket.uncork();
+  }
+
+  close(): void {
+    this.socket.destroy();
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// The systems under test.
+// ---------------------------------------------------------------------------------------------
+function rowsBody(): Buffer {
+  return encodeMessage(rowsResult('bench', 'kv', [{ name: 'v', type: DataTypes.varchar }], [['value-42']], V), V);
+}
+const VOID_BODY = Buffer.from(new Writer(4).writeInt(ResultKind.VOID).finish());
+
+async function benchServer(salt: string): Promise<FakeServer> {
+  const s = await FakeServer.start({ preparedIdSalt: salt });
+  const rows = rowsBody();
+  // The fake server writes every reply with its own socket.write, i.e. one syscall per reply: in a first run
+  // that was ~48% of all CPU and capped every target alike. Cassandra batches its flushes per event-loop
+  // turn (Flusher); do the same here by corking each connection's socket from a read until setImmediate
+  // (replies are written in microtasks after the read). BENCH_SERVER_FLUSH=frame turns this off.
+  if (process.env.BENCH_SERVER_FLUSH !== 'frame') {
+    s.on('connection', (c: { socket: net.Socket }) => {
+      let corked = false;
+      c.socket.prependListener('data', () => {
+        if (corked) return;
+        corked = true;
+        c.socket.cork();
+        setImmediate(() => {
+          corked = false;
+          c.socket.uncork();
+        });
+      });
+    });
+  }
+  s.onRequest((_frame, decoded) => {
+    s.received.length = 0; // the fake server records every request: keep its memory flat
+    if (decoded?.opcode !== Opcode.QUERY) return undefined;
+    if (decoded.query.startsWith('SELECT v FROM bench.')) return { opcode: Opcode.RESULT, body: rows };
+    if (decoded.query.startsWith('INSERT INTO bench.')) return { opcode: Opcode.RESULT, body: VOID_BODY };
+    return undefined;
+  });
+  return s;
+}
+
+/** A plain TCP relay: each accepted connection is piped to a new connection to `to`. */
+async function startRelay(to: { host: string; port: number }): Promise<{ port: number; close(): Promise<void> }> {
+  const sockets = new Set<net.Socket>();
+  const server = net.createServer((client) => {
+    const upstream = net.connect(to);
+    for (const s of [client, upstream]) {
+      s.setNoDelay(true);
+      sockets.add(s);
+      s.on('error', () => (client.destroy(), upstream.destroy()));
+      s.on('close', () => sockets.delete(s));
+    }
+    client.pipe(upstream).pipe(client);
+  });
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  return {
+    port: (server.address() as net.AddressInfo).port,
+    close: () => new Promise<void>((r) => (sockets.forEach((s) => s.destroy()), server.close(() => r()))),
+  };
+}
+
+// ---------------------------------------------------------------------------------------------
+// Memory helpers.
+// ---------------------------------------------------------------------------------------------
+let gcFn: (() => void) | undefined;
+function forceGc(): void {
+  if (!gcFn) {
+    v8.setFlagsFromString('--expose-gc');
+    gcFn = vm.runInNewContext('gc') as () => void;
+  }
+  gcFn();
+  gcFn();
+}
+interface MemSample { label: string; heapUsedMB: number; rssMB: number; externalMB: number }
+const mb = (n: number): number => Math.round((n / 1048576) * 10) / 10;
+function memSample(label: string, gc = true): MemSample {
+  if (gc) forceGc();
+  const m = process.memoryUsage();
+  return { label, heapUsedMB: mb(m.heapUsed), rssMB: mb(m.rss), externalMB: mb(m.external) };
+}
+
+// ---------------------------------------------------------------------------------------------
+// The run.
+// ---------------------------------------------------------------------------------------------
+export interface ProxyBenchRow {
+  target: TargetName;
+  connections: number;
+  inflight: number;
+  requests: number;
+  reqPerSec: number;
+  p50us: number;
+  p99us: number;
+  errors: number;
+}
+export interface ProxyBenchResult {
+  rows: ProxyBenchRow[];
+  /** Per connection count: proxy read / relay, proxy write / relay, relay / direct (requests/s ratios). */
+  ratios: {
+    connections: number; relayOverDirect: number; proxyReadOverRelay: number; proxyWriteOverRelay: number;
+    proxyReadOverDirect: number; proxyWriteOverDirect: number; proxyReadNoMetricsOverRelay: number; proxyWriteNoMetricsOverRelay: number;
+  }[];
+  memory: MemSample[];
+  memoryGrowth: { heapUsedMB: number; rssMB: number; peakRssMB: number; heapUsedFirstToLastRoundMB: number };
+}
+
+function envOf(origin: FakeServer, target: FakeServer): Record<string, string> {
+  return {
+    ZDM_ORIGIN_CONTACT_POINTS: origin.host, ZDM_ORIGIN_PORT: String(origin.port),
+    ZDM_TARGET_CONTACT_POINTS: target.host, ZDM_TARGET_PORT: String(target.port),
+    ZDM_ORIGIN_USERNAME: '', ZDM_ORIGIN_PASSWORD: '', ZDM_TARGET_USERNAME: '', ZDM_TARGET_PASSWORD: '',
+    ZDM_PROXY_LISTEN_ADDRESS: '127.0.0.1', ZDM_PROXY_LISTEN_PORT: '0',
+    ZDM_METRICS_ADDRESS: '127.0.0.1', ZDM_METRICS_PORT: '0',
+  };
+}
+
+const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+
+export async function measure(): Promise<ProxyBenchResult> {
+  const sliceMs = Number(process.env.BENCH_TIME ?? 800);
+  const rounds = Number(process.env.BENCH_ROUNDS ?? 3);
+  const inflight = Number(process.env.BENCH_INFLIGHT ?? 128);
+  const connCounts = [1, 4];
+  const readReq = queryFrame(READ_CQL);
+  const writeReq = queryFrame(WRITE_CQL);
+
+  const direct = await benchServer('direct');
+  const relay = await startRelay(direct.endpoint);
+  const memory: MemSample[] = [memSample('before proxy start')];
+  const origin = await benchServer('origin');
+  const target = await benchServer('target');
+  const config = loadConfig({ env: envOf(origin, target) });
+  const proxy: RunningProxy = await startProxy(config, { logger: pino({ level: 'silent' }), startTimeoutMs: 5000 });
+  // A second proxy, same clusters, ZDM_METRICS_ENABLED=false: what the Prometheus bookkeeping costs per request.
+  const config2 = loadConfig({ env: { ...envOf(origin, target), ZDM_METRICS_ENABLED: 'false' } });
+  const proxyNoMetrics: RunningProxy = await startProxy(config2, { logger: pino({ level: 'silent' }), startTimeoutMs: 5000 });
+  const ports: Record<TargetName, number> = {
+    direct: direct.port, relay: relay.port, 'proxy read': proxy.port, 'proxy write': proxy.port,
+    'proxy read, metrics off': proxyNoMetrics.port, 'proxy write, metrics off': proxyNoMetrics.port,
+  };
+
+  const hists = new Map<string, { hist: Histogram; requests: number; ms: number; errors: number }>();
+  const key = (t: TargetName, c: number): string => `${t}|${c}`;
+  let peakRss = process.memoryUsage().rss;
+  const roundHeaps: number[] = [];
+  try {
+    // Open every connection once (the proxy's per-client cluster connections are opened at STARTUP).
+    const conns = new Map<string, LoadConnection[]>();
+    for (const c of connCounts) {
+      for (const t of TARGETS) {
+        const depth = Math.max(1, Math.floor(inflight / c));
+        const list: LoadConnection[] = [];
+        for (let i = 0; i < c; i++) {
+          const lc = await LoadConnection.open(ports[t], depth);
+          lc.setRequest(isWrite(t) ? writeReq : readReq);
+          list.push(lc);
+        }
+        conns.set(key(t, c), list);
+      }
+    }
+    memory.push(memSample('proxy started, clients connected'));
+
+    const slice = async (t: TargetName, c: number, ms: number, record: boolean): Promise<void> => {
+      const list = conns.get(key(t, c))!;
+      const h = new Histogram();
+      const t0 = performance.now();
+      for (const lc of list) lc.start(h);
+      await sleep(ms);
+      const elapsed = performance.now() - t0;
+      const done = list.reduce((n, lc) => n + lc.done, 0);
+      const errors = list.reduce((n, lc) => n + lc.errors, 0);
+      await Promise.all(list.map((lc) => lc.stop()));
+      peakRss = Math.max(peakRss, process.memoryUsage().rss);
+      if (!record) return;
+      const agg = hists.get(key(t, c)) ?? { hist: new Histogram(), requests: 0, ms: 0, errors: 0 };
+      agg.hist.add(h);
+      agg.requests += done;
+      agg.ms += elapsed;
+      agg.errors += errors;
+      hists.set(key(t, c), agg);
+    };
+
+    // Warm-up (JIT, socket buffers), not recorded.
+    for (const c of connCounts) for (const t of TARGETS) await slice(t, c, Math.min(300, sliceMs), false);
+    memory.push(memSample('after warm-up'));
+    for (let r = 0; r < rounds; r++) {
+      // Rotate the order each round so no target always runs first/last.
+      const order = TARGETS.map((_, i) => TARGETS[(i + r) % TARGETS.length]!);
+      for (const c of connCounts) for (const t of order) await slice(t, c, sliceMs, true);
+      const s = memSample(`after round ${r + 1}`);
+      roundHeaps.push(s.heapUsedMB);
+      memory.push(s);
+    }
+    for (const list of conns.values()) for (const lc of list) lc.close();
+    await sleep(50);
+    memory.push(memSample('clients closed'));
+  } finally {
+    await proxy.close();
+    await proxyNoMetrics.close();
+    await relay.close();
+    await Promise.all([direct.stop(), origin.stop(), target.stop()]);
+  }
+
+  const rows: ProxyBenchRow[] = [];
+  for (const c of connCounts) {
+    for (const t of TARGETS) {
+      const a = hists.get(key(t, c))!;
+      rows.push({
+        target: t,
+        connections: c,
+        inflight: Math.max(1, Math.floor(inflight / c)) * c,
+        requests: a.requests,
+        reqPerSec: Math.round((a.requests / a.ms) * 1000),
+        p50us: a.hist.pct(50),
+        p99us: a.hist.pct(99),
+        errors: a.errors,
+      });
+    }
+  }
+  const rps = (t: TargetName, c: number): number => rows.find((r) => r.target === t && r.connections === c)!.reqPerSec;
+  const r2 = (x: number): number => Math.round(x * 100) / 100;
+  const ratios = connCounts.map((c) => ({
+    connections: c,
+    relayOverDirect: r2(rps('relay', c) / rps('direct', c)),
+    proxyReadOverRelay: r2(rps('proxy read', c) / rps('relay', c)),
+    proxyWriteOverRelay: r2(rps('proxy write', c) / rps('relay', c)),
+    proxyReadOverDirect: r2(rps('proxy read', c) / rps('direct', c)),
+    proxyWriteOverDirect: r2(rps('proxy write', c) / rps('direct', c)),
+    proxyReadNoMetricsOverRelay: r2(rps('proxy read, metrics off', c) / rps('relay', c)),
+    proxyWriteNoMetricsOverRelay: r2(rps('proxy write, metrics off', c) / rps('relay', c)),
+  }));
+  const last = memory[memory.length - 2]!; // after the last round
+  const memoryGrowth = {
+    heapUsedMB: mb((last.heapUsedMB - memory[0]!.heapUsedMB) * 1048576),
+    rssMB: mb((last.rssMB - memory[0]!.rssMB) * 1048576),
+    peakRssMB: mb(peakRss),
+    heapUsedFirstToLastRoundMB: roundHeaps.length > 1 ? mb((roundHeaps[roundHeaps.length - 1]! - roundHeaps[0]!) * 1048576) : 0,
+  };
+  return { rows, ratios, memory, memoryGrowth };
+}
+
+/** Runs the benchmark, prints the tables and returns the figures. */
+export async function run(): Promise<ProxyBenchResult> {
+  const t0 = Date.now();
+  const res = await measure();
+  console.log(
+    `# proxy end to end, loopback, one process (${process.version}); ${process.env.BENCH_ROUNDS ?? 3} rounds x ${process.env.BENCH_TIME ?? 800} ms slices per target; ` +
+      `~100-byte QUERY v4; total ${((Date.now() - t0) / 1000).toFixed(1)} s`,
+  );
+  const relayRps = (c: number): number => res.rows.find((x) => x.target === 'relay' && x.connections === c)!.reqPerSec;
+  console.table(
+    res.rows.map((r) => ({
+      target: r.target,
+      conns: r.connections,
+      inflight: r.inflight,
+      'req/s': r.reqPerSec.toLocaleString('en-US'),
+      // One thread does everything, so 1/(req/s) is the CPU time per request of the whole chain.
+      'µs/req': Math.round((1e6 / r.reqPerSec) * 10) / 10,
+      'µs/req over relay': Math.round((1e6 / r.reqPerSec - 1e6 / relayRps(r.connections)) * 10) / 10,
+      'p50 µs': r.p50us,
+      'p99 µs': r.p99us,
+      requests: r.requests,
+      errors: r.errors,
+    })),
+  );
+  console.log('# requests/s ratios (same run)');
+  console.table(
+    res.ratios.map((r) => ({
+      conns: r.connections, 'relay/direct': r.relayOverDirect, 'proxy read/relay': r.proxyReadOverRelay, 'proxy write/relay': r.proxyWriteOverRelay,
+      'proxy read/direct': r.proxyReadOverDirect, 'proxy write/direct': r.proxyWriteOverDirect,
+      'read, metrics off/relay': r.proxyReadNoMetricsOverRelay, 'write, metrics off/relay': r.proxyWriteNoMetricsOverRelay,
+    })),
+  );
+  console.log('# process memory (heap after a forced GC; includes the fake servers and the load generator; external includes the bench\'s own latency histograms, 0.8 MB each)');
+  console.table(res.memory);
+  console.log(`# growth from before proxy start to after the last round: heapUsed ${res.memoryGrowth.heapUsedMB} MB, RSS ${res.memoryGrowth.rssMB} MB (peak RSS ${res.memoryGrowth.peakRssMB} MB); heapUsed round 1 -> last round: ${res.memoryGrowth.heapUsedFirstToLastRoundMB} MB`);
+  return res;
+}
+
+if (require.main === module) {
+  run().catch((err) => {
+    console.error(err);
+    process.exit(1);
+  });
+}
