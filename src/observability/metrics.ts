@@ -8,6 +8,9 @@
 //
 // ─────────────────────────────────────────────────────────────────────────────────────────────────────────
 // WIRING: which call the proxy makes, and where (all calls are cheap: no label objects are built per call)
+// Per-request calls touch no prom-client object at all: in-flight gauges, used stream ids and the request
+// duration histograms are plain numbers (PlainGauge, HistogramSeries) published at scrape time (gauge
+// `collect()`, PlainHistogram#getForPromString); the exposition is the same as prom-client children give.
 // ─────────────────────────────────────────────────────────────────────────────────────────────────────────
 // Timing: `const t0 = performance.now()` at request receipt; `elapsedSeconds(t0)` gives the seconds to record.
 // "Tracked" request = routing `Route.tracking !== 'none'` (spec 4.1: handshake, OPTIONS, PREPARE, REGISTER,
@@ -57,7 +60,7 @@
 //   `zdm_async_*` families appear only once `node('ASYNC', ..)` was called (absent in PRIMARY_ONLY, as upstream).
 // ─────────────────────────────────────────────────────────────────────────────────────────────────────────
 import { performance } from 'node:perf_hooks';
-import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics, type HistogramConfiguration } from 'prom-client';
 import { ErrorCode } from '../protocol/constants';
 
 export type MetricsClusterName = 'ORIGIN' | 'TARGET';
@@ -338,25 +341,144 @@ interface HistogramChild {
   observe(value: number): void;
 }
 
+/**
+ * One series of a PlainHistogram: per-bucket counts (not cumulative), sum and count in plain numbers.
+ * `observe` is what prom-client's child does (same bucket choice, same summation order), minus the label
+ * validation and hashing it repeats on every call.
+ */
+class HistogramSeries implements HistogramChild {
+  readonly counts: Float64Array;
+  sum = 0;
+  count = 0;
+  constructor(
+    readonly labels: Readonly<Record<string, string>>,
+    private readonly bounds: readonly number[],
+  ) {
+    this.counts = new Float64Array(bounds.length);
+  }
+  observe(value: number): void {
+    if (!Number.isFinite(value)) throw new TypeError(`Value is not a valid number: ${value}`);
+    const b = this.bounds;
+    for (let i = 0; i < b.length; i++) {
+      if (value <= b[i]!) {
+        this.counts[i]!++;
+        break;
+      }
+    }
+    this.sum += value;
+    this.count++;
+  }
+  reset(): void {
+    this.counts.fill(0);
+    this.sum = 0;
+    this.count = 0;
+  }
+}
+
+interface ExportedValue {
+  labels: Record<string, string | number>;
+  sharedLabels: Record<string, string>;
+  value: number;
+  metricName: string;
+  exemplar: null | undefined;
+}
+
+/**
+ * A prom-client Histogram (same constructor, name/help/type/bucket validation, registration) whose series
+ * are kept in plain numbers (`HistogramSeries`) and published only at scrape time: `getForPromString()` and
+ * `get()` return exactly what prom-client 15's Histogram returns for the same observations (series in
+ * creation order; cumulative `le` buckets, `+Inf`, `_sum`, `_count`). Series are created with `series()`;
+ * the inherited `observe()`/`labels()` are not used (their values would not be exported).
+ */
+class PlainHistogram<T extends string> extends Histogram<T> {
+  private readonly plainSeries: HistogramSeries[] = [];
+  private readonly bounds: readonly number[];
+  private readonly metricName: string;
+  private readonly metricHelp: string;
+
+  constructor(config: HistogramConfiguration<T> & { buckets: number[] }) {
+    super(config);
+    this.bounds = Object.freeze([...config.buckets]);
+    this.metricName = config.name;
+    this.metricHelp = config.help;
+  }
+
+  /** A new series (exported at 0 until observed); call once per label set and keep it. */
+  series(labels: Record<T, string>): HistogramSeries {
+    const s = new HistogramSeries(Object.freeze({ ...labels }) as Record<string, string>, this.bounds);
+    this.plainSeries.push(s);
+    return s;
+  }
+
+  private exportValues(): ExportedValue[] {
+    const name = this.metricName;
+    const bucketName = `${name}_bucket`;
+    const out: ExportedValue[] = [];
+    for (const s of this.plainSeries) {
+      let acc = 0;
+      for (let i = 0; i < this.bounds.length; i++) {
+        acc += s.counts[i]!;
+        out.push({ labels: { le: this.bounds[i]! }, sharedLabels: s.labels, value: acc, metricName: bucketName, exemplar: null });
+      }
+      out.push({ labels: { le: '+Inf' }, sharedLabels: s.labels, value: s.count, metricName: bucketName, exemplar: null });
+      out.push({ labels: {}, sharedLabels: s.labels, value: s.sum, metricName: `${name}_sum`, exemplar: undefined });
+      out.push({ labels: {}, sharedLabels: s.labels, value: s.count, metricName: `${name}_count`, exemplar: undefined });
+    }
+    return out;
+  }
+
+  /** What the registry calls for the text exposition (prom-client 15 Histogram#getForPromString). */
+  async getForPromString(): Promise<{ name: string; help: string; type: 'histogram'; values: ExportedValue[]; aggregator: unknown }> {
+    const aggregator = (this as unknown as { aggregator: unknown }).aggregator;
+    return { name: this.metricName, help: this.metricHelp, type: 'histogram', values: this.exportValues(), aggregator };
+  }
+
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any
+  override async get(): Promise<any> {
+    const data = await this.getForPromString();
+    const values = data.values.map(({ sharedLabels, labels, ...rest }) => ({ ...rest, labels: { ...labels, ...sharedLabels } }));
+    return { ...data, values };
+  }
+
+  override reset(): void {
+    super.reset();
+    // also called by prom-client's Metric constructor, before this class's fields exist
+    const series = this.plainSeries as HistogramSeries[] | undefined;
+    if (series) for (const s of series) s.reset();
+  }
+}
+
+/** A plain number read by a gauge's collect() at scrape time (no prom-client call per update). */
+class PlainGauge implements GaugeChild {
+  value = 0;
+  inc(v = 1): void {
+    this.value += v;
+  }
+  dec(v = 1): void {
+    this.value -= v;
+  }
+}
+
 /** Registered families of one node group (created when the group's first node is seen). */
 interface NodeFamilies {
   failed: Counter<'error' | 'node'>;
-  duration: Histogram<'node' | 'type'>;
+  duration: PlainHistogram<'node' | 'type'>;
   connections: Gauge<'node'>;
   failedConnections: Counter<'node'>;
-  usedStreamIds: Gauge<'node'>;
-  inflight: Gauge<'node'> | undefined; // ASYNC only
+  usedStreamIds: Gauge<'node'>; // read from PromNodeMetrics.usedIds at scrape time
+  inflight: Gauge<'node'> | undefined; // ASYNC only; read from PromNodeMetrics.asyncInflight at scrape time
   dropped: Counter<'node'> | undefined; // ASYNC only
 }
 
 class PromNodeMetrics implements NodeMetrics {
   private readonly failed: Record<NodeErrorClass, CounterChild>;
-  private readonly reads: HistogramChild;
-  private readonly writes: HistogramChild;
+  private readonly reads: HistogramSeries;
+  private readonly writes: HistogramSeries;
   private readonly connections: GaugeChild;
   private readonly failedConnections: CounterChild;
-  private readonly usedStreamIds: GaugeChild;
-  private readonly inflight: GaugeChild | undefined;
+  /** plain numbers, published by the families' collect() at scrape time */
+  readonly usedIds = new PlainGauge();
+  readonly asyncInflight: PlainGauge | undefined;
   private readonly dropped: CounterChild | undefined;
   private readonly owner: PrometheusProxyMetrics;
 
@@ -370,18 +492,18 @@ class PromNodeMetrics implements NodeMetrics {
     }
     this.failed = failed;
     const nodeLabels = { node };
-    for (const type of NODE_REQUEST_TYPES) f.duration.zero({ node, type });
-    this.reads = f.duration.labels({ node, type: 'reads' });
-    this.writes = f.duration.labels({ node, type: 'writes' });
+    const series = {} as Record<NodeRequestType, HistogramSeries>;
+    for (const type of NODE_REQUEST_TYPES) series[type] = f.duration.series({ node, type });
+    this.reads = series.reads;
+    this.writes = series.writes;
     f.connections.set(nodeLabels, 0);
     this.connections = f.connections.labels(nodeLabels);
     f.failedConnections.inc(nodeLabels, 0);
     this.failedConnections = f.failedConnections.labels(nodeLabels);
-    f.usedStreamIds.set(nodeLabels, 0);
-    this.usedStreamIds = f.usedStreamIds.labels(nodeLabels);
+    f.usedStreamIds.set(nodeLabels, 0); // series order = node creation order, as before
     if (f.inflight) {
       f.inflight.set(nodeLabels, 0);
-      this.inflight = f.inflight.labels(nodeLabels);
+      this.asyncInflight = new PlainGauge();
     }
     if (f.dropped) {
       f.dropped.inc(nodeLabels, 0);
@@ -415,19 +537,19 @@ class PromNodeMetrics implements NodeMetrics {
     if (!this.owner.closed) this.failedConnections.inc();
   }
   streamIdAcquired(): void {
-    if (!this.owner.closed) this.usedStreamIds.inc();
+    if (!this.owner.closed) this.usedIds.value++;
   }
   streamIdReleased(): void {
-    if (!this.owner.closed) this.usedStreamIds.dec();
+    if (!this.owner.closed) this.usedIds.value--;
   }
   addUsedStreamIds(delta: number): void {
-    if (!this.owner.closed && delta !== 0) this.usedStreamIds.inc(delta);
+    if (!this.owner.closed) this.usedIds.value += delta;
   }
   asyncRequestStarted(): void {
-    if (!this.owner.closed && this.inflight) this.inflight.inc();
+    if (!this.owner.closed && this.asyncInflight) this.asyncInflight.value++;
   }
   asyncRequestFinished(): void {
-    if (!this.owner.closed && this.inflight) this.inflight.dec();
+    if (!this.owner.closed && this.asyncInflight) this.asyncInflight.value--;
   }
   asyncRequestDropped(): void {
     if (!this.owner.closed && this.dropped) this.dropped.inc();
@@ -451,8 +573,9 @@ export class PrometheusProxyMetrics implements ProxyMetrics {
   readonly buckets: { readonly origin: readonly number[]; readonly target: readonly number[]; readonly asyncRead: readonly number[] };
   closed = false;
 
-  private readonly inflight: Record<ProxyRequestType, GaugeChild>;
-  private readonly durations: Record<ProxyRequestType, HistogramChild>;
+  /** plain numbers, published by the gauge's collect() at scrape time */
+  private readonly inflight: Record<ProxyRequestType, PlainGauge>;
+  private readonly durations: Record<ProxyRequestType, HistogramSeries>;
   private readonly failedReadsOrigin: CounterChild;
   private readonly failedReadsTarget: CounterChild;
   private readonly failedWrites: Record<FailedOn, CounterChild>;
@@ -498,20 +621,23 @@ export class PrometheusProxyMetrics implements ProxyMetrics {
     });
     // Upstream registers one family for all three types; the first registration (reads_origin, ORIGIN buckets)
     // wins, so every proxy-level series uses the ORIGIN buckets.
-    const duration = new Histogram({
+    const duration = new PlainHistogram({
       name: p(MetricNames.proxyRequestDuration),
       help: 'Histogram that tracks the latency of requests at proxy entry point',
       labelNames: ['type'] as const,
       buckets: [...this.buckets.origin],
       registers: [registry],
     });
+    const self = this;
     const inflight = new Gauge({
       name: p(MetricNames.proxyInflightRequests),
       help: 'Number of requests currently in flight in the proxy',
       labelNames: ['type'] as const,
       registers: [registry],
+      collect() {
+        for (const type of PROXY_REQUEST_TYPES) this.set({ type }, self.inflight[type].value);
+      },
     });
-    const self = this;
     new Gauge({
       name: p(MetricNames.pscacheEntries),
       help: 'Number of entries currently in the prepared statement cache',
@@ -549,13 +675,12 @@ export class PrometheusProxyMetrics implements ProxyMetrics {
       fw[failed_on] = failedWrites.labels({ failed_on });
     }
     this.failedWrites = fw;
-    const infl = {} as Record<ProxyRequestType, GaugeChild>;
-    const durs = {} as Record<ProxyRequestType, HistogramChild>;
+    const infl = {} as Record<ProxyRequestType, PlainGauge>;
+    const durs = {} as Record<ProxyRequestType, HistogramSeries>;
     for (const type of PROXY_REQUEST_TYPES) {
-      duration.zero({ type });
-      durs[type] = duration.labels({ type });
+      durs[type] = duration.series({ type });
       inflight.set({ type }, 0);
-      infl[type] = inflight.labels({ type });
+      infl[type] = new PlainGauge();
     }
     this.inflight = infl;
     this.durations = durs;
@@ -568,15 +693,15 @@ export class PrometheusProxyMetrics implements ProxyMetrics {
   }
 
   requestStarted(type: ProxyRequestType): void {
-    if (!this.closed) this.inflight[type].inc();
+    if (!this.closed) this.inflight[type].value++;
   }
   requestFinished(type: ProxyRequestType, seconds: number): void {
     if (this.closed) return;
-    this.inflight[type].dec();
+    this.inflight[type].value--;
     this.durations[type].observe(seconds);
   }
   requestAbandoned(type: ProxyRequestType): void {
-    if (!this.closed) this.inflight[type].dec();
+    if (!this.closed) this.inflight[type].value--;
   }
   readFailed(cluster: MetricsClusterName): void {
     if (this.closed) return;
@@ -632,9 +757,10 @@ export class PrometheusProxyMetrics implements ProxyMetrics {
     const p = (n: string) => `${this.prefix}_${spec.prefix}_${n}`;
     const registers = [this.registry];
     const buckets = group === 'ORIGIN' ? this.buckets.origin : group === 'TARGET' ? this.buckets.target : this.buckets.asyncRead;
+    const nodes = this.nodes[group];
     f = {
       failed: new Counter({ name: p('requests_failed_total'), help: spec.failedHelp, labelNames: ['error', 'node'] as const, registers }),
-      duration: new Histogram({
+      duration: new PlainHistogram({
         name: p('request_duration_seconds'),
         help: spec.durationHelp,
         labelNames: ['node', 'type'] as const,
@@ -648,7 +774,15 @@ export class PrometheusProxyMetrics implements ProxyMetrics {
         labelNames: ['node'] as const,
         registers,
       }),
-      usedStreamIds: new Gauge({ name: p('used_stream_ids_total'), help: spec.usedStreamIdsHelp, labelNames: ['node'] as const, registers }),
+      usedStreamIds: new Gauge({
+        name: p('used_stream_ids_total'),
+        help: spec.usedStreamIdsHelp,
+        labelNames: ['node'] as const,
+        registers,
+        collect() {
+          for (const nm of nodes.values()) this.set({ node: nm.node }, nm.usedIds.value);
+        },
+      }),
       inflight:
         group === 'ASYNC'
           ? new Gauge({
@@ -656,6 +790,9 @@ export class PrometheusProxyMetrics implements ProxyMetrics {
               help: 'Number of async requests currently in flight',
               labelNames: ['node'] as const,
               registers,
+              collect() {
+                for (const nm of nodes.values()) if (nm.asyncInflight) this.set({ node: nm.node }, nm.asyncInflight.value);
+              },
             })
           : undefined,
       dropped:
