@@ -15,7 +15,9 @@ import { ProtocolError } from '../protocol/errors';
 import { RawFrame } from '../protocol/frame';
 import { Reader, Writer } from '../protocol/primitives';
 import { skipEnvelope } from '../protocol/envelope';
-import { inspect, type Selector, type StatementInfo, type SystemTableName } from '../cql/inspector';
+import { isAscii } from 'node:buffer';
+import type { Selector, StatementInfo, SystemTableName } from '../cql/inspector';
+import { inspectCached } from '../cql/inspect-cache';
 import { forwardDecision, resolveDecision, type ForwardDecision } from '../cql/routing';
 import type { PreparedCache, PreparedEntry } from './prepared-cache';
 import type { RoutingSettings } from './settings';
@@ -173,10 +175,30 @@ function readQueryParamsKeyspace(r: Reader, version: ProtocolVersion): string | 
   return r.readString('keyspace');
 }
 
+/**
+ * The [long string] at the reader's offset. ASCII text (the usual case) is sliced as latin1, which gives the
+ * same string as UTF-8 decoding for bytes < 0x80 and is cheaper; anything else goes through the Reader.
+ */
+function readText(r: Reader, what: string): string {
+  const buf = r.buf;
+  const at = r.offset;
+  if (r.end - at >= 4) {
+    const n = buf.readInt32BE(at);
+    const start = at + 4;
+    if (n >= 0 && n <= r.end - start) {
+      if (isAscii(buf.subarray(start, start + n))) {
+        r.offset = start + n;
+        return buf.toString('latin1', start, start + n);
+      }
+    }
+  }
+  return r.readLongString(what);
+}
+
 /** QUERY: the text and the request keyspace field (v5/DSE_V2 only). */
 export function peekQuery(body: Buffer, version: ProtocolVersion): { query: string; keyspace?: string } {
   const r = new Reader(body);
-  const query = r.readLongString('query string');
+  const query = readText(r, 'query string');
   let keyspace: string | undefined;
   if (atLeastV5(version)) {
     try {
@@ -191,7 +213,7 @@ export function peekQuery(body: Buffer, version: ProtocolVersion): { query: stri
 /** PREPARE: the text and the keyspace field (v5/DSE_V2: `<flags>[<keyspace>]`). */
 export function peekPrepare(body: Buffer, version: ProtocolVersion): { query: string; keyspace?: string } {
   const r = new Reader(body);
-  const query = r.readLongString('query string');
+  const query = readText(r, 'query string');
   let keyspace: string | undefined;
   if (atLeastV5(version) && r.remaining >= 4) {
     const flags = r.readUInt('prepare flags');
@@ -334,7 +356,7 @@ export function routeRequest(frame: RawFrame, ctx: RouteContext): Route {
     case Opcode.QUERY: {
       const { query, keyspace } = peekQuery(messageBody(frame, ctx.codec).msg, frame.version);
       const ks = keyspace || ctx.keyspace || '';
-      const info = inspect(query);
+      const info = inspectCached(query); // frozen, shared: never modified
       const d = forwardDecision(info, ks);
       const route = fromDecision(d, ctx, { query, keyspace: ks }, false);
       if (ctx.replaceNow && info.nowCalls.length > 0 && route.type === 'forward') {
@@ -349,7 +371,7 @@ export function routeRequest(frame: RawFrame, ctx: RouteContext): Route {
     case Opcode.PREPARE: {
       const { query, keyspace } = peekPrepare(messageBody(frame, ctx.codec).msg, frame.version);
       const ks = keyspace || ctx.keyspace || '';
-      const info = inspect(query);
+      const info = inspectCached(query); // frozen, shared: never modified
       const d = forwardDecision(info, ks);
       if (d.kind === 'intercept') return fromDecision(d, ctx, { query, keyspace: ks }, true);
       if (d.kind === 'drop') return { type: 'drop', reason: d.reason };
