@@ -48,9 +48,10 @@ export interface InFlight {
   targetP?: PendingRequest;
   /** replies still expected */
   waiting: number;
-  timer?: NodeJS.Timeout;
   /** performance.now() when dispatched */
   startedAt: number;
+  /** performance.now() after which the request times out (startedAt + timeout) */
+  deadline: number;
   /** runs once every expected reply is in */
   complete: (fl: InFlight) => void;
   /** tracked requests (route.tracking !== 'none'): the proxy-level metrics type */
@@ -80,7 +81,14 @@ export interface ExecutorStats {
 }
 
 export class RequestExecutor {
+  /**
+   * In dispatch order, hence in deadline order (one timeout for all): a single timer per executor is armed
+   * for the oldest request's deadline instead of a setTimeout per request.
+   */
   private readonly inflight = new Set<InFlight>();
+  private timer: NodeJS.Timeout | undefined;
+  /** shared by every send (no closure per request) */
+  private readonly onSendError = (e: Error): void => this.hooks.onSendError(e);
 
   constructor(
     private readonly origin: ClusterConnection,
@@ -123,18 +131,20 @@ export class RequestExecutor {
    * frame's stream id. Returns the in-flight record, or undefined when it could not be sent (OVERLOADED given).
    */
   forward(f: RawFrame, route: ForwardRoute, complete: (fl: InFlight) => void, clientStream = f.streamId): InFlight | undefined {
+    const startedAt = performance.now();
     const fl: InFlight = {
       clientStream,
       request: f,
       route,
       waiting: route.to === 'both' ? 2 : 1,
-      startedAt: performance.now(),
+      startedAt,
+      deadline: startedAt + this.timeoutMs,
       complete,
     };
     // Copies first: `send` rewrites the stream id of the frame it is given, in place.
     const targetFrame = route.to === 'origin' ? undefined : route.targetFrame ?? (route.to === 'both' ? f.withStreamId(f.streamId) : f);
     const originFrame = route.to === 'target' ? undefined : route.originFrame ?? f;
-    const onError = (e: Error): void => this.hooks.onSendError(e);
+    const onError = this.onSendError;
     if (originFrame) {
       fl.originP = this.origin.send(originFrame, (r) => this.onReply(fl, 'ORIGIN', r), onError);
       if (!fl.originP) {
@@ -151,7 +161,7 @@ export class RequestExecutor {
       }
     }
     this.inflight.add(fl);
-    fl.timer = setTimeout(() => this.onTimeout(fl), this.timeoutMs);
+    if (this.timer === undefined) this.armTimer(fl.deadline);
     if (route.tracking !== 'none') {
       fl.metricsType = proxyRequestType(route.to);
       this.m.proxy.requestStarted(fl.metricsType);
@@ -162,6 +172,25 @@ export class RequestExecutor {
     else if (route.to === 'target') this.origin.maybeHeartbeat(this.hooks.heartbeatVersion(f.version));
     return fl;
   }
+
+  private armTimer(deadline: number): void {
+    if (this.timer !== undefined) clearTimeout(this.timer);
+    this.timer = setTimeout(this.onTimer, Math.max(1, Math.ceil(deadline - performance.now())));
+  }
+
+  /** Time out every request past its deadline (the oldest ones), then re-arm for the next oldest. */
+  private readonly onTimer = (): void => {
+    this.timer = undefined;
+    const now = performance.now();
+    // Deleting the visited entry (onTimeout) while iterating a Set is safe; requests added meanwhile come last.
+    for (const fl of this.inflight) {
+      if (fl.deadline > now) {
+        if (this.timer === undefined) this.armTimer(fl.deadline);
+        return;
+      }
+      this.onTimeout(fl);
+    }
+  };
 
   private onTimeout(fl: InFlight): void {
     if (!this.inflight.delete(fl)) return;
@@ -185,18 +214,19 @@ export class RequestExecutor {
     if (!this.inflight.has(fl)) return;
     if (cluster === 'ORIGIN') fl.origin = r;
     else fl.target = r;
+    let seconds = 0;
     if (fl.metricsType) {
+      seconds = elapsedSeconds(fl.startedAt);
       const nm = cluster === 'ORIGIN' ? this.m.origin : this.m.target;
-      nm.observeRequest(nodeRequestType(fl.route.to), elapsedSeconds(fl.startedAt));
+      nm.observeRequest(nodeRequestType(fl.route.to), seconds);
       if (r.opcode === Opcode.ERROR) nm.requestFailed(this.hooks.errorCode(r));
     }
     if (--fl.waiting > 0) return;
-    this.inflight.delete(fl);
-    if (fl.timer) clearTimeout(fl.timer);
+    this.inflight.delete(fl); // its deadline is forgotten with it (the shared timer skips absent requests)
     this.syncStreamIds();
     if (fl.metricsType) {
       const m = this.m.proxy;
-      m.requestFinished(fl.metricsType, elapsedSeconds(fl.startedAt));
+      m.requestFinished(fl.metricsType, seconds);
       const oe = fl.origin !== undefined && fl.origin.opcode === Opcode.ERROR;
       const te = fl.target !== undefined && fl.target.opcode === Opcode.ERROR;
       if (fl.route.to === 'both') {
@@ -215,8 +245,9 @@ export class RequestExecutor {
 
   /** Forget every in-flight request (session closed): timers cleared, no callback runs any more. */
   clear(): void {
+    if (this.timer !== undefined) clearTimeout(this.timer);
+    this.timer = undefined;
     for (const fl of this.inflight) {
-      if (fl.timer) clearTimeout(fl.timer);
       if (fl.metricsType) this.m.proxy.requestAbandoned(fl.metricsType);
     }
     this.inflight.clear();

@@ -1,0 +1,156 @@
+// RequestExecutor: completions, timeouts through the executor's single shared timer, clear(), metrics.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import pino from 'pino';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { Opcode, ProtocolVersion } from '../../../src/protocol/constants';
+import { RawFrame } from '../../../src/protocol/frame';
+import type { ClusterConnection, PendingRequest } from '../../../src/backend/cluster-connection';
+import { RequestExecutor, type ExecutorHooks, type ForwardRoute, type InFlight } from '../../../src/frontend/request-executor';
+import { PrometheusProxyMetrics } from '../../../src/observability/metrics';
+
+class FakeConn {
+  used = 0;
+  pending: { frame: RawFrame; onResponse: (r: RawFrame) => void; p: PendingRequest }[] = [];
+  abandoned: PendingRequest[] = [];
+  get usedStreamIds(): number {
+    return this.used;
+  }
+  send(frame: RawFrame, onResponse: (r: RawFrame) => void): PendingRequest {
+    const p = {} as PendingRequest;
+    this.used++;
+    this.pending.push({ frame, onResponse, p });
+    return p;
+  }
+  abandon(p: PendingRequest): void {
+    this.abandoned.push(p);
+  }
+  maybeHeartbeat(): boolean {
+    return false;
+  }
+  /** reply to the request sent with this client stream id */
+  reply(stream: number, opcode = Opcode.RESULT): void {
+    const i = this.pending.findIndex((x) => x.frame.streamId === stream);
+    const [e] = this.pending.splice(i, 1);
+    this.used--;
+    e!.onResponse(RawFrame.fromParts({ version: ProtocolVersion.V4, isResponse: true, flags: 0, streamId: stream, opcode }, Buffer.alloc(4)));
+  }
+}
+
+const frame = (stream: number) =>
+  RawFrame.fromParts({ version: ProtocolVersion.V4, isResponse: false, flags: 0, streamId: stream, opcode: Opcode.QUERY }, Buffer.alloc(8));
+const read: ForwardRoute = { type: 'forward', to: 'origin', tracking: 'read', async: false };
+const write: ForwardRoute = { type: 'forward', to: 'both', tracking: 'write', async: false };
+
+function setup(timeoutMs: number, metrics?: PrometheusProxyMetrics) {
+  const origin = new FakeConn();
+  const target = new FakeConn();
+  const timedOut: number[] = [];
+  const completed: number[] = [];
+  let settled = 0;
+  let onTimedOut: () => void = () => {};
+  const hooks: ExecutorHooks = {
+    onSendError: () => {},
+    onOverloaded: () => {},
+    onTimedOut: (fl) => {
+      timedOut.push(fl.clientStream);
+      onTimedOut();
+    },
+    onCompleteError: () => {},
+    onSettled: () => settled++,
+    heartbeatVersion: (v) => v,
+    errorCode: () => 0x1200,
+  };
+  const m = metrics
+    ? { proxy: metrics, origin: metrics.node('ORIGIN', 'o:1'), target: metrics.node('TARGET', 't:1') }
+    : undefined;
+  const ex = new RequestExecutor(
+    origin as unknown as ClusterConnection,
+    target as unknown as ClusterConnection,
+    timeoutMs,
+    pino({ level: 'silent' }),
+    hooks,
+    { requestTimeouts: 0 },
+    m,
+  );
+  const complete = (fl: InFlight) => completed.push(fl.clientStream);
+  const waitTimeouts = (n: number) =>
+    new Promise<void>((resolve) => {
+      if (timedOut.length >= n) return resolve();
+      onTimedOut = () => {
+        if (timedOut.length >= n) resolve();
+      };
+    });
+  return { ex, origin, target, timedOut, completed, complete, waitTimeouts, settled: () => settled };
+}
+
+test('executor: replies complete requests; the others time out in dispatch order through one shared timer', async () => {
+  const s = setup(40);
+  for (const id of [1, 2, 3]) assert.ok(s.ex.forward(frame(id), id === 2 ? write : read, s.complete));
+  s.origin.reply(2);
+  assert.deepEqual(s.completed, [], 'both replies expected for a write');
+  s.target.reply(2);
+  assert.deepEqual(s.completed, [2]);
+  await s.waitTimeouts(2);
+  assert.deepEqual(s.timedOut, [1, 3]);
+  assert.equal(s.origin.abandoned.length, 2);
+  assert.equal(s.ex.size, 0);
+  assert.equal(s.settled(), 3);
+  // the timer is re-armed for requests sent after the earlier ones timed out
+  s.ex.forward(frame(4), read, s.complete);
+  await sleep(5);
+  s.ex.forward(frame(5), read, s.complete);
+  s.origin.reply(4);
+  await s.waitTimeouts(3);
+  assert.deepEqual(s.timedOut, [1, 3, 5]);
+  assert.deepEqual(s.completed, [2, 4]);
+  s.ex.clear();
+});
+
+test('executor: a late reply after the timeout is ignored; clear() cancels every pending timeout', async () => {
+  const s = setup(20);
+  s.ex.forward(frame(1), read, s.complete);
+  await s.waitTimeouts(1);
+  s.origin.reply(1); // late
+  assert.deepEqual(s.completed, []);
+  s.ex.forward(frame(2), read, s.complete);
+  s.ex.forward(frame(3), write, s.complete);
+  s.ex.clear();
+  assert.equal(s.ex.size, 0);
+  await sleep(80);
+  assert.deepEqual(s.timedOut, [1], 'nothing times out after clear()');
+  s.origin.reply(2);
+  assert.deepEqual(s.completed, [], 'no completion after clear()');
+});
+
+test('executor metrics: in-flight, durations, timeouts and used stream ids', async () => {
+  const metrics = new PrometheusProxyMetrics({ defaultCollectors: false });
+  const s = setup(30, metrics);
+  s.ex.forward(frame(1), read, s.complete);
+  s.ex.forward(frame(2), write, s.complete);
+  s.ex.forward(frame(3), read, s.complete);
+  let text = await metrics.metricsText();
+  assert.ok(text.includes('zdm_proxy_inflight_requests_total{type="reads_origin"} 2'), text);
+  assert.ok(text.includes('zdm_proxy_inflight_requests_total{type="writes"} 1'), text);
+  assert.ok(text.includes('zdm_origin_used_stream_ids_total{node="o:1"} 3'), text);
+  assert.ok(text.includes('zdm_target_used_stream_ids_total{node="t:1"} 1'), text);
+  s.origin.reply(2, Opcode.ERROR);
+  s.target.reply(2);
+  s.origin.reply(1);
+  await s.waitTimeouts(1);
+  text = await metrics.metricsText();
+  assert.ok(text.includes('zdm_proxy_inflight_requests_total{type="reads_origin"} 0'), text);
+  assert.ok(text.includes('zdm_proxy_inflight_requests_total{type="writes"} 0'), text);
+  assert.ok(text.includes('zdm_proxy_request_duration_seconds_count{type="reads_origin"} 2'), text);
+  assert.ok(text.includes('zdm_proxy_request_duration_seconds_count{type="writes"} 1'), text);
+  assert.ok(text.includes('zdm_origin_request_duration_seconds_count{node="o:1",type="writes"} 1'), text);
+  assert.ok(text.includes('zdm_origin_request_duration_seconds_count{node="o:1",type="reads"} 1'), text);
+  assert.ok(text.includes('zdm_origin_requests_failed_total{error="client_timeout",node="o:1"} 1'), text);
+  assert.ok(text.includes('zdm_origin_requests_failed_total{error="read_timeout",node="o:1"} 1'), text);
+  assert.ok(text.includes('zdm_proxy_failed_writes_total{failed_on="origin"} 1'), text);
+  assert.ok(text.includes('zdm_origin_used_stream_ids_total{node="o:1"} 1'), text); // the timed-out id stays reserved
+  s.ex.clear();
+  text = await metrics.metricsText();
+  assert.ok(text.includes('zdm_origin_used_stream_ids_total{node="o:1"} 0'), text);
+  metrics.close();
+});
