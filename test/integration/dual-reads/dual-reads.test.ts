@@ -202,4 +202,41 @@ describe('dual reads: read_mode=DUAL_ASYNC_ON_SECONDARY (real clusters)', () => 
     const s = await scrape(proxy!);
     assert.equal(s.value('zdm_proxy_failed_reads_total'), 0, 'no client-visible read failure');
   });
+
+  it('with Target paused and a small async queue, async reads are dropped and counted; the client is still served from Origin', async () => {
+    const QUEUE = 4;
+    const READS = 20;
+    const small = await startTestProxy({
+      settings: {
+        read_mode: 'DUAL_ASYNC_ON_SECONDARY',
+        proxy_request_timeout_ms: 10_000, // async copies stuck on the paused Target keep their queue slots
+        async_connector_write_queue_size_frames: QUEUE,
+      },
+    });
+    const c = await proxyClient({ proxy: small, timeoutMs: 5000, extra: { isMetadataSyncEnabled: false } });
+    try {
+      // The async connection's handshake runs after the client's: read until an async read is recorded.
+      await waitFor('an async read to complete', async () => {
+        await c.execute(`SELECT v FROM ${ks}.kv WHERE k = 1`, [], { prepare: false });
+        const v = (await scrape(small)).value(ASYNC_DURATION, { node: TARGET_NODE, type: 'reads' });
+        return v >= 1 ? v : undefined;
+      }, { timeoutMs: 10_000, intervalMs: 100 });
+      const before = (await scrape(small)).value('zdm_async_requests_dropped_total', { node: TARGET_NODE });
+      await pauseNode('target');
+      let values: unknown[];
+      try {
+        values = await Promise.all(Array.from({ length: READS }, (_, i) =>
+          c.execute(`SELECT v FROM ${ks}.kv WHERE k = 1 /* ${i} */`, [], { prepare: false, readTimeout: 2000 }).then((rs) => rs.rows[0]?.['v'])));
+      } finally {
+        await resumeNode('target');
+      }
+      assert.deepEqual(new Set(values), new Set(['from-origin']), 'every read answered by Origin while Target is paused');
+      const after = await scrape(small);
+      const dropped = after.value('zdm_async_requests_dropped_total', { node: TARGET_NODE }) - before;
+      assert.ok(dropped >= READS - QUEUE - 1, `async reads dropped while the ${QUEUE}-slot async queue was full: ${dropped}`);
+    } finally {
+      await c.shutdown().catch(() => undefined);
+      await small.stop().catch(() => undefined);
+    }
+  });
 });
