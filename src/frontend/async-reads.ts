@@ -18,8 +18,8 @@
 import type { Logger } from 'pino';
 import { ErrorCode, Opcode, ProtocolVersion, atLeastV5, opcodeName } from '../protocol/constants';
 import type { RawFrame } from '../protocol/frame';
+import { messageOf } from '../protocol/frame-codec';
 import { Reader } from '../protocol/primitives';
-import { skipEnvelope } from '../protocol/envelope';
 import { requestFrame, type ClusterConnection, type ClusterConnectionOptions, type Endpoint, type PendingRequest } from '../backend/cluster-connection';
 import { runAuthRounds, type Credentials } from '../backend/authenticator';
 import type { PreparedEntry } from '../routing/prepared-cache';
@@ -237,10 +237,7 @@ export class AsyncReads {
 
   /** The message of a reply: decompressed, after its envelope. */
   private messageOf(f: RawFrame): Buffer {
-    const c = this.opts.codec();
-    const b = f.isCompressed && c ? c.decompress(f.body) : f.body;
-    const off = skipEnvelope(f.header, b);
-    return off === 0 ? b : b.subarray(off);
+    return messageOf(f, this.opts.codec());
   }
 
   private settle(req: AsyncRequest): void {

@@ -18,9 +18,9 @@ import type * as net from 'node:net';
 import type { Logger } from 'pino';
 import { ErrorCode, Opcode, ProtocolVersion, opcodeName, versionName } from '../protocol/constants';
 import { FrameDecoder } from '../protocol/decoder';
-import { skipEnvelope } from '../protocol/envelope';
 import { ProtocolError } from '../protocol/errors';
 import type { RawFrame } from '../protocol/frame';
+import { messageOf } from '../protocol/frame-codec';
 import { Reader, type StringMultimap } from '../protocol/primitives';
 import { endpointLabel, type ClusterConnection, type ClusterConnectionOptions } from '../backend/cluster-connection';
 import type { ProxyConfig } from '../config/types';
@@ -491,9 +491,7 @@ export class ClientSession {
 
   /** The message of a frame: decompressed, after its envelope (tracing id, warnings, custom payload). */
   private body(f: RawFrame): Buffer {
-    const b = f.isCompressed && this.bodyCodec ? this.bodyCodec.decompress(f.body) : f.body;
-    const off = skipEnvelope(f.header, b);
-    return off === 0 ? b : b.subarray(off);
+    return messageOf(f, this.bodyCodec);
   }
 
   // ---- closing -----------------------------------------------------------------------------

@@ -1,11 +1,13 @@
 /**
  * Frames the proxy builds itself (spec 5.7): errors, SUPPORTED, RESULT Rows/Prepared bodies.
  * Always uncompressed (spec 3.3), except where the caller decides otherwise.
- * TODO(codec): switch to src/protocol/messages (error.ts, result.ts) once they have landed; keep these signatures.
  */
 import { ErrorCode, Opcode, ProtocolVersion, ResultKind, atLeastV5 } from '../protocol/constants';
 import { RawFrame } from '../protocol/frame';
 import { Reader, Writer, type StringMultimap } from '../protocol/primitives';
+import { ProtocolError } from '../protocol/errors';
+import { decodeError } from '../protocol/messages/error';
+import { decodeResult, peekPreparedIds, peekResultKind, type PreparedIds } from '../protocol/messages/result';
 import { encodePreparedMetadata, encodeRowsMetadata, type ColumnSpec } from '../protocol/messages/result-metadata';
 
 export const OVERLOADED_MESSAGE = 'Shutting down, please retry on next host.';
@@ -78,11 +80,15 @@ export function preparedBody(version: ProtocolVersion, id: Buffer, resultColumns
 }
 
 // ---- reading replies -------------------------------------------------------------------------
+// Bodies here are messages (after the envelope: see `messageOf` in protocol/frame-codec). The wire
+// reading is src/protocol's; these wrappers add only the leniency or copying their callers rely on.
 
+/** The code of an ERROR body; -1 when the body is too short to hold one. */
 export function readErrorCode(body: Buffer): number {
   return body.length >= 4 ? body.readInt32BE(0) : -1;
 }
 
+/** The message of an ERROR body without decoding its code-specific fields; '' when unreadable. */
 export function readErrorMessage(body: Buffer): string {
   try {
     const r = new Reader(body);
@@ -93,39 +99,33 @@ export function readErrorMessage(body: Buffer): string {
   }
 }
 
-/** ERROR Unprepared: the id after code and message. */
+/** ERROR Unprepared: the id after code and message (a view). */
 export function readUnpreparedId(body: Buffer): Buffer {
-  const r = new Reader(body);
-  r.readInt('error code');
-  r.readString('error message');
-  return r.readShortBytes('unprepared id');
+  // UNPREPARED's layout is the same in every protocol version
+  const e = decodeError(new Reader(body), ProtocolVersion.V4);
+  if (e.code !== ErrorCode.UNPREPARED) throw new ProtocolError('invalid-value', `not an UNPREPARED error: code 0x${e.code.toString(16)}`);
+  return e.id;
 }
 
+/** The kind of a RESULT body; -1 when the body is too short to hold one. */
 export function readResultKind(body: Buffer): number {
-  return body.length >= 4 ? body.readInt32BE(0) : -1;
+  return body.length >= 4 ? peekResultKind(body) : -1;
 }
 
 /** RESULT SetKeyspace: the keyspace. */
-export function readSetKeyspace(body: Buffer): string {
-  const r = new Reader(body);
-  r.readInt('result kind');
-  return r.readString('keyspace');
+export function readSetKeyspace(body: Buffer, version: ProtocolVersion): string {
+  const res = decodeResult(new Reader(body), version);
+  if (res.kind !== ResultKind.SET_KEYSPACE) throw new ProtocolError('invalid-value', `not a SET_KEYSPACE result: kind ${res.kind}`);
+  return res.keyspace;
 }
 
-/** RESULT Prepared: the prepared id (a copy). */
-export function readPreparedId(body: Buffer): Buffer {
-  const r = new Reader(body);
-  r.readInt('result kind');
-  return Buffer.from(r.readShortBytes('prepared id'));
-}
-
-/** RESULT Prepared: the prepared id and, for v5/DSE_V2, the result metadata id (copies). */
-export function readPreparedIds(body: Buffer, version: ProtocolVersion): { id: Buffer; resultMetadataId?: Buffer } {
-  const r = new Reader(body);
-  r.readInt('result kind');
-  const id = Buffer.from(r.readShortBytes('prepared id'));
-  if (!atLeastV5(version)) return { id };
-  return { id, resultMetadataId: Buffer.from(r.readShortBytes('result metadata id')) };
+/** RESULT Prepared: the prepared id and, for v5/DSE_V2, the result metadata id, copied (they outlive the reply). */
+export function readPreparedIds(body: Buffer, version: ProtocolVersion): PreparedIds {
+  const ids = peekPreparedIds(body, version);
+  if (!ids) throw new ProtocolError('invalid-value', `not a PREPARED result: kind ${readResultKind(body)}`);
+  const id = Buffer.from(ids.id);
+  if (ids.resultMetadataId === undefined) return { id };
+  return { id, resultMetadataId: Buffer.from(ids.resultMetadataId) };
 }
 
 export function readSupported(body: Buffer): StringMultimap {

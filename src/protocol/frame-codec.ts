@@ -110,6 +110,17 @@ export function openBody(
 }
 
 /**
+ * The message of a frame: its body, decompressed by `codec` when the COMPRESSION flag is set and a
+ * codec is given (otherwise taken as is), after its envelope (tracing id, warnings, custom payload).
+ * A view when nothing is decompressed. Throws ProtocolError('truncated') when the envelope is cut short.
+ */
+export function messageOf(raw: RawFrame, codec?: { decompress(body: Buffer): Buffer }): Buffer {
+  const body = raw.isCompressed && codec ? codec.decompress(raw.body) : raw.body;
+  const off = skipEnvelope(raw.header, body);
+  return off === 0 ? body : body.subarray(off);
+}
+
+/**
  * Decode a raw frame. Throws ProtocolError ('compression', 'truncated', 'invalid-value',
  * 'unknown-opcode') with the frame's version, stream id and opcode in its context.
  */

@@ -12,7 +12,7 @@
  */
 import { ErrorCode, Opcode, ResultKind } from '../protocol/constants';
 import { RawFrame } from '../protocol/frame';
-import { skipEnvelope } from '../protocol/envelope';
+import { messageOf } from '../protocol/frame-codec';
 import type { StringMultimap } from '../protocol/primitives';
 import {
   readErrorCode,
@@ -99,15 +99,10 @@ export interface AggregateResult {
   problem?: string;
 }
 
-/** The message of a reply: decompressed, after its envelope (tracing id, warnings, custom payload). */
+/** `messageOf` (decompressed, after the envelope), refusing a compressed reply when no compression was negotiated. */
 function bodyOf(f: RawFrame, codec: BodyCodec | undefined): Buffer {
-  let b = f.body;
-  if (f.isCompressed) {
-    if (!codec) throw new Error('compressed reply but no compression negotiated');
-    b = codec.decompress(b);
-  }
-  const off = skipEnvelope(f.header, b);
-  return off === 0 ? b : b.subarray(off);
+  if (f.isCompressed && !codec) throw new Error('compressed reply but no compression negotiated');
+  return messageOf(f, codec);
 }
 
 /**
@@ -177,7 +172,7 @@ export function aggregate(input: AggregateInput): AggregateResult {
     if (f.opcode === Opcode.RESULT) {
       const b = bodyOf(f, codec);
       if (readResultKind(b) === ResultKind.SET_KEYSPACE) {
-        out.keyspace = readSetKeyspace(b);
+        out.keyspace = readSetKeyspace(b, f.version);
         if (out.keyspace === '') out.note = 'received an empty keyspace in a SET_KEYSPACE result';
       }
     } else if (f.opcode === Opcode.ERROR) {
