@@ -168,63 +168,55 @@ function encodeCell(type: DataType, v: unknown, version: ProtocolVersion): Buffe
   }
 }
 
+/** What `hostValue` returns for a column that system.local and system.peers do not share. */
+const NOT_SHARED = Symbol('not shared');
+
+/** The values a virtual host gives the same way in system.local and system.peers. */
+function hostValue(name: string, vh: VirtualHost, listenPort: number): unknown {
+  switch (name) {
+    case 'rpc_address':
+    case 'native_transport_address':
+      return vh.address;
+    case 'data_center':
+      return vh.host.datacenter;
+    case 'host_id':
+      return vh.hostId;
+    case 'rack':
+      return vh.rack;
+    case 'tokens':
+      return vh.tokens;
+    case 'schema_version':
+      return vh.host.schemaVersion ?? (vh.host.columns['schema_version'] as unknown) ?? null;
+    case 'native_transport_port':
+    case 'native_transport_port_ssl':
+      return listenPort;
+    case 'release_version':
+      return vh.host.releaseVersion ?? vh.host.columns['release_version'] ?? null;
+    default:
+      return NOT_SHARED;
+  }
+}
+
 function localValue(name: string, vh: VirtualHost, source: SystemTablesSource, listenPort: number): unknown {
   switch (name) {
     case 'broadcast_address':
     case 'listen_address':
-    case 'rpc_address':
-    case 'native_transport_address':
       return vh.address;
-    case 'data_center':
-      return vh.host.datacenter;
-    case 'host_id':
-      return vh.hostId;
-    case 'rack':
-      return vh.rack;
-    case 'tokens':
-      return vh.tokens;
     case 'truncated_at':
       return null;
     case 'partitioner':
       return MURMUR3_PARTITIONER;
-    case 'schema_version':
-      return vh.host.schemaVersion ?? (vh.host.columns['schema_version'] as unknown) ?? null;
-    case 'native_transport_port':
-    case 'native_transport_port_ssl':
-      return listenPort;
-    case 'release_version':
-      return vh.host.releaseVersion ?? vh.host.columns['release_version'] ?? null;
-    default:
-      if (CONTROL_NODE_COLUMNS.has(name)) return source.localRow[name];
-      return vh.host.columns[name];
   }
+  const v = hostValue(name, vh, listenPort);
+  if (v !== NOT_SHARED) return v;
+  if (CONTROL_NODE_COLUMNS.has(name)) return source.localRow[name];
+  return vh.host.columns[name];
 }
 
 function peerValue(name: string, vh: VirtualHost, listenPort: number): unknown {
-  switch (name) {
-    case 'peer':
-    case 'rpc_address':
-    case 'preferred_ip':
-    case 'native_transport_address':
-      return vh.address;
-    case 'data_center':
-      return vh.host.datacenter;
-    case 'host_id':
-      return vh.hostId;
-    case 'rack':
-      return vh.rack;
-    case 'tokens':
-      return vh.tokens;
-    case 'schema_version':
-      return vh.host.schemaVersion ?? (vh.host.columns['schema_version'] as unknown) ?? null;
-    case 'native_transport_port':
-    case 'native_transport_port_ssl':
-      return listenPort;
-    case 'release_version':
-      return vh.host.releaseVersion ?? vh.host.columns['release_version'] ?? null;
-    default:
-      return vh.host.columns[name];
-  }
+  if (name === 'peer' || name === 'preferred_ip') return vh.address;
+  const v = hostValue(name, vh, listenPort);
+  return v !== NOT_SHARED ? v : vh.host.columns[name];
 }
 
 // ---- building the answer -------------------------------------------------------------------------
