@@ -9,6 +9,7 @@
  * - Bad input throws a `ProtocolError`; after an error the decoder must not be used again
  *   (the connection is closed), since the byte stream can no longer be framed.
  */
+import { ChunkDecoder } from './chunk-decoder';
 import { DEFAULT_MAX_BODY_LENGTH, headerLength, opcodeName } from './constants';
 import { ProtocolError } from './errors';
 import { RawFrame, checkedVersion, decodeHeader } from './frame';
@@ -20,40 +21,17 @@ export interface FrameDecoderOptions {
   expectResponses?: boolean;
 }
 
-export class FrameDecoder {
+export class FrameDecoder extends ChunkDecoder<RawFrame> {
   private readonly maxBodyLength: number;
   private readonly expectResponses: boolean | undefined;
-  /** Unconsumed bytes that do not yet form a complete frame. */
-  private pending: Buffer[] = [];
-  private pendingLength = 0;
-  /** Total length of the frame at the head of `pending`, once its header is known. */
-  private needed = -1;
-  private failed: ProtocolError | undefined;
 
   constructor(opts: FrameDecoderOptions = {}) {
+    super();
     this.maxBodyLength = opts.maxBodyLength ?? DEFAULT_MAX_BODY_LENGTH;
     this.expectResponses = opts.expectResponses;
   }
 
-  /** Bytes held waiting for the rest of a frame. */
-  get bufferedBytes(): number {
-    return this.pendingLength;
-  }
-
-  /** Feed a chunk; returns the frames it completes, in order. */
-  push(chunk: Buffer): RawFrame[] {
-    if (this.failed) throw this.failed;
-    const out: RawFrame[] = [];
-    try {
-      this.pushInto(chunk, out);
-    } catch (e) {
-      if (e instanceof ProtocolError) this.failed = e;
-      throw e;
-    }
-    return out;
-  }
-
-  private pushInto(chunk: Buffer, out: RawFrame[]): void {
+  protected pushInto(chunk: Buffer, out: RawFrame[]): void {
     let off = 0;
     if (this.pendingLength > 0) {
       // Complete the pending frame first.

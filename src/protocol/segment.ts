@@ -13,6 +13,7 @@
  * A self-contained segment carries one or more whole frames; a frame larger than the payload limit
  * (128 KiB - 1) is split over consecutive non-self-contained segments.
  */
+import { ChunkDecoder } from './chunk-decoder';
 import { MAX_SEGMENT_PAYLOAD } from './constants';
 import { crc24, crc32 } from './crc';
 import { ProtocolError } from './errors';
@@ -110,38 +111,17 @@ interface ParsedHeader {
  * `ProtocolError('checksum')` (naming the header or the payload) or `('compression')`; after an
  * error the decoder keeps throwing it (the stream cannot be re-synchronised).
  */
-export class SegmentDecoder {
+export class SegmentDecoder extends ChunkDecoder<Segment> {
   private readonly compressed: boolean;
   private readonly headerLength: number;
-  private pending: Buffer[] = [];
-  private pendingLength = 0;
-  /** Total wire length of the segment at the head of `pending`, once its header is known. */
-  private needed = -1;
-  private failed: ProtocolError | undefined;
 
   constructor(opts: SegmentDecoderOptions = {}) {
+    super();
     this.compressed = checkSegmentCompressor(opts.compressor);
     this.headerLength = this.compressed ? COMPRESSED_SEGMENT_HEADER_LENGTH : UNCOMPRESSED_SEGMENT_HEADER_LENGTH;
   }
 
-  /** Bytes held waiting for the rest of a segment. */
-  get bufferedBytes(): number {
-    return this.pendingLength;
-  }
-
-  push(chunk: Buffer): Segment[] {
-    if (this.failed) throw this.failed;
-    const out: Segment[] = [];
-    try {
-      this.pushInto(chunk, out);
-    } catch (e) {
-      if (e instanceof ProtocolError) this.failed = e;
-      throw e;
-    }
-    return out;
-  }
-
-  private pushInto(chunk: Buffer, out: Segment[]): void {
+  protected pushInto(chunk: Buffer, out: Segment[]): void {
     let data = chunk;
     if (this.pendingLength > 0) {
       this.pending.push(chunk);
