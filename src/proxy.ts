@@ -11,8 +11,8 @@ import type { EventEmitter } from 'node:events';
 import pino, { type Logger } from 'pino';
 import type { ClusterConfig, ProxyConfig } from './config/types';
 import { resolveTopology } from './config/load';
-import { ClusterConnection, type ClusterConnectionOptions } from './backend/cluster-connection';
-import { hostLabel, type Host } from './backend/topology';
+import { ClusterConnection, endpointLabel, type ClusterConnectionOptions } from './backend/cluster-connection';
+import type { Host } from './backend/topology';
 import { ControlConnection } from './backend/control-connection';
 import type { ProtocolVersion } from './protocol/constants';
 import { PreparedCache } from './routing/prepared-cache';
@@ -217,7 +217,7 @@ export async function startProxy(config: ProxyConfig, opts: StartProxyOptions = 
   metrics.setPreparedCacheEntriesSource(() => cache.size);
   for (const [name, cc] of [['origin', control.origin], ['target', control.target]] as const) {
     logger.info(
-      `Initialized ${name} control connection. Cluster Name: ${cc.clusterName}, Hosts: [${cc.hosts.map(hostLabel).join(', ')}].`,
+      `Initialized ${name} control connection. Cluster Name: ${cc.clusterName}, Hosts: [${cc.hosts.map((h) => endpointLabel({ host: h.address, port: h.port })).join(', ')}].`,
     );
   }
 
@@ -248,7 +248,7 @@ export async function startProxy(config: ProxyConfig, opts: StartProxyOptions = 
   const drainForRemovedHost = (s: ClientSession, cluster: 'ORIGIN' | 'TARGET'): void => {
     if (s.state === 'closing' || s.state === 'closed') return;
     const ep = s.endpoint(cluster)!;
-    logger.info(`${cluster} host ${hostLabel({ address: ep.host, port: ep.port })} left the topology: draining client connection ${s.remote}`);
+    logger.info(`${cluster} host ${endpointLabel(ep)} left the topology: draining client connection ${s.remote}`);
     counters.sessionsDrainedByHostRemoval++;
     void s.drain();
   };
@@ -306,7 +306,7 @@ export async function startProxy(config: ProxyConfig, opts: StartProxyOptions = 
     },
     get endpoint() {
       const ep = cc.endpoint;
-      return ep ? hostLabel({ address: ep.host, port: ep.port }) : undefined;
+      return ep ? endpointLabel(ep) : undefined;
     },
   });
   const healthSource: HealthSource = {

@@ -26,10 +26,6 @@ export interface Host {
   columns: Record<string, unknown>;
 }
 
-export function hostLabel(h: { address: string; port: number }): string {
-  return h.address.includes(':') ? `[${h.address}]:${h.port}` : `${h.address}:${h.port}`;
-}
-
 /**
  * Spec 2.2.4: walking `orderedHosts` with a counter cycling `0..count-1`, a host is assigned when the
  * counter equals `index % hosts.length`. With count <= hosts: hosts j with j % count == index; otherwise the
