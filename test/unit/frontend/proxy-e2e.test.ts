@@ -1,111 +1,47 @@
 // In-process end to end: the proxy between a raw CQL client and two fake servers (Origin, Target).
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import * as net from 'node:net';
-import pino from 'pino';
-import { ErrorCode, Opcode, ProtocolVersion, ResultKind } from '../../../src/protocol/constants';
-import { FrameDecoder } from '../../../src/protocol/decoder';
+import { Consistency, ErrorCode, Opcode, ProtocolVersion, ResultKind } from '../../../src/protocol/constants';
 import { RawFrame } from '../../../src/protocol/frame';
 import { Writer } from '../../../src/protocol/primitives';
-import { loadConfig } from '../../../src/config/load';
-import { startProxy, type RunningProxy } from '../../../src/proxy';
-import { decodeResponse, requestFrame } from '../../../src/backend/cluster-connection';
-import { Consistency } from '../../../src/protocol/constants';
-import type { ErrorMessage } from '../../../src/protocol/messages';
+import type { RunningProxy } from '../../../src/proxy';
+import { requestFrame } from '../../../src/backend/cluster-connection';
+import type { FakeServer } from '../../support/fake-server';
+import { TestClient, errorOf as errorMessageOf, startHarness, type Harness } from './harness';
 
 const startupFrame = (v: ProtocolVersion, options: Record<string, string>, stream: number): RawFrame =>
   requestFrame(v, { opcode: Opcode.STARTUP, options }, stream);
-const queryFrame = (v: ProtocolVersion, query: string, _opts: object, stream: number): RawFrame =>
-  requestFrame(v, { opcode: Opcode.QUERY, query, params: { consistency: Consistency.ONE } }, stream);
 const optionsFrame = (v: ProtocolVersion, stream: number): RawFrame => requestFrame(v, { opcode: Opcode.OPTIONS }, stream);
+const q = (query: string, stream: number): RawFrame =>
+  requestFrame(ProtocolVersion.V4, { opcode: Opcode.QUERY, query, params: { consistency: Consistency.ONE } }, stream);
 /** code and message of an ERROR reply */
 function errorOf(f: RawFrame): { code: number; message: string } {
-  const e = decodeResponse(f) as ErrorMessage;
-  return { code: e.code, message: e.message };
+  const { code, message } = errorMessageOf(f);
+  return { code, message };
 }
-import { FakeServer } from '../../support/fake-server';
 
+let h: Harness;
 let origin: FakeServer;
 let target: FakeServer;
 let proxy: RunningProxy;
 
-class RawClient {
-  private decoder = new FrameDecoder({ expectResponses: true });
-  private waiters = new Map<number, (f: RawFrame) => void>();
-  readonly unmatched: RawFrame[] = [];
-  closed = false;
-  private constructor(readonly socket: net.Socket) {
-    socket.on('data', (b) => {
-      for (const f of this.decoder.push(b)) {
-        const w = this.waiters.get(f.streamId);
-        if (w) {
-          this.waiters.delete(f.streamId);
-          w(f);
-        } else this.unmatched.push(f);
-      }
-    });
-    socket.on('close', () => (this.closed = true));
-    socket.on('error', () => undefined);
-  }
-  static connect(port: number): Promise<RawClient> {
-    return new Promise((resolve, reject) => {
-      const s = net.connect({ host: '127.0.0.1', port }, () => resolve(new RawClient(s)));
-      s.once('error', reject);
-    });
-  }
-  send(f: RawFrame, timeoutMs = 3000): Promise<RawFrame> {
-    return new Promise((resolve, reject) => {
-      const t = setTimeout(() => {
-        this.waiters.delete(f.streamId);
-        reject(new Error(`no reply on stream ${f.streamId}`));
-      }, timeoutMs);
-      this.waiters.set(f.streamId, (r) => (clearTimeout(t), resolve(r)));
-      this.socket.write(f.bytes);
-    });
-  }
-  async handshake(): Promise<void> {
-    const r = await this.send(startupFrame(ProtocolVersion.V4, { CQL_VERSION: '3.0.0' }, 0));
-    assert.equal(r.opcode, Opcode.READY);
-  }
-  close(): void {
-    this.socket.destroy();
-  }
-}
-
-const q = (text: string, stream: number) => queryFrame(ProtocolVersion.V4, text, {}, stream);
-
 before(async () => {
-  origin = await FakeServer.start({ supported: { COMPRESSION: ['snappy'], CQL_VERSION: ['3.4.7'], FROM: ['origin'] } });
-  target = await FakeServer.start({ supported: { COMPRESSION: ['snappy', 'lz4'], CQL_VERSION: ['3.4.7'], FROM: ['target'] } });
-  const config = loadConfig({
-    env: {
-      ZDM_ORIGIN_CONTACT_POINTS: '127.0.0.1',
-      ZDM_ORIGIN_PORT: String(origin.port),
-      ZDM_TARGET_CONTACT_POINTS: '127.0.0.1',
-      ZDM_TARGET_PORT: String(target.port),
-      ZDM_ORIGIN_USERNAME: '',
-      ZDM_ORIGIN_PASSWORD: '',
-      ZDM_TARGET_USERNAME: '',
-      ZDM_TARGET_PASSWORD: '',
-      ZDM_PROXY_LISTEN_ADDRESS: '127.0.0.1',
-      ZDM_PROXY_LISTEN_PORT: '0',
-      ZDM_PROXY_REQUEST_TIMEOUT_MS: '300',
-      ZDM_METRICS_ADDRESS: '127.0.0.1',
-      ZDM_METRICS_PORT: '0',
+  h = await startHarness(
+    { ZDM_PROXY_REQUEST_TIMEOUT_MS: '300' },
+    {
+      origin: { supported: { COMPRESSION: ['snappy'], CQL_VERSION: ['3.4.7'], FROM: ['origin'] } },
+      target: { supported: { COMPRESSION: ['snappy', 'lz4'], CQL_VERSION: ['3.4.7'], FROM: ['target'] } },
     },
-  });
-  proxy = await startProxy(config, { logger: pino({ level: 'silent' }) });
+  );
+  ({ origin, target, proxy } = h);
 });
 
 after(async () => {
-  await proxy?.close();
-  await origin?.stop();
-  await target?.stop();
+  await h?.close();
 });
 
 test('writes reach both clusters, reads only the primary (which can change at run time)', async () => {
-  const c = await RawClient.connect(proxy.port);
-  await c.handshake();
+  const c = await TestClient.ready(proxy.port);
   const o0 = origin.queries().length;
   const t0 = target.queries().length;
   const w = await c.send(q("INSERT INTO ks.t (k, v) VALUES (1, 'a')", 3));
@@ -128,7 +64,7 @@ test('writes reach both clusters, reads only the primary (which can change at ru
 });
 
 test('OPTIONS: SUPPORTED built from both control connections', async () => {
-  const c = await RawClient.connect(proxy.port);
+  const c = await TestClient.connect(proxy.port);
   const r = await c.send(optionsFrame(ProtocolVersion.V4, 9));
   assert.equal(r.opcode, Opcode.SUPPORTED);
   const opts = new (await import('../../../src/protocol/primitives')).Reader(r.body).readStringMultimap();
@@ -138,8 +74,7 @@ test('OPTIONS: SUPPORTED built from both control connections', async () => {
 });
 
 test('200 concurrent requests: stream ids remapped and restored', async () => {
-  const c = await RawClient.connect(proxy.port);
-  await c.handshake();
+  const c = await TestClient.ready(proxy.port);
   origin.delayMs = 5;
   try {
     const replies = await Promise.all(Array.from({ length: 200 }, (_, i) => c.send(q(`INSERT INTO ks.t (k) VALUES (${i})`, i + 1))));
@@ -154,7 +89,7 @@ test('200 concurrent requests: stream ids remapped and restored', async () => {
 });
 
 test('negative stream id gets a protocol error; v5 STARTUP gets the v4 downgrade error', async () => {
-  const c = await RawClient.connect(proxy.port);
+  const c = await TestClient.connect(proxy.port);
   const neg = RawFrame.fromParts({ version: ProtocolVersion.V4, isResponse: false, flags: 0, streamId: -1, opcode: Opcode.OPTIONS }, Buffer.alloc(0));
   c.socket.write(neg.bytes);
   await new Promise((r) => setTimeout(r, 100));
@@ -164,20 +99,18 @@ test('negative stream id gets a protocol error; v5 STARTUP gets the v4 downgrade
   assert.deepEqual(errorOf(e!), { code: ErrorCode.PROTOCOL_ERROR, message: 'negative stream id: -1' });
   c.close();
 
-  const v5 = await RawClient.connect(proxy.port);
+  const v5 = await TestClient.connect(proxy.port);
   const r = await v5.send(startupFrame(ProtocolVersion.V5, { CQL_VERSION: '3.0.0' }, 0));
   assert.equal(r.version, ProtocolVersion.V4);
   assert.equal(r.streamId, 0);
   assert.deepEqual(errorOf(r), { code: ErrorCode.PROTOCOL_ERROR, message: 'Invalid or unsupported protocol version (5)' });
   v5.close();
-  const v4 = await RawClient.connect(proxy.port);
-  await v4.handshake(); // the driver then settles on v4
+  const v4 = await TestClient.ready(proxy.port); // the driver then settles on v4
   v4.close();
 });
 
 test('timeout: no reply, and the connection stays usable', async () => {
-  const c = await RawClient.connect(proxy.port);
-  await c.handshake();
+  const c = await TestClient.ready(proxy.port);
   target.onRequest((f, d) => (d && 'query' in d && (d as { query: string }).query.includes('stall_me') ? 'drop' : undefined));
   await assert.rejects(c.send(q("INSERT INTO ks.t (k) VALUES ('stall_me')", 11), 1000), /no reply/);
   const ok = await c.send(q("INSERT INTO ks.t (k) VALUES ('fine')", 12));
@@ -188,10 +121,8 @@ test('timeout: no reply, and the connection stays usable', async () => {
 });
 
 test("one client's garbage closes only that client", async () => {
-  const good = await RawClient.connect(proxy.port);
-  await good.handshake();
-  const bad = await RawClient.connect(proxy.port);
-  await bad.handshake();
+  const good = await TestClient.ready(proxy.port);
+  const bad = await TestClient.ready(proxy.port);
   // a QUERY whose body is truncated (declares a 1000-byte string)
   const garbage = RawFrame.fromParts({ version: ProtocolVersion.V4, isResponse: false, flags: 0, streamId: 2, opcode: Opcode.QUERY }, new Writer().writeInt(1000).writeRaw(Buffer.from('SEL')).finish());
   bad.socket.write(garbage.bytes);
@@ -203,8 +134,7 @@ test("one client's garbage closes only that client", async () => {
 });
 
 test('virtual system.local / peers_v2 are answered by the proxy, unknown EXECUTE gets UNPREPARED', async () => {
-  const c = await RawClient.connect(proxy.port);
-  await c.handshake();
+  const c = await TestClient.ready(proxy.port);
   const before = origin.queries().length;
   const local = await c.send(q('SELECT rpc_address FROM system.local', 1));
   assert.equal(local.body.readInt32BE(0), ResultKind.ROWS);
