@@ -13,6 +13,7 @@
  */
 import { ErrorCode, Opcode, ProtocolVersion, opcodeName } from '../protocol/constants';
 import { RawFrame } from '../protocol/frame';
+import { messageOf } from '../protocol/frame-codec';
 import type { AuthChallenge } from '../protocol/messages';
 import { decodeResponse, requestFrame } from './cluster-connection';
 
@@ -99,7 +100,8 @@ export interface AuthRoundsOptions {
   timeoutMs: number;
   /** Stream id written in the AUTH_RESPONSE frames (the connection remaps it anyway). Default 0. */
   streamId?: number;
-  /** Body of a response frame (envelope included), decompressed if needed (default: `frame.body`; compressed frames are rejected). */
+  /** The message bytes of a response frame: decompressed if needed, after the envelope (tracing id, warnings,
+   *  custom payload). Default: `messageOf(frame)`, compressed frames rejected. */
   bodyOf?: (frame: RawFrame) => Buffer;
   maxRounds?: number;
 }
@@ -111,7 +113,7 @@ export async function runAuthRounds(conn: RequestCapable, opts: AuthRoundsOption
     opts.bodyOf ??
     ((f: RawFrame) => {
       if (f.isCompressed) throw new Error(`cannot read compressed ${opcodeName(f.opcode)} frame during authentication`);
-      return f.body;
+      return messageOf(f);
     });
   const maxRounds = opts.maxRounds ?? MAX_AUTH_ROUNDS;
   let token: Buffer = auth.initialResponse(opts.authenticatorClass);

@@ -90,19 +90,19 @@ const FROM_CLUSTER: DecodeMessageOptions = { allowTrailingBytes: true };
 
 /**
  * Decode a response frame read from a cluster: the envelope (tracing id, warnings, custom payload) is
- * skipped and trailing bytes are ignored. `decompressedBody`: the frame's body already decompressed
- * (envelope included); without it a compressed frame is a ProtocolError('compression').
+ * skipped and trailing bytes are ignored. `message`: the message bytes already extracted by the caller
+ * (decompressed, envelope skipped, e.g. with `messageOf`); without it a compressed frame is a
+ * ProtocolError('compression').
  * Malformed bodies throw ProtocolError naming the message.
  */
-export function decodeResponse(frame: RawFrame, decompressedBody?: Buffer): ResponseMessage {
-  let body: Buffer;
-  let offset: number;
-  if (decompressedBody === undefined) ({ body, messageOffset: offset } = openBody(frame));
+export function decodeResponse(frame: RawFrame, message?: Buffer): ResponseMessage {
+  let bytes: Buffer;
+  if (message !== undefined) bytes = message;
   else {
-    body = decompressedBody;
-    offset = skipEnvelope(frame.header, body);
+    const { body, messageOffset } = openBody(frame);
+    bytes = messageOffset === 0 ? body : body.subarray(messageOffset);
   }
-  return decodeMessage(frame.opcode, true, offset === 0 ? body : body.subarray(offset), frame.version, FROM_CLUSTER) as ResponseMessage;
+  return decodeMessage(frame.opcode, true, bytes, frame.version, FROM_CLUSTER) as ResponseMessage;
 }
 
 export class ClusterConnection extends EventEmitter {

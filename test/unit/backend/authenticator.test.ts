@@ -11,7 +11,8 @@ import {
   AuthFailedError,
 } from '../../../src/backend/authenticator';
 import { RawFrame } from '../../../src/protocol/frame';
-import { ErrorCode, Opcode, ProtocolVersion } from '../../../src/protocol/constants';
+import { ErrorCode, HeaderFlag, Opcode, ProtocolVersion } from '../../../src/protocol/constants';
+import { messageOf } from '../../../src/protocol/frame-codec';
 import { Reader, Writer } from '../../../src/protocol/primitives';
 import { encodeMessage, simpleError } from '../../../src/protocol/messages';
 
@@ -83,4 +84,25 @@ test('runAuthRounds: gives up after 6 rounds', async () => {
     /after 6 rounds/,
   );
   assert.equal(conn.seen.length, 6);
+});
+
+test('runAuthRounds: a challenge carrying warnings is read after its envelope (default and message-returning bodyOf)', async () => {
+  // AUTH_CHALLENGE with the WARNING flag: [string list] warnings, then the token.
+  const warned = () => {
+    const body = Buffer.from(new Writer().writeStringList(['a server warning']).writeBytes(Buffer.from('PLAIN-START')).finish());
+    return RawFrame.fromParts({ version: V, isResponse: true, flags: HeaderFlag.WARNING, streamId: 0, opcode: Opcode.AUTH_CHALLENGE }, body);
+  };
+  const success = () => responseFrame(V, Opcode.AUTH_SUCCESS, Buffer.from(new Writer().writeBytes(null).finish()), 0);
+  for (const bodyOf of [undefined, (f: RawFrame) => messageOf(f)]) {
+    const conn = scripted([warned, success]);
+    const r = await runAuthRounds(conn, {
+      version: V,
+      authenticatorClass: DSE_AUTHENTICATOR,
+      credentials: { username: 'a', password: 'b' },
+      timeoutMs: 1000,
+      ...(bodyOf ? { bodyOf } : {}),
+    });
+    assert.equal(r.opcode, Opcode.AUTH_SUCCESS);
+    assert.deepEqual(conn.seen, ['PLAIN', '\0a\0b'], 'the PLAIN-START challenge was read despite the warnings');
+  }
 });
