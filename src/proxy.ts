@@ -197,6 +197,8 @@ async function startControlConnections(
 export async function startProxy(config: ProxyConfig, opts: StartProxyOptions = {}): Promise<RunningProxy> {
   const logger = opts.logger ?? pino({ level: 'info' });
   checkSupported(config, logger);
+  // upstream's startup lines on the TLS mode of each side (spec 1.4)
+  for (const m of [config.origin.tls.logMessage, config.target.tls.logMessage, config.proxyTls.logMessage]) logger.info(m);
   const topology = await resolveTopology(config);
   const tlsOpts = { origin: clusterTlsOptions(config.origin), target: clusterTlsOptions(config.target) };
   const settings = RoutingSettings.fromConfig(config);
