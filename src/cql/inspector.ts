@@ -219,15 +219,21 @@ function systemTableOf(table: string): SystemTableName | undefined {
   return undefined;
 }
 
-function other(): StatementInfo {
+/** A statement of `kind` on `ks.table` with no bind markers, no now() call, no IF: the scan fills in the rest. */
+function statement(kind: StatementInfo['kind'], qn?: { keyspace?: string; table?: string }): StatementInfo {
   return {
-    kind: 'other',
+    kind,
+    ...(qn ? { keyspace: qn.keyspace, table: qn.table } : {}),
     bindMarkers: EMPTY_MARKERS,
     positionalMarkerCount: 0,
     hasNamedMarkers: false,
     nowCalls: EMPTY_NOW,
     isLwt: false,
   };
+}
+
+function other(): StatementInfo {
+  return statement('other');
 }
 
 // Term scanner: bind markers, now() sites, LWT ---------------------------------------------------
@@ -363,16 +369,7 @@ function parseSelect(end: number): StatementInfo {
   if (from <= clauseStart) return other();
   const qn = parseQualifiedName(from + 1);
   if (!qn || qn.next > end) return other();
-  const info: StatementInfo = {
-    kind: 'select',
-    keyspace: qn.keyspace,
-    table: qn.table,
-    bindMarkers: EMPTY_MARKERS,
-    positionalMarkerCount: 0,
-    hasNamedMarkers: false,
-    nowCalls: EMPTY_NOW,
-    isLwt: false,
-  };
+  const info = statement('select', qn);
   if (json) info.selectJson = true;
   if (distinct) info.selectDistinct = true;
   const sys = systemTableOf(qn.table);
@@ -496,16 +493,7 @@ function parseWrite(kind: WriteKind, end: number): StatementInfo {
   if (!qn) return other();
   const scan = new Scan();
   scan.run(1, end, true, 0);
-  return scan.fill({
-    kind,
-    keyspace: qn.keyspace,
-    table: qn.table,
-    bindMarkers: EMPTY_MARKERS,
-    positionalMarkerCount: 0,
-    hasNamedMarkers: false,
-    nowCalls: EMPTY_NOW,
-    isLwt: false,
-  });
+  return scan.fill(statement(kind, qn));
 }
 
 /** Index of the token ending a batch child that starts at i: `;` or next child keyword / APPLY at depth 0. */
@@ -556,14 +544,7 @@ function parseBatch(): StatementInfo {
   }
   const last = children[children.length - 1];
   return scan.fill({
-    kind: 'batch',
-    keyspace: last?.keyspace,
-    table: last?.table,
-    bindMarkers: EMPTY_MARKERS,
-    positionalMarkerCount: 0,
-    hasNamedMarkers: false,
-    nowCalls: EMPTY_NOW,
-    isLwt: false,
+    ...statement('batch', { keyspace: last?.keyspace, table: last?.table }),
     batchChildren: children,
   });
 }
@@ -595,16 +576,16 @@ function inspectUnsafe(cql: string): StatementInfo {
   if (isWord(0, 'begin')) return parseBatch();
   if (isWord(0, 'use')) {
     if (!isIdent(1) || 2 > end) return other();
-    return { ...other(), kind: 'use', keyspace: identAt(1) };
+    return { ...statement('use'), keyspace: identAt(1) };
   }
   if (isWord(0, 'call')) {
     if (!isIdent(1) || 2 > end) return other();
     const scan = new Scan();
     scan.run(1, end, false, 0);
-    return scan.fill({ ...other(), kind: 'call', callRpcName: identAt(1) });
+    return scan.fill({ ...statement('call'), callRpcName: identAt(1) });
   }
   for (const w of DDL_WORDS) {
-    if (isWord(0, w)) return { ...other(), kind: 'ddl' };
+    if (isWord(0, w)) return statement('ddl');
   }
   return other();
 }

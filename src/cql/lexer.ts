@@ -90,6 +90,22 @@ function isWs(c: number): boolean {
 }
 
 /** Whether `s` has a UUID literal (8-4-4-4-12 hex digits) at `i`, not followed by an identifier char. */
+/**
+ * End (exclusive) of a quoted run starting at `i` with the quote char `q` ('...' strings, "..."
+ * identifiers), where a doubled quote is an escaped one; -1 when it is not closed.
+ */
+function quotedEnd(s: string, i: number, q: number): number {
+  const n = s.length;
+  i++;
+  while (i < n) {
+    if (s.charCodeAt(i) === q) {
+      if (s.charCodeAt(i + 1) !== q) return i + 1;
+      i += 2;
+    } else i++;
+  }
+  return -1;
+}
+
 function isUuidAt(s: string, i: number): boolean {
   if (i + 36 > s.length) return false;
   if (s.charCodeAt(i + 8) !== 45 || s.charCodeAt(i + 13) !== 45) return false;
@@ -155,52 +171,20 @@ export class CqlLexer {
       kind = T.COMMENT;
     } else if (c === 47 /* / */ && s.charCodeAt(i + 1) === 42 /* * */) {
       const close = s.indexOf('*/', i + 2);
-      if (close < 0) {
-        i = n;
-        kind = T.ERROR;
-      } else {
-        i = close + 2;
-        kind = T.COMMENT;
-      }
+      kind = close < 0 ? T.ERROR : T.COMMENT;
+      i = close < 0 ? n : close + 2;
     } else if (c === 39 /* ' */) {
-      kind = T.ERROR;
-      i++;
-      while (i < n) {
-        if (s.charCodeAt(i) === 39) {
-          if (s.charCodeAt(i + 1) === 39) {
-            i += 2;
-            continue;
-          }
-          i++;
-          kind = T.STRING;
-          break;
-        }
-        i++;
-      }
+      const close = quotedEnd(s, i, 39);
+      kind = close < 0 ? T.ERROR : T.STRING;
+      i = close < 0 ? n : close;
     } else if (c === 36 /* $ */ && s.charCodeAt(i + 1) === 36) {
       const close = s.indexOf('$$', i + 2);
-      if (close < 0) {
-        i = n;
-        kind = T.ERROR;
-      } else {
-        i = close + 2;
-        kind = T.STRING;
-      }
+      kind = close < 0 ? T.ERROR : T.STRING;
+      i = close < 0 ? n : close + 2;
     } else if (c === 34 /* " */) {
-      kind = T.ERROR;
-      i++;
-      while (i < n) {
-        if (s.charCodeAt(i) === 34) {
-          if (s.charCodeAt(i + 1) === 34) {
-            i += 2;
-            continue;
-          }
-          i++;
-          kind = T.QIDENT;
-          break;
-        }
-        i++;
-      }
+      const close = quotedEnd(s, i, 34);
+      kind = close < 0 ? T.ERROR : T.QIDENT;
+      i = close < 0 ? n : close;
     } else if (isHex(c) && isUuidAt(s, i)) {
       i += 36;
       kind = T.UUID;
