@@ -44,7 +44,10 @@ export interface NodeState { pid: number; version: string; options: NodeOptions;
 interface ClustersModule {
   ROOT: string;
   TLS_CA_PEM: string;
-  startNodes(names?: readonly string[], opts?: { timeoutMs?: number; quiet?: boolean }): Promise<Record<string, { pid: number; reused: boolean }>>;
+  startNodes(
+    names?: readonly string[],
+    opts?: { timeoutMs?: number; quiet?: boolean; nodeOptions?: Record<string, NodeOptions> },
+  ): Promise<Record<string, { pid: number; reused: boolean }>>;
   readState(name: string): NodeState | undefined;
   runningPid(name: string): number | undefined;
   processState(pid: number): string | undefined;
@@ -136,7 +139,12 @@ export interface SessionOptions {
 export async function session(name: NodeName, opts: SessionOptions = {}): Promise<Client> {
   const m = await clusters();
   const base = m.driverOptions(name, { username: opts.username, password: opts.password, timeoutMs: opts.timeoutMs });
-  const client = new Client({ ...base, ...(opts.keyspace ? { keyspace: opts.keyspace } : {}), ...(opts.extra ?? {}) });
+  return connectedClient({ ...base, ...(opts.keyspace ? { keyspace: opts.keyspace } : {}), ...(opts.extra ?? {}) });
+}
+
+/** A connected Node driver Client; a client that fails to connect is shut down before the error is thrown. */
+export async function connectedClient(options: ClientOptions): Promise<Client> {
+  const client = new Client(options);
   try {
     await client.connect();
   } catch (e) {
@@ -212,5 +220,24 @@ export async function resumeNode(name: NodeName): Promise<void> { await (await c
 export async function killNode(name: NodeName): Promise<void> { await (await clusters()).killNode(name); }
 /** Stop (if running) and start the node with its recorded options and data; resolves once it answers. */
 export async function restartNode(name: NodeName): Promise<void> { await (await clusters()).restartNode(name); }
+/**
+ * Make the nodes run with `want` applied on top of their recorded options (e.g. `{ target: { tls: true } }`
+ * or `{ origin: { auth: false } }`): only nodes whose options differ (or that are not running) are
+ * restarted, in parallel, data kept. Resolves once they answer. Other test runs on this machine see the change.
+ */
+export async function setNodeOptions(want: Partial<Record<NodeName, Partial<NodeOptions>>>): Promise<void> {
+  const m = await clusters();
+  const nodeOptions: Record<string, NodeOptions> = {};
+  for (const name of NODE_NAMES) {
+    const patch = want[name];
+    if (!patch) continue;
+    const current: NodeOptions = m.readState(name)?.options ?? { auth: true, tls: false, heap: '512m' };
+    const next = { ...current, ...patch };
+    const differs = (Object.keys(patch) as (keyof NodeOptions)[]).some((k) => current[k] !== next[k]);
+    if (differs || !m.runningPid(name)) nodeOptions[name] = next;
+  }
+  const names = Object.keys(nodeOptions);
+  if (names.length > 0) await m.startNodes(names, { nodeOptions, timeoutMs: 240_000, quiet: true });
+}
 /** The last lines of the node's log, for assertion messages. */
 export async function nodeLogTail(name: NodeName, lines = 40): Promise<string> { return (await clusters()).logTail(name, lines); }

@@ -17,7 +17,7 @@ import { join } from 'node:path';
 import { Writable } from 'node:stream';
 import { auth as driverAuth, Client, type ClientOptions } from 'cassandra-driver';
 
-import { ORIGIN, TARGET, ROOT } from './clusters';
+import { ORIGIN, TARGET, ROOT, connectedClient } from './clusters';
 
 /** A setting value as given to the proxy (converted to the text of a ZDM_* variable). */
 export type SettingValue = string | number | boolean;
@@ -293,15 +293,8 @@ export function proxyClientOptions(opts: ProxyClientOptions = {}): ClientOptions
 }
 
 /** A connected Node cassandra-driver Client against the proxy. Call shutdown() when done. */
-export async function proxyClient(opts: ProxyClientOptions = {}): Promise<Client> {
-  const client = new Client(proxyClientOptions(opts));
-  try {
-    await client.connect();
-  } catch (e) {
-    await client.shutdown().catch(() => undefined);
-    throw e;
-  }
-  return client;
+export function proxyClient(opts: ProxyClientOptions = {}): Promise<Client> {
+  return connectedClient(proxyClientOptions(opts));
 }
 
 export interface ProcessResult { code: number | null; signal: NodeJS.Signals | null; stdout: string; stderr: string }

@@ -9,11 +9,10 @@ import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { closeSync, mkdirSync, openSync, readFileSync, unlinkSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
-import { pathToFileURL } from 'node:url';
 import type { Client } from 'cassandra-driver';
 
 import {
-  createKeyspace, dropKeyspace, ensureClusters, originSession, ROOT, session, targetSession, uniqueKeyspaceName, type NodeName,
+  createKeyspace, dropKeyspace, ensureClusters, originSession, ROOT, session, setNodeOptions, targetSession, uniqueKeyspaceName, type NodeName,
 } from '../../support/clusters';
 import { proxyClient, startTestProxy, type TestProxy } from '../../support/proxy';
 
@@ -22,26 +21,9 @@ const ORIGIN_USER: Creds = { username: 'origin_user', password: 'origin_pw_1' };
 const TARGET_USER: Creds = { username: 'target_user', password: 'target_pw_2' };
 const BOGUS: Creds = { username: 'nobody', password: 'nothing' };
 
-// ---- per-cluster auth switch (scripts/clusters.mjs startNodes with per-node options) ----------
-interface NodeOpts { auth: boolean; tls: boolean; heap: string }
-interface ClustersScript {
-  readState(name: string): { options: NodeOpts } | undefined;
-  runningPid(name: string): number | undefined;
-  startNodes(names: string[], opts: { nodeOptions: Record<string, NodeOpts>; timeoutMs?: number }): Promise<unknown>;
-}
-const importEsm = new Function('specifier', 'return import(specifier)') as (s: string) => Promise<ClustersScript>;
-let script: Promise<ClustersScript> | undefined;
-const clustersScript = () => (script ??= importEsm(pathToFileURL(join(ROOT, 'scripts', 'clusters.mjs')).href));
-
-/** Restarts the nodes whose auth differs from `want` (in parallel); resolves once they answer. */
-async function setAuth(want: Record<NodeName, boolean>): Promise<void> {
-  const m = await clustersScript();
-  const names = (['origin', 'target'] as const).filter((n) => !m.runningPid(n) || m.readState(n)?.options.auth !== want[n]);
-  if (names.length === 0) return;
-  const nodeOptions: Record<string, NodeOpts> = {};
-  for (const n of names) nodeOptions[n] = { ...(m.readState(n)?.options ?? { tls: false, heap: '512m' }), auth: want[n] } as NodeOpts;
-  await m.startNodes([...names], { nodeOptions, timeoutMs: 240_000 });
-}
+// ---- per-cluster auth switch: restarts only the nodes whose auth differs -----------------------
+const setAuth = (want: Record<NodeName, boolean>): Promise<void> =>
+  setNodeOptions({ origin: { auth: want.origin }, target: { auth: want.target } });
 
 // ---- cross-process lock: two auth-matrix runs at once would restart the same node twice at the
 // same moment (two JVMs on one data directory corrupt it). Other test runs still see the auth

@@ -3,37 +3,21 @@
 // dual writes and reads still work end to end. Target is restarted with TLS for this file and restored after.
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { join } from 'node:path';
-import { pathToFileURL } from 'node:url';
 import type { Client } from 'cassandra-driver';
 import {
-  ROOT,
   createKeyspace,
   dropKeyspace,
   ensureClusters,
   originSession,
+  setNodeOptions,
   targetSession,
   tlsCaFile,
   uniqueKeyspaceName,
 } from '../../support/clusters';
 import { proxyClient, startTestProxy, type TestProxy } from '../../support/proxy';
 
-interface NodeOpts { auth: boolean; tls: boolean; heap: string }
-interface ClustersScript {
-  readState(name: string): { options: NodeOpts } | undefined;
-  runningPid(name: string): number | undefined;
-  startNodes(names: string[], opts: { nodeOptions: Record<string, NodeOpts>; timeoutMs?: number }): Promise<unknown>;
-}
-const importEsm = new Function('specifier', 'return import(specifier)') as (s: string) => Promise<ClustersScript>;
-const clustersScript = () => importEsm(pathToFileURL(join(ROOT, 'scripts', 'clusters.mjs')).href);
-
 /** (Re)start Target with client TLS on or off, keeping its other options; no-op when already so. */
-async function setTargetTls(tls: boolean): Promise<void> {
-  const m = await clustersScript();
-  const current = m.readState('target')?.options ?? { auth: true, tls: false, heap: '512m' };
-  if (m.runningPid('target') && current.tls === tls) return;
-  await m.startNodes(['target'], { nodeOptions: { target: { ...current, tls } }, timeoutMs: 240_000 });
-}
+const setTargetTls = (tls: boolean): Promise<void> => setNodeOptions({ target: { tls } });
 
 describe('proxy: TLS towards a cluster (Target with client TLS, real clusters)', () => {
   const ks = uniqueKeyspaceName('proxy_tls');
