@@ -302,7 +302,7 @@ export class ClientSession {
   private onData(chunk: Buffer): void {
     if (this.state === 'closed') return;
     if (this.versionError) {
-      this.writer.write(this.versionError.withStreamId(0));
+      this.writer.write(this.versionError); // built on stream 0; its bytes are never changed
       return;
     }
     let frames: RawFrame[];
@@ -312,7 +312,7 @@ export class ClientSession {
       if (e instanceof ProtocolError && e.code === 'unsupported-version') {
         this.log.warn(`Protocol error from client: ${e.message}`);
         this.versionError = protocolErrorFrame(this.protocolErrorVersion(), unsupportedVersionMessage(e.context.version ?? 0));
-        this.writer.write(this.versionError.withStreamId(0));
+        this.writer.write(this.versionError); // built on stream 0; its bytes are never changed
         return;
       }
       this.close(`invalid frame from client: ${(e as Error).message}`, 'warn');
@@ -333,14 +333,14 @@ export class ClientSession {
 
   private onFrame(f: RawFrame): void {
     if (this.versionError) {
-      this.writer.write(this.versionError.withStreamId(0));
+      this.writer.write(this.versionError); // built on stream 0; its bytes are never changed
       return;
     }
     // Spec 3.1 checks, before anything else.
     if (NOT_CARRIED_VERSIONS.has(f.version) || this.deps.config.blockedProtocolVersionSet.has(f.version as never)) {
       this.log.warn(`Client tried protocol ${versionName(f.version)}: answering with a protocol error`);
       this.versionError = protocolErrorFrame(this.protocolErrorVersion(), unsupportedVersionMessage(f.version));
-      this.writer.write(this.versionError.withStreamId(0));
+      this.writer.write(this.versionError); // built on stream 0; its bytes are never changed
       return;
     }
     if (f.streamId < 0) {
