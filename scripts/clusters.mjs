@@ -38,8 +38,10 @@ export const DEFAULT_VERSIONS = ['5.0.8', '5.0.7', '5.0.6'];
 export const DATACENTER = 'datacenter1'; // SimpleSnitch
 export const CREDENTIALS = Object.freeze({ username: 'cassandra', password: 'cassandra' });
 export const NODES = Object.freeze({
-  origin: Object.freeze({ name: 'origin', clusterName: 'origin', host: '127.0.0.1', port: 9042, storagePort: 7000 }),
-  target: Object.freeze({ name: 'target', clusterName: 'target', host: '127.0.0.2', port: 9042, storagePort: 7000 }),
+  // ZDM_TEST_ORIGIN_HOST / ZDM_TEST_TARGET_HOST (with ZDM_CLUSTERS_DIR) run a second, private pair on other
+  // loopback addresses, e.g. for fault tests that kill nodes while another checkout tests against the first pair.
+  origin: Object.freeze({ name: 'origin', clusterName: 'origin', host: process.env.ZDM_TEST_ORIGIN_HOST || '127.0.0.1', port: 9042, storagePort: 7000 }),
+  target: Object.freeze({ name: 'target', clusterName: 'target', host: process.env.ZDM_TEST_TARGET_HOST || '127.0.0.2', port: 9042, storagePort: 7000 }),
 });
 export const NODE_NAMES = Object.freeze(Object.keys(NODES));
 const DRIVER_PLUGIN = 'org.apache.maven.plugins:maven-dependency-plugin:3.8.1';
@@ -551,7 +553,7 @@ export function ensureTls() {
     }
   };
   run(['-genkeypair', '-alias', 'node', '-keyalg', 'RSA', '-keysize', '2048', '-validity', '3650',
-    '-dname', 'CN=zdm-test-cassandra', '-ext', 'SAN=IP:127.0.0.1,IP:127.0.0.2,DNS:localhost',
+    '-dname', 'CN=zdm-test-cassandra', '-ext', `SAN=IP:127.0.0.1,IP:127.0.0.2,IP:${NODES.origin.host},IP:${NODES.target.host},DNS:localhost`,
     '-storetype', 'PKCS12', '-keystore', keystore, '-storepass', pw, '-keypass', pw]);
   run(['-exportcert', '-rfc', '-alias', 'node', '-keystore', keystore, '-storepass', pw, '-file', TLS_CA_PEM]);
   run(['-importcert', '-noprompt', '-alias', 'node', '-file', TLS_CA_PEM, '-storetype', 'PKCS12',

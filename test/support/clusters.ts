@@ -30,8 +30,9 @@ function node(name: NodeName, host: string): ClusterNode {
     datacenter: 'datacenter1', username: 'cassandra', password: 'cassandra',
   });
 }
-export const ORIGIN: ClusterNode = node('origin', '127.0.0.1');
-export const TARGET: ClusterNode = node('target', '127.0.0.2');
+/** ZDM_TEST_ORIGIN_HOST / ZDM_TEST_TARGET_HOST move the pair (see scripts/clusters.mjs). */
+export const ORIGIN: ClusterNode = node('origin', process.env['ZDM_TEST_ORIGIN_HOST'] || '127.0.0.1');
+export const TARGET: ClusterNode = node('target', process.env['ZDM_TEST_TARGET_HOST'] || '127.0.0.2');
 export const CLUSTERS: Readonly<Record<NodeName, ClusterNode>> = Object.freeze({ origin: ORIGIN, target: TARGET });
 export const NODE_NAMES: readonly NodeName[] = ['origin', 'target'];
 /** Where the proxy listens in tests and in `npm run cqlsh -- proxy`. */

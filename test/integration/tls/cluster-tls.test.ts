@@ -5,6 +5,8 @@ import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import type { Client } from 'cassandra-driver';
 import {
+  ORIGIN,
+  TARGET,
   createKeyspace,
   dropKeyspace,
   ensureClusters,
@@ -86,8 +88,8 @@ describe('proxy: TLS towards a cluster (Target with client TLS, real clusters)',
     const pino = (await import('pino')).default;
     const config = loadConfig({
       env: {
-        ZDM_ORIGIN_CONTACT_POINTS: '127.0.0.1',
-        ZDM_TARGET_CONTACT_POINTS: '127.0.0.2',
+        ZDM_ORIGIN_CONTACT_POINTS: ORIGIN.host,
+        ZDM_TARGET_CONTACT_POINTS: TARGET.host,
         ZDM_ORIGIN_USERNAME: 'cassandra',
         ZDM_ORIGIN_PASSWORD: 'cassandra',
         ZDM_TARGET_USERNAME: 'cassandra',
