@@ -1,6 +1,7 @@
 #!/usr/bin/env node
-// Sandbox: `npm run sandbox` (builds first). Starts the Origin and Target test clusters
-// (scripts/clusters.mjs), then runs the ZDM proxy in the foreground on 127.0.0.1:14002 pointed at them.
+// Sandbox: `npm run sandbox` (builds first). Makes the Python venv with cqlsh (scripts/pyenv.sh, so that
+// `npm run cqlsh` works), starts the Origin and Target test clusters (scripts/clusters.mjs), then runs
+// the ZDM proxy in the foreground on 127.0.0.1:14002 pointed at them.
 // Ctrl-C stops the proxy (the clusters keep running; `npm run clusters -- stop` stops them).
 import { spawn, spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
@@ -12,6 +13,13 @@ const cli = join(root, 'dist', 'src', 'cli.js');
 if (!existsSync(cli)) {
   console.error(`${cli} is missing: run "npm run build" (or "npm run sandbox", which builds first).`);
   process.exit(1);
+}
+
+console.log('# making (or reusing) the Python venv with cqlsh (.venv, scripts/pyenv.sh)...');
+const venv = spawnSync('bash', [join(root, 'scripts', 'pyenv.sh')], { stdio: 'inherit' });
+if (venv.status !== 0) {
+  console.error('# the Python venv could not be made (see above): "npm run cqlsh" will not work; the proxy is not started.');
+  process.exit(venv.status ?? 1);
 }
 
 console.log('# starting (or reusing) the Origin (127.0.0.1:9042) and Target (127.0.0.2:9042) clusters...');

@@ -29,7 +29,10 @@ export interface CliIo {
 
 let cachedVersion: string | undefined;
 
-/** Version from this package's package.json (found by walking up from this file). */
+/**
+ * Version from this package's package.json, whatever the package is named: the nearest package.json above
+ * this file (dist/src/config/cli.js -> the package root, in a checkout as in an installed package).
+ */
 export function packageVersion(): string {
   if (cachedVersion !== undefined) return cachedVersion;
   let dir = __dirname;
@@ -37,8 +40,8 @@ export function packageVersion(): string {
     const p = join(dir, 'package.json');
     if (existsSync(p)) {
       try {
-        const pkg = JSON.parse(readFileSync(p, 'utf8')) as { name?: string; version?: string };
-        if (pkg.name === 'zdm-proxy-ts' && pkg.version) return (cachedVersion = pkg.version);
+        const pkg = JSON.parse(readFileSync(p, 'utf8')) as { version?: unknown };
+        if (typeof pkg.version === 'string' && pkg.version) return (cachedVersion = pkg.version);
       } catch {
         /* keep looking */
       }

@@ -31,6 +31,8 @@ export interface TestProxyOptions {
   port?: number;
   /** 'inproc' (default): startProxy() in this process; 'cli': `node dist/src/cli.js` as a child process. */
   mode?: 'inproc' | 'cli';
+  /** CLI mode only: the executable to run instead of `node dist/src/cli.js` (e.g. an installed package's bin). */
+  bin?: string;
   /** CLI mode only: pass the settings as ZDM_* variables (default) or in a YAML file given with --config. */
   configVia?: 'env' | 'yaml';
   /** Proxy log level (default warn, or ZDM_TEST_PROXY_LOG_LEVEL). Lines are kept in `logs`; ZDM_TEST_PROXY_LOG=1 echoes them to stderr. */
@@ -186,7 +188,7 @@ export async function startTestProxy(opts: TestProxyOptions = {}): Promise<TestP
   const timeoutMs = opts.startTimeoutMs ?? 60_000;
 
   if ((opts.mode ?? 'inproc') === 'cli') {
-    if (!existsSync(CLI_JS)) throw new Error(`${CLI_JS} missing: run npm run build`);
+    if (!opts.bin && !existsSync(CLI_JS)) throw new Error(`${CLI_JS} missing: run npm run build`);
     let args: string[] = [];
     let childEnv: Record<string, string> = env;
     let tmp: string | undefined;
@@ -198,7 +200,8 @@ export async function startTestProxy(opts: TestProxyOptions = {}): Promise<TestP
       args = ['--config', file];
       childEnv = {};
     }
-    const child = spawn(process.execPath, [CLI_JS, ...args], {
+    const [command, commandArgs] = opts.bin ? [opts.bin, args] : [process.execPath, [CLI_JS, ...args]];
+    const child = spawn(command, commandArgs, {
       env: { PATH: process.env.PATH ?? '', ...childEnv }, stdio: ['ignore', 'pipe', 'pipe'],
     });
     if (tmp) { const dir = tmp; child.once('exit', () => rmSync(dir, { recursive: true, force: true })); }

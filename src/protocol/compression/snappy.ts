@@ -1,12 +1,12 @@
 /**
  * Raw (unframed) Snappy for frame bodies (protocol v2-v4 and DSE; never v5 segments), on top of
- * snappyjs. snappyjs trusts its input more than a proxy can: it reads past the end of a truncated
- * stream and does not check that the output has the declared size. So before handing a body to
- * it we parse the varint preamble, check it against the caller's maximum, and walk the element
+ * the `snappy` package (napi-rs binding of the Rust snap crate, prebuilt binaries). A proxy cannot
+ * let a client choose how much memory a decompression allocates, so before handing a body to the
+ * library we parse the varint preamble, check it against the caller's maximum, and walk the element
  * stream once (no allocation) to verify every length and offset and that the total output is
  * exactly the declared length. Anything wrong is a `ProtocolError('compression')`.
  */
-import * as snappyjs from 'snappyjs';
+import { compressSync, uncompressSync } from 'snappy';
 import { ProtocolError } from '../errors';
 
 function snappyError(msg: string): ProtocolError {
@@ -78,7 +78,7 @@ function validateElements(src: Uint8Array, pos: number, expected: number): void 
 }
 
 export function snappyCompress(src: Buffer): Buffer {
-  return snappyjs.compress(src);
+  return compressSync(src);
 }
 
 /** Decompress a raw Snappy stream whose declared length must be at most `maxLength`. */
@@ -89,7 +89,7 @@ export function snappyDecompress(src: Buffer, maxLength: number): Buffer {
   }
   validateElements(src, headerBytes, length);
   try {
-    return snappyjs.uncompress(src, maxLength);
+    return uncompressSync(src, { asBuffer: true }) as Buffer;
   } catch (e) {
     throw snappyError(e instanceof Error ? e.message : String(e));
   }
