@@ -5,7 +5,22 @@ import { describeConfig } from './config/load';
 import { createLogger } from './observability/logger';
 
 function main(): void {
-  const result = runCli(process.argv.slice(2), process.env);
+  const argv = process.argv.slice(2);
+  // Sub-commands (extension): `zdm-proxy routing ...` talks to running instances.
+  if (argv[0] === 'routing') {
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    const { runRoutingCommand } = require('./commands/routing') as typeof import('./commands/routing');
+    const io = { out: (s: string) => process.stdout.write(s), err: (s: string) => process.stderr.write(s), env: process.env };
+    runRoutingCommand(argv.slice(1), io).then(
+      (code) => (process.exitCode = code),
+      (e: unknown) => {
+        process.stderr.write(`routing: ${(e as Error).message}\n`);
+        process.exitCode = 1;
+      },
+    );
+    return;
+  }
+  const result = runCli(argv, process.env);
   switch (result.kind) {
     case 'help':
       process.stdout.write(result.text);

@@ -16,7 +16,8 @@ import type { Host } from './backend/topology';
 import { ControlConnection } from './backend/control-connection';
 import type { ProtocolVersion } from './protocol/constants';
 import { PreparedCache } from './routing/prepared-cache';
-import { RoutingSettings } from './routing/settings';
+import { RoutingSettings, type RoutingSettingsValues, type SettingsSource } from './routing/settings';
+import { MigrationMetrics } from './observability/migration-metrics';
 import { ClientListener } from './frontend/listener';
 import { ClientSession, type ControlView } from './frontend/client-session';
 import { VirtualTables } from './frontend/virtual-tables';
@@ -46,12 +47,15 @@ export interface ObservabilityServer {
   readonly http: HttpServerHandle;
   setMetrics(m: ProxyMetrics | undefined): void;
   setHealth(h: HealthSource | undefined): void;
+  /** The proxy's routing settings (admin API); undefined before the proxy is up and after its shutdown. */
+  setRouting(r: RoutingSettings | undefined): void;
   close(): Promise<void>;
 }
 
 export async function startObservabilityServer(config: ProxyConfig, logger: Logger): Promise<ObservabilityServer> {
   let metrics: ProxyMetrics | undefined;
   let health: HealthSource | undefined;
+  let routing: RoutingSettings | undefined;
   const http = await startHttpServer({
     address: config.settings.metrics_address,
     port: config.settings.metrics_port,
@@ -59,12 +63,14 @@ export async function startObservabilityServer(config: ProxyConfig, logger: Logg
     metricsEnabled: config.settings.metrics_enabled,
     health: () => health ?? STARTUP_HEALTH,
     heartbeatFailureThreshold: config.settings.heartbeat_failure_threshold,
+    admin: { token: config.settings.admin_token, routing: () => routing },
     logger,
   });
   return {
     http,
     setMetrics: (m) => (metrics = m),
     setHealth: (h) => (health = h),
+    setRouting: (r) => (routing = r),
     close: () => http.close(),
   };
 }
@@ -217,6 +223,14 @@ export async function startProxy(config: ProxyConfig, opts: StartProxyOptions = 
   }
   const metrics = createProxyMetrics(config);
   metrics.setPreparedCacheEntriesSource(() => cache.size);
+  const migrationMetrics = new MigrationMetrics(metrics.registry, metrics.prefix);
+  settings.on('change', (next: RoutingSettingsValues, previous: RoutingSettingsValues, source: SettingsSource) => {
+    migrationMetrics.routingChanged(source);
+    logger.info(
+      `Routing settings changed (source: ${source}): primary_cluster ${previous.primaryCluster} -> ${next.primaryCluster}, ` +
+        `read_mode ${previous.readMode} -> ${next.readMode}`,
+    );
+  });
   for (const [name, cc] of [['origin', control.origin], ['target', control.target]] as const) {
     logger.info(
       `Initialized ${name} control connection. Cluster Name: ${cc.clusterName}, Hosts: [${cc.hosts.map((h) => endpointLabel({ host: h.address, port: h.port })).join(', ')}].`,
@@ -329,6 +343,7 @@ export async function startProxy(config: ProxyConfig, opts: StartProxyOptions = 
   }
   obs.setMetrics(metrics);
   obs.setHealth(healthSource);
+  obs.setRouting(settings);
   logger.info(`Proxy connected and ready to accept queries on ${bound.address}:${bound.port}`);
   logger.info('Proxy started. Waiting for SIGINT/SIGTERM to shutdown.');
 
@@ -350,6 +365,7 @@ export async function startProxy(config: ProxyConfig, opts: StartProxyOptions = 
       metrics.close();
       obs.setMetrics(undefined);
       obs.setHealth(STARTUP_HEALTH);
+      obs.setRouting(undefined);
       if (ownServer) await obs.close();
       logger.info('Proxy shutdown complete.');
     })();

@@ -207,6 +207,9 @@ export const SETTING_DEFS = {
   proxy_max_prepared_statements: extInt(10000, 0, MAX_INT32,
     'EXTENSION. Maximum entries of the prepared statement id cache (least recently used evicted; an evicted statement costs the client one UNPREPARED round trip); 0 = unbounded (upstream behaviour).')(
     'proxy_max_prepared_statements'),
+  admin_token: str('', 'extension',
+    'EXTENSION. Bearer token of the admin API (POST /api/v1/routing on the metrics port: live change of primary_cluster and read_mode). Empty = the admin API is off. Never logged.',
+    { extension: true, secret: true }),
 } as const;
 
 export type SettingKey = keyof typeof SETTING_DEFS;

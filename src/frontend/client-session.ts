@@ -252,6 +252,22 @@ export class ClientSession {
     return true;
   }
 
+  /**
+   * The async connector of the current secondary cluster. read_mode and primary_cluster can change at run time
+   * (admin API): a session that has none yet, or one to the former secondary, opens one here (it serves from
+   * the next request on, once its handshake is done). One that failed is not reopened for the same cluster.
+   */
+  private currentAsyncReads(): AsyncReads {
+    const a = this.asyncReads;
+    if (a && a.cluster === this.deps.settings.secondaryCluster) return a;
+    a?.stop('the secondary cluster changed');
+    this.openAsyncReads(this.maxStreamIds());
+    const n = this.asyncReads!;
+    const startup = this.handshake.startup;
+    if (startup) void n.handshake(startup, () => this.handshake.asyncCredentials(n.cluster));
+    return n;
+  }
+
   /** Spec 2.4 item 3: the async connection goes to the secondary cluster, on the node of the session's secondary connection. */
   private openAsyncReads(maxStreamIds: number): void {
     const { config, settings } = this.deps;
@@ -389,7 +405,7 @@ export class ClientSession {
     switch (route.type) {
       case 'forward': {
         // the async copy is taken before the synchronous send (which rewrites stream ids in place)
-        const a = route.async && this.state === 'ready' ? this.asyncReads : undefined;
+        const a = route.async && this.state === 'ready' ? this.currentAsyncReads() : undefined;
         const asyncFrame = a?.isReady ? (a.cluster === 'TARGET' ? route.targetFrame ?? f : route.originFrame ?? f).withStreamId(f.streamId) : undefined;
         if (this.executor!.forward(f, route, complete) && asyncFrame) a!.send(asyncFrame, route.tracking, route.prepared);
         return;

@@ -6,6 +6,7 @@
 //                      closed instance; 404 `Metrics are disabled on this proxy instance.` with metrics_enabled=false.
 //   /health/liveness   200 `OK` (any method, also during startup).
 //   /health/readiness  GET only (other methods 404): JSON report, 200 UP / 503 DOWN or STARTUP (health.ts).
+//   /api/v1/routing    extension: GET the routing state, POST a change with the admin token (admin-api.ts).
 //   anything else      404 `404 page not found` (Go default mux).
 // If the port cannot be bound, an error is logged and the returned handle has `listening: false`: the proxy keeps
 // running without the HTTP server (as upstream).
@@ -14,6 +15,7 @@ import type { AddressInfo } from 'node:net';
 import type { Logger } from 'pino';
 import type { ProxyMetrics } from './metrics';
 import { livenessResponse, readinessResponse, type HealthSource } from './health';
+import { ROUTING_PATH, handleRoutingApi, type AdminApiOptions } from './admin-api';
 
 export const METRICS_NOT_INITIALIZED = "Proxy metrics haven't been initialized yet.";
 export const METRICS_DISABLED = 'Metrics are disabled on this proxy instance.';
@@ -34,6 +36,8 @@ export interface HttpServerOptions {
   /** heartbeat_failure_threshold (default 1). */
   heartbeatFailureThreshold?: number;
   logger: Pick<Logger, 'error' | 'info' | 'debug' | 'warn'>;
+  /** The routing admin API (GET/POST /api/v1/routing); absent = 404. */
+  admin?: Omit<AdminApiOptions, 'logger'>;
   /** Grace period of close() before open keep-alive/in-progress connections are destroyed (default 5000 ms). */
   closeGraceMs?: number;
 }
@@ -98,6 +102,9 @@ export function startHttpServer(opts: HttpServerOptions): Promise<HttpServerHand
           res.writeHead(r.statusCode, { 'Content-Type': r.contentType });
           return void res.end(r.body);
         }
+        case ROUTING_PATH:
+          if (!opts.admin) return sendText(res, 404, NOT_FOUND_BODY);
+          return handleRoutingApi(req, res, { ...opts.admin, logger: log });
         default:
           return sendText(res, 404, NOT_FOUND_BODY);
       }

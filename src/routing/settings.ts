@@ -17,6 +17,9 @@ export interface RoutingSettingsValues {
   systemQueriesMode: ClusterName;
 }
 
+/** Where the current values came from: the configuration at startup, or a live change through the admin API. */
+export type SettingsSource = 'config' | 'api';
+
 const CLUSTERS: readonly string[] = ['ORIGIN', 'TARGET'];
 const READ_MODES: readonly string[] = ['PRIMARY_ONLY', 'DUAL_ASYNC_ON_SECONDARY'];
 
@@ -32,9 +35,11 @@ function check(v: Partial<RoutingSettingsValues>): void {
   }
 }
 
-/** Emits 'change' (new values, previous values) after every effective `set()`. */
+/** Emits 'change' (new values, previous values, source) after every effective `set()`. */
 export class RoutingSettings extends EventEmitter implements RoutingSettingsShape {
   private values: RoutingSettingsValues;
+  private _source: SettingsSource = 'config';
+  private _changedAt: Date | undefined;
 
   constructor(initial: Partial<RoutingSettingsValues> = {}) {
     super();
@@ -64,13 +69,25 @@ export class RoutingSettings extends EventEmitter implements RoutingSettingsShap
     return this.values.systemQueriesMode;
   }
 
+  /** 'config' until the first effective change made with `set(.., 'api')`. */
+  get source(): SettingsSource {
+    return this._source;
+  }
+  /** Time of the last effective change (undefined: never changed since startup). */
+  get changedAt(): Date | undefined {
+    return this._changedAt;
+  }
+
   /** A copy of the current values (for logs and health output). */
   snapshot(): RoutingSettingsValues {
     return { ...this.values };
   }
 
-  /** Change one or more settings at run time; throws RangeError on an invalid value (nothing is changed then). */
-  set(patch: Partial<RoutingSettingsValues>): void {
+  /**
+   * Change one or more settings at run time; throws RangeError on an invalid value (nothing is changed then).
+   * Returns true when something changed. Requests already routed keep the decision they were routed with.
+   */
+  set(patch: Partial<RoutingSettingsValues>, source: SettingsSource = 'api'): boolean {
     check(patch);
     const previous = this.values;
     const next: RoutingSettingsValues = {
@@ -83,9 +100,12 @@ export class RoutingSettings extends EventEmitter implements RoutingSettingsShap
       next.readMode === previous.readMode &&
       next.systemQueriesMode === previous.systemQueriesMode
     ) {
-      return;
+      return false;
     }
     this.values = next;
-    this.emit('change', { ...next }, { ...previous });
+    this._source = source;
+    this._changedAt = new Date();
+    this.emit('change', { ...next }, { ...previous }, source);
+    return true;
   }
 }
