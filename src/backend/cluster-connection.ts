@@ -182,8 +182,22 @@ export class ClusterConnection extends EventEmitter {
    * called exactly once with the response (synthetic id still in it), or `onError` if the connection closes
    * first. Returns undefined when no stream id is free or the connection is closed.
    */
-  send(frame: RawFrame, onResponse: (r: RawFrame) => void, onError: (e: Error) => void): PendingRequest | undefined {
-    return this.enqueue(frame, onResponse, onError, false);
+  send(frame: RawFrame, onResponse: (r: RawFrame) => void, onError: (e: Error) => void, reserved = -1): PendingRequest | undefined {
+    return this.enqueue(frame, onResponse, onError, false, reserved);
+  }
+
+  /**
+   * Take a stream id now for a `send` that follows (a request going to two clusters reserves on both before
+   * sending to either). -1 when none is free or the connection is closed. Give it to `send(..., id)`, or back
+   * with `unreserve(id)`.
+   */
+  reserve(): number {
+    return this.closed ? -1 : this.pool.take();
+  }
+
+  /** Return a reserved id that was not used by `send`. */
+  unreserve(id: number): void {
+    if (id >= 0 && this.pending[id] === undefined) this.pool.release(id);
   }
 
   /** Stop waiting for a request: its callbacks are dropped; its id is freed when the late reply arrives. */
@@ -258,9 +272,10 @@ export class ClusterConnection extends EventEmitter {
     onResponse: (r: RawFrame) => void,
     onError: (e: Error) => void,
     heartbeat: boolean,
+    reserved = -1,
   ): PendingRequest | undefined {
     if (this.closed) return undefined;
-    const id = this.pool.take();
+    const id = reserved >= 0 && this.pool.isInUse(reserved) && this.pending[reserved] === undefined ? reserved : this.pool.take();
     if (id < 0) return undefined;
     const p: PendingRequest = { streamId: id, onResponse, onError, abandoned: false, heartbeat };
     this.pending[id] = p;

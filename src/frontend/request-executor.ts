@@ -144,17 +144,33 @@ export class RequestExecutor {
     // Copies first: `send` rewrites the stream id of the frame it is given, in place.
     const targetFrame = route.to === 'origin' ? undefined : route.targetFrame ?? (route.to === 'both' ? f.withStreamId(f.streamId) : f);
     const originFrame = route.to === 'target' ? undefined : route.originFrame ?? f;
+    // A request sent to both clusters is sent to both or to neither: reserve a stream id on every connection it
+    // goes to before sending to any (issue 12: sending to ORIGIN then finding TARGET full applied the write on
+    // ORIGIN while the client heard OVERLOADED and retried it).
+    const originId = originFrame ? this.origin.reserve() : -1;
+    if (originFrame && originId < 0) {
+      this.hooks.onOverloaded(fl, 'ORIGIN');
+      return undefined;
+    }
+    const targetId = targetFrame ? this.target.reserve() : -1;
+    if (targetFrame && targetId < 0) {
+      this.origin.unreserve(originId);
+      this.hooks.onOverloaded(fl, 'TARGET');
+      return undefined;
+    }
     const onError = this.onSendError;
     if (originFrame) {
-      fl.originP = this.origin.send(originFrame, (r) => this.onReply(fl, 'ORIGIN', r), onError);
+      fl.originP = this.origin.send(originFrame, (r) => this.onReply(fl, 'ORIGIN', r), onError, originId);
       if (!fl.originP) {
+        this.target.unreserve(targetId);
         this.hooks.onOverloaded(fl, 'ORIGIN');
         return undefined;
       }
     }
     if (targetFrame) {
-      fl.targetP = this.target.send(targetFrame, (r) => this.onReply(fl, 'TARGET', r), onError);
+      fl.targetP = this.target.send(targetFrame, (r) => this.onReply(fl, 'TARGET', r), onError, targetId);
       if (!fl.targetP) {
+        // only when the TARGET connection closed in between (the session is closing with it)
         if (fl.originP) this.origin.abandon(fl.originP);
         this.hooks.onOverloaded(fl, 'TARGET');
         return undefined;

@@ -13,11 +13,24 @@ class FakeConn {
   used = 0;
   pending: { frame: RawFrame; onResponse: (r: RawFrame) => void; p: PendingRequest }[] = [];
   abandoned: PendingRequest[] = [];
+  /** stream ids of this connection (reserve() fails beyond) */
+  capacity = Infinity;
+  reserved = 0;
   get usedStreamIds(): number {
-    return this.used;
+    return this.used + this.reserved;
   }
-  send(frame: RawFrame, onResponse: (r: RawFrame) => void): PendingRequest {
+  reserve(): number {
+    if (this.used + this.reserved >= this.capacity) return -1;
+    this.reserved++;
+    return 0;
+  }
+  unreserve(id: number): void {
+    if (id >= 0) this.reserved--;
+  }
+  send(frame: RawFrame, onResponse: (r: RawFrame) => void, _onError: unknown, reserved = -1): PendingRequest | undefined {
     const p = {} as PendingRequest;
+    if (reserved >= 0) this.reserved--;
+    else if (this.used + this.reserved >= this.capacity) return undefined;
     this.used++;
     this.pending.push({ frame, onResponse, p });
     return p;
@@ -46,12 +59,13 @@ function setup(timeoutMs: number, metrics?: PrometheusProxyMetrics) {
   const origin = new FakeConn();
   const target = new FakeConn();
   const timedOut: number[] = [];
+  const overloaded: string[] = [];
   const completed: number[] = [];
   let settled = 0;
   let onTimedOut: () => void = () => {};
   const hooks: ExecutorHooks = {
     onSendError: () => {},
-    onOverloaded: () => {},
+    onOverloaded: (fl, cluster) => overloaded.push(`${fl.clientStream}:${cluster}`),
     onTimedOut: (fl) => {
       timedOut.push(fl.clientStream);
       onTimedOut();
@@ -81,7 +95,7 @@ function setup(timeoutMs: number, metrics?: PrometheusProxyMetrics) {
         if (timedOut.length >= n) resolve();
       };
     });
-  return { ex, origin, target, timedOut, completed, complete, waitTimeouts, settled: () => settled };
+  return { ex, origin, target, timedOut, overloaded, completed, complete, waitTimeouts, settled: () => settled };
 }
 
 test('executor: replies complete requests; the others time out in dispatch order through one shared timer', async () => {
@@ -153,4 +167,22 @@ test('executor metrics: in-flight, durations, timeouts and used stream ids', asy
   text = await metrics.metricsText();
   assert.ok(text.includes('zdm_origin_used_stream_ids_total{node="o:1"} 0'), text);
   metrics.close();
+});
+
+test('executor: a write finds TARGET out of stream ids: OVERLOADED, nothing sent to ORIGIN, its reserved id given back (issue 12)', () => {
+  const s = setup(1000);
+  s.target.capacity = 1;
+  assert.ok(s.ex.forward(frame(1), write, s.complete), 'the first write fits');
+  assert.equal(s.ex.forward(frame(2), write, s.complete), undefined, 'the second does not');
+  assert.deepEqual(s.overloaded, ['2:TARGET']);
+  assert.deepEqual(s.origin.pending.map((x) => x.frame.streamId), [1], 'ORIGIN never received the refused write');
+  assert.equal(s.origin.usedStreamIds, 1, "ORIGIN's reservation for the refused write was given back");
+  // ORIGIN full: refused before anything is reserved on TARGET
+  s.origin.capacity = 1;
+  s.target.capacity = Infinity;
+  assert.equal(s.ex.forward(frame(3), write, s.complete), undefined);
+  assert.deepEqual(s.overloaded, ['2:TARGET', '3:ORIGIN']);
+  assert.equal(s.target.pending.length, 1);
+  assert.equal(s.target.usedStreamIds, 1);
+  s.ex.clear();
 });
