@@ -12,10 +12,12 @@ PYTHON="${PYTHON:-python3}"
 # cqlsh 6.2.x is the PyPI packaging of the Cassandra 5.0 cqlsh (Python >= 3.10).
 CQLSH_VERSION="6.2.2"
 DRIVER_VERSION="3.30.1"
-STAMP="$VENV/.zdm-pyenv-$CQLSH_VERSION-$DRIVER_VERSION"
+# lz4: the driver's LZ4 compression (v5 segments, v4 frame bodies); tests pick compression per Cluster.
+LZ4_VERSION="4.4.5"
+STAMP="$VENV/.zdm-pyenv-$CQLSH_VERSION-$DRIVER_VERSION-lz4-$LZ4_VERSION"
 
 if [[ -f "$STAMP" && -x "$VENV/bin/cqlsh" && -x "$VENV/bin/python" ]]; then
-  echo "pyenv: $VENV is ready (cqlsh $CQLSH_VERSION, cassandra-driver $DRIVER_VERSION)"
+  echo "pyenv: $VENV is ready (cqlsh $CQLSH_VERSION, cassandra-driver $DRIVER_VERSION, lz4 $LZ4_VERSION)"
   exit 0
 fi
 
@@ -28,13 +30,13 @@ if [[ ! -x "$VENV/bin/python" ]]; then
   }
 fi
 export PIP_DISABLE_PIP_VERSION_CHECK=1 PIP_NO_INPUT=1
-echo "pyenv: installing cqlsh==$CQLSH_VERSION cassandra-driver==$DRIVER_VERSION"
-"$VENV/bin/python" -m pip install -q "cqlsh==$CQLSH_VERSION" "cassandra-driver==$DRIVER_VERSION" || {
-  echo "pyenv: FAILED: pip install of cqlsh/cassandra-driver (see the pip output above)" >&2
+echo "pyenv: installing cqlsh==$CQLSH_VERSION cassandra-driver==$DRIVER_VERSION lz4==$LZ4_VERSION"
+"$VENV/bin/python" -m pip install -q "cqlsh==$CQLSH_VERSION" "cassandra-driver==$DRIVER_VERSION" "lz4==$LZ4_VERSION" || {
+  echo "pyenv: FAILED: pip install of cqlsh/cassandra-driver/lz4 (see the pip output above)" >&2
   exit 1
 }
 # Smoke test: the driver imports with a usable event loop, and cqlsh runs.
-"$VENV/bin/python" -c "import cassandra, cassandra.cluster; print('pyenv: python cassandra-driver', cassandra.__version__)"
+"$VENV/bin/python" -c "import cassandra, cassandra.cluster, lz4.block; print('pyenv: python cassandra-driver', cassandra.__version__, 'with lz4')"
 "$VENV/bin/cqlsh" --version
 touch "$STAMP"
 echo "pyenv: done in $(( $(date +%s) - start ))s"

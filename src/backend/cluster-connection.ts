@@ -24,6 +24,7 @@ import { decodeFrame, encodeFrame, openBody } from '../protocol/frame-codec';
 import { skipEnvelope } from '../protocol/envelope';
 import { decodeMessage, type DecodeMessageOptions, type RequestMessage, type ResponseMessage } from '../protocol/messages';
 import { getCompressor, type BodyCompressor } from '../protocol/compression';
+import { startupCompression } from '../protocol/messages/startup';
 import { SegmentFramer, V5FrameDecoder } from '../protocol/segment';
 import { StreamIdPool } from './stream-ids';
 
@@ -307,8 +308,8 @@ export class ClusterConnection extends EventEmitter {
   private noteStartup(frame: RawFrame): void {
     try {
       const startup = decodeFrame(frame, undefined, this.maxBodyLength, { allowTrailingBytes: true }).message;
-      const c = startup.opcode === Opcode.STARTUP ? startup.options['COMPRESSION'] : undefined;
-      this.startupCompression = c ? getCompressor(c.toLowerCase()) : undefined;
+      const c = startup.opcode === Opcode.STARTUP ? startupCompression(startup.options) : undefined;
+      this.startupCompression = c ? getCompressor(c) : undefined;
     } catch {
       this.startupCompression = undefined;
     }

@@ -17,7 +17,7 @@
 import type * as net from 'node:net';
 import type { Logger } from 'pino';
 import { ErrorCode, Opcode, ProtocolVersion, opcodeName, versionName } from '../protocol/constants';
-import { FrameDecoder } from '../protocol/decoder';
+import { ConnectionFraming } from '../protocol/framing';
 import { ProtocolError } from '../protocol/errors';
 import type { RawFrame } from '../protocol/frame';
 import { messageOf } from '../protocol/frame-codec';
@@ -68,9 +68,6 @@ export type SessionState = 'connecting' | 'handshake' | 'ready' | 'closing' | 'c
 
 const NOOP_METRICS = new NoopProxyMetrics();
 
-/** Client versions never accepted while protocol v5 is not carried end to end (issue rule). */
-const NOT_CARRIED_VERSIONS: ReadonlySet<number> = new Set([ProtocolVersion.V5]);
-
 export class ClientSession {
   state: SessionState = 'connecting';
   readonly remote: string;
@@ -80,7 +77,8 @@ export class ClientSession {
   private executor: RequestExecutor | undefined;
   /** dual reads (read_mode=DUAL_ASYNC_ON_SECONDARY): the async connector to the secondary cluster */
   private asyncReads: AsyncReads | undefined;
-  private readonly decoder: FrameDecoder;
+  /** legacy frames, then (v5) segments after the STARTUP reply */
+  private readonly framing: ConnectionFraming;
   private readonly writer: ClientWriter;
   private readonly handshake: Handshake;
   private keyspace = '';
@@ -114,10 +112,11 @@ export class ClientSession {
       generateNow: deps.generateNow,
       maxBodyLength: deps.config.maxFrameSizeBytes,
     };
-    this.decoder = new FrameDecoder({ expectResponses: false, maxBodyLength: deps.config.maxFrameSizeBytes });
+    this.framing = new ConnectionFraming({ expectResponses: false, maxBodyLength: deps.config.maxFrameSizeBytes });
     this.writer = new ClientWriter(
       socket,
       () => (this.origin?.congested ?? false) || (this.target?.congested ?? false) || this.handshake.congested,
+      this.framing,
     );
     this.handshake = new Handshake({
       log: this.log,
@@ -130,14 +129,15 @@ export class ClientSession {
       forward: (f, route, complete, clientStream) => this.forward(f, route, complete, clientStream),
       handleRequest: (f, after) => this.handleRequest(f, after),
       body: (f) => this.body(f),
-      setCompression: (codec, name) => {
+      setCompression: (codec, name, segments) => {
         this.bodyCodec = codec;
         this.compressionName = name;
+        this.framing.setSegmentCompressor(segments);
       },
       codec: () => this.bodyCodec,
       becomeReady: (version) => {
         this.state = 'ready';
-        this.log.info(`Handshake successful with client ${this.remote} (${versionName(version)}, Compression: ${this.compressionName})`);
+        this.log.info(`Handshake successful with client ${this.remote} (${versionName(version)}, Compression: ${this.compressionName}${this.framing.segments ? ', v5 segments' : ''})`);
         const a = this.asyncReads;
         const startup = this.handshake.startup;
         if (a && startup) void a.handshake(startup, () => this.handshake.asyncCredentials(a.cluster));
@@ -306,11 +306,10 @@ export class ClientSession {
     return Math.max(1, Math.min(config.settings.proxy_max_stream_ids, cap));
   }
 
-  /** Version of proxy-built protocol errors: min(origin, target) control version, never above v4 (v5 is not carried). */
+  /** Version of proxy-built protocol errors (spec 3.1): min(origin, target) control connection version. */
   private protocolErrorVersion(): ProtocolVersion {
     const { control } = this.deps;
-    const min = Math.min(control.origin.protocolVersion ?? 4, control.target.protocolVersion ?? 4);
-    return (min >= ProtocolVersion.V4 ? ProtocolVersion.V4 : min) as ProtocolVersion;
+    return Math.min(control.origin.protocolVersion ?? 4, control.target.protocolVersion ?? 4) as ProtocolVersion;
   }
 
   // ---- reading the client ------------------------------------------------------------------
@@ -323,15 +322,17 @@ export class ClientSession {
     }
     let frames: RawFrame[];
     try {
-      frames = this.decoder.push(chunk);
+      frames = this.framing.push(chunk);
     } catch (e) {
       if (e instanceof ProtocolError && e.code === 'unsupported-version') {
         this.log.warn(`Protocol error from client: ${e.message}`);
-        this.versionError = protocolErrorFrame(this.protocolErrorVersion(), unsupportedVersionMessage(e.context.version ?? 0));
+        this.versionError = protocolErrorFrame(this.protocolErrorVersion(), e.message);
         this.writer.write(this.versionError); // built on stream 0; its bytes are never changed
         return;
       }
-      this.close(`invalid frame from client: ${(e as Error).message}`, 'warn');
+      const lz4 = this.framing.segmentCompression ? ' (lz4)' : '';
+      const what = !this.framing.segments ? 'invalid frame from client' : e instanceof ProtocolError && e.code === 'checksum' ? `corrupt v5 segment from client${lz4}` : `invalid v5 segment from client${lz4}`;
+      this.close(`${what}: ${(e as Error).message}`, 'warn');
       return;
     }
     this.writer.cork();
@@ -353,7 +354,7 @@ export class ClientSession {
       return;
     }
     // Spec 3.1 checks, before anything else.
-    if (NOT_CARRIED_VERSIONS.has(f.version) || this.deps.config.blockedProtocolVersionSet.has(f.version as never)) {
+    if (this.deps.config.blockedProtocolVersionSet.has(f.version as never)) {
       this.log.warn(`Client tried protocol ${versionName(f.version)}: answering with a protocol error`);
       this.versionError = protocolErrorFrame(this.protocolErrorVersion(), unsupportedVersionMessage(f.version));
       this.writer.write(this.versionError); // built on stream 0; its bytes are never changed
@@ -465,6 +466,7 @@ export class ClientSession {
   }
 
   private defaultComplete(fl: InFlight): void {
+    if (this.handshake.forwardClusterProtocolError(fl)) return;
     const res = aggregate({
       request: fl.request,
       to: fl.route.to,

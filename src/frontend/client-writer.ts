@@ -3,10 +3,15 @@
  * replies coalesce into one write), and reading the client is paused while the client socket or one of
  * the session's cluster connections is congested (back-pressure), resumed when they drain.
  *
+ * On a v5 connection the frames go out in segments (`ConnectionFraming`): the frames of one tick share
+ * self-contained segments, flushed when the tick's cork is released; the framing switches to segments
+ * right after the READY/AUTHENTICATE answering a v5 STARTUP is written.
+ *
  * Owns nothing but the socket's write side and its paused/corked flags; the session decides when to close.
  */
 import type * as net from 'node:net';
 import type { RawFrame } from '../protocol/frame';
+import type { ConnectionFraming } from '../protocol/framing';
 
 export class ClientWriter {
   private corked = false;
@@ -17,6 +22,7 @@ export class ClientWriter {
   constructor(
     private readonly socket: net.Socket,
     private readonly congestedElsewhere: () => boolean,
+    private readonly framing: ConnectionFraming,
   ) {}
 
   get isPaused(): boolean {
@@ -30,14 +36,20 @@ export class ClientWriter {
     this.socket.cork();
     process.nextTick(() => {
       this.corked = false;
+      if (this.framing.segments && !this.closed && !this.socket.destroyed) for (const s of this.framing.flush()) this.socket.write(s);
       this.socket.uncork();
     });
   }
 
+  /** Write one frame. Throws ProtocolError when the switch to v5 segments is impossible (non-LZ4 compression). */
   write(f: RawFrame): void {
     if (this.closed || this.socket.destroyed) return;
     this.cork();
-    this.socket.write(f.bytes);
+    if (this.framing.segments) for (const s of this.framing.encode(f.bytes)) this.socket.write(s);
+    else {
+      this.socket.write(f.bytes);
+      this.framing.afterWrite(f);
+    }
     if (this.socket.writableNeedDrain) this.updateFlow();
   }
 

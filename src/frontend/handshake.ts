@@ -7,7 +7,7 @@
  * - On the auth-primary's READY/AUTH_SUCCESS the secondary handshake runs (asynchronously: never blocks
  *   the response path, 3.5.3) with the proxy's authenticator; then the client gets the primary's reply.
  * - A secondary auth failure answers this and every later handshake request with the secondary's error.
- * - The first cluster PROTOCOL_ERROR goes to the client on stream 0 (3.2).
+ * - The first cluster PROTOCOL_ERROR goes to the client on stream 0 (3.2; the session applies the same rule after the handshake).
  *
  * Anything else during the handshake (OPTIONS, ...) is routed normally through `host.handleRequest`.
  */
@@ -16,7 +16,8 @@ import { ErrorCode, HeaderFlag, Opcode, ProtocolVersion, opcodeName } from '../p
 import { ProtocolError } from '../protocol/errors';
 import { RawFrame } from '../protocol/frame';
 import { Reader } from '../protocol/primitives';
-import { getCompressor } from '../protocol/compression';
+import { getCompressor, type BodyCompressor } from '../protocol/compression';
+import { startupCompression } from '../protocol/messages/startup';
 import type { ClusterConnection } from '../backend/cluster-connection';
 import { AuthFailedError, runAuthRounds, type Credentials } from '../backend/authenticator';
 import type { ProxyConfig } from '../config/types';
@@ -41,7 +42,11 @@ export interface HandshakeHost {
   /** normal routing of a request; `after` runs when it is finished */
   handleRequest(f: RawFrame, after?: () => void): void;
   body(f: RawFrame): Buffer;
-  setCompression(codec: BodyCodec | undefined, name: string): void;
+  /**
+   * The compression the client's STARTUP asked for: `codec` for frame bodies (v2-v4, DSE), `segments` for
+   * the v5 segments (then `codec` is undefined: v5 frames are never compressed themselves).
+   */
+  setCompression(codec: BodyCodec | undefined, name: string, segments?: BodyCompressor): void;
   codec(): BodyCodec | undefined;
   /** the handshake succeeded: the session becomes ready (before the client gets the final reply) */
   becomeReady(version: ProtocolVersion): void;
@@ -165,9 +170,10 @@ export class Handshake {
     } catch (e) {
       throw new ProtocolError('invalid-value', `cannot read STARTUP options: ${(e as Error).message}`);
     }
-    const compression = Object.entries(options).find(([k]) => k.toUpperCase() === 'COMPRESSION')?.[1];
+    const compression = startupCompression(options);
     const compressor = compression ? getCompressor(compression) : undefined;
-    if (compressor) {
+    if (compressor && f.version === ProtocolVersion.V5) this.host.setCompression(undefined, compressor.name, compressor);
+    else if (compressor) {
       const max = config.maxFrameSizeBytes;
       const version = f.version;
       this.host.setCompression(
@@ -304,8 +310,11 @@ export class Handshake {
     );
   }
 
-  /** Spec 3.2 during the handshake: a cluster PROTOCOL_ERROR goes to the client on stream 0, once. */
-  private forwardClusterProtocolError(fl: InFlight): boolean {
+  /**
+   * Spec 3.2, during the handshake and after it: a cluster PROTOCOL_ERROR goes to the client on stream 0, once
+   * per client connection (later ones are dropped); the request itself gets no other reply. True when `fl` had one.
+   */
+  forwardClusterProtocolError(fl: InFlight): boolean {
     for (const [name, r] of [['ORIGIN', fl.origin], ['TARGET', fl.target]] as const) {
       if (!r || r.opcode !== Opcode.ERROR) continue;
       if (readErrorCode(this.host.body(r)) !== ErrorCode.PROTOCOL_ERROR) continue;

@@ -18,6 +18,15 @@ export abstract class ChunkDecoder<T> {
     return this.pendingLength;
   }
 
+  /** Hand over the bytes held for an incomplete unit (the decoder is left empty), e.g. to another framing. */
+  takeBuffered(): Buffer {
+    const rest = this.pendingLength === 0 ? Buffer.alloc(0) : Buffer.concat(this.pending, this.pendingLength);
+    this.pending = [];
+    this.pendingLength = 0;
+    this.needed = -1;
+    return rest;
+  }
+
   /** Feed a chunk; returns the units it completes, in order. */
   push(chunk: Buffer): T[] {
     if (this.failed) throw this.failed;

@@ -91,7 +91,7 @@ export class FrameDecoder extends ChunkDecoder<RawFrame> {
 
   /** Total frame length (header + body) if the header is complete in buf[off, off+avail), else -1. */
   private frameLength(buf: Buffer, off: number, avail: number): number {
-    if (avail < 1) return -1;
+    if (avail < 2) return -1; // the version byte, and the flags for the beta check (USE_BETA)
     const version = checkedVersion(buf, off);
     const isResponse = (buf[off]! & 0x80) !== 0;
     const hl = headerLength(version);

@@ -54,6 +54,12 @@ export class RawFrame {
     this.header.streamId = id;
   }
 
+  /** Clear header flag bits in the frame's own bytes, in place. */
+  clearFlag(flag: number): void {
+    this.header.flags &= ~flag;
+    this.bytes[1] = this.header.flags;
+  }
+
   /** A copy of this frame with another stream id (for sending one request to two clusters). */
   withStreamId(id: number): RawFrame {
     const copy = Buffer.allocUnsafe(this.bytes.length);
@@ -98,6 +104,20 @@ export function encodeHeader(h: FrameHeader): Buffer {
   return out;
 }
 
+/** The beta protocol version of Cassandra 5.0 (v6): clients must set USE_BETA to use it. */
+export const BETA_VERSION = 6;
+
+/**
+ * The PROTOCOL_ERROR text for a version the proxy does not carry: Cassandra 5.0's own text for its beta
+ * version sent without the USE_BETA flag, else upstream's (spec 3.1).
+ */
+export function unsupportedVersionText(version: number, flags: number): string {
+  if (version === BETA_VERSION && (flags & HeaderFlag.USE_BETA) === 0) {
+    return `Beta version of the protocol used (${version}/v${version}-beta), but USE_BETA flag is unset`;
+  }
+  return `Invalid or unsupported protocol version (${version})`;
+}
+
 /**
  * Read the version byte of a frame starting at `offset` and check it. Throws
  * 'unsupported-version' with the raw version in the context so the caller can answer.
@@ -115,7 +135,7 @@ export function checkedVersion(buf: Buffer, offset: number): ProtocolVersion {
   if (!isSupportedVersion(v)) {
     // Best effort: read the stream id as a v3+ header would have it, for the error reply.
     const streamId = buf.length >= offset + 4 ? buf.readInt16BE(offset + 2) : 0;
-    throw new ProtocolError('unsupported-version', `Invalid or unsupported protocol version (${v})`, { version: v, streamId });
+    throw new ProtocolError('unsupported-version', unsupportedVersionText(v, buf.length > offset + 1 ? buf[offset + 1]! : 0), { version: v, streamId });
   }
   return v;
 }

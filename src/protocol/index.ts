@@ -11,3 +11,4 @@ export * from './values';
 export * from './crc';
 export * from './compression';
 export * from './segment';
+export * from './framing';

@@ -30,3 +30,15 @@ export function encodeStartup(msg: Startup, _version: ProtocolVersion, w: Writer
 export function decodeStartup(r: Reader, _version: ProtocolVersion): Startup {
   return { opcode: Opcode.STARTUP, options: r.readStringMap('STARTUP options') };
 }
+
+/**
+ * The COMPRESSION option of a STARTUP, found the way Cassandra finds it: option keys are upper-cased
+ * when the message is decoded (so `compression` counts), and the value is matched case-insensitively
+ * by the caller (`getCompressor`). Undefined when absent.
+ */
+export function startupCompression(options: StringMap): string | undefined {
+  const exact = options[StartupOption.COMPRESSION];
+  if (exact !== undefined) return exact;
+  for (const k of Object.keys(options)) if (k.toUpperCase() === StartupOption.COMPRESSION) return options[k];
+  return undefined;
+}

@@ -1,7 +1,7 @@
 // gocql (github.com/apache/cassandra-gocql-driver/v2) through the proxy, with the Go program in
 // test/gocql (its go.mod and go.sum pin the driver). gocql negotiates the protocol version itself: it
-// opens with v5, needs the refusal as a protocol error on stream 0 (upstream CASSGO-97) and must settle
-// on v4; it is also strict about the handshake (STARTUP, AUTHENTICATE, AUTH_RESPONSE, READY).
+// opens with v5, which the proxy carries (segment framing after the handshake); a refusal would have to be a
+// protocol error on stream 0 (upstream CASSGO-97); it is also strict about the handshake (STARTUP, AUTHENTICATE, AUTH_RESPONSE, READY).
 // Checked: the negotiated version, simple/prepared/batched writes on both clusters, reads from Origin,
 // and that gocql sees only the proxy. Needs the Go toolchain on PATH (CI machines have it).
 import { after, before, describe, it } from 'node:test';
@@ -108,12 +108,12 @@ describe('gocql through the proxy', () => {
     assert.deepEqual(result.steps, ['connected', 'simple write', 'prepared write', 'prepared update', 'logged batch', 'simple read', 'prepared read']);
   });
 
-  it('gocql negotiates protocol v4: v5 is refused with a protocol error it understands', () => {
+  it('gocql negotiates protocol v5 (its first choice) and keeps it: the proxy carries v5 end to end', () => {
     assert.ok(result, output);
-    assert.equal(result.protocol_version, 4, `negotiated version ${result.protocol_version}\n${output}`);
-    assert.deepEqual(result.rejected_versions, [5], `versions refused during negotiation\n${output}`);
-    // Every frame gocql read, on every connection, was a v4 frame (the refusal of v5 included).
-    assert.deepEqual(result.frame_versions, [4], `response frame versions\n${output}`);
+    assert.equal(result.protocol_version, 5, `negotiated version ${result.protocol_version}\n${output}`);
+    assert.deepEqual(result.rejected_versions, [], `versions refused during negotiation\n${output}`);
+    // Every frame gocql read, on every connection, was a v5 frame (in segments after the handshake).
+    assert.deepEqual(result.frame_versions, [5], `response frame versions\n${output}`);
   });
 
   it('simple, prepared and batched writes land on both clusters', async () => {

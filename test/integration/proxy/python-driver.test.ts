@@ -85,8 +85,8 @@ describe('proxy: the Python cassandra-driver', () => {
     assert.ok(result, output);
     assert.deepEqual(result.hosts, [`${proxy!.host}:${proxy!.port}`]);
     assert.equal(result.cluster_name, 'origin');
-    // The driver opens with v5; until v5 is carried end to end the proxy answers v5 with a protocol error
-    // on stream 0, and the driver settles on v4.
-    assert.equal(result.protocol_version, 4, `protocol version ${result.protocol_version}`);
+    // The driver opens with DSE_V2, is steered down by the clusters' protocol errors (stream 0) and settles
+    // on v5, which the proxy carries end to end (segment framing after READY/AUTHENTICATE).
+    assert.equal(result.protocol_version, 5, `protocol version ${result.protocol_version}`);
   });
 });

@@ -183,12 +183,22 @@ describe('FrameDecoder', () => {
         (e: unknown) => isCode('unsupported-version')(e) && (e as ProtocolError).context.version === version,
         `version 0x${version.toString(16)}`,
       );
-      // Even a single byte is enough to know.
-      assert.throws(() => new FrameDecoder().push(Buffer.from([version])), isCode('unsupported-version'));
+      // Two bytes (version, flags: the USE_BETA bit) are enough to know; one is not yet.
+      assert.deepEqual(new FrameDecoder().push(Buffer.from([version])), []);
+      assert.throws(() => new FrameDecoder().push(Buffer.from([version, 0])), isCode('unsupported-version'));
     }
+    // Cassandra 5.0's beta version (v6) without USE_BETA gets Cassandra's own text; with it, upstream's.
+    assert.throws(
+      () => new FrameDecoder().push(Buffer.from([0x06, 0x00])),
+      (e: unknown) => (e as Error).message === 'Beta version of the protocol used (6/v6-beta), but USE_BETA flag is unset',
+    );
+    assert.throws(
+      () => new FrameDecoder().push(Buffer.from([0x06, 0x10])),
+      (e: unknown) => (e as Error).message === 'Invalid or unsupported protocol version (6)',
+    );
     // A bad version byte after a valid frame in the same chunk fails the push.
     const dec = new FrameDecoder();
-    assert.throws(() => dec.push(Buffer.concat([frameBytes(V3, 0, Opcode.OPTIONS, Buffer.alloc(0)), Buffer.from([0x07])])), isCode('unsupported-version'));
+    assert.throws(() => dec.push(Buffer.concat([frameBytes(V3, 0, Opcode.OPTIONS, Buffer.alloc(0)), Buffer.from([0x07, 0x00])])), isCode('unsupported-version'));
   });
 
   it('random chunk splits of a frame sequence yield identical frames (fast-check)', () => {
