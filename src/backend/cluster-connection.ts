@@ -413,6 +413,8 @@ export function dialOnce(endpoint: Endpoint, timeoutMs: number, tlsOpts?: tls.Co
     const sock: net.Socket = tlsOpts
       ? tls.connect({ ...tlsOpts, host: endpoint.host, port: endpoint.port, servername: tlsOpts.servername ?? (net.isIP(endpoint.host) ? undefined : endpoint.host) })
       : net.connect({ host: endpoint.host, port: endpoint.port });
+    // Requests are small and latency-bound: no Nagle delay (what every CQL driver and Go's net package do).
+    sock.setNoDelay(true);
     const timer = setTimeout(() => {
       sock.destroy();
       reject(new Error(`timeout after ${timeoutMs} ms connecting to ${endpointLabel(endpoint)}`));

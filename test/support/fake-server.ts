@@ -66,6 +66,13 @@ export interface FakeServerOptions {
   /** Rows per page of system.peers (default: all in one page). */
   peersPageSize?: number;
   preparedIdSalt?: string;
+  /** Keep every request in `received` (default true; benchmarks turn it off so memory stays flat). */
+  record?: boolean;
+  /**
+   * Benchmarks: called first for every request frame, synchronously; a frame returned is the reply (its stream id is
+   * set to the request's; replies of one socket read go out in one write). undefined = the normal path.
+   */
+  fastReply?: (frame: RawFrame, conn: FakeConnection) => RawFrame | undefined;
 }
 
 /** Column types of the fake system tables (others are sent as text). */
@@ -136,7 +143,27 @@ export class FakeConnection {
       this.socket.destroy();
       return;
     }
-    for (const f of frames) void this.server.handle(this, f);
+    const fast = this.server.fastReply;
+    let batch: RawFrame[] | undefined;
+    for (const f of frames) {
+      const r = fast && !this.server.stall ? fast(f, this) : undefined;
+      if (r) {
+        r.setStreamId(f.streamId);
+        (batch ??= []).push(r);
+      } else void this.server.handle(this, f);
+    }
+    if (batch) this.writeAll(batch);
+  }
+
+  /** Write several response frames with one socket write (benchmarks' fast path). */
+  writeAll(frames: readonly RawFrame[]): void {
+    if (this.socket.destroyed) return;
+    if (this.framer) {
+      const out: Buffer[] = [];
+      for (const f of frames) out.push(...this.framer.add(f.bytes));
+      out.push(...this.framer.flush());
+      this.socket.write(out.length === 1 ? out[0]! : Buffer.concat(out));
+    } else this.socket.write(frames.length === 1 ? frames[0]!.bytes : Buffer.concat(frames.map((f) => f.bytes)));
   }
 
   noteStartup(options: Record<string, string>): void {
@@ -174,6 +201,8 @@ export class FakeServer extends EventEmitter {
   supported: Record<string, string[]>;
   peersPageSize: number | undefined;
   preparedIdSalt: string;
+  readonly record: boolean;
+  fastReply: FakeServerOptions['fastReply'];
   private local: Row;
   private peers: Row[];
   private handlers: RequestHandler[] = [];
@@ -192,6 +221,8 @@ export class FakeServer extends EventEmitter {
     this.supported = opts.supported ?? { CQL_VERSION: ['3.4.7'], COMPRESSION: ['lz4', 'snappy'], PROTOCOL_VERSIONS: ['3/v3', '4/v4', '5/v5-beta'] };
     this.peersPageSize = opts.peersPageSize;
     this.preparedIdSalt = opts.preparedIdSalt ?? '';
+    this.record = opts.record ?? true;
+    this.fastReply = opts.fastReply;
     this.local = opts.local ?? {};
     this.peers = opts.peers ?? [];
   }
@@ -278,7 +309,7 @@ export class FakeServer extends EventEmitter {
       }
     }
     const query = decoded && (decoded.opcode === Opcode.QUERY || decoded.opcode === Opcode.PREPARE) ? decoded.query : undefined;
-    this.received.push({ connId: conn.id, version, opcode: frame.opcode, streamId: frame.streamId, frame, decoded, query });
+    if (this.record) this.received.push({ connId: conn.id, version, opcode: frame.opcode, streamId: frame.streamId, frame, decoded, query });
     this.emit('request', frame, decoded, conn);
 
     let reply: Reply;

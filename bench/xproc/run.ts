@@ -1,0 +1,317 @@
+// `npm run bench:proxy`: the cross-process proxy benchmark. Every part is its own process: the load generator
+// (loadgen.ts), the backends (null-backend.ts, one for Origin and one for Target; or the real clusters with
+// --backend clusters), a plain byte relay (relay.ts) and the proxy under test (dist/src/cli.js), once per worker
+// count. For each workload and protocol version the paths run in alternating slices over several rounds:
+//   direct   generator -> Origin backend
+//   relay    generator -> relay -> Origin backend
+//   proxy/Nw generator -> proxy (N workers) -> Origin (+ Target for writes)
+// Saturation slices measure throughput, latency and the proxy's CPU seconds per 1,000 requests (read from
+// /proc for the proxy's process tree, not the generator's) and resident memory; then fixed-rate slices at half
+// of the proxy's saturation throughput measure the p99 the proxy adds over the relay below saturation.
+// Output: a table on stdout and a JSON file (--out, default bench-results/proxy-xproc.json).
+//
+// Options (all optional): --backend null|clusters  --duration 3000 (ms per slice)  --warmup 500  --rounds 2
+//   --conns 4  --inflight 32 (per connection)  --workloads insert,select-100B,select-10KiB,mix-50/50
+//   --versions 4,5  --workers 1 (comma list, e.g. 1,2; needs proxy_workers)  --no-latency  --out FILE
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdirSync, openSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
+import * as net from 'node:net';
+import { dirname, join } from 'node:path';
+import { ProtocolVersion } from '../../src/protocol/constants';
+import { BenchConnection } from './conn';
+import type { LoadgenOptions, LoadgenResult } from './loadgen';
+import { BENCH_KEYSPACE, CLUSTER_SETUP, KEYS, WORKLOADS } from './workloads';
+
+const ROOT = join(__dirname, '..', '..', '..');
+const DIST = join(ROOT, 'dist');
+
+function arg(name: string, def: string): string {
+  const i = process.argv.indexOf(`--${name}`);
+  return i >= 0 && process.argv[i + 1] !== undefined ? process.argv[i + 1]! : def;
+}
+const flag = (name: string): boolean => process.argv.includes(`--${name}`);
+
+const backend = arg('backend', 'null') as 'null' | 'clusters';
+const durationMs = Number(arg('duration', process.env['BENCH_TIME'] ?? '3000'));
+const warmupMs = Number(arg('warmup', '500'));
+const rounds = Number(arg('rounds', '2'));
+const connsN = Number(arg('conns', '4'));
+const inflight = Number(arg('inflight', '32'));
+const workloads = arg('workloads', Object.keys(WORKLOADS).join(',')).split(',');
+const versions = arg('versions', '4,5').split(',').map((v) => Number(v) as ProtocolVersion);
+const workerCounts = arg('workers', '1').split(',').map(Number);
+const latency = !flag('no-latency');
+const outFile = arg('out', join(ROOT, 'bench-results', 'proxy-xproc.json'));
+/** --cpu-prof DIR: the proxy runs under `node --cpu-prof` and writes its profile there when the run ends */
+const profDir = process.argv.includes('--cpu-prof') ? arg('cpu-prof', join(ROOT, 'bench-results', 'profiles')) : undefined;
+const CREDS = { username: 'cassandra', password: 'cassandra' };
+
+const children: ChildProcess[] = [];
+process.on('exit', () => {
+  for (const c of children) c.kill('SIGKILL');
+});
+
+/** Spawn a node process that prints one JSON line when ready. */
+function startNode(script: string, args: string[], env: NodeJS.ProcessEnv = {}): Promise<{ child: ChildProcess; ready: { port?: number } }> {
+  const child = spawn(process.execPath, [script, ...args], { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'inherit'] });
+  children.push(child);
+  return new Promise((resolve, reject) => {
+    let buf = '';
+    child.stdout!.on('data', (d: Buffer) => {
+      buf += d.toString();
+      const nl = buf.indexOf('\n');
+      if (nl >= 0) resolve({ child, ready: JSON.parse(buf.slice(0, nl)) as { port?: number } });
+    });
+    child.once('exit', (code) => reject(new Error(`${script} exited with ${code} before it was ready`)));
+  });
+}
+
+async function freePort(host = '127.0.0.1'): Promise<number> {
+  const s = net.createServer();
+  await new Promise<void>((r) => s.listen(0, host, r));
+  const port = (s.address() as net.AddressInfo).port;
+  await new Promise<void>((r) => s.close(() => r()));
+  return port;
+}
+
+/** CPU seconds (user + system) and resident bytes of a process and its descendants, from /proc. */
+function procTree(pid: number): { cpu: number; rss: number } {
+  const parentOf = new Map<number, number>();
+  for (const d of readdirSync('/proc')) {
+    if (!/^\d+$/.test(d)) continue;
+    try {
+      const stat = readFileSync(`/proc/${d}/stat`, 'utf8');
+      parentOf.set(Number(d), Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]));
+    } catch {
+      /* gone */
+    }
+  }
+  const tree = [pid];
+  for (let i = 0; i < tree.length; i++) for (const [p, pp] of parentOf) if (pp === tree[i]) tree.push(p);
+  let cpu = 0;
+  let rss = 0;
+  for (const p of tree) {
+    try {
+      const f = readFileSync(`/proc/${p}/stat`, 'utf8').slice(readFileSync(`/proc/${p}/stat`, 'utf8').lastIndexOf(')') + 2).split(' ');
+      cpu += (Number(f[11]) + Number(f[12])) / 100; // utime, stime in clock ticks (CLK_TCK 100 on Linux)
+      rss += Number(f[21]) * 4096;
+    } catch {
+      /* gone */
+    }
+  }
+  return { cpu, rss };
+}
+
+function runLoadgen(o: LoadgenOptions): Promise<LoadgenResult> {
+  const child = spawn(process.execPath, [join(DIST, 'bench', 'xproc', 'loadgen.js'), JSON.stringify(o)], { stdio: ['ignore', 'pipe', 'inherit'] });
+  let out = '';
+  child.stdout.on('data', (d: Buffer) => (out += d.toString()));
+  return new Promise((resolve, reject) => {
+    child.once('exit', () => {
+      try {
+        const r = JSON.parse(out.trim().split('\n').pop() ?? '{}') as LoadgenResult & { fatal?: string };
+        if (r.fatal) reject(new Error(`load generator: ${r.fatal}`));
+        else resolve(r);
+      } catch (e) {
+        reject(new Error(`load generator printed ${JSON.stringify(out)}: ${String(e)}`));
+      }
+    });
+  });
+}
+
+interface Path {
+  name: string;
+  host: string;
+  port: number;
+  /** pid whose process tree is measured (relay, proxy) */
+  pid?: number;
+  /** the proxy process */
+  child?: ChildProcess;
+}
+
+async function waitForCql(host: string, port: number, version: ProtocolVersion): Promise<void> {
+  const deadline = Date.now() + 60_000;
+  for (;;) {
+    try {
+      const c = await BenchConnection.open({ host, port, version, credentials: CREDS });
+      c.close();
+      return;
+    } catch (e) {
+      if (Date.now() > deadline) throw new Error(`${host}:${port} did not answer a CQL handshake: ${String(e)}`);
+      await new Promise((r) => setTimeout(r, 200));
+    }
+  }
+}
+
+async function startProxy(workers: number, origin: { host: string; port: number }, target: { host: string; port: number }): Promise<Path> {
+  const port = await freePort();
+  const env: NodeJS.ProcessEnv = {
+    ZDM_ORIGIN_CONTACT_POINTS: origin.host,
+    ZDM_ORIGIN_PORT: String(origin.port),
+    ZDM_TARGET_CONTACT_POINTS: target.host,
+    ZDM_TARGET_PORT: String(target.port),
+    ZDM_ORIGIN_USERNAME: CREDS.username,
+    ZDM_ORIGIN_PASSWORD: CREDS.password,
+    ZDM_TARGET_USERNAME: CREDS.username,
+    ZDM_TARGET_PASSWORD: CREDS.password,
+    ZDM_PROXY_LISTEN_ADDRESS: '127.0.0.1',
+    ZDM_PROXY_LISTEN_PORT: String(port),
+    ZDM_METRICS_PORT: String(await freePort()),
+    ZDM_LOG_LEVEL: 'WARN',
+    ...(workers > 1 ? { ZDM_PROXY_WORKERS: String(workers) } : {}),
+  };
+  mkdirSync(dirname(outFile), { recursive: true });
+  const log = openSync(join(dirname(outFile), `proxy-${workers}w.log`), 'w');
+  const profile = profDir ? ['--cpu-prof', '--cpu-prof-dir', profDir] : [];
+  const child = spawn(process.execPath, [...profile, join(DIST, 'src', 'cli.js')], { env: { ...process.env, ...env }, stdio: ['ignore', log, log] });
+  children.push(child);
+  await waitForCql('127.0.0.1', port, ProtocolVersion.V4);
+  return { name: `proxy ${workers}w`, host: '127.0.0.1', port, pid: child.pid, child };
+}
+
+async function setupClusters(proxy: Path): Promise<void> {
+  const c = await BenchConnection.open({ host: proxy.host, port: proxy.port, version: ProtocolVersion.V4, credentials: CREDS });
+  for (const q of CLUSTER_SETUP) await c.query(q);
+  const ins100 = await c.prepare(`INSERT INTO ${BENCH_KEYSPACE}.kv (k, v) VALUES (?, ?)`);
+  const ins10k = await c.prepare(`INSERT INTO ${BENCH_KEYSPACE}.kv10k (k, v) VALUES (?, ?)`);
+  const { Opcode, Consistency } = await import('../../src/protocol/constants');
+  for (let k = 0; k < KEYS; k++) {
+    const key = Buffer.alloc(4);
+    key.writeInt32BE(k);
+    for (const [p, n] of [[ins100, 100], [ins10k, 10_240]] as const) {
+      await c.call({ opcode: Opcode.EXECUTE, id: p.id, params: { consistency: Consistency.LOCAL_ONE, values: [key, Buffer.alloc(n, 0x61)] } });
+    }
+  }
+  c.close();
+}
+
+interface Row {
+  round: number;
+  workload: string;
+  version: number;
+  path: string;
+  mode: 'saturation' | 'fixed-rate';
+  rate?: number;
+  result: LoadgenResult;
+  cpuPer1000?: number;
+  rssMiB?: number;
+}
+
+const median = (xs: number[]): number => {
+  const s = [...xs].sort((a, b) => a - b);
+  return s.length ? s[Math.floor(s.length / 2)]! : 0;
+};
+
+async function main(): Promise<void> {
+  let origin: { host: string; port: number };
+  let target: { host: string; port: number };
+  if (backend === 'clusters') {
+    origin = { host: process.env['ZDM_TEST_ORIGIN_HOST'] ?? '127.0.0.1', port: 9042 };
+    target = { host: process.env['ZDM_TEST_TARGET_HOST'] ?? '127.0.0.2', port: 9042 };
+  } else {
+    const script = join(DIST, 'bench', 'xproc', 'null-backend.js');
+    const o = await startNode(script, [JSON.stringify({ host: '127.0.0.1', port: 0, salt: 'origin' })]);
+    const t = await startNode(script, [JSON.stringify({ host: '127.0.0.1', port: 0, salt: 'target' })]);
+    origin = { host: '127.0.0.1', port: o.ready.port! };
+    target = { host: '127.0.0.1', port: t.ready.port! };
+  }
+  const relay = await startNode(join(DIST, 'bench', 'xproc', 'relay.js'), [JSON.stringify({ listenHost: '127.0.0.1', targetHost: origin.host, targetPort: origin.port })]);
+  const paths: Path[] = [
+    { name: 'direct', ...origin },
+    { name: 'relay', host: '127.0.0.1', port: relay.ready.port!, pid: relay.child.pid },
+  ];
+  for (const w of workerCounts) paths.push(await startProxy(w, origin, target));
+  if (backend === 'clusters') await setupClusters(paths[2]!);
+
+  const rows: Row[] = [];
+  const base = { conns: connsN, inflight, durationMs, warmupMs, credentials: CREDS };
+  const runSlice = async (p: Path, workload: string, version: ProtocolVersion, rate: number): Promise<Omit<Row, 'round' | 'mode'>> => {
+    const before = p.pid ? procTree(p.pid) : undefined;
+    const result = await runLoadgen({ ...base, host: p.host, port: p.port, version, workload, rate });
+    const after = p.pid ? procTree(p.pid) : undefined;
+    if (result.errors > 0) console.error(`# ${p.name} ${workload} v${version}: ${result.errors} errors, first: ${result.firstError}`);
+    return {
+      workload,
+      version,
+      path: p.name,
+      result,
+      ...(before && after && result.requests > 0 ? { cpuPer1000: ((after.cpu - before.cpu) / result.requests) * 1000, rssMiB: after.rss / 2 ** 20 } : {}),
+    };
+  };
+  const t0 = Date.now();
+  for (let round = 1; round <= rounds; round++) {
+    for (const workload of workloads) {
+      for (const version of versions) {
+        for (const p of round % 2 ? paths : [...paths].reverse()) {
+          rows.push({ round, mode: 'saturation', ...(await runSlice(p, workload, version, 0)) });
+        }
+      }
+    }
+    console.error(`# round ${round}/${rounds} done (${((Date.now() - t0) / 1000).toFixed(0)} s)`);
+  }
+  if (latency) {
+    for (const workload of workloads) {
+      for (const version of versions) {
+        for (const p of paths.filter((x) => x.name.startsWith('proxy'))) {
+          const sat = median(rows.filter((r) => r.mode === 'saturation' && r.path === p.name && r.workload === workload && r.version === version).map((r) => r.result.throughput));
+          const rate = Math.max(100, Math.round(sat / 2));
+          for (const q of [paths[1]!, p]) rows.push({ round: 0, mode: 'fixed-rate', rate, ...(await runSlice(q, workload, version, rate)) });
+        }
+      }
+    }
+  }
+  report(rows);
+  mkdirSync(dirname(outFile), { recursive: true });
+  writeFileSync(outFile, JSON.stringify({ date: new Date().toISOString(), backend, options: { durationMs, warmupMs, rounds, conns: connsN, inflight, workerCounts }, rows }, null, 2));
+  console.log(`\nraw results: ${outFile}`);
+  // Proxies shut down gracefully (a --cpu-prof profile is written on exit); the rest is killed on exit.
+  await Promise.all(
+    paths.filter((p) => p.child).map((p) => new Promise<void>((r) => {
+      p.child!.once('exit', () => r());
+      p.child!.kill('SIGTERM');
+    })),
+  );
+  if (profDir) console.log(`proxy CPU profiles: ${profDir}`);
+  process.exit(0);
+}
+
+function report(rows: Row[]): void {
+  const f = (n: number | undefined, d = 0): string => (n === undefined ? '-' : n.toFixed(d));
+  console.log(`\n## Saturation (${backend} backend; median of ${rounds} rounds; ${connsN} conns x ${inflight} in flight)`);
+  console.log('| workload | v | path | req/s | x relay | p50 µs | p99 µs | p99.9 µs | proxy CPU s/1k req | RSS MiB |');
+  console.log('|---|---|---|---|---|---|---|---|---|---|');
+  const sat = rows.filter((r) => r.mode === 'saturation');
+  const key = (r: Row): string => `${r.workload}|${r.version}|${r.path}`;
+  const groups = new Map<string, Row[]>();
+  for (const r of sat) groups.set(key(r), [...(groups.get(key(r)) ?? []), r]);
+  for (const [k, g] of groups) {
+    const [workload, version, path] = k.split('|');
+    const relay = median(sat.filter((r) => r.workload === workload && String(r.version) === version && r.path === 'relay').map((r) => r.result.throughput));
+    const tput = median(g.map((r) => r.result.throughput));
+    const cpu = g.every((r) => r.cpuPer1000 !== undefined) ? median(g.map((r) => r.cpuPer1000!)) : undefined;
+    const rss = g.every((r) => r.rssMiB !== undefined) ? Math.max(...g.map((r) => r.rssMiB!)) : undefined;
+    console.log(
+      `| ${workload} | ${version} | ${path} | ${tput} | ${relay ? (tput / relay).toFixed(2) : '-'} | ${median(g.map((r) => r.result.p50us))} | ${median(g.map((r) => r.result.p99us))} | ${median(g.map((r) => r.result.p999us))} | ${f(cpu, 3)} | ${f(rss)} |`,
+    );
+  }
+  const fixed = rows.filter((r) => r.mode === 'fixed-rate');
+  if (fixed.length) {
+    console.log('\n## Fixed rate at half of the proxy\'s saturation throughput (latency from the scheduled send time)');
+    console.log('| workload | v | path | rate/s | p50 µs | p99 µs | p99.9 µs | max µs | p99 added over relay µs |');
+    console.log('|---|---|---|---|---|---|---|---|---|');
+    for (let i = 0; i + 1 < fixed.length; i += 2) {
+      const relay = fixed[i]!;
+      const proxy = fixed[i + 1]!;
+      for (const r of [relay, proxy]) {
+        console.log(
+          `| ${r.workload} | ${r.version} | ${r.path === 'relay' ? `relay (vs ${proxy.path})` : r.path} | ${r.rate} | ${r.result.p50us} | ${r.result.p99us} | ${r.result.p999us} | ${r.result.maxUs} | ${r === proxy ? proxy.result.p99us - relay.result.p99us : ''} |`,
+        );
+      }
+    }
+  }
+}
+
+main().catch((e: unknown) => {
+  console.error(e);
+  process.exit(1);
+});
