@@ -210,6 +210,9 @@ export const SETTING_DEFS = {
   admin_token: str('', 'extension',
     'EXTENSION. Bearer token of the admin API (POST /api/v1/routing on the metrics port: live change of primary_cluster and read_mode). Empty = the admin API is off. Never logged.',
     { extension: true, secret: true }),
+  pin_write_timestamps: bool(true, 'extension',
+    'EXTENSION. A QUERY/EXECUTE/BATCH written to both clusters without a client timestamp gets one from the proxy (microseconds, strictly increasing), the same on both clusters, so both store the same WRITETIME(). Conditional (IF) statements and client timestamps are left alone.',
+    { extension: true }),
 } as const;
 
 export type SettingKey = keyof typeof SETTING_DEFS;

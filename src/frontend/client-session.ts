@@ -109,6 +109,7 @@ export class ClientSession {
       settings: deps.settings,
       codec: undefined,
       replaceNow: deps.config.settings.replace_cql_functions,
+      pinTimestamps: deps.config.settings.pin_write_timestamps,
       generateNow: deps.generateNow,
       maxBodyLength: deps.config.maxFrameSizeBytes,
     };

@@ -21,6 +21,8 @@ import { inspectCached } from '../cql/inspect-cache';
 import { forwardDecision, resolveDecision, type ForwardDecision } from '../cql/routing';
 import type { PreparedCache, PreparedEntry } from './prepared-cache';
 import type { RoutingSettings } from './settings';
+import { withDefaultTimestamp } from '../protocol/messages/default-timestamp';
+import { PROCESS_WRITE_CLOCK, canPinTimestamp, type WriteTimestampSource } from './write-timestamps';
 import {
   addGeneratedValues,
   rewriteBatchFrame,
@@ -51,6 +53,10 @@ export interface RouteContext {
   generateNow?: () => Buffer;
   /** Largest decompressed body (now() rewrites of compressed frames). */
   maxBodyLength?: number;
+  /** `pin_write_timestamps`: writes sent to both clusters without a client timestamp get one from the proxy. */
+  pinTimestamps?: boolean;
+  /** Source of pinned timestamps (default: the process clock; tests inject one). */
+  writeClock?: WriteTimestampSource;
 }
 
 export interface PrepareInfo {
@@ -229,6 +235,8 @@ export function peekExecuteId(body: Buffer): Buffer {
 
 export interface BatchChildRef {
   kind: 'query' | 'prepared';
+  /** query: the text */
+  query?: string;
   /** prepared: offset of the [short bytes] id in the body, and the id */
   offset: number;
   id?: Buffer;
@@ -246,8 +254,7 @@ export function peekBatch(body: Buffer, version: ProtocolVersion): { children: B
     const kind = r.readByte('batch child kind');
     const offset = r.offset;
     if (kind === 0) {
-      r.readLongString('batch child query');
-      children.push({ kind: 'query', offset });
+      children.push({ kind: 'query', offset, query: readText(r, 'batch child query') });
     } else if (kind === 1) {
       const id = r.readShortBytes('batch child prepared id');
       children.push({ kind: 'prepared', offset, id });
@@ -318,6 +325,38 @@ function nowOptions(ctx: RouteContext): NowRewriteOptions {
   return { compressor: ctx.codec, maxBodyLength: ctx.maxBodyLength, generate: ctx.generateNow };
 }
 
+// ---- pinned write timestamps ------------------------------------------------------------------
+
+/** A BATCH is pinned unless one of its statements is conditional (prepared children: their cached info). */
+function batchCanPin(children: readonly BatchChildRef[], entries: ReadonlyMap<string, PreparedEntry>): boolean {
+  for (const c of children) {
+    const info = c.kind === 'query' ? inspectCached(c.query ?? '') : entries.get(c.id!.toString('hex'))?.info;
+    if (info?.isLwt) return false;
+  }
+  return true;
+}
+
+/**
+ * A write going to both clusters without a client timestamp: ORIGIN's and TARGET's frames get the
+ * SAME proxy timestamp (`pin_write_timestamps`). Nothing changes for a request with a client
+ * timestamp, for protocol v2, or a route not sent to both clusters.
+ */
+function pinWriteTimestamp(route: Extract<Route, { type: 'forward' }>, frame: RawFrame, ctx: RouteContext): void {
+  if (route.to !== 'both') return;
+  const origin = route.originFrame ?? frame;
+  const om = messageBody(origin, ctx.codec);
+  let micros: bigint | undefined;
+  const stamp = (f: RawFrame, m: { full: Buffer; offset: number; msg: Buffer }): RawFrame | undefined => {
+    const body = withDefaultTimestamp(f.opcode, m.msg, f.version, () => (micros ??= (ctx.writeClock ?? PROCESS_WRITE_CLOCK).next()));
+    return body ? rebuildFrame(f, withEnvelope(m, body), ctx.codec) : undefined;
+  };
+  const o = stamp(origin, om);
+  if (!o) return; // the client's own timestamp (or v2): left as it is
+  const target = route.targetFrame;
+  route.originFrame = o;
+  route.targetFrame = target ? (stamp(target, messageBody(target, ctx.codec)) ?? target) : o.withStreamId(o.streamId);
+}
+
 // ---- the router ----------------------------------------------------------------------------------
 
 function fromDecision(
@@ -366,6 +405,7 @@ export function routeRequest(frame: RawFrame, ctx: RouteContext): Route {
           route.targetFrame = rewritten.withStreamId(rewritten.streamId);
         }
       }
+      if (ctx.pinTimestamps && route.type === 'forward' && canPinTimestamp(info)) pinWriteTimestamp(route, frame, ctx);
       return route;
     }
     case Opcode.PREPARE: {
@@ -427,6 +467,7 @@ export function routeRequest(frame: RawFrame, ctx: RouteContext): Route {
           const targetBody = executeBodyForTarget(body, entry, frame.version);
           if (targetBody) r.targetFrame = rebuildFrame(frame, withEnvelope(m, targetBody), ctx.codec);
         }
+        if (ctx.pinTimestamps && canPinTimestamp(entry.info)) pinWriteTimestamp(r, frame, ctx);
       }
       return r;
     }
@@ -444,6 +485,7 @@ export function routeRequest(frame: RawFrame, ctx: RouteContext): Route {
         if (!e.targetId.equals(e.originId)) rewrite = true;
       }
       const route: Route = { type: 'forward', to: 'both', tracking: 'write', async: false, prepared: [...entries.values()] };
+      const pin = ctx.pinTimestamps === true && batchCanPin(children, entries);
       if (ctx.replaceNow) {
         const pair = rewriteBatchFrame(
           frame,
@@ -456,6 +498,7 @@ export function routeRequest(frame: RawFrame, ctx: RouteContext): Route {
         if (pair) {
           route.originFrame = pair.origin;
           route.targetFrame = pair.target;
+          if (pin) pinWriteTimestamp(route, frame, ctx);
           return route;
         }
       }
@@ -463,6 +506,7 @@ export function routeRequest(frame: RawFrame, ctx: RouteContext): Route {
         const newBody = replaceBatchIds(body, children, (id) => entries.get(id.toString('hex'))!.targetId);
         route.targetFrame = rebuildFrame(frame, withEnvelope(m, newBody), ctx.codec);
       }
+      if (pin) pinWriteTimestamp(route, frame, ctx);
       return route;
     }
     default:

@@ -25,6 +25,7 @@ import { decodeSupported, encodeSupported, type Supported } from './supported';
 
 export * from './auth-response';
 export * from './batch';
+export * from './default-timestamp';
 export * from './execute';
 export * from './options';
 export * from './prepare';

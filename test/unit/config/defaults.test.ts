@@ -81,11 +81,12 @@ const UPSTREAM_DEFAULTS: Array<[string, string | number | boolean]> = [
   ['async_connector_write_buffer_size_bytes', 4096],
 ];
 
-const EXTENSION_DEFAULTS: Array<[string, number | string]> = [
+const EXTENSION_DEFAULTS: Array<[string, number | string | boolean]> = [
   ['max_frame_size_bytes', 268435456],
   ['shutdown_grace_period_ms', 10000],
   ['proxy_max_prepared_statements', 10000],
   ['admin_token', ''],
+  ['pin_write_timestamps', true],
 ];
 
 test('every upstream default equals the spec table', () => {

@@ -16,7 +16,8 @@ const voidBody = (): Buffer => Buffer.from(new Writer(4).writeInt(ResultKind.VOI
 
 let h: Harness;
 before(async () => {
-  h = await startHarness({ ZDM_PROXY_REQUEST_TIMEOUT_MS: '1000' });
+  // Byte-for-byte forwarding is checked here: no pinned write timestamps (test/unit/routing/write-timestamps.test.ts).
+  h = await startHarness({ ZDM_PROXY_REQUEST_TIMEOUT_MS: '1000', ZDM_PIN_WRITE_TIMESTAMPS: 'false' });
 });
 after(async () => h?.close());
 
