@@ -18,6 +18,8 @@ import type { ProtocolVersion } from './protocol/constants';
 import { PreparedCache } from './routing/prepared-cache';
 import { RoutingSettings, type RoutingSettingsValues, type SettingsSource } from './routing/settings';
 import { MigrationMetrics } from './observability/migration-metrics';
+import type { ClusterStatus, StatusSource } from './observability/status-page';
+import { packageVersion } from './config/cli';
 import { ClientListener } from './frontend/listener';
 import { ClientSession, type ControlView } from './frontend/client-session';
 import { VirtualTables } from './frontend/virtual-tables';
@@ -49,6 +51,8 @@ export interface ObservabilityServer {
   setHealth(h: HealthSource | undefined): void;
   /** The proxy's routing settings (admin API); undefined before the proxy is up and after its shutdown. */
   setRouting(r: RoutingSettings | undefined): void;
+  /** What the status page shows about the clusters (and the journal); undefined before the proxy is up. */
+  setStatus(s: StatusSource | undefined): void;
   close(): Promise<void>;
 }
 
@@ -56,6 +60,7 @@ export async function startObservabilityServer(config: ProxyConfig, logger: Logg
   let metrics: ProxyMetrics | undefined;
   let health: HealthSource | undefined;
   let routing: RoutingSettings | undefined;
+  let status: StatusSource | undefined;
   const http = await startHttpServer({
     address: config.settings.metrics_address,
     port: config.settings.metrics_port,
@@ -64,6 +69,7 @@ export async function startObservabilityServer(config: ProxyConfig, logger: Logg
     health: () => health ?? STARTUP_HEALTH,
     heartbeatFailureThreshold: config.settings.heartbeat_failure_threshold,
     admin: { token: config.settings.admin_token, routing: () => routing },
+    status: { source: () => status, version: packageVersion() },
     logger,
   });
   return {
@@ -71,6 +77,7 @@ export async function startObservabilityServer(config: ProxyConfig, logger: Logg
     setMetrics: (m) => (metrics = m),
     setHealth: (h) => (health = h),
     setRouting: (r) => (routing = r),
+    setStatus: (s) => (status = s),
     close: () => http.close(),
   };
 }
@@ -344,6 +351,17 @@ export async function startProxy(config: ProxyConfig, opts: StartProxyOptions = 
   obs.setMetrics(metrics);
   obs.setHealth(healthSource);
   obs.setRouting(settings);
+  const clusterStatus = (cluster: 'ORIGIN' | 'TARGET', cc: ControlConnectionLike): ClusterStatus => {
+    const ep = cc.endpoint;
+    return {
+      cluster,
+      name: cc.clusterName,
+      endpoint: ep ? endpointLabel(ep) : undefined,
+      consecutiveFailures: cc.consecutiveFailures ?? 0,
+      hosts: cc.hosts.map((h) => ({ address: h.address, port: h.port, datacenter: h.datacenter, rack: h.rack, releaseVersion: h.releaseVersion })),
+    };
+  };
+  obs.setStatus({ clusters: () => [clusterStatus('ORIGIN', control.origin), clusterStatus('TARGET', control.target)] });
   logger.info(`Proxy connected and ready to accept queries on ${bound.address}:${bound.port}`);
   logger.info('Proxy started. Waiting for SIGINT/SIGTERM to shutdown.');
 
@@ -366,6 +384,7 @@ export async function startProxy(config: ProxyConfig, opts: StartProxyOptions = 
       obs.setMetrics(undefined);
       obs.setHealth(STARTUP_HEALTH);
       obs.setRouting(undefined);
+      obs.setStatus(undefined);
       if (ownServer) await obs.close();
       logger.info('Proxy shutdown complete.');
     })();

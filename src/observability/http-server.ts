@@ -7,6 +7,7 @@
 //   /health/liveness   200 `OK` (any method, also during startup).
 //   /health/readiness  GET only (other methods 404): JSON report, 200 UP / 503 DOWN or STARTUP (health.ts).
 //   /api/v1/routing    extension: GET the routing state, POST a change with the admin token (admin-api.ts).
+//   /                  extension: the status page (GET; status-page.ts), when `status` is given.
 //   anything else      404 `404 page not found` (Go default mux).
 // If the port cannot be bound, an error is logged and the returned handle has `listening: false`: the proxy keeps
 // running without the HTTP server (as upstream).
@@ -16,6 +17,7 @@ import type { Logger } from 'pino';
 import type { ProxyMetrics } from './metrics';
 import { livenessResponse, readinessResponse, type HealthSource } from './health';
 import { ROUTING_PATH, handleRoutingApi, type AdminApiOptions } from './admin-api';
+import { MetricsSampler, renderStatusPage, type StatusSource } from './status-page';
 
 export const METRICS_NOT_INITIALIZED = "Proxy metrics haven't been initialized yet.";
 export const METRICS_DISABLED = 'Metrics are disabled on this proxy instance.';
@@ -38,6 +40,8 @@ export interface HttpServerOptions {
   logger: Pick<Logger, 'error' | 'info' | 'debug' | 'warn'>;
   /** The routing admin API (GET/POST /api/v1/routing); absent = 404. */
   admin?: Omit<AdminApiOptions, 'logger'>;
+  /** The status page (GET /); absent = 404. */
+  status?: { source: () => StatusSource | undefined; version: string; refreshSeconds?: number; sampleIntervalMs?: number };
   /** Grace period of close() before open keep-alive/in-progress connections are destroyed (default 5000 ms). */
   closeGraceMs?: number;
 }
@@ -86,9 +90,37 @@ export function startHttpServer(opts: HttpServerOptions): Promise<HttpServerHand
     );
   };
 
+  const sampler = opts.status ? new MetricsSampler(() => opts.metrics?.(), opts.status.sampleIntervalMs ?? 5000) : undefined;
+  sampler?.start();
+  const handleStatus = (req: http.IncomingMessage, res: http.ServerResponse): void => {
+    const st = opts.status;
+    if (!st || !sampler || (req.method !== 'GET' && req.method !== 'HEAD')) return sendText(res, 404, NOT_FOUND_BODY);
+    void sampler.sample().then(() => {
+      const m = opts.metrics?.();
+      const html = renderStatusPage({
+        now: new Date(),
+        version: st.version,
+        refreshSeconds: st.refreshSeconds ?? 5,
+        routing: opts.admin?.routing(),
+        source: st.source(),
+        heartbeatFailureThreshold: threshold,
+        prefix: m && m.enabled && !m.closed ? m.prefix : undefined,
+        window: sampler.window(),
+      });
+      res.writeHead(200, { 'Content-Type': 'text/html; charset=utf-8', 'Cache-Control': 'no-store', 'X-Content-Type-Options': 'nosniff' });
+      res.end(req.method === 'HEAD' ? undefined : html);
+    }).catch((err: unknown) => {
+      log.error({ err }, 'Could not render the status page');
+      if (!res.headersSent) sendText(res, 500, 'Internal server error');
+      else res.destroy();
+    });
+  };
+
   const server = http.createServer((req, res) => {
     try {
       switch (pathOf(req.url)) {
+        case '/':
+          return handleStatus(req, res);
         case '/metrics':
           return handleMetrics(res);
         case '/health/liveness': {
@@ -126,6 +158,7 @@ export function startHttpServer(opts: HttpServerOptions): Promise<HttpServerHand
     close(): Promise<void> {
       if (!listening) return Promise.resolve();
       if (closing) return closing;
+      sampler?.stop();
       closing = new Promise<void>((resolve) => {
         const grace = setTimeout(() => server.closeAllConnections(), opts.closeGraceMs ?? 5000);
         grace.unref();
@@ -141,6 +174,7 @@ export function startHttpServer(opts: HttpServerOptions): Promise<HttpServerHand
 
   return new Promise<HttpServerHandle>((resolve) => {
     const onError = (err: Error) => {
+      sampler?.stop();
       log.error(
         { err },
         `Failed to start the HTTP server (metrics and health checks) on ${opts.address}:${opts.port}: ${err.message}. ` +
