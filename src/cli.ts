@@ -23,6 +23,7 @@ function main(): void {
   const result = runCli(argv, process.env);
   switch (result.kind) {
     case 'help':
+    case 'example-config':
       process.stdout.write(result.text);
       process.exitCode = 0;
       return;

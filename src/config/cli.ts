@@ -3,6 +3,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 
+import { exampleConfigYaml } from './example';
 import { settingsHelp } from './schema';
 import { ConfigError } from './errors';
 import { FlagError, parseFlags } from './flags';
@@ -17,6 +18,7 @@ export const USAGE_ERROR_EXIT_CODE = 2;
 export type CliResult =
   | { readonly kind: 'help'; readonly text: string }
   | { readonly kind: 'version'; readonly text: string }
+  | { readonly kind: 'example-config'; readonly text: string }
   | { readonly kind: 'run'; readonly config: ProxyConfig }
   | { readonly kind: 'error'; readonly message: string; readonly exitCode: number; readonly error?: Error };
 
@@ -57,10 +59,12 @@ export function versionText(version = packageVersion()): string {
 
 export function usageText(): string {
   return [
-    'Usage: zdm-proxy [--config <file.yml>] [--version] [--help]',
+    'Usage: zdm-proxy [--config <file.yml>] [--print-example-config] [--version] [--help]',
     '',
     '  --config <path>  YAML configuration file. When given, ZDM_* environment variables are ignored completely;',
     '                   settings missing from the file keep their defaults; unknown keys are ignored.',
+    '  --print-example-config',
+    '                   Print a commented YAML configuration file with every setting at its default, and exit.',
     '  --version        Print the version and exit.',
     '  --help           Print this help and exit.',
     '  Go flag syntax is accepted too: -config=<path>, -config <path>, -version, -h.',
@@ -90,6 +94,7 @@ export function runCli(argv: readonly string[], env: Env = process.env, io: CliI
     return { kind: 'error', message: `${e.message}\nRun with --help for usage.`, exitCode: USAGE_ERROR_EXIT_CODE, error: e };
   }
   if (flags.help) return { kind: 'help', text: usageText() };
+  if (flags.printExampleConfig) return { kind: 'example-config', text: exampleConfigYaml() };
   if (flags.version) return { kind: 'version', text: versionText(io.version) };
   try {
     const config = loadConfig({ configPath: flags.configPath ?? '', env, readFile: io.readFile });

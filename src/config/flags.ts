@@ -1,5 +1,5 @@
 // Command-line flags, parsed like Go's `flag` package: `-config=x`, `-config x`, `--config=x`, `--config x`,
-// `-version`, `--version`, `-h`, `-help`, `--help`. Parsing stops at `--` or at the first non-flag argument.
+// `-version`, `--version`, `-h`, `-help`, `--help`, `--print-example-config`. Parsing stops at `--` or at the first non-flag argument.
 import { goParseBool } from './goparse';
 
 export interface ParsedFlags {
@@ -7,6 +7,8 @@ export interface ParsedFlags {
   readonly configPath: string | undefined;
   readonly version: boolean;
   readonly help: boolean;
+  /** --print-example-config: print the commented YAML of every setting and exit. */
+  readonly printExampleConfig: boolean;
 }
 
 /** A command-line usage error (exit code 2, like Go's flag package). */
@@ -17,13 +19,14 @@ export class FlagError extends Error {
   }
 }
 
-const BOOL_FLAGS = new Set(['version', 'help', 'h']);
+const BOOL_FLAGS = new Set(['version', 'help', 'h', 'print-example-config']);
 const VALUE_FLAGS = new Set(['config']);
 
 export function parseFlags(argv: readonly string[]): ParsedFlags {
   let configPath: string | undefined;
   let version = false;
   let help = false;
+  let printExampleConfig = false;
   let i = 0;
   while (i < argv.length) {
     const arg = argv[i]!;
@@ -53,6 +56,7 @@ export function parseFlags(argv: readonly string[]): ParsedFlags {
         }
       }
       if (name === 'version') version = on;
+      else if (name === 'print-example-config') printExampleConfig = on;
       else help = on;
     } else if (VALUE_FLAGS.has(name)) {
       if (value === undefined) {
@@ -64,5 +68,5 @@ export function parseFlags(argv: readonly string[]): ParsedFlags {
       throw new FlagError(`flag provided but not defined: -${name}`);
     }
   }
-  return { configPath, version, help };
+  return { configPath, version, help, printExampleConfig };
 }

@@ -22,3 +22,4 @@ export {
   type LookupAll,
 } from './load';
 export { parseFlags, FlagError, type ParsedFlags } from './flags';
+export { exampleConfigYaml } from './example';

@@ -258,7 +258,7 @@ export function defaultSettings(): Settings {
   return ConfigSchema.parse({});
 }
 
-const GROUP_TITLES: Record<SettingGroup, string> = {
+export const GROUP_TITLES: Record<SettingGroup, string> = {
   global: 'Global',
   topology: 'Proxy topology',
   origin: 'Origin cluster',
