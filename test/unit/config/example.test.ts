@@ -47,5 +47,12 @@ test('--print-example-config prints it (library and compiled binary)', () => {
 });
 
 test(`examples/zdm.yml is the generated example (after adding or changing a setting, run: ${REGENERATE})`, () => {
-  assert.equal(readFileSync(EXAMPLE, 'utf8'), exampleConfigYaml(), `examples/zdm.yml is stale: run ${REGENERATE}`);
+  const file = readFileSync(EXAMPLE, 'utf8').split('\n');
+  const generated = exampleConfigYaml().split('\n');
+  const at = generated.findIndex((line, i) => file[i] !== line);
+  if (at >= 0 || file.length !== generated.length) {
+    const line = at >= 0 ? at : Math.min(file.length, generated.length);
+    assert.fail(`examples/zdm.yml is stale from line ${line + 1} (file: ${JSON.stringify(file[line])}, ` +
+      `generated: ${JSON.stringify(generated[line])}): run ${REGENERATE}`);
+  }
 });
