@@ -150,6 +150,7 @@ export class ClientSession {
     socket.setKeepAlive(true, 15_000);
     socket.pause(); // nothing is read before both cluster connections are open
     socket.on('error', (e) => this.close(`client socket error: ${e.message}`, 'debug'));
+    socket.on('end', () => this.clientEnded());
     socket.on('close', () => this.close('client closed the connection', 'debug'));
     socket.on('drain', () => this.writer.updateFlow());
   }
@@ -347,6 +348,13 @@ export class ClientSession {
       }
     }
     this.writer.updateFlow();
+  }
+
+  /** The client ended its side: a frame or segment cut short is worth a line (it never completes now). */
+  private clientEnded(): void {
+    const n = this.framing.bufferedBytes;
+    if (n === 0 || this.state === 'closed') return;
+    this.close(`client closed the connection in the middle of a ${this.framing.segments ? 'v5 segment or multi-segment frame (truncated)' : 'frame (truncated)'}: ${n} bytes unread`, 'warn');
   }
 
   private onFrame(f: RawFrame): void {

@@ -62,6 +62,11 @@ export class ConnectionFraming {
     this.compressor = c;
   }
 
+  /** Bytes read but not yet part of a whole frame (an incomplete frame or segment). */
+  get bufferedBytes(): number {
+    return (this.readBeforeSwitch?.length ?? 0) + (this.v5 ? this.v5.bufferedBytes : this.legacy!.bufferedBytes);
+  }
+
   push(chunk: Buffer): RawFrame[] {
     if (this.v5) {
       const rest = this.readBeforeSwitch;

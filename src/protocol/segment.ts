@@ -339,6 +339,11 @@ export class V5FrameDecoder {
     this.assembler = new SegmentFrameAssembler({ maxBodyLength: opts.maxBodyLength, expectResponses: opts.expectResponses });
   }
 
+  /** Bytes held: of an incomplete segment, and of a frame whose segments have not all arrived. */
+  get bufferedBytes(): number {
+    return this.segments.bufferedBytes + this.assembler.bufferedBytes;
+  }
+
   push(chunk: Buffer): RawFrame[] {
     const out: RawFrame[] = [];
     for (const s of this.segments.push(chunk)) for (const f of this.assembler.push(s)) out.push(f);

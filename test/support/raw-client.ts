@@ -9,7 +9,9 @@
  *   await c.register(['SCHEMA_CHANGE']); c.events           // EVENT frames received so far
  *   c.close();
  *
- * Protocol v4 by default (no segment framing). Every request has its own stream id; a request with
+ * Protocol v4 by default. With `version: V5` the connection switches to v5 segments after the READY or
+ * AUTHENTICATE answering STARTUP (as a driver does), LZ4-compressed segments with `compression: 'lz4'`;
+ * `writeRaw` puts any bytes on the wire (corrupt segments, frames before STARTUP). Every request has its own stream id; a request with
  * no reply rejects after `timeoutMs` with a `RawTimeoutError` (the connection stays usable).
  */
 import * as net from 'node:net';
@@ -18,12 +20,13 @@ import { EventEmitter } from 'node:events';
 import {
   BatchType,
   Consistency,
+  ConnectionFraming,
   ErrorCode,
-  FrameDecoder,
   Opcode,
   ProtocolVersion,
   ResultKind,
   decodeFrame,
+  lz4BodyCompressor,
   decodeValue,
   encodeFrame,
   type BatchChild,
@@ -45,6 +48,8 @@ export interface RawConnectOptions {
   timeoutMs?: number;
   /** Skip STARTUP/auth: only open the TCP connection. */
   noHandshake?: boolean;
+  /** v5 only: ask for LZ4 in STARTUP (segments are then LZ4-compressed both ways). */
+  compression?: 'lz4';
 }
 
 export class RawTimeoutError extends Error {
@@ -105,28 +110,38 @@ export const bind = {
 export class RawCqlClient extends EventEmitter {
   readonly version: ProtocolVersion;
   readonly events: Frame[] = [];
-  private readonly decoder = new FrameDecoder({ expectResponses: true });
+  /** Legacy frames, then v5 segments after the READY/AUTHENTICATE answering a v5 STARTUP. */
+  readonly framing = new ConnectionFraming({ expectResponses: true });
   private readonly pending = new Map<number, Pending>();
   private nextStream = 1;
   private closedWith: string | undefined;
   private readonly closedPromise: Promise<string>;
+  /** v5: result metadata id of each prepared id (hex) this client prepared. */
+  private readonly resultMetadataIds = new Map<string, Buffer>();
   /** Frames that arrived for no pending request (e.g. the late reply of a timed-out request). */
   readonly orphans: Frame[] = [];
 
-  private constructor(readonly socket: net.Socket, version: ProtocolVersion) {
+  private constructor(readonly socket: net.Socket, version: ProtocolVersion, readonly compression?: 'lz4') {
     super();
     this.version = version;
+    if (compression) {
+      if (version !== ProtocolVersion.V5) throw new Error('RawCqlClient: compression is only implemented for v5 segments');
+      this.framing.setSegmentCompressor(lz4BodyCompressor);
+    }
     let onClosed!: (why: string) => void;
     this.closedPromise = new Promise((r) => (onClosed = r));
     socket.on('data', (chunk: Buffer) => {
       let frames: RawFrame[];
       try {
-        frames = this.decoder.push(chunk);
+        frames = this.framing.push(chunk);
       } catch (e) {
         socket.destroy(e as Error);
         return;
       }
-      for (const raw of frames) this.onFrame(raw);
+      for (const raw of frames) {
+        this.framing.afterRead(raw);
+        this.onFrame(raw);
+      }
     });
     const closed = (why: string): void => {
       if (this.closedWith !== undefined) return;
@@ -155,7 +170,7 @@ export class RawCqlClient extends EventEmitter {
       s.once('error', (e) => { clearTimeout(t); reject(e); });
     });
     socket.setNoDelay(true);
-    const c = new RawCqlClient(socket, version);
+    const c = new RawCqlClient(socket, version, opts.compression);
     if (opts.noHandshake) return c;
     try {
       await c.handshake(opts.credentials === undefined ? { username: 'cassandra', password: 'cassandra' } : opts.credentials, timeoutMs);
@@ -168,7 +183,8 @@ export class RawCqlClient extends EventEmitter {
 
   /** STARTUP, then PLAIN auth if the server asks. */
   async handshake(credentials: { username: string; password: string } | null, timeoutMs = 10_000): Promise<void> {
-    const r = await this.request({ opcode: Opcode.STARTUP, options: { CQL_VERSION: '3.0.0' } }, timeoutMs);
+    const options: Record<string, string> = { CQL_VERSION: '3.0.0', ...(this.compression ? { COMPRESSION: this.compression } : {}) };
+    const r = await this.request({ opcode: Opcode.STARTUP, options }, timeoutMs);
     if (r.message.opcode === Opcode.READY) return;
     if (r.message.opcode === Opcode.AUTHENTICATE) {
       if (!credentials) throw new Error('server asked for authentication, no credentials given');
@@ -212,8 +228,28 @@ export class RawCqlClient extends EventEmitter {
         }, timeoutMs);
       }
       this.pending.set(stream, p);
-      this.socket.write(raw.bytes);
+      this.writeFrame(raw.bytes);
     });
+  }
+
+  /** True once the connection speaks v5 segments. */
+  get segments(): boolean {
+    return this.framing.segments;
+  }
+
+  /** Write whole frame bytes: as they are, or in segments once v5 segments are on. */
+  writeFrame(frame: Buffer): void {
+    if (!this.framing.segments) {
+      this.socket.write(frame);
+      return;
+    }
+    for (const s of this.framing.encode(frame)) this.socket.write(s);
+    for (const s of this.framing.flush()) this.socket.write(s);
+  }
+
+  /** Write bytes as they are (no framing): corrupt segments, frames before STARTUP. */
+  writeRaw(bytes: Buffer): void {
+    this.socket.write(bytes);
   }
 
   query(cql: string, values?: Value[], opts: { consistency?: Consistency; timeoutMs?: number; pageSize?: number } = {}): Promise<Frame> {
@@ -227,15 +263,19 @@ export class RawCqlClient extends EventEmitter {
   /** PREPARE; resolves with the prepared id (throws on an ERROR reply). */
   async prepare(cql: string, timeoutMs?: number): Promise<Buffer> {
     const f = expectResult(await this.request({ opcode: Opcode.PREPARE, query: cql }, timeoutMs), `PREPARE ${cql}`);
-    const m = f.message as { kind: number; id: Buffer };
+    const m = f.message as { kind: number; id: Buffer; resultMetadataId?: Buffer };
     if (m.kind !== ResultKind.PREPARED) throw new Error(`PREPARE ${cql}: result kind ${m.kind}`);
+    if (m.resultMetadataId) this.resultMetadataIds.set(Buffer.from(m.id).toString('hex'), Buffer.from(m.resultMetadataId));
     return Buffer.from(m.id);
   }
 
+  /** EXECUTE; on v5 the result metadata id is the one the PREPARE of `id` returned (empty if unknown). */
   execute(id: Buffer, values: Value[] = [], opts: { consistency?: Consistency; timeoutMs?: number } = {}): Promise<Frame> {
+    const resultMetadataId = this.version === ProtocolVersion.V5 ? this.resultMetadataIds.get(id.toString('hex')) ?? Buffer.alloc(0) : undefined;
     return this.request({
       opcode: Opcode.EXECUTE,
       id,
+      ...(resultMetadataId ? { resultMetadataId } : {}),
       params: { consistency: opts.consistency ?? Consistency.ONE, ...(values.length ? { values } : {}) },
     }, opts.timeoutMs);
   }
