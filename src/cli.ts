@@ -2,6 +2,7 @@
 // Process entry point (bin `zdm-proxy`). Flags and configuration: src/config/cli.ts.
 import { runCli, packageVersion } from './config/cli';
 import { describeConfig } from './config/load';
+import { defaultLogFormat } from './observability/log-format';
 import { createLogger } from './observability/logger';
 
 function main(): void {
@@ -38,7 +39,8 @@ function main(): void {
       return;
     case 'run': {
       const config = result.config;
-      const logger = createLogger(config.logLevel);
+      const format = result.logFormat ?? defaultLogFormat(process.stdout);
+      const logger = createLogger(config.logLevel, { format, color: format === 'text' && process.stdout.isTTY === true });
       logger.info(`Starting ZDM proxy version ${packageVersion()}`);
       logger.info({ config: describeConfig(config) }, 'Parsed configuration');
       // ---------------------------------------------------------------------------------------

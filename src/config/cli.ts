@@ -19,7 +19,7 @@ export type CliResult =
   | { readonly kind: 'help'; readonly text: string }
   | { readonly kind: 'version'; readonly text: string }
   | { readonly kind: 'example-config'; readonly text: string }
-  | { readonly kind: 'run'; readonly config: ProxyConfig }
+  | { readonly kind: 'run'; readonly config: ProxyConfig; readonly logFormat: 'text' | 'json' | undefined }
   | { readonly kind: 'error'; readonly message: string; readonly exitCode: number; readonly error?: Error };
 
 export interface CliIo {
@@ -59,10 +59,12 @@ export function versionText(version = packageVersion()): string {
 
 export function usageText(): string {
   return [
-    'Usage: zdm-proxy [--config <file.yml>] [--print-example-config] [--version] [--help]',
+    'Usage: zdm-proxy [--config <file.yml>] [--log-format text|json] [--print-example-config] [--version] [--help]',
     '',
     '  --config <path>  YAML configuration file. When given, ZDM_* environment variables are ignored completely;',
     '                   settings missing from the file keep their defaults; unknown keys are ignored.',
+    '  --log-format text|json',
+    '                   Log lines as text (the default when stdout is a terminal) or JSON (the default otherwise).',
     '  --print-example-config',
     '                   Print a commented YAML configuration file with every setting at its default, and exit.',
     '  --version        Print the version and exit.',
@@ -98,7 +100,7 @@ export function runCli(argv: readonly string[], env: Env = process.env, io: CliI
   if (flags.version) return { kind: 'version', text: versionText(io.version) };
   try {
     const config = loadConfig({ configPath: flags.configPath ?? '', env, readFile: io.readFile });
-    return { kind: 'run', config };
+    return { kind: 'run', config, logFormat: flags.logFormat };
   } catch (e) {
     if (!(e instanceof ConfigError)) throw e;
     return { kind: 'error', message: configErrorLine(e), exitCode: CONFIG_ERROR_EXIT_CODE, error: e };

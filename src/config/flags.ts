@@ -1,5 +1,6 @@
 // Command-line flags, parsed like Go's `flag` package: `-config=x`, `-config x`, `--config=x`, `--config x`,
-// `-version`, `--version`, `-h`, `-help`, `--help`, `--print-example-config`. Parsing stops at `--` or at the first non-flag argument.
+// `-version`, `--version`, `-h`, `-help`, `--help`, `--print-example-config`,
+// `--log-format text|json`. Parsing stops at `--` or at the first non-flag argument.
 import { goParseBool } from './goparse';
 
 export interface ParsedFlags {
@@ -9,6 +10,8 @@ export interface ParsedFlags {
   readonly help: boolean;
   /** --print-example-config: print the commented YAML of every setting and exit. */
   readonly printExampleConfig: boolean;
+  /** --log-format: text or json; undefined = text on a terminal, JSON otherwise. */
+  readonly logFormat: 'text' | 'json' | undefined;
 }
 
 /** A command-line usage error (exit code 2, like Go's flag package). */
@@ -20,13 +23,14 @@ export class FlagError extends Error {
 }
 
 const BOOL_FLAGS = new Set(['version', 'help', 'h', 'print-example-config']);
-const VALUE_FLAGS = new Set(['config']);
+const VALUE_FLAGS = new Set(['config', 'log-format']);
 
 export function parseFlags(argv: readonly string[]): ParsedFlags {
   let configPath: string | undefined;
   let version = false;
   let help = false;
   let printExampleConfig = false;
+  let logFormat: 'text' | 'json' | undefined;
   let i = 0;
   while (i < argv.length) {
     const arg = argv[i]!;
@@ -63,10 +67,15 @@ export function parseFlags(argv: readonly string[]): ParsedFlags {
         if (i >= argv.length) throw new FlagError(`flag needs an argument: -${name}`);
         value = argv[i++]!;
       }
-      configPath = value;
+      if (name === 'log-format') {
+        if (value !== 'text' && value !== 'json') {
+          throw new FlagError(`invalid value ${JSON.stringify(value)} for -log-format: text or json`);
+        }
+        logFormat = value;
+      } else configPath = value;
     } else {
       throw new FlagError(`flag provided but not defined: -${name}`);
     }
   }
-  return { configPath, version, help, printExampleConfig };
+  return { configPath, version, help, printExampleConfig, logFormat };
 }

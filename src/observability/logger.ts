@@ -1,8 +1,9 @@
 // pino logger factory. Upstream uses logrus; its levels are mapped onto pino's (panic -> fatal).
-// JSON lines to stdout. Password fields are redacted as a second safety net (describeConfig already
+// JSON lines to stdout, or text lines (log-format.ts: the CLI's default on a terminal). Password fields are redacted as a second safety net (describeConfig already
 // omits them).
 import pino, { type DestinationStream, type Level, type Logger } from 'pino';
 import { parseLogLevel } from '../config/load';
+import { textDestination, type LogFormat } from './log-format';
 
 export type { Logger } from 'pino';
 
@@ -35,8 +36,12 @@ export function toPinoLevel(level: string): Level {
 }
 
 export interface LoggerOptions {
-  /** Where JSON lines go; defaults to stdout. */
+  /** Where the lines go; defaults to stdout. */
   readonly destination?: DestinationStream;
+  /** json (default): one JSON object per line; text: human-readable lines (log-format.ts). */
+  readonly format?: LogFormat;
+  /** text format only: colour the level (ANSI). */
+  readonly color?: boolean;
   /** Extra fields on every line (e.g. a component name). */
   readonly base?: Record<string, unknown>;
 }
@@ -49,5 +54,6 @@ export function createLogger(level = 'info', options: LoggerOptions = {}): Logge
     redact: { paths: [...REDACT_PATHS], censor: REDACTED },
     base: { pid: process.pid, ...(options.base ?? {}) },
   };
-  return options.destination ? pino(opts, options.destination) : pino(opts, pino.destination(1));
+  const sink = options.destination ?? pino.destination(1);
+  return pino(opts, options.format === 'text' ? textDestination(sink, options.color ?? false) : sink);
 }
