@@ -33,6 +33,10 @@ export const TLS_DIR = join(CLUSTERS_DIR, 'tls');
 /** PEM certificate of the self-signed CA/server cert used when client TLS is on (for Node/cqlsh clients). */
 export const TLS_CA_PEM = join(TLS_DIR, 'ca.pem');
 export const TLS_STORE_PASSWORD = 'changeit';
+/** Client CA trusted by nodes started with --client-auth (mutual TLS), and a client certificate/key it signed (PEM, openssl). */
+export const TLS_CLIENT_CA_PEM = join(TLS_DIR, 'client-ca.pem');
+export const TLS_CLIENT_CERT_PEM = join(TLS_DIR, 'client.pem');
+export const TLS_CLIENT_KEY_PEM = join(TLS_DIR, 'client.key');
 export const JAVA_HOME = process.env.ZDM_JAVA_HOME || '/usr/lib/jvm/java-17-openjdk-amd64';
 export const DEFAULT_VERSIONS = ['5.0.8', '5.0.7', '5.0.6'];
 export const DATACENTER = 'datacenter1'; // SimpleSnitch
@@ -79,11 +83,13 @@ export function defaultNodeOptions(name, env = process.env) {
   const pick = (key) => env[`ZDM_TEST_${up}_${key}`] ?? env[`ZDM_TEST_${key}`];
   const auth = pick('AUTH');
   const tls = pick('TLS');
+  const clientAuth = pick('CLIENT_AUTH');
   const heap = env.ZDM_TEST_HEAP || '512m';
   if (!HEAP_RE.test(heap)) throw new ClusterError('options', `ZDM_TEST_HEAP: expected e.g. 512m or 1g, got '${heap}'`);
   return {
     auth: auth === undefined ? true : parseBool(auth, `ZDM_TEST_${up}_AUTH`),
     tls: tls === undefined ? false : parseBool(tls, `ZDM_TEST_${up}_TLS`),
+    clientAuth: clientAuth === undefined ? false : parseBool(clientAuth, `ZDM_TEST_${up}_CLIENT_AUTH`),
     heap,
     jvmOpts: (env.ZDM_TEST_JVM_OPTS || '').trim(),
   };
@@ -107,10 +113,11 @@ export function parseArgs(argv, env = process.env) {
     }
     const [, key, val] = m;
     const flag = val === undefined ? '' : val;
-    const perNode = /^(auth|tls)(?:-(origin|target))?$/.exec(key);
+    const perNode = /^(auth|tls|client-auth)(?:-(origin|target))?$/.exec(key);
     if (perNode) {
       const targets = perNode[2] ? [perNode[2]] : NODE_NAMES;
-      for (const n of targets) out.nodeOptions[n][perNode[1]] = parseBool(flag, `--${key}`);
+      const field = perNode[1] === 'client-auth' ? 'clientAuth' : perNode[1];
+      for (const n of targets) out.nodeOptions[n][field] = parseBool(flag, `--${key}`);
     } else if (key === 'heap') {
       if (!HEAP_RE.test(flag)) throw new ClusterError('options', `--heap: expected e.g. 512m or 1g, got '${flag}'`);
       for (const n of NODE_NAMES) out.nodeOptions[n].heap = flag;
@@ -150,6 +157,10 @@ Options (flag / environment variable; flags win):
   --tls, --tls-origin, --tls-target (=on|off)            ZDM_TEST_TLS, ZDM_TEST_ORIGIN_TLS, ZDM_TEST_TARGET_TLS
         client-to-node TLS on the native port (default off). A self-signed keystore/truststore is
         made with the JDK keytool under .clusters/tls/; the PEM for clients is .clusters/tls/ca.pem
+  --client-auth, --client-auth-origin, --client-auth-target (=on|off)
+                                                         ZDM_TEST_CLIENT_AUTH, ZDM_TEST_ORIGIN_CLIENT_AUTH, ZDM_TEST_TARGET_CLIENT_AUTH
+        with --tls: mutual TLS (require_client_auth). Clients must present a certificate signed by
+        .clusters/tls/client-ca.pem; one is made with openssl: .clusters/tls/client.pem + client.key
   --heap=512m                                            ZDM_TEST_HEAP            JVM heap (-Xms=-Xmx) per node
                                                          ZDM_TEST_JVM_OPTS        extra JVM flags per node (space-separated; they win)
   --fresh                                                                         wipe a node's data before starting it
@@ -429,6 +440,7 @@ function processOptions(name, args) {
   return {
     auth: /^authenticator:\s*PasswordAuthenticator/m.test(yaml),
     tls: /^client_encryption_options:\s*\n\s*enabled:\s*true/m.test(yaml),
+    clientAuth: /^\s*require_client_auth:\s*true/m.test(yaml),
     heap,
     jvmOpts: i >= 0 && j > i ? args.slice(i + 1, j).join(' ') : '',
   };
@@ -562,6 +574,43 @@ export function ensureTls() {
   return { keystore, truststore, ca: TLS_CA_PEM };
 }
 
+/**
+ * Makes (once) the client side of mutual TLS with openssl: a client CA (imported into the nodes' truststore)
+ * and a client certificate + unencrypted key it signed, all PEM under .clusters/tls/.
+ */
+export function ensureClientTls() {
+  const { truststore } = ensureTls();
+  const files = { ca: TLS_CLIENT_CA_PEM, cert: TLS_CLIENT_CERT_PEM, key: TLS_CLIENT_KEY_PEM };
+  const imported = spawnSync(join(JAVA_HOME, 'bin', 'keytool'), ['-list', '-alias', 'clientca', '-keystore', truststore,
+    '-storepass', TLS_STORE_PASSWORD, '-storetype', 'PKCS12'], { stdio: 'pipe' }).status === 0;
+  if (imported && Object.values(files).every((f) => existsSync(f))) return files;
+  const ssl = (args) => {
+    try { execFileSync('openssl', args, { stdio: 'pipe' }); } catch (e) {
+      throw new ClusterError('tls', `openssl ${args[0]} failed (is openssl installed?): ${e.stderr || e.message}`);
+    }
+  };
+  const caKey = join(TLS_DIR, 'client-ca.key');
+  const csr = join(TLS_DIR, 'client.csr');
+  const ext = join(TLS_DIR, 'client.ext');
+  const ec = ['-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes'];
+  ssl(['req', '-x509', ...ec, '-keyout', caKey, '-out', TLS_CLIENT_CA_PEM, '-days', '3650', '-subj', '/CN=zdm-test-client-ca',
+    '-addext', 'basicConstraints=critical,CA:TRUE', '-addext', 'keyUsage=critical,keyCertSign,cRLSign']);
+  writeFileSync(ext, 'basicConstraints=CA:FALSE\nextendedKeyUsage=clientAuth\n');
+  ssl(['req', ...ec, '-keyout', TLS_CLIENT_KEY_PEM, '-out', csr, '-subj', '/CN=zdm-test-client']);
+  ssl(['x509', '-req', '-in', csr, '-CA', TLS_CLIENT_CA_PEM, '-CAkey', caKey, '-CAcreateserial', '-out', TLS_CLIENT_CERT_PEM,
+    '-days', '3650', '-extfile', ext]);
+  const keytool = join(JAVA_HOME, 'bin', 'keytool');
+  if (imported) execFileSync(keytool, ['-delete', '-alias', 'clientca', '-keystore', truststore, '-storepass', TLS_STORE_PASSWORD, '-storetype', 'PKCS12'], { stdio: 'pipe' });
+  try {
+    execFileSync(keytool, ['-importcert', '-noprompt', '-alias', 'clientca', '-file', TLS_CLIENT_CA_PEM, '-storetype', 'PKCS12',
+      '-keystore', truststore, '-storepass', TLS_STORE_PASSWORD], { stdio: 'pipe' });
+  } catch (e) {
+    throw new ClusterError('tls', `keytool -importcert failed: ${e.stderr || e.message}`);
+  }
+  log(`made the client CA and a client certificate in ${TLS_DIR} (nodes with --client-auth trust ${TLS_CLIENT_CA_PEM})`);
+  return files;
+}
+
 // ------------------------------------------------------------------------------------------------
 // Node configuration and launch
 
@@ -574,7 +623,7 @@ function cassandraYaml(node, dir, opts) {
   truststore: ${join(TLS_DIR, 'truststore.p12')}
   truststore_password: ${TLS_STORE_PASSWORD}
   store_type: PKCS12
-  require_client_auth: false
+  require_client_auth: ${opts.clientAuth ? 'true' : 'false'}
 ` : `client_encryption_options:
   enabled: false
 `;
@@ -698,7 +747,7 @@ function jvmArgs(node, dir, opts, classpath) {
     '-Dcassandra.ring_delay_ms=1000',
     '-Dcassandra.shutdown_announce_in_ms=0', // no 2 s gossip farewell on stop: nobody is listening
     // the options this JVM runs with, so another run can tell whether to adopt it (nodeProcesses)
-    `-Dzdm.options=${encodeURIComponent(JSON.stringify({ auth: opts.auth, tls: opts.tls, heap: opts.heap, jvmOpts: opts.jvmOpts || '' }))}`,
+    `-Dzdm.options=${encodeURIComponent(JSON.stringify({ auth: opts.auth, tls: opts.tls, clientAuth: !!opts.clientAuth, heap: opts.heap, jvmOpts: opts.jvmOpts || '' }))}`,
     `-Dzdm.node=${node.name}`,
     ...(opts.jvmOpts ? opts.jvmOpts.split(/\s+/) : []), // last wins, e.g. -XX:TieredStopAtLevel=4
     '-cp', classpath,
@@ -707,7 +756,7 @@ function jvmArgs(node, dir, opts, classpath) {
 }
 
 function sameOptions(a, b) {
-  return !!a && !!b && a.auth === b.auth && a.tls === b.tls && a.heap === b.heap && (a.jvmOpts || '') === (b.jvmOpts || '');
+  return !!a && !!b && a.auth === b.auth && a.tls === b.tls && !!a.clientAuth === !!b.clientAuth && a.heap === b.heap && (a.jvmOpts || '') === (b.jvmOpts || '');
 }
 
 /** Launches the JVM of one node (detached) and records its PID. Does not wait for readiness. */
@@ -773,6 +822,7 @@ export function driverOptions(name, { username, password, opts, timeoutMs = 5000
     options.authProvider = new driver.auth.PlainTextAuthProvider(username ?? CREDENTIALS.username, password ?? CREDENTIALS.password);
   }
   if (o.tls) options.sslOptions = { ca: [readFileSync(TLS_CA_PEM)], rejectUnauthorized: true };
+  if (o.tls && o.clientAuth) Object.assign(options.sslOptions, { cert: readFileSync(TLS_CLIENT_CERT_PEM), key: readFileSync(TLS_CLIENT_KEY_PEM) });
   return options;
 }
 
@@ -905,6 +955,7 @@ async function startNodesLocked(names, { nodeOptions, fresh, timeoutMs, version,
   checkJava();
   const jars = fetchJars(version);
   if (toStart.some((n) => want[n].tls)) ensureTls();
+  if (toStart.some((n) => want[n].tls && want[n].clientAuth)) ensureClientTls();
   for (const name of toStart) {
     const node = NODES[name];
     // Never a second JVM on one data directory: whatever still uses it (e.g. exiting) must be gone.
@@ -925,7 +976,7 @@ async function startNodesLocked(names, { nodeOptions, fresh, timeoutMs, version,
   }
   const tStart = Date.now();
   const pids = Object.fromEntries(toStart.map((n) => [n, launchNode(n, want[n], jars)]));
-  for (const n of toStart) log(`${n}: started Cassandra ${jars.version} pid ${pids[n]} on ${NODES[n].host}:${NODES[n].port} (auth ${want[n].auth ? 'on' : 'off'}, tls ${want[n].tls ? 'on' : 'off'}, heap ${want[n].heap}); log ${nodeLogFile(n)}`);
+  for (const n of toStart) log(`${n}: started Cassandra ${jars.version} pid ${pids[n]} on ${NODES[n].host}:${NODES[n].port} (auth ${want[n].auth ? 'on' : 'off'}, tls ${want[n].tls ? (want[n].clientAuth ? 'mutual' : 'on') : 'off'}, heap ${want[n].heap}); log ${nodeLogFile(n)}`);
   const settled = await Promise.allSettled(toStart.map(async (name) => {
     const row = await waitReady(name, { pid: pids[name], opts: want[name], timeoutMs });
     const ms = Date.now() - tStart;
@@ -1080,7 +1131,7 @@ async function main(argv) {
     case 'status': {
       const rows = nodeStatus(args.names);
       for (const r of rows) {
-        const o = r.options ? `auth ${r.options.auth ? 'on' : 'off'}, tls ${r.options.tls ? 'on' : 'off'}, heap ${r.options.heap}` : '-';
+        const o = r.options ? `auth ${r.options.auth ? 'on' : 'off'}, tls ${r.options.tls ? (r.options.clientAuth ? 'mutual' : 'on') : 'off'}, heap ${r.options.heap}` : '-';
         console.log(`${r.name.padEnd(7)} ${r.state.padEnd(13)} pid ${String(r.pid ?? '-').padEnd(8)} ${r.host}:${r.port}  cluster_name '${r.clusterName}'  Cassandra ${r.version ?? '-'}  ${o}${r.rssMiB != null ? `  RSS ${r.rssMiB} MiB` : ''}`);
         if (r.unrecorded.length) console.log(`${''.padEnd(7)} WARNING: unrecorded Cassandra JVM pid ${r.unrecorded.join(', ')} uses ${nodeDir(r.name)} ('start ${r.name}' adopts or stops it)`);
       }

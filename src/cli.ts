@@ -71,6 +71,12 @@ function main(): void {
       };
       process.on('SIGINT', () => onSignal('SIGINT'));
       process.on('SIGTERM', () => onSignal('SIGTERM'));
+      // SIGHUP: reload the client-facing TLS certificates (new connections get them; open ones keep theirs)
+      process.on('SIGHUP', () => {
+        logger.info('Received SIGHUP, reloading TLS certificates.');
+        if (running) running.reloadTls();
+        else logger.warn('The proxy is not started yet: nothing to reload.');
+      });
       // The metrics/health HTTP server starts first: readiness answers STARTUP during the startup retries.
       startObservabilityServer(config, logger)
         .then((obs) => {

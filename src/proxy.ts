@@ -5,11 +5,10 @@
  * `close()` stops accepting, drains in-flight requests (bounded by shutdown_grace_period_ms), closes
  * the client connections, then the control connections.
  */
-import { readFileSync } from 'node:fs';
-import type * as tls from 'node:tls';
 import type { EventEmitter } from 'node:events';
+import type * as tls from 'node:tls';
 import pino, { type Logger } from 'pino';
-import type { ClusterConfig, ProxyConfig } from './config/types';
+import type { ProxyConfig } from './config/types';
 import { resolveTopology } from './config/load';
 import { ClusterConnection, endpointLabel, type ClusterConnectionOptions } from './backend/cluster-connection';
 import type { Host } from './backend/topology';
@@ -21,6 +20,8 @@ import { MigrationMetrics } from './observability/migration-metrics';
 import type { ClusterStatus, StatusSource } from './observability/status-page';
 import { packageVersion } from './config/cli';
 import { ClientListener } from './frontend/listener';
+import { ProxyTlsMaterial } from './tls/server';
+import { clusterTlsOptions } from './tls/cluster';
 import { ClientSession, type ControlView } from './frontend/client-session';
 import { VirtualTables } from './frontend/virtual-tables';
 import { ProxyCounters } from './frontend/counters';
@@ -111,10 +112,28 @@ export interface RunningProxy {
   metricsPort: number;
   /** active client connections */
   readonly clientConnections: number;
+  /**
+   * SIGHUP: read the client-facing TLS files again; new client connections use the new material, open
+   * ones keep theirs. A file that cannot be used keeps the current material (logged with the reason).
+   * Returns false when nothing was reloaded (no client TLS, or a bad file).
+   */
+  reloadTls(): boolean;
   close(): Promise<void>;
 }
 
-function defaultControlFactory(cluster: 'ORIGIN' | 'TARGET', config: ProxyConfig, logger: Logger): ControlConnectionLike {
+/** The control connection of a cluster, with that cluster's TLS options (read once by startProxy). */
+function defaultControlFactory(tlsOpts: ClusterTls): ControlConnectionFactory {
+  return (cluster, config, logger) => newControlConnection(cluster, config, logger, cluster === 'ORIGIN' ? tlsOpts.origin : tlsOpts.target);
+}
+
+type ClusterTls = { origin?: tls.ConnectionOptions; target?: tls.ConnectionOptions };
+
+function newControlConnection(
+  cluster: 'ORIGIN' | 'TARGET',
+  config: ProxyConfig,
+  logger: Logger,
+  tlsOptions: tls.ConnectionOptions | undefined,
+): ControlConnectionLike {
   const c = cluster === 'ORIGIN' ? config.origin : config.target;
   const s = config.settings;
   return new ControlConnection({
@@ -133,42 +152,11 @@ function defaultControlFactory(cluster: 'ORIGIN' | 'TARGET', config: ProxyConfig
     retryBackoffFactor: s.heartbeat_retry_backoff_factor,
     topologyIndex: config.topology.index,
     topologyCount: config.topology.count,
-    tls: clusterTlsOptions(c),
+    tls: tlsOptions,
     logger,
   });
 }
 
-/**
- * Settings this proxy accepts (upstream names) but does not implement yet. Client-facing TLS is refused
- * rather than ignored: an operator who configured it must not get a plain-text listener by surprise.
- */
-export function checkSupported(config: ProxyConfig, logger: Logger): void {
-  if (config.proxyTls.enabled) {
-    throw new Error(
-      'client-facing TLS (proxy_tls_ca_path, proxy_tls_cert_path, proxy_tls_key_path) is not supported by this proxy yet; refusing to listen in plain text',
-    );
-  }
-  if (config.settings.tracing_enabled) {
-    logger.warn('tracing_enabled is set, but request-id tracing is not implemented by this proxy yet: no request id is added');
-  }
-}
-
-/** node:tls options of a cluster's TLS config (undefined = plain TCP). */
-export function clusterTlsOptions(c: ClusterConfig): tls.ConnectionOptions | undefined {
-  const t = c.tls;
-  if (!t.enabled) return undefined;
-  if (t.mode === 'secure-connect-bundle') {
-    throw new Error(`${c.cluster}: secure connect bundles are not supported by this proxy yet`);
-  }
-  const o: tls.ConnectionOptions = { ca: readFileSync(t.serverCaPath), rejectUnauthorized: true };
-  if (t.mode === 'mutual') {
-    o.cert = readFileSync(t.clientCertPath);
-    o.key = readFileSync(t.clientKeyPath);
-  }
-  // Upstream verifies the chain but not the host name (nodes are dialled by IP).
-  o.checkServerIdentity = () => undefined;
-  return o;
-}
 
 function sleep(ms: number, signal?: AbortSignal): Promise<void> {
   return new Promise((resolve) => {
@@ -207,13 +195,23 @@ async function startControlConnections(
   }
 }
 
+/** Settings this proxy accepts (upstream names) but does not implement yet. */
+export function checkSupported(config: ProxyConfig, logger: Logger): void {
+  if (config.settings.tracing_enabled) {
+    logger.warn('tracing_enabled is set, but request-id tracing is not implemented by this proxy yet: no request id is added');
+  }
+}
+
 export async function startProxy(config: ProxyConfig, opts: StartProxyOptions = {}): Promise<RunningProxy> {
   const logger = opts.logger ?? pino({ level: 'info' });
   checkSupported(config, logger);
   // upstream's startup lines on the TLS mode of each side (spec 1.4)
   for (const m of [config.origin.tls.logMessage, config.target.tls.logMessage, config.proxyTls.logMessage]) logger.info(m);
+  // client-facing TLS files are read (and checked) before anything connects: a bad file stops the startup
+  const proxyTls = config.proxyTls.enabled ? new ProxyTlsMaterial(config.proxyTls) : undefined;
+  const tlsOpts: ClusterTls = { origin: clusterTlsOptions(config.origin), target: clusterTlsOptions(config.target) };
   const topology = await resolveTopology(config);
-  const tlsOpts = { origin: clusterTlsOptions(config.origin), target: clusterTlsOptions(config.target) };
+
   const settings = RoutingSettings.fromConfig(config);
   const cache = new PreparedCache(config.maxPreparedStatements);
   const counters = new ProxyCounters();
@@ -223,7 +221,7 @@ export async function startProxy(config: ProxyConfig, opts: StartProxyOptions = 
   obs.setHealth(STARTUP_HEALTH);
   let control: { origin: ControlConnectionLike; target: ControlConnectionLike };
   try {
-    control = await startControlConnections(config, logger, opts.controlConnectionFactory ?? defaultControlFactory, opts);
+    control = await startControlConnections(config, logger, opts.controlConnectionFactory ?? defaultControlFactory(tlsOpts), opts);
   } catch (e) {
     if (ownServer) await obs.close();
     throw e;
@@ -297,6 +295,7 @@ export async function startProxy(config: ProxyConfig, opts: StartProxyOptions = 
     port: config.settings.proxy_listen_port,
     maxClientConnections: config.settings.proxy_max_client_connections,
     logger,
+    tls: proxyTls?.serverOptions(),
     onConnection: (socket, release) => {
       const s = new ClientSession(socket, {
         config,
@@ -401,6 +400,20 @@ export async function startProxy(config: ProxyConfig, opts: StartProxyOptions = 
     metricsPort: obs.http.port,
     get clientConnections() {
       return listener.activeConnections;
+    },
+    reloadTls: () => {
+      if (!proxyTls) {
+        logger.info('Client-facing TLS is not configured: no certificate to reload.');
+        return false;
+      }
+      const r = proxyTls.reload();
+      if (!r.ok) {
+        logger.error(r.message);
+        return false;
+      }
+      listener.setSecureContext(proxyTls.context);
+      logger.info(r.message);
+      return true;
     },
     close,
   };

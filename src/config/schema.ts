@@ -213,6 +213,10 @@ export const SETTING_DEFS = {
   pin_write_timestamps: bool(true, 'extension',
     'EXTENSION. A QUERY/EXECUTE/BATCH written to both clusters without a client timestamp gets one from the proxy (microseconds, strictly increasing), the same on both clusters, so both store the same WRITETIME(). Conditional (IF) statements and client timestamps are left alone.',
     { extension: true }),
+  origin_tls_skip_hostname_verification: bool(false, 'extension',
+    'EXTENSION. true: TLS towards ORIGIN checks the certificate chain but not that the certificate names the node (upstream behaviour). Default false: a node whose certificate does not name its address or host name is refused.', { extension: true }),
+  target_tls_skip_hostname_verification: bool(false, 'extension',
+    'EXTENSION. true: TLS towards TARGET checks the certificate chain but not that the certificate names the node (upstream behaviour). Default false: a node whose certificate does not name its address or host name is refused.', { extension: true }),
 } as const;
 
 export type SettingKey = keyof typeof SETTING_DEFS;

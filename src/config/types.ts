@@ -32,6 +32,8 @@ export interface ClusterTlsConfig {
   readonly clientCertPath: string;
   readonly clientKeyPath: string;
   readonly secureConnectBundlePath: string;
+  /** `*_tls_skip_hostname_verification` (extension): chain only, as upstream. */
+  readonly skipHostnameVerification: boolean;
   /** Upstream's startup log line for this TLS configuration. */
   readonly logMessage: string;
 }

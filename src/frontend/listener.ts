@@ -1,9 +1,11 @@
 /**
- * Client-facing TCP listener and admission (spec 2.3): at or above `proxy_max_client_connections`
+ * Client-facing listener and admission (spec 2.3): at or above `proxy_max_client_connections`
  * active client connections, a new connection is accepted and closed at once; once others leave,
- * connections are admitted again.
+ * connections are admitted again. With `tls` it is a TLS listener (spec 7.1): every client must use
+ * TLS, and a connection is handed on once its handshake succeeded; a failed handshake is logged.
  */
 import * as net from 'node:net';
+import * as tls from 'node:tls';
 import type { Logger } from 'pino';
 
 export interface ListenerOptions {
@@ -13,6 +15,8 @@ export interface ListenerOptions {
   logger: Logger;
   /** Called for every admitted connection; must call `release()` exactly once when the connection is gone. */
   onConnection: (socket: net.Socket, release: () => void) => void;
+  /** Client-facing TLS (undefined = plain TCP). */
+  tls?: tls.TlsOptions;
 }
 
 export class ClientListener {
@@ -21,8 +25,23 @@ export class ClientListener {
   private closed = false;
 
   constructor(private readonly opts: ListenerOptions) {
-    this.server = net.createServer({ pauseOnConnect: true, noDelay: true }, (s) => this.onSocket(s));
+    if (opts.tls) {
+      const server = tls.createServer({ ...opts.tls, noDelay: true }, (s) => this.onSocket(s));
+      server.on('tlsClientError', (e: Error, s: tls.TLSSocket) => {
+        const from = s.remoteAddress !== undefined ? `client ${s.remoteAddress}:${s.remotePort}` : 'a client (already disconnected)';
+        opts.logger.warn(`TLS handshake with ${from} failed: ${e.message.trim()}`);
+      });
+      this.server = server;
+    } else {
+      this.server = net.createServer({ pauseOnConnect: true, noDelay: true }, (s) => this.onSocket(s));
+    }
     this.server.on('error', (e) => opts.logger.error(`Error while accepting client connections: ${e.message}`));
+  }
+
+  /** TLS listener: new connections use this material (certificate rotation); open ones keep theirs. */
+  setSecureContext(context: tls.SecureContextOptions): void {
+    if (!(this.server instanceof tls.Server)) throw new Error('the client listener does not use TLS');
+    this.server.setSecureContext(context);
   }
 
   get activeConnections(): number {

@@ -38,13 +38,15 @@ export const NODE_NAMES: readonly NodeName[] = ['origin', 'target'];
 /** Where the proxy listens in tests and in `npm run cqlsh -- proxy`. */
 export const PROXY = Object.freeze({ host: '127.0.0.1', port: 14002 });
 
-export interface NodeOptions { auth: boolean; tls: boolean; heap: string; jvmOpts?: string }
+/** `clientAuth` (with `tls`): mutual TLS, clients need a certificate from `tlsClientFiles().ca`. */
+export interface NodeOptions { auth: boolean; tls: boolean; clientAuth?: boolean; heap: string; jvmOpts?: string }
 export interface NodeState { pid: number; version: string; options: NodeOptions; host: string; port: number }
 
 /** The parts of scripts/clusters.mjs and scripts/cqlsh.mjs used here (plain ESM, loaded at run time). */
 interface ClustersModule {
   ROOT: string;
   TLS_CA_PEM: string;
+  ensureClientTls(): { ca: string; cert: string; key: string };
   startNodes(
     names?: readonly string[],
     opts?: { timeoutMs?: number; quiet?: boolean; nodeOptions?: Record<string, NodeOptions> },
@@ -124,6 +126,10 @@ export async function nodeLogFile(name: NodeName): Promise<string> {
 /** PEM to trust when a node runs with client TLS (`--tls-origin`). */
 export async function tlsCaFile(): Promise<string> {
   return (await clusters()).TLS_CA_PEM;
+}
+/** PEM paths of the client CA trusted by nodes with `clientAuth`, and a client certificate/key it signed (made once). */
+export async function tlsClientFiles(): Promise<{ ca: string; cert: string; key: string }> {
+  return (await clusters()).ensureClientTls();
 }
 
 export interface SessionOptions {
@@ -234,7 +240,7 @@ export async function setNodeOptions(want: Partial<Record<NodeName, Partial<Node
     if (!patch) continue;
     const current: NodeOptions = m.readState(name)?.options ?? { auth: true, tls: false, heap: '512m' };
     const next = { ...current, ...patch };
-    const differs = (Object.keys(patch) as (keyof NodeOptions)[]).some((k) => current[k] !== next[k]);
+    const differs = (Object.keys(patch) as (keyof NodeOptions)[]).some((k) => (current[k] ?? false) !== (next[k] ?? false));
     if (differs || !m.runningPid(name)) nodeOptions[name] = next;
   }
   const names = Object.keys(nodeOptions);

@@ -83,6 +83,8 @@ const UPSTREAM_DEFAULTS: Array<[string, string | number | boolean]> = [
 
 const EXTENSION_DEFAULTS: Array<[string, number | string | boolean]> = [
   ['max_frame_size_bytes', 268435456],
+  ['origin_tls_skip_hostname_verification', false],
+  ['target_tls_skip_hostname_verification', false],
   ['shutdown_grace_period_ms', 10000],
   ['proxy_max_prepared_statements', 10000],
   ['admin_token', ''],

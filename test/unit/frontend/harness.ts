@@ -1,5 +1,6 @@
 // Test harness for in-process proxy tests: a proxy between a raw CQL client and two fake servers.
 import * as net from 'node:net';
+import * as tls from 'node:tls';
 import http from 'node:http';
 import assert from 'node:assert/strict';
 import pino, { type Logger } from 'pino';
@@ -42,16 +43,19 @@ export class TestClient {
     socket.on('error', () => undefined);
   }
 
-  static connect(port: number, version = ProtocolVersion.V4): Promise<TestClient> {
+  /** Plain TCP, or TLS with `tlsOptions` (resolves once the handshake is done). */
+  static connect(port: number, version = ProtocolVersion.V4, tlsOptions?: tls.ConnectionOptions): Promise<TestClient> {
     return new Promise((resolve, reject) => {
-      const s = net.connect({ host: '127.0.0.1', port }, () => resolve(new TestClient(s, version)));
+      const s = tlsOptions
+        ? tls.connect({ host: '127.0.0.1', port, ...tlsOptions }, () => resolve(new TestClient(s, version)))
+        : net.connect({ host: '127.0.0.1', port }, () => resolve(new TestClient(s, version)));
       s.once('error', reject);
     });
   }
 
   /** Connect and run STARTUP (READY expected). */
-  static async ready(port: number, version = ProtocolVersion.V4): Promise<TestClient> {
-    const c = await TestClient.connect(port, version);
+  static async ready(port: number, version = ProtocolVersion.V4, tlsOptions?: tls.ConnectionOptions): Promise<TestClient> {
+    const c = await TestClient.connect(port, version, tlsOptions);
     const r = await c.request({ opcode: Opcode.STARTUP, options: { CQL_VERSION: '3.0.0' } });
     assert.equal(r.opcode, Opcode.READY);
     return c;

@@ -26,14 +26,6 @@ function capture(): { logger: pino.Logger; lines: string[] } {
   return { logger: pino({ level: 'info' }, out), lines };
 }
 
-test('client-facing TLS settings are refused at startup with an error naming them', () => {
-  const config = loadConfig({
-    env: { ...base, ZDM_PROXY_TLS_CA_PATH: '/ca.pem', ZDM_PROXY_TLS_CERT_PATH: '/c.pem', ZDM_PROXY_TLS_KEY_PATH: '/k.pem' },
-  });
-  const { logger } = capture();
-  assert.throws(() => checkSupported(config, logger), /proxy_tls_ca_path.*not supported.*plain text/);
-});
-
 test('tracing_enabled logs a warning that request ids are not added', () => {
   const config = loadConfig({ env: { ...base, ZDM_TRACING_ENABLED: 'true' } });
   const { logger, lines } = capture();
