@@ -42,17 +42,17 @@ const TARGETS: TargetName[] = ['direct', 'relay', 'proxy read', 'proxy write', '
 const isWrite = (t: TargetName): boolean => t.startsWith('proxy write');
 
 /** A QUERY frame (stream id 0) whose body is `bodyBytes` long: the CQL text is padded with a comment. */
-function queryFrame(cql: string, bodyBytes = 100): Buffer {
+export function queryFrame(cql: string, bodyBytes = 100, version: ProtocolVersion = V): Buffer {
   const fixed = 4 + 2 + 1; // [long string] length, consistency, flags
   const pad = Math.max(0, bodyBytes - fixed - cql.length - 6);
   const query = pad > 0 ? `${cql} /* ${'p'.repeat(pad)} */` : cql;
-  return Buffer.from(encodeFrame({ version: V, isResponse: false, streamId: 0, flags: 0, message: { opcode: Opcode.QUERY, query, params: { consistency: Consistency.LOCAL_QUORUM } } }).bytes);
+  return Buffer.from(encodeFrame({ version, isResponse: false, streamId: 0, flags: 0, message: { opcode: Opcode.QUERY, query, params: { consistency: Consistency.LOCAL_QUORUM } } }).bytes);
 }
 
 // ---------------------------------------------------------------------------------------------
 // Latency histogram: 1 µs buckets up to 200 ms, one overflow bucket.
 // ---------------------------------------------------------------------------------------------
-class Histogram {
+export class Histogram {
   readonly counts = new Uint32Array(200_001);
   total = 0;
   record(us: number): void {
@@ -190,8 +190,8 @@ function rowsBody(): Buffer {
 }
 const VOID_BODY = Buffer.from(new Writer(4).writeInt(ResultKind.VOID).finish());
 
-async function benchServer(salt: string): Promise<FakeServer> {
-  const s = await FakeServer.start({ preparedIdSalt: salt });
+export async function benchServer(salt: string, maxVersion?: ProtocolVersion): Promise<FakeServer> {
+  const s = await FakeServer.start({ preparedIdSalt: salt, ...(maxVersion ? { maxVersion } : {}) });
   const rows = rowsBody();
   // The fake server writes every reply with its own socket.write, i.e. one syscall per reply: in a first run
   // that was ~48% of all CPU and capped every target alike. Cassandra batches its flushes per event-loop
