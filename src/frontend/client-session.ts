@@ -37,6 +37,7 @@ import { Handshake } from './handshake';
 import { RequestExecutor, type ForwardRoute, type InFlight } from './request-executor';
 import { ProxyCounters } from './counters';
 import { AsyncReads, asyncMetricsObserver } from './async-reads';
+import { OneSidedUnprepared, oneSidedUnprepared } from './one-sided-unprepared';
 import { NoopProxyMetrics, type NodeMetrics, type ProxyMetrics } from '../observability/metrics';
 
 /** What a session needs from a control connection (a subset of backend/ControlConnection). */
@@ -93,6 +94,8 @@ export class ClientSession {
   /** reused for every request (no allocation per frame) */
   private readonly ctx: RouteContext;
   private drainResolvers: (() => void)[] = [];
+  /** UNPREPARED from one cluster only, after the other applied the request (issue 12) */
+  private readonly oneSided: OneSidedUnprepared;
   private closeListeners: (() => void)[] = [];
 
   constructor(
@@ -146,6 +149,14 @@ export class ClientSession {
       close: (reason, level) => this.close(reason, level),
       updateFlow: () => this.writer.updateFlow(),
     });
+    this.oneSided = new OneSidedUnprepared(
+      {
+        forward: (f, route, complete, clientStream, refused) => this.executor!.forward(f, route, complete, clientStream, refused),
+        body: (f) => this.body(f),
+        log: this.log,
+      },
+      this.counters,
+    );
     socket.setNoDelay(true);
     socket.setKeepAlive(true, 15_000);
     socket.pause(); // nothing is read before both cluster connections are open
@@ -476,6 +487,15 @@ export class ClientSession {
 
   private defaultComplete(fl: InFlight): void {
     if (this.handshake.forwardClusterProtocolError(fl)) return;
+    const lost = oneSidedUnprepared(fl, this.bodyOf);
+    if (lost) {
+      this.oneSided.heal(fl, lost, (healed) => this.aggregateReply(healed), (x, frame) => this.reply(x, frame));
+      return;
+    }
+    this.aggregateReply(fl);
+  }
+
+  private aggregateReply(fl: InFlight): void {
     const res = aggregate({
       request: fl.request,
       to: fl.route.to,
@@ -520,6 +540,7 @@ export class ClientSession {
   private body(f: RawFrame): Buffer {
     return messageOf(f, this.bodyCodec);
   }
+  private readonly bodyOf = (f: RawFrame): Buffer => this.body(f);
 
   // ---- closing -----------------------------------------------------------------------------
 

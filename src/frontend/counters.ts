@@ -14,6 +14,12 @@ export class ProxyCounters {
   sessionsClosedByClusterLoss = 0;
   /** client connections drained because their ORIGIN/TARGET host left the topology (spec 2.8) */
   sessionsDrainedByHostRemoval = 0;
+  /** EXECUTE/BATCH for both clusters that got UNPREPARED from one only: re-prepared and re-sent there (issue 12) */
+  unpreparedHealed = 0;
+  /** ... that could not be healed (the client got SERVER_ERROR, never UNPREPARED) */
+  unpreparedNotHealed = 0;
+  /** USE that succeeded on one cluster only: the previous keyspace was restored there (issue 12) */
+  useRestored = 0;
 
   // ---- async dual reads (spec 5.4) ----
   /** async connections opened (handshake done) / that could not be opened */

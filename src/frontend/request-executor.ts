@@ -44,6 +44,9 @@ export interface InFlight {
   route: ForwardRoute;
   origin?: RawFrame;
   target?: RawFrame;
+  /** the frames sent to each cluster (re-sent as they are when one side lost a prepared statement) */
+  originSent?: RawFrame;
+  targetSent?: RawFrame;
   originP?: PendingRequest;
   targetP?: PendingRequest;
   /** replies still expected */
@@ -89,6 +92,7 @@ export class RequestExecutor {
   private timer: NodeJS.Timeout | undefined;
   /** shared by every send (no closure per request) */
   private readonly onSendError = (e: Error): void => this.hooks.onSendError(e);
+  private readonly onOverloaded = (fl: InFlight, c: ClusterName): void => this.hooks.onOverloaded(fl, c);
 
   constructor(
     private readonly origin: ClusterConnection,
@@ -128,9 +132,16 @@ export class RequestExecutor {
 
   /**
    * Send `f` where the route says (TARGET gets `route.targetFrame` when set). `clientStream` defaults to the
-   * frame's stream id. Returns the in-flight record, or undefined when it could not be sent (OVERLOADED given).
+   * frame's stream id. Returns the in-flight record, or undefined when it could not be sent: then `refused` runs,
+   * or without it the client is answered OVERLOADED (`onOverloaded`).
    */
-  forward(f: RawFrame, route: ForwardRoute, complete: (fl: InFlight) => void, clientStream = f.streamId): InFlight | undefined {
+  forward(
+    f: RawFrame,
+    route: ForwardRoute,
+    complete: (fl: InFlight) => void,
+    clientStream = f.streamId,
+    refused?: (cluster: ClusterName) => void,
+  ): InFlight | undefined {
     const startedAt = performance.now();
     const fl: InFlight = {
       clientStream,
@@ -147,15 +158,16 @@ export class RequestExecutor {
     // A request sent to both clusters is sent to both or to neither: reserve a stream id on every connection it
     // goes to before sending to any (issue 12: sending to ORIGIN then finding TARGET full applied the write on
     // ORIGIN while the client heard OVERLOADED and retried it).
+    const overloaded = refused ? (_: InFlight, c: ClusterName): void => refused(c) : this.onOverloaded;
     const originId = originFrame ? this.origin.reserve() : -1;
     if (originFrame && originId < 0) {
-      this.hooks.onOverloaded(fl, 'ORIGIN');
+      overloaded(fl, 'ORIGIN');
       return undefined;
     }
     const targetId = targetFrame ? this.target.reserve() : -1;
     if (targetFrame && targetId < 0) {
       this.origin.unreserve(originId);
-      this.hooks.onOverloaded(fl, 'TARGET');
+      overloaded(fl, 'TARGET');
       return undefined;
     }
     const onError = this.onSendError;
@@ -163,7 +175,7 @@ export class RequestExecutor {
       fl.originP = this.origin.send(originFrame, (r) => this.onReply(fl, 'ORIGIN', r), onError, originId);
       if (!fl.originP) {
         this.target.unreserve(targetId);
-        this.hooks.onOverloaded(fl, 'ORIGIN');
+        overloaded(fl, 'ORIGIN');
         return undefined;
       }
     }
@@ -172,10 +184,12 @@ export class RequestExecutor {
       if (!fl.targetP) {
         // only when the TARGET connection closed in between (the session is closing with it)
         if (fl.originP) this.origin.abandon(fl.originP);
-        this.hooks.onOverloaded(fl, 'TARGET');
+        overloaded(fl, 'TARGET');
         return undefined;
       }
     }
+    fl.originSent = originFrame;
+    fl.targetSent = targetFrame;
     this.inflight.add(fl);
     if (this.timer === undefined) this.armTimer(fl.deadline);
     if (route.tracking !== 'none') {

@@ -6,7 +6,7 @@
  * |-----------|---------|--------------------------------------------------------|
  * | SUPPORTED | any     | proxy-built SUPPORTED (TARGET's options, COMPRESSION = intersection in ORIGIN's order) |
  * | success   | success | PREPARE: ORIGIN's; anything else: the primary's        |
- * | error     | error   | ORIGIN's                                               |
+ * | error     | error   | ORIGIN's (TARGET's when ORIGIN's is an UNPREPARED of an EXECUTE/BATCH and TARGET's is not) |
  * | error     | success | ORIGIN's error                                         |
  * | success   | error   | TARGET's error                                         |
  */
@@ -123,6 +123,17 @@ export function aggregate(input: AggregateInput): AggregateResult {
       return { reply: frame, from: 'TARGET' };
     }
     chosen = chooseBothReply(o, t, request.opcode, input.primary);
+    if (chosen.failedOn === 'both' && (request.opcode === Opcode.EXECUTE || request.opcode === Opcode.BATCH)) {
+      // UNPREPARED from one cluster, another error from the other (which may have applied the write, e.g. a write
+      // timeout): the client gets the other error, never UNPREPARED, which would make it re-execute on both.
+      try {
+        if (readErrorCode(bodyOf(o, codec)) === ErrorCode.UNPREPARED && readErrorCode(bodyOf(t, codec)) !== ErrorCode.UNPREPARED) {
+          chosen = { frame: t, from: 'TARGET', failedOn: 'both' };
+        }
+      } catch {
+        /* unreadable: ORIGIN's error as usual */
+      }
+    }
     if (input.tracking !== 'write') chosen.failedOn = undefined;
     // PREPARE succeeded on both: record ORIGIN id -> TARGET id
     if (input.prepare && !isError(o) && !isError(t)) {

@@ -1,15 +1,16 @@
 // A table dropped and re-created directly on Target invalidates Target's prepared statements for it.
-// The next EXECUTE through the proxy succeeds on Origin and gets UNPREPARED from Target: the client must
-// receive UNPREPARED carrying the client-facing (Origin) id (spec 5.5), re-prepare, and then its write
-// lands on both clusters. The Node driver does this transparently.
+// The next EXECUTE through the proxy succeeds on Origin and gets UNPREPARED from Target. Upstream (spec 5.5)
+// passes the UNPREPARED on, so the client re-prepares and re-executes on BOTH clusters: the write is applied
+// twice on Origin. This proxy re-prepares on Target itself and re-sends the EXECUTE there only (issue 12):
+// the client sees success, each side applied the write once (counters show it by value).
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import type { Client } from 'cassandra-driver';
 
 import { dropKeyspace, ensureClusters, uniqueKeyspaceName } from '../../support/clusters';
 import { proxyClient, startTestProxy, type TestProxy } from '../../support/proxy';
-import { bind, ErrorCode, errorOf, RawCqlClient } from '../../support/raw-client';
-import { assertOnBoth, directSessions, type Direct } from './helpers';
+import { BatchType, bind, errorOf, RawCqlClient } from '../../support/raw-client';
+import { assertOnBoth, directSessions, norm, type Direct } from './helpers';
 
 describe('lifecycle: UNPREPARED from Target after a table is re-created there', () => {
   const ks = uniqueKeyspaceName('lc_reprep');
@@ -31,12 +32,12 @@ describe('lifecycle: UNPREPARED from Target after a table is re-created there', 
     await dropKeyspace(ks).catch(() => undefined);
   });
 
-  async function recreateOnTarget(table: string): Promise<void> {
+  async function recreateOnTarget(table: string, column = 'v text'): Promise<void> {
     await d!.target.execute(`DROP TABLE ${ks}.${table}`);
-    await d!.target.execute(`CREATE TABLE ${ks}.${table} (k int PRIMARY KEY, v text)`);
+    await d!.target.execute(`CREATE TABLE ${ks}.${table} (k int PRIMARY KEY, ${column})`);
   }
 
-  it('raw client: UNPREPARED with the client-facing id, then re-PREPARE and the write lands on both', async () => {
+  it('raw client: the EXECUTE succeeds at once, the write lands on both, Origin applied it once', async () => {
     raw = await RawCqlClient.connect({ host: proxy!.host, port: proxy!.port });
     const cql = `INSERT INTO ${ks}.t (k, v) VALUES (?, ?)`;
     const id = await raw.prepare(cql);
@@ -47,24 +48,36 @@ describe('lifecycle: UNPREPARED from Target after a table is re-created there', 
     await recreateOnTarget('t');
 
     const second = await raw.execute(id, [bind.int(2), bind.text('after-recreate')]);
-    const e = errorOf(second);
-    assert.ok(e, 'EXECUTE after the table was re-created on Target should fail');
-    assert.equal(e.code, ErrorCode.UNPREPARED, `expected UNPREPARED, got 0x${e.code.toString(16)} ${e.message}`);
-    assert.equal(e.id?.toString('hex'), id.toString('hex'), 'UNPREPARED must carry the id the client knows');
-    assert.match(e.message, /Prepared query with ID [0-9a-f]+ not found/);
-    // Origin applied the write (only Target refused it): the usual dual-write caveat, spec 5.5.
-    const [o] = await d!.read(`SELECT v FROM ${ks}.t WHERE k = ?`, [2]);
-    assert.deepEqual(o.map((r) => r['v']), ['after-recreate']);
-
-    const id2 = await raw.prepare(cql);
-    assert.equal(id2.toString('hex'), id.toString('hex'), 're-PREPARE gives the same client-facing id');
-    const third = await raw.execute(id2, [bind.int(2), bind.text('after-reprepare')]);
-    assert.equal(errorOf(third), undefined, `EXECUTE after re-PREPARE: ${JSON.stringify(errorOf(third))}`);
-    await assertOnBoth(d!, `SELECT v FROM ${ks}.t WHERE k = ?`, [2], { v: 'after-reprepare' });
+    assert.equal(errorOf(second), undefined, `EXECUTE after the table was re-created on Target: ${JSON.stringify(errorOf(second))}`);
+    await assertOnBoth(d!, `SELECT v FROM ${ks}.t WHERE k = ?`, [2], { v: 'after-recreate' });
+    assert.ok(proxy!.logs.some((l) => /UNPREPARED from TARGET only/.test(l)), 'the proxy re-prepared on Target');
   });
 
-  it('Node driver: re-prepares transparently, the write lands on both clusters', async () => {
-    client = await proxyClient({ proxy });
+  it('counter increment (Node driver) and counter BATCH of prepared statements (raw client): applied once on each side', async () => {
+    await d!.both(`CREATE TABLE ${ks}.c (k int PRIMARY KEY, n counter)`);
+    client ??= await proxyClient({ proxy });
+    const inc = `UPDATE ${ks}.c SET n = n + 1 WHERE k = ?`;
+    await client.execute(inc, [1], { prepare: true });
+    await assertOnBoth(d!, `SELECT n FROM ${ks}.c WHERE k = ?`, [1], { n: 1 });
+    await recreateOnTarget('c', 'n counter'); // Target's count restarts at 0
+    await client.execute(inc, [1], { prepare: true });
+    const [o1, t1] = await d!.read(`SELECT n FROM ${ks}.c WHERE k = ?`, [1]);
+    assert.deepEqual([norm(o1[0]), norm(t1[0])], [{ n: 2 }, { n: 1 }], 'Origin 1 + 1, Target 0 + 1: the increment applied once on each side');
+
+    raw ??= await RawCqlClient.connect({ host: proxy!.host, port: proxy!.port });
+    const add2 = `UPDATE ${ks}.c SET n = n + 2 WHERE k = ?`;
+    const [p1, p2] = [await raw.prepare(inc), await raw.prepare(add2)];
+    await recreateOnTarget('c', 'n counter');
+    const b = await raw.batch(BatchType.COUNTER, [
+      { kind: 'prepared', id: p1, values: [bind.int(5)] },
+      { kind: 'prepared', id: p2, values: [bind.int(5)] },
+    ]);
+    assert.equal(errorOf(b), undefined, `BATCH after the table was re-created on Target: ${JSON.stringify(errorOf(b))}`);
+    await assertOnBoth(d!, `SELECT n FROM ${ks}.c WHERE k = ?`, [5], { n: 3 });
+  });
+
+  it('Node driver: the write after the re-creation lands on both clusters, and every later one', async () => {
+    client ??= await proxyClient({ proxy });
     const cql = `INSERT INTO ${ks}.t2 (k, v) VALUES (?, ?)`;
     await client.execute(cql, [1, 'before'], { prepare: true });
     await assertOnBoth(d!, `SELECT v FROM ${ks}.t2 WHERE k = ?`, [1], { v: 'before' });

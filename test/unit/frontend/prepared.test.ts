@@ -58,26 +58,30 @@ test('EXECUTE of an unknown id: UNPREPARED with that id and upstream text, count
   c.close();
 });
 
-test('UNPREPARED from TARGET reaches the client with the ORIGIN id and upstream text; re-prepare heals', async () => {
+test('UNPREPARED from both clusters reaches the client with the ORIGIN id and upstream text; re-prepare heals', async () => {
+  // (UNPREPARED from one cluster only: one-sided.test.ts)
   const c = await TestClient.ready(h.proxy.port);
   const q = "INSERT INTO ks.t (k, v) VALUES (?, 'x')";
   const id = await c.prepare(q);
-  const targetId = h.target.preparedId(q);
   let forget = true;
-  h.target.onRequest((f, d) => {
-    if (!forget || d?.opcode !== Opcode.EXECUTE || !d.id.equals(targetId)) return undefined;
-    const w = new Writer(64).writeInt(ErrorCode.UNPREPARED).writeString('target forgot').writeShortBytes(targetId);
-    return { opcode: Opcode.ERROR, body: Buffer.from(w.finish()) };
-  });
+  const forgetting = (s: Harness['origin']) =>
+    s.onRequest((f, d) => {
+      const mine = s.preparedId(q);
+      if (!forget || d?.opcode !== Opcode.EXECUTE || !d.id.equals(mine)) return undefined;
+      const w = new Writer(64).writeInt(ErrorCode.UNPREPARED).writeString('forgot').writeShortBytes(mine);
+      return { opcode: Opcode.ERROR, body: Buffer.from(w.finish()) };
+    });
+  forgetting(h.origin);
+  forgetting(h.target);
   try {
     const e = errorOf(await c.execute(id, [int(1)]));
     assert.equal(e.code, ErrorCode.UNPREPARED);
     assert.deepEqual((e as { id: Buffer }).id, id, 'the id the client knows');
-    assert.equal(e.message, unpreparedMessage(id));
     forget = false;
     assert.deepEqual(await c.prepare(q), id);
     assert.equal((await c.execute(id, [int(1)])).opcode, Opcode.RESULT);
   } finally {
+    h.origin.clearHandlers();
     h.target.clearHandlers();
   }
   c.close();

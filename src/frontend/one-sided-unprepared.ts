@@ -1,0 +1,141 @@
+/**
+ * UNPREPARED from one cluster only (issue 12). An EXECUTE or BATCH sent to both clusters succeeded on one and got
+ * UNPREPARED from the other (that node lost the statement: restart, table dropped and recreated, cache eviction).
+ * Passing the UNPREPARED to the client would make it re-prepare and re-execute on BOTH clusters, applying the write
+ * twice on the side that had succeeded (a counter increment, a list append). Instead the proxy heals it itself:
+ *
+ *  1. re-PREPARE, on the cluster that lost it only, every prepared statement the request used (the query text and
+ *     keyspace from the prepared cache entry; the now()-rewritten text when the statement had now() calls);
+ *  2. when each PREPARED id is the one the request carried (Cassandra's id is a digest of keyspace and text, so it
+ *     is, unless the session switched keyspace since), re-send the very frame that cluster got (same values,
+ *     same timestamp) to that cluster only;
+ *  3. answer the client from both outcomes (the first cluster's reply and the re-sent request's), as for any write.
+ *
+ * When healing is not possible (no cache entry, re-PREPARE failed, another id, UNPREPARED again) the client gets a
+ * SERVER_ERROR saying the write was applied on one cluster only, never UNPREPARED: the proxy itself never makes the
+ * client apply it twice. A request timing out meanwhile gets no reply, like any other.
+ */
+import type { Logger } from 'pino';
+import { ErrorCode, Opcode, atLeastV5 } from '../protocol/constants';
+import type { RawFrame } from '../protocol/frame';
+import { requestFrame } from '../backend/cluster-connection';
+import { preparedNowReplacement, replaceNowCalls } from '../cql/rewrite';
+import type { PreparedEntry } from '../routing/prepared-cache';
+import type { ClusterName } from '../routing/settings';
+import { errorFrame, readErrorCode, readPreparedIds, readUnpreparedId } from './replies';
+import type { ForwardRoute, InFlight } from './request-executor';
+
+export interface OneSidedDeps {
+  /** Send a proxy-built request to one cluster; `refused` when no stream id was free (nothing sent). */
+  forward(f: RawFrame, route: ForwardRoute, complete: (fl: InFlight) => void, clientStream: number, refused: () => void): InFlight | undefined;
+  /** The message of a reply (decompressed, after its envelope). */
+  body(f: RawFrame): Buffer;
+  log: Logger;
+}
+
+export interface HealCounters {
+  /** requests healed (re-prepared and re-sent on one cluster) */
+  unpreparedHealed: number;
+  /** requests that could not be healed (the client got SERVER_ERROR) */
+  unpreparedNotHealed: number;
+}
+
+/** The cluster that answered UNPREPARED while the other did not fail, with the id it named; else undefined. */
+export function oneSidedUnprepared(fl: InFlight, body: (f: RawFrame) => Buffer): { cluster: ClusterName; id: Buffer } | undefined {
+  const op = fl.request.opcode;
+  if (fl.route.to !== 'both' || (op !== Opcode.EXECUTE && op !== Opcode.BATCH) || !fl.origin || !fl.target) return undefined;
+  const oe = fl.origin.opcode === Opcode.ERROR;
+  const te = fl.target.opcode === Opcode.ERROR;
+  if (oe === te) return undefined;
+  const lost = oe ? fl.origin : fl.target;
+  try {
+    const b = body(lost);
+    if (readErrorCode(b) !== ErrorCode.UNPREPARED) return undefined;
+    return { cluster: oe ? 'ORIGIN' : 'TARGET', id: Buffer.from(readUnpreparedId(b)) };
+  } catch {
+    return undefined;
+  }
+}
+
+export class OneSidedUnprepared {
+  constructor(
+    private readonly deps: OneSidedDeps,
+    private readonly counters: HealCounters,
+  ) {}
+
+  /**
+   * Heal `fl` (see the file comment). `done(fl)` runs with `fl.origin`/`fl.target` holding both outcomes; `reply`
+   * answers the client directly when healing is not possible.
+   */
+  heal(fl: InFlight, lost: { cluster: ClusterName; id: Buffer }, done: (fl: InFlight) => void, reply: (fl: InFlight, f: RawFrame) => void): void {
+    const { cluster } = lost;
+    const other: ClusterName = cluster === 'ORIGIN' ? 'TARGET' : 'ORIGIN';
+    const fail = (why: string): void => {
+      this.counters.unpreparedNotHealed++;
+      const msg = `the request was applied on ${other} but ${cluster} had lost the prepared statement and it could not be re-prepared there (${why}); not retried by the proxy`;
+      this.deps.log.warn(`UNPREPARED from ${cluster} only (stream ${fl.clientStream}): ${msg}`);
+      reply(fl, errorFrame(fl.request.version, fl.clientStream, ErrorCode.SERVER_ERROR, msg));
+    };
+    const idOn = (e: PreparedEntry): Buffer => (cluster === 'ORIGIN' ? e.originId : e.targetId);
+    const entries = (fl.route.prepared ?? []).filter((e, i, all) => all.findIndex((x) => idOn(x).equals(idOn(e))) === i);
+    const sent = cluster === 'ORIGIN' ? fl.originSent : fl.targetSent;
+    if (!sent || !entries.some((e) => idOn(e).equals(lost.id))) {
+      fail(`prepared id ${lost.id.toString('hex')} is not one the request used`);
+      return;
+    }
+    const to = cluster === 'ORIGIN' ? 'origin' : 'target';
+    const route: ForwardRoute = { type: 'forward', to, tracking: 'none', async: false };
+    const version = fl.request.version;
+    let waiting = entries.length;
+    let failed: string | undefined;
+    const refused = (): void => fail(`no stream id free on ${cluster}`);
+    this.deps.log.info(`UNPREPARED from ${cluster} only (stream ${fl.clientStream}): re-preparing ${entries.length} statement(s) on ${cluster}`);
+    for (const e of entries) {
+      const query = e.now ? replaceNowCalls(e.query, e.info, preparedNowReplacement(e.info)).query : e.query;
+      const keyspace = atLeastV5(version) && e.keyspace ? e.keyspace : undefined;
+      const prepare = requestFrame(version, { opcode: Opcode.PREPARE, query, ...(keyspace ? { keyspace } : {}) });
+      const p = this.deps.forward(prepare, route, (r) => {
+        const f = cluster === 'ORIGIN' ? r.origin! : r.target!;
+        failed ??= this.preparedCheck(f, idOn(e), version);
+        if (--waiting > 0) return;
+        if (failed !== undefined) return fail(failed);
+        this.resend(fl, cluster, sent, route, done, fail);
+      }, fl.clientStream, refused);
+      if (!p) return; // refused: the client got its answer; the PREPAREs already sent complete unheard
+    }
+  }
+
+  /** undefined when `f` is a PREPARED result with `id`, else why not. */
+  private preparedCheck(f: RawFrame, id: Buffer, version: RawFrame['version']): string | undefined {
+    try {
+      const b = this.deps.body(f);
+      if (f.opcode === Opcode.ERROR) return `PREPARE failed with error 0x${readErrorCode(b).toString(16)}`;
+      const got = readPreparedIds(b, version).id;
+      return got.equals(id) ? undefined : `re-prepared under another id ${got.toString('hex')} (keyspace changed since)`;
+    } catch (e) {
+      return `unreadable PREPARE reply: ${(e as Error).message}`;
+    }
+  }
+
+  private resend(
+    fl: InFlight,
+    cluster: ClusterName,
+    sent: RawFrame,
+    route: ForwardRoute,
+    done: (fl: InFlight) => void,
+    fail: (why: string) => void,
+  ): void {
+    this.deps.forward(sent, route, (r) => {
+      const f = cluster === 'ORIGIN' ? r.origin! : r.target!;
+      try {
+        if (f.opcode === Opcode.ERROR && readErrorCode(this.deps.body(f)) === ErrorCode.UNPREPARED) return fail('UNPREPARED again');
+      } catch {
+        /* an unreadable error goes to the client as it is */
+      }
+      this.counters.unpreparedHealed++;
+      if (cluster === 'ORIGIN') fl.origin = f;
+      else fl.target = f;
+      done(fl);
+    }, fl.clientStream, () => fail(`no stream id free on ${cluster}`));
+  }
+}
