@@ -149,6 +149,28 @@ describe('protocol v5 through the proxy', () => {
     });
   }
 
+  it('v5 query flags: the keyspace of the request and now_in_seconds reach both clusters', async () => {
+    const c = await v5Client();
+    try {
+      const now = Math.floor(Date.now() / 1000);
+      // unqualified table + the request's keyspace; TTL counted from a now_in_seconds 500 s in the past
+      expectResult(await c.request({
+        opcode: Opcode.QUERY,
+        query: 'INSERT INTO blobs (k, v) VALUES (7, 0x07) USING TTL 1000',
+        params: { consistency: 1, keyspace: ks, nowInSeconds: now - 500 },
+      }), 'INSERT with keyspace and now_in_seconds');
+      for (const [cl, name] of [[origin!, 'Origin'], [target!, 'Target']] as const) {
+        const rs = await cl.execute(`SELECT TTL(v) AS t FROM ${ks}.blobs WHERE k = 7`);
+        const ttl = Number(rs.rows[0]?.['t']);
+        assert.ok(ttl > 400 && ttl <= 500, `TTL on ${name} counts from now_in_seconds: ${ttl}`);
+      }
+      const rows = rowsOf(await c.request({ opcode: Opcode.QUERY, query: 'SELECT k FROM blobs WHERE k = 7', params: { consistency: 1, keyspace: ks } }));
+      assert.deepEqual(rows.map((r) => r['k']), [7], 'read with the request keyspace');
+    } finally {
+      c.close();
+    }
+  });
+
   /** A v5 QUERY frame, as bytes. */
   function queryFrame(c: RawCqlClient, stream: number, cql: string): Buffer {
     return encodeFrame({ version: c.version, isResponse: false, streamId: stream, flags: 0, message: { opcode: Opcode.QUERY, query: cql, params: { consistency: 1 } } }).bytes;

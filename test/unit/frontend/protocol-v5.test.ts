@@ -89,3 +89,27 @@ describe('protocol v5 when one cluster stops at v4 (fake clusters)', () => {
     v4.close();
   });
 });
+
+describe('blocked_protocol_versions=v5 (fake clusters speaking v5)', () => {
+  let h: Harness;
+  before(async () => {
+    h = await startHarness({ ZDM_BLOCKED_PROTOCOL_VERSIONS: 'v5' }, { origin: { maxVersion: V5 }, target: { maxVersion: V5 } });
+  });
+  after(async () => h.close());
+
+  it('a v5 client gets the version error on stream 0 (and for every later frame); v4 works', async () => {
+    const v5Startups = (): number => h.origin.received.filter((r) => r.version === V5 && r.opcode === Opcode.STARTUP).length;
+    const before = v5Startups(); // the control connection's
+    const v5 = await RawCqlClient.connect({ host: '127.0.0.1', port: h.proxy.port, version: V5, noHandshake: true });
+    void v5.request({ opcode: Opcode.STARTUP, options: { CQL_VERSION: '3.0.0' } }, 0).catch(() => undefined);
+    const e = await waitFor('PROTOCOL_ERROR on stream 0', () => v5.orphans.find((f) => f.streamId === 0));
+    assert.deepEqual(errorOf(e), { code: ErrorCode.PROTOCOL_ERROR, message: 'Invalid or unsupported protocol version (5)' });
+    void v5.options(0).catch(() => undefined);
+    await waitFor('the same error again', () => v5.orphans.filter((f) => f.streamId === 0).length === 2);
+    assert.equal(v5Startups(), before, 'nothing forwarded');
+    v5.close();
+    const v4 = await RawCqlClient.connect({ host: '127.0.0.1', port: h.proxy.port, version: ProtocolVersion.V4, credentials: null });
+    expectResult(await v4.query("INSERT INTO ks.t (k) VALUES ('v4')"), 'INSERT on v4');
+    v4.close();
+  });
+});
