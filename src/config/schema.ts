@@ -104,7 +104,7 @@ export const SETTING_DEFS = {
   read_mode: str('PRIMARY_ONLY', 'global',
     'PRIMARY_ONLY or DUAL_ASYNC_ON_SECONDARY (case-insensitive): with dual reads, reads are also sent asynchronously to the secondary cluster.'),
   replace_cql_functions: bool(false, 'global',
-    'Replace now() in INSERT/UPDATE/DELETE/BATCH with a proxy-generated timeuuid (noticeable performance cost).'),
+    'Replace now(), currentTimeUUID(), uuid(), currentTimestamp(), currentDate(), currentTime() in INSERT/UPDATE/DELETE/BATCH with one proxy-generated value for both clusters (noticeable performance cost).'),
   async_handshake_timeout_ms: int(4000, 'global', 'Per-request timeout of the async connector handshake requests.'),
   log_level: str('INFO', 'global', 'PANIC, FATAL, ERROR, WARN or WARNING, INFO, DEBUG, TRACE (case-insensitive).'),
   control_conn_max_protocol_version: str('DseV2', 'global',

@@ -62,6 +62,23 @@ export interface NowCallSite {
   generatedPositionalIndex: number;
 }
 
+/** Non-deterministic CQL functions the proxy can pin (`replace_cql_functions`), lower case. */
+export type PinnedFunction = 'now' | 'currenttimeuuid' | 'uuid' | 'currenttimestamp' | 'currentdate' | 'currenttime';
+export const PINNED_FUNCTIONS: readonly PinnedFunction[] = ['now', 'currenttimeuuid', 'uuid', 'currenttimestamp', 'currentdate', 'currenttime'];
+
+/**
+ * A zero-argument call of a non-deterministic function in a write, in ANY position a term may stand
+ * (whole term, function argument as in `toTimestamp(now())`, collection / UDT literal element,
+ * subscript, condition).
+ */
+export interface FunctionCallSite extends NowCallSite {
+  fn: PinnedFunction;
+  /** a whole term (upstream's `now()` positions): not inside function arguments nor collection literals */
+  wholeTerm: boolean;
+  /** inside a list, set or map literal (Cassandra allows no bind marker there: not pinnable in a PREPARE) */
+  inCollection: boolean;
+}
+
 export interface BatchChildInfo {
   kind: 'insert' | 'update' | 'delete';
   keyspace?: string;
@@ -89,16 +106,24 @@ export interface StatementInfo {
   bindMarkers: readonly BindMarker[];
   positionalMarkerCount: number;
   hasNamedMarkers: boolean;
-  /** INSERT/UPDATE/DELETE/BATCH only */
+  /** INSERT/UPDATE/DELETE/BATCH only: whole-term `now()` calls (upstream's sites) */
   nowCalls: readonly NowCallSite[];
+  /** INSERT/UPDATE/DELETE/BATCH only: every pinned-function call site, any position (a superset of nowCalls) */
+  functionCalls: readonly FunctionCallSite[];
   /** INSERT/UPDATE/DELETE/BATCH with an `IF` clause (lightweight transaction) */
   isLwt: boolean;
+  /**
+   * `other` statements only: the first pinned-function call found in a text the inspector could lex
+   * but not parse (its sites are unknown, so `replace_cql_functions` cannot pin it).
+   */
+  unpinnedCall?: PinnedFunction;
   /** BATCH only */
   batchChildren?: BatchChildInfo[];
 }
 
 const EMPTY_MARKERS: readonly BindMarker[] = Object.freeze([]);
 const EMPTY_NOW: readonly NowCallSite[] = Object.freeze([]);
+const EMPTY_CALLS: readonly FunctionCallSite[] = Object.freeze([]);
 
 // Reusable token buffers (inspect() is synchronous, so sharing them is safe) --------------------
 let cap = 256;
@@ -113,7 +138,8 @@ const lexer = new CqlLexer();
 const CTX_GROUP = 0; // ( ... ) tuple / grouping / cast: transparent
 const CTX_CALL = 1; // function arguments: opaque
 const CTX_SUBSCRIPT = 2; // a[...]: transparent
-const CTX_COLLECTION = 3; // [..] list, {..} set/map/UDT literal: opaque
+const CTX_COLLECTION = 3; // [..] list, {..} set/map literal: opaque
+const CTX_UDT = 4; // {field: ..} UDT literal: opaque
 let ctxStack = new Uint8Array(64);
 
 function grow(): void {
@@ -175,6 +201,7 @@ const CLOSE_BRACKET = 93;
 const OPEN_BRACE = 123;
 const CLOSE_BRACE = 125;
 const COMMA = 44;
+const COLON = 58;
 const DOT = 46;
 const SEMI = 59;
 const STAR = 42;
@@ -228,6 +255,7 @@ function statement(kind: StatementInfo['kind'], qn?: { keyspace?: string; table?
     positionalMarkerCount: 0,
     hasNamedMarkers: false,
     nowCalls: EMPTY_NOW,
+    functionCalls: EMPTY_CALLS,
     isLwt: false,
   };
 }
@@ -259,9 +287,20 @@ function nowCallEnd(i: number): number {
   return -1;
 }
 
+/** If a zero-argument pinned-function call (`[system.]fn()`) starts at token i: its function and last token. */
+function functionCallAt(i: number): { fn: PinnedFunction; last: number } | undefined {
+  if (i > 0 && isPunct(i - 1, DOT)) return undefined;
+  let j = i;
+  if (identIs(j, 'system') && isPunct(j + 1, DOT)) j += 2;
+  if (!isIdent(j) || !isPunct(j + 1, OPEN_PAREN) || !isPunct(j + 2, CLOSE_PAREN)) return undefined;
+  for (const fn of PINNED_FUNCTIONS) if (identIs(j, fn)) return { fn, last: j + 2 };
+  return undefined;
+}
+
 class Scan {
   markers: BindMarker[] | undefined;
   nows: NowCallSite[] | undefined;
+  calls: FunctionCallSite[] | undefined;
   positional = 0;
   named = false;
   lwt = false;
@@ -270,6 +309,7 @@ class Scan {
   run(from: number, to: number, detectNow: boolean, statementIndex: number): void {
     let depth = 0;
     let opaque = 0;
+    let collections = 0;
     for (let i = from; i < to; i++) {
       const k = K[i];
       if (k === T.QMARK) {
@@ -291,12 +331,13 @@ class Scan {
         } else if (c === OPEN_BRACKET) {
           ctx = i > from && (isIdent(i - 1) || isPunct(i - 1, CLOSE_BRACKET)) ? CTX_SUBSCRIPT : CTX_COLLECTION;
         } else if (c === OPEN_BRACE) {
-          ctx = CTX_COLLECTION;
+          ctx = isIdent(i + 1) && (isPunct(i + 2, COLON) || K[i + 2] === T.NAMED) ? CTX_UDT : CTX_COLLECTION;
         } else if (c === CLOSE_PAREN || c === CLOSE_BRACKET || c === CLOSE_BRACE) {
           if (depth > 0) {
             depth--;
             const top = ctxStack[depth];
-            if (top === CTX_CALL || top === CTX_COLLECTION) opaque--;
+            if (top === CTX_CALL || top === CTX_COLLECTION || top === CTX_UDT) opaque--;
+            if (top === CTX_COLLECTION) collections--;
           }
         }
         if (ctx >= 0) {
@@ -306,23 +347,36 @@ class Scan {
             ctxStack = bigger;
           }
           ctxStack[depth++] = ctx;
-          if (ctx === CTX_CALL || ctx === CTX_COLLECTION) opaque++;
+          if (ctx === CTX_CALL || ctx === CTX_COLLECTION || ctx === CTX_UDT) opaque++;
+          if (ctx === CTX_COLLECTION) collections++;
         }
       } else if (detectNow && (k === T.IDENT || k === T.QIDENT)) {
         if (depth === 0 && k === T.IDENT && isWord(i, 'if')) this.lwt = true;
-        if (opaque === 0) {
-          const last = nowCallEnd(i);
-          if (last >= 0 && last < to) {
+        const call = functionCallAt(i);
+        if (call && call.last < to) {
+          const calls = (this.calls ??= []);
+          const wholeTerm = opaque === 0;
+          calls.push({
+            start: S[i],
+            end: E[call.last],
+            statementIndex,
+            previousPositionalIndex: this.positional - 1,
+            generatedPositionalIndex: this.positional + calls.length,
+            fn: call.fn,
+            wholeTerm,
+            inCollection: collections > 0,
+          });
+          if (wholeTerm && nowCallEnd(i) === call.last) {
             const nows = (this.nows ??= []);
             nows.push({
               start: S[i],
-              end: E[last],
+              end: E[call.last],
               statementIndex,
               previousPositionalIndex: this.positional - 1,
               generatedPositionalIndex: this.positional + nows.length,
             });
-            i = last;
           }
+          i = call.last;
         }
       }
     }
@@ -331,6 +385,7 @@ class Scan {
   fill(info: StatementInfo): StatementInfo {
     if (this.markers) info.bindMarkers = this.markers;
     if (this.nows) info.nowCalls = this.nows;
+    if (this.calls) info.functionCalls = this.calls;
     info.positionalMarkerCount = this.positional;
     info.hasNamedMarkers = this.named;
     info.isLwt = this.lwt;
@@ -567,6 +622,17 @@ export function inspect(cql: string): StatementInfo {
 
 function inspectUnsafe(cql: string): StatementInfo {
   if (!lex(cql) || N === 0) return other();
+  const info = classify();
+  if (info.kind === 'other') {
+    for (let i = 0; i < N; i++) {
+      const call = (K[i] === T.IDENT || K[i] === T.QIDENT) && functionCallAt(i);
+      if (call) return { ...info, unpinnedCall: call.fn };
+    }
+  }
+  return info;
+}
+
+function classify(): StatementInfo {
   if (K[0] !== T.IDENT) return other(); // includes a leading `;` (a syntax error for Cassandra too)
   const end = statementEnd(0);
   const len = E[0] - S[0];

@@ -17,7 +17,9 @@
  *     inet                          string (IPv4 dotted or IPv6 text)
  *     list, set                     Array of element values
  *     map                           Map (encode also accepts an array of [key, value] pairs)
- *   Other types (custom, decimal, date, time, duration, tuple, udt) throw: the proxy forwards them untouched.
+ *     date (encode only)            number of days since 1970-01-01
+ *     time (encode only)            bigint nanoseconds since midnight
+ *   Other types (custom, decimal, duration, tuple, udt; date and time on decode) throw: the proxy forwards them untouched.
  * - Collections: v3+ use an [int] count and [int]-length elements; v2 uses a [short] count and
  *   [short]-length elements (native_protocol_v2 section 6). Null elements are refused.
  * - An empty (zero-length) cell of a non-string, non-blob type decodes to `null` (spec section 5:
@@ -328,6 +330,21 @@ export function encodeValue(type: DataType, value: unknown, version: ProtocolVer
       if (!Number.isSafeInteger(ms)) throw new RangeError('timestamp value must be a valid Date or integer milliseconds');
       const b = Buffer.allocUnsafe(8);
       b.writeBigInt64BE(BigInt(ms));
+      return b;
+    }
+    case DataTypeCode.DATE: {
+      // days since the Unix epoch, stored as an unsigned int with the epoch at 2^31
+      const days = expectInteger(value, type, -0x80000000, 0x7fffffff);
+      const b = Buffer.allocUnsafe(4);
+      b.writeUInt32BE(days + 0x80000000);
+      return b;
+    }
+    case DataTypeCode.TIME: {
+      // nanoseconds since midnight
+      const n = expectBigint(value, type);
+      if (n < 0n || n >= 86_400_000_000_000n) throw new RangeError(`time value ${n} is not within [0, 86400000000000) nanoseconds`);
+      const b = Buffer.allocUnsafe(8);
+      b.writeBigInt64BE(n);
       return b;
     }
     case DataTypeCode.BOOLEAN:

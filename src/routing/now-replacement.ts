@@ -40,9 +40,10 @@ import type { Query } from '../protocol/messages/query';
 import type { PreparedResult } from '../protocol/messages/result';
 import type { ColumnSpec, PreparedMetadata } from '../protocol/messages/result-metadata';
 import type { Value } from '../protocol/primitives';
-import { DataTypeCode, dataTypeName, newTimeUuid, uuidToString, type DataType } from '../protocol/values';
-import { inspect, type StatementInfo } from '../cql/inspector';
-import { NOW_NAMED_MARKER, replaceNowCalls } from '../cql/rewrite';
+import { randomUUID } from 'node:crypto';
+import { DataTypeCode, DataTypes, dataTypeName, encodeValue, newTimeUuid, uuidFromString, uuidToString, type DataType } from '../protocol/values';
+import { inspect, type FunctionCallSite, type PinnedFunction, type StatementInfo } from '../cql/inspector';
+import { PINNED_FUNCTION_TYPES, isPlainSite, namedMarkerFor, replaceNowCalls } from '../cql/rewrite';
 
 // ---- types -----------------------------------------------------------------------------------
 
@@ -62,6 +63,8 @@ export interface NowRewriteOptions {
   maxBodyLength?: number;
   /** Source of the generated timeuuids (16 bytes each); default `newTimeUuid` (tests inject fixed values). */
   generate?: () => Buffer;
+  /** Wall clock (ms) of currentTimestamp()/currentDate()/currentTime(); default Date.now. */
+  clockMs?: () => number;
 }
 
 /** What a PREPARE rewrite did; stored with the prepared statement (cache entry). */
@@ -73,6 +76,8 @@ export interface NowPrepareReplacement {
    * PREPARED variables metadata), ascending, one per `now()` call site.
    */
   generatedIndices: readonly number[];
+  /** The function of each generated variable (same order); absent = all `now()`. */
+  functions?: readonly PinnedFunction[];
 }
 
 /** Everything EXECUTE / BATCH need: the prepared cache entry keeps this (absent when nothing was replaced). */
@@ -99,9 +104,47 @@ export class NowReplacementError extends Error {
 
 // ---- decisions -------------------------------------------------------------------------------
 
-/** True when the statement has `now()` call sites to replace (INSERT/UPDATE/DELETE/text BATCH only). */
+/** True when the statement has pinned-function call sites to replace (INSERT/UPDATE/DELETE/text BATCH only). */
 export function needsNowReplacement(info: StatementInfo): boolean {
-  return info.nowCalls.length > 0;
+  return info.functionCalls.length > 0;
+}
+
+// ---- generated values ----------------------------------------------------------------------------
+
+/** One generated value of a pinned function: the bytes of its CQL type and the CQL literal. */
+export interface GeneratedValue {
+  bytes: Buffer;
+  literal: string;
+}
+
+const MS_PER_DAY = 86_400_000;
+const pad = (n: number, w: number): string => String(n).padStart(w, '0');
+
+/** A new value of `fn`, made the way Cassandra's function makes it (timeuuid v1, random v4 uuid, wall clock). */
+export function generateValue(fn: PinnedFunction, opts: Pick<NowRewriteOptions, 'generate' | 'clockMs'> = {}): GeneratedValue {
+  switch (fn) {
+    case 'now':
+    case 'currenttimeuuid': {
+      const bytes = (opts.generate ?? newTimeUuid)();
+      return { bytes, literal: uuidToString(bytes) };
+    }
+    case 'uuid': {
+      const literal = randomUUID();
+      return { bytes: uuidFromString(literal), literal };
+    }
+    default: {
+      const ms = (opts.clockMs ?? Date.now)();
+      if (fn === 'currenttimestamp') return { bytes: encodeValue(DataTypes.timestamp, ms, ProtocolVersion.V4)!, literal: String(ms) };
+      const days = Math.floor(ms / MS_PER_DAY);
+      if (fn === 'currentdate') {
+        return { bytes: encodeValue(DataTypes.date, days, ProtocolVersion.V4)!, literal: `'${new Date(days * MS_PER_DAY).toISOString().slice(0, 10)}'` };
+      }
+      const inDay = ms - days * MS_PER_DAY;
+      const t = new Date(ms);
+      const literal = `'${pad(t.getUTCHours(), 2)}:${pad(t.getUTCMinutes(), 2)}:${pad(t.getUTCSeconds(), 2)}.${pad(t.getUTCMilliseconds(), 3)}000000'`;
+      return { bytes: encodeValue(DataTypes.time, BigInt(inDay) * 1_000_000n, ProtocolVersion.V4)!, literal };
+    }
+  }
 }
 
 /**
@@ -110,10 +153,10 @@ export function needsNowReplacement(info: StatementInfo): boolean {
  */
 export function generatedVariableIndices(info: StatementInfo): number[] {
   const markers = info.bindMarkers;
-  const out: number[] = new Array(info.nowCalls.length);
+  const out: number[] = new Array(info.functionCalls.length);
   let m = 0;
-  for (let k = 0; k < info.nowCalls.length; k++) {
-    const start = info.nowCalls[k]!.start;
+  for (let k = 0; k < info.functionCalls.length; k++) {
+    const start = info.functionCalls[k]!.start;
     while (m < markers.length && markers[m]!.start < start) m++;
     out[k] = m + k;
   }
@@ -158,20 +201,20 @@ function expectOpcode(raw: RawFrame, opcode: Opcode, what: string): void {
 }
 
 function checkSites(query: string, info: StatementInfo): void {
-  for (const s of info.nowCalls) {
+  for (const s of info.functionCalls) {
     if (s.end > query.length || query.charCodeAt(s.end - 1) !== 0x29 /* ) */) {
-      throw new NowReplacementError('statement info does not belong to this query text (now() call site out of place)');
+      throw new NowReplacementError('statement info does not belong to this query text (function call site out of place)');
     }
   }
 }
 
-function literalReplacer(generate: () => Buffer, generated: Buffer[]): { kind: 'literal'; next: () => string } {
+function literalReplacer(opts: NowRewriteOptions, generated: Buffer[]): { kind: 'literal'; next: (site: FunctionCallSite) => string } {
   return {
     kind: 'literal',
-    next: () => {
-      const u = generate();
-      generated.push(u);
-      return uuidToString(u);
+    next: (site) => {
+      const v = generateValue(site.fn, opts);
+      generated.push(v.bytes);
+      return isPlainSite(site) ? v.literal : `(${PINNED_FUNCTION_TYPES[site.fn]})${v.literal}`;
     },
   };
 }
@@ -184,12 +227,12 @@ function literalReplacer(generate: () => Buffer, generated: Buffer[]): { kind: '
  * undefined when there is nothing to replace (send the client's frame).
  */
 export function rewriteQueryFrame(raw: RawFrame, info: StatementInfo, opts: NowRewriteOptions = {}): RawFrame | undefined {
-  if (info.nowCalls.length === 0) return undefined;
+  if (info.functionCalls.length === 0) return undefined;
   expectOpcode(raw, Opcode.QUERY, 'rewriteQueryFrame');
   const frame = decodePlain(raw, opts) as Frame<Query>;
   checkSites(frame.message.query, info);
   const generated: Buffer[] = [];
-  const { query } = replaceNowCalls(frame.message.query, info, literalReplacer(opts.generate ?? newTimeUuid, generated));
+  const { query } = replaceNowCalls(frame.message.query, info, literalReplacer(opts, generated));
   return encodeLike({ ...frame, message: { ...frame.message, query } }, raw, opts);
 }
 
@@ -205,15 +248,22 @@ export function rewritePrepareFrame(
   info: StatementInfo,
   opts: NowRewriteOptions = {},
 ): { frame: RawFrame; replacement: NowPrepareReplacement } | undefined {
-  if (info.nowCalls.length === 0) return undefined;
+  if (info.functionCalls.length === 0) return undefined;
   expectOpcode(raw, Opcode.PREPARE, 'rewritePrepareFrame');
+  const inCollection = info.functionCalls.find((c) => c.inCollection);
+  if (inCollection) {
+    throw new NowReplacementError(
+      `replace_cql_functions: ${inCollection.fn}() inside a list, set or map literal cannot be pinned in a prepared statement ` +
+        '(Cassandra allows no bind marker there, and each cluster would compute its own value); bind the whole collection, or send the statement unprepared',
+    );
+  }
   const frame = decodePlain(raw, opts) as Frame<Prepare>;
   checkSites(frame.message.query, info);
   const markers = info.hasNamedMarkers ? 'named' : 'positional';
   const { query } = replaceNowCalls(frame.message.query, info, { kind: markers });
   return {
     frame: encodeLike({ ...frame, message: { ...frame.message, query } }, raw, opts),
-    replacement: { markers, generatedIndices: generatedVariableIndices(info) },
+    replacement: { markers, generatedIndices: generatedVariableIndices(info), functions: info.functionCalls.map((c) => c.fn) },
   };
 }
 
@@ -221,18 +271,19 @@ export function rewritePrepareFrame(
 
 function checkGenerated(variables: PreparedMetadata, r: NowPrepareReplacement, cluster: string): void {
   const n = variables.columns.length;
-  for (const i of r.generatedIndices) {
+  r.generatedIndices.forEach((i, k) => {
     if (i >= n) {
       throw new NowReplacementError(
-        `${cluster} PREPARED result has ${n} bind variable(s), expected a generated now() variable at index ${i}`,
+        `${cluster} PREPARED result has ${n} bind variable(s), expected a generated ${functionOf(r, k)}() variable at index ${i}`,
       );
     }
-    if (r.markers === 'named' && variables.columns[i]!.name !== NOW_NAMED_MARKER) {
+    const name = namedMarkerFor(functionOf(r, k));
+    if (r.markers === 'named' && variables.columns[i]!.name !== name) {
       throw new NowReplacementError(
-        `${cluster} PREPARED result names bind variable ${i} '${variables.columns[i]!.name}', expected '${NOW_NAMED_MARKER}'`,
+        `${cluster} PREPARED result names bind variable ${i} '${variables.columns[i]!.name}', expected '${name}'`,
       );
     }
-  }
+  });
 }
 
 /**
@@ -308,19 +359,45 @@ export function completePrepare(
 
 // ---- EXECUTE / BATCH values ------------------------------------------------------------------
 
-function isUuidType(t: DataType): boolean {
-  if (t.code === DataTypeCode.UUID || t.code === DataTypeCode.TIMEUUID) return true;
-  return t.code === DataTypeCode.CUSTOM && /(^|\.)(Time)?UUIDType$/.test(t.className);
+function functionOf(r: NowPrepareReplacement, k: number): PinnedFunction {
+  return r.functions?.[k] ?? 'now';
 }
 
-/** The generated value for a variable: a uuid/timeuuid is the 16 bytes (upstream encodes with the variable's codec). */
-function encodeGenerated(uuid: Buffer, col: ColumnSpec, index: number): Buffer {
-  if (!isUuidType(col.type)) {
+const CUSTOM_CLASS: Partial<Record<number, RegExp>> = {
+  [DataTypeCode.UUID]: /(^|\.)UUIDType$/,
+  [DataTypeCode.TIMEUUID]: /(^|\.)TimeUUIDType$/,
+  [DataTypeCode.TIMESTAMP]: /(^|\.)TimestampType$/,
+  [DataTypeCode.DATE]: /(^|\.)SimpleDateType$/,
+  [DataTypeCode.TIME]: /(^|\.)TimeType$/,
+};
+function isType(t: DataType, code: number): boolean {
+  if (t.code === code) return true;
+  return t.code === DataTypeCode.CUSTOM && (CUSTOM_CLASS[code]?.test(t.className) ?? false);
+}
+/** Variable types a generated value of `fn` may be bound to (a whole-term now() also fits uuid). */
+function fits(fn: PinnedFunction, t: DataType): boolean {
+  switch (fn) {
+    case 'now':
+    case 'currenttimeuuid':
+    case 'uuid':
+      return isType(t, DataTypeCode.UUID) || isType(t, DataTypeCode.TIMEUUID);
+    case 'currenttimestamp':
+      return isType(t, DataTypeCode.TIMESTAMP);
+    case 'currentdate':
+      return isType(t, DataTypeCode.DATE);
+    case 'currenttime':
+      return isType(t, DataTypeCode.TIME);
+  }
+}
+
+/** The generated value for a variable, checked against the variable's type (the type hint makes them equal). */
+function encodeGenerated(value: Buffer, fn: PinnedFunction, col: ColumnSpec, index: number): Buffer {
+  if (!fits(fn, col.type)) {
     throw new NowReplacementError(
-      `now() is bound to variable ${index} (${col.name}) of type ${dataTypeName(col.type)}; a generated timeuuid fits only uuid or timeuuid`,
+      `${fn}() is bound to variable ${index} (${col.name}) of type ${dataTypeName(col.type)}; a generated ${PINNED_FUNCTION_TYPES[fn]} does not fit there`,
     );
   }
-  return Buffer.from(uuid);
+  return Buffer.from(value);
 }
 
 /**
@@ -330,10 +407,11 @@ function encodeGenerated(uuid: Buffer, col: ColumnSpec, index: number): Buffer {
 function mergePositional(
   clientValues: readonly Value[],
   variables: PreparedMetadata,
-  gen: readonly number[],
+  r: NowPrepareReplacement,
   uuid: (k: number) => Buffer,
   what: string,
 ): Value[] {
+  const gen = r.generatedIndices;
   const total = variables.columns.length;
   const expected = total - gen.length;
   if (clientValues.length !== expected) {
@@ -344,7 +422,7 @@ function mergePositional(
   let c = 0;
   for (let i = 0; i < total; i++) {
     if (g < gen.length && gen[g] === i) {
-      out[i] = encodeGenerated(uuid(g), variables.columns[i]!, i);
+      out[i] = encodeGenerated(uuid(g), functionOf(r, g), variables.columns[i]!, i);
       g++;
     } else {
       out[i] = clientValues[c++]!;
@@ -374,7 +452,7 @@ function mergeNamed(
       );
     }
     names.add(col.name);
-    out.push({ name: col.name, value: encodeGenerated(uuid(k), col, idx) });
+    out.push({ name: col.name, value: encodeGenerated(uuid(k), functionOf(r, k), col, idx) });
   });
   return out;
 }
@@ -383,12 +461,12 @@ function mergeNamed(
  * The value of each generated variable k of a statement, made on first use and then shared by the
  * ORIGIN and TARGET copies (a named `zdm__now` value uses only the first one).
  */
-function lazyValues(generate: () => Buffer, generated: Buffer[]): (k: number) => Buffer {
+function lazyValues(r: NowPrepareReplacement, opts: NowRewriteOptions, generated: Buffer[]): (k: number) => Buffer {
   const made: Buffer[] = [];
   return (k) => {
     let v = made[k];
     if (v === undefined) {
-      v = generate();
+      v = generateValue(functionOf(r, k), opts).bytes;
       made[k] = v;
       generated.push(v);
     }
@@ -413,13 +491,13 @@ export function addGeneratedValues(
   checkGenerated(state.originVariables, r, 'ORIGIN');
   checkGenerated(state.targetVariables, r, 'TARGET');
   const generated: Buffer[] = [];
-  const uuid = lazyValues(opts.generate ?? newTimeUuid, generated);
+  const uuid = lazyValues(r, opts, generated);
   const forCluster = (variables: PreparedMetadata, id: Buffer): Execute => {
     const params = { ...msg.params };
     if (params.namedValues !== undefined) {
       params.namedValues = mergeNamed(params.namedValues, variables, r, uuid);
     } else {
-      params.values = mergePositional(params.values ?? [], variables, r.generatedIndices, uuid, 'EXECUTE');
+      params.values = mergePositional(params.values ?? [], variables, r, uuid, 'EXECUTE');
     }
     return { ...msg, id, params };
   };
@@ -451,7 +529,6 @@ export function rewriteBatchFrame(
   expectOpcode(raw, Opcode.BATCH, 'rewriteBatchFrame');
   const frame = decodePlain(raw, opts) as Frame<Batch>;
   const msg = frame.message;
-  const generate = opts.generate ?? newTimeUuid;
   const inspectChild = opts.inspectChild ?? inspect;
   const generated: Buffer[] = [];
   const originChildren: BatchChild[] = new Array(msg.children.length);
@@ -461,9 +538,9 @@ export function rewriteBatchFrame(
     if (child.kind === 'query') {
       const info = inspectChild(child.query);
       let c: BatchChild = child;
-      if (info.nowCalls.length > 0) {
+      if (info.functionCalls.length > 0) {
         checkSites(child.query, info);
-        c = { ...child, query: replaceNowCalls(child.query, info, literalReplacer(generate, generated)).query };
+        c = { ...child, query: replaceNowCalls(child.query, info, literalReplacer(opts, generated)).query };
         changed = true;
       }
       originChildren[i] = c;
@@ -480,13 +557,13 @@ export function rewriteBatchFrame(
     }
     checkGenerated(now.originVariables, now.replacement, 'ORIGIN');
     checkGenerated(now.targetVariables, now.replacement, 'TARGET');
-    const uuid = lazyValues(generate, generated);
+    const uuid = lazyValues(now.replacement, opts, generated);
     const what = `BATCH statement ${i}`;
-    originChildren[i] = { ...child, values: mergePositional(child.values, now.originVariables, now.replacement.generatedIndices, uuid, what) };
+    originChildren[i] = { ...child, values: mergePositional(child.values, now.originVariables, now.replacement, uuid, what) };
     targetChildren[i] = {
       ...child,
       id: targetId,
-      values: mergePositional(child.values, now.targetVariables, now.replacement.generatedIndices, uuid, what),
+      values: mergePositional(child.values, now.targetVariables, now.replacement, uuid, what),
     };
     changed = true;
   });

@@ -24,6 +24,7 @@ import type { RoutingSettings } from './settings';
 import { withDefaultTimestamp } from '../protocol/messages/default-timestamp';
 import { PROCESS_WRITE_CLOCK, canPinTimestamp, type WriteTimestampSource } from './write-timestamps';
 import {
+  NowReplacementError,
   addGeneratedValues,
   rewriteBatchFrame,
   rewritePrepareFrame,
@@ -325,6 +326,19 @@ function nowOptions(ctx: RouteContext): NowRewriteOptions {
   return { compressor: ctx.codec, maxBodyLength: ctx.maxBodyLength, generate: ctx.generateNow };
 }
 
+/**
+ * `replace_cql_functions`: a statement sent to both clusters that calls a non-deterministic function
+ * the proxy cannot locate (a text it cannot parse) would get a different value on each cluster:
+ * refused with a clear error instead (the client gets ERROR Invalid, nothing is sent).
+ */
+function refuseUnpinned(info: StatementInfo): void {
+  if (info.unpinnedCall === undefined) return;
+  throw new NowReplacementError(
+    `replace_cql_functions: ${info.unpinnedCall}() appears in a statement the proxy cannot parse, so it cannot give Origin and Target the same value; ` +
+      'write it as a plain INSERT/UPDATE/DELETE/BATCH or bind the value',
+  );
+}
+
 // ---- pinned write timestamps ------------------------------------------------------------------
 
 /** A BATCH is pinned unless one of its statements is conditional (prepared children: their cached info). */
@@ -398,7 +412,8 @@ export function routeRequest(frame: RawFrame, ctx: RouteContext): Route {
       const info = inspectCached(query); // frozen, shared: never modified
       const d = forwardDecision(info, ks);
       const route = fromDecision(d, ctx, { query, keyspace: ks }, false);
-      if (ctx.replaceNow && info.nowCalls.length > 0 && route.type === 'forward') {
+      if (ctx.replaceNow && route.type === 'forward' && route.to === 'both') refuseUnpinned(info);
+      if (ctx.replaceNow && info.functionCalls.length > 0 && route.type === 'forward') {
         const rewritten = rewriteQueryFrame(frame, info, nowOptions(ctx));
         if (rewritten) {
           route.originFrame = rewritten;
@@ -424,7 +439,8 @@ export function routeRequest(frame: RawFrame, ctx: RouteContext): Route {
         async: r.async,
         prepare: { query, keyspace: ks, info, decision: d },
       };
-      if (ctx.replaceNow && info.nowCalls.length > 0) {
+      if (ctx.replaceNow && resolveDecision(d, ctx.settings).forwardTo === 'both') refuseUnpinned(info);
+      if (ctx.replaceNow && info.functionCalls.length > 0) {
         const rewritten = rewritePrepareFrame(frame, info, nowOptions(ctx));
         if (rewritten) {
           route.originFrame = rewritten.frame;

@@ -89,12 +89,14 @@ const ONE_UUID = new RegExp(`^INSERT INTO ks\\.t \\(k\\) VALUES \\(${UUID_RE}\\)
 
 // ---- decisions ---------------------------------------------------------------------------------
 
-test('needsNowReplacement: only whole-term now() in writes', () => {
+test('needsNowReplacement: pinned functions in any position of a write, never in reads', () => {
   assert.equal(needsNowReplacement(inspect('INSERT INTO ks.t (k, v) VALUES (now(), 1)')), true);
   assert.equal(needsNowReplacement(inspect('UPDATE ks.t SET v = 1 WHERE k = system.now()')), true);
   assert.equal(needsNowReplacement(inspect('BEGIN BATCH INSERT INTO ks.t (k) VALUES (now()) APPLY BATCH')), true);
   assert.equal(needsNowReplacement(inspect('INSERT INTO ks.t (k, v) VALUES (?, ?)')), false);
-  assert.equal(needsNowReplacement(inspect('INSERT INTO ks.t (k, ts) VALUES (1, toTimestamp(now()))')), false);
+  // beyond upstream: compositions and other non-deterministic functions are pinned too
+  assert.equal(needsNowReplacement(inspect('INSERT INTO ks.t (k, ts) VALUES (1, toTimestamp(now()))')), true);
+  assert.equal(needsNowReplacement(inspect('UPDATE ks.t SET l = l + [uuid()] WHERE k = 1')), true);
   assert.equal(needsNowReplacement(inspect('SELECT * FROM ks.t WHERE k = now()')), false);
 });
 
@@ -194,12 +196,12 @@ test('rewritePrepareFrame: positional and named markers, keyspace field kept (ev
     const f1 = decoded<Prepare>(r1.frame);
     assert.equal(f1.message.query, 'INSERT INTO ks.t (a, b, c) VALUES (?, ?, ?)', versionName(v));
     assert.equal(f1.message.keyspace, ks.keyspace);
-    assert.deepEqual(r1.replacement, { markers: 'positional', generatedIndices: [1] });
+    assert.deepEqual(r1.replacement, { markers: 'positional', generatedIndices: [1], functions: ['now'] });
 
     const p2 = 'UPDATE ks.t SET v = :v, w = now() WHERE k = :k AND c = now()';
     const r2 = rewritePrepareFrame(request<Prepare>(v, { opcode: Opcode.PREPARE, query: p2, ...ks }), inspect(p2))!;
     assert.equal(decoded<Prepare>(r2.frame).message.query, 'UPDATE ks.t SET v = :v, w = :zdm__now WHERE k = :k AND c = :zdm__now');
-    assert.deepEqual(r2.replacement, { markers: 'named', generatedIndices: [1, 3] });
+    assert.deepEqual(r2.replacement, { markers: 'named', generatedIndices: [1, 3], functions: ['now', 'now'] });
   }
 });
 
