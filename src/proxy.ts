@@ -16,6 +16,7 @@ import { ControlConnection } from './backend/control-connection';
 import type { ProtocolVersion } from './protocol/constants';
 import { PreparedCache } from './routing/prepared-cache';
 import { RoutingSettings, type RoutingSettingsValues, type SettingsSource } from './routing/settings';
+import { RequestIdTracer } from './routing/request-id';
 import { MigrationMetrics } from './observability/migration-metrics';
 import type { ClusterStatus, StatusSource } from './observability/status-page';
 import { packageVersion } from './config/cli';
@@ -195,16 +196,8 @@ async function startControlConnections(
   }
 }
 
-/** Settings this proxy accepts (upstream names) but does not implement yet. */
-export function checkSupported(config: ProxyConfig, logger: Logger): void {
-  if (config.settings.tracing_enabled) {
-    logger.warn('tracing_enabled is set, but request-id tracing is not implemented by this proxy yet: no request id is added');
-  }
-}
-
 export async function startProxy(config: ProxyConfig, opts: StartProxyOptions = {}): Promise<RunningProxy> {
   const logger = opts.logger ?? pino({ level: 'info' });
-  checkSupported(config, logger);
   // upstream's startup lines on the TLS mode of each side (spec 1.4)
   for (const m of [config.origin.tls.logMessage, config.target.tls.logMessage, config.proxyTls.logMessage]) logger.info(m);
   // client-facing TLS files are read (and checked) before anything connects: a bad file stops the startup
@@ -215,6 +208,11 @@ export async function startProxy(config: ProxyConfig, opts: StartProxyOptions = 
   const settings = RoutingSettings.fromConfig(config);
   const cache = new PreparedCache(config.maxPreparedStatements);
   const counters = new ProxyCounters();
+  const requestIds = new RequestIdTracer({
+    enabled: config.settings.tracing_enabled,
+    rateLimit: config.settings.tracing_rate_limit,
+    key: config.settings.tracing_request_id_key,
+  });
 
   const ownServer = opts.observability === undefined;
   const obs = opts.observability ?? (await startObservabilityServer(config, logger));
@@ -307,6 +305,7 @@ export async function startProxy(config: ProxyConfig, opts: StartProxyOptions = 
         connect: opts.connect ?? ((o) => ClusterConnection.connect(o)),
         tls: tlsOpts,
         counters,
+        requestIds,
         metrics,
       });
       sessions.add(s);

@@ -26,6 +26,7 @@ import { endpointLabel, type ClusterConnection, type ClusterConnectionOptions } 
 import type { ProxyConfig } from '../config/types';
 import type { PreparedCache } from '../routing/prepared-cache';
 import { routeRequest, type BodyCodec, type Route, type RouteContext } from '../routing/request-router';
+import type { RequestIdTracer } from '../routing/request-id';
 import { NowReplacementError } from '../routing/now-replacement';
 import { aggregate } from '../routing/response-aggregator';
 import type { ClusterName, RoutingSettings } from '../routing/settings';
@@ -63,6 +64,8 @@ export interface SessionDeps {
   generateNow?: () => Buffer;
   /** metrics (default: no-op) */
   metrics?: ProxyMetrics;
+  /** request-id tracing (spec 4.8), shared by all sessions (one rate limit); undefined = requests untouched */
+  requestIds?: RequestIdTracer;
 }
 
 export type SessionState = 'connecting' | 'handshake' | 'ready' | 'closing' | 'closed';
@@ -407,7 +410,9 @@ export class ClientSession {
   /** Route and dispatch one request; `after` runs once the request is finished (handshake pump). */
   private handleRequest(f: RawFrame, after?: () => void): void {
     let route: Route;
+    let requestId: string | undefined;
     try {
+      if (this.deps.requestIds) ({ frame: f, id: requestId } = this.traceRequest(f, this.deps.requestIds));
       route = routeRequest(f, this.routeContext());
     } catch (e) {
       if (e instanceof NowReplacementError) {
@@ -422,9 +427,10 @@ export class ClientSession {
       }
       throw e;
     }
-    const complete = after ? (fl: InFlight) => (this.defaultComplete(fl), after()) : (fl: InFlight) => this.defaultComplete(fl);
+    let complete = after ? (fl: InFlight) => (this.defaultComplete(fl), after()) : (fl: InFlight) => this.defaultComplete(fl);
     switch (route.type) {
       case 'forward': {
+        if (requestId !== undefined) complete = this.logRequestId(f, requestId, complete);
         // the async copy is taken before the synchronous send (which rewrites stream ids in place)
         const a = route.async && this.state === 'ready' ? this.currentAsyncReads() : undefined;
         const asyncFrame = a?.isReady ? (a.cluster === 'TARGET' ? route.targetFrame ?? f : route.originFrame ?? f).withStreamId(f.streamId) : undefined;
@@ -450,6 +456,24 @@ export class ClientSession {
         break;
     }
     if (after) after();
+  }
+
+  private traceRequest(f: RawFrame, tracer: RequestIdTracer): { frame: RawFrame; id?: string } {
+    const c = this.deps.control;
+    const clusterVersion = Math.min(c.origin.protocolVersion, c.target.protocolVersion) as ProtocolVersion;
+    return tracer.apply(f, clusterVersion, this.bodyCodec);
+  }
+
+  /** Spec 4.8 log lines: the request id when sent, and each cluster's reply to it. */
+  private logRequestId(f: RawFrame, id: string, complete: (fl: InFlight) => void): (fl: InFlight) => void {
+    const stream = f.streamId;
+    this.log.info(`Request id ${id} (hex) for query with stream id ${stream} and ${opcodeName(f.opcode)}`);
+    return (fl) => {
+      for (const [name, r] of [['ORIGIN-CONNECTOR', fl.origin], ['TARGET-CONNECTOR', fl.target]] as const) {
+        if (r) this.log.info(`Received response from ${name} for query with stream id ${stream} and request id ${id} (hex)`);
+      }
+      complete(fl);
+    };
   }
 
   private forward(f: RawFrame, route: ForwardRoute, complete: (fl: InFlight) => void, clientStream?: number): void {

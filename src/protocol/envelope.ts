@@ -10,7 +10,8 @@
  * ignored. The body passed in is the decompressed one.
  */
 import { HeaderFlag, ProtocolVersion, atLeastV4 } from './constants';
-import type { FrameHeader } from './frame';
+import { RawFrame, type FrameHeader } from './frame';
+import { ProtocolError } from './errors';
 import { Reader, Writer, type BytesMap } from './primitives';
 
 export interface Envelope {
@@ -108,4 +109,46 @@ export function encodeEnvelope(version: ProtocolVersion, isResponse: boolean, en
     if (!atLeastV4(version)) throw new RangeError(`a custom payload needs protocol v4+, not v${version}`);
     w.writeBytesMap(env.customPayload);
   }
+}
+
+/** Body (de)compression of a connection, for the frame-level helpers below. */
+export interface EnvelopeBodyCodec {
+  decompress(body: Buffer): Buffer;
+  compress(body: Buffer): Buffer;
+}
+
+/** The custom payload of a request frame (v4+), or undefined when it carries none. */
+export function requestCustomPayload(frame: RawFrame, codec: EnvelopeBodyCodec | undefined): BytesMap | undefined {
+  if (!hasCustomPayload(frame.header)) return undefined;
+  const body = plainRequestBody(frame, codec);
+  return new Reader(body).readBytesMap('custom payload');
+}
+
+function plainRequestBody(frame: RawFrame, codec: EnvelopeBodyCodec | undefined): Buffer {
+  if (!frame.isCompressed) return frame.body;
+  if (!codec) throw new ProtocolError('compression', 'compressed frame received but no compression was negotiated at STARTUP', frame.header);
+  return codec.decompress(frame.body);
+}
+
+/**
+ * A copy of a v4+ request frame with its custom payload replaced by `payload` (undefined or empty = no custom
+ * payload: the CUSTOM_PAYLOAD flag is cleared). The message bytes are kept as they are; the body is compressed
+ * again when the frame was. Throws RangeError for a version without custom payloads (v2/v3).
+ */
+export function withRequestCustomPayload(frame: RawFrame, payload: BytesMap | undefined, codec: EnvelopeBodyCodec | undefined): RawFrame {
+  if (frame.header.isResponse) throw new RangeError('withRequestCustomPayload: not a request frame');
+  if (!atLeastV4(frame.version)) throw new RangeError(`a custom payload needs protocol v4+, not v${frame.version}`);
+  const plain = plainRequestBody(frame, codec);
+  const message = plain.subarray(skipEnvelope(frame.header, plain));
+  const keep = payload !== undefined && Object.keys(payload).length > 0;
+  let body: Buffer = message;
+  if (keep) {
+    const w = new Writer(message.length + 64);
+    w.writeBytesMap(payload);
+    w.writeRaw(message);
+    body = Buffer.from(w.finish());
+  }
+  const flags = keep ? frame.flags | HeaderFlag.CUSTOM_PAYLOAD : frame.flags & ~HeaderFlag.CUSTOM_PAYLOAD;
+  const out = frame.isCompressed && codec ? codec.compress(body) : body;
+  return RawFrame.fromParts({ version: frame.version, isResponse: false, flags, streamId: frame.streamId, opcode: frame.opcode }, out);
 }

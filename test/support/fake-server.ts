@@ -34,6 +34,7 @@ import { getCompressor } from '../../src/protocol/compression';
 import { SegmentFramer, V5FrameDecoder } from '../../src/protocol/segment';
 import { buildPlainToken, parsePlainToken, DSE_AUTHENTICATOR, PASSWORD_AUTHENTICATOR } from '../../src/backend/authenticator';
 import { encodeFrame } from '../../src/protocol/frame-codec';
+import { skipEnvelope } from '../../src/protocol/envelope';
 import { encodeMessage, rowsResult, simpleError, type MessageOnlyErrorCode } from '../../src/protocol/messages/index';
 import { DataTypes, DataTypeCode, encodeValue, setOf, type DataType } from '../../src/protocol/values';
 
@@ -303,7 +304,9 @@ export class FakeServer extends EventEmitter {
     let decoded: Message | undefined;
     if (!frame.isCompressed) {
       try {
-        decoded = decodeMessage(frame.opcode, false, frame.body, version, { allowTrailingBytes: true });
+        // a v4+ custom payload (request-id tracing) comes before the message
+        const at = skipEnvelope(frame.header, frame.body);
+        decoded = decodeMessage(frame.opcode, false, frame.body.subarray(at), version, { allowTrailingBytes: true });
       } catch {
         decoded = undefined;
       }
