@@ -21,7 +21,6 @@ import { Opcode, ProtocolVersion, opcodeName } from '../protocol/constants';
 import { FrameDecoder } from '../protocol/decoder';
 import { RawFrame } from '../protocol/frame';
 import { decodeFrame, encodeFrame, openBody } from '../protocol/frame-codec';
-import { skipEnvelope } from '../protocol/envelope';
 import { decodeMessage, type DecodeMessageOptions, type RequestMessage, type ResponseMessage } from '../protocol/messages';
 import { getCompressor, type BodyCompressor } from '../protocol/compression';
 import { startupCompression } from '../protocol/messages/startup';

@@ -117,7 +117,6 @@ const CONTROL_NODE_COLUMNS = new Set([
   'native_protocol_version',
   'thrift_version',
 ]);
-const NATIVE_TRANSPORT = new Set(['native_transport_address', 'native_transport_port', 'native_transport_port_ssl']);
 
 function hostHas(host: Host, column: string): boolean {
   if (column === 'release_version' && host.releaseVersion !== undefined) return true;

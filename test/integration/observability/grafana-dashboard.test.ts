@@ -21,11 +21,22 @@ const DASHBOARD = join(ROOT, 'examples', 'grafana', 'zdm-proxy.json');
  * turns it on and requires its metrics.
  */
 const PENDING_FEATURES = [
-  { metricPrefix: 'zdm_dual_read_comparisons_', setting: 'dual_read_compare_enabled', value: true, feature: 'live read comparison (issue 13)' },
+  {
+    metricPrefix: 'zdm_dual_read_comparisons_',
+    setting: 'dual_read_compare_enabled',
+    value: true,
+    feature: 'live read comparison (issue 13)',
+  },
   { metricPrefix: 'zdm_journal_', setting: 'journal_dir', value: 'TMPDIR', feature: 'one-sided write journal (issue 14)' },
 ] as const;
 
-interface Panel { type: string; title: string; id: number; targets?: { expr: string; refId: string }[]; panels?: Panel[] }
+interface Panel {
+  type: string;
+  title: string;
+  id: number;
+  targets?: { expr: string; refId: string }[];
+  panels?: Panel[];
+}
 
 function panelsOf(dash: { panels: Panel[] }): Panel[] {
   return dash.panels.flatMap((p) => [p, ...(p.panels ?? [])]);
@@ -45,7 +56,8 @@ describe('Grafana dashboard (examples/grafana/zdm-proxy.json)', () => {
   before(async () => {
     await ensureClusters();
     const settings: Record<string, string | number | boolean> = { read_mode: 'DUAL_ASYNC_ON_SECONDARY' };
-    for (const f of PENDING_FEATURES) if (f.setting in SETTING_DEFS) settings[f.setting] = f.value === 'TMPDIR' ? journalDir : f.value;
+    for (const f of PENDING_FEATURES)
+      if (f.setting in SETTING_DEFS) settings[f.setting] = f.value === 'TMPDIR' ? journalDir : f.value;
     proxy = await startTestProxy({ settings });
     client = await proxyClient({ proxy });
     await client.execute('SELECT release_version FROM system.local');
@@ -67,7 +79,18 @@ describe('Grafana dashboard (examples/grafana/zdm-proxy.json)', () => {
       for (const t of p.targets) assert.ok(metricsOf(t.expr).length > 0, `panel "${p.title}" ${t.refId} queries a metric`);
     }
     const titles = panels.map((p) => p.title.toLowerCase()).join('\n');
-    for (const topic of ['requests/s', 'latency', 'failures by error', 'in-flight', 'async reads', 'connections', 'event-loop lag', 'dual-read', 'journal', 'workers']) {
+    for (const topic of [
+      'requests/s',
+      'latency',
+      'failures by error',
+      'in-flight',
+      'async reads',
+      'connections',
+      'event-loop lag',
+      'dual-read',
+      'journal',
+      'workers',
+    ]) {
       assert.ok(titles.includes(topic), `a panel about ${topic}`);
     }
   });
@@ -87,7 +110,8 @@ describe('Grafana dashboard (examples/grafana/zdm-proxy.json)', () => {
     for (const name of [...queried].sort()) {
       if (present(name)) continue;
       const pending = PENDING_FEATURES.find((f) => name.startsWith(f.metricPrefix) && !(f.setting in SETTING_DEFS));
-      if (pending) t.diagnostic(`${name}: not checked, ${pending.feature} is not in this checkout yet (no ${pending.setting} setting)`);
+      if (pending)
+        t.diagnostic(`${name}: not checked, ${pending.feature} is not in this checkout yet (no ${pending.setting} setting)`);
       else missing.push(name);
     }
     assert.deepEqual(missing, [], 'metrics queried by the dashboard but absent from /metrics');

@@ -56,9 +56,14 @@ describe('npm package: pack, install into an empty folder, run the installed bin
   });
 
   it('installs from the tarball and the installed bin starts the proxy: a driver writes through it to both clusters', async () => {
-    const install = await runProcess(NPM, ['install', '--no-audit', '--no-fund', '--prefer-offline', join(work, packed!.filename)], {
-      cwd: work, timeoutMs: 300_000,
-    });
+    const install = await runProcess(
+      NPM,
+      ['install', '--no-audit', '--no-fund', '--prefer-offline', join(work, packed!.filename)],
+      {
+        cwd: work,
+        timeoutMs: 300_000,
+      },
+    );
     assert.equal(install.code, 0, `npm install of the tarball failed:\n${install.stderr}`);
     const bin = join(work, 'node_modules', '.bin', 'zdm-proxy');
     assert.ok(existsSync(bin), `${bin} is installed`);

@@ -6,7 +6,15 @@ import { spawnSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { runCli } from '../../../src/config/cli';
-import { decodeYamlText, defaultSettings, envVarName, exampleConfigYaml, loadConfig, SETTING_DEFS, SETTING_KEYS } from '../../../src/config';
+import {
+  decodeYamlText,
+  defaultSettings,
+  envVarName,
+  exampleConfigYaml,
+  loadConfig,
+  SETTING_DEFS,
+  SETTING_KEYS,
+} from '../../../src/config';
 
 const ROOT = join(__dirname, '..', '..', '..', '..');
 const CLI = join(ROOT, 'dist', 'src', 'cli.js');
@@ -52,7 +60,9 @@ test(`examples/zdm.yml is the generated example (after adding or changing a sett
   const at = generated.findIndex((line, i) => file[i] !== line);
   if (at >= 0 || file.length !== generated.length) {
     const line = at >= 0 ? at : Math.min(file.length, generated.length);
-    assert.fail(`examples/zdm.yml is stale from line ${line + 1} (file: ${JSON.stringify(file[line])}, ` +
-      `generated: ${JSON.stringify(generated[line])}): run ${REGENERATE}`);
+    assert.fail(
+      `examples/zdm.yml is stale from line ${line + 1} (file: ${JSON.stringify(file[line])}, ` +
+        `generated: ${JSON.stringify(generated[line])}): run ${REGENERATE}`,
+    );
   }
 });

@@ -65,7 +65,7 @@ test('UNPREPARED from both clusters reaches the client with the ORIGIN id and up
   const id = await c.prepare(q);
   let forget = true;
   const forgetting = (s: Harness['origin']) =>
-    s.onRequest((f, d) => {
+    s.onRequest((_f, d) => {
       const mine = s.preparedId(q);
       if (!forget || d?.opcode !== Opcode.EXECUTE || !d.id.equals(mine)) return undefined;
       const w = new Writer(64).writeInt(ErrorCode.UNPREPARED).writeString('forgot').writeShortBytes(mine);

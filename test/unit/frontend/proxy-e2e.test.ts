@@ -113,7 +113,7 @@ test("negative stream id gets a protocol error; v5 STARTUP is steered down by th
 
 test('timeout: no reply, and the connection stays usable', async () => {
   const c = await TestClient.ready(proxy.port);
-  target.onRequest((f, d) => (d && 'query' in d && (d as { query: string }).query.includes('stall_me') ? 'drop' : undefined));
+  target.onRequest((_f, d) => (d && 'query' in d && (d as { query: string }).query.includes('stall_me') ? 'drop' : undefined));
   await assert.rejects(c.send(q("INSERT INTO ks.t (k) VALUES ('stall_me')", 11), 1000), /no reply/);
   const ok = await c.send(q("INSERT INTO ks.t (k) VALUES ('fine')", 12));
   assert.equal(ok.opcode, Opcode.RESULT);
