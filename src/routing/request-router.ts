@@ -90,6 +90,8 @@ export type Route =
       prepared?: readonly PreparedEntry[];
       /** `USE ks` (QUERY): the keyspace named, for logs; the session keyspace is set from the SET_KEYSPACE reply. */
       useKeyspace?: string;
+      /** `pin_write_timestamps`: the timestamp (µs) the proxy set in both frames; undefined when it set none. */
+      writeTimestamp?: bigint;
     }
   /** AUTH_RESPONSE: the handshake sends it to the auth-primary cluster (spec 3.5.1). */
   | { type: 'auth' }
@@ -368,6 +370,7 @@ function pinWriteTimestamp(route: Extract<Route, { type: 'forward' }>, frame: Ra
   if (!o) return; // the client's own timestamp (or v2): left as it is
   const target = route.targetFrame;
   route.originFrame = o;
+  route.writeTimestamp = micros;
   route.targetFrame = target ? (stamp(target, messageBody(target, ctx.codec)) ?? target) : o.withStreamId(o.streamId);
 }
 

@@ -41,6 +41,7 @@ test('QUERY writes get one proxy timestamp, the same for ORIGIN and TARGET, in d
     assert.ok(s.o !== undefined, q);
     assert.equal(s.t, s.o, `${q}: same timestamp for both`);
     assert.notEqual(r.originFrame, r.targetFrame, 'two frame objects (each connection rewrites its stream id)');
+    assert.equal(r.writeTimestamp, s.o, 'the route names the pinned timestamp');
   }
   const a = stamps(routeRequest(query('INSERT INTO t (k) VALUES (1)'), c), query('x')).o!;
   const b = stamps(routeRequest(query('INSERT INTO t (k) VALUES (2)'), c), query('x')).o!;
@@ -51,6 +52,7 @@ test('left alone: client timestamps, LWT, reads, DDL, setting off, protocol v2',
   const c = ctx();
   const own = query('INSERT INTO t (k) VALUES (1)', 77n);
   assert.deepEqual(stamps(routeRequest(own, c), own), { o: 77n, t: 77n }, 'client timestamp kept');
+  assert.equal((routeRequest(own, c) as Fwd).writeTimestamp, undefined, 'nothing pinned');
   for (const q of ['INSERT INTO t (k) VALUES (1) IF NOT EXISTS', "UPDATE t SET v = 1 WHERE k = 1 IF v = 2", 'DELETE FROM t WHERE k = 1 IF EXISTS',
     'SELECT * FROM t', 'CREATE TABLE x (k int PRIMARY KEY)', 'BEGIN BATCH INSERT INTO t (k) VALUES (1) IF NOT EXISTS APPLY BATCH']) {
     const f = query(q);
