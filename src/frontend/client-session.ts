@@ -16,13 +16,13 @@
  */
 import type * as net from 'node:net';
 import type { Logger } from 'pino';
-import { ErrorCode, Opcode, ProtocolVersion, opcodeName, versionName } from '../protocol/constants';
+import { Consistency, ErrorCode, Opcode, ProtocolVersion, opcodeName, versionName } from '../protocol/constants';
 import { ConnectionFraming } from '../protocol/framing';
 import { ProtocolError } from '../protocol/errors';
 import type { RawFrame } from '../protocol/frame';
 import { messageOf } from '../protocol/frame-codec';
 import { Reader, type StringMultimap } from '../protocol/primitives';
-import { endpointLabel, type ClusterConnection, type ClusterConnectionOptions } from '../backend/cluster-connection';
+import { endpointLabel, requestFrame, type ClusterConnection, type ClusterConnectionOptions } from '../backend/cluster-connection';
 import type { ProxyConfig } from '../config/types';
 import type { PreparedCache } from '../routing/prepared-cache';
 import { routeRequest, type BodyCodec, type Route, type RouteContext } from '../routing/request-router';
@@ -38,7 +38,7 @@ import { Handshake } from './handshake';
 import { RequestExecutor, type ForwardRoute, type InFlight } from './request-executor';
 import { ProxyCounters } from './counters';
 import { AsyncReads, asyncMetricsObserver } from './async-reads';
-import { OneSidedUnprepared, oneSidedUnprepared } from './one-sided-unprepared';
+import { OneSidedUnprepared, oneSidedUnprepared, useStatement, useSwitchedOnOneSide } from './one-sided-unprepared';
 import { NoopProxyMetrics, type NodeMetrics, type ProxyMetrics } from '../observability/metrics';
 
 /** What a session needs from a control connection (a subset of backend/ControlConnection). */
@@ -516,7 +516,39 @@ export class ClientSession {
       this.oneSided.heal(fl, lost, (healed) => this.aggregateReply(healed), (x, frame) => this.reply(x, frame));
       return;
     }
+    const switched = useSwitchedOnOneSide(fl, this.bodyOf);
+    if (switched) {
+      this.restoreKeyspace(fl, switched);
+      return;
+    }
     this.aggregateReply(fl);
+  }
+
+  /**
+   * A USE switched `cluster`'s connection only (issue 12). The session keyspace did not change (the client gets
+   * the other cluster's error): `cluster` is put back on the previous keyspace with `USE "<previous>"` before the
+   * error is answered. With no previous keyspace (a connection cannot leave a keyspace) or when the restore fails,
+   * the client gets the error and the client connection is drained and closed: no later unqualified statement can
+   * land in different keyspaces; the driver reconnects with a fresh pair.
+   */
+  private restoreKeyspace(fl: InFlight, cluster: ClusterName): void {
+    const previous = this.keyspace;
+    const answer = (): void => this.aggregateReply(fl);
+    const giveUp = (why: string): void => {
+      this.log.warn(`USE succeeded on ${cluster} only and ${why}: answering the error, then closing the client connection so that the two clusters cannot resolve later statements in different keyspaces`);
+      answer();
+      void this.drain();
+    };
+    if (previous === '') return giveUp('the session had no keyspace to go back to');
+    const frame = requestFrame(fl.request.version, { opcode: Opcode.QUERY, query: useStatement(previous), params: { consistency: Consistency.ONE } });
+    const route: ForwardRoute = { type: 'forward', to: cluster === 'ORIGIN' ? 'origin' : 'target', tracking: 'none', async: false };
+    this.executor!.forward(frame, route, (r) => {
+      const f = cluster === 'ORIGIN' ? r.origin! : r.target!;
+      if (f.opcode !== Opcode.RESULT) return giveUp(`going back to keyspace ${previous} there failed`);
+      this.counters.useRestored++;
+      this.log.warn(`USE succeeded on ${cluster} only: ${cluster} put back on keyspace ${previous}; the client gets the other cluster's error`);
+      answer();
+    }, fl.clientStream, () => giveUp(`no stream id was free to put it back on keyspace ${previous}`));
   }
 
   private aggregateReply(fl: InFlight): void {

@@ -16,13 +16,13 @@
  * client apply it twice. A request timing out meanwhile gets no reply, like any other.
  */
 import type { Logger } from 'pino';
-import { ErrorCode, Opcode, atLeastV5 } from '../protocol/constants';
+import { ErrorCode, Opcode, ResultKind, atLeastV5 } from '../protocol/constants';
 import type { RawFrame } from '../protocol/frame';
 import { requestFrame } from '../backend/cluster-connection';
 import { preparedNowReplacement, replaceNowCalls } from '../cql/rewrite';
 import type { PreparedEntry } from '../routing/prepared-cache';
 import type { ClusterName } from '../routing/settings';
-import { errorFrame, readErrorCode, readPreparedIds, readUnpreparedId } from './replies';
+import { errorFrame, readErrorCode, readPreparedIds, readResultKind, readUnpreparedId } from './replies';
 import type { ForwardRoute, InFlight } from './request-executor';
 
 export interface OneSidedDeps {
@@ -138,4 +138,32 @@ export class OneSidedUnprepared {
       done(fl);
     }, fl.clientStream, () => fail(`no stream id free on ${cluster}`));
   }
+}
+
+// ---- USE answered on one cluster only ---------------------------------------------------------------
+
+/**
+ * A request for both clusters answered SET_KEYSPACE by one and an ERROR by the other (a USE of a keyspace that
+ * exists on one side only): the cluster whose connection switched keyspace; else undefined. The session then
+ * puts that connection back on its previous keyspace (`useStatement`) before the client gets the error, so that
+ * later unqualified statements resolve to the same keyspace on both sides.
+ */
+export function useSwitchedOnOneSide(fl: InFlight, body: (f: RawFrame) => Buffer): ClusterName | undefined {
+  if (fl.route.to !== 'both' || fl.request.opcode !== Opcode.QUERY || !fl.origin || !fl.target) return undefined;
+  const oe = fl.origin.opcode === Opcode.ERROR;
+  const te = fl.target.opcode === Opcode.ERROR;
+  if (oe === te) return undefined;
+  const ok = oe ? fl.target : fl.origin;
+  if (ok.opcode !== Opcode.RESULT) return undefined;
+  try {
+    if (readResultKind(body(ok)) !== ResultKind.SET_KEYSPACE) return undefined;
+  } catch {
+    return undefined;
+  }
+  return oe ? 'TARGET' : 'ORIGIN';
+}
+
+/** `USE "<keyspace>"` for a keyspace name as a SET_KEYSPACE result gives it (case kept, quotes doubled). */
+export function useStatement(keyspace: string): string {
+  return `USE "${keyspace.replace(/"/g, '""')}"`;
 }

@@ -66,4 +66,33 @@ describe('one-sided writes (real clusters)', () => {
       await relay.stop();
     }
   });
+
+  it('USE of a keyspace that exists on Origin only: the error, both sides stay on the previous keyspace', async () => {
+    const only = uniqueKeyspaceName('origin_only');
+    await createKeyspace(only, ['origin']);
+    let proxy: TestProxy | undefined;
+    let c: RawCqlClient | undefined;
+    try {
+      await origin!.execute(`CREATE TABLE ${only}.kv (k int PRIMARY KEY, v text)`);
+      for (const x of [origin!, target!]) await x.execute(`CREATE TABLE IF NOT EXISTS ${ks}.kv (k int PRIMARY KEY, v text)`);
+      proxy = await startTestProxy({ logLevel: 'info' });
+      c = await RawCqlClient.connect({ host: proxy.host, port: proxy.port });
+      expectResult(await c.query(`USE ${ks}`), 'USE of a keyspace on both');
+      const e = errorOf(await c.query(`USE ${only}`));
+      assert.equal(e?.code, ErrorCode.INVALID, `USE of a keyspace Target lacks: ${JSON.stringify(e)}`);
+      // an unqualified write after the failed USE: in the previous keyspace on BOTH clusters
+      expectResult(await c.query(`INSERT INTO kv (k, v) VALUES (1, 'after-failed-use')`), 'unqualified INSERT');
+      for (const [name, x] of [['Origin', origin!], ['Target', target!]] as const) {
+        const rs = await x.execute(`SELECT v FROM ${ks}.kv WHERE k = 1`);
+        assert.deepEqual(rs.rows.map((r) => r['v']), ['after-failed-use'], `${name}: the write is in ${ks}`);
+      }
+      const stray = await origin!.execute(`SELECT v FROM ${only}.kv WHERE k = 1`);
+      assert.equal(stray.rows.length, 0, `Origin: nothing written to ${only}`);
+      assert.ok(proxy.logs.some((l) => /USE succeeded on ORIGIN only: ORIGIN put back on keyspace/.test(l)), 'logged');
+    } finally {
+      c?.close();
+      await proxy?.stop().catch(() => undefined);
+      await dropKeyspace(only, ['origin']).catch(() => undefined);
+    }
+  });
 });

@@ -158,3 +158,45 @@ test('UNPREPARED from ORIGIN and a write timeout from TARGET: the client gets th
     c.close();
   }
 });
+
+/** TARGET refuses `USE <ks>` (the keyspace exists on ORIGIN only). */
+function noKeyspaceOnTarget(ks: string): void {
+  h.target.onRequest((_f, d) =>
+    d?.opcode === Opcode.QUERY && d.query === `USE ${ks}`
+      ? { opcode: Opcode.ERROR, body: Buffer.from(new Writer(64).writeInt(ErrorCode.INVALID).writeString(`Keyspace '${ks}' does not exist`).finish()) }
+      : undefined,
+  );
+}
+
+test('USE that succeeds on ORIGIN only: ORIGIN is put back on the previous keyspace, the client gets the error and keeps its connection', async () => {
+  const c = await TestClient.ready(h.proxy.port);
+  try {
+    assert.equal((await c.query('USE ks1')).opcode, Opcode.RESULT);
+    noKeyspaceOnTarget('only_origin');
+    const o0 = h.origin.received.length;
+    const restored = h.proxy.counters.useRestored;
+    const e = errorOf(await c.query('USE only_origin'));
+    assert.equal(e.code, ErrorCode.INVALID);
+    assert.match(e.message, /only_origin/);
+    assert.deepEqual(h.origin.received.slice(o0).map((r) => r.query), ['USE only_origin', 'USE "ks1"'], 'ORIGIN went back to ks1 before the answer');
+    assert.equal(h.proxy.counters.useRestored, restored + 1);
+    assert.equal((await c.query('SELECT * FROM t')).opcode, Opcode.RESULT, 'the connection stays usable');
+    assert.equal(c.closed, false);
+  } finally {
+    h.target.clearHandlers();
+    c.close();
+  }
+});
+
+test('USE that succeeds on ORIGIN only with no previous keyspace: the client gets the error, then the connection is closed', async () => {
+  const c = await TestClient.ready(h.proxy.port);
+  try {
+    noKeyspaceOnTarget('only_origin');
+    const e = errorOf(await c.query('USE only_origin'));
+    assert.equal(e.code, ErrorCode.INVALID);
+    await waitFor('the client connection closed', () => c.closed);
+  } finally {
+    h.target.clearHandlers();
+    c.close();
+  }
+});
