@@ -69,10 +69,18 @@ describe('README walk-through from a fresh clone', {
   });
   after(async () => {
     if (sandbox && sandbox.exitCode === null && sandbox.pid) {
+      const group = sandbox.pid;
+      const signal = (sig: NodeJS.Signals): void => {
+        try {
+          process.kill(-group, sig);
+        } catch {
+          /* the process group is gone already */
+        }
+      };
       const exited = new Promise((r) => sandbox!.once('exit', r));
-      process.kill(-sandbox.pid, 'SIGINT');
+      signal('SIGINT');
       await Promise.race([exited, new Promise((r) => setTimeout(r, 15_000))]);
-      if (sandbox.exitCode === null) process.kill(-sandbox.pid, 'SIGKILL');
+      signal('SIGKILL');
     }
     await dropKeyspace('test').catch(() => undefined);
     rmSync(work, { recursive: true, force: true });
