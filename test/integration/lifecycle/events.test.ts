@@ -10,7 +10,8 @@ import { dropKeyspace, ensureClusters, uniqueKeyspaceName } from '../../support/
 import { startTestProxy, type TestProxy } from '../../support/proxy';
 import { errorOf, RawCqlClient, type Opcode } from '../../support/raw-client';
 import type { Frame } from '../../../src/protocol';
-import { directSessions, sleep, waitFor, type Direct } from './helpers';
+import { waitFor } from '../../support/wait';
+import { directSessions, sleep, type Direct } from './helpers';
 
 interface SchemaEvent { change: string; target: string; keyspace: string; name?: string }
 
@@ -55,7 +56,7 @@ describe('lifecycle: events through the proxy', () => {
 
   it('DDL directly on Origin: exactly one SCHEMA_CHANGE event', async () => {
     await d!.origin.execute(`CREATE TABLE ${ks}.on_origin (k int PRIMARY KEY)`);
-    await waitFor(() => eventsFor('on_origin').length > 0, 5_000, 50);
+    await waitFor('a schema event for on_origin', () => eventsFor('on_origin').length > 0, { timeoutMs: 5_000 });
     await sleep(500);
     const evs = eventsFor('on_origin');
     assert.equal(evs.length, 1, `events: ${JSON.stringify(evs)}`);
@@ -72,7 +73,7 @@ describe('lifecycle: events through the proxy', () => {
   it('DDL through the proxy: exactly one event (Origin\'s; Target\'s is dropped)', async () => {
     const r = await writer!.query(`CREATE TABLE ${ks}.via_proxy (k int PRIMARY KEY, v text)`, undefined, { timeoutMs: 30_000 });
     assert.equal(errorOf(r), undefined, `CREATE TABLE through the proxy: ${JSON.stringify(errorOf(r))}`);
-    await waitFor(() => eventsFor('via_proxy').length > 0, 5_000, 50);
+    await waitFor('a schema event for via_proxy', () => eventsFor('via_proxy').length > 0, { timeoutMs: 5_000 });
     await sleep(1_000);
     const evs = eventsFor('via_proxy');
     assert.equal(evs.length, 1, `events: ${JSON.stringify(evs)}`);
@@ -80,7 +81,7 @@ describe('lifecycle: events through the proxy', () => {
     // ALTER through the proxy: one UPDATED event.
     const a = await writer!.query(`ALTER TABLE ${ks}.via_proxy ADD extra int`, undefined, { timeoutMs: 30_000 });
     assert.equal(errorOf(a), undefined);
-    await waitFor(() => eventsFor('via_proxy').length > 1, 5_000, 50);
+    await waitFor('a second schema event for via_proxy', () => eventsFor('via_proxy').length > 1, { timeoutMs: 5_000 });
     await sleep(1_000);
     assert.deepEqual(eventsFor('via_proxy').map((e) => e.change), ['CREATED', 'UPDATED']);
   });

@@ -61,16 +61,6 @@ export function norm(row: Record<string, unknown> | undefined): Record<string, u
 
 export const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
-/** Polls `fn` until it returns a truthy value or the time is up; returns the last value. */
-export async function waitFor<T>(fn: () => T | Promise<T>, timeoutMs: number, stepMs = 100): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const v = await fn();
-    if (v || Date.now() > deadline) return v;
-    await sleep(stepMs);
-  }
-}
-
 interface RelayedConnection {
   /** Order of acceptance, from 1. */
   index: number;

@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import { ensureClusters } from '../../support/clusters';
 import { startTestProxy, type TestProxy } from '../../support/proxy';
 import { errorOf, RawCqlClient, rowsOf } from '../../support/raw-client';
-import { waitFor } from './helpers';
+import { waitFor } from '../../support/wait';
 
 describe('lifecycle: proxy_max_client_connections', () => {
   let proxy: TestProxy | undefined;
@@ -52,14 +52,10 @@ describe('lifecycle: proxy_max_client_connections', () => {
     // Close one: a new connection is admitted once the proxy noticed.
     clients[0]!.close();
     let admitted: RawCqlClient | undefined;
-    await waitFor(async () => {
-      try {
-        admitted = await RawCqlClient.connect({ host: proxy!.host, port: proxy!.port, timeoutMs: 3_000 });
-        return true;
-      } catch {
-        return false;
-      }
-    }, 5_000, 100);
+    await waitFor('a new connection admitted after one of the ten closed', async () => {
+      admitted = await RawCqlClient.connect({ host: proxy!.host, port: proxy!.port, timeoutMs: 3_000 });
+      return true;
+    }, { timeoutMs: 5_000, intervalMs: 100 });
     assert.ok(admitted, 'a new connection should be admitted after one of the ten closed');
     clients.push(admitted);
     assert.equal(rowsOf(await admitted.query('SELECT release_version FROM system.local')).length, 1);

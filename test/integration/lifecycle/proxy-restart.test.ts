@@ -10,7 +10,8 @@ import { join } from 'node:path';
 
 import { dropKeyspace, ensureClusters, uniqueKeyspaceName } from '../../support/clusters';
 import { startTestProxy, type TestProxy } from '../../support/proxy';
-import { directSessions, waitFor, type Direct } from './helpers';
+import { waitFor } from '../../support/wait';
+import { directSessions, type Direct } from './helpers';
 
 interface ChildResult { errors: string[]; unavailable: number; written: number[]; reconnected: boolean; fatal?: string }
 
@@ -90,7 +91,7 @@ describe('lifecycle: proxy restart under a driver session', { timeout: 120_000 }
   it('prepared writes before and after the restart land on both clusters, no application error', async () => {
     const child = new DriverChild([proxy!.host, String(proxy!.port), ks, 'sequential', '0']);
     children.push(child);
-    assert.ok(await waitFor(() => child.out.includes('paused') || child.result, 30_000, 50), 'child should finish its first 20 writes');
+    await waitFor('the child finishing its first 20 writes', () => child.out.includes('paused') || child.result, { timeoutMs: 30_000 });
     await restartProxy();
     child.send('go');
     const r = await child.finish();
@@ -106,10 +107,10 @@ describe('lifecycle: proxy restart under a driver session', { timeout: 120_000 }
   it('a write loop running across a restart: only "no host available" while the proxy is down, every write lands on both', async () => {
     const child = new DriverChild([proxy!.host, String(proxy!.port), ks, 'concurrent', '1000']);
     children.push(child);
-    assert.ok(await waitFor(() => child.progress >= 20 || child.result, 30_000, 20), 'child should be writing');
+    await waitFor('the child writing', () => child.progress >= 20 || child.result, { timeoutMs: 30_000, intervalMs: 20 });
     await restartProxy();
     const at = child.progress;
-    assert.ok(await waitFor(() => child.progress >= at + 30 || child.result, 30_000, 20), 'writes should resume after the restart');
+    await waitFor('writes resuming after the restart', () => child.progress >= at + 30 || child.result, { timeoutMs: 30_000, intervalMs: 20 });
     child.send('stop');
     const r = await child.finish();
     assert.deepEqual(r.errors, [], `no error other than "no host available" during the restart (${r.unavailable} of those)`);

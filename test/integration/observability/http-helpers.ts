@@ -96,23 +96,7 @@ export async function scrape(proxy: TestProxy): Promise<Scrape> {
   return new Scrape(r.body);
 }
 
-/** Polls `probe` until it returns a truthy value (returned) or the time is up (then fails with `what` and the last value). */
-export async function waitFor<T>(what: string, probe: () => Promise<T>, { timeoutMs = 10_000, intervalMs = 100 } = {}): Promise<NonNullable<T>> {
-  const deadline = Date.now() + timeoutMs;
-  let last: unknown;
-  for (;;) {
-    try {
-      const v = await probe();
-      if (v) return v as NonNullable<T>;
-      last = v;
-    } catch (e) {
-      last = e;
-    }
-    if (Date.now() > deadline) {
-      assert.fail(`${what}: not reached within ${timeoutMs} ms (last: ${last instanceof Error ? last.message : JSON.stringify(last)})`);
-    }
-    await new Promise((r) => setTimeout(r, intervalMs));
-  }
-}
+/** The one shared waitFor (test/support/wait.ts), re-exported for the tests that import it from here. */
+export { waitFor } from '../../support/wait';
 
 export const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
