@@ -17,6 +17,12 @@
  * "Provided username <u> and/or password are incorrect"); REGISTER -> READY; QUERY on system.local / system.peers ->
  * ROWS (peers paged by `peersPageSize`); other QUERY -> VOID (USE -> SET_KEYSPACE); PREPARE -> PREPARED with an id
  * derived from the query and `preparedIdSalt`; EXECUTE -> VOID, or UNPREPARED for an unknown id; BATCH -> VOID.
+ * Errors on cue (see `errorReply` and the helpers below):
+ *   s.onRequest(whenQuery(/INSERT/, errorReply.writeTimeout({ received: 1, blockFor: 2, writeType: 'SIMPLE' })))
+ *   s.failNext((f, m) => m?.opcode === Opcode.EXECUTE, errorReply.overloaded())     // once, then normal again
+ *   s.neverReply((f, m) => m?.opcode === Opcode.QUERY)                              // the reply never comes
+ *   s.forgetPrepared()              // every prepared id unknown: EXECUTE/BATCH answer UNPREPARED (one side only
+ *                                   // when only one of two fake clusters forgets)
  * Frames with a version above `maxVersion` get PROTOCOL_ERROR (like a real node). v5 connections switch to segment
  * framing after READY/AUTHENTICATE. A reply may be a RawFrame (stream id is set to the request's), `{ opcode, body }`,
  * or a Promise of either.
@@ -35,11 +41,48 @@ import { SegmentFramer, V5FrameDecoder } from '../../src/protocol/segment';
 import { buildPlainToken, parsePlainToken, DSE_AUTHENTICATOR, PASSWORD_AUTHENTICATOR } from '../../src/backend/authenticator';
 import { encodeFrame } from '../../src/protocol/frame-codec';
 import { skipEnvelope } from '../../src/protocol/envelope';
-import { encodeMessage, rowsResult, simpleError, type MessageOnlyErrorCode } from '../../src/protocol/messages/index';
+import {
+  encodeMessage, overloadedError, readTimeoutError, rowsResult, serverError, simpleError, unavailableError, unpreparedError,
+  writeTimeoutError, type ErrorMessage, type MessageOnlyErrorCode, type WriteType,
+} from '../../src/protocol/messages/index';
+import { Consistency } from '../../src/protocol/constants';
 import { DataTypes, DataTypeCode, encodeValue, setOf, type DataType } from '../../src/protocol/values';
 
 export type Row = Record<string, unknown>;
-export type Reply = RawFrame | { opcode: Opcode; body: Buffer } | 'drop' | undefined;
+
+/** An ERROR reply for a scripted handler; its body is encoded for the request's version. */
+export class ErrorReply {
+  constructor(readonly error: ErrorMessage) {}
+  body(version: ProtocolVersion): Buffer {
+    return encodeMessage(this.error, version);
+  }
+}
+
+/** ERROR replies as real nodes send them (fields included), for `onRequest` / `failNext` / `whenQuery`. */
+export const errorReply = {
+  writeTimeout(o: { consistency?: Consistency; received?: number; blockFor?: number; writeType?: WriteType; message?: string } = {}): ErrorReply {
+    return new ErrorReply(writeTimeoutError(o.consistency ?? Consistency.LOCAL_QUORUM, o.received ?? 1, o.blockFor ?? 2, o.writeType ?? 'SIMPLE',
+      o.message ?? 'Operation timed out - received only 1 responses.'));
+  },
+  readTimeout(o: { consistency?: Consistency; received?: number; blockFor?: number; dataPresent?: boolean } = {}): ErrorReply {
+    return new ErrorReply(readTimeoutError(o.consistency ?? Consistency.LOCAL_QUORUM, o.received ?? 1, o.blockFor ?? 2, o.dataPresent ?? false,
+      'Operation timed out - received only 1 responses.'));
+  },
+  unavailable(o: { consistency?: Consistency; required?: number; alive?: number } = {}): ErrorReply {
+    return new ErrorReply(unavailableError(o.consistency ?? Consistency.LOCAL_QUORUM, o.required ?? 2, o.alive ?? 1, 'Cannot achieve consistency level'));
+  },
+  overloaded(message = 'Server is in overloaded state. Cannot accept more requests at this point'): ErrorReply {
+    return new ErrorReply(overloadedError(message));
+  },
+  serverError(message = 'java.lang.RuntimeException: fake server error'): ErrorReply {
+    return new ErrorReply(serverError(message));
+  },
+  unprepared(id: Buffer): ErrorReply {
+    return new ErrorReply(unpreparedError(id));
+  },
+};
+export type Reply = RawFrame | { opcode: Opcode; body: Buffer } | ErrorReply | 'drop' | undefined;
+export type RequestPredicate = (frame: RawFrame, decoded: Message | undefined) => boolean;
 export type RequestHandler = (frame: RawFrame, decoded: Message | undefined, conn: FakeConnection) => Reply | Promise<Reply>;
 
 export interface ReceivedRequest {
@@ -255,6 +298,20 @@ export class FakeServer extends EventEmitter {
     this.handlers.push(h);
     return this;
   }
+  /** Answer the next `times` requests matching `when` with `reply` (then behave normally again). */
+  failNext(when: RequestPredicate, reply: ErrorReply | { opcode: Opcode; body: Buffer } | 'drop', times = 1): this {
+    let left = times;
+    return this.onRequest((f, m) => (left > 0 && when(f, m) ? (left--, reply) : undefined));
+  }
+  /** Never answer requests matching `when` (they are recorded; the reply never comes). */
+  neverReply(when: RequestPredicate): this {
+    return this.onRequest((f, m) => (when(f, m) ? 'drop' : undefined));
+  }
+  /** Forget prepared ids (all, or one): EXECUTE and BATCH with them get UNPREPARED until prepared again. */
+  forgetPrepared(id?: Buffer): void {
+    if (id) this.prepared.delete(id.toString('hex'));
+    else this.prepared.clear();
+  }
   clearHandlers(): void {
     this.handlers = [];
   }
@@ -330,6 +387,7 @@ export class FakeServer extends EventEmitter {
     }
     if (reply === undefined) reply = this.defaultReply(conn, frame, decoded);
     if (reply === 'drop' || reply === undefined || this.stall) return;
+    if (reply instanceof ErrorReply) reply = { opcode: Opcode.ERROR, body: reply.body(version) };
     const out = reply instanceof RawFrame ? reply : responseFrame(version, reply.opcode, reply.body, frame.streamId);
     if (reply instanceof RawFrame) out.setStreamId(frame.streamId);
     if (this.delayMs > 0) await new Promise((r) => setTimeout(r, this.delayMs));
@@ -413,8 +471,14 @@ export class FakeServer extends EventEmitter {
         }
         return { opcode: Opcode.RESULT, body: Buffer.from(new Writer(4).writeInt(ResultKind.VOID).finish()) };
       }
-      case Opcode.BATCH:
+      case Opcode.BATCH: {
+        if (decoded?.opcode === Opcode.BATCH) {
+          for (const c of decoded.children) {
+            if (c.kind === 'prepared' && !this.prepared.has(c.id.toString('hex'))) return errorReply.unprepared(Buffer.from(c.id));
+          }
+        }
         return { opcode: Opcode.RESULT, body: Buffer.from(new Writer(4).writeInt(ResultKind.VOID).finish()) };
+      }
       default:
         return { opcode: Opcode.ERROR, body: errorBody(ErrorCode.PROTOCOL_ERROR, `unexpected opcode 0x${frame.opcode.toString(16)}`) };
     }
@@ -478,3 +542,8 @@ export function peerRow(address: string, extra: Row = {}): Row {
 }
 
 export { buildPlainToken };
+
+/** A handler: requests whose QUERY/PREPARE text matches `re` get `reply`. */
+export function whenQuery(re: RegExp, reply: Reply | ErrorReply): RequestHandler {
+  return (_f, m) => (m && (m.opcode === Opcode.QUERY || m.opcode === Opcode.PREPARE) && re.test(m.query) ? reply : undefined);
+}

@@ -10,7 +10,7 @@
 // the CLI (`node dist/src/cli.js`, ZDM_* environment) with `mode: 'cli'`. Settings are given by their
 // YAML key (`primary_cluster`, `forward_client_credentials_to_origin`, ...) and passed as ZDM_* variables.
 import { spawn, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { connect, createServer } from 'node:net';
 import { join } from 'node:path';
@@ -328,4 +328,22 @@ export async function runPython(script: string, args: readonly string[] = [], op
 export function runCli(args: readonly string[], env: Record<string, string>, opts: { timeoutMs?: number } = {}): Promise<ProcessResult> {
   if (!existsSync(CLI_JS)) throw new Error(`${CLI_JS} missing: run npm run build`);
   return runProcess(process.execPath, [CLI_JS, ...args], { env: { PATH: process.env.PATH ?? '', ...env }, timeoutMs: opts.timeoutMs ?? 30_000 });
+}
+
+/**
+ * Resident memory of the proxy in bytes: its process's VmRSS in 'cli' mode (the real figure), this test
+ * process's RSS in-process (a rough figure: it includes the test itself).
+ */
+export function residentBytes(proxy: TestProxy): number {
+  const pid = proxy.child?.pid;
+  if (pid === undefined) return process.memoryUsage().rss;
+  const status = readFileSync(`/proc/${pid}/status`, 'utf8');
+  const m = /^VmRSS:\s+(\d+)\s+kB/m.exec(status);
+  if (!m) throw new Error(`no VmRSS in /proc/${pid}/status`);
+  return Number(m[1]) * 1024;
+}
+
+/** True while the proxy runs ('cli' mode: the child has not exited; in-process: always). */
+export function proxyAlive(proxy: TestProxy): boolean {
+  return proxy.child ? proxy.child.exitCode === null && proxy.child.signalCode === null : true;
 }

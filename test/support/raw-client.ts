@@ -332,3 +332,57 @@ export class RawCqlClient extends EventEmitter {
 }
 
 export { BatchType, Consistency, ErrorCode, Opcode, ProtocolVersion, ResultKind };
+
+export interface RawExchange {
+  /** the response frames that came back, decoded (undecodable ones are left out and counted) */
+  frames: Frame[];
+  undecodable: number;
+  /** the proxy closed the connection */
+  closed: boolean;
+}
+
+/**
+ * Opens a TCP connection, writes `bytes` as they are, and collects what comes back until the peer closes,
+ * `until(frames)` is true, or `waitMs` passes (then the connection is closed by us). For bad-input tests.
+ */
+export async function exchangeBytes(
+  host: string, port: number, bytes: Uint8Array | Uint8Array[],
+  opts: { waitMs?: number; until?: (frames: Frame[]) => boolean; end?: boolean } = {},
+): Promise<RawExchange> {
+  const socket = net.connect({ host, port });
+  socket.setNoDelay(true);
+  const decoder = new FrameDecoder({ expectResponses: true });
+  const out: RawExchange = { frames: [], undecodable: 0, closed: false };
+  return new Promise<RawExchange>((resolve) => {
+    let done = false;
+    const finish = (closed: boolean): void => {
+      if (done) return;
+      done = true;
+      clearTimeout(timer);
+      out.closed = closed;
+      socket.destroy();
+      resolve(out);
+    };
+    const timer = setTimeout(() => finish(false), opts.waitMs ?? 3000);
+    socket.on('data', (chunk: Buffer) => {
+      try {
+        for (const raw of decoder.push(chunk)) {
+          try {
+            out.frames.push(decodeFrame(raw, undefined, undefined, { allowTrailingBytes: true }));
+          } catch {
+            out.undecodable++;
+          }
+        }
+      } catch {
+        out.undecodable++;
+      }
+      if (opts.until?.(out.frames)) finish(false);
+    });
+    socket.on('error', () => finish(true));
+    socket.on('close', () => finish(true));
+    socket.on('connect', () => {
+      for (const b of Array.isArray(bytes) ? bytes : [bytes]) socket.write(b);
+      if (opts.end) socket.end();
+    });
+  });
+}
