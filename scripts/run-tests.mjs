@@ -29,7 +29,9 @@ for (const kind of kinds.length ? kinds : ['unit']) {
     console.log(`# no ${kind} test files${filter ? ` matching ${filter}` : ''}`);
     continue;
   }
-  if (kind === 'integration' && !process.env.ZDM_TEST_SKIP_CLUSTER_START) {
+  // faults (and the soak in it): real clusters too; they kill/pause nodes and bring them back, so they run after the rest
+  const needsClusters = kind === 'integration' || kind === 'faults';
+  if (needsClusters && !process.env.ZDM_TEST_SKIP_CLUSTER_START) {
     // cqlsh and the Python driver live in the project's venv (idempotent, fast when present).
     const py = spawnSync('bash', [join(root, 'scripts', 'pyenv.sh')], { stdio: 'inherit' });
     if (py.status !== 0) {
@@ -47,7 +49,7 @@ for (const kind of kinds.length ? kinds : ['unit']) {
   }
   const args = ['--test', '--test-reporter=spec'];
   // Integration tests share two real clusters and fixed ports: run files one at a time.
-  if (kind === 'integration') args.push('--test-concurrency=1');
+  if (needsClusters) args.push('--test-concurrency=1');
   const r = spawnSync(process.execPath, [...args, ...files], { stdio: 'inherit', cwd: root });
   if (r.status !== 0) failed = true;
 }
