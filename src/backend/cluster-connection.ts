@@ -166,6 +166,12 @@ export class ClusterConnection extends EventEmitter {
   get congested(): boolean {
     return this.socket.writableNeedDrain;
   }
+  /** Back-pressure from the client side: stop reading replies from the node while false (the node's sends then stall). */
+  setReading(on: boolean): void {
+    if (this.closed) return;
+    if (on) this.socket.resume();
+    else this.socket.pause();
+  }
   get isClosed(): boolean {
     return this.closed;
   }

@@ -124,6 +124,10 @@ export class ClientSession {
       socket,
       () => (this.origin?.congested ?? false) || (this.target?.congested ?? false) || this.handshake.congested,
       this.framing,
+      (full) => {
+        this.origin?.setReading(!full);
+        this.target?.setReading(!full);
+      },
     );
     this.handshake = new Handshake({
       log: this.log,

@@ -1,7 +1,8 @@
 /**
  * Writes to one client socket (spec 2.6): frames are corked and flushed once per event-loop tick (small
  * replies coalesce into one write), and reading the client is paused while the client socket or one of
- * the session's cluster connections is congested (back-pressure), resumed when they drain.
+ * the session's cluster connections is congested (back-pressure), resumed when they drain. While the client
+ * socket itself is full, the session also stops reading replies from the clusters (`onClientFull`).
  *
  * On a v5 connection the frames go out in segments (`ConnectionFraming`): the frames of one tick share
  * self-contained segments, flushed when the tick's cork is released; the framing switches to segments
@@ -17,12 +18,18 @@ export class ClientWriter {
   private corked = false;
   private paused = false;
   private closed = false;
+  private clientFull = false;
 
-  /** @param congestedElsewhere true while something else (cluster connections, handshake queue) is congested */
+  /**
+   * @param congestedElsewhere true while something else (cluster connections, handshake queue) is congested
+   * @param onClientFull called with true when the client socket's buffer goes over its high-water mark (stop reading
+   *   replies from the clusters, so a client that does not read cannot grow this buffer without bound), false once drained
+   */
   constructor(
     private readonly socket: net.Socket,
     private readonly congestedElsewhere: () => boolean,
     private readonly framing: ConnectionFraming,
+    private readonly onClientFull?: (full: boolean) => void,
   ) {}
 
   get isPaused(): boolean {
@@ -56,7 +63,12 @@ export class ClientWriter {
   /** Pause reading the client while a cluster connection or the client socket is congested. */
   updateFlow(): void {
     if (this.closed) return;
-    const congested = this.socket.writableNeedDrain || this.congestedElsewhere();
+    const full = this.socket.writableNeedDrain;
+    if (full !== this.clientFull) {
+      this.clientFull = full;
+      this.onClientFull?.(full);
+    }
+    const congested = full || this.congestedElsewhere();
     if (congested && !this.paused) {
       this.paused = true;
       this.socket.pause();
