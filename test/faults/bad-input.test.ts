@@ -127,8 +127,9 @@ describe('faults: bad client input against a live proxy', () => {
     const c = await RawCqlClient.connect({ host: proxy.host, port: proxy.port });
     try {
       c.socket.write(v4Frame(0x7e, 11, Buffer.from('zz')));
-      await waitFor('an answer to the unknown opcode, or a close', () => c.isClosed || c.orphans.some((f) => f.streamId === 11));
-      if (!c.isClosed) assert.equal(errorOf(c.orphans.find((f) => f.streamId === 11)!)?.code, ErrorCode.PROTOCOL_ERROR);
+      // the cluster's protocol error comes back (on stream 0 after the handshake, as upstream), or the connection closes
+      await waitFor('a protocol error for the unknown opcode, or a close', () =>
+        c.isClosed || c.orphans.some((f) => errorOf(f)?.code === ErrorCode.PROTOCOL_ERROR && /opcode/i.test(errorOf(f)!.message)));
     } finally {
       c.close();
     }

@@ -201,6 +201,10 @@ export interface WorkloadStats {
  */
 export class MixedWorkload {
   readonly stats: WorkloadStats = { reads: 0, readErrors: 0, writes: 0, writeErrors: 0, errors: new Map() };
+  /** requests sent and not settled yet (startedAt: performance.now()) */
+  readonly pending = new Set<{ kind: 'read' | 'write'; startedAt: number }>();
+  /** every settled request: kind, ok, when it settled (performance.now()) */
+  readonly log: { kind: 'read' | 'write'; ok: boolean; at: number; startedAt: number }[] = [];
   private stopped = false;
   private loops: Promise<void>[] = [];
 
@@ -229,8 +233,17 @@ export class MixedWorkload {
     return this.stats;
   }
 
+  /** Requests of that kind that succeeded after `since` (performance.now()). */
+  okSince(kind: 'read' | 'write', since: number): number {
+    let n = 0;
+    for (let i = this.log.length - 1; i >= 0 && this.log[i]!.at >= since; i--) if (this.log[i]!.kind === kind && this.log[i]!.ok) n++;
+    return n;
+  }
+
   private note(kind: 'read' | 'write', t0: number, err?: unknown): void {
-    const ms = performance.now() - t0;
+    const at = performance.now();
+    const ms = at - t0;
+    this.log.push({ kind, ok: !err, at, startedAt: t0 });
     if (kind === 'read') { this.stats.reads++; if (err) this.stats.readErrors++; } else { this.stats.writes++; if (err) this.stats.writeErrors++; }
     if (err) {
       const m = String((err as Error).message ?? err).slice(0, 200);
@@ -246,19 +259,26 @@ export class MixedWorkload {
       for (const kind of ['insert', 'increment', 'read'] as const) {
         if (this.stopped) break;
         const t0 = performance.now();
+        const p = { kind: kind === 'read' ? 'read' as const : 'write' as const, startedAt: t0 };
+        this.pending.add(p);
         if (kind === 'read') {
           try {
             await this.client.execute(readCql, this.opts.readParams ?? ['none'], { prepare: true });
+            this.pending.delete(p);
             this.note('read', t0);
           } catch (e) {
+            this.pending.delete(p);
             this.note('read', t0, e);
+            await new Promise((r) => setTimeout(r, 50)); // no busy loop while nothing answers
           }
+          if (this.opts.thinkMs) await new Promise((r) => setTimeout(r, this.opts.thinkMs));
           continue;
         }
         const a = await (kind === 'insert' ? this.ledger.insert(exec) : this.ledger.increment(exec));
+        this.pending.delete(p);
         this.note('write', t0, a.outcome === 'acked' ? undefined : a.error ?? new Error(`write ${a.outcome}`));
+        if (a.outcome !== 'acked') await new Promise((r) => setTimeout(r, 50)); // no busy loop while nothing answers
       }
-      if (this.opts.thinkMs) await new Promise((r) => setTimeout(r, this.opts.thinkMs));
     }
   }
 }
