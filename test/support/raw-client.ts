@@ -22,6 +22,7 @@ import {
   Consistency,
   ConnectionFraming,
   ErrorCode,
+  FrameDecoder,
   Opcode,
   ProtocolVersion,
   ResultKind,
