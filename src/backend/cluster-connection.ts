@@ -18,13 +18,12 @@ import * as net from 'node:net';
 import * as tls from 'node:tls';
 import pino, { type Logger } from 'pino';
 import { Opcode, ProtocolVersion, opcodeName } from '../protocol/constants';
-import { FrameDecoder } from '../protocol/decoder';
+import { ConnectionFraming } from '../protocol/framing';
 import { RawFrame } from '../protocol/frame';
 import { decodeFrame, encodeFrame, openBody } from '../protocol/frame-codec';
 import { decodeMessage, type DecodeMessageOptions, type RequestMessage, type ResponseMessage } from '../protocol/messages';
-import { getCompressor, type BodyCompressor } from '../protocol/compression';
+import { getCompressor } from '../protocol/compression';
 import { startupCompression } from '../protocol/messages/startup';
-import { SegmentFramer, V5FrameDecoder } from '../protocol/segment';
 import { StreamIdPool } from './stream-ids';
 
 export type ClusterName = 'ORIGIN' | 'TARGET';
@@ -112,9 +111,8 @@ export class ClusterConnection extends EventEmitter {
   private readonly socket: net.Socket;
   private readonly pool: StreamIdPool;
   private readonly pending: (PendingRequest | undefined)[];
-  private decoder: { push(chunk: Buffer): RawFrame[] };
-  private framer: SegmentFramer | undefined;
-  private startupCompression: BodyCompressor | undefined;
+  /** legacy frames, then v5 segments once a v5 READY/AUTHENTICATE was read (the rule of ConnectionFraming) */
+  private readonly framing: ConnectionFraming;
   private readonly maxBodyLength: number | undefined;
   private readonly logger: Logger;
   private readonly heartbeatIntervalMs: number;
@@ -145,7 +143,7 @@ export class ClusterConnection extends EventEmitter {
     this.pool = new StreamIdPool(opts.maxStreamIds);
     this.pending = new Array(opts.maxStreamIds).fill(undefined);
     this.maxBodyLength = opts.maxBodyLength;
-    this.decoder = new FrameDecoder({ expectResponses: true, maxBodyLength: opts.maxBodyLength });
+    this.framing = new ConnectionFraming({ expectResponses: true, maxBodyLength: opts.maxBodyLength });
     this.logger = (opts.logger ?? silentLogger).child({ cluster: opts.cluster, node: this.label });
     this.heartbeatIntervalMs = opts.heartbeatIntervalMs ?? 0;
     socket.setNoDelay(true);
@@ -177,7 +175,7 @@ export class ClusterConnection extends EventEmitter {
   }
   /** True once v5 segment framing is on (after a v5 READY/AUTHENTICATE was read). */
   get segments(): boolean {
-    return this.framer !== undefined;
+    return this.framing.segments;
   }
   get localPort(): number | undefined {
     return this.socket.localPort;
@@ -288,7 +286,7 @@ export class ClusterConnection extends EventEmitter {
     if (!heartbeat) this.live++;
     else p.abandoned = true; // nobody waits for it
     frame.setStreamId(id);
-    if (frame.opcode === Opcode.STARTUP && !this.framer) this.noteStartup(frame);
+    if (frame.opcode === Opcode.STARTUP && !this.framing.segments) this.noteStartup(frame);
     this.write(frame.bytes);
     return p;
   }
@@ -299,14 +297,14 @@ export class ClusterConnection extends EventEmitter {
       this.socket.cork();
       process.nextTick(() => this.flushTick());
     }
-    if (this.framer) {
-      for (const seg of this.framer.add(bytes)) this.socket.write(seg);
+    if (this.framing.segments) {
+      for (const seg of this.framing.encode(bytes)) this.socket.write(seg);
     } else this.socket.write(bytes);
   }
 
   private flushTick(): void {
     this.corked = false;
-    if (this.framer && !this.closed) for (const seg of this.framer.flush()) this.socket.write(seg);
+    if (this.framing.segments && !this.closed) for (const seg of this.framing.flush()) this.socket.write(seg);
     this.socket.uncork();
   }
 
@@ -314,23 +312,18 @@ export class ClusterConnection extends EventEmitter {
     try {
       const startup = decodeFrame(frame, undefined, this.maxBodyLength, { allowTrailingBytes: true }).message;
       const c = startup.opcode === Opcode.STARTUP ? startupCompression(startup.options) : undefined;
-      this.startupCompression = c ? getCompressor(c) : undefined;
+      const compressor = c ? getCompressor(c) : undefined;
+      // v5 segments know LZ4 only (Cassandra refuses Snappy with v5 at STARTUP: no switch then)
+      this.framing.setSegmentCompressor(compressor?.name === 'lz4' ? compressor : undefined);
     } catch {
-      this.startupCompression = undefined;
+      this.framing.setSegmentCompressor(undefined);
     }
-  }
-
-  private switchToSegments(): void {
-    const compressor = this.startupCompression?.name === 'lz4' ? this.startupCompression : undefined;
-    this.decoder = new V5FrameDecoder({ expectResponses: true, maxBodyLength: this.maxBodyLength, compressor });
-    this.framer = new SegmentFramer(compressor);
-    this.logger.debug(`${this.cluster} ${this.label}: switched to v5 segment framing${compressor ? ' (lz4)' : ''}`);
   }
 
   private onData(chunk: Buffer): void {
     let frames: RawFrame[];
     try {
-      frames = this.decoder.push(chunk);
+      frames = this.framing.push(chunk);
     } catch (e) {
       this.logger.error({ err: e }, `invalid frame from ${this.cluster} ${this.label}`);
       this.onClose(e as Error);
@@ -338,8 +331,8 @@ export class ClusterConnection extends EventEmitter {
     }
     for (const f of frames) {
       if (this.closed) return;
-      if (!this.framer && f.version === ProtocolVersion.V5 && (f.opcode === Opcode.READY || f.opcode === Opcode.AUTHENTICATE)) {
-        this.switchToSegments();
+      if (this.framing.afterRead(f)) {
+        this.logger.debug(`${this.cluster} ${this.label}: switched to v5 segment framing${this.framing.segmentCompression ? ' (lz4)' : ''}`);
       }
       this.dispatch(f);
     }
