@@ -21,6 +21,24 @@ function main(): void {
     );
     return;
   }
+  if (argv[0] === 'journal') {
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    const { runJournalCommand } = require('./commands/journal') as typeof import('./commands/journal');
+    const io = {
+      out: (s: string) => process.stdout.write(s),
+      err: (s: string) => process.stderr.write(s),
+      env: process.env,
+      tty: process.stderr.isTTY ? { write: (s: string) => process.stderr.write(s), columns: process.stderr.columns } : undefined,
+    };
+    runJournalCommand(argv.slice(1), io).then(
+      (code) => (process.exitCode = code),
+      (e: unknown) => {
+        process.stderr.write(`journal: ${(e as Error).message}\n`);
+        process.exitCode = 1;
+      },
+    );
+    return;
+  }
   const result = runCli(argv, process.env);
   switch (result.kind) {
     case 'help':

@@ -20,6 +20,8 @@ import { RequestIdTracer } from './routing/request-id';
 import { MigrationMetrics } from './observability/migration-metrics';
 import type { ClusterStatus, StatusSource } from './observability/status-page';
 import { packageVersion } from './config/cli';
+import { WriteJournal, readReplayResults } from './journal/journal';
+import { JournalRecorder } from './journal/recorder';
 import { ClientListener } from './frontend/listener';
 import { ProxyTlsMaterial } from './tls/server';
 import { clusterTlsOptions } from './tls/cluster';
@@ -251,6 +253,30 @@ export async function startProxy(config: ProxyConfig, opts: StartProxyOptions = 
     () => (settings.systemQueriesMode === 'TARGET' ? control.target : control.origin),
   );
 
+  // One-sided write journal (journal_dir): opened before any client is accepted.
+  let journal: WriteJournal | undefined;
+  if (config.settings.journal_dir) {
+    try {
+      journal = new WriteJournal(config.settings.journal_dir, config.settings.journal_max_bytes, logger, {
+        committed: (failedOn) => migrationMetrics.journalCommitted(failedOn),
+        dropped: (reason) => migrationMetrics.journalDroppedRecord(reason),
+      });
+    } catch (e) {
+      await control.origin.stop().catch(() => undefined);
+      await control.target.stop().catch(() => undefined);
+      metrics.close();
+      if (ownServer) await obs.close();
+      throw e;
+    }
+    const j = journal;
+    migrationMetrics.enableJournal({
+      bytes: () => j.state().bytes,
+      full: () => j.state().full || j.state().failing,
+      replayed: () => readReplayResults(j.dir),
+    });
+  }
+  const recorder = journal ? new JournalRecorder(journal, logger) : undefined;
+
   const sessions = new Set<ClientSession>();
   counters.setLiveLateRepliesSource(() => {
     let n = 0;
@@ -307,6 +333,7 @@ export async function startProxy(config: ProxyConfig, opts: StartProxyOptions = 
         counters,
         requestIds,
         metrics,
+        journal: recorder,
       });
       sessions.add(s);
       s.onClose(() => {
@@ -336,10 +363,25 @@ export async function startProxy(config: ProxyConfig, opts: StartProxyOptions = 
     },
     controlConnections: [controlHealth('ORIGIN', control.origin), controlHealth('TARGET', control.target)],
   };
+  if (journal) {
+    const j = journal;
+    healthSource.journal = () => {
+      const st = j.state();
+      return {
+        Status: st.failing ? 'FAILING' : st.full ? 'FULL' : 'OK',
+        Dir: st.dir,
+        Bytes: st.bytes,
+        MaxBytes: st.maxBytes,
+        Records: st.records,
+        DroppedRecords: st.dropped,
+      };
+    };
+  }
   let bound: { address: string; port: number };
   try {
     bound = await listener.listen();
   } catch (e) {
+    await journal?.close();
     await control.origin.stop().catch(() => undefined);
     await control.target.stop().catch(() => undefined);
     metrics.close();
@@ -359,7 +401,14 @@ export async function startProxy(config: ProxyConfig, opts: StartProxyOptions = 
       hosts: cc.hosts.map((h) => ({ address: h.address, port: h.port, datacenter: h.datacenter, rack: h.rack, releaseVersion: h.releaseVersion })),
     };
   };
-  obs.setStatus({ clusters: () => [clusterStatus('ORIGIN', control.origin), clusterStatus('TARGET', control.target)] });
+  obs.setStatus({
+    clusters: () => [clusterStatus('ORIGIN', control.origin), clusterStatus('TARGET', control.target)],
+    journal: () => {
+      if (!journal) return undefined;
+      const st = journal.state();
+      return { dir: st.dir, bytes: st.bytes, maxBytes: st.maxBytes, records: st.records, full: st.full || st.failing, dropped: st.dropped };
+    },
+  });
   logger.info(`Proxy connected and ready to accept queries on ${bound.address}:${bound.port}`);
   logger.info('Proxy started. Waiting for SIGINT/SIGTERM to shutdown.');
 
@@ -374,6 +423,7 @@ export async function startProxy(config: ProxyConfig, opts: StartProxyOptions = 
       await Promise.race([drained, new Promise<void>((r) => (timer = setTimeout(r, grace)))]);
       if (timer) clearTimeout(timer);
       for (const s of [...sessions]) s.close('proxy shut down', 'info');
+      await journal?.close();
       await control.origin.stop().catch(() => undefined);
       await control.target.stop().catch(() => undefined);
       // spec 2.9 item 4: /metrics and readiness fall back to their startup answers, then the HTTP server stops

@@ -217,6 +217,12 @@ export const SETTING_DEFS = {
     'EXTENSION. true: TLS towards ORIGIN checks the certificate chain but not that the certificate names the node (upstream behaviour). Default false: a node whose certificate does not name its address or host name is refused.', { extension: true }),
   target_tls_skip_hostname_verification: bool(false, 'extension',
     'EXTENSION. true: TLS towards TARGET checks the certificate chain but not that the certificate names the node (upstream behaviour). Default false: a node whose certificate does not name its address or host name is refused.', { extension: true }),
+  journal_dir: str('', 'extension',
+    'EXTENSION. Directory of the one-sided write journal (writes applied by one cluster and failed or timed out on the other; replay with `zdm-proxy journal replay`). Empty = no journal. One directory per proxy instance.',
+    { extension: true }),
+  journal_max_bytes: extInt(1073741824, 65536, MAX_INT32,
+    'EXTENSION. Size limit of the write journal file (bytes); once reached, further one-sided writes are not journaled (metric, readiness detail, error log).')(
+    'journal_max_bytes'),
 } as const;
 
 export type SettingKey = keyof typeof SETTING_DEFS;

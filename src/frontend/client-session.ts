@@ -40,6 +40,7 @@ import { ProxyCounters } from './counters';
 import { AsyncReads, asyncMetricsObserver } from './async-reads';
 import { OneSidedUnprepared, oneSidedUnprepared, useStatement, useSwitchedOnOneSide } from './one-sided-unprepared';
 import { NoopProxyMetrics, type NodeMetrics, type ProxyMetrics } from '../observability/metrics';
+import type { JournalRecorder } from '../journal/recorder';
 
 /** What a session needs from a control connection (a subset of backend/ControlConnection). */
 export interface ControlView extends SystemTablesSource {
@@ -66,6 +67,8 @@ export interface SessionDeps {
   metrics?: ProxyMetrics;
   /** request-id tracing (spec 4.8), shared by all sessions (one rate limit); undefined = requests untouched */
   requestIds?: RequestIdTracer;
+  /** the one-sided write journal (journal_dir set) */
+  journal?: JournalRecorder;
 }
 
 export type SessionState = 'connecting' | 'handshake' | 'ready' | 'closing' | 'closed';
@@ -100,6 +103,8 @@ export class ClientSession {
   /** UNPREPARED from one cluster only, after the other applied the request (issue 12) */
   private readonly oneSided: OneSidedUnprepared;
   private closeListeners: (() => void)[] = [];
+  /** replies held until their one-sided write is in the journal */
+  private journalWaits = 0;
 
   constructor(
     private readonly socket: net.Socket,
@@ -179,7 +184,7 @@ export class ClientSession {
   }
 
   get inFlightCount(): number {
-    return this.executor?.size ?? 0;
+    return (this.executor?.size ?? 0) + this.journalWaits;
   }
 
   /** The node this session's ORIGIN / TARGET connection goes to (undefined before it is open). */
@@ -247,7 +252,8 @@ export class ClientSession {
     this.executor = new RequestExecutor(this.origin, this.target, config.settings.proxy_request_timeout_ms, this.log, {
       onSendError: (e) => this.clusterLost(`request failed: ${e.message}`),
       onOverloaded: (fl, cluster) => this.overloaded(fl, cluster),
-      onTimedOut: () => {
+      onTimedOut: (fl) => {
+        void this.journalOneSided(fl);
         if (this.state === 'handshake') this.close('handshake request timed out', 'warn');
       },
       onCompleteError: (fl, e) => this.close(`cannot handle the reply to ${opcodeName(fl.request.opcode)}: ${e.message}`, 'error'),
@@ -575,7 +581,43 @@ export class ClientSession {
     if (res.problem) this.log.warn(res.problem);
     if (res.note) this.log.info(res.note);
     if (res.keyspace !== undefined && res.keyspace !== '') this.keyspace = res.keyspace;
-    if (res.reply) this.reply(fl, res.reply);
+    if (!res.reply) return;
+    const reply = res.reply;
+    const journaled = res.failedOn === 'origin' || res.failedOn === 'target' ? this.journalOneSided(fl) : undefined;
+    if (!journaled) return this.reply(fl, reply);
+    // the client learns of the failure once the journal has the write (group commit: milliseconds)
+    this.journalWaits++;
+    void journaled.then(() => {
+      this.journalWaits--;
+      if (this.state !== 'closed') this.reply(fl, reply);
+      this.checkDrained();
+    });
+  }
+
+  /**
+   * Write journal (extension): a write sent to both clusters that one applied and the other answered with an
+   * ERROR or did not answer in time. The ONE place the request path hands writes to the journal (completion
+   * and timeout both come here). Resolves once the record is durable or dropped.
+   */
+  private journalOneSided(fl: InFlight): Promise<boolean> | undefined {
+    const j = this.deps.journal;
+    if (!j || fl.route.to !== 'both' || fl.route.tracking !== 'write') return undefined;
+    const op = fl.request.opcode;
+    if (op !== Opcode.QUERY && op !== Opcode.EXECUTE && op !== Opcode.BATCH) return undefined;
+    const originOk = fl.origin !== undefined && fl.origin.opcode !== Opcode.ERROR;
+    const targetOk = fl.target !== undefined && fl.target.opcode !== Opcode.ERROR;
+    if (originOk === targetOk) return undefined;
+    const failedOn: ClusterName = originOk ? 'TARGET' : 'ORIGIN';
+    return j.record({
+      failedOn,
+      frame: failedOn === 'TARGET' ? fl.route.targetFrame ?? fl.request : fl.route.originFrame ?? fl.request,
+      errorReply: failedOn === 'TARGET' ? fl.target : fl.origin,
+      timeoutMs: this.deps.config.settings.proxy_request_timeout_ms,
+      keyspace: this.keyspace,
+      prepared: fl.route.prepared,
+      codec: this.bodyCodec,
+      dispatchedAtMs: performance.timeOrigin + fl.startedAt,
+    });
   }
 
   private reply(fl: InFlight, frame: RawFrame): void {

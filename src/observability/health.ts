@@ -19,10 +19,22 @@ export interface ControlConnectionHealth {
   endpoint?: string;
 }
 
+/** Extension: the write journal's state, shown as a readiness detail (it never changes Status). */
+export interface JournalHealth {
+  Status: 'OK' | 'FULL' | 'FAILING';
+  Dir: string;
+  Bytes: number;
+  MaxBytes: number;
+  Records: number;
+  DroppedRecords: number;
+}
+
 /** What the proxy exposes to the health endpoints (read at each request). */
 export interface HealthSource {
   state: ProxyState;
   controlConnections: readonly ControlConnectionHealth[];
+  /** journal_dir set: the journal's state (readiness detail `Journal`) */
+  journal?: () => JournalHealth;
 }
 
 export type HealthStatus = 'UP' | 'DOWN' | 'STARTUP';
@@ -38,6 +50,8 @@ export interface StatusReport {
   OriginStatus: ControlConnStatus | null;
   TargetStatus: ControlConnStatus | null;
   Status: HealthStatus;
+  /** extension, present only with journal_dir set */
+  Journal?: JournalHealth;
 }
 
 export interface HealthResponse {
@@ -70,11 +84,13 @@ export function performHealthCheck(source: HealthSource | undefined, heartbeatFa
   const find = (c: 'ORIGIN' | 'TARGET') => source.controlConnections.find((x) => x.cluster === c);
   const origin = controlConnStatus(find('ORIGIN'), heartbeatFailureThreshold);
   const target = controlConnStatus(find('TARGET'), heartbeatFailureThreshold);
-  return {
+  const report: StatusReport = {
     OriginStatus: origin,
     TargetStatus: target,
     Status: origin.Status === 'UP' && target.Status === 'UP' ? 'UP' : 'DOWN',
   };
+  if (source.journal) report.Journal = source.journal();
+  return report;
 }
 
 /** GET /health/readiness: JSON report, 200 when UP else 503. */

@@ -89,6 +89,8 @@ const EXTENSION_DEFAULTS: Array<[string, number | string | boolean]> = [
   ['proxy_max_prepared_statements', 10000],
   ['admin_token', ''],
   ['pin_write_timestamps', true],
+  ['journal_dir', ''],
+  ['journal_max_bytes', 1073741824],
 ];
 
 test('every upstream default equals the spec table', () => {
