@@ -8,7 +8,7 @@
 import type { EventEmitter } from 'node:events';
 import type * as tls from 'node:tls';
 import pino, { type Logger } from 'pino';
-import type { ProxyConfig } from './config/types';
+import type { ClusterConfig, ProxyConfig } from './config/types';
 import { resolveTopology } from './config/load';
 import { ClusterConnection, endpointLabel, type ClusterConnectionOptions } from './backend/cluster-connection';
 import type { Host } from './backend/topology';
@@ -25,6 +25,7 @@ import { JournalRecorder } from './journal/recorder';
 import { ClientListener } from './frontend/listener';
 import { ProxyTlsMaterial } from './tls/server';
 import { clusterTlsOptions } from './tls/cluster';
+import { astraTlsOptions, fetchAstraMetadata, readSecureConnectBundle, type AstraMetadata } from './tls/secure-connect-bundle';
 import { ClientSession, type ControlView } from './frontend/client-session';
 import { VirtualTables } from './frontend/virtual-tables';
 import { ProxyCounters } from './frontend/counters';
@@ -125,17 +126,40 @@ export interface RunningProxy {
 }
 
 /** The control connection of a cluster, with that cluster's TLS options (read once by startProxy). */
-function defaultControlFactory(tlsOpts: ClusterTls): ControlConnectionFactory {
-  return (cluster, config, logger) => newControlConnection(cluster, config, logger, cluster === 'ORIGIN' ? tlsOpts.origin : tlsOpts.target);
+function defaultControlFactory(tlsOpts: ClusterTls, astra: ClusterAstra): ControlConnectionFactory {
+  return (cluster, config, logger) =>
+    newControlConnection(cluster, config, logger, cluster === 'ORIGIN' ? tlsOpts.origin : tlsOpts.target, cluster === 'ORIGIN' ? astra.origin : astra.target);
 }
 
 type ClusterTls = { origin?: tls.ConnectionOptions; target?: tls.ConnectionOptions };
+type AstraSource = () => Promise<AstraMetadata>;
+type ClusterAstra = { origin?: AstraSource; target?: AstraSource };
+
+/**
+ * How the proxy reaches a cluster: TLS options from CA/cert/key files, or, with a secure connect bundle, the
+ * bundle's TLS material and its metadata service (read once here; the metadata is fetched by the control connection).
+ */
+function clusterAccess(c: ClusterConfig, logger: Logger): { tls?: tls.ConnectionOptions; astra?: AstraSource } {
+  if (c.tls.mode !== 'secure-connect-bundle') return { tls: clusterTlsOptions(c) };
+  const setting = `${c.cluster.toLowerCase()}_secure_connect_bundle_path`;
+  const bundle = readSecureConnectBundle(setting, c.secureConnectBundlePath, (m) => logger.warn(m));
+  let sniHost = '';
+  return {
+    tls: astraTlsOptions(bundle, () => sniHost),
+    astra: async () => {
+      const m = await fetchAstraMetadata(bundle);
+      sniHost = m.sniProxy.host;
+      return m;
+    },
+  };
+}
 
 function newControlConnection(
   cluster: 'ORIGIN' | 'TARGET',
   config: ProxyConfig,
   logger: Logger,
   tlsOptions: tls.ConnectionOptions | undefined,
+  astra?: AstraSource,
 ): ControlConnectionLike {
   const c = cluster === 'ORIGIN' ? config.origin : config.target;
   const s = config.settings;
@@ -156,6 +180,7 @@ function newControlConnection(
     topologyIndex: config.topology.index,
     topologyCount: config.topology.count,
     tls: tlsOptions,
+    astra,
     logger,
   });
 }
@@ -204,7 +229,9 @@ export async function startProxy(config: ProxyConfig, opts: StartProxyOptions = 
   for (const m of [config.origin.tls.logMessage, config.target.tls.logMessage, config.proxyTls.logMessage]) logger.info(m);
   // client-facing TLS files are read (and checked) before anything connects: a bad file stops the startup
   const proxyTls = config.proxyTls.enabled ? new ProxyTlsMaterial(config.proxyTls) : undefined;
-  const tlsOpts: ClusterTls = { origin: clusterTlsOptions(config.origin), target: clusterTlsOptions(config.target) };
+  const access = { origin: clusterAccess(config.origin, logger), target: clusterAccess(config.target, logger) };
+  const tlsOpts: ClusterTls = { origin: access.origin.tls, target: access.target.tls };
+  const astra: ClusterAstra = { origin: access.origin.astra, target: access.target.astra };
   const topology = await resolveTopology(config);
 
   const settings = RoutingSettings.fromConfig(config);
@@ -221,7 +248,7 @@ export async function startProxy(config: ProxyConfig, opts: StartProxyOptions = 
   obs.setHealth(STARTUP_HEALTH);
   let control: { origin: ControlConnectionLike; target: ControlConnectionLike };
   try {
-    control = await startControlConnections(config, logger, opts.controlConnectionFactory ?? defaultControlFactory(tlsOpts), opts);
+    control = await startControlConnections(config, logger, opts.controlConnectionFactory ?? defaultControlFactory(tlsOpts, astra), opts);
   } catch (e) {
     if (ownServer) await obs.close();
     throw e;

@@ -31,6 +31,11 @@ export type ClusterName = 'ORIGIN' | 'TARGET';
 export interface Endpoint {
   host: string;
   port: number;
+  /**
+   * Astra: dial this address instead (the SNI proxy), over TLS with SNI = `host` (the node's host id);
+   * `host:port` stays the node's name in logs and metrics.
+   */
+  via?: { host: string; port: number };
 }
 export function endpointLabel(e: Endpoint): string {
   return e.host.includes(':') ? `[${e.host}]:${e.port}` : `${e.host}:${e.port}`;
@@ -408,9 +413,10 @@ export class ClusterConnection extends EventEmitter {
 /** One dial: TCP (+ TLS handshake) with a timeout. */
 export function dialOnce(endpoint: Endpoint, timeoutMs: number, tlsOpts?: tls.ConnectionOptions): Promise<net.Socket> {
   return new Promise((resolve, reject) => {
+    const addr = endpoint.via ?? endpoint;
     const sock: net.Socket = tlsOpts
-      ? tls.connect({ ...tlsOpts, host: endpoint.host, port: endpoint.port, servername: tlsOpts.servername ?? (net.isIP(endpoint.host) ? undefined : endpoint.host) })
-      : net.connect({ host: endpoint.host, port: endpoint.port });
+      ? tls.connect({ ...tlsOpts, host: addr.host, port: addr.port, servername: tlsOpts.servername ?? (net.isIP(endpoint.host) ? undefined : endpoint.host) })
+      : net.connect({ host: addr.host, port: addr.port });
     // Requests are small and latency-bound: no Nagle delay (what every CQL driver and Go's net package do).
     sock.setNoDelay(true);
     const timer = setTimeout(() => {

@@ -55,6 +55,11 @@ export interface ControlConnectionOptions {
   topologyIndex: number;
   topologyCount: number;
   tls?: tls.ConnectionOptions;
+  /**
+   * Astra secure connect bundle (spec 7.3): contact points, SNI proxy and local DC come from the metadata
+   * service, fetched before the first open and again before reopening after a failed attempt.
+   */
+  astra?: () => Promise<{ sniProxy: { host: string; port: number }; contactPoints: readonly string[]; localDc: string }>;
   logger?: Logger;
   /** Response timeout of control requests (default 10 s, as upstream). */
   requestTimeoutMs?: number;
@@ -152,6 +157,21 @@ export class ControlConnection extends EventEmitter {
   get clusterName(): string {
     return this._clusterName;
   }
+  /** Astra: the SNI proxy and the host ids of the last metadata answer. */
+  private sni: { host: string; port: number } | undefined;
+  private astraContactPoints: readonly string[] = [];
+  private astraLocalDc: string | undefined;
+
+  private async refreshAstra(): Promise<void> {
+    const m = await this.opts.astra!();
+    this.sni = m.sniProxy;
+    this.astraContactPoints = m.contactPoints;
+    this.astraLocalDc ??= m.localDc || undefined; // set once, never refreshed (spec 7.3 item 4)
+    this.logger.info(
+      `${this.cluster}: Astra metadata: SNI proxy ${m.sniProxy.host}:${m.sniProxy.port}, contact points [${m.contactPoints.join(', ')}], local DC ${m.localDc}`,
+    );
+  }
+
   get localDatacenter(): string {
     return this._localDc ?? '';
   }
@@ -185,6 +205,7 @@ export class ControlConnection extends EventEmitter {
   /** First open: contact points from a random start index. Rejects when no endpoint works. */
   async start(): Promise<void> {
     this.stopped = false;
+    if (this.opts.astra) await this.refreshAstra();
     const cps = this.contactPointEndpoints();
     if (cps.length === 0) throw new Error(`no contact points configured for ${this.cluster}`);
     const start = randomInt(cps.length);
@@ -222,6 +243,8 @@ export class ControlConnection extends EventEmitter {
   // ---- open -----------------------------------------------------------------------------------
 
   private contactPointEndpoints(): Endpoint[] {
+    const sni = this.sni;
+    if (sni) return this.astraContactPoints.map((id) => ({ host: id, port: sni.port, via: sni }));
     return this.opts.contactPoints.map((host) => ({ host, port: this.opts.port }));
   }
 
@@ -425,7 +448,7 @@ export class ControlConnection extends EventEmitter {
     if (dc !== undefined) {
       if (!all.some((h) => h.datacenter === dc)) throw new Error(`${this.cluster}: no host found in the local datacenter ${dc}`);
     } else {
-      const configured = this.opts.localDatacenter;
+      const configured = this.opts.localDatacenter ?? this.astraLocalDc;
       if (configured) {
         if (all.some((h) => h.datacenter === configured)) dc = configured;
         else this.logger.warn(`${this.cluster}: configured local datacenter ${configured} has no hosts; using the datacenter of the control node`);
@@ -481,6 +504,7 @@ export class ControlConnection extends EventEmitter {
     const columns: Record<string, unknown> = {};
     for (const c of HOST_OPTIONAL_COLUMNS) if (c in row) columns[c] = row[c] ?? null;
     const tokens = Array.isArray(row['tokens']) ? (row['tokens'] as unknown[]).map(String) : [];
+    if (this.sni) return { address: hostId, port: this.sni.port, via: this.sni, datacenter, rack, hostId, tokens, schemaVersion: asString(row['schema_version']), releaseVersion: asString(row['release_version']), columns };
     return {
       address,
       port: this.opts.port,
@@ -529,11 +553,18 @@ export class ControlConnection extends EventEmitter {
     this.reconnecting = true;
     try {
       while (!this.stopped) {
+        if (this.opts.astra && this.previousOpenFailed) {
+          try {
+            await this.refreshAstra();
+          } catch (e) {
+            this.logger.error(`${this.cluster}: could not refresh the Astra metadata: ${(e as Error).message}`);
+          }
+        }
         const cps = this.contactPointEndpoints();
         let order: Endpoint[];
         if (this.previousOpenFailed) order = cps;
         else {
-          const hostEps = this._hosts.map((h) => ({ host: h.address, port: h.port }));
+          const hostEps: Endpoint[] = this._hosts.map((h) => ({ host: h.address, port: h.port, ...(h.via ? { via: h.via } : {}) }));
           const seen = new Set(hostEps.map(endpointLabel));
           order = [...hostEps, ...cps.filter((c) => !seen.has(endpointLabel(c)))];
         }

@@ -14,6 +14,8 @@ export interface Host {
   address: string;
   /** The configured cluster port (not read from the tables). */
   port: number;
+  /** Astra: reached through this SNI proxy; `address` is then the host id (spec 7.3 item 5). */
+  via?: { host: string; port: number };
   datacenter: string;
   rack: string;
   /** host_id as a canonical UUID string. */

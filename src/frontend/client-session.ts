@@ -47,7 +47,7 @@ export interface ControlView extends SystemTablesSource {
   readonly protocolVersion: ProtocolVersion;
   readonly authEnabled: boolean;
   readonly supportedOptions: Record<string, string[]>;
-  nextAssignedHost(): { address: string; port: number };
+  nextAssignedHost(): { address: string; port: number; via?: { host: string; port: number } };
 }
 
 export interface SessionDeps {
@@ -199,7 +199,7 @@ export class ClientSession {
   }
 
   /** Dial one cluster connection (metrics: opened/closed exactly once, or failed). */
-  private async dial(cluster: ClusterName, host: { address: string; port: number }, maxStreamIds: number): Promise<ClusterConnection> {
+  private async dial(cluster: ClusterName, host: { address: string; port: number; via?: { host: string; port: number } }, maxStreamIds: number): Promise<ClusterConnection> {
     const { config } = this.deps;
     const c = cluster === 'ORIGIN' ? config.origin : config.target;
     const nm = this.metrics.node(cluster, endpointLabel({ host: host.address, port: host.port }));
@@ -207,7 +207,7 @@ export class ClientSession {
     try {
       conn = await this.deps.connect({
         cluster,
-        endpoint: { host: host.address, port: host.port },
+        endpoint: { host: host.address, port: host.port, ...(host.via ? { via: host.via } : {}) },
         connectTimeoutMs: c.connectionTimeoutMs,
         tls: cluster === 'ORIGIN' ? this.deps.tls.origin : this.deps.tls.target,
         maxStreamIds,
@@ -299,7 +299,7 @@ export class ClientSession {
     const { config, settings } = this.deps;
     const cluster = settings.secondaryCluster;
     const sc = cluster === 'ORIGIN' ? this.origin : this.target;
-    const endpoint = { host: sc.endpoint.host, port: sc.endpoint.port };
+    const endpoint = { host: sc.endpoint.host, port: sc.endpoint.port, ...(sc.endpoint.via ? { via: sc.endpoint.via } : {}) };
     this.asyncReads = new AsyncReads({
       cluster,
       endpoint,
