@@ -6,7 +6,7 @@
 // version itself (no ProtoVersion pinned: gocql starts at v5 and steps down when a node answers with a
 // protocol error on stream 0). It prints one line "RESULT {json}" on stdout; logs go to stderr.
 //
-// Modes:
+// Modes (and "matrix", the compatibility matrix scenario: see matrix.go):
 //
 //	connect: connect, report the negotiated version and the hosts gocql sees, close.
 //	all:     connect, then on table <keyspace>.kv (k text PRIMARY KEY, v text), which must exist:
@@ -116,10 +116,16 @@ func (f frames) ObserveFrameHeader(_ context.Context, h gocql.ObservedFrameHeade
 func main() {
 	dc := flag.String("dc", "datacenter1", "local data centre for the DC-aware policy")
 	verbose := flag.Bool("v", false, "keep gocql's debug lines in the JSON log")
+	proto := flag.Int("proto", 0, "matrix mode: protocol version to pin (0: let gocql negotiate)")
 	flag.Usage = func() {
-		fmt.Fprintln(os.Stderr, "usage: zdm-gocql [-dc DC] [-v] HOST:PORT KEYSPACE connect|all")
+		fmt.Fprintln(os.Stderr, "usage: zdm-gocql [-dc DC] [-v] HOST:PORT KEYSPACE connect|all\n"+
+			"       zdm-gocql [-dc DC] [-v] [-proto N] HOST:PORT KEYSPACE matrix TAG   (see matrix.go)")
 	}
 	flag.Parse()
+	if flag.NArg() == 4 && flag.Arg(2) == "matrix" {
+		runMatrixMode(flag.Arg(0), flag.Arg(1), flag.Arg(3), *proto, *dc, *verbose)
+		return
+	}
 	if flag.NArg() != 3 || (flag.Arg(2) != "connect" && flag.Arg(2) != "all") {
 		flag.Usage()
 		os.Exit(2)
@@ -148,14 +154,22 @@ func main() {
 	}
 }
 
-func run(r *result, hostPort, ks, mode, dc string) error {
+func splitHostPort(hostPort string) (string, int, error) {
 	host, portText, err := net.SplitHostPort(hostPort)
 	if err != nil {
-		return fmt.Errorf("bad HOST:PORT %q: %w", hostPort, err)
+		return "", 0, fmt.Errorf("bad HOST:PORT %q: %w", hostPort, err)
 	}
 	port, err := strconv.Atoi(portText)
 	if err != nil {
-		return fmt.Errorf("bad port in %q: %w", hostPort, err)
+		return "", 0, fmt.Errorf("bad port in %q: %w", hostPort, err)
+	}
+	return host, port, nil
+}
+
+func run(r *result, hostPort, ks, mode, dc string) error {
+	host, port, err := splitHostPort(hostPort)
+	if err != nil {
+		return err
 	}
 
 	cluster := gocql.NewCluster(host)

@@ -302,6 +302,13 @@ export function proxyClient(opts: ProxyClientOptions = {}): Promise<Client> {
 
 export interface ProcessResult { code: number | null; signal: NodeJS.Signals | null; stdout: string; stderr: string }
 
+/** A process run for an assertion message: exit status, the tails of stdout and stderr, and the proxy's last log lines. */
+export function describeProcess(what: string, r: ProcessResult, proxy?: { logs: string[] }): string {
+  return `${what}: exit ${r.code}${r.signal ? ` (signal ${r.signal})` : ''}\nstdout (last 3000 chars):\n${r.stdout.slice(-3000)}` +
+    `\nstderr (last 6000 chars):\n${r.stderr.slice(-6000)}` +
+    (proxy ? `\nproxy log (last 20 lines):\n${proxy.logs.slice(-20).map((l) => l.trimEnd()).join('\n')}` : '');
+}
+
 /** Runs a process and collects its output; never rejects on a non-zero exit (check `code`). */
 export function runProcess(command: string, args: readonly string[], {
   env = process.env, timeoutMs = 60_000, cwd = ROOT,

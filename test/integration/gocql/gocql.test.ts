@@ -6,16 +6,15 @@
 // and that gocql sees only the proxy. Needs the Go toolchain on PATH (CI machines have it).
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Client } from 'cassandra-driver';
 
-import { createKeyspace, dropKeyspace, ensureClusters, originSession, ROOT, targetSession, uniqueKeyspaceName } from '../../support/clusters';
-import { runProcess, startTestProxy, type ProcessResult, type TestProxy } from '../../support/proxy';
+import { createKeyspace, dropKeyspace, ensureClusters, originSession, targetSession, uniqueKeyspaceName } from '../../support/clusters';
+import { buildGocqlProgram } from '../../support/gocql';
+import { describeProcess, runProcess, startTestProxy, type TestProxy } from '../../support/proxy';
 
-const GO_MODULE = join(ROOT, 'test', 'gocql');
-const BUILD_TIMEOUT_MS = 180_000;
 const RUN_TIMEOUT_MS = 120_000;
 
 interface GocqlResult {
@@ -30,35 +29,6 @@ interface GocqlResult {
   error?: string;
   elapsed_ms: number;
   log?: string[];
-}
-
-function describeRun(what: string, r: ProcessResult): string {
-  return `${what}: exit ${r.code}${r.signal ? ` (signal ${r.signal})` : ''}\nstdout:\n${r.stdout}\nstderr:\n${r.stderr}`;
-}
-
-/** Builds test/gocql into dir; returns the binary path, or throws with a message saying what is wrong. */
-async function buildGocqlProgram(dir: string): Promise<{ bin: string; ms: number }> {
-  let version: ProcessResult;
-  try {
-    version = await runProcess('go', ['version'], { timeoutMs: 30_000 });
-  } catch (e) {
-    throw new Error(`the Go toolchain is not on PATH ('go version' failed: ${(e as Error).message}). ` +
-      'This test builds a gocql client from test/gocql and needs Go >= 1.22 installed (CI machines have it)' +
-      (existsSync('/usr/local/go/bin/go') ? '; /usr/local/go/bin/go exists: add /usr/local/go/bin to PATH.' : '.'));
-  }
-  if (version.code !== 0) throw new Error(`'go version' failed.\n${describeRun('go version', version)}`);
-  const bin = join(dir, 'zdm-gocql');
-  const t0 = Date.now();
-  // GOPATH/GOMODCACHE stay at their defaults, so the module cache is shared between runs.
-  const build = await runProcess('go', ['build', '-o', bin, '.'], {
-    cwd: GO_MODULE, timeoutMs: BUILD_TIMEOUT_MS, env: { ...process.env, GOFLAGS: '-mod=mod' },
-  });
-  const ms = Date.now() - t0;
-  if (build.code !== 0) {
-    throw new Error(`'go build' of ${GO_MODULE} failed after ${ms} ms (timeout ${BUILD_TIMEOUT_MS} ms; ${version.stdout.trim()}).\n` +
-      describeRun('go build', build));
-  }
-  return { bin, ms };
 }
 
 describe('gocql through the proxy', () => {
@@ -89,7 +59,7 @@ describe('gocql through the proxy', () => {
     await target.execute(`INSERT INTO ${ks}.kv (k, v) VALUES ('both', 'from-target')`);
     proxy = await startTestProxy();
     const r = await runProcess(bin, [proxy.contactPoint, ks, 'all'], { timeoutMs: RUN_TIMEOUT_MS });
-    output = describeRun('gocql program', r) + `\nproxy log (last 20 lines):\n${proxy.logs.slice(-20).map((l) => l.trimEnd()).join('\n')}`;
+    output = describeProcess('gocql program', r, proxy);
     const line = r.stdout.split('\n').find((l) => l.startsWith('RESULT '));
     if (line) result = JSON.parse(line.slice('RESULT '.length)) as GocqlResult;
     if (r.code !== 0 && result && !result.error) result.error = `exit ${r.code}`;
