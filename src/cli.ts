@@ -62,7 +62,7 @@ function main(): void {
       logger.info(`Starting ZDM proxy version ${packageVersion()}`);
       logger.info({ config: describeConfig(config) }, 'Parsed configuration');
       // ---------------------------------------------------------------------------------------
-      // Wiring: start the proxy; SIGINT/SIGTERM -> graceful shutdown (spec 2.9) -> exit 0.
+      // Wiring: start the proxy; SIGINT/SIGTERM -> graceful shutdown (spec 2.9) -> exit 0; a second one -> exit now.
       // ---------------------------------------------------------------------------------------
       // eslint-disable-next-line @typescript-eslint/no-require-imports
       const { startProxy, startObservabilityServer } = require('./proxy') as typeof import('./proxy');
@@ -79,8 +79,27 @@ function main(): void {
         if (observability) observability.close().then(end, end);
         else end();
       };
+      // Process faults (issue 12): one JSON log line with the stack, then a non-zero exit so that a supervisor
+      // restarts the proxy (instead of a bare trace on stderr, or carrying on in an unknown state).
+      const fatal = (kind: string, e: unknown): void => {
+        const err = e instanceof Error ? e : new Error(String(e));
+        try {
+          logger.fatal({ err, kind }, `${kind}: ${err.message}; exiting`);
+          logger.flush();
+        } finally {
+          process.exit(70); // EX_SOFTWARE
+        }
+      };
+      process.on('uncaughtException', (e) => fatal('uncaught exception', e));
+      process.on('unhandledRejection', (e) => fatal('unhandled promise rejection', e));
+      const SIGNAL_EXIT: Record<string, number> = { SIGINT: 130, SIGTERM: 143 };
       const onSignal = (sig: string): void => {
-        if (stopping) return;
+        if (stopping) {
+          // a second SIGINT/SIGTERM during the graceful drain: exit now
+          logger.warn(`Received ${sig} again during the shutdown: exiting now without waiting for in-flight requests.`);
+          logger.flush();
+          process.exit(SIGNAL_EXIT[sig] ?? 1);
+        }
         stopping = true;
         logger.info(`Received ${sig}, shutting down.`);
         abort.abort();
