@@ -113,6 +113,12 @@ export class AsyncReads {
   state: AsyncState = 'connecting';
   private conn: ClusterConnection | undefined;
   private inflight = 0;
+  /**
+   * Requests that arrived while the connector was still opening or handshaking, in order: sent once it is
+   * ready, so short-lived clients get dual reads from their first request. Counted in the same bound as the
+   * requests in flight (async_connector_write_queue_size_frames); dropped (and counted) if the connector fails.
+   */
+  private waiting: { frame: RawFrame; tracked: 'read' | 'write' | 'none'; prepared?: readonly PreparedEntry[] }[] = [];
   private readonly log: Logger;
   private readonly opened: Promise<boolean>;
 
@@ -195,19 +201,32 @@ export class AsyncReads {
       this.state = 'ready';
       this.opts.counters.asyncConnectionsOpened++;
       this.log.debug(`Async connector to ${this.opts.cluster} is ready`);
+      const waiting = this.waiting;
+      this.waiting = [];
+      for (const w of waiting) this.send(w.frame, w.tracked, w.prepared);
     } catch (e) {
       this.stop(`async handshake failed: ${(e as Error).message}`, 'error');
     }
   }
 
   /**
-   * Fire and forget `frame` (its stream id is rewritten in place: pass a copy). Returns false when the
-   * request was not sent (not ready, queue full, no stream id, socket congested).
+   * Fire and forget `frame` (its stream id is rewritten in place: pass a copy). While the connector is still
+   * opening or handshaking the request waits for it (within the bound). Returns false when the request was
+   * dropped (closed, queue full, no stream id, socket congested).
    */
   send(frame: RawFrame, tracked: 'read' | 'write' | 'none', prepared?: readonly PreparedEntry[]): boolean {
     const conn = this.conn;
-    if (this.state !== 'ready' || !conn) return false;
     const c = this.opts.counters;
+    if (this.state === 'closed') return false;
+    if (this.state !== 'ready' || !conn) {
+      if (this.inflight + this.waiting.length >= this.opts.queueSize) {
+        c.asyncDropped++;
+        this.opts.observer?.requestDropped?.();
+        return false;
+      }
+      this.waiting.push({ frame, tracked, ...(prepared ? { prepared } : {}) });
+      return true;
+    }
     if (this.inflight >= this.opts.queueSize || conn.congested) {
       c.asyncDropped++;
       this.opts.observer?.requestDropped?.();
@@ -331,6 +350,12 @@ export class AsyncReads {
     if (this.state === 'closed') return;
     const wasOpen = this.conn !== undefined;
     this.state = 'closed';
+    if (this.waiting.length > 0) {
+      // requests waiting for the handshake are never sent: count them as dropped
+      this.opts.counters.asyncDropped += this.waiting.length;
+      for (let i = 0; i < this.waiting.length; i++) this.opts.observer?.requestDropped?.();
+      this.waiting = [];
+    }
     this.log[level](`Async connector to ${this.opts.cluster} stopped: ${reason}`);
     if (this.conn) {
       this.conn.close(reason);

@@ -443,7 +443,7 @@ export class ClientSession {
         if (requestId !== undefined) complete = this.logRequestId(f, requestId, complete);
         // the async copy is taken before the synchronous send (which rewrites stream ids in place)
         const a = route.async && this.state === 'ready' ? this.currentAsyncReads() : undefined;
-        const asyncFrame = a?.isReady ? (a.cluster === 'TARGET' ? route.targetFrame ?? f : route.originFrame ?? f).withStreamId(f.streamId) : undefined;
+        const asyncFrame = a && a.state !== 'closed' ? (a.cluster === 'TARGET' ? route.targetFrame ?? f : route.originFrame ?? f).withStreamId(f.streamId) : undefined;
         if (this.executor!.forward(f, route, complete) && asyncFrame) a!.send(asyncFrame, route.tracking, route.prepared);
         return;
       }

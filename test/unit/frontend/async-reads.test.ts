@@ -173,3 +173,32 @@ test('when the async connection cannot be opened, the session works normally wit
     await h.close();
   }
 });
+
+test('reads sent while the async connection is still handshaking are mirrored once it is ready, in order', async () => {
+  const h = await startHarness(DUAL);
+  try {
+    const s0 = h.target.requests(Opcode.STARTUP).length;
+    // hold the async connection's STARTUP (the second STARTUP on TARGET of this session) until released
+    let release!: () => void;
+    const gate = new Promise<void>((r) => (release = r));
+    let startups = 0;
+    h.target.onRequest(async (_f, d) => {
+      if (d?.opcode !== Opcode.STARTUP || ++startups !== 2) return undefined;
+      await gate;
+      return undefined;
+    });
+    const c = await TestClient.ready(h.proxy.port);
+    const asyncConn = await asyncConnId(h, s0);
+    await c.query('USE ks');
+    assert.equal((await c.query('SELECT * FROM ks.t WHERE k = 7')).opcode, Opcode.RESULT, 'the client is served at once');
+    assert.equal(h.proxy.counters.asyncConnectionsOpened, 0, 'the async handshake is still held');
+    assert.deepEqual(queriesOn(h.target, asyncConn), [], 'nothing sent on the async connection yet');
+    release();
+    await until(() => queriesOn(h.target, asyncConn).length === 2, 'the waiting requests on the async connection');
+    assert.deepEqual(queriesOn(h.target, asyncConn), ['USE ks', 'SELECT * FROM ks.t WHERE k = 7']);
+    assert.equal(h.proxy.counters.asyncDropped, 0);
+    c.close();
+  } finally {
+    await h.close();
+  }
+});

@@ -27,7 +27,8 @@ let proxy: RunningProxy;
 
 before(async () => {
   h = await startHarness(
-    { ZDM_PROXY_REQUEST_TIMEOUT_MS: '300' },
+    // long enough for 200 concurrent requests on a loaded shared machine; the timeout test waits past it
+    { ZDM_PROXY_REQUEST_TIMEOUT_MS: '2000' },
     {
       origin: { supported: { COMPRESSION: ['snappy'], CQL_VERSION: ['3.4.7'], FROM: ['origin'] } },
       target: { supported: { COMPRESSION: ['snappy', 'lz4'], CQL_VERSION: ['3.4.7'], FROM: ['target'] } },
@@ -77,7 +78,7 @@ test('200 concurrent requests: stream ids remapped and restored', async () => {
   const c = await TestClient.ready(proxy.port);
   origin.delayMs = 5;
   try {
-    const replies = await Promise.all(Array.from({ length: 200 }, (_, i) => c.send(q(`INSERT INTO ks.t (k) VALUES (${i})`, i + 1))));
+    const replies = await Promise.all(Array.from({ length: 200 }, (_, i) => c.send(q(`INSERT INTO ks.t (k) VALUES (${i})`, i + 1), 10_000)));
     replies.forEach((r, i) => {
       assert.equal(r.streamId, i + 1);
       assert.equal(r.opcode, Opcode.RESULT);
@@ -114,7 +115,7 @@ test("negative stream id gets a protocol error; v5 STARTUP is steered down by th
 test('timeout: no reply, and the connection stays usable', async () => {
   const c = await TestClient.ready(proxy.port);
   target.onRequest((_f, d) => (d && 'query' in d && (d as { query: string }).query.includes('stall_me') ? 'drop' : undefined));
-  await assert.rejects(c.send(q("INSERT INTO ks.t (k) VALUES ('stall_me')", 11), 1000), /no reply/);
+  await assert.rejects(c.send(q("INSERT INTO ks.t (k) VALUES ('stall_me')", 11), 4000), /no reply/);
   const ok = await c.send(q("INSERT INTO ks.t (k) VALUES ('fine')", 12));
   assert.equal(ok.opcode, Opcode.RESULT);
   assert.equal(c.closed, false);
