@@ -144,46 +144,91 @@ function specs(): Spec[] {
     ['random', randomish(64 * 1024)],
   ] as const) {
     const block = lz4CompressBlock(data);
-    out.push({ name: `LZ4 compress 64 KiB ${label} (ratio ${(data.length / block.length).toFixed(2)})`, perCall: data.length, unit: 'MB/s', fn: () => {
-      sink += lz4CompressBlock(data).length;
-    } });
-    out.push({ name: `LZ4 decompress 64 KiB ${label}`, perCall: data.length, unit: 'MB/s', fn: () => {
-      sink += lz4DecompressBlock(block, data.length).length;
-    } });
+    out.push({
+      name: `LZ4 compress 64 KiB ${label} (ratio ${(data.length / block.length).toFixed(2)})`,
+      perCall: data.length,
+      unit: 'MB/s',
+      fn: () => {
+        sink += lz4CompressBlock(data).length;
+      },
+    });
+    out.push({
+      name: `LZ4 decompress 64 KiB ${label}`,
+      perCall: data.length,
+      unit: 'MB/s',
+      fn: () => {
+        sink += lz4DecompressBlock(block, data.length).length;
+      },
+    });
   }
   // Frame-body LZ4 (v4): compress + decompress of a 10 KiB QUERY body.
   const body10k = queryFrame(10 * 1024, 1).subarray(9);
   const c10k = lz4BodyCompressor.compress(body10k, V);
-  out.push({ name: 'LZ4 body decompress 10 KiB (v4 frame)', perCall: body10k.length, unit: 'MB/s', fn: () => {
-    sink += lz4BodyCompressor.decompress(c10k, V, 1 << 20).length;
-  } });
+  out.push({
+    name: 'LZ4 body decompress 10 KiB (v4 frame)',
+    perCall: body10k.length,
+    unit: 'MB/s',
+    fn: () => {
+      sink += lz4BodyCompressor.decompress(c10k, V, 1 << 20).length;
+    },
+  });
   // CRC32 (segment payload checksum): table-driven vs zlib's native crc32 when present.
   const crcData = randomish(128 * 1024 - 1);
-  out.push({ name: 'CRC32 JS table (slicing-by-4), 128 KiB', perCall: crcData.length, unit: 'MB/s', fn: () => {
-    sink += crc32UpdateTable(CRC32_SEED, crcData);
-  } });
-  out.push({ name: 'CRC32 segment crc32() as used, 128 KiB', perCall: crcData.length, unit: 'MB/s', fn: () => {
-    sink += crc32(crcData);
-  } });
+  out.push({
+    name: 'CRC32 JS table (slicing-by-4), 128 KiB',
+    perCall: crcData.length,
+    unit: 'MB/s',
+    fn: () => {
+      sink += crc32UpdateTable(CRC32_SEED, crcData);
+    },
+  });
+  out.push({
+    name: 'CRC32 segment crc32() as used, 128 KiB',
+    perCall: crcData.length,
+    unit: 'MB/s',
+    fn: () => {
+      sink += crc32(crcData);
+    },
+  });
   const nativeCrc = (zlib as unknown as { crc32?: (d: Uint8Array, v?: number) => number }).crc32;
   if (typeof nativeCrc === 'function') {
-    out.push({ name: 'CRC32 zlib.crc32 (native), 128 KiB', perCall: crcData.length, unit: 'MB/s', fn: () => {
-      sink += nativeCrc(crcData);
-    } });
+    out.push({
+      name: 'CRC32 zlib.crc32 (native), 128 KiB',
+      perCall: crcData.length,
+      unit: 'MB/s',
+      fn: () => {
+        sink += nativeCrc(crcData);
+      },
+    });
   }
   // v5 framing: 1000 QUERY frames of 100 B packed into segments and decoded back to frames.
   const v5Frames = manyFrames((b, id) => queryFrame(b, id, ProtocolVersion.V5), 100);
   const v5Stream = Buffer.concat(framesToSegments(v5Frames));
-  out.push({ name: 'v5 segments encode, 100 B frames', perCall: v5Frames.length, unit: 'frames/s', fn: () => {
-    sink += framesToSegments(v5Frames).length;
-  } });
-  out.push({ name: 'v5 segments decode -> frames, 100 B', perCall: v5Frames.length, unit: 'frames/s', fn: () => {
-    sink += new V5FrameDecoder().push(v5Stream).length;
-  } });
+  out.push({
+    name: 'v5 segments encode, 100 B frames',
+    perCall: v5Frames.length,
+    unit: 'frames/s',
+    fn: () => {
+      sink += framesToSegments(v5Frames).length;
+    },
+  });
+  out.push({
+    name: 'v5 segments decode -> frames, 100 B',
+    perCall: v5Frames.length,
+    unit: 'frames/s',
+    fn: () => {
+      sink += new V5FrameDecoder().push(v5Stream).length;
+    },
+  });
   const v5Lz4Stream = Buffer.concat(framesToSegments(v5Frames, lz4BodyCompressor));
-  out.push({ name: 'v5 LZ4 segments decode -> frames, 100 B', perCall: v5Frames.length, unit: 'frames/s', fn: () => {
-    sink += new V5FrameDecoder({ compressor: lz4BodyCompressor }).push(v5Lz4Stream).length;
-  } });
+  out.push({
+    name: 'v5 LZ4 segments decode -> frames, 100 B',
+    perCall: v5Frames.length,
+    unit: 'frames/s',
+    fn: () => {
+      sink += new V5FrameDecoder({ compressor: lz4BodyCompressor }).push(v5Lz4Stream).length;
+    },
+  });
   return out;
 }
 
@@ -201,7 +246,13 @@ export async function measure(): Promise<CodecBenchResult[]> {
     const meanMs = r.latency.mean;
     const opsPerSec = 1000 / meanMs;
     const rate = s.unit === 'frames/s' ? opsPerSec * s.perCall : (opsPerSec * s.perCall) / 1e6;
-    return { name: s.name, opsPerSec: Math.round(opsPerSec), meanUs: Math.round(meanMs * 1000 * 10) / 10, rate: Math.round(rate * 10) / 10, unit: s.unit };
+    return {
+      name: s.name,
+      opsPerSec: Math.round(opsPerSec),
+      meanUs: Math.round(meanMs * 1000 * 10) / 10,
+      rate: Math.round(rate * 10) / 10,
+      unit: s.unit,
+    };
   });
   if (sink === -1) console.log(''); // keep the results observable so nothing is optimised away
   return results;

@@ -58,7 +58,8 @@ export async function run(): Promise<BenchResult[]> {
 if (require.main === module) {
   run().then(
     (results) => {
-      for (const r of results) console.log(`${r.name.padEnd(28)} ${r.opsPerSec.toLocaleString('en-US').padStart(12)} ops/s  ${r.meanNs} ns/op`);
+      for (const r of results)
+        console.log(`${r.name.padEnd(28)} ${r.opsPerSec.toLocaleString('en-US').padStart(12)} ops/s  ${r.meanNs} ns/op`);
     },
     (err) => {
       console.error(err);

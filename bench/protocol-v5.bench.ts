@@ -31,8 +31,14 @@ type Framing = 'v4' | 'v5' | 'v5 lz4';
 const FRAMINGS: Framing[] = ['v4', 'v5', 'v5 lz4'];
 type Op = 'read' | 'write';
 type Via = 'direct' | 'proxy';
-interface Target { framing: Framing; via: Via; op: Op }
-const TARGETS: Target[] = FRAMINGS.flatMap((framing) => (['direct', 'proxy'] as Via[]).flatMap((via) => (['read', 'write'] as Op[]).map((op) => ({ framing, via, op }))));
+interface Target {
+  framing: Framing;
+  via: Via;
+  op: Op;
+}
+const TARGETS: Target[] = FRAMINGS.flatMap((framing) =>
+  (['direct', 'proxy'] as Via[]).flatMap((via) => (['read', 'write'] as Op[]).map((op) => ({ framing, via, op }))),
+);
 const nameOf = (t: Target): string => `${t.via} ${t.op} ${t.framing}`;
 const versionOf = (f: Framing): ProtocolVersion => (f === 'v4' ? ProtocolVersion.V4 : ProtocolVersion.V5);
 
@@ -48,7 +54,10 @@ class LoadConnection {
   done = 0;
   errors = 0;
 
-  private constructor(private readonly socket: net.Socket, private readonly depth: number) {
+  private constructor(
+    private readonly socket: net.Socket,
+    private readonly depth: number,
+  ) {
     this.sentAt = new Float64Array(depth + 1);
     socket.setNoDelay(true);
     socket.on('error', () => undefined);
@@ -63,13 +72,20 @@ class LoadConnection {
     const c = new LoadConnection(s, depth);
     if (framing === 'v5 lz4') c.framing.setSegmentCompressor(lz4BodyCompressor);
     const options: Record<string, string> = { CQL_VERSION: '3.0.0', ...(framing === 'v5 lz4' ? { COMPRESSION: 'lz4' } : {}) };
-    const startup = encodeFrame({ version: versionOf(framing), isResponse: false, streamId: 0, flags: 0, message: { opcode: Opcode.STARTUP, options } });
+    const startup = encodeFrame({
+      version: versionOf(framing),
+      isResponse: false,
+      streamId: 0,
+      flags: 0,
+      message: { opcode: Opcode.STARTUP, options },
+    });
     const r = await new Promise<RawFrame>((resolve) => {
       c.waiter = resolve;
       s.write(startup.bytes);
     });
     if (r.opcode !== Opcode.READY) throw new Error(`STARTUP (${framing}) answered with opcode ${r.opcode}`);
-    if ((framing !== 'v4') !== c.framing.segments) throw new Error(`${framing}: segment framing ${c.framing.segments ? 'on' : 'off'}`);
+    if ((framing !== 'v4') !== c.framing.segments)
+      throw new Error(`${framing}: segment framing ${c.framing.segments ? 'on' : 'off'}`);
     return c;
   }
 
@@ -144,18 +160,40 @@ class LoadConnection {
 
 function envOf(origin: FakeServer, target: FakeServer): Record<string, string> {
   return {
-    ZDM_ORIGIN_CONTACT_POINTS: origin.host, ZDM_ORIGIN_PORT: String(origin.port),
-    ZDM_TARGET_CONTACT_POINTS: target.host, ZDM_TARGET_PORT: String(target.port),
-    ZDM_ORIGIN_USERNAME: '', ZDM_ORIGIN_PASSWORD: '', ZDM_TARGET_USERNAME: '', ZDM_TARGET_PASSWORD: '',
-    ZDM_PROXY_LISTEN_ADDRESS: '127.0.0.1', ZDM_PROXY_LISTEN_PORT: '0',
-    ZDM_METRICS_ADDRESS: '127.0.0.1', ZDM_METRICS_PORT: '0',
+    ZDM_ORIGIN_CONTACT_POINTS: origin.host,
+    ZDM_ORIGIN_PORT: String(origin.port),
+    ZDM_TARGET_CONTACT_POINTS: target.host,
+    ZDM_TARGET_PORT: String(target.port),
+    ZDM_ORIGIN_USERNAME: '',
+    ZDM_ORIGIN_PASSWORD: '',
+    ZDM_TARGET_USERNAME: '',
+    ZDM_TARGET_PASSWORD: '',
+    ZDM_PROXY_LISTEN_ADDRESS: '127.0.0.1',
+    ZDM_PROXY_LISTEN_PORT: '0',
+    ZDM_METRICS_ADDRESS: '127.0.0.1',
+    ZDM_METRICS_PORT: '0',
   };
 }
 
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
-export interface V5BenchRow { target: string; reqPerSec: number; /** CPU µs per request (whole chain) */ usPerReq: number; p50us: number; p99us: number; requests: number; errors: number }
-export interface V5CostRow { framing: Framing; op: Op; directUsPerReq: number; proxyUsPerReq: number; proxyCostUs: number; costVsV4: number }
+export interface V5BenchRow {
+  target: string;
+  reqPerSec: number /** CPU µs per request (whole chain) */;
+  usPerReq: number;
+  p50us: number;
+  p99us: number;
+  requests: number;
+  errors: number;
+}
+export interface V5CostRow {
+  framing: Framing;
+  op: Op;
+  directUsPerReq: number;
+  proxyUsPerReq: number;
+  proxyCostUs: number;
+  costVsV4: number;
+}
 
 export async function measure(): Promise<{ rows: V5BenchRow[]; costs: V5CostRow[] }> {
   const sliceMs = Number(process.env.BENCH_TIME ?? 600);
@@ -167,7 +205,10 @@ export async function measure(): Promise<{ rows: V5BenchRow[]; costs: V5CostRow[
   const direct = await benchServer('direct', ProtocolVersion.V5);
   const origin = await benchServer('origin', ProtocolVersion.V5);
   const target = await benchServer('target', ProtocolVersion.V5);
-  const proxy: RunningProxy = await startProxy(loadConfig({ env: envOf(origin, target) }), { logger: pino({ level: 'silent' }), startTimeoutMs: 5000 });
+  const proxy: RunningProxy = await startProxy(loadConfig({ env: envOf(origin, target) }), {
+    logger: pino({ level: 'silent' }),
+    startTimeoutMs: 5000,
+  });
   const agg = new Map<string, { hist: Histogram; requests: number; ms: number; cpuUs: number; errors: number }>();
   const open = new Map<string, LoadConnection[]>();
   try {
@@ -216,15 +257,31 @@ export async function measure(): Promise<{ rows: V5BenchRow[]; costs: V5CostRow[
   const rows: V5BenchRow[] = TARGETS.map((t) => {
     const a = agg.get(nameOf(t))!;
     const rps = (a.requests / a.ms) * 1000;
-    return { target: nameOf(t), reqPerSec: Math.round(rps), usPerReq: r1(a.cpuUs / a.requests), p50us: a.hist.pct(50), p99us: a.hist.pct(99), requests: a.requests, errors: a.errors };
+    return {
+      target: nameOf(t),
+      reqPerSec: Math.round(rps),
+      usPerReq: r1(a.cpuUs / a.requests),
+      p50us: a.hist.pct(50),
+      p99us: a.hist.pct(99),
+      requests: a.requests,
+      errors: a.errors,
+    };
   });
-  const us = (via: Via, op: Op, framing: Framing): number => rows.find((r) => r.target === nameOf({ via, op, framing }))!.usPerReq;
+  const us = (via: Via, op: Op, framing: Framing): number =>
+    rows.find((r) => r.target === nameOf({ via, op, framing }))!.usPerReq;
   const costs: V5CostRow[] = [];
   for (const op of ['read', 'write'] as Op[]) {
     const v4Cost = us('proxy', op, 'v4') - us('direct', op, 'v4');
     for (const framing of FRAMINGS) {
       const cost = us('proxy', op, framing) - us('direct', op, framing);
-      costs.push({ framing, op, directUsPerReq: us('direct', op, framing), proxyUsPerReq: us('proxy', op, framing), proxyCostUs: r1(cost), costVsV4: Math.round((cost / v4Cost) * 100) / 100 });
+      costs.push({
+        framing,
+        op,
+        directUsPerReq: us('direct', op, framing),
+        proxyUsPerReq: us('proxy', op, framing),
+        proxyCostUs: r1(cost),
+        costVsV4: Math.round((cost / v4Cost) * 100) / 100,
+      });
     }
   }
   return { rows, costs };
@@ -237,9 +294,30 @@ export async function run(): Promise<{ rows: V5BenchRow[]; costs: V5CostRow[] }>
     `# protocol v5 vs v4, LZ4 segments vs none: loopback, one process (${process.version}); ${process.env.BENCH_ROUNDS ?? 3} rounds x ` +
       `${process.env.BENCH_TIME ?? 600} ms slices per target; 4 connections, ${process.env.BENCH_INFLIGHT ?? 128} in flight; ~100-byte QUERY; total ${((Date.now() - t0) / 1000).toFixed(1)} s`,
   );
-  console.table(res.rows.map((r) => ({ target: r.target, 'req/s': r.reqPerSec.toLocaleString('en-US'), 'CPU µs/req': r.usPerReq, 'p50 µs': r.p50us, 'p99 µs': r.p99us, requests: r.requests, errors: r.errors })));
-  console.log('# proxy cost per request = CPU µs/req through the proxy - CPU µs/req direct, same framing; last column: that cost / the v4 cost (same op)');
-  console.table(res.costs.map((c) => ({ op: c.op, framing: c.framing, 'direct CPU µs/req': c.directUsPerReq, 'proxy CPU µs/req': c.proxyUsPerReq, 'proxy cost µs/req': c.proxyCostUs, 'cost / v4 cost': c.costVsV4 })));
+  console.table(
+    res.rows.map((r) => ({
+      target: r.target,
+      'req/s': r.reqPerSec.toLocaleString('en-US'),
+      'CPU µs/req': r.usPerReq,
+      'p50 µs': r.p50us,
+      'p99 µs': r.p99us,
+      requests: r.requests,
+      errors: r.errors,
+    })),
+  );
+  console.log(
+    '# proxy cost per request = CPU µs/req through the proxy - CPU µs/req direct, same framing; last column: that cost / the v4 cost (same op)',
+  );
+  console.table(
+    res.costs.map((c) => ({
+      op: c.op,
+      framing: c.framing,
+      'direct CPU µs/req': c.directUsPerReq,
+      'proxy CPU µs/req': c.proxyUsPerReq,
+      'proxy cost µs/req': c.proxyCostUs,
+      'cost / v4 cost': c.costVsV4,
+    })),
+  );
   return res;
 }
 

@@ -38,7 +38,14 @@ const READ_CQL = 'SELECT v FROM bench.kv WHERE k = 42';
 const WRITE_CQL = "INSERT INTO bench.kv (k, v) VALUES (42, 'x')";
 
 type TargetName = 'direct' | 'relay' | 'proxy read' | 'proxy write' | 'proxy read, metrics off' | 'proxy write, metrics off';
-const TARGETS: TargetName[] = ['direct', 'relay', 'proxy read', 'proxy write', 'proxy read, metrics off', 'proxy write, metrics off'];
+const TARGETS: TargetName[] = [
+  'direct',
+  'relay',
+  'proxy read',
+  'proxy write',
+  'proxy read, metrics off',
+  'proxy write, metrics off',
+];
 const isWrite = (t: TargetName): boolean => t.startsWith('proxy write');
 
 /** A QUERY frame (stream id 0) whose body is `bodyBytes` long: the CQL text is padded with a comment. */
@@ -46,7 +53,15 @@ export function queryFrame(cql: string, bodyBytes = 100, version: ProtocolVersio
   const fixed = 4 + 2 + 1; // [long string] length, consistency, flags
   const pad = Math.max(0, bodyBytes - fixed - cql.length - 6);
   const query = pad > 0 ? `${cql} /* ${'p'.repeat(pad)} */` : cql;
-  return Buffer.from(encodeFrame({ version, isResponse: false, streamId: 0, flags: 0, message: { opcode: Opcode.QUERY, query, params: { consistency: Consistency.LOCAL_QUORUM } } }).bytes);
+  return Buffer.from(
+    encodeFrame({
+      version,
+      isResponse: false,
+      streamId: 0,
+      flags: 0,
+      message: { opcode: Opcode.QUERY, query, params: { consistency: Consistency.LOCAL_QUORUM } },
+    }).bytes,
+  );
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -108,7 +123,13 @@ class LoadConnection {
       so.once('error', reject);
     });
     const c = new LoadConnection(s, depth);
-    const startup = encodeFrame({ version: V, isResponse: false, streamId: 0, flags: 0, message: { opcode: Opcode.STARTUP, options: { CQL_VERSION: '3.0.0' } } });
+    const startup = encodeFrame({
+      version: V,
+      isResponse: false,
+      streamId: 0,
+      flags: 0,
+      message: { opcode: Opcode.STARTUP, options: { CQL_VERSION: '3.0.0' } },
+    });
     const r = await new Promise<RawFrame>((resolve) => {
       c.waiter = resolve;
       s.write(startup.bytes);
@@ -253,7 +274,12 @@ function forceGc(): void {
   gcFn();
   gcFn();
 }
-interface MemSample { label: string; heapUsedMB: number; rssMB: number; externalMB: number }
+interface MemSample {
+  label: string;
+  heapUsedMB: number;
+  rssMB: number;
+  externalMB: number;
+}
 const mb = (n: number): number => Math.round((n / 1048576) * 10) / 10;
 function memSample(label: string, gc = true): MemSample {
   if (gc) forceGc();
@@ -278,8 +304,14 @@ export interface ProxyBenchResult {
   rows: ProxyBenchRow[];
   /** Per connection count: proxy read / relay, proxy write / relay, relay / direct (requests/s ratios). */
   ratios: {
-    connections: number; relayOverDirect: number; proxyReadOverRelay: number; proxyWriteOverRelay: number;
-    proxyReadOverDirect: number; proxyWriteOverDirect: number; proxyReadNoMetricsOverRelay: number; proxyWriteNoMetricsOverRelay: number;
+    connections: number;
+    relayOverDirect: number;
+    proxyReadOverRelay: number;
+    proxyWriteOverRelay: number;
+    proxyReadOverDirect: number;
+    proxyWriteOverDirect: number;
+    proxyReadNoMetricsOverRelay: number;
+    proxyWriteNoMetricsOverRelay: number;
   }[];
   memory: MemSample[];
   memoryGrowth: { heapUsedMB: number; rssMB: number; peakRssMB: number; heapUsedFirstToLastRoundMB: number };
@@ -287,11 +319,18 @@ export interface ProxyBenchResult {
 
 function envOf(origin: FakeServer, target: FakeServer): Record<string, string> {
   return {
-    ZDM_ORIGIN_CONTACT_POINTS: origin.host, ZDM_ORIGIN_PORT: String(origin.port),
-    ZDM_TARGET_CONTACT_POINTS: target.host, ZDM_TARGET_PORT: String(target.port),
-    ZDM_ORIGIN_USERNAME: '', ZDM_ORIGIN_PASSWORD: '', ZDM_TARGET_USERNAME: '', ZDM_TARGET_PASSWORD: '',
-    ZDM_PROXY_LISTEN_ADDRESS: '127.0.0.1', ZDM_PROXY_LISTEN_PORT: '0',
-    ZDM_METRICS_ADDRESS: '127.0.0.1', ZDM_METRICS_PORT: '0',
+    ZDM_ORIGIN_CONTACT_POINTS: origin.host,
+    ZDM_ORIGIN_PORT: String(origin.port),
+    ZDM_TARGET_CONTACT_POINTS: target.host,
+    ZDM_TARGET_PORT: String(target.port),
+    ZDM_ORIGIN_USERNAME: '',
+    ZDM_ORIGIN_PASSWORD: '',
+    ZDM_TARGET_USERNAME: '',
+    ZDM_TARGET_PASSWORD: '',
+    ZDM_PROXY_LISTEN_ADDRESS: '127.0.0.1',
+    ZDM_PROXY_LISTEN_PORT: '0',
+    ZDM_METRICS_ADDRESS: '127.0.0.1',
+    ZDM_METRICS_PORT: '0',
   };
 }
 
@@ -316,8 +355,12 @@ export async function measure(): Promise<ProxyBenchResult> {
   const config2 = loadConfig({ env: { ...envOf(origin, target), ZDM_METRICS_ENABLED: 'false' } });
   const proxyNoMetrics: RunningProxy = await startProxy(config2, { logger: pino({ level: 'silent' }), startTimeoutMs: 5000 });
   const ports: Record<TargetName, number> = {
-    direct: direct.port, relay: relay.port, 'proxy read': proxy.port, 'proxy write': proxy.port,
-    'proxy read, metrics off': proxyNoMetrics.port, 'proxy write, metrics off': proxyNoMetrics.port,
+    direct: direct.port,
+    relay: relay.port,
+    'proxy read': proxy.port,
+    'proxy write': proxy.port,
+    'proxy read, metrics off': proxyNoMetrics.port,
+    'proxy write, metrics off': proxyNoMetrics.port,
   };
 
   const hists = new Map<string, { hist: Histogram; requests: number; ms: number; errors: number }>();
@@ -447,14 +490,23 @@ export async function run(): Promise<ProxyBenchResult> {
   console.log('# requests/s ratios (same run)');
   console.table(
     res.ratios.map((r) => ({
-      conns: r.connections, 'relay/direct': r.relayOverDirect, 'proxy read/relay': r.proxyReadOverRelay, 'proxy write/relay': r.proxyWriteOverRelay,
-      'proxy read/direct': r.proxyReadOverDirect, 'proxy write/direct': r.proxyWriteOverDirect,
-      'read, metrics off/relay': r.proxyReadNoMetricsOverRelay, 'write, metrics off/relay': r.proxyWriteNoMetricsOverRelay,
+      conns: r.connections,
+      'relay/direct': r.relayOverDirect,
+      'proxy read/relay': r.proxyReadOverRelay,
+      'proxy write/relay': r.proxyWriteOverRelay,
+      'proxy read/direct': r.proxyReadOverDirect,
+      'proxy write/direct': r.proxyWriteOverDirect,
+      'read, metrics off/relay': r.proxyReadNoMetricsOverRelay,
+      'write, metrics off/relay': r.proxyWriteNoMetricsOverRelay,
     })),
   );
-  console.log('# process memory (heap after a forced GC; includes the fake servers and the load generator; external includes the bench\'s own latency histograms, 0.8 MB each)');
+  console.log(
+    "# process memory (heap after a forced GC; includes the fake servers and the load generator; external includes the bench's own latency histograms, 0.8 MB each)",
+  );
   console.table(res.memory);
-  console.log(`# growth from before proxy start to after the last round: heapUsed ${res.memoryGrowth.heapUsedMB} MB, RSS ${res.memoryGrowth.rssMB} MB (peak RSS ${res.memoryGrowth.peakRssMB} MB); heapUsed round 1 -> last round: ${res.memoryGrowth.heapUsedFirstToLastRoundMB} MB`);
+  console.log(
+    `# growth from before proxy start to after the last round: heapUsed ${res.memoryGrowth.heapUsedMB} MB, RSS ${res.memoryGrowth.rssMB} MB (peak RSS ${res.memoryGrowth.peakRssMB} MB); heapUsed round 1 -> last round: ${res.memoryGrowth.heapUsedFirstToLastRoundMB} MB`,
+  );
   return res;
 }
 

@@ -27,14 +27,35 @@ export async function run(): Promise<BenchResult[]> {
   const text = 'INSERT INTO ks.t (k, v) VALUES (?, ?)';
   const info = inspect(text);
   const id = Buffer.alloc(16, 1);
-  cache.store({ originId: id, targetId: Buffer.alloc(16, 2), query: text, keyspace: 'ks', info, decision: forwardDecision(info, 'ks') });
+  cache.store({
+    originId: id,
+    targetId: Buffer.alloc(16, 2),
+    query: text,
+    keyspace: 'ks',
+    info,
+    decision: forwardDecision(info, 'ks'),
+  });
   const value = Buffer.alloc(100, 0x61);
   const frames: Record<string, RawFrame> = {
-    'QUERY INSERT': frame({ opcode: Opcode.QUERY, query: "INSERT INTO ks.t (k, v) VALUES (1, 'a')", params: { consistency: Consistency.ONE } }),
-    'EXECUTE (other TARGET id)': frame({ opcode: Opcode.EXECUTE, id, params: { consistency: Consistency.ONE, values: [Buffer.from([0, 0, 0, 1]), value] } }),
+    'QUERY INSERT': frame({
+      opcode: Opcode.QUERY,
+      query: "INSERT INTO ks.t (k, v) VALUES (1, 'a')",
+      params: { consistency: Consistency.ONE },
+    }),
+    'EXECUTE (other TARGET id)': frame({
+      opcode: Opcode.EXECUTE,
+      id,
+      params: { consistency: Consistency.ONE, values: [Buffer.from([0, 0, 0, 1]), value] },
+    }),
     'BATCH of 10': frame({
-      opcode: Opcode.BATCH, type: 0, consistency: Consistency.ONE,
-      children: Array.from({ length: 10 }, (_, i) => ({ kind: 'prepared' as const, id, values: [Buffer.from([0, 0, 0, i]), value] })),
+      opcode: Opcode.BATCH,
+      type: 0,
+      consistency: Consistency.ONE,
+      children: Array.from({ length: 10 }, (_, i) => ({
+        kind: 'prepared' as const,
+        id,
+        values: [Buffer.from([0, 0, 0, i]), value],
+      })),
     }),
   };
   const bench = new Bench({ time: 400 });
@@ -48,15 +69,30 @@ export async function run(): Promise<BenchResult[]> {
   }
   await bench.run();
   const out = bench.tasks.map((t) => {
-    const r = t.result as unknown as { throughput?: { mean: number }; latency?: { mean: number; samplesCount?: number }; hz?: number; mean?: number };
+    const r = t.result as unknown as {
+      throughput?: { mean: number };
+      latency?: { mean: number; samplesCount?: number };
+      hz?: number;
+      mean?: number;
+    };
     const meanMs = r.latency?.mean ?? r.mean ?? 0;
-    return { name: t.name, opsPerSec: Math.round(r.throughput?.mean ?? r.hz ?? 0), meanNs: Math.round(meanMs * 1e6), samples: r.latency?.samplesCount ?? 0 };
+    return {
+      name: t.name,
+      opsPerSec: Math.round(r.throughput?.mean ?? r.hz ?? 0),
+      meanNs: Math.round(meanMs * 1e6),
+      samples: r.latency?.samplesCount ?? 0,
+    };
   });
   // ratio of throughputs (off / on = how many times slower the routing step is with pinning)
   const pairs = out.length;
   for (let i = 0; i + 1 < pairs; i += 2) {
     const slower = out[i]!.opsPerSec / Math.max(1, out[i + 1]!.opsPerSec);
-    out.push({ name: `routing slower with pin on (x): ${out[i]!.name.replace(/, pin off$/, '')}`, opsPerSec: Math.round(slower * 100) / 100, meanNs: 0, samples: 0 });
+    out.push({
+      name: `routing slower with pin on (x): ${out[i]!.name.replace(/, pin off$/, '')}`,
+      opsPerSec: Math.round(slower * 100) / 100,
+      meanNs: 0,
+      samples: 0,
+    });
   }
   return out;
 }

@@ -18,8 +18,20 @@ import { spawn, spawnSync, execFileSync } from 'node:child_process';
 import { AsyncLocalStorage } from 'node:async_hooks';
 import { randomBytes } from 'node:crypto';
 import {
-  existsSync, mkdirSync, readFileSync, writeFileSync, rmSync, openSync, closeSync, statSync, readdirSync,
-  renameSync, linkSync, unlinkSync, writeSync, readlinkSync,
+  existsSync,
+  mkdirSync,
+  readFileSync,
+  writeFileSync,
+  rmSync,
+  openSync,
+  closeSync,
+  statSync,
+  readdirSync,
+  renameSync,
+  linkSync,
+  unlinkSync,
+  writeSync,
+  readlinkSync,
 } from 'node:fs';
 import { createRequire } from 'node:module';
 import { connect as netConnect } from 'node:net';
@@ -44,8 +56,20 @@ export const CREDENTIALS = Object.freeze({ username: 'cassandra', password: 'cas
 export const NODES = Object.freeze({
   // ZDM_TEST_ORIGIN_HOST / ZDM_TEST_TARGET_HOST (with ZDM_CLUSTERS_DIR) run a second, private pair on other
   // loopback addresses, e.g. for fault tests that kill nodes while another checkout tests against the first pair.
-  origin: Object.freeze({ name: 'origin', clusterName: 'origin', host: process.env.ZDM_TEST_ORIGIN_HOST || '127.0.0.1', port: 9042, storagePort: 7000 }),
-  target: Object.freeze({ name: 'target', clusterName: 'target', host: process.env.ZDM_TEST_TARGET_HOST || '127.0.0.2', port: 9042, storagePort: 7000 }),
+  origin: Object.freeze({
+    name: 'origin',
+    clusterName: 'origin',
+    host: process.env.ZDM_TEST_ORIGIN_HOST || '127.0.0.1',
+    port: 9042,
+    storagePort: 7000,
+  }),
+  target: Object.freeze({
+    name: 'target',
+    clusterName: 'target',
+    host: process.env.ZDM_TEST_TARGET_HOST || '127.0.0.2',
+    port: 9042,
+    storagePort: 7000,
+  }),
 });
 export const NODE_NAMES = Object.freeze(Object.keys(NODES));
 const DRIVER_PLUGIN = 'org.apache.maven.plugins:maven-dependency-plugin:3.8.1';
@@ -98,7 +122,12 @@ export function defaultNodeOptions(name, env = process.env) {
 /** Parses CLI flags into { command, names, nodeOptions: {origin, target}, fresh, timeoutMs, version, tail }. */
 export function parseArgs(argv, env = process.env) {
   const out = {
-    command: undefined, names: [], fresh: false, help: false, follow: false, lines: 40,
+    command: undefined,
+    names: [],
+    fresh: false,
+    help: false,
+    follow: false,
+    lines: 40,
     timeoutMs: Number(env.ZDM_TEST_START_TIMEOUT || 240) * 1000,
     version: env.ZDM_CASSANDRA_VERSION || undefined,
     nodeOptions: Object.fromEntries(NODE_NAMES.map((n) => [n, defaultNodeOptions(n, env)])),
@@ -175,14 +204,26 @@ Options (flag / environment variable; flags win):
 // ------------------------------------------------------------------------------------------------
 // Paths and state
 
-export function nodeDir(name) { return join(CLUSTERS_DIR, name); }
-export function nodeLogFile(name) { return join(nodeDir(name), 'logs', 'system.log'); }
-export function nodeStdoutFile(name) { return join(nodeDir(name), 'logs', 'stdout.log'); }
-function stateFile(name) { return join(nodeDir(name), 'state.json'); }
+export function nodeDir(name) {
+  return join(CLUSTERS_DIR, name);
+}
+export function nodeLogFile(name) {
+  return join(nodeDir(name), 'logs', 'system.log');
+}
+export function nodeStdoutFile(name) {
+  return join(nodeDir(name), 'logs', 'stdout.log');
+}
+function stateFile(name) {
+  return join(nodeDir(name), 'state.json');
+}
 
 /** The recorded state of a node ({ pid, options, version, ... }) or undefined. */
 export function readState(name) {
-  try { return JSON.parse(readFileSync(stateFile(name), 'utf8')); } catch { return undefined; }
+  try {
+    return JSON.parse(readFileSync(stateFile(name), 'utf8'));
+  } catch {
+    return undefined;
+  }
 }
 function writeState(name, state) {
   mkdirSync(nodeDir(name), { recursive: true });
@@ -198,21 +239,27 @@ export function isNodeProcess(pid, name) {
   try {
     const cmd = readFileSync(`/proc/${pid}/cmdline`, 'utf8');
     return cmd.includes('CassandraDaemon') && cmd.includes(`${nodeDir(name)}/`);
-  } catch { return false; }
+  } catch {
+    return false;
+  }
 }
 /** Process state letter from /proc/<pid>/stat (R, S, T = stopped, Z, ...) or undefined when gone. */
 export function processState(pid) {
   try {
     const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
     return stat.slice(stat.lastIndexOf(')') + 2).split(' ')[0];
-  } catch { return undefined; }
+  } catch {
+    return undefined;
+  }
 }
 /** Resident memory of a process in KiB (VmRSS), or undefined. */
 export function rssKiB(pid) {
   try {
     const m = /VmRSS:\s+(\d+)\s+kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
     return m ? Number(m[1]) : undefined;
-  } catch { return undefined; }
+  } catch {
+    return undefined;
+  }
 }
 /** Cassandra JVMs started by this script from another checkout for the same node name: [{ pid, dir }]. */
 export function foreignNodes(name) {
@@ -220,7 +267,11 @@ export function foreignNodes(name) {
   for (const entry of readdirSync('/proc')) {
     if (!/^\d+$/.test(entry)) continue;
     let cmd;
-    try { cmd = readFileSync(`/proc/${entry}/cmdline`, 'utf8').split('\0'); } catch { continue; }
+    try {
+      cmd = readFileSync(`/proc/${entry}/cmdline`, 'utf8').split('\0');
+    } catch {
+      continue;
+    }
     if (!cmd.includes(`-Dzdm.node=${name}`)) continue;
     const dir = (cmd.find((a) => a.startsWith('-Dcassandra.storagedir=')) || '').slice('-Dcassandra.storagedir='.length);
     if (dir !== nodeDir(name)) found.push({ pid: Number(entry), dir });
@@ -258,7 +309,9 @@ export function logTail(name, lines = 40) {
 
 export const LOCK_TIMEOUT_MS = Number(process.env.ZDM_CLUSTERS_LOCK_TIMEOUT || 360) * 1000;
 const LOCK_NAME = 'lock';
-export function nodeLockFile(name) { return join(nodeDir(name), LOCK_NAME); }
+export function nodeLockFile(name) {
+  return join(nodeDir(name), LOCK_NAME);
+}
 
 const heldLocks = new AsyncLocalStorage(); // Set of node names the current async call chain holds
 const ownedLocks = new Map(); // nonce -> lock file, for this process
@@ -269,12 +322,18 @@ function procStartTime(pid) {
   try {
     const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
     return stat.slice(stat.lastIndexOf(')') + 2).split(' ')[19];
-  } catch { return undefined; }
+  } catch {
+    return undefined;
+  }
 }
 
 /** The holder recorded in a lock file ({ pid, startTime, nonce, what, cmd, since }), or undefined. */
 export function readLock(name) {
-  try { return JSON.parse(readFileSync(nodeLockFile(name), 'utf8')); } catch { return undefined; }
+  try {
+    return JSON.parse(readFileSync(nodeLockFile(name), 'utf8'));
+  } catch {
+    return undefined;
+  }
 }
 
 function holderAlive(h) {
@@ -293,13 +352,25 @@ function describeHolder(h) {
 /** Removes a stale lock file without ever removing a fresh one another process made meanwhile. */
 function breakStaleLock(file, seenRaw) {
   const aside = `${file}.stale-${process.pid}-${randomBytes(4).toString('hex')}`;
-  try { renameSync(file, aside); } catch { return; } // already gone
+  try {
+    renameSync(file, aside);
+  } catch {
+    return;
+  } // already gone
   let raw;
-  try { raw = readFileSync(aside, 'utf8'); } catch { raw = undefined; }
+  try {
+    raw = readFileSync(aside, 'utf8');
+  } catch {
+    raw = undefined;
+  }
   if (raw !== seenRaw) {
     // Someone broke it and took the lock between our read and our rename: put theirs back
     // (link fails if yet another process took it in that instant; theirs then stands).
-    try { linkSync(aside, file); } catch { /* EEXIST */ }
+    try {
+      linkSync(aside, file);
+    } catch {
+      /* EEXIST */
+    }
   }
   rmSync(aside, { force: true });
 }
@@ -308,8 +379,12 @@ async function acquireNodeLock(name, what, timeoutMs) {
   const file = nodeLockFile(name);
   mkdirSync(nodeDir(name), { recursive: true });
   const me = {
-    pid: process.pid, startTime: procStartTime(process.pid), nonce: randomBytes(8).toString('hex'), what,
-    cmd: process.argv.slice(1).join(' ').slice(0, 200), since: new Date().toISOString(),
+    pid: process.pid,
+    startTime: procStartTime(process.pid),
+    nonce: randomBytes(8).toString('hex'),
+    what,
+    cmd: process.argv.slice(1).join(' ').slice(0, 200),
+    since: new Date().toISOString(),
   };
   const t0 = Date.now();
   let announced = false;
@@ -321,22 +396,41 @@ async function acquireNodeLock(name, what, timeoutMs) {
       if (e.code !== 'EEXIST') throw new ClusterError('lock', `cannot create ${file}: ${e.message}`, name);
     }
     if (fd !== undefined) {
-      try { writeSync(fd, `${JSON.stringify(me)}\n`); } finally { closeSync(fd); }
+      try {
+        writeSync(fd, `${JSON.stringify(me)}\n`);
+      } finally {
+        closeSync(fd);
+      }
       ownedLocks.set(me.nonce, file);
       if (!exitHookInstalled) {
         exitHookInstalled = true;
-        process.once('exit', () => { for (const [nonce, f] of ownedLocks) releaseLockFile(f, nonce); });
+        process.once('exit', () => {
+          for (const [nonce, f] of ownedLocks) releaseLockFile(f, nonce);
+        });
       }
       return { file, nonce: me.nonce };
     }
     let raw;
-    try { raw = readFileSync(file, 'utf8'); } catch { continue; } // released meanwhile
+    try {
+      raw = readFileSync(file, 'utf8');
+    } catch {
+      continue;
+    } // released meanwhile
     let holder;
-    try { holder = JSON.parse(raw); } catch { holder = undefined; }
+    try {
+      holder = JSON.parse(raw);
+    } catch {
+      holder = undefined;
+    }
     let stale;
     if (holder) stale = !holderAlive(holder);
-    else { // being written right now, or left empty by a crash
-      try { stale = Date.now() - statSync(file).mtimeMs > 5000; } catch { continue; }
+    else {
+      // being written right now, or left empty by a crash
+      try {
+        stale = Date.now() - statSync(file).mtimeMs > 5000;
+      } catch {
+        continue;
+      }
     }
     if (stale) {
       log(`${name}: removing stale lock ${file} (${holder ? `holder pid ${holder.pid} is gone` : 'empty or unreadable'})`);
@@ -344,9 +438,13 @@ async function acquireNodeLock(name, what, timeoutMs) {
       continue;
     }
     if (Date.now() - t0 >= timeoutMs) {
-      throw new ClusterError('lock', `gave up after ${secs(Date.now() - t0)} waiting to '${what}': ${file} is held by ${describeHolder(holder)}. `
-        + `Another run is changing this node; wait for it, or if that process is stuck stop it (kill ${holder?.pid ?? '<pid>'}); `
-        + 'ZDM_CLUSTERS_LOCK_TIMEOUT sets the wait in seconds', name);
+      throw new ClusterError(
+        'lock',
+        `gave up after ${secs(Date.now() - t0)} waiting to '${what}': ${file} is held by ${describeHolder(holder)}. ` +
+          `Another run is changing this node; wait for it, or if that process is stuck stop it (kill ${holder?.pid ?? '<pid>'}); ` +
+          'ZDM_CLUSTERS_LOCK_TIMEOUT sets the wait in seconds',
+        name,
+      );
     }
     if (!announced) {
       announced = true;
@@ -360,7 +458,9 @@ function releaseLockFile(file, nonce) {
   ownedLocks.delete(nonce);
   try {
     if (JSON.parse(readFileSync(file, 'utf8')).nonce === nonce) unlinkSync(file);
-  } catch { /* gone or not ours */ }
+  } catch {
+    /* gone or not ours */
+  }
 }
 
 /**
@@ -384,8 +484,13 @@ export async function withNodeLocks(names, what, fn, { timeoutMs = LOCK_TIMEOUT_
 /** Removes a node's directory contents (config, data, logs, state) but not its lock file. */
 function wipeNodeDir(name) {
   let entries;
-  try { entries = readdirSync(nodeDir(name)); } catch { return; }
-  for (const e of entries) if (e !== LOCK_NAME && !e.startsWith(`${LOCK_NAME}.stale-`)) rmSync(join(nodeDir(name), e), { recursive: true, force: true });
+  try {
+    entries = readdirSync(nodeDir(name));
+  } catch {
+    return;
+  }
+  for (const e of entries)
+    if (e !== LOCK_NAME && !e.startsWith(`${LOCK_NAME}.stale-`)) rmSync(join(nodeDir(name), e), { recursive: true, force: true });
 }
 
 // ------------------------------------------------------------------------------------------------
@@ -406,7 +511,11 @@ export function nodeProcesses(name) {
     const pid = Number(entry);
     if (pid === process.pid) continue;
     let args;
-    try { args = readFileSync(`/proc/${entry}/cmdline`, 'utf8').split('\0'); } catch { continue; }
+    try {
+      args = readFileSync(`/proc/${entry}/cmdline`, 'utf8').split('\0');
+    } catch {
+      continue;
+    }
     if (args.length && args[args.length - 1] === '') args.pop();
     const st = processState(pid);
     if (st === undefined || st === 'Z') continue;
@@ -415,7 +524,9 @@ export function nodeProcesses(name) {
         if (readFileSync(`/proc/${entry}/comm`, 'utf8').trim() === 'java' && readlinkSync(`/proc/${entry}/cwd`) === dir) {
           found.push({ pid, args, exiting: true });
         }
-      } catch { /* not ours to read */ }
+      } catch {
+        /* not ours to read */
+      }
       continue;
     }
     if (!args.includes('org.apache.cassandra.service.CassandraDaemon')) continue;
@@ -430,13 +541,21 @@ export function nodeProcesses(name) {
 function processOptions(name, args) {
   const tagged = args.find((a) => a.startsWith('-Dzdm.options='));
   if (tagged) {
-    try { return JSON.parse(decodeURIComponent(tagged.slice('-Dzdm.options='.length))); } catch { /* fall through */ }
+    try {
+      return JSON.parse(decodeURIComponent(tagged.slice('-Dzdm.options='.length)));
+    } catch {
+      /* fall through */
+    }
   }
   const heap = args.find((a) => a.startsWith('-Xmx'))?.slice(4);
   const i = args.findIndex((a) => a.startsWith('-Dzdm.node='));
   const j = args.lastIndexOf('-cp');
   let yaml = '';
-  try { yaml = readFileSync(join(nodeDir(name), 'conf', 'cassandra.yaml'), 'utf8'); } catch { /* none */ }
+  try {
+    yaml = readFileSync(join(nodeDir(name), 'conf', 'cassandra.yaml'), 'utf8');
+  } catch {
+    /* none */
+  }
   return {
     auth: /^authenticator:\s*PasswordAuthenticator/m.test(yaml),
     tls: /^client_encryption_options:\s*\n\s*enabled:\s*true/m.test(yaml),
@@ -454,7 +573,13 @@ function processVersion(args) {
 /** SIGTERM (after SIGCONT) the given PIDs, SIGKILL what is left after graceMs; resolves once all are gone. */
 async function killPids(name, pids, graceMs) {
   const t0 = Date.now();
-  const signal = (pid, sig) => { try { process.kill(pid, sig); } catch { /* gone, or not ours */ } };
+  const signal = (pid, sig) => {
+    try {
+      process.kill(pid, sig);
+    } catch {
+      /* gone, or not ours */
+    }
+  };
   for (const pid of pids) {
     signal(pid, 'SIGCONT'); // a paused (SIGSTOPped) JVM cannot handle SIGTERM
     signal(pid, 'SIGTERM');
@@ -477,12 +602,17 @@ async function killPids(name, pids, graceMs) {
 // ------------------------------------------------------------------------------------------------
 // Java and jars
 
-export function javaBin() { return join(JAVA_HOME, 'bin', 'java'); }
+export function javaBin() {
+  return join(JAVA_HOME, 'bin', 'java');
+}
 
 function checkJava() {
   const java = javaBin();
   if (!existsSync(java)) {
-    throw new ClusterError('java', `no Java at ${java}; install OpenJDK 17 (apt-get install openjdk-17-jdk-headless) or set ZDM_JAVA_HOME`);
+    throw new ClusterError(
+      'java',
+      `no Java at ${java}; install OpenJDK 17 (apt-get install openjdk-17-jdk-headless) or set ZDM_JAVA_HOME`,
+    );
   }
   const r = spawnSync(java, ['-version'], { encoding: 'utf8' });
   const m = /version "(\d+)/.exec(r.stderr || '');
@@ -492,7 +622,9 @@ function checkJava() {
   }
 }
 
-function classpathFile(version) { return join(CACHE_DIR, 'cassandra', `${version}.classpath`); }
+function classpathFile(version) {
+  return join(CACHE_DIR, 'cassandra', `${version}.classpath`);
+}
 
 function cachedClasspath(version) {
   const f = classpathFile(version);
@@ -520,12 +652,21 @@ export function fetchJars(version) {
     mkdirSync(join(CACHE_DIR, 'cassandra'), { recursive: true });
     const outFile = classpathFile(v);
     const args = [
-      '-B', '-q', '-Dstyle.color=never', '-f', join(ROOT, 'scripts', 'cassandra', 'pom.xml'),
-      `-Dmaven.repo.local=${join(CACHE_DIR, 'm2')}`, `-Dcassandra.version=${v}`,
-      `${DRIVER_PLUGIN}:build-classpath`, '-Dmdep.includeScope=runtime', `-Dmdep.outputFile=${outFile}.tmp`,
+      '-B',
+      '-q',
+      '-Dstyle.color=never',
+      '-f',
+      join(ROOT, 'scripts', 'cassandra', 'pom.xml'),
+      `-Dmaven.repo.local=${join(CACHE_DIR, 'm2')}`,
+      `-Dcassandra.version=${v}`,
+      `${DRIVER_PLUGIN}:build-classpath`,
+      '-Dmdep.includeScope=runtime',
+      `-Dmdep.outputFile=${outFile}.tmp`,
     ];
     const r = spawnSync(mvn, args, {
-      encoding: 'utf8', env: { ...process.env, JAVA_HOME }, maxBuffer: 64 * 1024 * 1024,
+      encoding: 'utf8',
+      env: { ...process.env, JAVA_HOME },
+      maxBuffer: 64 * 1024 * 1024,
     });
     if (r.error) throw new ClusterError('fetch jars', `cannot run '${mvn}' (${r.error.message}); install Maven 3.8+`);
     if (r.status === 0 && existsSync(`${outFile}.tmp`)) {
@@ -539,12 +680,19 @@ export function fetchJars(version) {
       }
     }
     const noise = /Re-run Maven|^\[ERROR\] \[Help 1\]|For more information|full stack trace|^\[ERROR\]\s*$|^\s*$/;
-    const out = `${r.stdout}\n${r.stderr}`.replace(/\x1b\[[0-9;]*m/g, '').split('\n')
-      .filter((l) => !noise.test(l)).slice(-25).join('\n');
+    const out = `${r.stdout}\n${r.stderr}`
+      .replace(/\x1b\[[0-9;]*m/g, '')
+      .split('\n')
+      .filter((l) => !noise.test(l))
+      .slice(-25)
+      .join('\n');
     errors.push(`--- mvn for ${v} (exit ${r.status}) ---\n${out}`);
     log(`Cassandra ${v} could not be resolved${candidates.length > 1 ? ', trying the next version' : ''}`);
   }
-  throw new ClusterError('fetch jars', `Maven could not resolve org.apache.cassandra:cassandra-all ${candidates.join(' / ')}\n${errors.join('\n')}`);
+  throw new ClusterError(
+    'fetch jars',
+    `Maven could not resolve org.apache.cassandra:cassandra-all ${candidates.join(' / ')}\n${errors.join('\n')}`,
+  );
 }
 
 // ------------------------------------------------------------------------------------------------
@@ -560,16 +708,50 @@ export function ensureTls() {
   const keytool = join(JAVA_HOME, 'bin', 'keytool');
   const pw = TLS_STORE_PASSWORD;
   const run = (args) => {
-    try { execFileSync(keytool, args, { stdio: 'pipe' }); } catch (e) {
+    try {
+      execFileSync(keytool, args, { stdio: 'pipe' });
+    } catch (e) {
       throw new ClusterError('tls', `keytool ${args[0]} failed: ${e.stderr || e.message}`);
     }
   };
-  run(['-genkeypair', '-alias', 'node', '-keyalg', 'RSA', '-keysize', '2048', '-validity', '3650',
-    '-dname', 'CN=zdm-test-cassandra', '-ext', `SAN=IP:127.0.0.1,IP:127.0.0.2,IP:${NODES.origin.host},IP:${NODES.target.host},DNS:localhost`,
-    '-storetype', 'PKCS12', '-keystore', keystore, '-storepass', pw, '-keypass', pw]);
+  run([
+    '-genkeypair',
+    '-alias',
+    'node',
+    '-keyalg',
+    'RSA',
+    '-keysize',
+    '2048',
+    '-validity',
+    '3650',
+    '-dname',
+    'CN=zdm-test-cassandra',
+    '-ext',
+    `SAN=IP:127.0.0.1,IP:127.0.0.2,IP:${NODES.origin.host},IP:${NODES.target.host},DNS:localhost`,
+    '-storetype',
+    'PKCS12',
+    '-keystore',
+    keystore,
+    '-storepass',
+    pw,
+    '-keypass',
+    pw,
+  ]);
   run(['-exportcert', '-rfc', '-alias', 'node', '-keystore', keystore, '-storepass', pw, '-file', TLS_CA_PEM]);
-  run(['-importcert', '-noprompt', '-alias', 'node', '-file', TLS_CA_PEM, '-storetype', 'PKCS12',
-    '-keystore', truststore, '-storepass', pw]);
+  run([
+    '-importcert',
+    '-noprompt',
+    '-alias',
+    'node',
+    '-file',
+    TLS_CA_PEM,
+    '-storetype',
+    'PKCS12',
+    '-keystore',
+    truststore,
+    '-storepass',
+    pw,
+  ]);
   log(`made self-signed TLS material in ${TLS_DIR} (clients trust ${TLS_CA_PEM})`);
   return { keystore, truststore, ca: TLS_CA_PEM };
 }
@@ -581,11 +763,17 @@ export function ensureTls() {
 export function ensureClientTls() {
   const { truststore } = ensureTls();
   const files = { ca: TLS_CLIENT_CA_PEM, cert: TLS_CLIENT_CERT_PEM, key: TLS_CLIENT_KEY_PEM };
-  const imported = spawnSync(join(JAVA_HOME, 'bin', 'keytool'), ['-list', '-alias', 'clientca', '-keystore', truststore,
-    '-storepass', TLS_STORE_PASSWORD, '-storetype', 'PKCS12'], { stdio: 'pipe' }).status === 0;
+  const imported =
+    spawnSync(
+      join(JAVA_HOME, 'bin', 'keytool'),
+      ['-list', '-alias', 'clientca', '-keystore', truststore, '-storepass', TLS_STORE_PASSWORD, '-storetype', 'PKCS12'],
+      { stdio: 'pipe' },
+    ).status === 0;
   if (imported && Object.values(files).every((f) => existsSync(f))) return files;
   const ssl = (args) => {
-    try { execFileSync('openssl', args, { stdio: 'pipe' }); } catch (e) {
+    try {
+      execFileSync('openssl', args, { stdio: 'pipe' });
+    } catch (e) {
       throw new ClusterError('tls', `openssl ${args[0]} failed (is openssl installed?): ${e.stderr || e.message}`);
     }
   };
@@ -593,17 +781,68 @@ export function ensureClientTls() {
   const csr = join(TLS_DIR, 'client.csr');
   const ext = join(TLS_DIR, 'client.ext');
   const ec = ['-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes'];
-  ssl(['req', '-x509', ...ec, '-keyout', caKey, '-out', TLS_CLIENT_CA_PEM, '-days', '3650', '-subj', '/CN=zdm-test-client-ca',
-    '-addext', 'basicConstraints=critical,CA:TRUE', '-addext', 'keyUsage=critical,keyCertSign,cRLSign']);
+  ssl([
+    'req',
+    '-x509',
+    ...ec,
+    '-keyout',
+    caKey,
+    '-out',
+    TLS_CLIENT_CA_PEM,
+    '-days',
+    '3650',
+    '-subj',
+    '/CN=zdm-test-client-ca',
+    '-addext',
+    'basicConstraints=critical,CA:TRUE',
+    '-addext',
+    'keyUsage=critical,keyCertSign,cRLSign',
+  ]);
   writeFileSync(ext, 'basicConstraints=CA:FALSE\nextendedKeyUsage=clientAuth\n');
   ssl(['req', ...ec, '-keyout', TLS_CLIENT_KEY_PEM, '-out', csr, '-subj', '/CN=zdm-test-client']);
-  ssl(['x509', '-req', '-in', csr, '-CA', TLS_CLIENT_CA_PEM, '-CAkey', caKey, '-CAcreateserial', '-out', TLS_CLIENT_CERT_PEM,
-    '-days', '3650', '-extfile', ext]);
+  ssl([
+    'x509',
+    '-req',
+    '-in',
+    csr,
+    '-CA',
+    TLS_CLIENT_CA_PEM,
+    '-CAkey',
+    caKey,
+    '-CAcreateserial',
+    '-out',
+    TLS_CLIENT_CERT_PEM,
+    '-days',
+    '3650',
+    '-extfile',
+    ext,
+  ]);
   const keytool = join(JAVA_HOME, 'bin', 'keytool');
-  if (imported) execFileSync(keytool, ['-delete', '-alias', 'clientca', '-keystore', truststore, '-storepass', TLS_STORE_PASSWORD, '-storetype', 'PKCS12'], { stdio: 'pipe' });
+  if (imported)
+    execFileSync(
+      keytool,
+      ['-delete', '-alias', 'clientca', '-keystore', truststore, '-storepass', TLS_STORE_PASSWORD, '-storetype', 'PKCS12'],
+      { stdio: 'pipe' },
+    );
   try {
-    execFileSync(keytool, ['-importcert', '-noprompt', '-alias', 'clientca', '-file', TLS_CLIENT_CA_PEM, '-storetype', 'PKCS12',
-      '-keystore', truststore, '-storepass', TLS_STORE_PASSWORD], { stdio: 'pipe' });
+    execFileSync(
+      keytool,
+      [
+        '-importcert',
+        '-noprompt',
+        '-alias',
+        'clientca',
+        '-file',
+        TLS_CLIENT_CA_PEM,
+        '-storetype',
+        'PKCS12',
+        '-keystore',
+        truststore,
+        '-storepass',
+        TLS_STORE_PASSWORD,
+      ],
+      { stdio: 'pipe' },
+    );
   } catch (e) {
     throw new ClusterError('tls', `keytool -importcert failed: ${e.stderr || e.message}`);
   }
@@ -615,7 +854,8 @@ export function ensureClientTls() {
 // Node configuration and launch
 
 function cassandraYaml(node, dir, opts) {
-  const tls = opts.tls ? `client_encryption_options:
+  const tls = opts.tls
+    ? `client_encryption_options:
   enabled: true
   optional: false
   keystore: ${join(TLS_DIR, 'keystore.p12')}
@@ -624,7 +864,8 @@ function cassandraYaml(node, dir, opts) {
   truststore_password: ${TLS_STORE_PASSWORD}
   store_type: PKCS12
   require_client_auth: ${opts.clientAuth ? 'true' : 'false'}
-` : `client_encryption_options:
+`
+    : `client_encryption_options:
   enabled: false
 `;
   return `# Written by scripts/clusters.mjs for the '${node.name}' test cluster; rewritten on each start.
@@ -708,15 +949,33 @@ const LOGBACK_XML = `<configuration scan="false">
 const JPMS_FLAGS = [
   '-Djdk.attach.allowAttachSelf=true',
   ...[
-    'java.base/jdk.internal.misc', 'java.base/jdk.internal.ref', 'java.base/sun.nio.ch', 'java.base/java.lang.ref',
-    'java.management.rmi/com.sun.jmx.remote.internal.rmi', 'java.rmi/sun.rmi.registry', 'java.rmi/sun.rmi.server',
-    'java.sql/java.sql', 'jdk.unsupported/sun.misc', 'jdk.compiler/com.sun.tools.javac.file', 'jdk.attach/sun.tools.attach',
+    'java.base/jdk.internal.misc',
+    'java.base/jdk.internal.ref',
+    'java.base/sun.nio.ch',
+    'java.base/java.lang.ref',
+    'java.management.rmi/com.sun.jmx.remote.internal.rmi',
+    'java.rmi/sun.rmi.registry',
+    'java.rmi/sun.rmi.server',
+    'java.sql/java.sql',
+    'jdk.unsupported/sun.misc',
+    'jdk.compiler/com.sun.tools.javac.file',
+    'jdk.attach/sun.tools.attach',
   ].flatMap((p) => ['--add-exports', `${p}=ALL-UNNAMED`]),
   ...[
-    'java.base/java.lang', 'java.base/java.lang.module', 'java.base/java.lang.reflect', 'java.base/java.io',
-    'java.base/java.nio', 'java.base/java.util', 'java.base/sun.nio.ch', 'java.base/jdk.internal.loader',
-    'java.base/jdk.internal.ref', 'java.base/jdk.internal.reflect', 'java.base/jdk.internal.math',
-    'java.base/jdk.internal.module', 'java.base/jdk.internal.util.jar', 'jdk.compiler/com.sun.tools.javac',
+    'java.base/java.lang',
+    'java.base/java.lang.module',
+    'java.base/java.lang.reflect',
+    'java.base/java.io',
+    'java.base/java.nio',
+    'java.base/java.util',
+    'java.base/sun.nio.ch',
+    'java.base/jdk.internal.loader',
+    'java.base/jdk.internal.ref',
+    'java.base/jdk.internal.reflect',
+    'java.base/jdk.internal.math',
+    'java.base/jdk.internal.module',
+    'java.base/jdk.internal.util.jar',
+    'jdk.compiler/com.sun.tools.javac',
     'jdk.management/com.sun.management.internal',
   ].flatMap((p) => ['--add-opens', `${p}=ALL-UNNAMED`]),
   '-Dio.netty.tryReflectionSetAccessible=true',
@@ -727,13 +986,21 @@ const JPMS_FLAGS = [
 function jvmArgs(node, dir, opts, classpath) {
   return [
     ...JPMS_FLAGS,
-    `-Xms${opts.heap}`, `-Xmx${opts.heap}`, '-Xss256k',
-    '-XX:MaxDirectMemorySize=256m', '-XX:MaxMetaspaceSize=256m', '-XX:ReservedCodeCacheSize=96m',
-    '-XX:+UseSerialGC', '-XX:+ExitOnOutOfMemoryError', '-XX:+PerfDisableSharedMem',
+    `-Xms${opts.heap}`,
+    `-Xmx${opts.heap}`,
+    '-Xss256k',
+    '-XX:MaxDirectMemorySize=256m',
+    '-XX:MaxMetaspaceSize=256m',
+    '-XX:ReservedCodeCacheSize=96m',
+    '-XX:+UseSerialGC',
+    '-XX:+ExitOnOutOfMemoryError',
+    '-XX:+PerfDisableSharedMem',
     '-XX:TieredStopAtLevel=1', // faster cold start; a test cluster never gets hot enough for C2 to pay off
-    '-ea', '-da:net.openhft...',
+    '-ea',
+    '-da:net.openhft...',
     '-Djava.net.preferIPv4Stack=true',
-    `-Djava.io.tmpdir=${dir}/tmp`, `-Djna.tmpdir=${dir}/tmp`,
+    `-Djava.io.tmpdir=${dir}/tmp`,
+    `-Djna.tmpdir=${dir}/tmp`,
     `-Dcassandra.config=${pathToFileURL(join(dir, 'conf', 'cassandra.yaml')).href}`,
     `-Dcassandra.storagedir=${dir}`,
     `-Dcassandra.logdir=${dir}/logs`,
@@ -750,13 +1017,22 @@ function jvmArgs(node, dir, opts, classpath) {
     `-Dzdm.options=${encodeURIComponent(JSON.stringify({ auth: opts.auth, tls: opts.tls, clientAuth: !!opts.clientAuth, heap: opts.heap, jvmOpts: opts.jvmOpts || '' }))}`,
     `-Dzdm.node=${node.name}`,
     ...(opts.jvmOpts ? opts.jvmOpts.split(/\s+/) : []), // last wins, e.g. -XX:TieredStopAtLevel=4
-    '-cp', classpath,
+    '-cp',
+    classpath,
     'org.apache.cassandra.service.CassandraDaemon',
   ];
 }
 
 function sameOptions(a, b) {
-  return !!a && !!b && a.auth === b.auth && a.tls === b.tls && !!a.clientAuth === !!b.clientAuth && a.heap === b.heap && (a.jvmOpts || '') === (b.jvmOpts || '');
+  return (
+    !!a &&
+    !!b &&
+    a.auth === b.auth &&
+    a.tls === b.tls &&
+    !!a.clientAuth === !!b.clientAuth &&
+    a.heap === b.heap &&
+    (a.jvmOpts || '') === (b.jvmOpts || '')
+  );
 }
 
 /** Launches the JVM of one node (detached) and records its PID. Does not wait for readiness. */
@@ -771,15 +1047,23 @@ function launchNode(name, opts, jars) {
   rmSync(join(dir, 'logs', 'system.log'), { force: true });
   const out = openSync(nodeStdoutFile(name), 'w');
   const child = spawn(javaBin(), jvmArgs(node, dir, opts, jars.classpath), {
-    cwd: dir, detached: true, stdio: ['ignore', out, out],
+    cwd: dir,
+    detached: true,
+    stdio: ['ignore', out, out],
     env: { ...process.env, JAVA_HOME, MALLOC_ARENA_MAX: '4' },
   });
   closeSync(out);
   child.unref();
   if (!child.pid) throw new ClusterError('start', `could not spawn ${javaBin()}`, name);
   writeState(name, {
-    pid: child.pid, name, host: node.host, port: node.port, clusterName: node.clusterName,
-    version: jars.version, options: opts, startedAt: new Date().toISOString(),
+    pid: child.pid,
+    name,
+    host: node.host,
+    port: node.port,
+    clusterName: node.clusterName,
+    version: jars.version,
+    options: opts,
+    startedAt: new Date().toISOString(),
   });
   return child.pid;
 }
@@ -790,7 +1074,11 @@ function launchNode(name, opts, jars) {
 function portOpen(host, port, timeoutMs = 1000) {
   return new Promise((res) => {
     const s = netConnect({ host, port });
-    const done = (ok) => { s.removeAllListeners(); s.destroy(); res(ok); };
+    const done = (ok) => {
+      s.removeAllListeners();
+      s.destroy();
+      res(ok);
+    };
     s.setTimeout(timeoutMs, () => done(false));
     s.once('connect', () => done(true));
     s.once('error', () => done(false));
@@ -801,7 +1089,11 @@ let driverModule;
 /** The Node cassandra-driver from node_modules, or undefined when it is not installed. */
 export function loadDriver() {
   if (driverModule === undefined) {
-    try { driverModule = createRequire(join(ROOT, 'package.json'))('cassandra-driver'); } catch { driverModule = null; }
+    try {
+      driverModule = createRequire(join(ROOT, 'package.json'))('cassandra-driver');
+    } catch {
+      driverModule = null;
+    }
   }
   return driverModule || undefined;
 }
@@ -819,10 +1111,14 @@ export function driverOptions(name, { username, password, opts, timeoutMs = 5000
     pooling: { heartBeatInterval: 0 },
   };
   if (o.auth || username) {
-    options.authProvider = new driver.auth.PlainTextAuthProvider(username ?? CREDENTIALS.username, password ?? CREDENTIALS.password);
+    options.authProvider = new driver.auth.PlainTextAuthProvider(
+      username ?? CREDENTIALS.username,
+      password ?? CREDENTIALS.password,
+    );
   }
   if (o.tls) options.sslOptions = { ca: [readFileSync(TLS_CA_PEM)], rejectUnauthorized: true };
-  if (o.tls && o.clientAuth) Object.assign(options.sslOptions, { cert: readFileSync(TLS_CLIENT_CERT_PEM), key: readFileSync(TLS_CLIENT_KEY_PEM) });
+  if (o.tls && o.clientAuth)
+    Object.assign(options.sslOptions, { cert: readFileSync(TLS_CLIENT_CERT_PEM), key: readFileSync(TLS_CLIENT_KEY_PEM) });
   return options;
 }
 
@@ -857,13 +1153,21 @@ export async function waitReady(name, { pid, opts, timeoutMs = 240_000 } = {}) {
   let lastErr = 'native port not open yet';
   while (Date.now() < deadline) {
     if (pid && !isNodeProcess(pid, name)) {
-      throw new ClusterError('start', `the Cassandra JVM (pid ${pid}) exited before it was ready; log: ${nodeLogFile(name)}`, name);
+      throw new ClusterError(
+        'start',
+        `the Cassandra JVM (pid ${pid}) exited before it was ready; log: ${nodeLogFile(name)}`,
+        name,
+      );
     }
     if (await portOpen(node.host, node.port)) {
       try {
         const row = await probe(name, opts);
         if (row && row.cluster_name !== node.clusterName) {
-          throw new ClusterError('start', `${node.host}:${node.port} answers as cluster '${row.cluster_name}', not '${node.clusterName}' (another Cassandra on that address?)`, name);
+          throw new ClusterError(
+            'start',
+            `${node.host}:${node.port} answers as cluster '${row.cluster_name}', not '${node.clusterName}' (another Cassandra on that address?)`,
+            name,
+          );
         }
         return row;
       } catch (e) {
@@ -884,9 +1188,16 @@ export async function waitReady(name, { pid, opts, timeoutMs = 240_000 } = {}) {
  * { [name]: { pid, reused, version, readyMs } } when every node is ready; throws a ClusterError
  * naming the failed step and node (with its log tail in .logTail) otherwise.
  */
-export async function startNodes(names = NODE_NAMES, { nodeOptions = {}, fresh = false, timeoutMs = 240_000, version, quiet = false, lockTimeoutMs } = {}) {
-  return withNodeLocks(names, `start ${names.join(' ')}`,
-    () => startNodesLocked(names, { nodeOptions, fresh, timeoutMs, version, quiet }), { timeoutMs: lockTimeoutMs });
+export async function startNodes(
+  names = NODE_NAMES,
+  { nodeOptions = {}, fresh = false, timeoutMs = 240_000, version, quiet = false, lockTimeoutMs } = {},
+) {
+  return withNodeLocks(
+    names,
+    `start ${names.join(' ')}`,
+    () => startNodesLocked(names, { nodeOptions, fresh, timeoutMs, version, quiet }),
+    { timeoutMs: lockTimeoutMs },
+  );
 }
 
 /**
@@ -906,16 +1217,36 @@ async function reconcileNode(name, want, { fresh }) {
       const st = readState(name);
       const node = NODES[name];
       writeState(name, {
-        pid: only.pid, name, host: node.host, port: node.port, clusterName: node.clusterName,
-        version: processVersion(only.args) ?? st?.version, options: { ...want, ...opts }, startedAt: st?.startedAt ?? new Date().toISOString(),
+        pid: only.pid,
+        name,
+        host: node.host,
+        port: node.port,
+        clusterName: node.clusterName,
+        version: processVersion(only.args) ?? st?.version,
+        options: { ...want, ...opts },
+        startedAt: st?.startedAt ?? new Date().toISOString(),
       });
-      log(`${name}: adopted the running Cassandra JVM pid ${only.pid} on ${dir} (the recorded pid ${st?.pid ?? '-'} is not running)`);
+      log(
+        `${name}: adopted the running Cassandra JVM pid ${only.pid} on ${dir} (the recorded pid ${st?.pid ?? '-'} is not running)`,
+      );
       return only.pid;
     }
   }
-  const why = pid ? `besides the recorded pid ${pid}` : fresh ? 'and --fresh wipes the data' : others.length > 1 ? 'several at once' : 'with other options than wanted';
-  log(`${name}: Cassandra JVM pid ${others.map((p) => p.pid).join(', ')} uses ${dir} but is not the recorded node (${why}); stopping it`);
-  await killPids(name, others.map((p) => p.pid), 30_000);
+  const why = pid
+    ? `besides the recorded pid ${pid}`
+    : fresh
+      ? 'and --fresh wipes the data'
+      : others.length > 1
+        ? 'several at once'
+        : 'with other options than wanted';
+  log(
+    `${name}: Cassandra JVM pid ${others.map((p) => p.pid).join(', ')} uses ${dir} but is not the recorded node (${why}); stopping it`,
+  );
+  await killPids(
+    name,
+    others.map((p) => p.pid),
+    30_000,
+  );
   return pid;
 }
 
@@ -934,22 +1265,26 @@ async function startNodesLocked(names, { nodeOptions, fresh, timeoutMs, version,
       continue;
     }
     if (pid) {
-      log(`${name}: running (pid ${pid}) with other options ${JSON.stringify(st.options)}; restarting with ${JSON.stringify(want[name])}`);
+      log(
+        `${name}: running (pid ${pid}) with other options ${JSON.stringify(st.options)}; restarting with ${JSON.stringify(want[name])}`,
+      );
       toStop.push(name);
     }
     toStart.push(name);
   }
   await Promise.all(toStop.map((n) => stopNodeLocked(n)));
   // Reused nodes must still answer (they may be starting or half-dead).
-  await Promise.all(Object.keys(result).map(async (name) => {
-    try {
-      const row = await waitReady(name, { pid: result[name].pid, opts: want[name], timeoutMs: Math.min(timeoutMs, 60_000) });
-      result[name].version = row?.release_version ?? result[name].version;
-      if (!quiet) log(`${name}: already running (pid ${result[name].pid}) on ${NODES[name].host}:${NODES[name].port}`);
-    } catch (e) {
-      throw withTail(e, name);
-    }
-  }));
+  await Promise.all(
+    Object.keys(result).map(async (name) => {
+      try {
+        const row = await waitReady(name, { pid: result[name].pid, opts: want[name], timeoutMs: Math.min(timeoutMs, 60_000) });
+        result[name].version = row?.release_version ?? result[name].version;
+        if (!quiet) log(`${name}: already running (pid ${result[name].pid}) on ${NODES[name].host}:${NODES[name].port}`);
+      } catch (e) {
+        throw withTail(e, name);
+      }
+    }),
+  );
   if (toStart.length === 0) return result;
 
   checkJava();
@@ -960,29 +1295,52 @@ async function startNodesLocked(names, { nodeOptions, fresh, timeoutMs, version,
     const node = NODES[name];
     // Never a second JVM on one data directory: whatever still uses it (e.g. exiting) must be gone.
     let users = nodeProcesses(name);
-    for (let i = 0; users.length && i < 100; i++) { await sleep(100); users = nodeProcesses(name); }
+    for (let i = 0; users.length && i < 100; i++) {
+      await sleep(100);
+      users = nodeProcesses(name);
+    }
     if (users.length) {
-      throw new ClusterError('start', `pid ${users.map((p) => p.pid).join(', ')} still uses ${nodeDir(name)}; not starting a second Cassandra JVM on it (stop it first)`, name);
+      throw new ClusterError(
+        'start',
+        `pid ${users.map((p) => p.pid).join(', ')} still uses ${nodeDir(name)}; not starting a second Cassandra JVM on it (stop it first)`,
+        name,
+      );
     }
     // A port still open a few seconds on is held by something else (e.g. a node of another checkout).
     let busy = await portOpen(node.host, node.port, 500);
-    for (let i = 0; busy && i < 10; i++) { await sleep(500); busy = await portOpen(node.host, node.port, 500); }
+    for (let i = 0; busy && i < 10; i++) {
+      await sleep(500);
+      busy = await portOpen(node.host, node.port, 500);
+    }
     if (busy) {
-      const other = foreignNodes(name).map((p) => ` pid ${p.pid} (${p.dir})`).join(',');
-      throw new ClusterError('start', `${node.host}:${node.port} is already in use by a process that is not this node`
-        + (other ? `: the ${name} node of another checkout is running:${other}; stop it there` : ' (stop it first)'), name);
+      const other = foreignNodes(name)
+        .map((p) => ` pid ${p.pid} (${p.dir})`)
+        .join(',');
+      throw new ClusterError(
+        'start',
+        `${node.host}:${node.port} is already in use by a process that is not this node` +
+          (other ? `: the ${name} node of another checkout is running:${other}; stop it there` : ' (stop it first)'),
+        name,
+      );
     }
     if (fresh) wipeNodeDir(name);
   }
   const tStart = Date.now();
   const pids = Object.fromEntries(toStart.map((n) => [n, launchNode(n, want[n], jars)]));
-  for (const n of toStart) log(`${n}: started Cassandra ${jars.version} pid ${pids[n]} on ${NODES[n].host}:${NODES[n].port} (auth ${want[n].auth ? 'on' : 'off'}, tls ${want[n].tls ? (want[n].clientAuth ? 'mutual' : 'on') : 'off'}, heap ${want[n].heap}); log ${nodeLogFile(n)}`);
-  const settled = await Promise.allSettled(toStart.map(async (name) => {
-    const row = await waitReady(name, { pid: pids[name], opts: want[name], timeoutMs });
-    const ms = Date.now() - tStart;
-    result[name] = { pid: pids[name], reused: false, version: row?.release_version ?? jars.version, readyMs: ms };
-    log(`${name}: ready in ${secs(ms)} (cluster_name '${row?.cluster_name}', Cassandra ${row?.release_version}, RSS ${Math.round((rssKiB(pids[name]) || 0) / 1024)} MiB)`);
-  }));
+  for (const n of toStart)
+    log(
+      `${n}: started Cassandra ${jars.version} pid ${pids[n]} on ${NODES[n].host}:${NODES[n].port} (auth ${want[n].auth ? 'on' : 'off'}, tls ${want[n].tls ? (want[n].clientAuth ? 'mutual' : 'on') : 'off'}, heap ${want[n].heap}); log ${nodeLogFile(n)}`,
+    );
+  const settled = await Promise.allSettled(
+    toStart.map(async (name) => {
+      const row = await waitReady(name, { pid: pids[name], opts: want[name], timeoutMs });
+      const ms = Date.now() - tStart;
+      result[name] = { pid: pids[name], reused: false, version: row?.release_version ?? jars.version, readyMs: ms };
+      log(
+        `${name}: ready in ${secs(ms)} (cluster_name '${row?.cluster_name}', Cassandra ${row?.release_version}, RSS ${Math.round((rssKiB(pids[name]) || 0) / 1024)} MiB)`,
+      );
+    }),
+  );
   const failed = settled.map((s, i) => [toStart[i], s]).filter(([, s]) => s.status === 'rejected');
   if (failed.length) throw withTail(failed[0][1].reason, failed[0][0]);
   log(`ready in ${secs(Date.now() - t0)} (jar fetch ${secs(jars.fetchedMs)}, node start ${secs(Date.now() - tStart)})`);
@@ -1015,10 +1373,15 @@ async function stopNodeLocked(name, { graceMs = 30_000 } = {}) {
 
 /** Stops the nodes (in parallel); resolves to the names of those that were running. */
 export async function stopNodes(names = NODE_NAMES, opts = {}) {
-  return withNodeLocks(names, `stop ${names.join(' ')}`, async () => {
-    const was = await Promise.all(names.map((n) => stopNodeLocked(n, opts)));
-    return names.filter((_, i) => was[i]);
-  }, { timeoutMs: opts.lockTimeoutMs });
+  return withNodeLocks(
+    names,
+    `stop ${names.join(' ')}`,
+    async () => {
+      const was = await Promise.all(names.map((n) => stopNodeLocked(n, opts)));
+      return names.filter((_, i) => was[i]);
+    },
+    { timeoutMs: opts.lockTimeoutMs },
+  );
 }
 
 /** Stops the nodes and wipes their directories (config, data, logs). */
@@ -1078,9 +1441,13 @@ export async function restartNode(name, { timeoutMs = 240_000 } = {}) {
   return withNodeLocks([name], `restart ${name}`, async () => {
     const st = readState(name);
     await stopNodeLocked(name);
-    return (await startNodes([name], {
-      nodeOptions: { [name]: st?.options }, timeoutMs, version: st?.version,
-    }))[name];
+    return (
+      await startNodes([name], {
+        nodeOptions: { [name]: st?.options },
+        timeoutMs,
+        version: st?.version,
+      })
+    )[name];
   });
 }
 
@@ -1093,12 +1460,21 @@ export function nodeStatus(names = NODE_NAMES) {
     const st = readState(name);
     const pid = runningPid(name);
     const ps = pid ? processState(pid) : undefined;
-    const unrecorded = nodeProcesses(name).map((p) => p.pid).filter((p) => p !== pid);
+    const unrecorded = nodeProcesses(name)
+      .map((p) => p.pid)
+      .filter((p) => p !== pid);
     return {
-      name, state: !st ? 'never started' : !pid ? 'stopped' : ps === 'T' ? 'paused' : 'running',
-      pid: pid ?? null, host: NODES[name].host, port: NODES[name].port, clusterName: NODES[name].clusterName,
-      version: st?.version ?? null, options: st?.options ?? null,
-      rssMiB: pid ? Math.round((rssKiB(pid) || 0) / 1024) : null, log: nodeLogFile(name), unrecorded,
+      name,
+      state: !st ? 'never started' : !pid ? 'stopped' : ps === 'T' ? 'paused' : 'running',
+      pid: pid ?? null,
+      host: NODES[name].host,
+      port: NODES[name].port,
+      clusterName: NODES[name].clusterName,
+      version: st?.version ?? null,
+      options: st?.options ?? null,
+      rssMiB: pid ? Math.round((rssKiB(pid) || 0) / 1024) : null,
+      log: nodeLogFile(name),
+      unrecorded,
     };
   });
 }
@@ -1108,7 +1484,10 @@ export function nodeStatus(names = NODE_NAMES) {
 
 async function main(argv) {
   const args = parseArgs(argv);
-  if (args.help || !args.command) { console.log(HELP); return args.help ? 0 : 2; }
+  if (args.help || !args.command) {
+    console.log(HELP);
+    return args.help ? 0 : 2;
+  }
   switch (args.command) {
     case 'start': {
       const only = Object.fromEntries(args.names.map((n) => [n, args.nodeOptions[n]]));
@@ -1127,13 +1506,22 @@ async function main(argv) {
       log(running.length ? `stopped ${running.join(', ')} in ${secs(Date.now() - t0)}` : 'no node was running');
       return 0;
     }
-    case 'reset': await resetNodes(args.names); return 0;
+    case 'reset':
+      await resetNodes(args.names);
+      return 0;
     case 'status': {
       const rows = nodeStatus(args.names);
       for (const r of rows) {
-        const o = r.options ? `auth ${r.options.auth ? 'on' : 'off'}, tls ${r.options.tls ? (r.options.clientAuth ? 'mutual' : 'on') : 'off'}, heap ${r.options.heap}` : '-';
-        console.log(`${r.name.padEnd(7)} ${r.state.padEnd(13)} pid ${String(r.pid ?? '-').padEnd(8)} ${r.host}:${r.port}  cluster_name '${r.clusterName}'  Cassandra ${r.version ?? '-'}  ${o}${r.rssMiB != null ? `  RSS ${r.rssMiB} MiB` : ''}`);
-        if (r.unrecorded.length) console.log(`${''.padEnd(7)} WARNING: unrecorded Cassandra JVM pid ${r.unrecorded.join(', ')} uses ${nodeDir(r.name)} ('start ${r.name}' adopts or stops it)`);
+        const o = r.options
+          ? `auth ${r.options.auth ? 'on' : 'off'}, tls ${r.options.tls ? (r.options.clientAuth ? 'mutual' : 'on') : 'off'}, heap ${r.options.heap}`
+          : '-';
+        console.log(
+          `${r.name.padEnd(7)} ${r.state.padEnd(13)} pid ${String(r.pid ?? '-').padEnd(8)} ${r.host}:${r.port}  cluster_name '${r.clusterName}'  Cassandra ${r.version ?? '-'}  ${o}${r.rssMiB != null ? `  RSS ${r.rssMiB} MiB` : ''}`,
+        );
+        if (r.unrecorded.length)
+          console.log(
+            `${''.padEnd(7)} WARNING: unrecorded Cassandra JVM pid ${r.unrecorded.join(', ')} uses ${nodeDir(r.name)} ('start ${r.name}' adopts or stops it)`,
+          );
       }
       return 0;
     }
@@ -1159,13 +1547,18 @@ async function main(argv) {
 }
 
 if (process.argv[1] && resolve(process.argv[1]) === fileURLToPath(import.meta.url)) {
-  main(process.argv.slice(2)).then((code) => process.exit(code), (e) => {
-    console.error(`[clusters] FAILED at step '${e.step || 'unknown'}'${e.node ? ` for node ${e.node}` : ''}: ${e instanceof ClusterError ? e.message.slice(e.message.indexOf(': ') + 2) : e.message}`);
-    if (e.node) {
-      console.error(`[clusters] ${e.node} log: ${nodeLogFile(e.node)}`);
-      console.error(e.logTail || logTail(e.node, 40));
-    }
-    if (!(e instanceof ClusterError)) console.error(e.stack);
-    process.exit(1);
-  });
+  main(process.argv.slice(2)).then(
+    (code) => process.exit(code),
+    (e) => {
+      console.error(
+        `[clusters] FAILED at step '${e.step || 'unknown'}'${e.node ? ` for node ${e.node}` : ''}: ${e instanceof ClusterError ? e.message.slice(e.message.indexOf(': ') + 2) : e.message}`,
+      );
+      if (e.node) {
+        console.error(`[clusters] ${e.node} log: ${nodeLogFile(e.node)}`);
+        console.error(e.logTail || logTail(e.node, 40));
+      }
+      if (!(e instanceof ClusterError)) console.error(e.stack);
+      process.exit(1);
+    },
+  );
 }

@@ -53,14 +53,18 @@ export function cqlshCommand(target, args = [], env = process.env) {
   return { command: CQLSH_BIN, args: [...pre, ...args, host, String(port)], env: childEnv };
 }
 
-export function cqlshInstalled() { return existsSync(CQLSH_BIN); }
+export function cqlshInstalled() {
+  return existsSync(CQLSH_BIN);
+}
 
 if (process.argv[1] && resolve(process.argv[1]) === fileURLToPath(import.meta.url)) {
   const [target, ...rest] = process.argv.slice(2);
   if (!target || target === '--help' || target === '-h') {
-    console.log('Usage: npm run cqlsh -- origin|target|proxy [cqlsh args...]   (node scripts/cqlsh.mjs ...)\n'
-      + '  origin 127.0.0.1:9042, target 127.0.0.2:9042, proxy 127.0.0.1:14002 (ZDM_PROXY_HOST/ZDM_PROXY_PORT)\n'
-      + '  default login cassandra/cassandra; TLS follows the node options; cqlsh comes from .venv (bash scripts/pyenv.sh)');
+    console.log(
+      'Usage: npm run cqlsh -- origin|target|proxy [cqlsh args...]   (node scripts/cqlsh.mjs ...)\n' +
+        '  origin 127.0.0.1:9042, target 127.0.0.2:9042, proxy 127.0.0.1:14002 (ZDM_PROXY_HOST/ZDM_PROXY_PORT)\n' +
+        '  default login cassandra/cassandra; TLS follows the node options; cqlsh comes from .venv (bash scripts/pyenv.sh)',
+    );
     process.exit(target ? 0 : 2);
   }
   if (!cqlshInstalled()) {
@@ -68,7 +72,12 @@ if (process.argv[1] && resolve(process.argv[1]) === fileURLToPath(import.meta.ur
     process.exit(1);
   }
   let cmd;
-  try { cmd = cqlshCommand(target, rest); } catch (e) { console.error(e.message); process.exit(2); }
+  try {
+    cmd = cqlshCommand(target, rest);
+  } catch (e) {
+    console.error(e.message);
+    process.exit(2);
+  }
   const child = spawn(cmd.command, cmd.args, { stdio: 'inherit', env: cmd.env });
   for (const sig of ['SIGINT', 'SIGTERM']) process.on(sig, () => child.kill(sig));
   child.on('exit', (code, signal) => process.exit(code ?? (signal ? 1 : 0)));

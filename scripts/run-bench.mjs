@@ -25,7 +25,9 @@ function findBenches(dir) {
 let files = findBenches(benchDir);
 if (filter) files = files.filter((f) => f.includes(filter));
 if (files.length === 0) {
-  console.error(`# no benchmark files under ${relative(root, benchDir)}${filter ? ` matching ${filter}` : ''} (run \`npm run build\` first)`);
+  console.error(
+    `# no benchmark files under ${relative(root, benchDir)}${filter ? ` matching ${filter}` : ''} (run \`npm run build\` first)`,
+  );
   process.exit(1);
 }
 

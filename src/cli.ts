@@ -103,7 +103,11 @@ function main(): void {
         stopping = true;
         logger.info(`Received ${sig}, shutting down.`);
         abort.abort();
-        if (running) running.close().then(() => exit(0), () => exit(0));
+        if (running)
+          running.close().then(
+            () => exit(0),
+            () => exit(0),
+          );
         else exit(0);
       };
       process.on('SIGINT', () => onSignal('SIGINT'));

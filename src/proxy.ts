@@ -87,7 +87,11 @@ export async function startObservabilityServer(config: ProxyConfig, logger: Logg
   };
 }
 
-export type ControlConnectionFactory = (cluster: 'ORIGIN' | 'TARGET', config: ProxyConfig, logger: Logger) => ControlConnectionLike;
+export type ControlConnectionFactory = (
+  cluster: 'ORIGIN' | 'TARGET',
+  config: ProxyConfig,
+  logger: Logger,
+) => ControlConnectionLike;
 
 export interface StartProxyOptions {
   logger?: Logger;
@@ -128,7 +132,13 @@ export interface RunningProxy {
 /** The control connection of a cluster, with that cluster's TLS options (read once by startProxy). */
 function defaultControlFactory(tlsOpts: ClusterTls, astra: ClusterAstra): ControlConnectionFactory {
   return (cluster, config, logger) =>
-    newControlConnection(cluster, config, logger, cluster === 'ORIGIN' ? tlsOpts.origin : tlsOpts.target, cluster === 'ORIGIN' ? astra.origin : astra.target);
+    newControlConnection(
+      cluster,
+      config,
+      logger,
+      cluster === 'ORIGIN' ? tlsOpts.origin : tlsOpts.target,
+      cluster === 'ORIGIN' ? astra.origin : astra.target,
+    );
 }
 
 type ClusterTls = { origin?: tls.ConnectionOptions; target?: tls.ConnectionOptions };
@@ -184,7 +194,6 @@ function newControlConnection(
     logger,
   });
 }
-
 
 function sleep(ms: number, signal?: AbortSignal): Promise<void> {
   return new Promise((resolve) => {
@@ -248,7 +257,12 @@ export async function startProxy(config: ProxyConfig, opts: StartProxyOptions = 
   obs.setHealth(STARTUP_HEALTH);
   let control: { origin: ControlConnectionLike; target: ControlConnectionLike };
   try {
-    control = await startControlConnections(config, logger, opts.controlConnectionFactory ?? defaultControlFactory(tlsOpts, astra), opts);
+    control = await startControlConnections(
+      config,
+      logger,
+      opts.controlConnectionFactory ?? defaultControlFactory(tlsOpts, astra),
+      opts,
+    );
   } catch (e) {
     if (ownServer) await obs.close();
     throw e;
@@ -263,7 +277,10 @@ export async function startProxy(config: ProxyConfig, opts: StartProxyOptions = 
         `read_mode ${previous.readMode} -> ${next.readMode}`,
     );
   });
-  for (const [name, cc] of [['origin', control.origin], ['target', control.target]] as const) {
+  for (const [name, cc] of [
+    ['origin', control.origin],
+    ['target', control.target],
+  ] as const) {
     logger.info(
       `Initialized ${name} control connection. Cluster Name: ${cc.clusterName}, Hosts: [${cc.hosts.map((h) => endpointLabel({ host: h.address, port: h.port })).join(', ')}].`,
     );
@@ -324,7 +341,10 @@ export async function startProxy(config: ProxyConfig, opts: StartProxyOptions = 
     counters.sessionsDrainedByHostRemoval++;
     void s.drain();
   };
-  for (const [cluster, cc] of [['ORIGIN', control.origin], ['TARGET', control.target]] as const) {
+  for (const [cluster, cc] of [
+    ['ORIGIN', control.origin],
+    ['TARGET', control.target],
+  ] as const) {
     cc.on('hosts-changed', (removed: Host[], hosts: Host[]) => {
       const gone = removedHosts[cluster];
       for (const h of hosts ?? []) gone.delete(`${h.address}:${h.port}`);
@@ -425,7 +445,13 @@ export async function startProxy(config: ProxyConfig, opts: StartProxyOptions = 
       name: cc.clusterName,
       endpoint: ep ? endpointLabel(ep) : undefined,
       consecutiveFailures: cc.consecutiveFailures ?? 0,
-      hosts: cc.hosts.map((h) => ({ address: h.address, port: h.port, datacenter: h.datacenter, rack: h.rack, releaseVersion: h.releaseVersion })),
+      hosts: cc.hosts.map((h) => ({
+        address: h.address,
+        port: h.port,
+        datacenter: h.datacenter,
+        rack: h.rack,
+        releaseVersion: h.releaseVersion,
+      })),
     };
   };
   obs.setStatus({
@@ -433,7 +459,14 @@ export async function startProxy(config: ProxyConfig, opts: StartProxyOptions = 
     journal: () => {
       if (!journal) return undefined;
       const st = journal.state();
-      return { dir: st.dir, bytes: st.bytes, maxBytes: st.maxBytes, records: st.records, full: st.full || st.failing, dropped: st.dropped };
+      return {
+        dir: st.dir,
+        bytes: st.bytes,
+        maxBytes: st.maxBytes,
+        records: st.records,
+        full: st.full || st.failing,
+        dropped: st.dropped,
+      };
     },
   });
   logger.info(`Proxy connected and ready to accept queries on ${bound.address}:${bound.port}`);

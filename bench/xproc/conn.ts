@@ -65,7 +65,10 @@ export class BenchConnection {
     if (r.message.opcode === Opcode.AUTHENTICATE) {
       c.switchToSegments();
       if (!o.credentials) throw new Error('the server asks for authentication: give credentials');
-      r = await c.call({ opcode: Opcode.AUTH_RESPONSE, token: buildPlainToken(o.credentials.username, o.credentials.password) }, 0);
+      r = await c.call(
+        { opcode: Opcode.AUTH_RESPONSE, token: buildPlainToken(o.credentials.username, o.credentials.password) },
+        0,
+      );
       if (r.message.opcode !== Opcode.AUTH_SUCCESS) throw new Error(`authentication failed: ${JSON.stringify(r.message)}`);
     } else if (r.message.opcode === Opcode.READY) c.switchToSegments();
     else throw new Error(`STARTUP answered with opcode ${r.message.opcode}: ${JSON.stringify(r.message)}`);
@@ -103,7 +106,8 @@ export class BenchConnection {
   async prepare(cql: string): Promise<{ id: Buffer; resultMetadataId?: Buffer }> {
     const f = await this.call({ opcode: Opcode.PREPARE, query: cql });
     const m = f.message as { opcode: number; kind?: number; id?: Buffer; resultMetadataId?: Buffer };
-    if (m.opcode !== Opcode.RESULT || m.kind !== ResultKind.PREPARED || !m.id) throw new Error(`PREPARE ${cql}: ${JSON.stringify(f.message)}`);
+    if (m.opcode !== Opcode.RESULT || m.kind !== ResultKind.PREPARED || !m.id)
+      throw new Error(`PREPARE ${cql}: ${JSON.stringify(f.message)}`);
     return { id: Buffer.from(m.id), resultMetadataId: m.resultMetadataId ? Buffer.from(m.resultMetadataId) : undefined };
   }
 
@@ -143,7 +147,11 @@ export class BenchConnection {
 }
 
 /** An EXECUTE frame (stream id 0) for `id` with the given bound values. */
-export function executeTemplate(version: ProtocolVersion, p: { id: Buffer; resultMetadataId?: Buffer }, values: Buffer[]): Buffer {
+export function executeTemplate(
+  version: ProtocolVersion,
+  p: { id: Buffer; resultMetadataId?: Buffer },
+  values: Buffer[],
+): Buffer {
   const message: RequestMessage = {
     opcode: Opcode.EXECUTE,
     id: p.id,

@@ -22,7 +22,9 @@ function reply(version: ProtocolVersion, rowBytes: number | undefined): RawFrame
   const message =
     rowBytes === undefined
       ? ({ opcode: Opcode.RESULT, kind: ResultKind.VOID } as const)
-      : rowsResult('bench', 'kv', [{ name: 'v', type: DataTypes.blob }], [[Buffer.alloc(rowBytes, 0x61)]], version, { noMetadata: true });
+      : rowsResult('bench', 'kv', [{ name: 'v', type: DataTypes.blob }], [[Buffer.alloc(rowBytes, 0x61)]], version, {
+          noMetadata: true,
+        });
   return encodeFrame({ version, isResponse: true, streamId: 0, flags: 0, message });
 }
 

@@ -38,7 +38,9 @@ const rounds = Number(arg('rounds', '2'));
 const connsN = Number(arg('conns', '4'));
 const inflight = Number(arg('inflight', '32'));
 const workloads = arg('workloads', Object.keys(WORKLOADS).join(',')).split(',');
-const versions = arg('versions', '4,5').split(',').map((v) => Number(v) as ProtocolVersion);
+const versions = arg('versions', '4,5')
+  .split(',')
+  .map((v) => Number(v) as ProtocolVersion);
 const workerCounts = arg('workers', '1').split(',').map(Number);
 const latency = !flag('no-latency');
 const outFile = arg('out', join(ROOT, 'bench-results', 'proxy-xproc.json'));
@@ -52,8 +54,15 @@ process.on('exit', () => {
 });
 
 /** Spawn a node process that prints one JSON line when ready. */
-function startNode(script: string, args: string[], env: NodeJS.ProcessEnv = {}): Promise<{ child: ChildProcess; ready: { port?: number } }> {
-  const child = spawn(process.execPath, [script, ...args], { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'inherit'] });
+function startNode(
+  script: string,
+  args: string[],
+  env: NodeJS.ProcessEnv = {},
+): Promise<{ child: ChildProcess; ready: { port?: number } }> {
+  const child = spawn(process.execPath, [script, ...args], {
+    env: { ...process.env, ...env },
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
   children.push(child);
   return new Promise((resolve, reject) => {
     let buf = '';
@@ -92,7 +101,9 @@ function procTree(pid: number): { cpu: number; rss: number } {
   let rss = 0;
   for (const p of tree) {
     try {
-      const f = readFileSync(`/proc/${p}/stat`, 'utf8').slice(readFileSync(`/proc/${p}/stat`, 'utf8').lastIndexOf(')') + 2).split(' ');
+      const f = readFileSync(`/proc/${p}/stat`, 'utf8')
+        .slice(readFileSync(`/proc/${p}/stat`, 'utf8').lastIndexOf(')') + 2)
+        .split(' ');
       cpu += (Number(f[11]) + Number(f[12])) / 100; // utime, stime in clock ticks (CLK_TCK 100 on Linux)
       rss += Number(f[21]) * 4096;
     } catch {
@@ -103,7 +114,9 @@ function procTree(pid: number): { cpu: number; rss: number } {
 }
 
 function runLoadgen(o: LoadgenOptions): Promise<LoadgenResult> {
-  const child = spawn(process.execPath, [join(DIST, 'bench', 'xproc', 'loadgen.js'), JSON.stringify(o)], { stdio: ['ignore', 'pipe', 'inherit'] });
+  const child = spawn(process.execPath, [join(DIST, 'bench', 'xproc', 'loadgen.js'), JSON.stringify(o)], {
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
   let out = '';
   child.stdout.on('data', (d: Buffer) => (out += d.toString()));
   return new Promise((resolve, reject) => {
@@ -143,7 +156,11 @@ async function waitForCql(host: string, port: number, version: ProtocolVersion):
   }
 }
 
-async function startProxy(workers: number, origin: { host: string; port: number }, target: { host: string; port: number }): Promise<Path> {
+async function startProxy(
+  workers: number,
+  origin: { host: string; port: number },
+  target: { host: string; port: number },
+): Promise<Path> {
   const port = await freePort();
   const env: NodeJS.ProcessEnv = {
     ZDM_ORIGIN_CONTACT_POINTS: origin.host,
@@ -163,7 +180,10 @@ async function startProxy(workers: number, origin: { host: string; port: number 
   mkdirSync(dirname(outFile), { recursive: true });
   const log = openSync(join(dirname(outFile), `proxy-${workers}w.log`), 'w');
   const profile = profDir ? ['--cpu-prof', '--cpu-prof-dir', profDir] : [];
-  const child = spawn(process.execPath, [...profile, join(DIST, 'src', 'cli.js')], { env: { ...process.env, ...env }, stdio: ['ignore', log, log] });
+  const child = spawn(process.execPath, [...profile, join(DIST, 'src', 'cli.js')], {
+    env: { ...process.env, ...env },
+    stdio: ['ignore', log, log],
+  });
   children.push(child);
   await waitForCql('127.0.0.1', port, ProtocolVersion.V4);
   return { name: `proxy ${workers}w`, host: '127.0.0.1', port, pid: child.pid, child };
@@ -178,8 +198,15 @@ async function setupClusters(proxy: Path): Promise<void> {
   for (let k = 0; k < KEYS; k++) {
     const key = Buffer.alloc(4);
     key.writeInt32BE(k);
-    for (const [p, n] of [[ins100, 100], [ins10k, 10_240]] as const) {
-      await c.call({ opcode: Opcode.EXECUTE, id: p.id, params: { consistency: Consistency.LOCAL_ONE, values: [key, Buffer.alloc(n, 0x61)] } });
+    for (const [p, n] of [
+      [ins100, 100],
+      [ins10k, 10_240],
+    ] as const) {
+      await c.call({
+        opcode: Opcode.EXECUTE,
+        id: p.id,
+        params: { consistency: Consistency.LOCAL_ONE, values: [key, Buffer.alloc(n, 0x61)] },
+      });
     }
   }
   c.close();
@@ -215,7 +242,9 @@ async function main(): Promise<void> {
     origin = { host: '127.0.0.1', port: o.ready.port! };
     target = { host: '127.0.0.1', port: t.ready.port! };
   }
-  const relay = await startNode(join(DIST, 'bench', 'xproc', 'relay.js'), [JSON.stringify({ listenHost: '127.0.0.1', targetHost: origin.host, targetPort: origin.port })]);
+  const relay = await startNode(join(DIST, 'bench', 'xproc', 'relay.js'), [
+    JSON.stringify({ listenHost: '127.0.0.1', targetHost: origin.host, targetPort: origin.port }),
+  ]);
   const paths: Path[] = [
     { name: 'direct', ...origin },
     { name: 'relay', host: '127.0.0.1', port: relay.ready.port!, pid: relay.child.pid },
@@ -225,17 +254,25 @@ async function main(): Promise<void> {
 
   const rows: Row[] = [];
   const base = { conns: connsN, inflight, durationMs, warmupMs, credentials: CREDS };
-  const runSlice = async (p: Path, workload: string, version: ProtocolVersion, rate: number): Promise<Omit<Row, 'round' | 'mode'>> => {
+  const runSlice = async (
+    p: Path,
+    workload: string,
+    version: ProtocolVersion,
+    rate: number,
+  ): Promise<Omit<Row, 'round' | 'mode'>> => {
     const before = p.pid ? procTree(p.pid) : undefined;
     const result = await runLoadgen({ ...base, host: p.host, port: p.port, version, workload, rate });
     const after = p.pid ? procTree(p.pid) : undefined;
-    if (result.errors > 0) console.error(`# ${p.name} ${workload} v${version}: ${result.errors} errors, first: ${result.firstError}`);
+    if (result.errors > 0)
+      console.error(`# ${p.name} ${workload} v${version}: ${result.errors} errors, first: ${result.firstError}`);
     return {
       workload,
       version,
       path: p.name,
       result,
-      ...(before && after && result.requests > 0 ? { cpuPer1000: ((after.cpu - before.cpu) / result.requests) * 1000, rssMiB: after.rss / 2 ** 20 } : {}),
+      ...(before && after && result.requests > 0
+        ? { cpuPer1000: ((after.cpu - before.cpu) / result.requests) * 1000, rssMiB: after.rss / 2 ** 20 }
+        : {}),
     };
   };
   const t0 = Date.now();
@@ -253,23 +290,45 @@ async function main(): Promise<void> {
     for (const workload of workloads) {
       for (const version of versions) {
         for (const p of paths.filter((x) => x.name.startsWith('proxy'))) {
-          const sat = median(rows.filter((r) => r.mode === 'saturation' && r.path === p.name && r.workload === workload && r.version === version).map((r) => r.result.throughput));
+          const sat = median(
+            rows
+              .filter((r) => r.mode === 'saturation' && r.path === p.name && r.workload === workload && r.version === version)
+              .map((r) => r.result.throughput),
+          );
           const rate = Math.max(100, Math.round(sat / 2));
-          for (const q of [paths[1]!, p]) rows.push({ round: 0, mode: 'fixed-rate', rate, ...(await runSlice(q, workload, version, rate)) });
+          for (const q of [paths[1]!, p])
+            rows.push({ round: 0, mode: 'fixed-rate', rate, ...(await runSlice(q, workload, version, rate)) });
         }
       }
     }
   }
   report(rows);
   mkdirSync(dirname(outFile), { recursive: true });
-  writeFileSync(outFile, JSON.stringify({ date: new Date().toISOString(), backend, options: { durationMs, warmupMs, rounds, conns: connsN, inflight, workerCounts }, rows }, null, 2));
+  writeFileSync(
+    outFile,
+    JSON.stringify(
+      {
+        date: new Date().toISOString(),
+        backend,
+        options: { durationMs, warmupMs, rounds, conns: connsN, inflight, workerCounts },
+        rows,
+      },
+      null,
+      2,
+    ),
+  );
   console.log(`\nraw results: ${outFile}`);
   // Proxies shut down gracefully (a --cpu-prof profile is written on exit); the rest is killed on exit.
   await Promise.all(
-    paths.filter((p) => p.child).map((p) => new Promise<void>((r) => {
-      p.child!.once('exit', () => r());
-      p.child!.kill('SIGTERM');
-    })),
+    paths
+      .filter((p) => p.child)
+      .map(
+        (p) =>
+          new Promise<void>((r) => {
+            p.child!.once('exit', () => r());
+            p.child!.kill('SIGTERM');
+          }),
+      ),
   );
   if (profDir) console.log(`proxy CPU profiles: ${profDir}`);
   process.exit(0);
@@ -286,7 +345,11 @@ function report(rows: Row[]): void {
   for (const r of sat) groups.set(key(r), [...(groups.get(key(r)) ?? []), r]);
   for (const [k, g] of groups) {
     const [workload, version, path] = k.split('|');
-    const relay = median(sat.filter((r) => r.workload === workload && String(r.version) === version && r.path === 'relay').map((r) => r.result.throughput));
+    const relay = median(
+      sat
+        .filter((r) => r.workload === workload && String(r.version) === version && r.path === 'relay')
+        .map((r) => r.result.throughput),
+    );
     const tput = median(g.map((r) => r.result.throughput));
     const cpu = g.every((r) => r.cpuPer1000 !== undefined) ? median(g.map((r) => r.cpuPer1000!)) : undefined;
     const rss = g.every((r) => r.rssMiB !== undefined) ? Math.max(...g.map((r) => r.rssMiB!)) : undefined;
@@ -296,7 +359,7 @@ function report(rows: Row[]): void {
   }
   const fixed = rows.filter((r) => r.mode === 'fixed-rate');
   if (fixed.length) {
-    console.log('\n## Fixed rate at half of the proxy\'s saturation throughput (latency from the scheduled send time)');
+    console.log("\n## Fixed rate at half of the proxy's saturation throughput (latency from the scheduled send time)");
     console.log('| workload | v | path | rate/s | p50 µs | p99 µs | p99.9 µs | max µs | p99 added over relay µs |');
     console.log('|---|---|---|---|---|---|---|---|---|');
     for (let i = 0; i + 1 < fixed.length; i += 2) {

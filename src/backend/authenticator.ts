@@ -29,7 +29,13 @@ export interface Credentials {
 
 /** SASL PLAIN `authzid \0 username \0 password`. */
 export function buildPlainToken(username: string, password: string, authzid = ''): Buffer {
-  return Buffer.concat([Buffer.from(authzid, 'utf8'), Buffer.from([0]), Buffer.from(username, 'utf8'), Buffer.from([0]), Buffer.from(password, 'utf8')]);
+  return Buffer.concat([
+    Buffer.from(authzid, 'utf8'),
+    Buffer.from([0]),
+    Buffer.from(username, 'utf8'),
+    Buffer.from([0]),
+    Buffer.from(password, 'utf8'),
+  ]);
 }
 
 /**
@@ -69,7 +75,9 @@ export class DsePlainTextAuthenticator {
   /** Answer to an AUTH_CHALLENGE token. Throws on anything but `PLAIN-START`. */
   evaluateChallenge(token: Buffer | null): Buffer {
     if (token === null || !token.equals(PLAIN_START)) {
-      throw new Error(`incorrect SASL challenge from server, expecting PLAIN-START, got: ${token === null ? 'null' : token.toString('utf8')}`);
+      throw new Error(
+        `incorrect SASL challenge from server, expecting PLAIN-START, got: ${token === null ? 'null' : token.toString('utf8')}`,
+      );
     }
     return buildPlainToken(this.creds.username, this.creds.password);
   }
@@ -84,7 +92,11 @@ export class AuthFailedError extends Error {
     /** The ERROR frame as received (its stream id is whatever the connection left in it). */
     readonly frame: RawFrame,
   ) {
-    super(code === ErrorCode.AUTH_ERROR ? `authentication failed: ${serverMessage}` : `error during authentication (code 0x${code.toString(16)}): ${serverMessage}`);
+    super(
+      code === ErrorCode.AUTH_ERROR
+        ? `authentication failed: ${serverMessage}`
+        : `error during authentication (code 0x${code.toString(16)}): ${serverMessage}`,
+    );
   }
 }
 
@@ -118,7 +130,10 @@ export async function runAuthRounds(conn: RequestCapable, opts: AuthRoundsOption
   const maxRounds = opts.maxRounds ?? MAX_AUTH_ROUNDS;
   let token: Buffer = auth.initialResponse(opts.authenticatorClass);
   for (let round = 1; round <= maxRounds; round++) {
-    const reply = await conn.request(requestFrame(opts.version, { opcode: Opcode.AUTH_RESPONSE, token }, opts.streamId ?? 0), opts.timeoutMs);
+    const reply = await conn.request(
+      requestFrame(opts.version, { opcode: Opcode.AUTH_RESPONSE, token }, opts.streamId ?? 0),
+      opts.timeoutMs,
+    );
     if (reply.opcode === Opcode.AUTH_SUCCESS) return reply;
     if (reply.opcode !== Opcode.AUTH_CHALLENGE && reply.opcode !== Opcode.ERROR) {
       throw new Error(`unexpected ${opcodeName(reply.opcode)} response during authentication`);

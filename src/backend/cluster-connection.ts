@@ -191,7 +191,12 @@ export class ClusterConnection extends EventEmitter {
    * called exactly once with the response (synthetic id still in it), or `onError` if the connection closes
    * first. Returns undefined when no stream id is free or the connection is closed.
    */
-  send(frame: RawFrame, onResponse: (r: RawFrame) => void, onError: (e: Error) => void, reserved = -1): PendingRequest | undefined {
+  send(
+    frame: RawFrame,
+    onResponse: (r: RawFrame) => void,
+    onError: (e: Error) => void,
+    reserved = -1,
+  ): PendingRequest | undefined {
     return this.enqueue(frame, onResponse, onError, false, reserved);
   }
 
@@ -236,15 +241,17 @@ export class ClusterConnection extends EventEmitter {
       );
       if (!p) {
         reject(
-          this.closed
-            ? this.closedError()
-            : new Error(`no stream id available on ${this.cluster} connection to ${this.label}`),
+          this.closed ? this.closedError() : new Error(`no stream id available on ${this.cluster} connection to ${this.label}`),
         );
         return;
       }
       timer = setTimeout(() => {
         this.abandon(p);
-        reject(new RequestTimeoutError(`${this.cluster} ${this.label}: no response to ${opcodeName(frame.opcode)} after ${timeoutMs} ms`));
+        reject(
+          new RequestTimeoutError(
+            `${this.cluster} ${this.label}: no response to ${opcodeName(frame.opcode)} after ${timeoutMs} ms`,
+          ),
+        );
       }, timeoutMs);
     });
   }
@@ -337,7 +344,9 @@ export class ClusterConnection extends EventEmitter {
     for (const f of frames) {
       if (this.closed) return;
       if (this.framing.afterRead(f)) {
-        this.logger.debug(`${this.cluster} ${this.label}: switched to v5 segment framing${this.framing.segmentCompression ? ' (lz4)' : ''}`);
+        this.logger.debug(
+          `${this.cluster} ${this.label}: switched to v5 segment framing${this.framing.segmentCompression ? ' (lz4)' : ''}`,
+        );
       }
       this.dispatch(f);
     }
@@ -415,14 +424,22 @@ export function dialOnce(endpoint: Endpoint, timeoutMs: number, tlsOpts?: tls.Co
   return new Promise((resolve, reject) => {
     const addr = endpoint.via ?? endpoint;
     const sock: net.Socket = tlsOpts
-      ? tls.connect({ ...tlsOpts, host: addr.host, port: addr.port, servername: tlsOpts.servername ?? (net.isIP(endpoint.host) ? undefined : endpoint.host) })
+      ? tls.connect({
+          ...tlsOpts,
+          host: addr.host,
+          port: addr.port,
+          servername: tlsOpts.servername ?? (net.isIP(endpoint.host) ? undefined : endpoint.host),
+        })
       : net.connect({ host: addr.host, port: addr.port });
     // Requests are small and latency-bound: no Nagle delay (what every CQL driver and Go's net package do).
     sock.setNoDelay(true);
-    const timer = setTimeout(() => {
-      sock.destroy();
-      reject(new Error(`timeout after ${timeoutMs} ms connecting to ${endpointLabel(endpoint)}`));
-    }, Math.max(1, timeoutMs));
+    const timer = setTimeout(
+      () => {
+        sock.destroy();
+        reject(new Error(`timeout after ${timeoutMs} ms connecting to ${endpointLabel(endpoint)}`));
+      },
+      Math.max(1, timeoutMs),
+    );
     const onErr = (e: Error): void => {
       clearTimeout(timer);
       sock.destroy();

@@ -16,7 +16,14 @@ import { ProtocolError } from '../protocol/errors';
 import { RawFrame } from '../protocol/frame';
 import type { Authenticate, ErrorMessage, RowsResult, Supported } from '../protocol/messages';
 import { decodeValue, type CqlValue, type DataType } from '../protocol/values';
-import { ClusterConnection, decodeResponse, endpointLabel, requestFrame, type ClusterName, type Endpoint } from './cluster-connection';
+import {
+  ClusterConnection,
+  decodeResponse,
+  endpointLabel,
+  requestFrame,
+  type ClusterName,
+  type Endpoint,
+} from './cluster-connection';
 import { runAuthRounds } from './authenticator';
 import { computeAssignedHosts, MURMUR3_PARTITIONER, RANDOM_PARTITIONER, type Host } from './topology';
 
@@ -289,7 +296,9 @@ export class ControlConnection extends EventEmitter {
         conn.close('handshake failed');
         if (e instanceof VersionRejectedError) {
           lastRejection = e;
-          this.logger.info(`${this.cluster} node ${endpointLabel(ep)} rejected protocol ${versionName(version)}: ${e.message}; retrying with a lower version`);
+          this.logger.info(
+            `${this.cluster} node ${endpointLabel(ep)} rejected protocol ${versionName(version)}: ${e.message}; retrying with a lower version`,
+          );
           continue;
         }
         throw e;
@@ -303,7 +312,9 @@ export class ControlConnection extends EventEmitter {
         conn.close('open failed');
         throw e;
       }
-      this.logger.info(`Successfully opened control connection to ${this.cluster} using endpoint ${endpointLabel(ep)} with ${versionName(version)}.`);
+      this.logger.info(
+        `Successfully opened control connection to ${this.cluster} using endpoint ${endpointLabel(ep)} with ${versionName(version)}.`,
+      );
       this.failures = 0;
       this.backoffMs = this.opts.retryIntervalMinMs;
       this.previousOpenFailed = false;
@@ -319,7 +330,10 @@ export class ControlConnection extends EventEmitter {
     if (supported.opcode !== Opcode.SUPPORTED) throw new Error(`expected SUPPORTED, got ${describe(supported)}`);
     const options = (decodeResponse(supported) as Supported).options;
 
-    const reply = await conn.request(requestFrame(version, { opcode: Opcode.STARTUP, options: { CQL_VERSION: '3.0.0' } }), this.requestTimeoutMs);
+    const reply = await conn.request(
+      requestFrame(version, { opcode: Opcode.STARTUP, options: { CQL_VERSION: '3.0.0' } }),
+      this.requestTimeoutMs,
+    );
     this.checkVersionRejection(reply, version);
     let authEnabled: boolean;
     if (reply.opcode === Opcode.READY) {
@@ -351,7 +365,10 @@ export class ControlConnection extends EventEmitter {
   }
 
   private async register(conn: ClusterConnection, version: ProtocolVersion): Promise<void> {
-    const r = await conn.request(requestFrame(version, { opcode: Opcode.REGISTER, eventTypes: ['TOPOLOGY_CHANGE'] }), this.requestTimeoutMs);
+    const r = await conn.request(
+      requestFrame(version, { opcode: Opcode.REGISTER, eventTypes: ['TOPOLOGY_CHANGE'] }),
+      this.requestTimeoutMs,
+    );
     if (r.opcode !== Opcode.READY) throw new Error(`expected READY in reply to REGISTER, got ${describe(r)}`);
   }
 
@@ -401,9 +418,14 @@ export class ControlConnection extends EventEmitter {
     let columns: string[] = [];
     let paging: Buffer | null = null;
     for (let page = 0; page < 10_000; page++) {
-      const params = { consistency: Consistency.ONE, pageSize: this.opts.pageSize ?? 5000, ...(paging ? { pagingState: paging } : {}) };
+      const params = {
+        consistency: Consistency.ONE,
+        pageSize: this.opts.pageSize ?? 5000,
+        ...(paging ? { pagingState: paging } : {}),
+      };
       const f = await conn.request(requestFrame(version, { opcode: Opcode.QUERY, query, params }), this.requestTimeoutMs);
-      if (f.opcode !== Opcode.ERROR && f.opcode !== Opcode.RESULT) throw new Error(`${query}: expected RESULT, got ${describe(f)}`);
+      if (f.opcode !== Opcode.ERROR && f.opcode !== Opcode.RESULT)
+        throw new Error(`${query}: expected RESULT, got ${describe(f)}`);
       const res = decodeResponse(f);
       if (res.opcode === Opcode.ERROR) throw new Error(`${query} failed: ${res.message} (code 0x${res.code.toString(16)})`);
       if (res.opcode !== Opcode.RESULT) throw new Error(`${query}: expected RESULT, got ${describe(f)}`);
@@ -451,7 +473,10 @@ export class ControlConnection extends EventEmitter {
       const configured = this.opts.localDatacenter ?? this.astraLocalDc;
       if (configured) {
         if (all.some((h) => h.datacenter === configured)) dc = configured;
-        else this.logger.warn(`${this.cluster}: configured local datacenter ${configured} has no hosts; using the datacenter of the control node`);
+        else
+          this.logger.warn(
+            `${this.cluster}: configured local datacenter ${configured} has no hosts; using the datacenter of the control node`,
+          );
       }
       if (dc === undefined) dc = String(localRowRaw['data_center'] ?? localHost?.datacenter ?? '');
     }
@@ -463,7 +488,10 @@ export class ControlConnection extends EventEmitter {
     const key = (h: Host) => `${h.address}:${h.port}`;
     const newKeys = new Set(hosts.map(key));
     const removed = this._hosts.filter((h) => !newKeys.has(key(h)));
-    const changed = removed.length > 0 || hosts.length !== this._hosts.length || hosts.some((h, i) => key(h) !== key(this._hosts[i]!) || h.hostId !== this._hosts[i]!.hostId);
+    const changed =
+      removed.length > 0 ||
+      hosts.length !== this._hosts.length ||
+      hosts.some((h, i) => key(h) !== key(this._hosts[i]!) || h.hostId !== this._hosts[i]!.hostId);
 
     this._localDc = dc;
     this._clusterName = String(localRowRaw['cluster_name'] ?? '');
@@ -489,7 +517,7 @@ export class ControlConnection extends EventEmitter {
       address = asString(row['rpc_address']);
       if (address === '0.0.0.0' || address === '::') {
         // Upstream quirk 9.2 fixed: fall back to listen_address when broadcast_address is null.
-        address = isLocal ? asString(row['broadcast_address']) ?? asString(row['listen_address']) : asString(row['peer']);
+        address = isLocal ? (asString(row['broadcast_address']) ?? asString(row['listen_address'])) : asString(row['peer']);
       }
     }
     const hostId = asString(row['host_id']);
@@ -504,7 +532,19 @@ export class ControlConnection extends EventEmitter {
     const columns: Record<string, unknown> = {};
     for (const c of HOST_OPTIONAL_COLUMNS) if (c in row) columns[c] = row[c] ?? null;
     const tokens = Array.isArray(row['tokens']) ? (row['tokens'] as unknown[]).map(String) : [];
-    if (this.sni) return { address: hostId, port: this.sni.port, via: this.sni, datacenter, rack, hostId, tokens, schemaVersion: asString(row['schema_version']), releaseVersion: asString(row['release_version']), columns };
+    if (this.sni)
+      return {
+        address: hostId,
+        port: this.sni.port,
+        via: this.sni,
+        datacenter,
+        rack,
+        hostId,
+        tokens,
+        schemaVersion: asString(row['schema_version']),
+        releaseVersion: asString(row['release_version']),
+        columns,
+      };
     return {
       address,
       port: this.opts.port,
@@ -532,7 +572,8 @@ export class ControlConnection extends EventEmitter {
     try {
       const r = await conn.request(requestFrame(this.protocolVersion, { opcode: Opcode.OPTIONS }), this.requestTimeoutMs);
       if (r.opcode !== Opcode.SUPPORTED) this.logger.warn(`${this.cluster} heartbeat: expected SUPPORTED, got ${describe(r)}`);
-      if (this.failures > 0) this.logger.info(`${this.cluster} heartbeat succeeded; resetting failure counter (${this.failures})`);
+      if (this.failures > 0)
+        this.logger.info(`${this.cluster} heartbeat succeeded; resetting failure counter (${this.failures})`);
       this.failures = 0;
     } catch (e) {
       if (this.conn !== conn) return; // closed meanwhile: the close handler reconnects
@@ -564,7 +605,11 @@ export class ControlConnection extends EventEmitter {
         let order: Endpoint[];
         if (this.previousOpenFailed) order = cps;
         else {
-          const hostEps: Endpoint[] = this._hosts.map((h) => ({ host: h.address, port: h.port, ...(h.via ? { via: h.via } : {}) }));
+          const hostEps: Endpoint[] = this._hosts.map((h) => ({
+            host: h.address,
+            port: h.port,
+            ...(h.via ? { via: h.via } : {}),
+          }));
           const seen = new Set(hostEps.map(endpointLabel));
           order = [...hostEps, ...cps.filter((c) => !seen.has(endpointLabel(c)))];
         }

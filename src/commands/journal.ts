@@ -16,7 +16,7 @@ export const JOURNAL_USAGE = [
   '       zdm-proxy journal list   [--to origin|target] [--config file.yml]',
   '       zdm-proxy journal replay --to origin|target [--dry-run] [--force] [--config file.yml]',
   '',
-  '  The journal is found with the proxy\'s configuration (journal_dir): ZDM_* variables, or --config.',
+  "  The journal is found with the proxy's configuration (journal_dir): ZDM_* variables, or --config.",
   '  replay sends each write the given cluster missed to it again, with its original write timestamp (a newer',
   '  value already there wins); records replayed are marked done (replayed.log), so a replay resumes and a',
   '  second one changes nothing. Counters, list appends/prepends and conditional updates are listed and skipped',
@@ -48,7 +48,9 @@ function describeRecord(r: JournalRecord, status: string): string {
     m.nonIdempotent ? `NON-IDEMPOTENT(${m.nonIdempotent})` : '',
     `"${stmt.length > 160 ? `${stmt.slice(0, 157)}...` : stmt}"`,
     `error="${m.error}"`,
-  ].filter(Boolean).join(' ');
+  ]
+    .filter(Boolean)
+    .join(' ');
 }
 
 function parseTo(v: string | undefined): ClusterName | undefined | Error {
@@ -101,7 +103,9 @@ export async function runJournalCommand(argv: readonly string[], io: JournalIo):
   }
   const dir = config.settings.journal_dir;
   if (!dir) {
-    io.err('journal_dir is not set in this configuration (ZDM_JOURNAL_DIR, or journal_dir in the --config file): there is no journal\n');
+    io.err(
+      'journal_dir is not set in this configuration (ZDM_JOURNAL_DIR, or journal_dir in the --config file): there is no journal\n',
+    );
     return 2;
   }
 
@@ -123,12 +127,16 @@ export async function runJournalCommand(argv: readonly string[], io: JournalIo):
     }
     const by = (c: ClusterName) => j.records.filter((r) => r.meta.failedOn === c);
     io.out(`journal ${j.path}\n`);
-    io.out(`  size ${j.validBytes} bytes (journal_max_bytes ${config.settings.journal_max_bytes}), ${j.records.length} record(s)\n`);
+    io.out(
+      `  size ${j.validBytes} bytes (journal_max_bytes ${config.settings.journal_max_bytes}), ${j.records.length} record(s)\n`,
+    );
     for (const c of ['ORIGIN', 'TARGET'] as const) {
       const rs = by(c);
       const done = rs.filter((r) => j.done.get(c)!.has(r.offset)).length;
       const nonIdem = rs.filter((r) => r.meta.nonIdempotent).length;
-      io.out(`  failed_on=${c}: ${rs.length} record(s), ${done} replayed, ${rs.length - done} pending (${nonIdem} not idempotent)\n`);
+      io.out(
+        `  failed_on=${c}: ${rs.length} record(s), ${done} replayed, ${rs.length - done} pending (${nonIdem} not idempotent)\n`,
+      );
     }
     if (j.records.length > 0) io.out(`  first ${j.records[0]!.meta.time}, last ${j.records[j.records.length - 1]!.meta.time}\n`);
     io.out(j.tailBytes > 0 ? `  tail: ${j.tailBytes} byte(s) ignored (${j.tailReason})\n` : '  tail: clean\n');

@@ -33,21 +33,24 @@ function request(instance: string, method: 'GET' | 'POST', timeoutMs: number, bo
     const headers: Record<string, string> = {};
     if (body !== undefined) headers['Content-Type'] = 'application/json';
     if (token) headers['Authorization'] = `Bearer ${token}`;
-    const req = http.request({ host: m[1], port: Number(m[2]), path: '/api/v1/routing', method, headers, timeout: timeoutMs }, (res) => {
-      const chunks: Buffer[] = [];
-      res.on('data', (c: Buffer) => chunks.push(c));
-      res.on('error', reject);
-      res.on('end', () => {
-        const text = Buffer.concat(chunks).toString('utf8');
-        let parsed: Record<string, unknown>;
-        try {
-          parsed = JSON.parse(text) as Record<string, unknown>;
-        } catch {
-          parsed = { error: text.trim() };
-        }
-        resolve({ status: res.statusCode ?? 0, body: parsed });
-      });
-    });
+    const req = http.request(
+      { host: m[1], port: Number(m[2]), path: '/api/v1/routing', method, headers, timeout: timeoutMs },
+      (res) => {
+        const chunks: Buffer[] = [];
+        res.on('data', (c: Buffer) => chunks.push(c));
+        res.on('error', reject);
+        res.on('end', () => {
+          const text = Buffer.concat(chunks).toString('utf8');
+          let parsed: Record<string, unknown>;
+          try {
+            parsed = JSON.parse(text) as Record<string, unknown>;
+          } catch {
+            parsed = { error: text.trim() };
+          }
+          resolve({ status: res.statusCode ?? 0, body: parsed });
+        });
+      },
+    );
     req.on('timeout', () => req.destroy(new Error(`no answer within ${timeoutMs} ms`)));
     req.on('error', reject);
     req.end(body);
@@ -86,7 +89,10 @@ export async function runRoutingCommand(argv: readonly string[], io: CommandIo):
     io.err(`unknown routing command ${JSON.stringify(positionals.join(' '))}: expected get or set\n${ROUTING_USAGE}`);
     return 2;
   }
-  const instances = (values.instances ?? '').split(',').map((s) => s.trim()).filter(Boolean);
+  const instances = (values.instances ?? '')
+    .split(',')
+    .map((s) => s.trim())
+    .filter(Boolean);
   if (instances.length === 0) {
     io.err(`--instances is required (the metrics_address:metrics_port of every proxy instance)\n${ROUTING_USAGE}`);
     return 2;
@@ -105,7 +111,9 @@ export async function runRoutingCommand(argv: readonly string[], io: CommandIo):
           const r = await request(inst, 'GET', timeoutMs);
           if (r.status !== 200) throw new Error(errorOf(r));
           const b = r.body;
-          io.out(`${inst}  primary_cluster=${String(b['primary_cluster'])} read_mode=${String(b['read_mode'])} source=${String(b['source'])}\n`);
+          io.out(
+            `${inst}  primary_cluster=${String(b['primary_cluster'])} read_mode=${String(b['read_mode'])} source=${String(b['source'])}\n`,
+          );
         } catch (e) {
           failed++;
           io.out(`${inst}  UNREACHABLE: ${(e as Error).message}\n`);
@@ -156,13 +164,19 @@ export async function runRoutingCommand(argv: readonly string[], io: CommandIo):
   let failed = 0;
   instances.forEach((inst, i) => {
     const problem = results[i];
-    if (problem === undefined) io.out(`${inst}  OK  ${Object.entries(patch).map(([k, v]) => `${k}=${v}`).join(' ')}\n`);
+    if (problem === undefined)
+      io.out(
+        `${inst}  OK  ${Object.entries(patch)
+          .map(([k, v]) => `${k}=${v}`)
+          .join(' ')}\n`,
+      );
     else {
       failed++;
       io.out(`${inst}  FAILED: ${problem}\n`);
     }
   });
   io.out(`${instances.length - failed} of ${instances.length} instance(s) took the change.\n`);
-  if (failed > 0) io.err(`${failed} instance(s) did not take the change: ${instances.filter((_, i) => results[i] !== undefined).join(', ')}\n`);
+  if (failed > 0)
+    io.err(`${failed} instance(s) did not take the change: ${instances.filter((_, i) => results[i] !== undefined).join(', ')}\n`);
   return failed > 0 ? 1 : 0;
 }

@@ -203,7 +203,11 @@ export class MismatchList {
   /** JSON for GET /api/v1/mismatches: `{ tables: [{ keyspace, table, mismatches: [...] }] }`, newest last. */
   toJSON(): { tables: { keyspace: string; table: string; mismatches: MismatchEntry[] }[] } {
     return {
-      tables: [...this.tables.entries()].map(([, list]) => ({ keyspace: list[0]!.keyspace, table: list[0]!.table, mismatches: [...list] })),
+      tables: [...this.tables.entries()].map(([, list]) => ({
+        keyspace: list[0]!.keyspace,
+        table: list[0]!.table,
+        mismatches: [...list],
+      })),
     };
   }
 }

@@ -45,7 +45,14 @@ export interface RowDifference {
 export type Comparison =
   | { result: 'match'; keyspace: string; table: string; rows: number }
   | { result: 'skipped'; reason: SkipReason; keyspace?: string; table?: string }
-  | { result: 'differ'; keyspace: string; table: string; rows: number; differences: RowDifference[]; columns: readonly ColumnSpec[] };
+  | {
+      result: 'differ';
+      keyspace: string;
+      table: string;
+      rows: number;
+      differences: RowDifference[];
+      columns: readonly ColumnSpec[];
+    };
 
 export interface CompareInput {
   primary: Result;
@@ -127,7 +134,8 @@ export function compareResults(input: CompareInput): Comparison {
     if (cols.length > 0) differences.push({ key: keyOf(row), columns: cols, primary: row, secondary: other });
   }
   if (complete) {
-    for (const row of secondaryRows.values()) differences.push({ key: keyOf(row), columns: allColumns, missingOn: 'primary', secondary: row });
+    for (const row of secondaryRows.values())
+      differences.push({ key: keyOf(row), columns: allColumns, missingOn: 'primary', secondary: row });
   }
   if (differences.length === 0) return { result: 'match', keyspace, table, rows: p.rows.length };
   return { result: 'differ', keyspace, table, rows: p.rows.length, differences, columns: pCols };

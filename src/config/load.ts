@@ -249,7 +249,11 @@ export function decodeYamlText(text: string, path = '<config>'): Settings {
   const lineOf = (n: YamlNode | null | undefined): number => (n && n.range ? lc.linePos(n.range[0]).line : 1);
   if (!isMap(root)) {
     const what = isSeq(root) ? '!!seq' : isScalar(root) ? `!!str \`${String(root.value)}\`` : 'node';
-    throw new ConfigError(`${prefix}yaml: unmarshal errors:\n  line ${lineOf(root)}: cannot unmarshal ${what} into config.Config`, [], 'yaml');
+    throw new ConfigError(
+      `${prefix}yaml: unmarshal errors:\n  line ${lineOf(root)}: cannot unmarshal ${what} into config.Config`,
+      [],
+      'yaml',
+    );
   }
   const out: Record<string, unknown> = { ...defaultSettings() };
   const errors: YamlTypeError[] = [];
@@ -270,7 +274,11 @@ export function decodeYamlText(text: string, path = '<config>'): Settings {
   }
   if (errors.length > 0) {
     const lines = errors.map((e) => `  line ${e.line}: ${e.text}`).join('\n');
-    throw new ConfigError(`${prefix}yaml: unmarshal errors:\n${lines}`, errors.map((e) => e.key), 'yaml');
+    throw new ConfigError(
+      `${prefix}yaml: unmarshal errors:\n${lines}`,
+      errors.map((e) => e.key),
+      'yaml',
+    );
   }
   return out as Settings;
 }
@@ -392,7 +400,8 @@ function parseTopologyInternal(s: Settings): TopologyConfig {
     addressSource = 'topology_addresses';
     for (const item of s.proxy_topology_addresses.replace(/ /g, '').split(',')) {
       const ip = parseIp(item);
-      if (ip === undefined) fail(`invalid proxy address in ZDM_PROXY_TOPOLOGY_ADDRESSES env var: ${item}`, ['proxy_topology_addresses']);
+      if (ip === undefined)
+        fail(`invalid proxy address in ZDM_PROXY_TOPOLOGY_ADDRESSES env var: ${item}`, ['proxy_topology_addresses']);
       addresses.push(ip);
     }
   }
@@ -422,7 +431,13 @@ function parseClusterTlsInternal(s: Settings, cluster: 'origin' | 'target'): Clu
   const cert = s[k('tls_client_cert_path')] as string;
   const key = s[k('tls_client_key_path')] as string;
   const skip = s[k('tls_skip_hostname_verification')] as boolean;
-  const base = { serverCaPath: ca, clientCertPath: cert, clientKeyPath: key, secureConnectBundlePath: scb, skipHostnameVerification: skip };
+  const base = {
+    serverCaPath: ca,
+    clientCertPath: cert,
+    clientKeyPath: key,
+    secureConnectBundlePath: scb,
+    skipHostnameVerification: skip,
+  };
   // upstream says hostname verification is not supported; this port verifies unless told not to
   const hostnames = skip
     ? `Hostname verification is off (${k('tls_skip_hostname_verification')}=true): only the certificate chain is checked.`
@@ -432,12 +447,10 @@ function parseClusterTlsInternal(s: Settings, cluster: 'origin' | 'target'): Clu
   }
   if (scb !== '') {
     if (ca !== '' || cert !== '' || key !== '') {
-      fail(`Incorrect TLS configuration for ${C}: Secure Connect Bundle and custom TLS parameters cannot be specified at the same time.`, [
-        k('secure_connect_bundle_path'),
-        k('tls_server_ca_path'),
-        k('tls_client_cert_path'),
-        k('tls_client_key_path'),
-      ]);
+      fail(
+        `Incorrect TLS configuration for ${C}: Secure Connect Bundle and custom TLS parameters cannot be specified at the same time.`,
+        [k('secure_connect_bundle_path'), k('tls_server_ca_path'), k('tls_client_cert_path'), k('tls_client_key_path')],
+      );
     }
     return {
       ...base,
@@ -475,7 +488,11 @@ function parseProxyTlsInternal(s: Settings): ProxyTlsConfig {
   const base = { caPath: ca, certPath: cert, keyPath: key, requireClientAuth: s.proxy_tls_require_client_auth };
   if (ca === '' && cert === '' && key === '') return { ...base, enabled: false, logMessage: 'Proxy TLS was not configured.' };
   if (ca !== '' && cert !== '' && key !== '') {
-    return { ...base, enabled: true, logMessage: 'Proxy TLS configured. Please note that hostname verification is not currently supported.' };
+    return {
+      ...base,
+      enabled: true,
+      logMessage: 'Proxy TLS configured. Please note that hostname verification is not currently supported.',
+    };
   }
   fail('incomplete Proxy TLS configuration: when enabling proxy TLS, please specify CA path, Cert path and Key path', [
     'proxy_tls_ca_path',

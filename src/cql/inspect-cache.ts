@@ -33,7 +33,8 @@ export class InspectCache {
     readonly capacity = DEFAULT_INSPECT_CACHE_ENTRIES,
     readonly maxKeyLength = DEFAULT_INSPECT_CACHE_MAX_KEY_LENGTH,
   ) {
-    if (!Number.isInteger(capacity) || capacity < 1) throw new RangeError(`inspect cache capacity must be a positive integer: ${capacity}`);
+    if (!Number.isInteger(capacity) || capacity < 1)
+      throw new RangeError(`inspect cache capacity must be a positive integer: ${capacity}`);
   }
 
   get size(): number {

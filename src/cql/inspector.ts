@@ -64,7 +64,14 @@ export interface NowCallSite {
 
 /** Non-deterministic CQL functions the proxy can pin (`replace_cql_functions`), lower case. */
 export type PinnedFunction = 'now' | 'currenttimeuuid' | 'uuid' | 'currenttimestamp' | 'currentdate' | 'currenttime';
-export const PINNED_FUNCTIONS: readonly PinnedFunction[] = ['now', 'currenttimeuuid', 'uuid', 'currenttimestamp', 'currentdate', 'currenttime'];
+export const PINNED_FUNCTIONS: readonly PinnedFunction[] = [
+  'now',
+  'currenttimeuuid',
+  'uuid',
+  'currenttimestamp',
+  'currentdate',
+  'currenttime',
+];
 
 /**
  * A zero-argument call of a non-deterministic function in a write, in ANY position a term may stand

@@ -20,7 +20,13 @@ import { ErrorCode, Opcode, ProtocolVersion, atLeastV5, opcodeName } from '../pr
 import type { RawFrame } from '../protocol/frame';
 import { messageOf } from '../protocol/frame-codec';
 import { Reader } from '../protocol/primitives';
-import { requestFrame, type ClusterConnection, type ClusterConnectionOptions, type Endpoint, type PendingRequest } from '../backend/cluster-connection';
+import {
+  requestFrame,
+  type ClusterConnection,
+  type ClusterConnectionOptions,
+  type Endpoint,
+  type PendingRequest,
+} from '../backend/cluster-connection';
 import { runAuthRounds, type Credentials } from '../backend/authenticator';
 import type { PreparedEntry } from '../routing/prepared-cache';
 import type { BodyCodec } from '../routing/request-router';
@@ -165,7 +171,9 @@ export class AsyncReads {
     } catch (e) {
       o.counters.asyncConnectionsFailed++;
       o.observer?.connectionFailed?.();
-      this.log.error(`Could not open async connection to ${o.cluster} ${o.endpoint.host}:${o.endpoint.port}: ${(e as Error).message}`);
+      this.log.error(
+        `Could not open async connection to ${o.cluster} ${o.endpoint.host}:${o.endpoint.port}: ${(e as Error).message}`,
+      );
       this.state = 'closed';
       return false;
     }
@@ -185,7 +193,8 @@ export class AsyncReads {
       const r = await conn.request(startup.withStreamId(startup.streamId), timeoutMs);
       if (r.opcode === Opcode.AUTHENTICATE) {
         const creds = credentials();
-        if (!creds) throw new Error(`${this.opts.cluster} requested authentication but no credentials are known for the async connection`);
+        if (!creds)
+          throw new Error(`${this.opts.cluster} requested authentication but no credentials are known for the async connection`);
         await runAuthRounds(conn, {
           version: startup.version,
           authenticatorClass: new Reader(body(r)).readString('authenticator class'),

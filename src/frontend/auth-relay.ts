@@ -52,12 +52,30 @@ export function planAuth(
     };
   }
   if (!originAuth && targetAuth) {
-    return { authPrimary: 'TARGET', secondary: 'ORIGIN', clientCredsAre: 'TARGET', replaceClientToken: false, secondaryCredentials: configured.origin };
+    return {
+      authPrimary: 'TARGET',
+      secondary: 'ORIGIN',
+      clientCredsAre: 'TARGET',
+      replaceClientToken: false,
+      secondaryCredentials: configured.origin,
+    };
   }
   if (originAuth && !targetAuth) {
-    return { authPrimary: 'ORIGIN', secondary: 'TARGET', clientCredsAre: 'ORIGIN', replaceClientToken: false, secondaryCredentials: configured.target };
+    return {
+      authPrimary: 'ORIGIN',
+      secondary: 'TARGET',
+      clientCredsAre: 'ORIGIN',
+      replaceClientToken: false,
+      secondaryCredentials: configured.target,
+    };
   }
-  return { authPrimary: 'ORIGIN', secondary: 'TARGET', clientCredsAre: 'TARGET', replaceClientToken: false, secondaryCredentials: configured.target };
+  return {
+    authPrimary: 'ORIGIN',
+    secondary: 'TARGET',
+    clientCredsAre: 'TARGET',
+    replaceClientToken: false,
+    secondaryCredentials: configured.target,
+  };
 }
 
 export class InvalidAuthTokenError extends Error {
@@ -69,10 +87,7 @@ export class InvalidAuthTokenError extends Error {
  * when the token carried credentials, those credentials (kept for the secondary handshake).
  * Null tokens and the DSE mechanism selection `PLAIN` pass through unchanged.
  */
-export function relayToken(
-  token: Buffer | null,
-  plan: AuthPlan,
-): { token: Buffer | null; clientCredentials?: Credentials } {
+export function relayToken(token: Buffer | null, plan: AuthPlan): { token: Buffer | null; clientCredentials?: Credentials } {
   if (isMechanismSelectionToken(token)) return { token };
   const parsed = parsePlainToken(token!);
   if (!plan.replaceClientToken) {

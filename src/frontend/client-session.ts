@@ -22,7 +22,12 @@ import { ProtocolError } from '../protocol/errors';
 import type { RawFrame } from '../protocol/frame';
 import { messageOf } from '../protocol/frame-codec';
 import { Reader, type StringMultimap } from '../protocol/primitives';
-import { endpointLabel, requestFrame, type ClusterConnection, type ClusterConnectionOptions } from '../backend/cluster-connection';
+import {
+  endpointLabel,
+  requestFrame,
+  type ClusterConnection,
+  type ClusterConnectionOptions,
+} from '../backend/cluster-connection';
 import type { ProxyConfig } from '../config/types';
 import type { PreparedCache } from '../routing/prepared-cache';
 import { routeRequest, type BodyCodec, type Route, type RouteContext } from '../routing/request-router';
@@ -32,7 +37,15 @@ import { aggregate } from '../routing/response-aggregator';
 import type { ClusterName, RoutingSettings } from '../routing/settings';
 import type { SystemTablesSource, VirtualTables } from './virtual-tables';
 import { interceptedPreparedId } from './virtual-tables';
-import { errorFrame, readErrorCode, overloadedFrame, protocolErrorFrame, responseFrame, unpreparedFrame, unsupportedVersionMessage } from './replies';
+import {
+  errorFrame,
+  readErrorCode,
+  overloadedFrame,
+  protocolErrorFrame,
+  responseFrame,
+  unpreparedFrame,
+  unsupportedVersionMessage,
+} from './replies';
 import { ClientWriter } from './client-writer';
 import { Handshake } from './handshake';
 import { RequestExecutor, type ForwardRoute, type InFlight } from './request-executor';
@@ -153,7 +166,9 @@ export class ClientSession {
       codec: () => this.bodyCodec,
       becomeReady: (version) => {
         this.state = 'ready';
-        this.log.info(`Handshake successful with client ${this.remote} (${versionName(version)}, Compression: ${this.compressionName}${this.framing.segments ? ', v5 segments' : ''})`);
+        this.log.info(
+          `Handshake successful with client ${this.remote} (${versionName(version)}, Compression: ${this.compressionName}${this.framing.segments ? ', v5 segments' : ''})`,
+        );
         const a = this.asyncReads;
         const startup = this.handshake.startup;
         if (a && startup) void a.handshake(startup, () => this.handshake.asyncCredentials(a.cluster));
@@ -199,7 +214,11 @@ export class ClientSession {
   }
 
   /** Dial one cluster connection (metrics: opened/closed exactly once, or failed). */
-  private async dial(cluster: ClusterName, host: { address: string; port: number; via?: { host: string; port: number } }, maxStreamIds: number): Promise<ClusterConnection> {
+  private async dial(
+    cluster: ClusterName,
+    host: { address: string; port: number; via?: { host: string; port: number } },
+    maxStreamIds: number,
+  ): Promise<ClusterConnection> {
     const { config } = this.deps;
     const c = cluster === 'ORIGIN' ? config.origin : config.target;
     const nm = this.metrics.node(cluster, endpointLabel({ host: host.address, port: host.port }));
@@ -249,24 +268,33 @@ export class ClientSession {
       return false;
     }
     if (this.deps.settings.readMode === 'DUAL_ASYNC_ON_SECONDARY') this.openAsyncReads(maxStreamIds);
-    this.executor = new RequestExecutor(this.origin, this.target, config.settings.proxy_request_timeout_ms, this.log, {
-      onSendError: (e) => this.clusterLost(`request failed: ${e.message}`),
-      onOverloaded: (fl, cluster) => this.overloaded(fl, cluster),
-      onTimedOut: (fl) => {
-        void this.journalOneSided(fl);
-        if (this.state === 'handshake') this.close('handshake request timed out', 'warn');
+    this.executor = new RequestExecutor(
+      this.origin,
+      this.target,
+      config.settings.proxy_request_timeout_ms,
+      this.log,
+      {
+        onSendError: (e) => this.clusterLost(`request failed: ${e.message}`),
+        onOverloaded: (fl, cluster) => this.overloaded(fl, cluster),
+        onTimedOut: (fl) => {
+          void this.journalOneSided(fl);
+          if (this.state === 'handshake') this.close('handshake request timed out', 'warn');
+        },
+        onCompleteError: (fl, e) =>
+          this.close(`cannot handle the reply to ${opcodeName(fl.request.opcode)}: ${e.message}`, 'error'),
+        onSettled: () => this.checkDrained(),
+        heartbeatVersion: (fallback) => this.handshake.clientVersion ?? fallback,
+        errorCode: (r) => {
+          try {
+            return readErrorCode(this.body(r));
+          } catch {
+            return -1;
+          }
+        },
       },
-      onCompleteError: (fl, e) => this.close(`cannot handle the reply to ${opcodeName(fl.request.opcode)}: ${e.message}`, 'error'),
-      onSettled: () => this.checkDrained(),
-      heartbeatVersion: (fallback) => this.handshake.clientVersion ?? fallback,
-      errorCode: (r) => {
-        try {
-          return readErrorCode(this.body(r));
-        } catch {
-          return -1;
-        }
-      },
-    }, this.counters, { proxy: this.metrics, origin: this.originMetrics!, target: this.targetMetrics! });
+      this.counters,
+      { proxy: this.metrics, origin: this.originMetrics!, target: this.targetMetrics! },
+    );
     for (const conn of [this.origin, this.target]) {
       conn.on('close', (err?: Error) => this.clusterLost(`${conn.cluster} connection closed${err ? `: ${err.message}` : ''}`));
       conn.on('drain', () => this.writer.updateFlow());
@@ -357,7 +385,11 @@ export class ClientSession {
         return;
       }
       const lz4 = this.framing.segmentCompression ? ' (lz4)' : '';
-      const what = !this.framing.segments ? 'invalid frame from client' : e instanceof ProtocolError && e.code === 'checksum' ? `corrupt v5 segment from client${lz4}` : `invalid v5 segment from client${lz4}`;
+      const what = !this.framing.segments
+        ? 'invalid frame from client'
+        : e instanceof ProtocolError && e.code === 'checksum'
+          ? `corrupt v5 segment from client${lz4}`
+          : `invalid v5 segment from client${lz4}`;
       this.close(`${what}: ${(e as Error).message}`, 'warn');
       return;
     }
@@ -378,7 +410,10 @@ export class ClientSession {
   private clientEnded(): void {
     const n = this.framing.bufferedBytes;
     if (n === 0 || this.state === 'closed') return;
-    this.close(`client closed the connection in the middle of a ${this.framing.segments ? 'v5 segment or multi-segment frame (truncated)' : 'frame (truncated)'}: ${n} bytes unread`, 'warn');
+    this.close(
+      `client closed the connection in the middle of a ${this.framing.segments ? 'v5 segment or multi-segment frame (truncated)' : 'frame (truncated)'}: ${n} bytes unread`,
+      'warn',
+    );
   }
 
   private onFrame(f: RawFrame): void {
@@ -443,7 +478,10 @@ export class ClientSession {
         if (requestId !== undefined) complete = this.logRequestId(f, requestId, complete);
         // the async copy is taken before the synchronous send (which rewrites stream ids in place)
         const a = route.async && this.state === 'ready' ? this.currentAsyncReads() : undefined;
-        const asyncFrame = a && a.state !== 'closed' ? (a.cluster === 'TARGET' ? route.targetFrame ?? f : route.originFrame ?? f).withStreamId(f.streamId) : undefined;
+        const asyncFrame =
+          a && a.state !== 'closed'
+            ? (a.cluster === 'TARGET' ? (route.targetFrame ?? f) : (route.originFrame ?? f)).withStreamId(f.streamId)
+            : undefined;
         if (this.executor!.forward(f, route, complete) && asyncFrame) a!.send(asyncFrame, route.tracking, route.prepared);
         return;
       }
@@ -479,7 +517,10 @@ export class ClientSession {
     const stream = f.streamId;
     this.log.info(`Request id ${id} (hex) for query with stream id ${stream} and ${opcodeName(f.opcode)}`);
     return (fl) => {
-      for (const [name, r] of [['ORIGIN-CONNECTOR', fl.origin], ['TARGET-CONNECTOR', fl.target]] as const) {
+      for (const [name, r] of [
+        ['ORIGIN-CONNECTOR', fl.origin],
+        ['TARGET-CONNECTOR', fl.target],
+      ] as const) {
         if (r) this.log.info(`Received response from ${name} for query with stream id ${stream} and request id ${id} (hex)`);
       }
       complete(fl);
@@ -523,7 +564,12 @@ export class ClientSession {
     if (this.handshake.forwardClusterProtocolError(fl)) return;
     const lost = oneSidedUnprepared(fl, this.bodyOf);
     if (lost) {
-      this.oneSided.heal(fl, lost, (healed) => this.aggregateReply(healed), (x, frame) => this.reply(x, frame));
+      this.oneSided.heal(
+        fl,
+        lost,
+        (healed) => this.aggregateReply(healed),
+        (x, frame) => this.reply(x, frame),
+      );
       return;
     }
     const switched = useSwitchedOnOneSide(fl, this.bodyOf);
@@ -545,20 +591,39 @@ export class ClientSession {
     const previous = this.keyspace;
     const answer = (): void => this.aggregateReply(fl);
     const giveUp = (why: string): void => {
-      this.log.warn(`USE succeeded on ${cluster} only and ${why}: answering the error, then closing the client connection so that the two clusters cannot resolve later statements in different keyspaces`);
+      this.log.warn(
+        `USE succeeded on ${cluster} only and ${why}: answering the error, then closing the client connection so that the two clusters cannot resolve later statements in different keyspaces`,
+      );
       answer();
       void this.drain();
     };
     if (previous === '') return giveUp('the session had no keyspace to go back to');
-    const frame = requestFrame(fl.request.version, { opcode: Opcode.QUERY, query: useStatement(previous), params: { consistency: Consistency.ONE } });
-    const route: ForwardRoute = { type: 'forward', to: cluster === 'ORIGIN' ? 'origin' : 'target', tracking: 'none', async: false };
-    this.executor!.forward(frame, route, (r) => {
-      const f = cluster === 'ORIGIN' ? r.origin! : r.target!;
-      if (f.opcode !== Opcode.RESULT) return giveUp(`going back to keyspace ${previous} there failed`);
-      this.counters.useRestored++;
-      this.log.warn(`USE succeeded on ${cluster} only: ${cluster} put back on keyspace ${previous}; the client gets the other cluster's error`);
-      answer();
-    }, fl.clientStream, () => giveUp(`no stream id was free to put it back on keyspace ${previous}`));
+    const frame = requestFrame(fl.request.version, {
+      opcode: Opcode.QUERY,
+      query: useStatement(previous),
+      params: { consistency: Consistency.ONE },
+    });
+    const route: ForwardRoute = {
+      type: 'forward',
+      to: cluster === 'ORIGIN' ? 'origin' : 'target',
+      tracking: 'none',
+      async: false,
+    };
+    this.executor!.forward(
+      frame,
+      route,
+      (r) => {
+        const f = cluster === 'ORIGIN' ? r.origin! : r.target!;
+        if (f.opcode !== Opcode.RESULT) return giveUp(`going back to keyspace ${previous} there failed`);
+        this.counters.useRestored++;
+        this.log.warn(
+          `USE succeeded on ${cluster} only: ${cluster} put back on keyspace ${previous}; the client gets the other cluster's error`,
+        );
+        answer();
+      },
+      fl.clientStream,
+      () => giveUp(`no stream id was free to put it back on keyspace ${previous}`),
+    );
   }
 
   private aggregateReply(fl: InFlight): void {
@@ -610,7 +675,7 @@ export class ClientSession {
     const failedOn: ClusterName = originOk ? 'TARGET' : 'ORIGIN';
     return j.record({
       failedOn,
-      frame: failedOn === 'TARGET' ? fl.route.targetFrame ?? fl.request : fl.route.originFrame ?? fl.request,
+      frame: failedOn === 'TARGET' ? (fl.route.targetFrame ?? fl.request) : (fl.route.originFrame ?? fl.request),
       errorReply: failedOn === 'TARGET' ? fl.target : fl.origin,
       timeoutMs: this.deps.config.settings.proxy_request_timeout_ms,
       keyspace: this.keyspace,

@@ -43,7 +43,8 @@ export class ClientWriter {
     this.socket.cork();
     process.nextTick(() => {
       this.corked = false;
-      if (this.framing.segments && !this.closed && !this.socket.destroyed) for (const s of this.framing.flush()) this.socket.write(s);
+      if (this.framing.segments && !this.closed && !this.socket.destroyed)
+        for (const s of this.framing.flush()) this.socket.write(s);
       this.socket.uncork();
     });
   }

@@ -95,7 +95,9 @@ export class Handshake {
   asyncCredentials(cluster: ClusterName): Credentials | undefined {
     const { config } = this.host;
     const configured = cluster === 'ORIGIN' ? config.origin : config.target;
-    const own: Credentials | undefined = configured.username ? { username: configured.username, password: configured.password } : undefined;
+    const own: Credentials | undefined = configured.username
+      ? { username: configured.username, password: configured.password }
+      : undefined;
     const plan = this.plan;
     if (!plan || plan.clientCredsAre !== cluster) return own ?? this.credentials;
     return this.credentials ?? own;
@@ -181,10 +183,15 @@ export class Handshake {
         compressor.name,
       );
     } else this.host.setCompression(undefined, 'NONE');
-    this.plan = planAuth(control.origin.authEnabled, control.target.authEnabled, config.settings.forward_client_credentials_to_origin, {
-      origin: { username: config.origin.username, password: config.origin.password },
-      target: { username: config.target.username, password: config.target.password },
-    });
+    this.plan = planAuth(
+      control.origin.authEnabled,
+      control.target.authEnabled,
+      config.settings.forward_client_credentials_to_origin,
+      {
+        origin: { username: config.origin.username, password: config.origin.password },
+        target: { username: config.target.username, password: config.target.password },
+      },
+    );
     this.host.forward(f, { type: 'forward', to: 'both', tracking: 'none', async: false }, (fl) => {
       const plan = this.plan!;
       const primaryReply = plan.authPrimary === 'ORIGIN' ? fl.origin! : fl.target!;
@@ -197,7 +204,9 @@ export class Handshake {
       const okSecondary = [Opcode.READY, Opcode.AUTHENTICATE, Opcode.AUTH_CHALLENGE, Opcode.AUTH_SUCCESS];
       if (!okSecondary.includes(secondaryReply.opcode)) {
         const what =
-          secondaryReply.opcode === Opcode.ERROR ? readErrorMessage(this.host.body(secondaryReply)) : opcodeName(secondaryReply.opcode);
+          secondaryReply.opcode === Opcode.ERROR
+            ? readErrorMessage(this.host.body(secondaryReply))
+            : opcodeName(secondaryReply.opcode);
         this.host.close(`unsuccessful startup on ${plan.secondary}: ${what}`, 'error');
         return;
       }
@@ -220,7 +229,8 @@ export class Handshake {
     }
     let frame = f;
     try {
-      if (f.isCompressed && !this.host.codec()) throw new ProtocolError('compression', 'compressed frame but no compression negotiated');
+      if (f.isCompressed && !this.host.codec())
+        throw new ProtocolError('compression', 'compressed frame but no compression negotiated');
       const token = new Reader(this.host.body(f)).readBytes('auth token');
       const relayed = relayToken(token, plan);
       if (relayed.clientCredentials) this.credentials = relayed.clientCredentials;
@@ -232,7 +242,13 @@ export class Handshake {
         } else w.writeInt32BE(-1, 0);
         frame = RawFrame.fromParts(
           // the rebuilt body carries no custom payload
-          { version: f.version, isResponse: false, flags: f.flags & ~HeaderFlag.CUSTOM_PAYLOAD, streamId: f.streamId, opcode: f.opcode },
+          {
+            version: f.version,
+            isResponse: false,
+            flags: f.flags & ~HeaderFlag.CUSTOM_PAYLOAD,
+            streamId: f.streamId,
+            opcode: f.opcode,
+          },
           f.isCompressed ? this.host.codec()!.compress(w) : w,
         );
       }
@@ -245,7 +261,12 @@ export class Handshake {
       }
       throw e;
     }
-    const route: ForwardRoute = { type: 'forward', to: plan.authPrimary === 'ORIGIN' ? 'origin' : 'target', tracking: 'none', async: false };
+    const route: ForwardRoute = {
+      type: 'forward',
+      to: plan.authPrimary === 'ORIGIN' ? 'origin' : 'target',
+      tracking: 'none',
+      async: false,
+    };
     this.host.forward(
       frame,
       route,
@@ -299,7 +320,9 @@ export class Handshake {
       (e: unknown) => {
         if (!this.host.isHandshaking()) return;
         if (e instanceof AuthFailedError) {
-          this.host.log.warn(`Secondary (${plan.secondary}) handshake failed with an auth error, returning ${e.serverMessage} to client.`);
+          this.host.log.warn(
+            `Secondary (${plan.secondary}) handshake failed with an auth error, returning ${e.serverMessage} to client.`,
+          );
           this.authError = { code: ErrorCode.AUTH_ERROR, message: e.serverMessage };
           this.host.write(errorFrame(version, fl.clientStream, ErrorCode.AUTH_ERROR, e.serverMessage));
           this.stepDone();
@@ -315,12 +338,17 @@ export class Handshake {
    * per client connection (later ones are dropped); the request itself gets no other reply. True when `fl` had one.
    */
   forwardClusterProtocolError(fl: InFlight): boolean {
-    for (const [name, r] of [['ORIGIN', fl.origin], ['TARGET', fl.target]] as const) {
+    for (const [name, r] of [
+      ['ORIGIN', fl.origin],
+      ['TARGET', fl.target],
+    ] as const) {
       if (!r || r.opcode !== Opcode.ERROR) continue;
       if (readErrorCode(this.host.body(r)) !== ErrorCode.PROTOCOL_ERROR) continue;
       if (!this.clusterProtocolErrorSent) {
         this.clusterProtocolErrorSent = true;
-        this.host.log.error(`Protocol error detected (${readErrorMessage(this.host.body(r))}) on ${name}-CONNECTOR, forwarding it to the client.`);
+        this.host.log.error(
+          `Protocol error detected (${readErrorMessage(this.host.body(r))}) on ${name}-CONNECTOR, forwarding it to the client.`,
+        );
         this.host.write(r.withStreamId(0));
       }
       return true;

@@ -28,7 +28,8 @@ export class ClientListener {
     if (opts.tls) {
       const server = tls.createServer({ ...opts.tls, noDelay: true }, (s) => this.onSocket(s));
       server.on('tlsClientError', (e: Error, s: tls.TLSSocket) => {
-        const from = s.remoteAddress !== undefined ? `client ${s.remoteAddress}:${s.remotePort}` : 'a client (already disconnected)';
+        const from =
+          s.remoteAddress !== undefined ? `client ${s.remoteAddress}:${s.remotePort}` : 'a client (already disconnected)';
         opts.logger.warn(`TLS handshake with ${from} failed: ${e.message.trim()}`);
       });
       this.server = server;

@@ -27,7 +27,13 @@ import type { ForwardRoute, InFlight } from './request-executor';
 
 export interface OneSidedDeps {
   /** Send a proxy-built request to one cluster; `refused` when no stream id was free (nothing sent). */
-  forward(f: RawFrame, route: ForwardRoute, complete: (fl: InFlight) => void, clientStream: number, refused: () => void): InFlight | undefined;
+  forward(
+    f: RawFrame,
+    route: ForwardRoute,
+    complete: (fl: InFlight) => void,
+    clientStream: number,
+    refused: () => void,
+  ): InFlight | undefined;
   /** The message of a reply (decompressed, after its envelope). */
   body(f: RawFrame): Buffer;
   log: Logger;
@@ -41,7 +47,10 @@ export interface HealCounters {
 }
 
 /** The cluster that answered UNPREPARED while the other did not fail, with the id it named; else undefined. */
-export function oneSidedUnprepared(fl: InFlight, body: (f: RawFrame) => Buffer): { cluster: ClusterName; id: Buffer } | undefined {
+export function oneSidedUnprepared(
+  fl: InFlight,
+  body: (f: RawFrame) => Buffer,
+): { cluster: ClusterName; id: Buffer } | undefined {
   const op = fl.request.opcode;
   if (fl.route.to !== 'both' || (op !== Opcode.EXECUTE && op !== Opcode.BATCH) || !fl.origin || !fl.target) return undefined;
   const oe = fl.origin.opcode === Opcode.ERROR;
@@ -67,7 +76,12 @@ export class OneSidedUnprepared {
    * Heal `fl` (see the file comment). `done(fl)` runs with `fl.origin`/`fl.target` holding both outcomes; `reply`
    * answers the client directly when healing is not possible.
    */
-  heal(fl: InFlight, lost: { cluster: ClusterName; id: Buffer }, done: (fl: InFlight) => void, reply: (fl: InFlight, f: RawFrame) => void): void {
+  heal(
+    fl: InFlight,
+    lost: { cluster: ClusterName; id: Buffer },
+    done: (fl: InFlight) => void,
+    reply: (fl: InFlight, f: RawFrame) => void,
+  ): void {
     const { cluster } = lost;
     const other: ClusterName = cluster === 'ORIGIN' ? 'TARGET' : 'ORIGIN';
     const fail = (why: string): void => {
@@ -89,18 +103,26 @@ export class OneSidedUnprepared {
     let waiting = entries.length;
     let failed: string | undefined;
     const refused = (): void => fail(`no stream id free on ${cluster}`);
-    this.deps.log.info(`UNPREPARED from ${cluster} only (stream ${fl.clientStream}): re-preparing ${entries.length} statement(s) on ${cluster}`);
+    this.deps.log.info(
+      `UNPREPARED from ${cluster} only (stream ${fl.clientStream}): re-preparing ${entries.length} statement(s) on ${cluster}`,
+    );
     for (const e of entries) {
       const query = e.now ? replaceNowCalls(e.query, e.info, preparedNowReplacement(e.info)).query : e.query;
       const keyspace = atLeastV5(version) && e.keyspace ? e.keyspace : undefined;
       const prepare = requestFrame(version, { opcode: Opcode.PREPARE, query, ...(keyspace ? { keyspace } : {}) });
-      const p = this.deps.forward(prepare, route, (r) => {
-        const f = cluster === 'ORIGIN' ? r.origin! : r.target!;
-        failed ??= this.preparedCheck(f, idOn(e), version);
-        if (--waiting > 0) return;
-        if (failed !== undefined) return fail(failed);
-        this.resend(fl, cluster, sent, route, done, fail);
-      }, fl.clientStream, refused);
+      const p = this.deps.forward(
+        prepare,
+        route,
+        (r) => {
+          const f = cluster === 'ORIGIN' ? r.origin! : r.target!;
+          failed ??= this.preparedCheck(f, idOn(e), version);
+          if (--waiting > 0) return;
+          if (failed !== undefined) return fail(failed);
+          this.resend(fl, cluster, sent, route, done, fail);
+        },
+        fl.clientStream,
+        refused,
+      );
       if (!p) return; // refused: the client got its answer; the PREPAREs already sent complete unheard
     }
   }
@@ -125,18 +147,25 @@ export class OneSidedUnprepared {
     done: (fl: InFlight) => void,
     fail: (why: string) => void,
   ): void {
-    this.deps.forward(sent, route, (r) => {
-      const f = cluster === 'ORIGIN' ? r.origin! : r.target!;
-      try {
-        if (f.opcode === Opcode.ERROR && readErrorCode(this.deps.body(f)) === ErrorCode.UNPREPARED) return fail('UNPREPARED again');
-      } catch {
-        /* an unreadable error goes to the client as it is */
-      }
-      this.counters.unpreparedHealed++;
-      if (cluster === 'ORIGIN') fl.origin = f;
-      else fl.target = f;
-      done(fl);
-    }, fl.clientStream, () => fail(`no stream id free on ${cluster}`));
+    this.deps.forward(
+      sent,
+      route,
+      (r) => {
+        const f = cluster === 'ORIGIN' ? r.origin! : r.target!;
+        try {
+          if (f.opcode === Opcode.ERROR && readErrorCode(this.deps.body(f)) === ErrorCode.UNPREPARED)
+            return fail('UNPREPARED again');
+        } catch {
+          /* an unreadable error goes to the client as it is */
+        }
+        this.counters.unpreparedHealed++;
+        if (cluster === 'ORIGIN') fl.origin = f;
+        else fl.target = f;
+        done(fl);
+      },
+      fl.clientStream,
+      () => fail(`no stream id free on ${cluster}`),
+    );
   }
 }
 

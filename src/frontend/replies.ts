@@ -103,7 +103,8 @@ export function readErrorMessage(body: Buffer): string {
 export function readUnpreparedId(body: Buffer): Buffer {
   // UNPREPARED's layout is the same in every protocol version
   const e = decodeError(new Reader(body), ProtocolVersion.V4);
-  if (e.code !== ErrorCode.UNPREPARED) throw new ProtocolError('invalid-value', `not an UNPREPARED error: code 0x${e.code.toString(16)}`);
+  if (e.code !== ErrorCode.UNPREPARED)
+    throw new ProtocolError('invalid-value', `not an UNPREPARED error: code 0x${e.code.toString(16)}`);
   return e.id;
 }
 
@@ -115,7 +116,8 @@ export function readResultKind(body: Buffer): number {
 /** RESULT SetKeyspace: the keyspace. */
 export function readSetKeyspace(body: Buffer, version: ProtocolVersion): string {
   const res = decodeResult(new Reader(body), version);
-  if (res.kind !== ResultKind.SET_KEYSPACE) throw new ProtocolError('invalid-value', `not a SET_KEYSPACE result: kind ${res.kind}`);
+  if (res.kind !== ResultKind.SET_KEYSPACE)
+    throw new ProtocolError('invalid-value', `not a SET_KEYSPACE result: kind ${res.kind}`);
   return res.keyspace;
 }
 

@@ -153,8 +153,9 @@ export class RequestExecutor {
       complete,
     };
     // Copies first: `send` rewrites the stream id of the frame it is given, in place.
-    const targetFrame = route.to === 'origin' ? undefined : route.targetFrame ?? (route.to === 'both' ? f.withStreamId(f.streamId) : f);
-    const originFrame = route.to === 'target' ? undefined : route.originFrame ?? f;
+    const targetFrame =
+      route.to === 'origin' ? undefined : (route.targetFrame ?? (route.to === 'both' ? f.withStreamId(f.streamId) : f));
+    const originFrame = route.to === 'target' ? undefined : (route.originFrame ?? f);
     // A request sent to both clusters is sent to both or to neither: reserve a stream id on every connection it
     // goes to before sending to any (issue 12: sending to ORIGIN then finding TARGET full applied the write on
     // ORIGIN while the client heard OVERLOADED and retried it).
@@ -232,7 +233,9 @@ export class RequestExecutor {
       if (fl.originP && !fl.origin) this.m.origin.clientTimeout();
       if (fl.targetP && !fl.target) this.m.target.clientTimeout();
     }
-    const missing = [fl.originP && !fl.origin ? 'ORIGIN' : '', fl.targetP && !fl.target ? 'TARGET' : ''].filter(Boolean).join(' and ');
+    const missing = [fl.originP && !fl.origin ? 'ORIGIN' : '', fl.targetP && !fl.target ? 'TARGET' : '']
+      .filter(Boolean)
+      .join(' and ');
     this.log.error(
       `Error handling request (${opcodeName(fl.request.opcode)}, stream ${fl.clientStream}): did not receive response from ${missing} within ${this.timeoutMs} ms`,
     );

@@ -42,7 +42,7 @@ export type VirtualAnswer =
   | { kind: 'prepared'; body: Buffer; id: Buffer }
   | { kind: 'error'; code: ErrorCode; message: string };
 
-type ColumnDef = { type: DataType; /** always present in `SELECT *` */ always?: boolean };
+type ColumnDef = { type: DataType /** always present in `SELECT *` */; always?: boolean };
 const text = DataTypes.varchar;
 const inet = DataTypes.inet;
 const uuid = DataTypes.uuid;
@@ -148,7 +148,13 @@ function coerce(type: DataType, v: unknown): unknown {
     case DataTypes.int:
       return typeof v === 'number' ? v : typeof v === 'bigint' ? Number(v) : Number(String(v));
     case DataTypes.bigint:
-      return typeof v === 'bigint' ? v : typeof v === 'number' ? BigInt(Math.trunc(v)) : v instanceof Date ? BigInt(v.getTime()) : BigInt(String(v));
+      return typeof v === 'bigint'
+        ? v
+        : typeof v === 'number'
+          ? BigInt(Math.trunc(v))
+          : v instanceof Date
+            ? BigInt(v.getTime())
+            : BigInt(String(v));
     case DataTypes.boolean:
       return typeof v === 'boolean' ? v : v === 'true' || v === 1;
     default:
@@ -285,19 +291,27 @@ export class VirtualTables {
   }
 
   /** Columns and rows for a SELECT, as cells. */
-  private build(req: VirtualRequest, version: ProtocolVersion): { columns: OutColumn[]; rows: (Buffer | null)[][] } | VirtualAnswer {
+  private build(
+    req: VirtualRequest,
+    version: ProtocolVersion,
+  ): { columns: OutColumn[]; rows: (Buffer | null)[][] } | VirtualAnswer {
     if (req.table === 'peers_v2') return invalid('unconfigured table peers_v2');
     if (req.selectJson) return invalid(`SELECT JSON is not supported on the proxy's virtual system.${req.table}`);
     if (req.selectDistinct) return invalid(`SELECT DISTINCT is not supported on the proxy's virtual system.${req.table}`);
     const source = this.sourceOf();
-    if (source.hosts.length === 0) return { kind: 'error', code: ErrorCode.SERVER_ERROR, message: 'the proxy has no cluster topology yet' };
+    if (source.hosts.length === 0)
+      return { kind: 'error', code: ErrorCode.SERVER_ERROR, message: 'the proxy has no cluster topology yet' };
     const vhs = this.virtualHosts(source);
     const port = this.topology.listenPort;
     if (req.table === 'local') {
       const me = vhs.find((v) => v.isLocal) ?? vhs[0]!;
       const cols = plan('local', req.projection, (n) => localColumnExists(n, me, source));
       if (!Array.isArray(cols)) return cols;
-      const row = cols.map((c) => (c.count ? encodeCell(DataTypes.int, 1, version) : encodeCell(c.spec.type, localValue(c.source!, me, source, port), version)));
+      const row = cols.map((c) =>
+        c.count
+          ? encodeCell(DataTypes.int, 1, version)
+          : encodeCell(c.spec.type, localValue(c.source!, me, source, port), version),
+      );
       return { columns: cols, rows: [row] };
     }
     const peers = vhs.filter((v) => !v.isLocal);
@@ -309,7 +323,11 @@ export class VirtualTables {
       // aggregate: one row; other columns from the first peer (null without peers)
       const first = peers[0];
       const row = cols.map((c) =>
-        c.count ? encodeCell(DataTypes.int, peers.length, version) : first ? encodeCell(c.spec.type, peerValue(c.source!, first, port), version) : null,
+        c.count
+          ? encodeCell(DataTypes.int, peers.length, version)
+          : first
+            ? encodeCell(c.spec.type, peerValue(c.source!, first, port), version)
+            : null,
       );
       return { columns: cols, rows: [row] };
     }
@@ -323,7 +341,11 @@ export class VirtualTables {
     if ('kind' in r) return r;
     return {
       kind: 'rows',
-      body: rowsBody(version, r.columns.map((c) => c.spec), r.rows),
+      body: rowsBody(
+        version,
+        r.columns.map((c) => c.spec),
+        r.rows,
+      ),
       rowCount: r.rows.length,
       columns: r.columns.map((c) => c.spec.name),
     };
@@ -334,10 +356,20 @@ export class VirtualTables {
     const r = this.build(req, version);
     if ('kind' in r) return r;
     const id = interceptedPreparedId(query, keyspace);
-    return { kind: 'prepared', id, body: preparedBody(version, id, r.columns.map((c) => c.spec)) };
+    return {
+      kind: 'prepared',
+      id,
+      body: preparedBody(
+        version,
+        id,
+        r.columns.map((c) => c.spec),
+      ),
+    };
   }
 }
 
 export function interceptedPreparedId(query: string, keyspace: string): Buffer {
-  return createHash('md5').update(query + keyspace, 'utf8').digest();
+  return createHash('md5')
+    .update(query + keyspace, 'utf8')
+    .digest();
 }

@@ -79,7 +79,9 @@ export class WriteJournal {
         const size = fstatSync(fd).size;
         const scan = scanJournal(size > 0 ? readFileSync(this.path) : Buffer.alloc(0), 0, false);
         if (scan.tailBytes > 0) {
-          log.warn(`Write journal ${this.path}: ignoring a torn tail of ${scan.tailBytes} byte(s) (${scan.tailReason}); cut at ${scan.validBytes}`);
+          log.warn(
+            `Write journal ${this.path}: ignoring a torn tail of ${scan.tailBytes} byte(s) (${scan.tailReason}); cut at ${scan.validBytes}`,
+          );
           ftruncateSync(fd, scan.validBytes);
         }
         this.bytes = scan.validBytes;
@@ -95,7 +97,9 @@ export class WriteJournal {
     });
     this.opening.catch((e: unknown) => {
       this.failing = true;
-      log.error(`WRITE JOURNAL FAILING: cannot open ${this.path} for appending: ${(e as Error).message}; one-sided writes are NOT journaled`);
+      log.error(
+        `WRITE JOURNAL FAILING: cannot open ${this.path} for appending: ${(e as Error).message}; one-sided writes are NOT journaled`,
+      );
     });
     log.info(`Write journal ${this.path}: ${this.records} record(s), ${this.bytes} of ${maxBytes} bytes`);
   }
@@ -139,7 +143,9 @@ export class WriteJournal {
         );
       }
     } else {
-      this.log.error(`WRITE JOURNAL: a one-sided write (${meta.failedOn} missed it) was NOT journaled (${reason === 'queue' ? 'write queue full' : 'journal I/O failing'}): ${meta.statement.slice(0, 200)}`);
+      this.log.error(
+        `WRITE JOURNAL: a one-sided write (${meta.failedOn} missed it) was NOT journaled (${reason === 'queue' ? 'write queue full' : 'journal I/O failing'}): ${meta.statement.slice(0, 200)}`,
+      );
     }
     return false;
   }
@@ -165,7 +171,13 @@ export class WriteJournal {
       await this.opening;
       const h = this.handle;
       if (!h) throw new Error('journal file not open');
-      const data = batch.length === 1 ? batch[0]!.buf : Buffer.concat(batch.map((p) => p.buf), size);
+      const data =
+        batch.length === 1
+          ? batch[0]!.buf
+          : Buffer.concat(
+              batch.map((p) => p.buf),
+              size,
+            );
       let off = 0;
       while (off < data.length) {
         const { bytesWritten } = await h.write(data, off, data.length - off);
@@ -176,7 +188,10 @@ export class WriteJournal {
       this.bytes += size;
       this.records += batch.length;
     } catch (e) {
-      if (!this.failing) this.log.error(`WRITE JOURNAL FAILING: cannot append to ${this.path}: ${(e as Error).message}; one-sided writes are NOT journaled`);
+      if (!this.failing)
+        this.log.error(
+          `WRITE JOURNAL FAILING: cannot append to ${this.path}: ${(e as Error).message}; one-sided writes are NOT journaled`,
+        );
       this.failing = true;
     }
     for (const p of batch) {

@@ -132,7 +132,9 @@ export class JournalRecorder {
     try {
       entry = journalEntry(w);
     } catch (e) {
-      this.log.error(`WRITE JOURNAL: a one-sided write (${w.failedOn} missed it) could not be journaled: ${(e as Error).message}`);
+      this.log.error(
+        `WRITE JOURNAL: a one-sided write (${w.failedOn} missed it) could not be journaled: ${(e as Error).message}`,
+      );
       this.journal.dropped++;
       return Promise.resolve(false);
     }

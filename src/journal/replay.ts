@@ -89,7 +89,10 @@ class ClusterSender {
           logger: this.log,
           retry: false,
         });
-        const reply = await conn.request(requestFrame(version, { opcode: Opcode.STARTUP, options: { CQL_VERSION: '3.0.0' } }), REQUEST_TIMEOUT_MS);
+        const reply = await conn.request(
+          requestFrame(version, { opcode: Opcode.STARTUP, options: { CQL_VERSION: '3.0.0' } }),
+          REQUEST_TIMEOUT_MS,
+        );
         if (reply.opcode === Opcode.AUTHENTICATE) {
           const auth = decodeResponse(reply);
           await runAuthRounds(conn, {
@@ -127,7 +130,11 @@ class ClusterSender {
 
   private async use(c: Conn, keyspace: string): Promise<void> {
     if (!keyspace || c.keyspace === keyspace) return;
-    const r = await this.call(c, { opcode: Opcode.QUERY, query: `USE ${quoteId(keyspace)}`, params: { consistency: 1 } } as RequestMessage);
+    const r = await this.call(c, {
+      opcode: Opcode.QUERY,
+      query: `USE ${quoteId(keyspace)}`,
+      params: { consistency: 1 },
+    } as RequestMessage);
     if (r.opcode === Opcode.ERROR) throw new Error(`USE ${keyspace}: ${ErrorCode[r.code] ?? r.code}: ${r.message}`);
     c.keyspace = keyspace;
   }
@@ -163,7 +170,8 @@ class ClusterSender {
         if (msg.params.keyspace === undefined) await this.use(c, rec.meta.keyspace);
         if (timestamps) msg.params.defaultTimestamp ??= ts;
       } else if (msg.opcode === Opcode.BATCH) {
-        for (const child of msg.children) if (child.kind === 'prepared') child.id = (await this.prepare(c, child.id.toString('hex'), rec)).id;
+        for (const child of msg.children)
+          if (child.kind === 'prepared') child.id = (await this.prepare(c, child.id.toString('hex'), rec)).id;
         if (msg.keyspace === undefined) await this.use(c, rec.meta.keyspace);
         if (timestamps) msg.defaultTimestamp ??= ts;
       } else {
@@ -184,7 +192,11 @@ class ClusterSender {
   }
 
   close(): void {
-    for (const p of this.conns.values()) void p.then((c) => c.conn.close('replay done'), () => undefined);
+    for (const p of this.conns.values())
+      void p.then(
+        (c) => c.conn.close('replay done'),
+        () => undefined,
+      );
     this.conns.clear();
   }
 }
@@ -232,7 +244,8 @@ export async function replayJournal(opts: ReplayOptions): Promise<ReplaySummary>
     failed: 0,
     skipped: 0,
     wouldApply: 0,
-    tail: j.tailBytes > 0 ? `${j.tailBytes} byte(s) ignored at the end (${j.tailReason}): an append in progress or a torn tail` : '',
+    tail:
+      j.tailBytes > 0 ? `${j.tailBytes} byte(s) ignored at the end (${j.tailReason}): an append in progress or a torn tail` : '',
   };
   const sender = opts.dryRun ? undefined : new ClusterSender(opts.config, opts.to);
   const donePath = join(dir, DONE_FILE);

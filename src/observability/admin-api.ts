@@ -71,7 +71,8 @@ export function parseRoutingPatch(text: string): Partial<RoutingSettingsValues> 
     if (typeof v !== 'string') throw new Error(`${k} must be a string`);
     const value = v.trim().toUpperCase();
     if (k === 'primary_cluster') {
-      if (value !== 'ORIGIN' && value !== 'TARGET') throw new Error(`invalid primary_cluster ${JSON.stringify(v)}: expected ORIGIN or TARGET`);
+      if (value !== 'ORIGIN' && value !== 'TARGET')
+        throw new Error(`invalid primary_cluster ${JSON.stringify(v)}: expected ORIGIN or TARGET`);
       patch.primaryCluster = value;
     } else if (k === 'read_mode') {
       if (value !== 'PRIMARY_ONLY' && value !== 'DUAL_ASYNC_ON_SECONDARY')
@@ -81,7 +82,8 @@ export function parseRoutingPatch(text: string): Partial<RoutingSettingsValues> 
       throw new Error(`unknown field ${JSON.stringify(k)}: expected primary_cluster and/or read_mode`);
     }
   }
-  if (patch.primaryCluster === undefined && patch.readMode === undefined) throw new Error('nothing to change: give primary_cluster and/or read_mode');
+  if (patch.primaryCluster === undefined && patch.readMode === undefined)
+    throw new Error('nothing to change: give primary_cluster and/or read_mode');
   return patch;
 }
 
@@ -92,7 +94,8 @@ export function handleRoutingApi(req: http.IncomingMessage, res: http.ServerResp
     if (!settings) return sendJson(res, 503, { error: 'the proxy is not running yet' });
     return sendJson(res, 200, routingState(settings));
   }
-  if (req.method !== 'POST') return sendJson(res, 405, { error: `method ${req.method} not allowed: use GET or POST` }, { Allow: 'GET, POST' });
+  if (req.method !== 'POST')
+    return sendJson(res, 405, { error: `method ${req.method} not allowed: use GET or POST` }, { Allow: 'GET, POST' });
   const remote = `${req.socket.remoteAddress}:${req.socket.remotePort}`;
   if (!opts.token) {
     req.resume();

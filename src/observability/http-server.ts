@@ -95,25 +95,32 @@ export function startHttpServer(opts: HttpServerOptions): Promise<HttpServerHand
   const handleStatus = (req: http.IncomingMessage, res: http.ServerResponse): void => {
     const st = opts.status;
     if (!st || !sampler || (req.method !== 'GET' && req.method !== 'HEAD')) return sendText(res, 404, NOT_FOUND_BODY);
-    void sampler.sample().then(() => {
-      const m = opts.metrics?.();
-      const html = renderStatusPage({
-        now: new Date(),
-        version: st.version,
-        refreshSeconds: st.refreshSeconds ?? 5,
-        routing: opts.admin?.routing(),
-        source: st.source(),
-        heartbeatFailureThreshold: threshold,
-        prefix: m && m.enabled && !m.closed ? m.prefix : undefined,
-        window: sampler.window(),
+    void sampler
+      .sample()
+      .then(() => {
+        const m = opts.metrics?.();
+        const html = renderStatusPage({
+          now: new Date(),
+          version: st.version,
+          refreshSeconds: st.refreshSeconds ?? 5,
+          routing: opts.admin?.routing(),
+          source: st.source(),
+          heartbeatFailureThreshold: threshold,
+          prefix: m && m.enabled && !m.closed ? m.prefix : undefined,
+          window: sampler.window(),
+        });
+        res.writeHead(200, {
+          'Content-Type': 'text/html; charset=utf-8',
+          'Cache-Control': 'no-store',
+          'X-Content-Type-Options': 'nosniff',
+        });
+        res.end(req.method === 'HEAD' ? undefined : html);
+      })
+      .catch((err: unknown) => {
+        log.error({ err }, 'Could not render the status page');
+        if (!res.headersSent) sendText(res, 500, 'Internal server error');
+        else res.destroy();
       });
-      res.writeHead(200, { 'Content-Type': 'text/html; charset=utf-8', 'Cache-Control': 'no-store', 'X-Content-Type-Options': 'nosniff' });
-      res.end(req.method === 'HEAD' ? undefined : html);
-    }).catch((err: unknown) => {
-      log.error({ err }, 'Could not render the status page');
-      if (!res.headersSent) sendText(res, 500, 'Internal server error');
-      else res.destroy();
-    });
   };
 
   const server = http.createServer((req, res) => {

@@ -428,7 +428,13 @@ class PlainHistogram<T extends string> extends Histogram<T> {
   }
 
   /** What the registry calls for the text exposition (prom-client 15 Histogram#getForPromString). */
-  async getForPromString(): Promise<{ name: string; help: string; type: 'histogram'; values: ExportedValue[]; aggregator: unknown }> {
+  async getForPromString(): Promise<{
+    name: string;
+    help: string;
+    type: 'histogram';
+    values: ExportedValue[];
+    aggregator: unknown;
+  }> {
     const aggregator = (this as unknown as { aggregator: unknown }).aggregator;
     return { name: this.metricName, help: this.metricHelp, type: 'histogram', values: this.exportValues(), aggregator };
   }
@@ -482,7 +488,12 @@ class PromNodeMetrics implements NodeMetrics {
   private readonly dropped: CounterChild | undefined;
   private readonly owner: PrometheusProxyMetrics;
 
-  constructor(owner: PrometheusProxyMetrics, readonly group: NodeGroup, readonly node: string, f: NodeFamilies) {
+  constructor(
+    owner: PrometheusProxyMetrics,
+    readonly group: NodeGroup,
+    readonly node: string,
+    f: NodeFamilies,
+  ) {
     this.owner = owner;
     const failed = {} as Record<NodeErrorClass, CounterChild>;
     for (const error of NODE_ERROR_CLASSES) {
@@ -559,7 +570,8 @@ class PromNodeMetrics implements NodeMetrics {
 function checkBuckets(name: string, buckets: readonly number[]): number[] {
   if (buckets.length === 0) throw new RangeError(`metrics: ${name} latency buckets are empty`);
   for (let i = 0; i < buckets.length; i++) {
-    if (!Number.isFinite(buckets[i])) throw new RangeError(`metrics: ${name} latency bucket ${buckets[i]} is not a finite number`);
+    if (!Number.isFinite(buckets[i]))
+      throw new RangeError(`metrics: ${name} latency bucket ${buckets[i]} is not a finite number`);
     if (i > 0 && !(buckets[i] > buckets[i - 1]))
       throw new RangeError(`metrics: ${name} latency buckets must be strictly increasing: ${buckets.join(', ')}`);
   }
@@ -570,7 +582,11 @@ export class PrometheusProxyMetrics implements ProxyMetrics {
   readonly enabled = true;
   readonly prefix: string;
   readonly registry: Registry;
-  readonly buckets: { readonly origin: readonly number[]; readonly target: readonly number[]; readonly asyncRead: readonly number[] };
+  readonly buckets: {
+    readonly origin: readonly number[];
+    readonly target: readonly number[];
+    readonly asyncRead: readonly number[];
+  };
   closed = false;
 
   /** plain numbers, published by the gauge's collect() at scrape time */
@@ -759,7 +775,12 @@ export class PrometheusProxyMetrics implements ProxyMetrics {
     const buckets = group === 'ORIGIN' ? this.buckets.origin : group === 'TARGET' ? this.buckets.target : this.buckets.asyncRead;
     const nodes = this.nodes[group];
     f = {
-      failed: new Counter({ name: p('requests_failed_total'), help: spec.failedHelp, labelNames: ['error', 'node'] as const, registers }),
+      failed: new Counter({
+        name: p('requests_failed_total'),
+        help: spec.failedHelp,
+        labelNames: ['error', 'node'] as const,
+        registers,
+      }),
       duration: new PlainHistogram({
         name: p('request_duration_seconds'),
         help: spec.durationHelp,
@@ -767,7 +788,12 @@ export class PrometheusProxyMetrics implements ProxyMetrics {
         buckets: [...buckets],
         registers,
       }),
-      connections: new Gauge({ name: p('connections_total'), help: spec.connectionsHelp, labelNames: ['node'] as const, registers }),
+      connections: new Gauge({
+        name: p('connections_total'),
+        help: spec.connectionsHelp,
+        labelNames: ['node'] as const,
+        registers,
+      }),
       failedConnections: new Counter({
         name: p('failed_connections_total'),
         help: spec.failedConnectionsHelp,
@@ -822,7 +848,11 @@ function safeValue(fn: () => number): number {
 /** Minimal view of ProxyConfig used here (see src/config/types.ts). */
 export interface MetricsConfigView {
   readonly settings: { readonly metrics_enabled: boolean; readonly metrics_prefix: string };
-  readonly latencyBuckets: { readonly origin: readonly number[]; readonly target: readonly number[]; readonly asyncRead: readonly number[] };
+  readonly latencyBuckets: {
+    readonly origin: readonly number[];
+    readonly target: readonly number[];
+    readonly asyncRead: readonly number[];
+  };
 }
 
 /** `metrics_enabled` -> PrometheusProxyMetrics on a fresh registry, else NoopProxyMetrics. */

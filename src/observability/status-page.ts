@@ -237,7 +237,9 @@ th{font-weight:600;color:#546272;font-size:12px}
 <tr><th>source</th><td id="routing-source">${esc(input.routing!.source)}${input.routing!.changedAt ? ` (changed ${esc(input.routing!.changedAt.toISOString())})` : ''}</td></tr>
 </table></section>`);
   } else {
-    parts.push(`<section><h2>Routing</h2><p class="warn">The proxy is starting: not connected to both clusters yet.</p></section>`);
+    parts.push(
+      `<section><h2>Routing</h2><p class="warn">The proxy is starting: not connected to both clusters yet.</p></section>`,
+    );
   }
 
   // traffic summary
@@ -289,29 +291,39 @@ ${c.hosts.map((h) => `<tr><td>${esc(`${h.address}:${h.port}`)}</td><td>${esc(h.d
     cmp.set(key, m);
   }
   const results = ['match', 'transient', 'confirmed', 'skipped', 'error'];
-  parts.push(`<section class="wide" id="dual-read"><h2>Dual-read comparison per table</h2>${
-    cmp.size === 0
-      ? `<p class="muted">No comparison recorded${routing?.readMode === 'DUAL_ASYNC_ON_SECONDARY' ? ' yet' : ` (read_mode is ${esc(routing?.readMode ?? '?')})`}.</p>`
-      : `<table><tr><th>table</th>${results.map((r) => `<th>${r}</th>`).join('')}</tr>${[...cmp.entries()]
-          .sort(([a], [b]) => a.localeCompare(b))
-          .map(([t, m]) => `<tr><td>${esc(t)}</td>${results.map((r) => `<td${r === 'confirmed' && (m.get(r) ?? 0) > 0 ? ' class="down"' : ''}>${m.get(r) ?? 0}</td>`).join('')}</tr>`)
-          .join('\n')}</table>`
-  }</section>`);
+  parts.push(
+    `<section class="wide" id="dual-read"><h2>Dual-read comparison per table</h2>${
+      cmp.size === 0
+        ? `<p class="muted">No comparison recorded${routing?.readMode === 'DUAL_ASYNC_ON_SECONDARY' ? ' yet' : ` (read_mode is ${esc(routing?.readMode ?? '?')})`}.</p>`
+        : `<table><tr><th>table</th>${results.map((r) => `<th>${r}</th>`).join('')}</tr>${[...cmp.entries()]
+            .sort(([a], [b]) => a.localeCompare(b))
+            .map(
+              ([t, m]) =>
+                `<tr><td>${esc(t)}</td>${results.map((r) => `<td${r === 'confirmed' && (m.get(r) ?? 0) > 0 ? ' class="down"' : ''}>${m.get(r) ?? 0}</td>`).join('')}</tr>`,
+            )
+            .join('\n')}</table>`
+    }</section>`,
+  );
 
   // journal
   const j = input.source?.journal?.();
-  parts.push(`<section id="journal"><h2>One-sided write journal</h2>${
-    j
-      ? `<table>
+  parts.push(
+    `<section id="journal"><h2>One-sided write journal</h2>${
+      j
+        ? `<table>
 <tr><th>state</th><td class="${j.full ? 'down' : 'up'}" id="journal-state">${j.full ? 'FULL: new one-sided writes are NOT journaled' : 'OK'}</td></tr>
 <tr><th>size</th><td id="journal-bytes">${fmtBytes(j.bytes)} of ${fmtBytes(j.maxBytes)}</td></tr>
 <tr><th>records</th><td id="journal-records">${j.records}</td></tr>
 <tr><th>records dropped (journal full or failing)</th><td>${j.dropped}</td></tr>
 <tr><th>directory</th><td>${esc(j.dir)}</td></tr></table>`
-      : '<p class="muted">The journal is off (journal_dir is empty).</p>'
-  }</section>`);
+        : '<p class="muted">The journal is off (journal_dir is empty).</p>'
+    }</section>`,
+  );
 
-  if (prefix === undefined) parts.push('<section class="wide"><p class="warn">Metrics are disabled (metrics_enabled=false): no rates or latencies.</p></section>');
+  if (prefix === undefined)
+    parts.push(
+      '<section class="wide"><p class="warn">Metrics are disabled (metrics_enabled=false): no rates or latencies.</p></section>',
+    );
   parts.push('</main></body></html>\n');
   return parts.join('\n');
 }

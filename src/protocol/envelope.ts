@@ -126,7 +126,12 @@ export function requestCustomPayload(frame: RawFrame, codec: EnvelopeBodyCodec |
 
 function plainRequestBody(frame: RawFrame, codec: EnvelopeBodyCodec | undefined): Buffer {
   if (!frame.isCompressed) return frame.body;
-  if (!codec) throw new ProtocolError('compression', 'compressed frame received but no compression was negotiated at STARTUP', frame.header);
+  if (!codec)
+    throw new ProtocolError(
+      'compression',
+      'compressed frame received but no compression was negotiated at STARTUP',
+      frame.header,
+    );
   return codec.decompress(frame.body);
 }
 
@@ -135,7 +140,11 @@ function plainRequestBody(frame: RawFrame, codec: EnvelopeBodyCodec | undefined)
  * payload: the CUSTOM_PAYLOAD flag is cleared). The message bytes are kept as they are; the body is compressed
  * again when the frame was. Throws RangeError for a version without custom payloads (v2/v3).
  */
-export function withRequestCustomPayload(frame: RawFrame, payload: BytesMap | undefined, codec: EnvelopeBodyCodec | undefined): RawFrame {
+export function withRequestCustomPayload(
+  frame: RawFrame,
+  payload: BytesMap | undefined,
+  codec: EnvelopeBodyCodec | undefined,
+): RawFrame {
   if (frame.header.isResponse) throw new RangeError('withRequestCustomPayload: not a request frame');
   if (!atLeastV4(frame.version)) throw new RangeError(`a custom payload needs protocol v4+, not v${frame.version}`);
   const plain = plainRequestBody(frame, codec);
@@ -150,5 +159,8 @@ export function withRequestCustomPayload(frame: RawFrame, payload: BytesMap | un
   }
   const flags = keep ? frame.flags | HeaderFlag.CUSTOM_PAYLOAD : frame.flags & ~HeaderFlag.CUSTOM_PAYLOAD;
   const out = frame.isCompressed && codec ? codec.compress(body) : body;
-  return RawFrame.fromParts({ version: frame.version, isResponse: false, flags, streamId: frame.streamId, opcode: frame.opcode }, out);
+  return RawFrame.fromParts(
+    { version: frame.version, isResponse: false, flags, streamId: frame.streamId, opcode: frame.opcode },
+    out,
+  );
 }

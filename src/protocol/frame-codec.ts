@@ -45,7 +45,8 @@ export function encodedFlags(frame: Frame, compressor?: BodyCompressor): number 
   let flags = frame.flags & ~DERIVED_FLAGS & 0xff;
   if (frame.isResponse) flags &= ~HeaderFlag.TRACING;
   flags |= envelopeFlags(frame.isResponse, frame);
-  if (compressor !== undefined && isCompressible(frame.version, frame.isResponse, frame.message.opcode)) flags |= HeaderFlag.COMPRESSION;
+  if (compressor !== undefined && isCompressible(frame.version, frame.isResponse, frame.message.opcode))
+    flags |= HeaderFlag.COMPRESSION;
   return flags;
 }
 
@@ -74,7 +75,12 @@ const HEADER_PLACEHOLDER = Buffer.alloc(9);
 
 function withContext(e: unknown, h: FrameHeader, prefix = ''): unknown {
   if (!(e instanceof ProtocolError)) return e;
-  return new ProtocolError(e.code, prefix + e.message, { ...e.context, version: h.version, streamId: h.streamId, opcode: h.opcode });
+  return new ProtocolError(e.code, prefix + e.message, {
+    ...e.context,
+    version: h.version,
+    streamId: h.streamId,
+    opcode: h.opcode,
+  });
 }
 
 /**
@@ -132,7 +138,8 @@ export function decodeFrame(
 ): Frame {
   const h = raw.header;
   let body = raw.body;
-  if ((h.flags & HeaderFlag.COMPRESSION) !== 0 && h.version !== ProtocolVersion.V5) body = openBody(raw, compressor, maxBodyLength).body;
+  if ((h.flags & HeaderFlag.COMPRESSION) !== 0 && h.version !== ProtocolVersion.V5)
+    body = openBody(raw, compressor, maxBodyLength).body;
   let env;
   try {
     env = decodeEnvelope(h, body);
@@ -141,7 +148,13 @@ export function decodeFrame(
   }
   let message: Message;
   try {
-    message = decodeMessage(h.opcode, h.isResponse, env.messageOffset === 0 ? body : body.subarray(env.messageOffset), h.version, opts);
+    message = decodeMessage(
+      h.opcode,
+      h.isResponse,
+      env.messageOffset === 0 ? body : body.subarray(env.messageOffset),
+      h.version,
+      opts,
+    );
   } catch (e) {
     throw withContext(e, h);
   }

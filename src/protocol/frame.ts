@@ -8,7 +8,15 @@
  * Layout (v3+): version(1) flags(1) stream(2, signed) opcode(1) length(4) = 9 bytes.
  * Layout (v2):  version(1) flags(1) stream(1, signed) opcode(1) length(4) = 8 bytes.
  */
-import { HeaderFlag, ProtocolVersion, headerLength, isSupportedVersion, versionName, opcodeName, isKnownOpcode } from './constants';
+import {
+  HeaderFlag,
+  ProtocolVersion,
+  headerLength,
+  isSupportedVersion,
+  versionName,
+  opcodeName,
+  isKnownOpcode,
+} from './constants';
 import { ProtocolError } from './errors';
 
 export interface FrameHeader {
@@ -135,7 +143,10 @@ export function checkedVersion(buf: Buffer, offset: number): ProtocolVersion {
   if (!isSupportedVersion(v)) {
     // Best effort: read the stream id as a v3+ header would have it, for the error reply.
     const streamId = buf.length >= offset + 4 ? buf.readInt16BE(offset + 2) : 0;
-    throw new ProtocolError('unsupported-version', unsupportedVersionText(v, buf.length > offset + 1 ? buf[offset + 1]! : 0), { version: v, streamId });
+    throw new ProtocolError('unsupported-version', unsupportedVersionText(v, buf.length > offset + 1 ? buf[offset + 1]! : 0), {
+      version: v,
+      streamId,
+    });
   }
   return v;
 }

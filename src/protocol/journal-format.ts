@@ -103,7 +103,7 @@ export function scanJournal(buf: Buffer, base = 0, decodeMeta = true): ScanResul
     }
     const start = pos + RECORD_HEADER_BYTES;
     const end = start + len;
-    if ((crc32(buf, start, end) >>> 0) !== buf.readUInt32BE(pos + 8)) {
+    if (crc32(buf, start, end) >>> 0 !== buf.readUInt32BE(pos + 8)) {
       reason = `CRC mismatch at offset ${base + pos}`;
       break;
     }

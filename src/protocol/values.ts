@@ -116,8 +116,7 @@ export interface TupleType {
 export type DataType = NativeType | CustomType | ListType | SetType | MapType | UdtType | TupleType;
 
 const NATIVE_CODES: ReadonlySet<number> = new Set([
-  0x01, 0x02, 0x03, 0x04, 0x05, 0x06, 0x07, 0x08, 0x09, 0x0a, 0x0b, 0x0c, 0x0d, 0x0e, 0x0f, 0x10, 0x11, 0x12, 0x13, 0x14,
-  0x15,
+  0x01, 0x02, 0x03, 0x04, 0x05, 0x06, 0x07, 0x08, 0x09, 0x0a, 0x0b, 0x0c, 0x0d, 0x0e, 0x0f, 0x10, 0x11, 0x12, 0x13, 0x14, 0x15,
 ]);
 
 export function isNativeTypeCode(code: number): code is NativeTypeCode {
@@ -256,16 +255,7 @@ export function dataTypeName(type: DataType): string {
 // Values
 // ---------------------------------------------------------------------------------------------
 
-export type CqlValue =
-  | string
-  | number
-  | bigint
-  | boolean
-  | Buffer
-  | Date
-  | null
-  | CqlValue[]
-  | Map<CqlValue, CqlValue>;
+export type CqlValue = string | number | bigint | boolean | Buffer | Date | null | CqlValue[] | Map<CqlValue, CqlValue>;
 
 /** Do collections use [short] counts and lengths (v2) rather than [int]s (v3+)? */
 export function usesShortCollections(version: ProtocolVersion): boolean {
@@ -342,7 +332,8 @@ export function encodeValue(type: DataType, value: unknown, version: ProtocolVer
     case DataTypeCode.TIME: {
       // nanoseconds since midnight
       const n = expectBigint(value, type);
-      if (n < 0n || n >= 86_400_000_000_000n) throw new RangeError(`time value ${n} is not within [0, 86400000000000) nanoseconds`);
+      if (n < 0n || n >= 86_400_000_000_000n)
+        throw new RangeError(`time value ${n} is not within [0, 86400000000000) nanoseconds`);
       const b = Buffer.allocUnsafe(8);
       b.writeBigInt64BE(n);
       return b;
@@ -469,7 +460,8 @@ function expectNumber(value: unknown, type: DataType): number {
 }
 function expectInteger(value: unknown, type: DataType, min: number, max: number): number {
   const n = expectNumber(value, type);
-  if (!Number.isInteger(n) || n < min || n > max) throw new RangeError(`${dataTypeName(type)} value ${n} is not an integer in [${min}, ${max}]`);
+  if (!Number.isInteger(n) || n < min || n > max)
+    throw new RangeError(`${dataTypeName(type)} value ${n} is not an integer in [${min}, ${max}]`);
   return n;
 }
 function expectBigint(value: unknown, type: DataType): bigint {
@@ -478,7 +470,8 @@ function expectBigint(value: unknown, type: DataType): bigint {
   throw new RangeError(`${dataTypeName(type)} value must be a bigint or a safe integer`);
 }
 function exactLength(bytes: Buffer, n: number, type: DataType): Buffer {
-  if (bytes.length !== n) throw new ProtocolError('invalid-value', `${dataTypeName(type)} value must be ${n} bytes, got ${bytes.length}`);
+  if (bytes.length !== n)
+    throw new ProtocolError('invalid-value', `${dataTypeName(type)} value must be ${n} bytes, got ${bytes.length}`);
   return bytes;
 }
 
@@ -500,7 +493,9 @@ function writeElement(w: Writer, b: Buffer | null, version: ProtocolVersion, typ
   }
 }
 function readCount(r: Reader, version: ProtocolVersion, type: DataType): number {
-  const n = usesShortCollections(version) ? r.readShort(`${dataTypeName(type)} element count`) : r.readInt(`${dataTypeName(type)} element count`);
+  const n = usesShortCollections(version)
+    ? r.readShort(`${dataTypeName(type)} element count`)
+    : r.readInt(`${dataTypeName(type)} element count`);
   if (n < 0) throw new ProtocolError('invalid-value', `${dataTypeName(type)} element count ${n} is negative`);
   // every element takes at least its length prefix: refuse counts the bytes cannot hold
   const minSize = (usesShortCollections(version) ? 2 : 4) * (type.code === DataTypeCode.MAP ? 2 : 1);
@@ -516,7 +511,8 @@ function readElement(r: Reader, version: ProtocolVersion, type: DataType): Buffe
   return b;
 }
 function trailing(r: Reader, type: DataType): void {
-  if (r.remaining !== 0) throw new ProtocolError('invalid-value', `${dataTypeName(type)} value has ${r.remaining} trailing bytes`);
+  if (r.remaining !== 0)
+    throw new ProtocolError('invalid-value', `${dataTypeName(type)} value has ${r.remaining} trailing bytes`);
 }
 
 /** Two's complement, minimal length (spec section 5.24). */

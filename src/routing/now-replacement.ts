@@ -41,7 +41,16 @@ import type { PreparedResult } from '../protocol/messages/result';
 import type { ColumnSpec, PreparedMetadata } from '../protocol/messages/result-metadata';
 import type { Value } from '../protocol/primitives';
 import { randomUUID } from 'node:crypto';
-import { DataTypeCode, DataTypes, dataTypeName, encodeValue, newTimeUuid, uuidFromString, uuidToString, type DataType } from '../protocol/values';
+import {
+  DataTypeCode,
+  DataTypes,
+  dataTypeName,
+  encodeValue,
+  newTimeUuid,
+  uuidFromString,
+  uuidToString,
+  type DataType,
+} from '../protocol/values';
 import { inspect, type FunctionCallSite, type PinnedFunction, type StatementInfo } from '../cql/inspector';
 import { PINNED_FUNCTION_TYPES, isPlainSite, namedMarkerFor, replaceNowCalls } from '../cql/rewrite';
 
@@ -134,10 +143,14 @@ export function generateValue(fn: PinnedFunction, opts: Pick<NowRewriteOptions, 
     }
     default: {
       const ms = (opts.clockMs ?? Date.now)();
-      if (fn === 'currenttimestamp') return { bytes: encodeValue(DataTypes.timestamp, ms, ProtocolVersion.V4)!, literal: String(ms) };
+      if (fn === 'currenttimestamp')
+        return { bytes: encodeValue(DataTypes.timestamp, ms, ProtocolVersion.V4)!, literal: String(ms) };
       const days = Math.floor(ms / MS_PER_DAY);
       if (fn === 'currentdate') {
-        return { bytes: encodeValue(DataTypes.date, days, ProtocolVersion.V4)!, literal: `'${new Date(days * MS_PER_DAY).toISOString().slice(0, 10)}'` };
+        return {
+          bytes: encodeValue(DataTypes.date, days, ProtocolVersion.V4)!,
+          literal: `'${new Date(days * MS_PER_DAY).toISOString().slice(0, 10)}'`,
+        };
       }
       const inDay = ms - days * MS_PER_DAY;
       const t = new Date(ms);
@@ -177,7 +190,13 @@ function decodePlain(raw: RawFrame, opts: NowRewriteOptions): Frame {
   const body = opts.compressor.decompress(raw.body, raw.version, opts.maxBodyLength ?? DEFAULT_MAX_BODY_LENGTH);
   const h = raw.header;
   const plain = RawFrame.fromParts(
-    { version: h.version, isResponse: h.isResponse, flags: h.flags & ~HeaderFlag.COMPRESSION, streamId: h.streamId, opcode: h.opcode },
+    {
+      version: h.version,
+      isResponse: h.isResponse,
+      flags: h.flags & ~HeaderFlag.COMPRESSION,
+      streamId: h.streamId,
+      opcode: h.opcode,
+    },
     body,
   );
   return decodeFrame(plain);
@@ -189,7 +208,13 @@ function encodeLike(frame: Frame, like: RawFrame, opts: NowRewriteOptions): RawF
   if (!isBodyCompressed(like)) return plain;
   const h = plain.header;
   return RawFrame.fromParts(
-    { version: h.version, isResponse: h.isResponse, flags: h.flags | HeaderFlag.COMPRESSION, streamId: h.streamId, opcode: h.opcode },
+    {
+      version: h.version,
+      isResponse: h.isResponse,
+      flags: h.flags | HeaderFlag.COMPRESSION,
+      streamId: h.streamId,
+      opcode: h.opcode,
+    },
     opts.compressor!.compress(plain.body, h.version),
   );
 }
@@ -208,7 +233,10 @@ function checkSites(query: string, info: StatementInfo): void {
   }
 }
 
-function literalReplacer(opts: NowRewriteOptions, generated: Buffer[]): { kind: 'literal'; next: (site: FunctionCallSite) => string } {
+function literalReplacer(
+  opts: NowRewriteOptions,
+  generated: Buffer[],
+): { kind: 'literal'; next: (site: FunctionCallSite) => string } {
   return {
     kind: 'literal',
     next: (site) => {
@@ -415,7 +443,9 @@ function mergePositional(
   const total = variables.columns.length;
   const expected = total - gen.length;
   if (clientValues.length !== expected) {
-    throw new NowReplacementError(`${what} carries ${clientValues.length} value(s) but the prepared statement has ${expected} bind variable(s)`);
+    throw new NowReplacementError(
+      `${what} carries ${clientValues.length} value(s) but the prepared statement has ${expected} bind variable(s)`,
+    );
   }
   const out: Value[] = new Array(total);
   let g = 0;

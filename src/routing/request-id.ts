@@ -76,7 +76,8 @@ export class RequestIdTracer {
    * negotiated versions.
    */
   apply(frame: RawFrame, clusterVersion: ProtocolVersion, codec: EnvelopeBodyCodec | undefined): TracedRequest {
-    if (!TRACED_OPCODES.has(frame.opcode) || !atLeastV4(clusterVersion) || !atLeastV4(frame.version)) return { frame, action: 'none' };
+    if (!TRACED_OPCODES.has(frame.opcode) || !atLeastV4(clusterVersion) || !atLeastV4(frame.version))
+      return { frame, action: 'none' };
     const key = this.s.key;
     if (!this.s.enabled) {
       const payload = requestCustomPayload(frame, codec);
@@ -94,6 +95,10 @@ export class RequestIdTracer {
     }
     if (own) return { frame, id: own.toString('hex'), action: 'kept' };
     const id = this.newId();
-    return { frame: withRequestCustomPayload(frame, { ...(payload ?? {}), [key]: id }, codec), id: id.toString('hex'), action: 'added' };
+    return {
+      frame: withRequestCustomPayload(frame, { ...(payload ?? {}), [key]: id }, codec),
+      id: id.toString('hex'),
+      action: 'added',
+    };
   }
 }

@@ -111,7 +111,10 @@ export type Route =
   /** Not forwarded and not answered (DSE Insights RPC, spec 4.7). */
   | { type: 'drop'; reason: string };
 
-function resolve(d: ForwardDecision, settings: RoutingSettings): { to: ForwardTarget | 'none'; tracking: Tracking; async: boolean } {
+function resolve(
+  d: ForwardDecision,
+  settings: RoutingSettings,
+): { to: ForwardTarget | 'none'; tracking: Tracking; async: boolean } {
   const r = resolveDecision(d, settings);
   return { to: r.forwardTo, tracking: r.metrics, async: r.async };
 }
@@ -157,7 +160,13 @@ export function withEnvelope(m: { full: Buffer; offset: number }, msg: Buffer): 
 export function rebuildFrame(frame: RawFrame, body: Buffer, codec: BodyCodec | undefined): RawFrame {
   const out = frame.isCompressed && codec ? codec.compress(body) : body;
   return RawFrame.fromParts(
-    { version: frame.version, isResponse: frame.header.isResponse, flags: frame.flags, streamId: frame.streamId, opcode: frame.opcode },
+    {
+      version: frame.version,
+      isResponse: frame.header.isResponse,
+      flags: frame.flags,
+      streamId: frame.streamId,
+      opcode: frame.opcode,
+    },
     out,
   );
 }
@@ -283,7 +292,11 @@ export function replaceExecuteId(body: Buffer, id: Buffer): Buffer {
  * v5/DSE_V2 EXECUTE (`<id><result_metadata_id><params>`) with another prepared id, and another result
  * metadata id when the client's equals `from` (the ORIGIN one); anything else is copied byte for byte.
  */
-export function replaceExecuteIdsV5(body: Buffer, id: Buffer, resultMetadataId: { from: Buffer; to: Buffer } | undefined): Buffer {
+export function replaceExecuteIdsV5(
+  body: Buffer,
+  id: Buffer,
+  resultMetadataId: { from: Buffer; to: Buffer } | undefined,
+): Buffer {
   const r = new Reader(body);
   r.readShortBytes('prepared id');
   const rmStart = r.offset;
@@ -315,7 +328,9 @@ export function replaceBatchIds(body: Buffer, children: readonly BatchChildRef[]
 export function executeBodyForTarget(body: Buffer, entry: PreparedEntry, version: ProtocolVersion): Buffer | undefined {
   if (atLeastV5(version)) {
     const rm =
-      entry.originResultMetadataId && entry.targetResultMetadataId && !entry.originResultMetadataId.equals(entry.targetResultMetadataId)
+      entry.originResultMetadataId &&
+      entry.targetResultMetadataId &&
+      !entry.originResultMetadataId.equals(entry.targetResultMetadataId)
         ? { from: entry.originResultMetadataId, to: entry.targetResultMetadataId }
         : undefined;
     if (!rm && entry.targetId.equals(entry.originId)) return undefined;
@@ -363,7 +378,12 @@ function pinWriteTimestamp(route: Extract<Route, { type: 'forward' }>, frame: Ra
   const om = messageBody(origin, ctx.codec);
   let micros: bigint | undefined;
   const stamp = (f: RawFrame, m: { full: Buffer; offset: number; msg: Buffer }): RawFrame | undefined => {
-    const body = withDefaultTimestamp(f.opcode, m.msg, f.version, () => (micros ??= (ctx.writeClock ?? PROCESS_WRITE_CLOCK).next()));
+    const body = withDefaultTimestamp(
+      f.opcode,
+      m.msg,
+      f.version,
+      () => (micros ??= (ctx.writeClock ?? PROCESS_WRITE_CLOCK).next()),
+    );
     return body ? rebuildFrame(f, withEnvelope(m, body), ctx.codec) : undefined;
   };
   const o = stamp(origin, om);
@@ -376,12 +396,7 @@ function pinWriteTimestamp(route: Extract<Route, { type: 'forward' }>, frame: Ra
 
 // ---- the router ----------------------------------------------------------------------------------
 
-function fromDecision(
-  d: ForwardDecision,
-  ctx: RouteContext,
-  text: { query: string; keyspace: string },
-  prepare: boolean,
-): Route {
+function fromDecision(d: ForwardDecision, ctx: RouteContext, text: { query: string; keyspace: string }, prepare: boolean): Route {
   if (d.kind === 'intercept') {
     return { type: 'intercept', table: d.table, projection: d.projection, query: text.query, keyspace: text.keyspace, prepare };
   }

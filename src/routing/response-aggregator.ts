@@ -127,7 +127,10 @@ export function aggregate(input: AggregateInput): AggregateResult {
       // UNPREPARED from one cluster, another error from the other (which may have applied the write, e.g. a write
       // timeout): the client gets the other error, never UNPREPARED, which would make it re-execute on both.
       try {
-        if (readErrorCode(bodyOf(o, codec)) === ErrorCode.UNPREPARED && readErrorCode(bodyOf(t, codec)) !== ErrorCode.UNPREPARED) {
+        if (
+          readErrorCode(bodyOf(o, codec)) === ErrorCode.UNPREPARED &&
+          readErrorCode(bodyOf(t, codec)) !== ErrorCode.UNPREPARED
+        ) {
           chosen = { frame: t, from: 'TARGET', failedOn: 'both' };
         }
       } catch {
@@ -167,7 +170,11 @@ export function aggregate(input: AggregateInput): AggregateResult {
       } catch (e) {
         if (e instanceof NowReplacementError) {
           // the PREPARED variables do not match the rewritten text: nothing cached, the client gets an error
-          return { reply: errorFrame(request.version, o.streamId, ErrorCode.INVALID, e.message), from: 'ORIGIN', problem: e.message };
+          return {
+            reply: errorFrame(request.version, o.streamId, ErrorCode.INVALID, e.message),
+            from: 'ORIGIN',
+            problem: e.message,
+          };
         }
         return { reply: chosen.frame, from: chosen.from, problem: `cannot read PREPARED results: ${(e as Error).message}` };
       }

@@ -53,7 +53,11 @@ export class RoutingSettings extends EventEmitter implements RoutingSettingsShap
 
   /** Settings from a loaded ProxyConfig (or anything with the same three fields). */
   static fromConfig(c: { primaryCluster: ClusterName; readMode: ReadMode; systemQueriesMode: ClusterName }): RoutingSettings {
-    return new RoutingSettings({ primaryCluster: c.primaryCluster, readMode: c.readMode, systemQueriesMode: c.systemQueriesMode });
+    return new RoutingSettings({
+      primaryCluster: c.primaryCluster,
+      readMode: c.readMode,
+      systemQueriesMode: c.systemQueriesMode,
+    });
   }
 
   get primaryCluster(): ClusterName {

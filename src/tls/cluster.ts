@@ -31,7 +31,12 @@ export function clusterTlsOptions(c: ClusterConfig): tls.ConnectionOptions | und
   const ca = readCertificates(`${prefix}_tls_server_ca_path`, t.serverCaPath);
   const o: tls.ConnectionOptions = { ca: [...tls.rootCertificates, ca.pem.toString('latin1')], rejectUnauthorized: true };
   if (t.mode === 'mutual') {
-    const pair = readKeyPair(`${prefix}_tls_client_cert_path`, t.clientCertPath, `${prefix}_tls_client_key_path`, t.clientKeyPath);
+    const pair = readKeyPair(
+      `${prefix}_tls_client_cert_path`,
+      t.clientCertPath,
+      `${prefix}_tls_client_key_path`,
+      t.clientKeyPath,
+    );
     o.cert = pair.cert.pem;
     o.key = pair.key.pem;
   }

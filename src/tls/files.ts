@@ -18,7 +18,13 @@ function readFile(setting: string, path: string, what: string): Buffer {
   } catch (e) {
     const err = e as NodeJS.ErrnoException;
     const why =
-      err.code === 'ENOENT' ? 'no such file' : err.code === 'EACCES' ? 'permission denied' : err.code === 'EISDIR' ? 'is a directory' : err.message;
+      err.code === 'ENOENT'
+        ? 'no such file'
+        : err.code === 'EACCES'
+          ? 'permission denied'
+          : err.code === 'EISDIR'
+            ? 'is a directory'
+            : err.message;
     throw new TlsFileError(`${setting}: cannot read the ${what} file ${path}: ${why}`);
   }
 }
@@ -31,7 +37,8 @@ export interface CertificateFile {
 /** Parses every certificate of a PEM bundle (the name is only for messages). */
 export function parseCertificates(setting: string, path: string, pem: Buffer): CertificateFile {
   const blocks = pem.toString('latin1').match(CERT_BLOCK) ?? [];
-  if (blocks.length === 0) throw new TlsFileError(`${setting}: ${path} holds no PEM certificate (expected -----BEGIN CERTIFICATE-----)`);
+  if (blocks.length === 0)
+    throw new TlsFileError(`${setting}: ${path} holds no PEM certificate (expected -----BEGIN CERTIFICATE-----)`);
   const certs = blocks.map((b, i) => {
     try {
       return new X509Certificate(b);
@@ -69,14 +76,26 @@ export function readPrivateKey(setting: string, path: string): KeyFile {
 }
 
 /** Throws when the key is not the private key of the first certificate of the chain. */
-export function checkKeyPair(certSetting: string, certPath: string, cert: CertificateFile, keySetting: string, keyPath: string, key: KeyFile): void {
+export function checkKeyPair(
+  certSetting: string,
+  certPath: string,
+  cert: CertificateFile,
+  keySetting: string,
+  keyPath: string,
+  key: KeyFile,
+): void {
   if (!cert.certs[0]!.checkPrivateKey(key.key)) {
     throw new TlsFileError(`${keySetting}: the key in ${keyPath} does not match the certificate in ${certPath} (${certSetting})`);
   }
 }
 
 /** A certificate + key pair, read and checked. */
-export function readKeyPair(certSetting: string, certPath: string, keySetting: string, keyPath: string): { cert: CertificateFile; key: KeyFile } {
+export function readKeyPair(
+  certSetting: string,
+  certPath: string,
+  keySetting: string,
+  keyPath: string,
+): { cert: CertificateFile; key: KeyFile } {
   const cert = readCertificates(certSetting, certPath);
   const key = readPrivateKey(keySetting, keyPath);
   checkKeyPair(certSetting, certPath, cert, keySetting, keyPath, key);

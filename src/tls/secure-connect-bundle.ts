@@ -29,13 +29,19 @@ export interface AstraMetadata {
 }
 
 /** Reads and checks a bundle; `setting` names the configuration key in errors. */
-export function readSecureConnectBundle(setting: string, path: string, warn: (m: string) => void = () => undefined): SecureConnectBundle {
+export function readSecureConnectBundle(
+  setting: string,
+  path: string,
+  warn: (m: string) => void = () => undefined,
+): SecureConnectBundle {
   let zip: Buffer;
   try {
     zip = readFileSync(path);
   } catch (e) {
     const code = (e as NodeJS.ErrnoException).code;
-    throw new TlsFileError(`${setting}: cannot read the secure connect bundle ${path}: ${code === 'ENOENT' ? 'no such file' : (e as Error).message}`);
+    throw new TlsFileError(
+      `${setting}: cannot read the secure connect bundle ${path}: ${code === 'ENOENT' ? 'no such file' : (e as Error).message}`,
+    );
   }
   let entries: Map<string, Buffer>;
   try {
@@ -52,7 +58,8 @@ export function readSecureConnectBundle(setting: string, path: string, warn: (m:
     throw new TlsFileError(`${setting}: config.json of ${path} is not valid JSON: ${(e as Error).message}`);
   }
   const field = (name: string): string => {
-    if (!(name in cfg) || cfg[name] === null) throw new TlsFileError(`${setting}: ${name} could not be found in the secure connect bundle json configuration`);
+    if (!(name in cfg) || cfg[name] === null)
+      throw new TlsFileError(`${setting}: ${name} could not be found in the secure connect bundle json configuration`);
     return String(cfg[name]);
   };
   const host = field('host');
@@ -111,8 +118,12 @@ export function fetchAstraMetadata(b: SecureConnectBundle, timeoutMs = 30_000): 
         });
       },
     );
-    req.on('timeout', () => req.destroy(new Error(`metadata service (Astra) at ${b.host}:${b.port} did not answer within ${timeoutMs} ms`)));
-    req.on('error', (e) => reject(new Error(`could not get metadata from the Astra metadata service at ${b.host}:${b.port}: ${e.message}`)));
+    req.on('timeout', () =>
+      req.destroy(new Error(`metadata service (Astra) at ${b.host}:${b.port} did not answer within ${timeoutMs} ms`)),
+    );
+    req.on('error', (e) =>
+      reject(new Error(`could not get metadata from the Astra metadata service at ${b.host}:${b.port}: ${e.message}`)),
+    );
     req.end();
   });
 }
@@ -122,10 +133,15 @@ export function parseAstraMetadata(body: string): AstraMetadata {
   const ci = j.contact_info;
   const sni = typeof ci?.sni_proxy_address === 'string' ? ci.sni_proxy_address : '';
   const m = /^(.*):(\d+)$/.exec(sni);
-  if (!m) throw new Error(`metadata service (Astra) answered without a valid contact_info.sni_proxy_address: ${JSON.stringify(sni)}`);
+  if (!m)
+    throw new Error(`metadata service (Astra) answered without a valid contact_info.sni_proxy_address: ${JSON.stringify(sni)}`);
   const cps = Array.isArray(ci?.contact_points) ? ci!.contact_points.map(String) : [];
   if (cps.length === 0) throw new Error('metadata service (Astra) answered without contact_info.contact_points');
-  return { sniProxy: { host: m[1]!.replace(/^\[|\]$/g, ''), port: Number(m[2]) }, contactPoints: cps, localDc: typeof ci?.local_dc === 'string' ? ci.local_dc : '' };
+  return {
+    sniProxy: { host: m[1]!.replace(/^\[|\]$/g, ''), port: Number(m[2]) },
+    contactPoints: cps,
+    localDc: typeof ci?.local_dc === 'string' ? ci.local_dc : '',
+  };
 }
 
 /**

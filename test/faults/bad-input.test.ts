@@ -21,13 +21,32 @@ const MAX_CLIENTS = 60;
 const MiB = 1024 * 1024;
 
 /** A v4 request header (9 bytes) with the given fields; the body follows as given. */
-function v4Frame(opcode: number, streamId: number, body: Uint8Array = Buffer.alloc(0), lengthOverride?: number, version = 0x04): Buffer {
-  return b().byte(version).byte(0).short(streamId & 0xffff).byte(opcode).int(lengthOverride ?? body.length).raw(body).build();
+function v4Frame(
+  opcode: number,
+  streamId: number,
+  body: Uint8Array = Buffer.alloc(0),
+  lengthOverride?: number,
+  version = 0x04,
+): Buffer {
+  return b()
+    .byte(version)
+    .byte(0)
+    .short(streamId & 0xffff)
+    .byte(opcode)
+    .int(lengthOverride ?? body.length)
+    .raw(body)
+    .build();
 }
 const startupBody = (): Buffer => b().short(1).string('CQL_VERSION').string('3.0.0').build();
 const optionsFrame = (stream: number): Buffer => v4Frame(Opcode.OPTIONS, stream);
 const queryFrame = (stream: number, cql: string): Buffer =>
-  encodeFrame({ version: ProtocolVersion.V4, isResponse: false, streamId: stream, flags: 0, message: { opcode: Opcode.QUERY, query: cql, params: { consistency: 1 } } }).bytes;
+  encodeFrame({
+    version: ProtocolVersion.V4,
+    isResponse: false,
+    streamId: stream,
+    flags: 0,
+    message: { opcode: Opcode.QUERY, query: cql, params: { consistency: 1 } },
+  }).bytes;
 
 function protocolErrors(x: RawExchange): Frame[] {
   return x.frames.filter((f) => errorOf(f)?.code === ErrorCode.PROTOCOL_ERROR);
@@ -47,7 +66,11 @@ describe('faults: bad client input against a live proxy', () => {
     assert.ok(proxyAlive(proxy), `${what}: the proxy process exited`);
     const w = await ledger.insert((cql, p) => driver.execute(cql, p, { prepare: true }));
     assert.equal(w.outcome, 'acked', `${what}: a write on an older driver session failed: ${String(w.error)}`);
-    assert.equal(rowsOf(await raw.query(`SELECT k FROM ${ks}.ledger_rows LIMIT 1`)).length, 1, `${what}: a read on an older raw session failed`);
+    assert.equal(
+      rowsOf(await raw.query(`SELECT k FROM ${ks}.ledger_rows LIMIT 1`)).length,
+      1,
+      `${what}: a read on an older raw session failed`,
+    );
   }
 
   before(async () => {
@@ -56,8 +79,14 @@ describe('faults: bad client input against a live proxy', () => {
     ledger = await WriteLedger.create(ks);
     await withSession('origin', (c) => c.execute(`CREATE TABLE ${ks}.kv (k int PRIMARY KEY, v text)`));
     await withSession('target', (c) => c.execute(`CREATE TABLE ${ks}.kv (k int PRIMARY KEY, v text)`));
-    proxy = await startTestProxy({ mode: 'cli', settings: { proxy_max_client_connections: MAX_CLIENTS, proxy_request_timeout_ms: 5_000 } });
-    driver = await proxyClient({ proxy, extra: { pooling: { coreConnectionsPerHost: { 0: 1, 1: 1, 2: 1 }, heartBeatInterval: 0 } } });
+    proxy = await startTestProxy({
+      mode: 'cli',
+      settings: { proxy_max_client_connections: MAX_CLIENTS, proxy_request_timeout_ms: 5_000 },
+    });
+    driver = await proxyClient({
+      proxy,
+      extra: { pooling: { coreConnectionsPerHost: { 0: 1, 1: 1, 2: 1 }, heartBeatInterval: 0 } },
+    });
     raw = await RawCqlClient.connect({ host: proxy.host, port: proxy.port });
     await othersUnharmed('baseline');
     rssStart = residentBytes(proxy);
@@ -91,14 +120,24 @@ describe('faults: bad client input against a live proxy', () => {
   it('random bytes: protocol error or close', async () => {
     const junk = b().raw('474554202f20485454502f312e310d0a0d0a').build(); // "GET / HTTP/1.1\r\n\r\n"
     const x = await exchangeBytes(proxy.host, proxy.port, junk, { until: (f) => f.length > 0 });
-    assert.ok(x.closed || protocolErrors(x).length > 0, `HTTP on the CQL port: expected a protocol error or a close, got ${JSON.stringify(x)}`);
-    const y = await exchangeBytes(proxy.host, proxy.port, Buffer.from(Array.from({ length: 200 }, (_, i) => (i * 37 + 11) & 0xff)), { until: (f) => f.length > 0 });
+    assert.ok(
+      x.closed || protocolErrors(x).length > 0,
+      `HTTP on the CQL port: expected a protocol error or a close, got ${JSON.stringify(x)}`,
+    );
+    const y = await exchangeBytes(
+      proxy.host,
+      proxy.port,
+      Buffer.from(Array.from({ length: 200 }, (_, i) => (i * 37 + 11) & 0xff)),
+      { until: (f) => f.length > 0 },
+    );
     assert.ok(y.closed || protocolErrors(y).length > 0, 'random bytes: expected a protocol error or a close');
     await othersUnharmed('random bytes');
   });
 
   it('wrong version byte: a protocol error naming the version', async () => {
-    const x = await exchangeBytes(proxy.host, proxy.port, v4Frame(Opcode.OPTIONS, 3, Buffer.alloc(0), undefined, 0x07), { until: (f) => f.length > 0 });
+    const x = await exchangeBytes(proxy.host, proxy.port, v4Frame(Opcode.OPTIONS, 3, Buffer.alloc(0), undefined, 0x07), {
+      until: (f) => f.length > 0,
+    });
     const e = protocolErrors(x)[0];
     assert.ok(e, `expected a protocol error, got ${JSON.stringify(x)}`);
     assert.match(errorOf(e)!.message, /version/i);
@@ -106,30 +145,44 @@ describe('faults: bad client input against a live proxy', () => {
   });
 
   it('oversized length: the connection is closed', async () => {
-    const x = await exchangeBytes(proxy.host, proxy.port, v4Frame(Opcode.QUERY, 4, Buffer.alloc(16), 0x7fff_ffff), { waitMs: 5000 });
+    const x = await exchangeBytes(proxy.host, proxy.port, v4Frame(Opcode.QUERY, 4, Buffer.alloc(16), 0x7fff_ffff), {
+      waitMs: 5000,
+    });
     assert.ok(x.closed, `a 2 GiB length should close the connection; got ${JSON.stringify(x)}`);
     await othersUnharmed('oversized length');
   });
 
   it('negative stream id: a protocol error, the connection stays usable', async () => {
-    const x = await exchangeBytes(proxy.host, proxy.port, [v4Frame(Opcode.OPTIONS, -5), optionsFrame(7)], { until: (f) => f.length >= 2 });
+    const x = await exchangeBytes(proxy.host, proxy.port, [v4Frame(Opcode.OPTIONS, -5), optionsFrame(7)], {
+      until: (f) => f.length >= 2,
+    });
     const e = protocolErrors(x)[0];
     assert.ok(e, `expected a protocol error, got ${JSON.stringify(x)}`);
     assert.match(errorOf(e)!.message, /stream/i);
-    assert.ok(x.frames.some((f) => f.streamId === 7 && f.message.opcode === Opcode.SUPPORTED), 'OPTIONS after it is still answered');
+    assert.ok(
+      x.frames.some((f) => f.streamId === 7 && f.message.opcode === Opcode.SUPPORTED),
+      'OPTIONS after it is still answered',
+    );
     await othersUnharmed('negative stream id');
   });
 
   it('unknown opcode: a protocol error or a close', async () => {
     const x = await exchangeBytes(proxy.host, proxy.port, v4Frame(0x7e, 9, Buffer.from('zz')), { until: (f) => f.length > 0 });
-    assert.ok(x.closed || protocolErrors(x).length > 0, `unknown opcode: expected a protocol error or a close, got ${JSON.stringify(x)}`);
+    assert.ok(
+      x.closed || protocolErrors(x).length > 0,
+      `unknown opcode: expected a protocol error or a close, got ${JSON.stringify(x)}`,
+    );
     // after the handshake too
     const c = await RawCqlClient.connect({ host: proxy.host, port: proxy.port });
     try {
       c.socket.write(v4Frame(0x7e, 11, Buffer.from('zz')));
       // the cluster's protocol error comes back (on stream 0 after the handshake, as upstream), or the connection closes
-      await waitFor('a protocol error for the unknown opcode, or a close', () =>
-        c.isClosed || c.orphans.some((f) => errorOf(f)?.code === ErrorCode.PROTOCOL_ERROR && /opcode/i.test(errorOf(f)!.message)));
+      await waitFor(
+        'a protocol error for the unknown opcode, or a close',
+        () =>
+          c.isClosed ||
+          c.orphans.some((f) => errorOf(f)?.code === ErrorCode.PROTOCOL_ERROR && /opcode/i.test(errorOf(f)!.message)),
+      );
     } finally {
       c.close();
     }
@@ -138,7 +191,12 @@ describe('faults: bad client input against a live proxy', () => {
 
   it('a frame cut before close: the half frame is dropped with its connection', async () => {
     const full = queryFrame(5, `INSERT INTO ${ks}.kv (k, v) VALUES (424242, 'cut')`);
-    const x = await exchangeBytes(proxy.host, proxy.port, [v4Frame(Opcode.STARTUP, 1, startupBody()), full.subarray(0, full.length - 7)], { end: true, waitMs: 5000 });
+    const x = await exchangeBytes(
+      proxy.host,
+      proxy.port,
+      [v4Frame(Opcode.STARTUP, 1, startupBody()), full.subarray(0, full.length - 7)],
+      { end: true, waitMs: 5000 },
+    );
     assert.ok(x.closed, 'the proxy closes its side after the client half-closed');
     const rows = await withSession('origin', (s) => s.execute(`SELECT k FROM ${ks}.kv WHERE k = 424242`));
     assert.equal(rows.rowLength, 0, 'the cut INSERT was not executed');
@@ -179,7 +237,9 @@ describe('faults: bad client input against a live proxy', () => {
       for (let i = 0; i < MAX_CLIENTS * 3; i++) {
         const s = net.connect({ host: proxy.host, port: proxy.port });
         s.on('error', () => undefined);
-        s.on('close', () => { closedByProxy++; });
+        s.on('close', () => {
+          closedByProxy++;
+        });
         flood.push(s);
       }
       // The open sessions (driver pool, raw, trickles) count too: at least 2 x MAX_CLIENTS flood sockets are refused.
@@ -189,13 +249,17 @@ describe('faults: bad client input against a live proxy', () => {
       for (const s of flood) s.destroy();
     }
     // Once the flood is gone, a new client is admitted again.
-    const again = await waitFor('a new connection is admitted after the flood', async () => {
-      try {
-        return await RawCqlClient.connect({ host: proxy.host, port: proxy.port, timeoutMs: 3_000 });
-      } catch {
-        return undefined;
-      }
-    }, { timeoutMs: 20_000, intervalMs: 200 });
+    const again = await waitFor(
+      'a new connection is admitted after the flood',
+      async () => {
+        try {
+          return await RawCqlClient.connect({ host: proxy.host, port: proxy.port, timeoutMs: 3_000 });
+        } catch {
+          return undefined;
+        }
+      },
+      { timeoutMs: 20_000, intervalMs: 200 },
+    );
     assert.equal(errorOf(await again.options()), undefined);
     again.close();
   });
@@ -207,7 +271,12 @@ describe('faults: bad client input against a live proxy', () => {
       queryFrame(3, `SELECT v FROM ${ks}.kv WHERE k = 1`),
       queryFrame(4, `INSERT INTO ${ks}.kv (k, v) VALUES (1, 'x')`),
     ];
-    const mutated = fc.tuple(fc.constantFrom(...valid), fc.array(fc.tuple(fc.nat(), fc.integer({ min: 0, max: 255 })), { maxLength: 6 }), fc.option(fc.nat(), { nil: undefined }))
+    const mutated = fc
+      .tuple(
+        fc.constantFrom(...valid),
+        fc.array(fc.tuple(fc.nat(), fc.integer({ min: 0, max: 255 })), { maxLength: 6 }),
+        fc.option(fc.nat(), { nil: undefined }),
+      )
       .map(([frame, flips, cut]) => {
         const m = Buffer.from(frame);
         for (const [pos, val] of flips) m[pos % m.length] = val;
@@ -219,17 +288,22 @@ describe('faults: bad client input against a live proxy', () => {
     await fc.assert(
       // several connections at once per run: inputs that leave the proxy waiting for more bytes cost one wait, not many
       fc.asyncProperty(fc.array(input, { minLength: 6, maxLength: 6 }), async (inputs) => {
-        await Promise.all(inputs.map(async (chunks) => {
-          runs++;
-          // an OPTIONS after the input: its SUPPORTED proves the proxy read everything before it
-          await exchangeBytes(proxy.host, proxy.port, [...chunks, optionsFrame(0x1234)], {
-            waitMs: 600,
-            until: (f) => f.some((x) => x.streamId === 0x1234),
-          });
-        }));
+        await Promise.all(
+          inputs.map(async (chunks) => {
+            runs++;
+            // an OPTIONS after the input: its SUPPORTED proves the proxy read everything before it
+            await exchangeBytes(proxy.host, proxy.port, [...chunks, optionsFrame(0x1234)], {
+              waitMs: 600,
+              until: (f) => f.some((x) => x.streamId === 0x1234),
+            });
+          }),
+        );
         return proxyAlive(proxy);
       }),
-      { numRuns: Number(process.env.ZDM_FUZZ_RUNS ?? 30), seed: process.env.ZDM_FUZZ_SEED ? Number(process.env.ZDM_FUZZ_SEED) : undefined },
+      {
+        numRuns: Number(process.env.ZDM_FUZZ_RUNS ?? 30),
+        seed: process.env.ZDM_FUZZ_SEED ? Number(process.env.ZDM_FUZZ_SEED) : undefined,
+      },
     );
     console.log(`# fuzz: ${runs} connections with random or mutated frames`);
     assert.ok(runs > 0);

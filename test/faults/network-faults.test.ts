@@ -44,11 +44,16 @@ describe('faults: latency, blackhole and a mid-frame reset towards Target', () =
     proxy = await startTestProxy({
       logLevel: 'warn',
       settings: {
-        target_contact_points: relay.host, target_port: relay.port, target_enable_host_assignment: false,
+        target_contact_points: relay.host,
+        target_port: relay.port,
+        target_enable_host_assignment: false,
         proxy_request_timeout_ms: REQUEST_TIMEOUT_MS,
       },
     });
-    driver = await proxyClient({ proxy, extra: { pooling: { coreConnectionsPerHost: { 0: 1, 1: 1, 2: 1 }, heartBeatInterval: 0 } } });
+    driver = await proxyClient({
+      proxy,
+      extra: { pooling: { coreConnectionsPerHost: { 0: 1, 1: 1, 2: 1 }, heartBeatInterval: 0 } },
+    });
   });
   after(async () => {
     for (const c of raws) c.close();
@@ -60,7 +65,8 @@ describe('faults: latency, blackhole and a mid-frame reset towards Target', () =
 
   it('200 ms more round trip towards Target: writes slow by about that, reads from Origin do not', async () => {
     const exec: Exec = (cql, p) => driver.execute(cql, p, { prepare: true });
-    const read = (): Promise<unknown> => driver.execute(`SELECT v FROM ${ks}.ledger_rows WHERE k = ?`, ['none'], { prepare: true });
+    const read = (): Promise<unknown> =>
+      driver.execute(`SELECT v FROM ${ks}.ledger_rows WHERE k = ?`, ['none'], { prepare: true });
     const measure = async (n: number): Promise<{ write: number; read: number }> => {
       const w: number[] = [];
       const r: number[] = [];
@@ -80,10 +86,15 @@ describe('faults: latency, blackhole and a mid-frame reset towards Target', () =
     relay.set({ latencyMs: 100, jitterMs: 10 }); // each direction: +200 ms round trip
     const slow = await measure(20);
     relay.clearFaults();
-    console.log(`# latency: write median ${base.write.toFixed(1)} -> ${slow.write.toFixed(1)} ms, read median ${base.read.toFixed(1)} -> ${slow.read.toFixed(1)} ms`);
+    console.log(
+      `# latency: write median ${base.write.toFixed(1)} -> ${slow.write.toFixed(1)} ms, read median ${base.read.toFixed(1)} -> ${slow.read.toFixed(1)} ms`,
+    );
     const writeDelta = slow.write - base.write;
     assert.ok(writeDelta > 150 && writeDelta < 700, `writes should slow by about 200 ms, slowed by ${writeDelta.toFixed(0)} ms`);
-    assert.ok(slow.read - base.read < 100, `reads from Origin should not slow down, slowed by ${(slow.read - base.read).toFixed(0)} ms`);
+    assert.ok(
+      slow.read - base.read < 100,
+      `reads from Origin should not slow down, slowed by ${(slow.read - base.read).toFixed(0)} ms`,
+    );
   });
 
   it('Target blackholed: a write times out at proxy_request_timeout_ms, the connection stays usable', async () => {
@@ -94,10 +105,15 @@ describe('faults: latency, blackhole and a mid-frame reset towards Target', () =
     const t0 = performance.now();
     const logsBefore = proxy.logs.length;
     const pending = ledger.insert(exec);
-    const line = await waitFor('the proxy gives up on the write', () =>
-      proxy.logs.slice(logsBefore).find((l) => /did not receive response from TARGET within/.test(l)), { timeoutMs: REQUEST_TIMEOUT_MS * 3 });
+    const line = await waitFor(
+      'the proxy gives up on the write',
+      () => proxy.logs.slice(logsBefore).find((l) => /did not receive response from TARGET within/.test(l)),
+      { timeoutMs: REQUEST_TIMEOUT_MS * 3 },
+    );
     const gaveUpMs = performance.now() - t0;
-    console.log(`# blackhole: the proxy gave up after ${gaveUpMs.toFixed(0)} ms (proxy_request_timeout_ms ${REQUEST_TIMEOUT_MS})`);
+    console.log(
+      `# blackhole: the proxy gave up after ${gaveUpMs.toFixed(0)} ms (proxy_request_timeout_ms ${REQUEST_TIMEOUT_MS})`,
+    );
     assert.match(line, new RegExp(`within ${REQUEST_TIMEOUT_MS} ms`));
     assert.ok(gaveUpMs >= REQUEST_TIMEOUT_MS - 50 && gaveUpMs < REQUEST_TIMEOUT_MS + 1500, `gave up after ${gaveUpMs} ms`);
     // reads (Origin only) keep working on the same connection meanwhile
@@ -109,7 +125,7 @@ describe('faults: latency, blackhole and a mid-frame reset towards Target', () =
     assert.equal((await ledger.insert(exec)).outcome, 'acked', 'writes again once the path is back, on the same connection');
   });
 
-  it('a reset mid-frame on one session\'s Target connection closes that session only', async () => {
+  it("a reset mid-frame on one session's Target connection closes that session only", async () => {
     const before = new Set(relay.connections);
     const victim = await connectRaw();
     const victimPair = relay.connections.find((p) => !before.has(p));
@@ -123,7 +139,11 @@ describe('faults: latency, blackhole and a mid-frame reset towards Target', () =
     await waitFor('the victim session is closed', () => victim.isClosed);
     // others: the bystander raw session, the driver's session, a new session; the control connection (readiness)
     assert.equal((await ledger.insert(rawExec(bystander))).outcome, 'acked', 'the bystander still writes');
-    assert.equal((await ledger.insert((cql, p) => driver.execute(cql, p, { prepare: true }))).outcome, 'acked', 'the driver still writes');
+    assert.equal(
+      (await ledger.insert((cql, p) => driver.execute(cql, p, { prepare: true }))).outcome,
+      'acked',
+      'the driver still writes',
+    );
     const fresh = await connectRaw();
     assert.equal((await ledger.insert(rawExec(fresh))).outcome, 'acked', 'a new session writes');
   });

@@ -8,7 +8,14 @@ import assert from 'node:assert/strict';
 import { policies, type Client } from 'cassandra-driver';
 
 import {
-  createKeyspace, dropKeyspace, ensureClusters, killNode, nodePid, restartNode, uniqueKeyspaceName, type NodeName,
+  createKeyspace,
+  dropKeyspace,
+  ensureClusters,
+  killNode,
+  nodePid,
+  restartNode,
+  uniqueKeyspaceName,
+  type NodeName,
 } from '../support/clusters';
 import { MixedWorkload, WriteLedger } from '../support/ledger';
 import { proxyAlive, proxyClient, startTestProxy, type TestProxy } from '../support/proxy';
@@ -68,7 +75,11 @@ describe('faults: a node SIGKILLed under a steady mixed workload, then restarted
       it('steady workload before the kill', async () => {
         workload = new MixedWorkload(driver, ledger, { concurrency: 6 }).start();
         const t0 = performance.now();
-        await waitFor('the workload writes and reads', () => workload!.okSince('write', t0) >= 30 && workload!.okSince('read', t0) >= 10, { timeoutMs: 30_000 });
+        await waitFor(
+          'the workload writes and reads',
+          () => workload!.okSince('write', t0) >= 30 && workload!.okSince('read', t0) >= 10,
+          { timeoutMs: 30_000 },
+        );
         assert.equal((await readiness()).status, 200);
         proxyPid = proxy.child?.pid;
       });
@@ -80,15 +91,21 @@ describe('faults: a node SIGKILLed under a steady mixed workload, then restarted
         tKill = performance.now();
         ledger.noteCrash(name);
         await killNode(name);
-        await waitFor('every request in flight at the kill settles', () => inFlight.every((p) => !workload!.pending.has(p)), { timeoutMs: REQUEST_TIMEOUT_MS * 2 });
+        await waitFor('every request in flight at the kill settles', () => inFlight.every((p) => !workload!.pending.has(p)), {
+          timeoutMs: REQUEST_TIMEOUT_MS * 2,
+        });
         const settledMs = performance.now() - tKill;
         console.log(`# ${name} killed: ${inFlight.length} requests in flight settled within ${settledMs.toFixed(0)} ms`);
         assert.ok(settledMs < REQUEST_TIMEOUT_MS + 1_000, `settled after ${settledMs} ms`);
-        const down = await waitFor('readiness DOWN', async () => {
-          const r = await readiness();
-          const side = r.body[name === 'target' ? 'TargetStatus' : 'OriginStatus'] as { Status?: string } | null;
-          return r.status === 503 && side?.Status === 'DOWN' ? r : undefined;
-        }, { timeoutMs: 15_000 });
+        const down = await waitFor(
+          'readiness DOWN',
+          async () => {
+            const r = await readiness();
+            const side = r.body[name === 'target' ? 'TargetStatus' : 'OriginStatus'] as { Status?: string } | null;
+            return r.status === 503 && side?.Status === 'DOWN' ? r : undefined;
+          },
+          { timeoutMs: 15_000 },
+        );
         assert.equal(down.status, 503);
         assert.ok(proxyAlive(proxy), 'the proxy process is still running');
         assert.equal((await httpGet(proxy, '/health/liveness')).status, 200);
@@ -108,17 +125,25 @@ describe('faults: a node SIGKILLed under a steady mixed workload, then restarted
         killed.delete(name);
         await waitFor('readiness UP', async () => (await readiness()).status === 200, { timeoutMs: 60_000, intervalMs: 250 });
         const since = performance.now();
-        await waitFor('acknowledged writes again', () => workload!.okSince('write', since) >= 20 && workload!.okSince('read', since) >= 5, { timeoutMs: 60_000 });
+        await waitFor(
+          'acknowledged writes again',
+          () => workload!.okSince('write', since) >= 20 && workload!.okSince('read', since) >= 5,
+          { timeoutMs: 60_000 },
+        );
         const stats = await workload!.stop();
         workload = undefined;
-        console.log(`# ${name} back after ${((performance.now() - tKill) / 1000).toFixed(1)} s; workload: ${stats.writes} writes (${stats.writeErrors} failed), ${stats.reads} reads (${stats.readErrors} failed); errors: ${JSON.stringify([...stats.errors].slice(0, 4))}`);
+        console.log(
+          `# ${name} back after ${((performance.now() - tKill) / 1000).toFixed(1)} s; workload: ${stats.writes} writes (${stats.writeErrors} failed), ${stats.reads} reads (${stats.readErrors} failed); errors: ${JSON.stringify([...stats.errors].slice(0, 4))}`,
+        );
         assert.equal(proxy.child?.pid, proxyPid, 'the same proxy process');
         assert.ok(proxyAlive(proxy));
       });
 
       it('ledger: every acknowledged write is on both clusters, nothing doubled', async () => {
         const r = await ledger.verify();
-        console.log(`# after ${name} kill, ledger: ${JSON.stringify({ rows: r.rows, counters: r.counters, oneSided: r.oneSided, missing: r.missing.length, doubled: r.doubled.length, lostInCrash: r.lostInCrash })}`);
+        console.log(
+          `# after ${name} kill, ledger: ${JSON.stringify({ rows: r.rows, counters: r.counters, oneSided: r.oneSided, missing: r.missing.length, doubled: r.doubled.length, lostInCrash: r.lostInCrash })}`,
+        );
         assert.deepEqual(r.missing, []);
         assert.deepEqual(r.doubled, []);
         assert.ok(r.rows.acked > 0 && r.counters.acked > 0);

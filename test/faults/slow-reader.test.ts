@@ -37,7 +37,12 @@ describe('faults: a slow-reading client pulling large pages', () => {
     relay = await FaultRelay.start({ target: { host: ORIGIN.host, port: ORIGIN.port } });
     proxy = await startTestProxy({
       mode: 'cli',
-      settings: { origin_contact_points: relay.host, origin_port: relay.port, origin_enable_host_assignment: false, proxy_request_timeout_ms: 120_000 },
+      settings: {
+        origin_contact_points: relay.host,
+        origin_port: relay.port,
+        origin_enable_host_assignment: false,
+        proxy_request_timeout_ms: 120_000,
+      },
     });
   });
   after(async () => {
@@ -56,32 +61,55 @@ describe('faults: a slow-reading client pulling large pages', () => {
 
     const frames: Buffer[] = [];
     for (let i = 0; i < REQUESTS; i++) {
-      frames.push(encodeFrame({
-        version: ProtocolVersion.V4, isResponse: false, streamId: 1000 + i, flags: 0,
-        message: { opcode: Opcode.QUERY, query: `SELECT c, v FROM ${ks}.big WHERE k = 1`, params: { consistency: Consistency.ONE, pageSize: 5000 } },
-      }).bytes);
+      frames.push(
+        encodeFrame({
+          version: ProtocolVersion.V4,
+          isResponse: false,
+          streamId: 1000 + i,
+          flags: 0,
+          message: {
+            opcode: Opcode.QUERY,
+            query: `SELECT c, v FROM ${ks}.big WHERE k = 1`,
+            params: { consistency: Consistency.ONE, pageSize: 5000 },
+          },
+        }).bytes,
+      );
     }
     c.socket.pause(); // the slow reader: from now on it reads nothing
     c.socket.write(Buffer.concat(frames));
 
     let last = -1;
     let peakRss = rssBefore;
-    await waitFor('the proxy stops pulling replies from Origin', () => {
-      peakRss = Math.max(peakRss, residentBytes(proxy));
-      const stable = relay.bytesToClient === last && last > pulledBefore;
-      last = relay.bytesToClient;
-      return stable;
-    }, { timeoutMs: 60_000, intervalMs: 1000 });
+    await waitFor(
+      'the proxy stops pulling replies from Origin',
+      () => {
+        peakRss = Math.max(peakRss, residentBytes(proxy));
+        const stable = relay.bytesToClient === last && last > pulledBefore;
+        last = relay.bytesToClient;
+        return stable;
+      },
+      { timeoutMs: 60_000, intervalMs: 1000 },
+    );
     const pulled = relay.bytesToClient - pulledBefore;
     const total = REQUESTS * ROWS * ROW_BYTES;
-    console.log(`# slow reader: proxy pulled ${(pulled / MiB).toFixed(1)} MiB of ${(total / MiB).toFixed(0)} MiB from Origin while the client read nothing; RSS ${(rssBefore / MiB).toFixed(0)} -> peak ${(peakRss / MiB).toFixed(0)} MiB`);
-    assert.ok(pulled < total * 0.4, `the proxy pulled ${(pulled / MiB).toFixed(1)} MiB of ${(total / MiB).toFixed(0)} MiB: it buffers instead of pushing back`);
-    assert.ok(peakRss - rssBefore < 64 * MiB, `proxy RSS grew by ${((peakRss - rssBefore) / MiB).toFixed(0)} MiB while the client read nothing`);
+    console.log(
+      `# slow reader: proxy pulled ${(pulled / MiB).toFixed(1)} MiB of ${(total / MiB).toFixed(0)} MiB from Origin while the client read nothing; RSS ${(rssBefore / MiB).toFixed(0)} -> peak ${(peakRss / MiB).toFixed(0)} MiB`,
+    );
+    assert.ok(
+      pulled < total * 0.4,
+      `the proxy pulled ${(pulled / MiB).toFixed(1)} MiB of ${(total / MiB).toFixed(0)} MiB: it buffers instead of pushing back`,
+    );
+    assert.ok(
+      peakRss - rssBefore < 64 * MiB,
+      `proxy RSS grew by ${((peakRss - rssBefore) / MiB).toFixed(0)} MiB while the client read nothing`,
+    );
 
     c.socket.resume();
     await waitFor(`all ${REQUESTS} replies`, () => c.isClosed || c.orphans.length >= REQUESTS, { timeoutMs: 120_000 });
     assert.equal(c.isClosed, false);
     for (const f of c.orphans) assert.equal(rowsOf(f).length, ROWS, `stream ${f.streamId}: a complete page`);
-    console.log(`# slow reader: all ${REQUESTS} replies complete; proxy RSS after ${(residentBytes(proxy) / MiB).toFixed(0)} MiB`);
+    console.log(
+      `# slow reader: all ${REQUESTS} replies complete; proxy RSS after ${(residentBytes(proxy) / MiB).toFixed(0)} MiB`,
+    );
   });
 });

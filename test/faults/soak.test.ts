@@ -28,7 +28,10 @@ describe(`faults: soak, ${CONNECTIONS} connections, ${SECONDS} s`, () => {
     await ensureClusters();
     ks = await createKeyspace(uniqueKeyspaceName('soak'));
     ledger = await WriteLedger.create(ks);
-    proxy = await startTestProxy({ mode: 'cli', settings: { proxy_max_client_connections: CONNECTIONS + 100, proxy_request_timeout_ms: 10_000 } });
+    proxy = await startTestProxy({
+      mode: 'cli',
+      settings: { proxy_max_client_connections: CONNECTIONS + 100, proxy_request_timeout_ms: 10_000 },
+    });
   });
   after(async () => {
     for (const c of clients) c.close();
@@ -40,22 +43,32 @@ describe(`faults: soak, ${CONNECTIONS} connections, ${SECONDS} s`, () => {
     const t0 = performance.now();
     try {
       for (let i = 0; i < CONNECTIONS; i += 20) {
-        const batch = await Promise.all(Array.from({ length: Math.min(20, CONNECTIONS - i) }, () =>
-          RawCqlClient.connect({ host: proxy.host, port: proxy.port, timeoutMs: 30_000 })));
+        const batch = await Promise.all(
+          Array.from({ length: Math.min(20, CONNECTIONS - i) }, () =>
+            RawCqlClient.connect({ host: proxy.host, port: proxy.port, timeoutMs: 30_000 }),
+          ),
+        );
         clients.push(...batch);
       }
     } catch (e) {
-      throw new Error(`opening connection ${clients.length + 1}: ${(e as Error).message}; proxy log:\n${proxy.logs.filter((l) => /"level":(40|50|60)/.test(l)).slice(-8).join('\n')}`);
+      throw new Error(
+        `opening connection ${clients.length + 1}: ${(e as Error).message}; proxy log:\n${proxy.logs
+          .filter((l) => /"level":(40|50|60)/.test(l))
+          .slice(-8)
+          .join('\n')}`,
+      );
     }
     const openMs = performance.now() - t0;
     const readId = await clients[0]!.prepare(`SELECT k, v FROM ${ks}.ledger_rows WHERE k = ?`);
     const incId = await clients[0]!.prepare(ledger.incrementCql);
     // prepared on one connection, executed on all: the proxy's prepared cache is shared
-    const preparedInc = (c: RawCqlClient): Exec => async (_cql, params) => {
-      const f = await c.execute(incId, [bind.text(String(params[0]))], { timeoutMs: 15_000 });
-      const e = errorOf(f);
-      if (e) throw Object.assign(new Error(`ERROR 0x${e.code.toString(16)}: ${e.message}`), { code: e.code });
-    };
+    const preparedInc =
+      (c: RawCqlClient): Exec =>
+      async (_cql, params) => {
+        const f = await c.execute(incId, [bind.text(String(params[0]))], { timeoutMs: 15_000 });
+        const e = errorOf(f);
+        if (e) throw Object.assign(new Error(`ERROR 0x${e.code.toString(16)}: ${e.message}`), { code: e.code });
+      };
 
     const errors = new Map<string, number>();
     const noteError = (what: string, e: unknown): void => {
@@ -99,7 +112,9 @@ describe(`faults: soak, ${CONNECTIONS} connections, ${SECONDS} s`, () => {
         ops++;
         outstanding++;
         const c = clients[Math.floor(Math.random() * clients.length)]!;
-        void one(c).finally(() => { outstanding--; });
+        void one(c).finally(() => {
+          outstanding--;
+        });
       }
       await new Promise((r) => setTimeout(r, 10)); // load pacing, not a wait for a condition
     }
@@ -112,15 +127,24 @@ describe(`faults: soak, ${CONNECTIONS} connections, ${SECONDS} s`, () => {
     const endRss = samples[samples.length - 1]!.rss;
     const maxRss = Math.max(...warm.map((x) => x.rss));
     const r = await ledger.verify();
-    console.log(`# soak: ${CONNECTIONS} connections opened in ${(openMs / 1000).toFixed(1)} s; ${ops} requests in ${SECONDS} s (${(ops / SECONDS).toFixed(0)}/s); errors ${[...errors.values()].reduce((a, b) => a + b, 0)}; connections lost ${lost}`);
-    console.log(`# soak: proxy RSS ${(samples[0]!.rss / MiB).toFixed(0)} MiB at start, ${(warmRss / MiB).toFixed(0)} MiB after warm-up, max ${(maxRss / MiB).toFixed(0)} MiB, ${(endRss / MiB).toFixed(0)} MiB at the end`);
+    console.log(
+      `# soak: ${CONNECTIONS} connections opened in ${(openMs / 1000).toFixed(1)} s; ${ops} requests in ${SECONDS} s (${(ops / SECONDS).toFixed(0)}/s); errors ${[...errors.values()].reduce((a, b) => a + b, 0)}; connections lost ${lost}`,
+    );
+    console.log(
+      `# soak: proxy RSS ${(samples[0]!.rss / MiB).toFixed(0)} MiB at start, ${(warmRss / MiB).toFixed(0)} MiB after warm-up, max ${(maxRss / MiB).toFixed(0)} MiB, ${(endRss / MiB).toFixed(0)} MiB at the end`,
+    );
     console.log(`# soak: RSS samples (s:MiB) ${samples.map((x) => `${x.s.toFixed(0)}:${(x.rss / MiB).toFixed(0)}`).join(' ')}`);
-    console.log(`# soak ledger: ${JSON.stringify({ rows: r.rows, counters: r.counters, missing: r.missing.length, doubled: r.doubled.length })}`);
+    console.log(
+      `# soak ledger: ${JSON.stringify({ rows: r.rows, counters: r.counters, missing: r.missing.length, doubled: r.doubled.length })}`,
+    );
     assert.ok(proxyAlive(proxy), 'the proxy process exited');
     assert.deepEqual([...errors], [], 'no unexpected errors');
     assert.equal(lost, 0, 'no connection lost');
     assert.ok(ops >= RATE * SECONDS * 0.5, `only ${ops} requests were sent`);
-    assert.ok(endRss - warmRss < Math.max(48 * MiB, warmRss * 0.25), `RSS grew after warm-up: ${(warmRss / MiB).toFixed(0)} -> ${(endRss / MiB).toFixed(0)} MiB`);
+    assert.ok(
+      endRss - warmRss < Math.max(48 * MiB, warmRss * 0.25),
+      `RSS grew after warm-up: ${(warmRss / MiB).toFixed(0)} -> ${(endRss / MiB).toFixed(0)} MiB`,
+    );
     assert.deepEqual(r.missing, []);
     assert.deepEqual(r.doubled, []);
   });

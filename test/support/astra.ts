@@ -49,10 +49,18 @@ export function writeZip(path: string, files: Record<string, Buffer | string>): 
   writeFileSync(path, Buffer.concat([...locals, cd, end]));
 }
 
-export interface ServerTlsFiles { ca: string; cert: string; key: string }
+export interface ServerTlsFiles {
+  ca: string;
+  cert: string;
+  key: string;
+}
 
 const serverOptions = (f: ServerTlsFiles): tls.TlsOptions => ({
-  ca: readFileSync(f.ca), cert: readFileSync(f.cert), key: readFileSync(f.key), requestCert: true, rejectUnauthorized: true,
+  ca: readFileSync(f.ca),
+  cert: readFileSync(f.cert),
+  key: readFileSync(f.key),
+  requestCert: true,
+  rejectUnauthorized: true,
 });
 
 export interface MetadataService {
@@ -60,7 +68,11 @@ export interface MetadataService {
   /** number of GET /metadata answered */
   calls: number;
   /** the answer (Astra's shape); change it to move the SNI proxy or the contact points */
-  metadata: { version: number; region: string; contact_info: { type: string; local_dc: string; sni_proxy_address: string; contact_points: string[] } };
+  metadata: {
+    version: number;
+    region: string;
+    contact_info: { type: string; local_dc: string; sni_proxy_address: string; contact_points: string[] };
+  };
   close(): Promise<void>;
 }
 
@@ -68,7 +80,11 @@ export async function startMetadataService(files: ServerTlsFiles, host = '127.0.
   const svc = {
     port: 0,
     calls: 0,
-    metadata: { version: 1, region: 'local', contact_info: { type: 'sni_proxy', local_dc: '', sni_proxy_address: '', contact_points: [] as string[] } },
+    metadata: {
+      version: 1,
+      region: 'local',
+      contact_info: { type: 'sni_proxy', local_dc: '', sni_proxy_address: '', contact_points: [] as string[] },
+    },
     close: (): Promise<void> => new Promise<void>((r) => server.close(() => r())),
   };
   const server = https.createServer(serverOptions(files), (req, res) => {
@@ -102,7 +118,9 @@ export async function startSniProxy(
     servernames.push(name);
     const to = routes[name];
     if (!to) return void client.destroy();
-    const node: net.Socket = to.tls ? tls.connect({ ...to.tls, host: to.host, port: to.port }) : net.connect({ host: to.host, port: to.port });
+    const node: net.Socket = to.tls
+      ? tls.connect({ ...to.tls, host: to.host, port: to.port })
+      : net.connect({ host: to.host, port: to.port });
     for (const s of [client, node]) {
       sockets.add(s);
       s.on('error', () => undefined);

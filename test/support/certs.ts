@@ -50,8 +50,23 @@ export function makeCa(dir: string, name = 'test-ca'): TestCa {
   mkdirSync(dir, { recursive: true });
   const cert = join(dir, `${name}.pem`);
   const key = join(dir, `${name}.key`);
-  openssl(['req', '-x509', ...EC, '-keyout', key, '-out', cert, '-days', '3650', '-subj', `/CN=${name}`,
-    '-addext', 'basicConstraints=critical,CA:TRUE', '-addext', 'keyUsage=critical,keyCertSign,cRLSign']);
+  openssl([
+    'req',
+    '-x509',
+    ...EC,
+    '-keyout',
+    key,
+    '-out',
+    cert,
+    '-days',
+    '3650',
+    '-subj',
+    `/CN=${name}`,
+    '-addext',
+    'basicConstraints=critical,CA:TRUE',
+    '-addext',
+    'keyUsage=critical,keyCertSign,cRLSign',
+  ]);
   return {
     dir,
     cert,
@@ -61,13 +76,32 @@ export function makeCa(dir: string, name = 'test-ca'): TestCa {
       const lkey = join(dir, `${leaf}.key`);
       const csr = join(dir, `${leaf}.csr`);
       const ext = join(dir, `${leaf}.ext`);
-      writeFileSync(ext, [
-        'basicConstraints=CA:FALSE',
-        `extendedKeyUsage=${opts.clientOnly ? 'clientAuth' : 'serverAuth,clientAuth'}`,
-        ...(opts.clientOnly && !opts.san ? [] : [`subjectAltName=${opts.san ?? 'IP:127.0.0.1,DNS:localhost'}`]),
-      ].join('\n') + '\n');
+      writeFileSync(
+        ext,
+        [
+          'basicConstraints=CA:FALSE',
+          `extendedKeyUsage=${opts.clientOnly ? 'clientAuth' : 'serverAuth,clientAuth'}`,
+          ...(opts.clientOnly && !opts.san ? [] : [`subjectAltName=${opts.san ?? 'IP:127.0.0.1,DNS:localhost'}`]),
+        ].join('\n') + '\n',
+      );
       openssl(['req', ...EC, '-keyout', lkey, '-out', csr, '-subj', `/CN=${opts.cn ?? leaf}`]);
-      openssl(['x509', '-req', '-in', csr, '-CA', cert, '-CAkey', key, '-CAcreateserial', '-out', lcert, '-days', '3650', '-extfile', ext]);
+      openssl([
+        'x509',
+        '-req',
+        '-in',
+        csr,
+        '-CA',
+        cert,
+        '-CAkey',
+        key,
+        '-CAcreateserial',
+        '-out',
+        lcert,
+        '-days',
+        '3650',
+        '-extfile',
+        ext,
+      ]);
       return { cert: lcert, key: lkey };
     },
   };

@@ -26,8 +26,14 @@ export interface ClusterNode {
 
 function node(name: NodeName, host: string): ClusterNode {
   return Object.freeze({
-    name, clusterName: name, host, port: 9042, contactPoint: `${host}:9042`,
-    datacenter: 'datacenter1', username: 'cassandra', password: 'cassandra',
+    name,
+    clusterName: name,
+    host,
+    port: 9042,
+    contactPoint: `${host}:9042`,
+    datacenter: 'datacenter1',
+    username: 'cassandra',
+    password: 'cassandra',
   });
 }
 /** ZDM_TEST_ORIGIN_HOST / ZDM_TEST_TARGET_HOST move the pair (see scripts/clusters.mjs). */
@@ -39,8 +45,20 @@ export const NODE_NAMES: readonly NodeName[] = ['origin', 'target'];
 export const PROXY = Object.freeze({ host: '127.0.0.1', port: 14002 });
 
 /** `clientAuth` (with `tls`): mutual TLS, clients need a certificate from `tlsClientFiles().ca`. */
-export interface NodeOptions { auth: boolean; tls: boolean; clientAuth?: boolean; heap: string; jvmOpts?: string }
-export interface NodeState { pid: number; version: string; options: NodeOptions; host: string; port: number }
+export interface NodeOptions {
+  auth: boolean;
+  tls: boolean;
+  clientAuth?: boolean;
+  heap: string;
+  jvmOpts?: string;
+}
+export interface NodeState {
+  pid: number;
+  version: string;
+  options: NodeOptions;
+  host: string;
+  port: number;
+}
 
 /** The parts of scripts/clusters.mjs and scripts/cqlsh.mjs used here (plain ESM, loaded at run time). */
 interface ClustersModule {
@@ -107,7 +125,9 @@ export function ensureClusters(): Promise<void> {
       throw new Error(`${err.message}${err.logTail ? `\n${err.logTail}` : ''}`);
     }
   })();
-  ensured.catch(() => { ensured = undefined; });
+  ensured.catch(() => {
+    ensured = undefined;
+  });
   return ensured;
 }
 
@@ -166,12 +186,19 @@ export const targetSession = (opts?: SessionOptions): Promise<Client> => session
 /** Runs fn with a fresh session and always shuts it down. */
 export async function withSession<T>(name: NodeName, fn: (c: Client) => Promise<T>, opts?: SessionOptions): Promise<T> {
   const c = await session(name, opts);
-  try { return await fn(c); } finally { await c.shutdown().catch(() => undefined); }
+  try {
+    return await fn(c);
+  } finally {
+    await c.shutdown().catch(() => undefined);
+  }
 }
 
 /** A unique keyspace name for a test, e.g. `ks_users_3f9a1c2b`. */
 export function uniqueKeyspaceName(prefix = 'ks'): string {
-  const p = prefix.toLowerCase().replace(/[^a-z0-9_]/g, '_').slice(0, 30);
+  const p = prefix
+    .toLowerCase()
+    .replace(/[^a-z0-9_]/g, '_')
+    .slice(0, 30);
   return `${/^[a-z]/.test(p) ? p : `ks_${p}`}_${randomBytes(4).toString('hex')}`;
 }
 
@@ -182,9 +209,15 @@ function checkKeyspaceName(name: string): void {
 /** Creates a keyspace (SimpleStrategy, RF 1) on the given clusters (default both); returns its name. */
 export async function createKeyspace(name: string = uniqueKeyspaceName(), on: readonly NodeName[] = NODE_NAMES): Promise<string> {
   checkKeyspaceName(name);
-  await Promise.all(on.map((n) => withSession(n, (c) => c.execute(
-    `CREATE KEYSPACE IF NOT EXISTS ${name} WITH replication = {'class': 'SimpleStrategy', 'replication_factor': 1}`,
-  ))));
+  await Promise.all(
+    on.map((n) =>
+      withSession(n, (c) =>
+        c.execute(
+          `CREATE KEYSPACE IF NOT EXISTS ${name} WITH replication = {'class': 'SimpleStrategy', 'replication_factor': 1}`,
+        ),
+      ),
+    ),
+  );
   return name;
 }
 
@@ -194,7 +227,12 @@ export async function dropKeyspace(name: string, on: readonly NodeName[] = NODE_
   await Promise.all(on.map((n) => withSession(n, (c) => c.execute(`DROP KEYSPACE IF EXISTS ${name}`))));
 }
 
-export interface CqlshResult { code: number | null; signal: NodeJS.Signals | null; stdout: string; stderr: string }
+export interface CqlshResult {
+  code: number | null;
+  signal: NodeJS.Signals | null;
+  stdout: string;
+  stderr: string;
+}
 
 /**
  * Runs the project's cqlsh (.venv, scripts/pyenv.sh) against origin, target or the proxy, with
@@ -209,24 +247,42 @@ export async function runCqlsh(target: NodeName | 'proxy', args: string[], { tim
     const child = spawn(cmd.command, cmd.args, { env: cmd.env, stdio: ['ignore', 'pipe', 'pipe'] });
     let stdout = '';
     let stderr = '';
-    child.stdout.setEncoding('utf8').on('data', (d: string) => { stdout += d; });
-    child.stderr.setEncoding('utf8').on('data', (d: string) => { stderr += d; });
+    child.stdout.setEncoding('utf8').on('data', (d: string) => {
+      stdout += d;
+    });
+    child.stderr.setEncoding('utf8').on('data', (d: string) => {
+      stderr += d;
+    });
     const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs);
-    child.on('error', (e) => { clearTimeout(timer); reject(e); });
-    child.on('close', (code, signal) => { clearTimeout(timer); resolve({ code, signal, stdout, stderr }); });
+    child.on('error', (e) => {
+      clearTimeout(timer);
+      reject(e);
+    });
+    child.on('close', (code, signal) => {
+      clearTimeout(timer);
+      resolve({ code, signal, stdout, stderr });
+    });
   });
 }
 
 // ---- fault levers -----------------------------------------------------------------------------
 
 /** SIGSTOP the node: its sockets stay open but it answers nothing (requests time out). Resolves once stopped. */
-export async function pauseNode(name: NodeName): Promise<void> { await (await clusters()).pauseNode(name); }
+export async function pauseNode(name: NodeName): Promise<void> {
+  await (await clusters()).pauseNode(name);
+}
 /** SIGCONT a paused node; resolves once it answers an authenticated query again. */
-export async function resumeNode(name: NodeName): Promise<void> { await (await clusters()).resumeNode(name); }
+export async function resumeNode(name: NodeName): Promise<void> {
+  await (await clusters()).resumeNode(name);
+}
 /** SIGKILL the node (a crash); resolves once the process is gone. Its data is kept. */
-export async function killNode(name: NodeName): Promise<void> { await (await clusters()).killNode(name); }
+export async function killNode(name: NodeName): Promise<void> {
+  await (await clusters()).killNode(name);
+}
 /** Stop (if running) and start the node with its recorded options and data; resolves once it answers. */
-export async function restartNode(name: NodeName): Promise<void> { await (await clusters()).restartNode(name); }
+export async function restartNode(name: NodeName): Promise<void> {
+  await (await clusters()).restartNode(name);
+}
 /**
  * Make the nodes run with `want` applied on top of their recorded options (e.g. `{ target: { tls: true } }`
  * or `{ origin: { auth: false } }`): only nodes whose options differ (or that are not running) are
@@ -247,4 +303,6 @@ export async function setNodeOptions(want: Partial<Record<NodeName, Partial<Node
   if (names.length > 0) await m.startNodes(names, { nodeOptions, timeoutMs: 240_000, quiet: true });
 }
 /** The last lines of the node's log, for assertion messages. */
-export async function nodeLogTail(name: NodeName, lines = 40): Promise<string> { return (await clusters()).logTail(name, lines); }
+export async function nodeLogTail(name: NodeName, lines = 40): Promise<string> {
+  return (await clusters()).logTail(name, lines);
+}

@@ -42,8 +42,18 @@ import { buildPlainToken, parsePlainToken, DSE_AUTHENTICATOR, PASSWORD_AUTHENTIC
 import { encodeFrame } from '../../src/protocol/frame-codec';
 import { skipEnvelope } from '../../src/protocol/envelope';
 import {
-  encodeMessage, overloadedError, readTimeoutError, rowsResult, serverError, simpleError, unavailableError, unpreparedError,
-  writeTimeoutError, type ErrorMessage, type MessageOnlyErrorCode, type WriteType,
+  encodeMessage,
+  overloadedError,
+  readTimeoutError,
+  rowsResult,
+  serverError,
+  simpleError,
+  unavailableError,
+  unpreparedError,
+  writeTimeoutError,
+  type ErrorMessage,
+  type MessageOnlyErrorCode,
+  type WriteType,
 } from '../../src/protocol/messages/index';
 import { Consistency } from '../../src/protocol/constants';
 import { DataTypes, DataTypeCode, encodeValue, setOf, type DataType } from '../../src/protocol/values';
@@ -60,16 +70,39 @@ export class ErrorReply {
 
 /** ERROR replies as real nodes send them (fields included), for `onRequest` / `failNext` / `whenQuery`. */
 export const errorReply = {
-  writeTimeout(o: { consistency?: Consistency; received?: number; blockFor?: number; writeType?: WriteType; message?: string } = {}): ErrorReply {
-    return new ErrorReply(writeTimeoutError(o.consistency ?? Consistency.LOCAL_QUORUM, o.received ?? 1, o.blockFor ?? 2, o.writeType ?? 'SIMPLE',
-      o.message ?? 'Operation timed out - received only 1 responses.'));
+  writeTimeout(
+    o: { consistency?: Consistency; received?: number; blockFor?: number; writeType?: WriteType; message?: string } = {},
+  ): ErrorReply {
+    return new ErrorReply(
+      writeTimeoutError(
+        o.consistency ?? Consistency.LOCAL_QUORUM,
+        o.received ?? 1,
+        o.blockFor ?? 2,
+        o.writeType ?? 'SIMPLE',
+        o.message ?? 'Operation timed out - received only 1 responses.',
+      ),
+    );
   },
   readTimeout(o: { consistency?: Consistency; received?: number; blockFor?: number; dataPresent?: boolean } = {}): ErrorReply {
-    return new ErrorReply(readTimeoutError(o.consistency ?? Consistency.LOCAL_QUORUM, o.received ?? 1, o.blockFor ?? 2, o.dataPresent ?? false,
-      'Operation timed out - received only 1 responses.'));
+    return new ErrorReply(
+      readTimeoutError(
+        o.consistency ?? Consistency.LOCAL_QUORUM,
+        o.received ?? 1,
+        o.blockFor ?? 2,
+        o.dataPresent ?? false,
+        'Operation timed out - received only 1 responses.',
+      ),
+    );
   },
   unavailable(o: { consistency?: Consistency; required?: number; alive?: number } = {}): ErrorReply {
-    return new ErrorReply(unavailableError(o.consistency ?? Consistency.LOCAL_QUORUM, o.required ?? 2, o.alive ?? 1, 'Cannot achieve consistency level'));
+    return new ErrorReply(
+      unavailableError(
+        o.consistency ?? Consistency.LOCAL_QUORUM,
+        o.required ?? 2,
+        o.alive ?? 1,
+        'Cannot achieve consistency level',
+      ),
+    );
   },
   overloaded(message = 'Server is in overloaded state. Cannot accept more requests at this point'): ErrorReply {
     return new ErrorReply(overloadedError(message));
@@ -221,7 +254,11 @@ export class FakeConnection {
       for (const s of this.framer.add(frame.bytes)) this.socket.write(s);
       for (const s of this.framer.flush()) this.socket.write(s);
     } else this.socket.write(frame.bytes);
-    if (!this.framer && frame.version === ProtocolVersion.V5 && (frame.opcode === Opcode.READY || frame.opcode === Opcode.AUTHENTICATE)) {
+    if (
+      !this.framer &&
+      frame.version === ProtocolVersion.V5 &&
+      (frame.opcode === Opcode.READY || frame.opcode === Opcode.AUTHENTICATE)
+    ) {
       const c = this.compression === 'lz4' ? getCompressor('lz4') : undefined;
       this.framer = new SegmentFramer(c);
       this.decoder = new V5FrameDecoder({ expectResponses: false, compressor: c });
@@ -262,7 +299,11 @@ export class FakeServer extends EventEmitter {
     this.maxVersion = opts.maxVersion ?? ProtocolVersion.V4;
     this.minVersion = opts.minVersion ?? ProtocolVersion.V3;
     this.auth = opts.auth;
-    this.supported = opts.supported ?? { CQL_VERSION: ['3.4.7'], COMPRESSION: ['lz4', 'snappy'], PROTOCOL_VERSIONS: ['3/v3', '4/v4', '5/v5-beta'] };
+    this.supported = opts.supported ?? {
+      CQL_VERSION: ['3.4.7'],
+      COMPRESSION: ['lz4', 'snappy'],
+      PROTOCOL_VERSIONS: ['3/v3', '4/v4', '5/v5-beta'],
+    };
     this.peersPageSize = opts.peersPageSize;
     this.preparedIdSalt = opts.preparedIdSalt ?? '';
     this.record = opts.record ?? true;
@@ -326,7 +367,9 @@ export class FakeServer extends EventEmitter {
   }
   /** Requests with the given opcode (optionally of one connection). */
   requests(opcode?: number, connId?: number): ReceivedRequest[] {
-    return this.received.filter((r) => (opcode === undefined || r.opcode === opcode) && (connId === undefined || r.connId === connId));
+    return this.received.filter(
+      (r) => (opcode === undefined || r.opcode === opcode) && (connId === undefined || r.connId === connId),
+    );
   }
   queries(): string[] {
     return this.received.filter((r) => r.query !== undefined).map((r) => r.query!);
@@ -369,14 +412,18 @@ export class FakeServer extends EventEmitter {
       }
     }
     const query = decoded && (decoded.opcode === Opcode.QUERY || decoded.opcode === Opcode.PREPARE) ? decoded.query : undefined;
-    if (this.record) this.received.push({ connId: conn.id, version, opcode: frame.opcode, streamId: frame.streamId, frame, decoded, query });
+    if (this.record)
+      this.received.push({ connId: conn.id, version, opcode: frame.opcode, streamId: frame.streamId, frame, decoded, query });
     this.emit('request', frame, decoded, conn);
 
     let reply: Reply;
     if (version > this.maxVersion || version < this.minVersion) {
       reply = {
         opcode: Opcode.ERROR,
-        body: errorBody(ErrorCode.PROTOCOL_ERROR, `Invalid or unsupported protocol version (${version}); highest supported version is ${versionName(this.maxVersion)}`),
+        body: errorBody(
+          ErrorCode.PROTOCOL_ERROR,
+          `Invalid or unsupported protocol version (${version}); highest supported version is ${versionName(this.maxVersion)}`,
+        ),
       };
       const respVersion = version > this.maxVersion ? this.maxVersion : this.minVersion;
       return this.send(conn, responseFrame(respVersion, Opcode.ERROR, (reply as { body: Buffer }).body, frame.streamId));
@@ -420,7 +467,10 @@ export class FakeServer extends EventEmitter {
       case Opcode.AUTH_RESPONSE: {
         const token = decoded?.opcode === Opcode.AUTH_RESPONSE ? decoded.token : null;
         if (this.auth?.authenticator === DSE_AUTHENTICATOR && token?.toString() === 'PLAIN') {
-          return { opcode: Opcode.AUTH_CHALLENGE, body: Buffer.from(new Writer(32).writeBytes(Buffer.from('PLAIN-START')).finish()) };
+          return {
+            opcode: Opcode.AUTH_CHALLENGE,
+            body: Buffer.from(new Writer(32).writeBytes(Buffer.from('PLAIN-START')).finish()),
+          };
         }
         const creds = token ? parsePlainToken(token) : undefined;
         if (!this.auth || (creds && creds.username === this.auth.username && creds.password === this.auth.password)) {
@@ -438,7 +488,8 @@ export class FakeServer extends EventEmitter {
       case Opcode.QUERY: {
         if (decoded?.opcode !== Opcode.QUERY) return undefined;
         const q = decoded.query.trim().toLowerCase().replace(/\s+/g, ' ');
-        if (/from system\.local\b/.test(q)) return { opcode: Opcode.RESULT, body: this.tableRows(v, 'local', [this.local], null) };
+        if (/from system\.local\b/.test(q))
+          return { opcode: Opcode.RESULT, body: this.tableRows(v, 'local', [this.local], null) };
         if (/from system\.peers\b/.test(q)) {
           const start = decoded.params.pagingState ? decoded.params.pagingState.readInt32BE(0) : 0;
           const size = this.peersPageSize ?? this.peers.length;
@@ -448,7 +499,10 @@ export class FakeServer extends EventEmitter {
         }
         const use = /^use\s+"?([a-z0-9_]+)"?/i.exec(decoded.query.trim());
         if (use) {
-          return { opcode: Opcode.RESULT, body: Buffer.from(new Writer(32).writeInt(ResultKind.SET_KEYSPACE).writeString(use[1]!).finish()) };
+          return {
+            opcode: Opcode.RESULT,
+            body: Buffer.from(new Writer(32).writeInt(ResultKind.SET_KEYSPACE).writeString(use[1]!).finish()),
+          };
         }
         return { opcode: Opcode.RESULT, body: Buffer.from(new Writer(4).writeInt(ResultKind.VOID).finish()) };
       }
@@ -466,7 +520,10 @@ export class FakeServer extends EventEmitter {
       case Opcode.EXECUTE: {
         if (decoded?.opcode !== Opcode.EXECUTE) return undefined;
         if (!this.prepared.has(decoded.id.toString('hex'))) {
-          const w = new Writer(64).writeInt(ErrorCode.UNPREPARED).writeString(`Prepared query with ID ${decoded.id.toString('hex')} not found`).writeShortBytes(decoded.id);
+          const w = new Writer(64)
+            .writeInt(ErrorCode.UNPREPARED)
+            .writeString(`Prepared query with ID ${decoded.id.toString('hex')} not found`)
+            .writeShortBytes(decoded.id);
           return { opcode: Opcode.ERROR, body: Buffer.from(w.finish()) };
         }
         return { opcode: Opcode.RESULT, body: Buffer.from(new Writer(4).writeInt(ResultKind.VOID).finish()) };
@@ -474,13 +531,17 @@ export class FakeServer extends EventEmitter {
       case Opcode.BATCH: {
         if (decoded?.opcode === Opcode.BATCH) {
           for (const c of decoded.children) {
-            if (c.kind === 'prepared' && !this.prepared.has(c.id.toString('hex'))) return errorReply.unprepared(Buffer.from(c.id));
+            if (c.kind === 'prepared' && !this.prepared.has(c.id.toString('hex')))
+              return errorReply.unprepared(Buffer.from(c.id));
           }
         }
         return { opcode: Opcode.RESULT, body: Buffer.from(new Writer(4).writeInt(ResultKind.VOID).finish()) };
       }
       default:
-        return { opcode: Opcode.ERROR, body: errorBody(ErrorCode.PROTOCOL_ERROR, `unexpected opcode 0x${frame.opcode.toString(16)}`) };
+        return {
+          opcode: Opcode.ERROR,
+          body: errorBody(ErrorCode.PROTOCOL_ERROR, `unexpected opcode 0x${frame.opcode.toString(16)}`),
+        };
     }
   }
 
@@ -488,7 +549,13 @@ export class FakeServer extends EventEmitter {
     return createHash('md5').update(this.preparedIdSalt).update(query).digest();
   }
 
-  private tableRows(version: ProtocolVersion, table: string, rows: Row[], pagingState: Buffer | null, allRows: Row[] = rows): Buffer {
+  private tableRows(
+    version: ProtocolVersion,
+    table: string,
+    rows: Row[],
+    pagingState: Buffer | null,
+    allRows: Row[] = rows,
+  ): Buffer {
     const names: string[] = [];
     for (const r of allRows.length ? allRows : rows) for (const k of Object.keys(r)) if (!names.includes(k)) names.push(k);
     if (table === 'peers' && names.length === 0) names.push('peer', 'data_center', 'host_id', 'rack', 'rpc_address', 'tokens');

@@ -39,7 +39,10 @@ export interface RelayFaults {
 }
 const NO_FAULTS: RelayFaults = { latencyMs: 0, jitterMs: 0, bytesPerSecond: 0, rechunkMaxBytes: 0 };
 
-interface Scheduled { due: number; chunk: Buffer }
+interface Scheduled {
+  due: number;
+  chunk: Buffer;
+}
 
 /** One direction of one relayed connection: a queue of chunks with their due times. */
 class Lane {
@@ -63,7 +66,10 @@ class Lane {
     if (!head) return;
     const wait = head.due - performance.now();
     if (wait > 1) {
-      this.timer = setTimeout(() => { this.timer = undefined; this.pump(); }, wait);
+      this.timer = setTimeout(() => {
+        this.timer = undefined;
+        this.pump();
+      }, wait);
       return;
     }
     // one chunk per event-loop turn: separate writes reach the peer as separate reads (noDelay)
@@ -93,7 +99,12 @@ export class RelayedConnection extends EventEmitter {
   private readonly waitingDrain = new Set<Direction>();
   private budget: Partial<Record<Direction, { bytes: number; how: 'reset' | 'end' }>> = {};
 
-  constructor(readonly id: number, readonly client: net.Socket, readonly server: net.Socket, private readonly relay: FaultRelay) {
+  constructor(
+    readonly id: number,
+    readonly client: net.Socket,
+    readonly server: net.Socket,
+    private readonly relay: FaultRelay,
+  ) {
     super();
     this.lanes = {
       'to-server': new Lane((c) => this.write('to-server', c)),
@@ -317,7 +328,7 @@ export class FaultRelay {
     }
     const pieces: Buffer[] = [];
     if (f.rechunkMaxBytes > 0) {
-      for (let off = 0; off < chunk.length;) {
+      for (let off = 0; off < chunk.length; ) {
         const n = 1 + Math.floor(Math.random() * f.rechunkMaxBytes);
         pieces.push(chunk.subarray(off, off + n));
         off += n;

@@ -15,21 +15,27 @@ export async function buildGocqlProgram(dir: string): Promise<{ bin: string; ms:
   try {
     version = await runProcess('go', ['version'], { timeoutMs: 30_000 });
   } catch (e) {
-    throw new Error(`the Go toolchain is not on PATH ('go version' failed: ${(e as Error).message}). ` +
-      'This test builds a gocql client from test/gocql and needs Go >= 1.22 installed (CI machines have it)' +
-      (existsSync('/usr/local/go/bin/go') ? '; /usr/local/go/bin/go exists: add /usr/local/go/bin to PATH.' : '.'));
+    throw new Error(
+      `the Go toolchain is not on PATH ('go version' failed: ${(e as Error).message}). ` +
+        'This test builds a gocql client from test/gocql and needs Go >= 1.22 installed (CI machines have it)' +
+        (existsSync('/usr/local/go/bin/go') ? '; /usr/local/go/bin/go exists: add /usr/local/go/bin to PATH.' : '.'),
+    );
   }
   if (version.code !== 0) throw new Error(`'go version' failed.\n${describeProcess('go version', version)}`);
   const bin = join(dir, 'zdm-gocql');
   const t0 = Date.now();
   // GOPATH/GOMODCACHE stay at their defaults, so the module cache is shared between runs.
   const build = await runProcess('go', ['build', '-o', bin, '.'], {
-    cwd: GO_MODULE, timeoutMs: BUILD_TIMEOUT_MS, env: { ...process.env, GOFLAGS: '-mod=mod' },
+    cwd: GO_MODULE,
+    timeoutMs: BUILD_TIMEOUT_MS,
+    env: { ...process.env, GOFLAGS: '-mod=mod' },
   });
   const ms = Date.now() - t0;
   if (build.code !== 0) {
-    throw new Error(`'go build' of ${GO_MODULE} failed after ${ms} ms (timeout ${BUILD_TIMEOUT_MS} ms; ${version.stdout.trim()}).\n` +
-      describeProcess('go build', build));
+    throw new Error(
+      `'go build' of ${GO_MODULE} failed after ${ms} ms (timeout ${BUILD_TIMEOUT_MS} ms; ${version.stdout.trim()}).\n` +
+        describeProcess('go build', build),
+    );
   }
   return { bin, ms };
 }

@@ -21,7 +21,10 @@ import { withSession, NODE_NAMES, type NodeName } from './clusters';
 import { bind, errorOf, type RawCqlClient } from './raw-client';
 
 export type Outcome = 'acked' | 'failed' | 'not-applied';
-export interface Attempt { outcome: Outcome; error?: unknown }
+export interface Attempt {
+  outcome: Outcome;
+  error?: unknown;
+}
 /** Runs one statement through the proxy; throws on error (an error with a numeric `code` is a server error). */
 export type Exec = (cql: string, params: unknown[]) => Promise<unknown>;
 
@@ -62,10 +65,14 @@ export class WriteLedger {
 
   /** Creates the ledger tables in `keyspace` (which must exist) on both clusters, directly. */
   static async create(keyspace: string): Promise<WriteLedger> {
-    await Promise.all(NODE_NAMES.map((n) => withSession(n, async (c) => {
-      await c.execute(`CREATE TABLE IF NOT EXISTS ${keyspace}.ledger_rows (k text PRIMARY KEY, v int)`);
-      await c.execute(`CREATE TABLE IF NOT EXISTS ${keyspace}.ledger_counts (k text PRIMARY KEY, n counter)`);
-    })));
+    await Promise.all(
+      NODE_NAMES.map((n) =>
+        withSession(n, async (c) => {
+          await c.execute(`CREATE TABLE IF NOT EXISTS ${keyspace}.ledger_rows (k text PRIMARY KEY, v int)`);
+          await c.execute(`CREATE TABLE IF NOT EXISTS ${keyspace}.ledger_counts (k text PRIMARY KEY, n counter)`);
+        }),
+      ),
+    );
     return new WriteLedger(keyspace);
   }
 
@@ -147,27 +154,32 @@ export class WriteLedger {
 
   /** Reads every ledger key directly from Origin and Target and checks the promise. */
   async verify(): Promise<LedgerReport> {
-    const read = async (name: NodeName): Promise<{ rows: Set<string>; counts: Map<string, number> }> => withSession(name, async (c: Client) => {
-      const rows = new Set<string>();
-      const counts = new Map<string, number>();
-      const all = async (cql: string, each: (r: Record<string, unknown>) => void): Promise<void> => {
-        let pageState: string | undefined;
-        do {
-          const rs = await c.execute(cql, [], { fetchSize: 5000, pageState, consistency: driverTypes.consistencies.one });
-          for (const r of rs.rows) each(r as unknown as Record<string, unknown>);
-          pageState = rs.pageState ?? undefined;
-        } while (pageState);
-      };
-      await all(`SELECT k FROM ${this.keyspace}.ledger_rows`, (r) => {
-        const k = r['k'] as string;
-        if (k.startsWith(this.prefix)) rows.add(k);
-      });
-      await all(`SELECT k, n FROM ${this.keyspace}.ledger_counts`, (r) => {
-        const k = r['k'] as string;
-        if (k.startsWith(this.prefix)) counts.set(k, (r['n'] as { toNumber(): number }).toNumber());
-      });
-      return { rows, counts };
-    }, { timeoutMs: 30_000 });
+    const read = async (name: NodeName): Promise<{ rows: Set<string>; counts: Map<string, number> }> =>
+      withSession(
+        name,
+        async (c: Client) => {
+          const rows = new Set<string>();
+          const counts = new Map<string, number>();
+          const all = async (cql: string, each: (r: Record<string, unknown>) => void): Promise<void> => {
+            let pageState: string | undefined;
+            do {
+              const rs = await c.execute(cql, [], { fetchSize: 5000, pageState, consistency: driverTypes.consistencies.one });
+              for (const r of rs.rows) each(r as unknown as Record<string, unknown>);
+              pageState = rs.pageState ?? undefined;
+            } while (pageState);
+          };
+          await all(`SELECT k FROM ${this.keyspace}.ledger_rows`, (r) => {
+            const k = r['k'] as string;
+            if (k.startsWith(this.prefix)) rows.add(k);
+          });
+          await all(`SELECT k, n FROM ${this.keyspace}.ledger_counts`, (r) => {
+            const k = r['k'] as string;
+            if (k.startsWith(this.prefix)) counts.set(k, (r['n'] as { toNumber(): number }).toNumber());
+          });
+          return { rows, counts };
+        },
+        { timeoutMs: 30_000 },
+      );
     const [origin, target] = await Promise.all([read('origin'), read('target')]);
     const sides = { origin, target };
     const report: LedgerReport = {
@@ -268,7 +280,8 @@ export class MixedWorkload {
   /** Requests of that kind that succeeded after `since` (performance.now()). */
   okSince(kind: 'read' | 'write', since: number): number {
     let n = 0;
-    for (let i = this.log.length - 1; i >= 0 && this.log[i]!.at >= since; i--) if (this.log[i]!.kind === kind && this.log[i]!.ok) n++;
+    for (let i = this.log.length - 1; i >= 0 && this.log[i]!.at >= since; i--)
+      if (this.log[i]!.kind === kind && this.log[i]!.ok) n++;
     return n;
   }
 
@@ -276,7 +289,13 @@ export class MixedWorkload {
     const at = performance.now();
     const ms = at - t0;
     this.log.push({ kind, ok: !err, at, startedAt: t0 });
-    if (kind === 'read') { this.stats.reads++; if (err) this.stats.readErrors++; } else { this.stats.writes++; if (err) this.stats.writeErrors++; }
+    if (kind === 'read') {
+      this.stats.reads++;
+      if (err) this.stats.readErrors++;
+    } else {
+      this.stats.writes++;
+      if (err) this.stats.writeErrors++;
+    }
     if (err) {
       const m = String((err as Error).message ?? err).slice(0, 200);
       this.stats.errors.set(m, (this.stats.errors.get(m) ?? 0) + 1);
@@ -291,7 +310,7 @@ export class MixedWorkload {
       for (const kind of ['insert', 'increment', 'read'] as const) {
         if (this.stopped) break;
         const t0 = performance.now();
-        const p = { kind: kind === 'read' ? 'read' as const : 'write' as const, startedAt: t0 };
+        const p = { kind: kind === 'read' ? ('read' as const) : ('write' as const), startedAt: t0 };
         this.pending.add(p);
         if (kind === 'read') {
           try {
@@ -308,7 +327,7 @@ export class MixedWorkload {
         }
         const a = await (kind === 'insert' ? this.ledger.insert(exec) : this.ledger.increment(exec));
         this.pending.delete(p);
-        this.note('write', t0, a.outcome === 'acked' ? undefined : a.error ?? new Error(`write ${a.outcome}`));
+        this.note('write', t0, a.outcome === 'acked' ? undefined : (a.error ?? new Error(`write ${a.outcome}`)));
         if (a.outcome !== 'acked') await new Promise((r) => setTimeout(r, 50)); // no busy loop while nothing answers
       }
     }
@@ -318,7 +337,11 @@ export class MixedWorkload {
 /** An Exec over a RawCqlClient (values: numbers as int, the rest as text); ERROR replies throw with their code. */
 export function rawExec(c: RawCqlClient, timeoutMs = 10_000): Exec {
   return async (cql, params) => {
-    const f = await c.query(cql, params.map((p) => (typeof p === 'number' ? bind.int(p) : bind.text(String(p)))), { timeoutMs });
+    const f = await c.query(
+      cql,
+      params.map((p) => (typeof p === 'number' ? bind.int(p) : bind.text(String(p)))),
+      { timeoutMs },
+    );
     const e = errorOf(f);
     if (e) throw Object.assign(new Error(`ERROR 0x${e.code.toString(16)}: ${e.message}`), { code: e.code });
   };

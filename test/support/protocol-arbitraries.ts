@@ -109,10 +109,18 @@ export function requestArbitraries(v: ProtocolVersion): Record<string, fc.Arbitr
     OPTIONS: fc.constant({ opcode: Opcode.OPTIONS as const }),
     QUERY: rec({ opcode: fc.constant(Opcode.QUERY as const), query: text(40), params: queryParameters(v) }),
     PREPARE: hasKeyspace(v)
-      ? rec({ opcode: fc.constant(Opcode.PREPARE as const), query: text(40), keyspace: text() }, { requiredKeys: ['opcode', 'query'] })
+      ? rec(
+          { opcode: fc.constant(Opcode.PREPARE as const), query: text(40), keyspace: text() },
+          { requiredKeys: ['opcode', 'query'] },
+        )
       : rec({ opcode: fc.constant(Opcode.PREPARE as const), query: text(40) }),
     EXECUTE: hasKeyspace(v)
-      ? rec({ opcode: fc.constant(Opcode.EXECUTE as const), id: buffer(16), resultMetadataId: buffer(16), params: queryParameters(v) })
+      ? rec({
+          opcode: fc.constant(Opcode.EXECUTE as const),
+          id: buffer(16),
+          resultMetadataId: buffer(16),
+          params: queryParameters(v),
+        })
       : rec({ opcode: fc.constant(Opcode.EXECUTE as const), id: buffer(16), params: queryParameters(v) }),
     BATCH: batch(v),
     REGISTER: rec({ opcode: fc.constant(Opcode.REGISTER as const), eventTypes: fc.array(text(), { maxLength: 4 }) }),

@@ -115,7 +115,11 @@ export async function freePort(hosts: readonly string[] = ['127.0.0.1']): Promis
     const port = await listenOnce(hosts[0]!, 0);
     if (port === undefined) continue;
     let ok = true;
-    for (const h of hosts.slice(1)) if ((await listenOnce(h, port)) === undefined) { ok = false; break; }
+    for (const h of hosts.slice(1))
+      if ((await listenOnce(h, port)) === undefined) {
+        ok = false;
+        break;
+      }
     if (ok) return port;
   }
   throw new Error(`no free port on ${hosts.join(', ')}`);
@@ -141,7 +145,11 @@ async function waitListening(host: string, port: number, timeoutMs: number, fail
     if (err) throw err;
     const ok = await new Promise<boolean>((resolve) => {
       const s = connect({ host, port });
-      const done = (v: boolean): void => { s.removeAllListeners(); s.destroy(); resolve(v); };
+      const done = (v: boolean): void => {
+        s.removeAllListeners();
+        s.destroy();
+        resolve(v);
+      };
       s.setTimeout(1000, () => done(false));
       s.once('connect', () => done(true));
       s.once('error', () => done(false));
@@ -158,11 +166,12 @@ function logSink(lines: string[], label: string): Writable & { write(s: string):
   return new Writable({
     write(chunk: Buffer | string, _enc, cb) {
       const text = chunk.toString();
-      for (const line of text.split('\n')) if (line) {
-        lines.push(line);
-        if (lines.length > 5000) lines.splice(0, lines.length - 5000);
-        if (echo) process.stderr.write(`[${label}] ${line}\n`);
-      }
+      for (const line of text.split('\n'))
+        if (line) {
+          lines.push(line);
+          if (lines.length > 5000) lines.splice(0, lines.length - 5000);
+          if (echo) process.stderr.write(`[${label}] ${line}\n`);
+        }
       cb();
     },
   });
@@ -195,22 +204,33 @@ export async function startTestProxy(opts: TestProxyOptions = {}): Promise<TestP
     if (opts.configVia === 'yaml') {
       tmp = mkdtempSync(join(tmpdir(), 'zdm-test-proxy-'));
       const file = join(tmp, 'zdm-proxy.yml');
-      writeFileSync(file, Object.entries(settings).filter(([, v]) => v !== undefined)
-        .map(([k, v]) => `${k}: ${typeof v === 'string' ? JSON.stringify(v) : String(v)}\n`).join(''));
+      writeFileSync(
+        file,
+        Object.entries(settings)
+          .filter(([, v]) => v !== undefined)
+          .map(([k, v]) => `${k}: ${typeof v === 'string' ? JSON.stringify(v) : String(v)}\n`)
+          .join(''),
+      );
       args = ['--config', file];
       childEnv = {};
     }
     const [command, commandArgs] = opts.bin ? [opts.bin, args] : [process.execPath, [CLI_JS, ...args]];
     const child = spawn(command, commandArgs, {
-      env: { PATH: process.env.PATH ?? '', ...childEnv }, stdio: ['ignore', 'pipe', 'pipe'],
+      env: { PATH: process.env.PATH ?? '', ...childEnv },
+      stdio: ['ignore', 'pipe', 'pipe'],
     });
-    if (tmp) { const dir = tmp; child.once('exit', () => rmSync(dir, { recursive: true, force: true })); }
+    if (tmp) {
+      const dir = tmp;
+      child.once('exit', () => rmSync(dir, { recursive: true, force: true }));
+    }
     const sink = logSink(logs, label);
     child.stdout!.on('data', (d: Buffer) => sink.write(d));
     child.stderr!.on('data', (d: Buffer) => sink.write(d));
     let exited: Error | undefined;
     child.once('exit', (code, signal) => {
-      exited = new Error(`proxy CLI exited (code ${code}, signal ${signal}) before listening; output:\n${logs.slice(-30).join('\n')}`);
+      exited = new Error(
+        `proxy CLI exited (code ${code}, signal ${signal}) before listening; output:\n${logs.slice(-30).join('\n')}`,
+      );
     });
     try {
       await waitListening(host, port, timeoutMs, () => exited);
@@ -219,7 +239,13 @@ export async function startTestProxy(opts: TestProxyOptions = {}): Promise<TestP
       throw e;
     }
     return {
-      host, port, contactPoint: `${host}:${port}`, env, logs, handle: undefined, child,
+      host,
+      port,
+      contactPoint: `${host}:${port}`,
+      env,
+      logs,
+      handle: undefined,
+      child,
       stop: () => stopChild(child),
     };
   }
@@ -236,19 +262,31 @@ export async function startTestProxy(opts: TestProxyOptions = {}): Promise<TestP
   const loggerMod = require(join(DIST_SRC, 'observability', 'logger')) as LoggerModule;
   const config = configMod.loadConfig({ env });
   const logger = loggerMod.createLogger(String(settings.log_level ?? 'warn'), {
-    destination: logSink(logs, label), base: { proxy: `${host}:${port}` },
+    destination: logSink(logs, label),
+    base: { proxy: `${host}:${port}` },
   });
-  const handle = await withTimeout(proxyMod.startProxy(config, { logger, startTimeoutMs: timeoutMs }), timeoutMs + 5_000, `startProxy on ${host}:${port}`);
+  const handle = await withTimeout(
+    proxyMod.startProxy(config, { logger, startTimeoutMs: timeoutMs }),
+    timeoutMs + 5_000,
+    `startProxy on ${host}:${port}`,
+  );
   let stopped: Promise<void> | undefined;
   return {
-    host, port: handle.port ?? port, contactPoint: `${host}:${handle.port ?? port}`, env, logs, handle,
+    host,
+    port: handle.port ?? port,
+    contactPoint: `${host}:${handle.port ?? port}`,
+    env,
+    logs,
+    handle,
     stop: () => (stopped ??= Promise.resolve(handle.close()).then(() => undefined)),
   };
 }
 
 function withTimeout<T>(p: Promise<T>, ms: number, what: string): Promise<T> {
   let timer: NodeJS.Timeout | undefined;
-  const t = new Promise<never>((_, reject) => { timer = setTimeout(() => reject(new Error(`${what}: timed out after ${ms} ms`)), ms); });
+  const t = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`${what}: timed out after ${ms} ms`)), ms);
+  });
   return Promise.race([p, t]).finally(() => clearTimeout(timer));
 }
 
@@ -256,7 +294,10 @@ function stopChild(child: ChildProcess): Promise<void> {
   if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve();
   return new Promise((resolve) => {
     const timer = setTimeout(() => child.kill('SIGKILL'), 15_000);
-    child.once('exit', () => { clearTimeout(timer); resolve(); });
+    child.once('exit', () => {
+      clearTimeout(timer);
+      resolve();
+    });
     child.kill('SIGTERM');
   });
 }
@@ -300,41 +341,76 @@ export function proxyClient(opts: ProxyClientOptions = {}): Promise<Client> {
   return connectedClient(proxyClientOptions(opts));
 }
 
-export interface ProcessResult { code: number | null; signal: NodeJS.Signals | null; stdout: string; stderr: string }
+export interface ProcessResult {
+  code: number | null;
+  signal: NodeJS.Signals | null;
+  stdout: string;
+  stderr: string;
+}
 
 /** A process run for an assertion message: exit status, the tails of stdout and stderr, and the proxy's last log lines. */
 export function describeProcess(what: string, r: ProcessResult, proxy?: { logs: string[] }): string {
-  return `${what}: exit ${r.code}${r.signal ? ` (signal ${r.signal})` : ''}\nstdout (last 3000 chars):\n${r.stdout.slice(-3000)}` +
+  return (
+    `${what}: exit ${r.code}${r.signal ? ` (signal ${r.signal})` : ''}\nstdout (last 3000 chars):\n${r.stdout.slice(-3000)}` +
     `\nstderr (last 6000 chars):\n${r.stderr.slice(-6000)}` +
-    (proxy ? `\nproxy log (last 20 lines):\n${proxy.logs.slice(-20).map((l) => l.trimEnd()).join('\n')}` : '');
+    (proxy
+      ? `\nproxy log (last 20 lines):\n${proxy.logs
+          .slice(-20)
+          .map((l) => l.trimEnd())
+          .join('\n')}`
+      : '')
+  );
 }
 
 /** Runs a process and collects its output; never rejects on a non-zero exit (check `code`). */
-export function runProcess(command: string, args: readonly string[], {
-  env = process.env, timeoutMs = 60_000, cwd = ROOT,
-}: { env?: NodeJS.ProcessEnv; timeoutMs?: number; cwd?: string } = {}): Promise<ProcessResult> {
+export function runProcess(
+  command: string,
+  args: readonly string[],
+  { env = process.env, timeoutMs = 60_000, cwd = ROOT }: { env?: NodeJS.ProcessEnv; timeoutMs?: number; cwd?: string } = {},
+): Promise<ProcessResult> {
   return new Promise((resolve, reject) => {
     const child = spawn(command, [...args], { env, cwd, stdio: ['ignore', 'pipe', 'pipe'] });
     let stdout = '';
     let stderr = '';
-    child.stdout.setEncoding('utf8').on('data', (d: string) => { stdout += d; });
-    child.stderr.setEncoding('utf8').on('data', (d: string) => { stderr += d; });
+    child.stdout.setEncoding('utf8').on('data', (d: string) => {
+      stdout += d;
+    });
+    child.stderr.setEncoding('utf8').on('data', (d: string) => {
+      stderr += d;
+    });
     const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs);
-    child.on('error', (e) => { clearTimeout(timer); reject(e); });
-    child.on('close', (code, signal) => { clearTimeout(timer); resolve({ code, signal, stdout, stderr }); });
+    child.on('error', (e) => {
+      clearTimeout(timer);
+      reject(e);
+    });
+    child.on('close', (code, signal) => {
+      clearTimeout(timer);
+      resolve({ code, signal, stdout, stderr });
+    });
   });
 }
 
 /** Runs a Python script (source text) with the project venv's python (.venv, scripts/pyenv.sh): `python -c script args...`. */
-export async function runPython(script: string, args: readonly string[] = [], opts: { timeoutMs?: number } = {}): Promise<ProcessResult> {
+export async function runPython(
+  script: string,
+  args: readonly string[] = [],
+  opts: { timeoutMs?: number } = {},
+): Promise<ProcessResult> {
   if (!existsSync(VENV_PYTHON)) throw new Error(`${VENV_PYTHON} missing: run 'bash scripts/pyenv.sh'`);
   return runProcess(VENV_PYTHON, ['-c', script, ...args], { timeoutMs: opts.timeoutMs ?? 60_000 });
 }
 
 /** Runs the proxy CLI (`node dist/src/cli.js args`) with exactly the given environment (plus PATH). */
-export function runCli(args: readonly string[], env: Record<string, string>, opts: { timeoutMs?: number } = {}): Promise<ProcessResult> {
+export function runCli(
+  args: readonly string[],
+  env: Record<string, string>,
+  opts: { timeoutMs?: number } = {},
+): Promise<ProcessResult> {
   if (!existsSync(CLI_JS)) throw new Error(`${CLI_JS} missing: run npm run build`);
-  return runProcess(process.execPath, [CLI_JS, ...args], { env: { PATH: process.env.PATH ?? '', ...env }, timeoutMs: opts.timeoutMs ?? 30_000 });
+  return runProcess(process.execPath, [CLI_JS, ...args], {
+    env: { PATH: process.env.PATH ?? '', ...env },
+    timeoutMs: opts.timeoutMs ?? 30_000,
+  });
 }
 
 /**

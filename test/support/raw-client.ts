@@ -91,21 +91,37 @@ export function expectResult(f: Frame, what = 'request'): Frame {
 /** Rows of a RESULT/Rows frame as objects (column name -> decoded value). */
 export function rowsOf(f: Frame): Record<string, CqlValue>[] {
   expectResult(f, 'rows');
-  const m = f.message as { kind: number; metadata?: { columns?: { name: string; type: import('../../src/protocol').DataType }[] }; rows?: (Buffer | null)[][] };
+  const m = f.message as {
+    kind: number;
+    metadata?: { columns?: { name: string; type: import('../../src/protocol').DataType }[] };
+    rows?: (Buffer | null)[][];
+  };
   if (m.kind !== ResultKind.ROWS) throw new Error(`not a Rows result (kind ${m.kind})`);
   const cols = m.metadata?.columns ?? [];
   return (m.rows ?? []).map((row) => {
     const o: Record<string, CqlValue> = {};
-    cols.forEach((c, i) => { o[c.name] = decodeValue(c.type, row[i] ?? null, f.version); });
+    cols.forEach((c, i) => {
+      o[c.name] = decodeValue(c.type, row[i] ?? null, f.version);
+    });
     return o;
   });
 }
 
 /** [value] encoders for bound values. */
 export const bind = {
-  int(n: number): Buffer { const b = Buffer.alloc(4); b.writeInt32BE(n); return b; },
-  bigint(n: bigint): Buffer { const b = Buffer.alloc(8); b.writeBigInt64BE(n); return b; },
-  text(s: string): Buffer { return Buffer.from(s, 'utf8'); },
+  int(n: number): Buffer {
+    const b = Buffer.alloc(4);
+    b.writeInt32BE(n);
+    return b;
+  },
+  bigint(n: bigint): Buffer {
+    const b = Buffer.alloc(8);
+    b.writeBigInt64BE(n);
+    return b;
+  },
+  text(s: string): Buffer {
+    return Buffer.from(s, 'utf8');
+  },
 };
 
 export class RawCqlClient extends EventEmitter {
@@ -122,7 +138,11 @@ export class RawCqlClient extends EventEmitter {
   /** Frames that arrived for no pending request (e.g. the late reply of a timed-out request). */
   readonly orphans: Frame[] = [];
 
-  private constructor(readonly socket: net.Socket, version: ProtocolVersion, readonly compression?: 'lz4') {
+  private constructor(
+    readonly socket: net.Socket,
+    version: ProtocolVersion,
+    readonly compression?: 'lz4',
+  ) {
     super();
     this.version = version;
     if (compression) {
@@ -157,7 +177,10 @@ export class RawCqlClient extends EventEmitter {
     };
     socket.on('error', (e) => closed(e.message));
     socket.on('close', () => closed('closed'));
-    socket.on('end', () => { closed('end of stream'); socket.destroy(); });
+    socket.on('end', () => {
+      closed('end of stream');
+      socket.destroy();
+    });
   }
 
   /** Opens a TCP connection and (unless noHandshake) runs STARTUP and PLAIN auth. */
@@ -166,15 +189,28 @@ export class RawCqlClient extends EventEmitter {
     const timeoutMs = opts.timeoutMs ?? 10_000;
     const socket = await new Promise<net.Socket>((resolve, reject) => {
       const s = net.connect({ host: opts.host, port: opts.port });
-      const t = setTimeout(() => { s.destroy(); reject(new Error(`connect ${opts.host}:${opts.port}: timed out`)); }, timeoutMs);
-      s.once('connect', () => { clearTimeout(t); s.removeAllListeners('error'); resolve(s); });
-      s.once('error', (e) => { clearTimeout(t); reject(e); });
+      const t = setTimeout(() => {
+        s.destroy();
+        reject(new Error(`connect ${opts.host}:${opts.port}: timed out`));
+      }, timeoutMs);
+      s.once('connect', () => {
+        clearTimeout(t);
+        s.removeAllListeners('error');
+        resolve(s);
+      });
+      s.once('error', (e) => {
+        clearTimeout(t);
+        reject(e);
+      });
     });
     socket.setNoDelay(true);
     const c = new RawCqlClient(socket, version, opts.compression);
     if (opts.noHandshake) return c;
     try {
-      await c.handshake(opts.credentials === undefined ? { username: 'cassandra', password: 'cassandra' } : opts.credentials, timeoutMs);
+      await c.handshake(
+        opts.credentials === undefined ? { username: 'cassandra', password: 'cassandra' } : opts.credentials,
+        timeoutMs,
+      );
     } catch (e) {
       c.close();
       throw e;
@@ -184,12 +220,20 @@ export class RawCqlClient extends EventEmitter {
 
   /** STARTUP, then PLAIN auth if the server asks. */
   async handshake(credentials: { username: string; password: string } | null, timeoutMs = 10_000): Promise<void> {
-    const options: Record<string, string> = { CQL_VERSION: '3.0.0', ...(this.compression ? { COMPRESSION: this.compression } : {}) };
+    const options: Record<string, string> = {
+      CQL_VERSION: '3.0.0',
+      ...(this.compression ? { COMPRESSION: this.compression } : {}),
+    };
     const r = await this.request({ opcode: Opcode.STARTUP, options }, timeoutMs);
     if (r.message.opcode === Opcode.READY) return;
     if (r.message.opcode === Opcode.AUTHENTICATE) {
       if (!credentials) throw new Error('server asked for authentication, no credentials given');
-      const token = Buffer.concat([Buffer.from([0]), Buffer.from(credentials.username), Buffer.from([0]), Buffer.from(credentials.password)]);
+      const token = Buffer.concat([
+        Buffer.from([0]),
+        Buffer.from(credentials.username),
+        Buffer.from([0]),
+        Buffer.from(credentials.password),
+      ]);
       const a = await this.request({ opcode: Opcode.AUTH_RESPONSE, token }, timeoutMs);
       if (a.message.opcode === Opcode.AUTH_SUCCESS) return;
       throw new Error(`authentication failed: ${JSON.stringify(errorOf(a) ?? a.message.opcode)}`);
@@ -207,7 +251,10 @@ export class RawCqlClient extends EventEmitter {
   /** Resolves true if the connection closes within ms, false otherwise. */
   async closesWithin(ms: number): Promise<boolean> {
     let t: NodeJS.Timeout | undefined;
-    const r = await Promise.race([this.closedPromise.then(() => true), new Promise<boolean>((res) => (t = setTimeout(() => res(false), ms)))]);
+    const r = await Promise.race([
+      this.closedPromise.then(() => true),
+      new Promise<boolean>((res) => (t = setTimeout(() => res(false), ms))),
+    ]);
     if (t) clearTimeout(t);
     return r;
   }
@@ -253,12 +300,23 @@ export class RawCqlClient extends EventEmitter {
     this.socket.write(bytes);
   }
 
-  query(cql: string, values?: Value[], opts: { consistency?: Consistency; timeoutMs?: number; pageSize?: number } = {}): Promise<Frame> {
-    return this.request({
-      opcode: Opcode.QUERY,
-      query: cql,
-      params: { consistency: opts.consistency ?? Consistency.ONE, ...(values ? { values } : {}), ...(opts.pageSize ? { pageSize: opts.pageSize } : {}) },
-    }, opts.timeoutMs);
+  query(
+    cql: string,
+    values?: Value[],
+    opts: { consistency?: Consistency; timeoutMs?: number; pageSize?: number } = {},
+  ): Promise<Frame> {
+    return this.request(
+      {
+        opcode: Opcode.QUERY,
+        query: cql,
+        params: {
+          consistency: opts.consistency ?? Consistency.ONE,
+          ...(values ? { values } : {}),
+          ...(opts.pageSize ? { pageSize: opts.pageSize } : {}),
+        },
+      },
+      opts.timeoutMs,
+    );
   }
 
   /** PREPARE; resolves with the prepared id (throws on an ERROR reply). */
@@ -272,23 +330,31 @@ export class RawCqlClient extends EventEmitter {
 
   /** EXECUTE; on v5 the result metadata id is the one the PREPARE of `id` returned (empty if unknown). */
   execute(id: Buffer, values: Value[] = [], opts: { consistency?: Consistency; timeoutMs?: number } = {}): Promise<Frame> {
-    const resultMetadataId = this.version === ProtocolVersion.V5 ? this.resultMetadataIds.get(id.toString('hex')) ?? Buffer.alloc(0) : undefined;
-    return this.request({
-      opcode: Opcode.EXECUTE,
-      id,
-      ...(resultMetadataId ? { resultMetadataId } : {}),
-      params: { consistency: opts.consistency ?? Consistency.ONE, ...(values.length ? { values } : {}) },
-    }, opts.timeoutMs);
+    const resultMetadataId =
+      this.version === ProtocolVersion.V5 ? (this.resultMetadataIds.get(id.toString('hex')) ?? Buffer.alloc(0)) : undefined;
+    return this.request(
+      {
+        opcode: Opcode.EXECUTE,
+        id,
+        ...(resultMetadataId ? { resultMetadataId } : {}),
+        params: { consistency: opts.consistency ?? Consistency.ONE, ...(values.length ? { values } : {}) },
+      },
+      opts.timeoutMs,
+    );
   }
 
   batch(type: BatchType, children: BatchChild[], opts: { consistency?: Consistency; timeoutMs?: number } = {}): Promise<Frame> {
-    return this.request({ opcode: Opcode.BATCH, type, children, consistency: opts.consistency ?? Consistency.ONE }, opts.timeoutMs);
+    return this.request(
+      { opcode: Opcode.BATCH, type, children, consistency: opts.consistency ?? Consistency.ONE },
+      opts.timeoutMs,
+    );
   }
 
   /** REGISTER for the given event types; throws unless READY. */
   async register(types: string[], timeoutMs?: number): Promise<void> {
     const f = await this.request({ opcode: Opcode.REGISTER, eventTypes: types }, timeoutMs);
-    if (f.message.opcode !== Opcode.READY) throw new Error(`REGISTER: unexpected reply ${JSON.stringify(errorOf(f) ?? f.message.opcode)}`);
+    if (f.message.opcode !== Opcode.READY)
+      throw new Error(`REGISTER: unexpected reply ${JSON.stringify(errorOf(f) ?? f.message.opcode)}`);
   }
 
   options(timeoutMs?: number): Promise<Frame> {
@@ -347,7 +413,9 @@ export interface RawExchange {
  * `until(frames)` is true, or `waitMs` passes (then the connection is closed by us). For bad-input tests.
  */
 export async function exchangeBytes(
-  host: string, port: number, bytes: Uint8Array | Uint8Array[],
+  host: string,
+  port: number,
+  bytes: Uint8Array | Uint8Array[],
   opts: { waitMs?: number; until?: (frames: Frame[]) => boolean; end?: boolean } = {},
 ): Promise<RawExchange> {
   const socket = net.connect({ host, port });

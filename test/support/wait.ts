@@ -26,7 +26,9 @@ export async function waitFor<T>(what: string, probe: () => T | Promise<T>, opts
       last = e;
     }
     if (Date.now() > deadline) {
-      assert.fail(`${what}: not reached within ${timeoutMs} ms (last: ${last instanceof Error ? last.message : JSON.stringify(last)})`);
+      assert.fail(
+        `${what}: not reached within ${timeoutMs} ms (last: ${last instanceof Error ? last.message : JSON.stringify(last)})`,
+      );
     }
     await new Promise((r) => setTimeout(r, intervalMs));
   }

@@ -107,7 +107,15 @@ function copyBytes(src: Uint8Array, from: number, len: number, dst: Uint8Array, 
   else for (let i = 0; i < len; i++) dst[to + i] = src[from + i]!;
 }
 
-function writeSequence(src: Uint8Array, litStart: number, litLen: number, offset: number, ml: number, dst: Uint8Array, op: number): number {
+function writeSequence(
+  src: Uint8Array,
+  litStart: number,
+  litLen: number,
+  offset: number,
+  ml: number,
+  dst: Uint8Array,
+  op: number,
+): number {
   const tokenPos = op++;
   let token = 0;
   if (litLen >= 15) {
@@ -239,9 +247,7 @@ export function lz4DecompressBlock(src: Uint8Array, uncompressedLength: number, 
   }
   const compressedLength = srcEnd - srcStart;
   if (uncompressedLength > compressedLength * LZ4_MAX_RATIO) {
-    throw compressError(
-      `declared uncompressed length ${uncompressedLength} is impossible for a ${compressedLength}-byte block`,
-    );
+    throw compressError(`declared uncompressed length ${uncompressedLength} is impossible for a ${compressedLength}-byte block`);
   }
   const out = Buffer.allocUnsafe(uncompressedLength);
   const n = lz4DecompressBlockInto(src, srcStart, srcEnd, out, 0, uncompressedLength);

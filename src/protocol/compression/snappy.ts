@@ -70,7 +70,8 @@ function validateElements(src: Uint8Array, pos: number, expected: number): void 
         pos += 4;
         break;
     }
-    if (offset === 0 || offset > out) throw snappyError(`copy offset ${offset} points outside the output (at output offset ${out})`);
+    if (offset === 0 || offset > out)
+      throw snappyError(`copy offset ${offset} points outside the output (at output offset ${out})`);
     if (len > expected - out) throw snappyError(`output exceeds the declared length of ${expected} bytes`);
     out += len;
   }

@@ -66,7 +66,8 @@ export function encodeBatch(msg: Batch, version: ProtocolVersion, w: Writer): vo
   for (const child of msg.children) {
     if (child.kind === 'query') w.writeByte(BatchChildKind.QUERY).writeLongString(child.query);
     else w.writeByte(BatchChildKind.PREPARED).writeShortBytes(child.id);
-    if (child.values.length > 0xffff) throw new RangeError(`a BATCH statement holds at most 65535 values, got ${child.values.length}`);
+    if (child.values.length > 0xffff)
+      throw new RangeError(`a BATCH statement holds at most 65535 values, got ${child.values.length}`);
     w.writeShort(child.values.length);
     for (const value of child.values) writeBoundValue(w, value, version);
   }
@@ -85,7 +86,10 @@ export function decodeBatch(r: Reader, version: ProtocolVersion): Batch {
   const n = r.readShort('BATCH statement count');
   // Each statement takes at least 7 bytes (kind, empty id, value count): check before allocating.
   if (n * 7 > r.remaining) {
-    throw new ProtocolError('truncated', `cannot read BATCH: ${n} statements need at least ${n * 7} bytes, only ${r.remaining} left`);
+    throw new ProtocolError(
+      'truncated',
+      `cannot read BATCH: ${n} statements need at least ${n * 7} bytes, only ${r.remaining} left`,
+    );
   }
   const children: BatchChild[] = new Array(n);
   for (let i = 0; i < n; i++) {

@@ -249,7 +249,8 @@ function readReasonMap(r: Reader): FailureReason[] {
   const n = r.readInt('reasonmap size');
   if (n < 0) throw new ProtocolError('invalid-value', `reasonmap size ${n} is negative`);
   // each entry is at least 1 + 4 + 2 bytes
-  if (n * 7 > r.remaining) throw new ProtocolError('truncated', `reasonmap declares ${n} entries but only ${r.remaining} bytes follow`);
+  if (n * 7 > r.remaining)
+    throw new ProtocolError('truncated', `reasonmap declares ${n} entries but only ${r.remaining} bytes follow`);
   const out: FailureReason[] = [];
   for (let i = 0; i < n; i++) {
     const endpoint = r.readInetAddr('reasonmap endpoint');
@@ -270,7 +271,10 @@ export function encodeError(msg: ErrorMessage, version: ProtocolVersion, w: Writ
       if (msg.writeType === 'CAS' && hasCasContentions(version)) w.writeShort(msg.contentions ?? 0);
       return;
     case ErrorCode.READ_TIMEOUT:
-      w.writeShort(msg.consistency).writeInt(msg.received).writeInt(msg.blockFor).writeByte(msg.dataPresent ? 1 : 0);
+      w.writeShort(msg.consistency)
+        .writeInt(msg.received)
+        .writeInt(msg.blockFor)
+        .writeByte(msg.dataPresent ? 1 : 0);
       return;
     case ErrorCode.READ_FAILURE:
       w.writeShort(msg.consistency).writeInt(msg.received).writeInt(msg.blockFor);
@@ -324,7 +328,15 @@ export function decodeError(r: Reader, version: ProtocolVersion): ErrorMessage {
       const consistency = r.readShort('READ_TIMEOUT consistency') as Consistency;
       const received = r.readInt('READ_TIMEOUT received');
       const blockFor = r.readInt('READ_TIMEOUT blockfor');
-      return { opcode, code, message, consistency, received, blockFor, dataPresent: r.readByte('READ_TIMEOUT data_present') !== 0 };
+      return {
+        opcode,
+        code,
+        message,
+        consistency,
+        received,
+        blockFor,
+        dataPresent: r.readByte('READ_TIMEOUT data_present') !== 0,
+      };
     }
     case ErrorCode.READ_FAILURE: {
       const consistency = r.readShort('READ_FAILURE consistency') as Consistency;
@@ -336,7 +348,16 @@ export function decodeError(r: Reader, version: ProtocolVersion): ErrorMessage {
         return { opcode, code, message, consistency, received, blockFor, numFailures: reasonMap.length, reasonMap, dataPresent };
       }
       const numFailures = r.readInt('READ_FAILURE numfailures');
-      return { opcode, code, message, consistency, received, blockFor, numFailures, dataPresent: r.readByte('READ_FAILURE data_present') !== 0 };
+      return {
+        opcode,
+        code,
+        message,
+        consistency,
+        received,
+        blockFor,
+        numFailures,
+        dataPresent: r.readByte('READ_FAILURE data_present') !== 0,
+      };
     }
     case ErrorCode.WRITE_FAILURE: {
       const consistency = r.readShort('WRITE_FAILURE consistency') as Consistency;
@@ -348,7 +369,16 @@ export function decodeError(r: Reader, version: ProtocolVersion): ErrorMessage {
         return { opcode, code, message, consistency, received, blockFor, numFailures: reasonMap.length, reasonMap, writeType };
       }
       const numFailures = r.readInt('WRITE_FAILURE numfailures');
-      return { opcode, code, message, consistency, received, blockFor, numFailures, writeType: r.readString('WRITE_FAILURE write type') };
+      return {
+        opcode,
+        code,
+        message,
+        consistency,
+        received,
+        blockFor,
+        numFailures,
+        writeType: r.readString('WRITE_FAILURE write type'),
+      };
     }
     case ErrorCode.FUNCTION_FAILURE: {
       const keyspace = r.readString('FUNCTION_FAILURE keyspace');

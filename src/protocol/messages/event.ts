@@ -66,12 +66,15 @@ export function encodeSchemaChange(c: SchemaChange, version: ProtocolVersion, w:
 
 export function decodeSchemaChange(r: Reader, version: ProtocolVersion): SchemaChange {
   const changeType = r.readString('schema change type');
-  if (!CHANGE_TYPES.has(changeType)) throw new ProtocolError('invalid-value', `unknown schema change type ${JSON.stringify(changeType)}`);
+  if (!CHANGE_TYPES.has(changeType))
+    throw new ProtocolError('invalid-value', `unknown schema change type ${JSON.stringify(changeType)}`);
   const ct = changeType as SchemaChangeType;
   if (version === ProtocolVersion.V2) {
     const keyspace = r.readString('schema change keyspace');
     const table = r.readString('schema change table');
-    return table === '' ? { changeType: ct, target: 'KEYSPACE', keyspace } : { changeType: ct, target: 'TABLE', keyspace, name: table };
+    return table === ''
+      ? { changeType: ct, target: 'KEYSPACE', keyspace }
+      : { changeType: ct, target: 'TABLE', keyspace, name: table };
   }
   const target = r.readString('schema change target');
   const keyspace = r.readString('schema change keyspace');
@@ -105,12 +108,14 @@ export function decodeEvent(r: Reader, version: ProtocolVersion): EventMessage {
   switch (type) {
     case 'TOPOLOGY_CHANGE': {
       const change = r.readString('topology change type');
-      if (!TOPOLOGY_CHANGES.has(change)) throw new ProtocolError('invalid-value', `unknown topology change ${JSON.stringify(change)}`);
+      if (!TOPOLOGY_CHANGES.has(change))
+        throw new ProtocolError('invalid-value', `unknown topology change ${JSON.stringify(change)}`);
       return { opcode: Opcode.EVENT, type, change: change as TopologyChangeType, address: r.readInet('topology change address') };
     }
     case 'STATUS_CHANGE': {
       const change = r.readString('status change type');
-      if (!STATUS_CHANGES.has(change)) throw new ProtocolError('invalid-value', `unknown status change ${JSON.stringify(change)}`);
+      if (!STATUS_CHANGES.has(change))
+        throw new ProtocolError('invalid-value', `unknown status change ${JSON.stringify(change)}`);
       return { opcode: Opcode.EVENT, type, change: change as StatusChangeType, address: r.readInet('status change address') };
     }
     case 'SCHEMA_CHANGE':

@@ -4,7 +4,13 @@
  */
 import { Opcode, type ProtocolVersion } from '../constants';
 import type { Reader, Writer } from '../primitives';
-import { decodeQueryParameters, encodeQueryParameters, supportsKeyspace, unsupported, type QueryParameters } from './query-parameters';
+import {
+  decodeQueryParameters,
+  encodeQueryParameters,
+  supportsKeyspace,
+  unsupported,
+  type QueryParameters,
+} from './query-parameters';
 
 export interface Execute {
   opcode: Opcode.EXECUTE;

@@ -45,7 +45,15 @@ export * from './result-metadata';
 export * from './supported';
 
 export type RequestMessage = Startup | AuthResponse | Options | Query | Prepare | Execute | Batch | Register | ReviseRequest;
-export type ResponseMessage = ErrorMessage | Ready | Authenticate | Supported | Result | EventMessage | AuthChallenge | AuthSuccess;
+export type ResponseMessage =
+  | ErrorMessage
+  | Ready
+  | Authenticate
+  | Supported
+  | Result
+  | EventMessage
+  | AuthChallenge
+  | AuthSuccess;
 
 export type Message = RequestMessage | ResponseMessage;
 
@@ -111,10 +119,14 @@ function lookup(opcode: number, isResponse: boolean, version: ProtocolVersion): 
   const c = (isResponse ? RESPONSES : REQUESTS).get(opcode);
   const dir = isResponse ? 'response' : 'request';
   if (c === undefined) {
-    throw new ProtocolError('unknown-opcode', `unknown ${dir} opcode ${opcodeName(opcode)} (0x${opcode.toString(16).padStart(2, '0')})`, {
-      version,
-      opcode,
-    });
+    throw new ProtocolError(
+      'unknown-opcode',
+      `unknown ${dir} opcode ${opcodeName(opcode)} (0x${opcode.toString(16).padStart(2, '0')})`,
+      {
+        version,
+        opcode,
+      },
+    );
   }
   if (c.versions !== undefined && !c.versions.includes(version)) {
     throw new ProtocolError('unknown-opcode', `${dir} opcode ${c.name} does not exist in protocol ${versionName(version)}`, {
@@ -172,7 +184,10 @@ export function decodeMessage(
     throw e;
   }
   if (r.remaining > 0 && !opts.allowTrailingBytes) {
-    throw new ProtocolError('invalid-value', `${c.name}: ${r.remaining} unexpected trailing byte(s) after the message`, { version, opcode });
+    throw new ProtocolError('invalid-value', `${c.name}: ${r.remaining} unexpected trailing byte(s) after the message`, {
+      version,
+      opcode,
+    });
   }
   return msg;
 }

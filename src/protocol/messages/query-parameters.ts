@@ -81,7 +81,8 @@ export function supportsNowInSeconds(v: ProtocolVersion): boolean {
 }
 /** Flags the version defines for <query_parameters>. */
 export function queryFlagMask(v: ProtocolVersion): number {
-  let m = QueryFlag.VALUES | QueryFlag.SKIP_METADATA | QueryFlag.PAGE_SIZE | QueryFlag.PAGING_STATE | QueryFlag.SERIAL_CONSISTENCY;
+  let m =
+    QueryFlag.VALUES | QueryFlag.SKIP_METADATA | QueryFlag.PAGE_SIZE | QueryFlag.PAGING_STATE | QueryFlag.SERIAL_CONSISTENCY;
   if (supportsTimestampAndNames(v)) m |= QueryFlag.DEFAULT_TIMESTAMP | QueryFlag.NAMES_FOR_VALUES;
   if (supportsKeyspace(v)) m |= QueryFlag.WITH_KEYSPACE;
   if (supportsNowInSeconds(v)) m |= QueryFlag.NOW_IN_SECONDS;
@@ -114,7 +115,10 @@ export function readValueList(r: Reader, v: ProtocolVersion, what: string): Valu
   const n = r.readShort(`${what} count`);
   // Each value needs at least 4 bytes: check before allocating the array.
   if (n * 4 > r.remaining) {
-    throw new ProtocolError('truncated', `cannot read ${what}: ${n} values need at least ${n * 4} bytes, only ${r.remaining} left`);
+    throw new ProtocolError(
+      'truncated',
+      `cannot read ${what}: ${n} values need at least ${n * 4} bytes, only ${r.remaining} left`,
+    );
   }
   const out: Value[] = new Array(n);
   for (let i = 0; i < n; i++) out[i] = readBoundValue(r, v, what);
@@ -124,7 +128,10 @@ export function readValueList(r: Reader, v: ProtocolVersion, what: string): Valu
 export function readNamedValueList(r: Reader, v: ProtocolVersion, what: string): NamedValue[] {
   const n = r.readShort(`${what} count`);
   if (n * 6 > r.remaining) {
-    throw new ProtocolError('truncated', `cannot read ${what}: ${n} named values need at least ${n * 6} bytes, only ${r.remaining} left`);
+    throw new ProtocolError(
+      'truncated',
+      `cannot read ${what}: ${n} named values need at least ${n * 6} bytes, only ${r.remaining} left`,
+    );
   }
   const out: NamedValue[] = new Array(n);
   for (let i = 0; i < n; i++) {
@@ -154,7 +161,8 @@ export function encodeQueryParameters(p: QueryParameters, v: ProtocolVersion, w:
   if (p.continuousPaging !== undefined) flags |= QueryFlag.DSE_CONTINUOUS_PAGING;
   const unsupportedFlags = flags & ~queryFlagMask(v);
   if (unsupportedFlags !== 0) throw unsupported(`query flag(s) 0x${(unsupportedFlags >>> 0).toString(16)}`, v);
-  if (p.continuousPaging?.nextPages !== undefined && v !== ProtocolVersion.DSE_V2) throw unsupported('continuous paging next_pages', v);
+  if (p.continuousPaging?.nextPages !== undefined && v !== ProtocolVersion.DSE_V2)
+    throw unsupported('continuous paging next_pages', v);
 
   w.writeShort(p.consistency);
   if (hasIntQueryFlags(v)) w.writeUInt(flags >>> 0);
@@ -202,7 +210,9 @@ export function decodeQueryParameters(r: Reader, v: ProtocolVersion): QueryParam
     const maxNumPages = r.readInt('<max_num_pages>');
     const pagesPerSecond = r.readInt('<pages_per_second>');
     p.continuousPaging =
-      v === ProtocolVersion.DSE_V2 ? { maxNumPages, pagesPerSecond, nextPages: r.readInt('<next_pages>') } : { maxNumPages, pagesPerSecond };
+      v === ProtocolVersion.DSE_V2
+        ? { maxNumPages, pagesPerSecond, nextPages: r.readInt('<next_pages>') }
+        : { maxNumPages, pagesPerSecond };
   }
   return p;
 }

@@ -171,7 +171,10 @@ export function decodePreparedMetadata(r: Reader, version: ProtocolVersion): Pre
   if (atLeastV4(version)) {
     const pkCount = readCount(r, 'prepared metadata pk count');
     if (pkCount * 2 > r.remaining) {
-      throw new ProtocolError('truncated', `prepared metadata declares ${pkCount} pk indexes but only ${r.remaining} bytes follow`);
+      throw new ProtocolError(
+        'truncated',
+        `prepared metadata declares ${pkCount} pk indexes but only ${r.remaining} bytes follow`,
+      );
     }
     for (let i = 0; i < pkCount; i++) pkIndices.push(r.readShort('pk index'));
   } else if (flags & RowsFlag.HAS_MORE_PAGES) {

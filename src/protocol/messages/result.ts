@@ -139,7 +139,10 @@ function decodeRows(r: Reader, columnCount: number): Row[] {
     if (count > MAX_ZERO_COLUMN_ROWS) throw new ProtocolError('invalid-value', `${count} rows without columns`);
   } else if (count * columnCount * 4 > r.remaining) {
     // every cell takes at least its [int] length
-    throw new ProtocolError('truncated', `result declares ${count} rows of ${columnCount} columns but only ${r.remaining} bytes follow`);
+    throw new ProtocolError(
+      'truncated',
+      `result declares ${count} rows of ${columnCount} columns but only ${r.remaining} bytes follow`,
+    );
   }
   const rows: Row[] = new Array(count);
   for (let i = 0; i < count; i++) {
@@ -197,7 +200,8 @@ export function rowsResult(
 
 /** The kind of a RESULT body (its first [int]), without decoding the rest. */
 export function peekResultKind(body: Buffer, offset = 0): ResultKind {
-  if (body.length - offset < 4) throw new ProtocolError('truncated', `cannot read result kind: ${Math.max(0, body.length - offset)} bytes`);
+  if (body.length - offset < 4)
+    throw new ProtocolError('truncated', `cannot read result kind: ${Math.max(0, body.length - offset)} bytes`);
   return body.readInt32BE(offset) as ResultKind;
 }
 

@@ -7,7 +7,14 @@ import assert from 'node:assert/strict';
 import http from 'node:http';
 import type { Client } from 'cassandra-driver';
 
-import { createKeyspace, dropKeyspace, ensureClusters, originSession, targetSession, uniqueKeyspaceName } from '../../support/clusters';
+import {
+  createKeyspace,
+  dropKeyspace,
+  ensureClusters,
+  originSession,
+  targetSession,
+  uniqueKeyspaceName,
+} from '../../support/clusters';
 import { proxyClient, runCli, startTestProxy, type TestProxy } from '../../support/proxy';
 import { waitFor } from '../../support/wait';
 import { httpGet, metricsPort, scrape } from '../observability/http-helpers';
@@ -18,11 +25,14 @@ function post(proxy: TestProxy, body: unknown, token?: string): Promise<{ status
   return new Promise((resolve, reject) => {
     const headers: Record<string, string> = { 'Content-Type': 'application/json' };
     if (token !== undefined) headers['Authorization'] = `Bearer ${token}`;
-    const req = http.request({ host: '127.0.0.1', port: metricsPort(proxy), path: '/api/v1/routing', method: 'POST', headers, agent: false }, (res) => {
-      let text = '';
-      res.setEncoding('utf8').on('data', (d: string) => (text += d));
-      res.on('end', () => resolve({ status: res.statusCode ?? 0, body: JSON.parse(text) as Record<string, unknown> }));
-    });
+    const req = http.request(
+      { host: '127.0.0.1', port: metricsPort(proxy), path: '/api/v1/routing', method: 'POST', headers, agent: false },
+      (res) => {
+        let text = '';
+        res.setEncoding('utf8').on('data', (d: string) => (text += d));
+        res.on('end', () => resolve({ status: res.statusCode ?? 0, body: JSON.parse(text) as Record<string, unknown> }));
+      },
+    );
     req.on('error', reject);
     req.end(JSON.stringify(body));
   });
@@ -34,7 +44,11 @@ async function routing(proxy: TestProxy): Promise<Record<string, unknown>> {
   return JSON.parse(r.body) as Record<string, unknown>;
 }
 
-interface ReadRecord { startedAt: number; value?: unknown; error?: string }
+interface ReadRecord {
+  startedAt: number;
+  value?: unknown;
+  error?: string;
+}
 
 /** `workers` loops of prepared reads until stopped; every result is recorded with its start time. */
 function readLoad(client: Client, cql: string, workers = 4): { reads: ReadRecord[]; stop(): Promise<void> } {
@@ -52,7 +66,13 @@ function readLoad(client: Client, cql: string, workers = 4): { reads: ReadRecord
       reads.push(rec);
     }
   });
-  return { reads, stop: async () => { running = false; await Promise.all(loops); } };
+  return {
+    reads,
+    stop: async () => {
+      running = false;
+      await Promise.all(loops);
+    },
+  };
 }
 
 describe('live routing changes through the admin API (real clusters, steady read load)', () => {
@@ -84,7 +104,13 @@ describe('live routing changes through the admin API (real clusters, steady read
   it('switches reads to Target and back under load with no client error; a wrong token gets 401 and changes nothing', async () => {
     const p = proxy!;
     const cql = `SELECT v FROM ${ks}.kv WHERE k = ?`;
-    assert.deepEqual(await routing(p), { primary_cluster: 'ORIGIN', read_mode: 'PRIMARY_ONLY', system_queries_mode: 'ORIGIN', source: 'config', changed_at: null });
+    assert.deepEqual(await routing(p), {
+      primary_cluster: 'ORIGIN',
+      read_mode: 'PRIMARY_ONLY',
+      system_queries_mode: 'ORIGIN',
+      source: 'config',
+      changed_at: null,
+    });
     const load = readLoad(client!, cql);
     try {
       await waitFor('reads flowing (from Origin)', () => load.reads.filter((r) => r.value === 'from-origin').length >= 20);
@@ -95,18 +121,29 @@ describe('live routing changes through the admin API (real clusters, steady read
       assert.equal((await post(p, { primary_cluster: 'TARGET' })).status, 401);
       const afterWrong = performance.now();
       await waitFor('more reads after the refused change', () => load.reads.filter((r) => r.startedAt > afterWrong).length >= 20);
-      assert.deepEqual(new Set(load.reads.map((r) => r.value)), new Set(['from-origin']), 'the refused change did not move any read');
+      assert.deepEqual(
+        new Set(load.reads.map((r) => r.value)),
+        new Set(['from-origin']),
+        'the refused change did not move any read',
+      );
       assert.equal((await routing(p))['primary_cluster'], 'ORIGIN');
       assert.equal((await scrape(p)).value('zdm_routing_changes_total'), 0, 'no change counted');
 
       // The CLI applies the change to the instance and verifies it.
-      const cli = await runCli(['routing', 'set', '--primary', 'TARGET', '--instances', `127.0.0.1:${metricsPort(p)}`, '--token', TOKEN], {});
+      const cli = await runCli(
+        ['routing', 'set', '--primary', 'TARGET', '--instances', `127.0.0.1:${metricsPort(p)}`, '--token', TOKEN],
+        {},
+      );
       assert.equal(cli.code, 0, cli.stdout + cli.stderr);
       assert.match(cli.stdout, /1 of 1 instance\(s\) took the change/);
       const switched = performance.now();
       await waitFor('reads started after the switch', () => load.reads.filter((r) => r.startedAt > switched).length >= 50);
       const afterSwitch = load.reads.filter((r) => r.startedAt > switched);
-      assert.deepEqual(new Set(afterSwitch.map((r) => r.value)), new Set(['from-target']), 'every read started after the switch is answered by Target');
+      assert.deepEqual(
+        new Set(afterSwitch.map((r) => r.value)),
+        new Set(['from-target']),
+        'every read started after the switch is answered by Target',
+      );
       const state = await routing(p);
       assert.equal(state['primary_cluster'], 'TARGET');
       assert.equal(state['source'], 'api');
@@ -116,9 +153,15 @@ describe('live routing changes through the admin API (real clusters, steady read
       assert.equal(back.status, 200);
       assert.equal(back.body['changed'], true);
       const switchedBack = performance.now();
-      await waitFor('reads started after the switch back', () => load.reads.filter((r) => r.startedAt > switchedBack).length >= 50);
-      assert.deepEqual(new Set(load.reads.filter((r) => r.startedAt > switchedBack).map((r) => r.value)), new Set(['from-origin']),
-        'every read started after the switch back is answered by Origin');
+      await waitFor(
+        'reads started after the switch back',
+        () => load.reads.filter((r) => r.startedAt > switchedBack).length >= 50,
+      );
+      assert.deepEqual(
+        new Set(load.reads.filter((r) => r.startedAt > switchedBack).map((r) => r.value)),
+        new Set(['from-origin']),
+        'every read started after the switch back is answered by Origin',
+      );
     } finally {
       await load.stop();
     }
@@ -127,7 +170,10 @@ describe('live routing changes through the admin API (real clusters, steady read
     assert.ok(load.reads.length > 150, `${load.reads.length} reads in the run`);
     const s = await scrape(p);
     assert.equal(s.value('zdm_routing_changes_total', { source: 'api' }), 2, 'both changes counted');
-    assert.ok(p.logs.some((l) => l.includes('Admin API: routing changed by') && l.includes('primary_cluster ORIGIN -> TARGET')), 'the change is logged');
+    assert.ok(
+      p.logs.some((l) => l.includes('Admin API: routing changed by') && l.includes('primary_cluster ORIGIN -> TARGET')),
+      'the change is logged',
+    );
   });
 
   it('read_mode switched live to DUAL_ASYNC_ON_SECONDARY: existing connections open their async connector; reads stay on the primary', async () => {
@@ -140,12 +186,16 @@ describe('live routing changes through the admin API (real clusters, steady read
     assert.equal(r.status, 200);
     assert.equal(r.body['read_mode'], 'DUAL_ASYNC_ON_SECONDARY');
     const values = new Set<unknown>();
-    await waitFor('async reads on the driver\'s existing connections', async () => {
-      const rs = await client!.execute(cql, [1], { prepare: true });
-      values.add(rs.rows[0]?.['v']);
-      return (await scrape(p)).value('zdm_async_request_duration_seconds_count', { type: 'reads' }) > 0;
-    }, { timeoutMs: 15_000, intervalMs: 100 });
-    assert.deepEqual(values, new Set(['from-origin']), 'the client still gets the primary\'s rows');
+    await waitFor(
+      "async reads on the driver's existing connections",
+      async () => {
+        const rs = await client!.execute(cql, [1], { prepare: true });
+        values.add(rs.rows[0]?.['v']);
+        return (await scrape(p)).value('zdm_async_request_duration_seconds_count', { type: 'reads' }) > 0;
+      },
+      { timeoutMs: 15_000, intervalMs: 100 },
+    );
+    assert.deepEqual(values, new Set(['from-origin']), "the client still gets the primary's rows");
     const off = await post(p, { read_mode: 'PRIMARY_ONLY' }, TOKEN);
     assert.equal(off.status, 200);
   });
@@ -153,14 +203,23 @@ describe('live routing changes through the admin API (real clusters, steady read
   it('the CLI reports an instance that did not take the change (exit 1), and refuses a bad value', async () => {
     const p = proxy!;
     const dead = '127.0.0.1:1'; // nothing listens on port 1
-    const cli = await runCli(['routing', 'set', '--read-mode', 'PRIMARY_ONLY', '--instances', `127.0.0.1:${metricsPort(p)},${dead}`, '--token', TOKEN], {});
+    const cli = await runCli(
+      ['routing', 'set', '--read-mode', 'PRIMARY_ONLY', '--instances', `127.0.0.1:${metricsPort(p)},${dead}`, '--token', TOKEN],
+      {},
+    );
     assert.equal(cli.code, 1, cli.stdout + cli.stderr);
     assert.match(cli.stdout, /1 of 2 instance\(s\) took the change/);
     assert.match(cli.stderr, new RegExp(`did not take the change: ${dead.replace(/\./g, '\\.')}`));
-    const wrongToken = await runCli(['routing', 'set', '--primary', 'TARGET', '--instances', `127.0.0.1:${metricsPort(p)}`, '--token', 'nope'], {});
+    const wrongToken = await runCli(
+      ['routing', 'set', '--primary', 'TARGET', '--instances', `127.0.0.1:${metricsPort(p)}`, '--token', 'nope'],
+      {},
+    );
     assert.equal(wrongToken.code, 1);
     assert.match(wrongToken.stdout, /FAILED: HTTP 401/);
-    const bad = await runCli(['routing', 'set', '--primary', 'BOTH', '--instances', `127.0.0.1:${metricsPort(p)}`, '--token', TOKEN], {});
+    const bad = await runCli(
+      ['routing', 'set', '--primary', 'BOTH', '--instances', `127.0.0.1:${metricsPort(p)}`, '--token', TOKEN],
+      {},
+    );
     assert.equal(bad.code, 2);
     assert.match(bad.stderr, /invalid --primary "BOTH": expected ORIGIN or TARGET/);
     const get = await runCli(['routing', 'get', '--instances', `127.0.0.1:${metricsPort(p)}`], {});

@@ -11,7 +11,14 @@ import http from 'node:http';
 import type { Client } from 'cassandra-driver';
 import type { BrowserContext, Page } from 'playwright-core';
 
-import { createKeyspace, dropKeyspace, ensureClusters, originSession, targetSession, uniqueKeyspaceName } from '../../support/clusters';
+import {
+  createKeyspace,
+  dropKeyspace,
+  ensureClusters,
+  originSession,
+  targetSession,
+  uniqueKeyspaceName,
+} from '../../support/clusters';
 import { proxyClient, startTestProxy, type TestProxy } from '../../support/proxy';
 import { waitFor } from '../../support/wait';
 import { metricsPort } from '../observability/http-helpers';
@@ -21,10 +28,20 @@ const TOKEN = 'status-page-token';
 
 function setPrimary(proxy: TestProxy, primary: string): Promise<number> {
   return new Promise((resolve, reject) => {
-    const req = http.request({
-      host: '127.0.0.1', port: metricsPort(proxy), path: '/api/v1/routing', method: 'POST', agent: false,
-      headers: { Authorization: `Bearer ${TOKEN}`, 'Content-Type': 'application/json' },
-    }, (res) => { res.resume(); res.on('end', () => resolve(res.statusCode ?? 0)); });
+    const req = http.request(
+      {
+        host: '127.0.0.1',
+        port: metricsPort(proxy),
+        path: '/api/v1/routing',
+        method: 'POST',
+        agent: false,
+        headers: { Authorization: `Bearer ${TOKEN}`, 'Content-Type': 'application/json' },
+      },
+      (res) => {
+        res.resume();
+        res.on('end', () => resolve(res.statusCode ?? 0));
+      },
+    );
     req.on('error', reject);
     req.end(JSON.stringify({ primary_cluster: primary }));
   });
@@ -58,8 +75,16 @@ describe('status page in a real browser (chromium + playwright-core, real cluste
     // a fresh user-data-dir (profile) per run
     browser = await chromium.launchPersistentContext(profile, {
       executablePath: CHROMIUM,
-      args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking',
-        '--disable-component-update', '--disable-sync'],
+      args: [
+        '--headless',
+        '--no-sandbox',
+        '--disable-gpu',
+        '--disable-quic',
+        '--no-first-run',
+        '--disable-background-networking',
+        '--disable-component-update',
+        '--disable-sync',
+      ],
       viewport: { width: 1280, height: 900 },
     });
     page = await browser.newPage();
@@ -98,11 +123,15 @@ describe('status page in a real browser (chromium + playwright-core, real cluste
     assert.ok(Number(await text('#target-requests-total')) >= 30, 'Target got the writes');
     assert.match(await text('#origin-latency'), /^[\d.]+ ms \/ [\d.]+ ms \/ [\d.]+ ms$/, 'latency percentiles shown');
     assert.match(await text('#journal'), /journal is off/);
-    const rate = await waitFor('a request rate on the page (second sample)', async () => {
-      await page!.reload();
-      const r = await text('#origin-request-rate');
-      return r !== '–' && Number(r) > 0 ? r : undefined;
-    }, { timeoutMs: 20_000, intervalMs: 1000 });
+    const rate = await waitFor(
+      'a request rate on the page (second sample)',
+      async () => {
+        await page!.reload();
+        const r = await text('#origin-request-rate');
+        return r !== '–' && Number(r) > 0 ? r : undefined;
+      },
+      { timeoutMs: 20_000, intervalMs: 1000 },
+    );
     assert.ok(Number(rate) > 0);
   });
 
@@ -111,7 +140,10 @@ describe('status page in a real browser (chromium + playwright-core, real cluste
     assert.equal(await text('#routing-primary'), 'ORIGIN');
     assert.equal(await setPrimary(proxy!, 'TARGET'), 200);
     // no reload by the test: the page's own refresh picks the change up
-    await waitFor('the page to show primary TARGET', async () => (await text('#routing-primary')) === 'TARGET', { timeoutMs: 15_000, intervalMs: 250 });
+    await waitFor('the page to show primary TARGET', async () => (await text('#routing-primary')) === 'TARGET', {
+      timeoutMs: 15_000,
+      intervalMs: 250,
+    });
     assert.match(await text('#routing-source'), /^api \(changed /);
     const shot = process.env['ZDM_STATUS_SCREENSHOT'];
     if (shot) await page!.screenshot({ path: shot, fullPage: true });

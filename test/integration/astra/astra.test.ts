@@ -10,8 +10,17 @@ import { join } from 'node:path';
 import type * as tls from 'node:tls';
 import type { Client } from 'cassandra-driver';
 import {
-  createKeyspace, dropKeyspace, ensureClusters, nodeState, originSession, targetSession, TARGET, tlsCaFile, tlsClientFiles,
-  uniqueKeyspaceName, connectedClient,
+  createKeyspace,
+  dropKeyspace,
+  ensureClusters,
+  nodeState,
+  originSession,
+  targetSession,
+  TARGET,
+  tlsCaFile,
+  tlsClientFiles,
+  uniqueKeyspaceName,
+  connectedClient,
 } from '../../support/clusters';
 import { proxyClientOptions, startTestProxy, type TestProxy } from '../../support/proxy';
 import { certDir, makeCa } from '../../support/certs';
@@ -55,14 +64,19 @@ describe('Astra secure connect bundle for Target (local metadata service and SNI
     }
     sni = await startSniProxy(files, { [hostId]: { host: TARGET.host, port: TARGET.port, tls: upstream } });
     svc = await startMetadataService(files);
-    svc.metadata.contact_info = { type: 'sni_proxy', local_dc: 'datacenter1', sni_proxy_address: `127.0.0.1:${sni.port}`, contact_points: [hostId] };
+    svc.metadata.contact_info = {
+      type: 'sni_proxy',
+      local_dc: 'datacenter1',
+      sni_proxy_address: `127.0.0.1:${sni.port}`,
+      contact_points: [hostId],
+    };
     bundle = join(dir, 'secure-connect-test.zip');
     writeZip(bundle, {
       'config.json': JSON.stringify({ host: '127.0.0.1', port: svc.port, keyspace: 'ignored' }),
       'ca.crt': readFileSync(ca.cert),
       cert: readFileSync(proxyCert.cert),
       key: readFileSync(proxyCert.key),
-      'cqlshrc': '[connection]\n', // other entries are ignored
+      cqlshrc: '[connection]\n', // other entries are ignored
     });
     proxy = await startTestProxy({
       logLevel: 'info',
@@ -82,10 +96,15 @@ describe('Astra secure connect bundle for Target (local metadata service and SNI
   it('the proxy got the metadata and connects through the SNI proxy with the host id as SNI', () => {
     assert.ok(svc!.calls >= 1, 'the metadata service was called');
     assert.ok(sni!.servernames.length >= 2, 'control and client connections went through the SNI proxy');
-    assert.ok(sni!.servernames.every((n) => n === hostId), `SNI names: ${sni!.servernames.join(', ')}`);
+    assert.ok(
+      sni!.servernames.every((n) => n === hostId),
+      `SNI names: ${sni!.servernames.join(', ')}`,
+    );
     const logs = proxy!.logs.join('\n');
     assert.match(logs, /Mutual TLS configured for Target using an Astra secure connect bundle/);
-    assert.ok(logs.includes(`TARGET: Astra metadata: SNI proxy 127.0.0.1:${sni!.port}, contact points [${hostId}], local DC datacenter1`));
+    assert.ok(
+      logs.includes(`TARGET: Astra metadata: SNI proxy 127.0.0.1:${sni!.port}, contact points [${hostId}], local DC datacenter1`),
+    );
   });
 
   it('a driver writes through the proxy to Origin and to Target (via the bundle); reads come from Origin', async () => {
@@ -93,20 +112,29 @@ describe('Astra secure connect bundle for Target (local metadata service and SNI
     for (const open of [originSession, targetSession]) {
       const c = await open({ timeoutMs: 20_000 });
       try {
-        assert.deepEqual((await c.execute(`SELECT v FROM ${ks}.kv WHERE k = 1`)).rows.map((r) => r['v']), ['via-bundle']);
+        assert.deepEqual(
+          (await c.execute(`SELECT v FROM ${ks}.kv WHERE k = 1`)).rows.map((r) => r['v']),
+          ['via-bundle'],
+        );
         if (open === originSession) await c.execute(`INSERT INTO ${ks}.kv (k, v) VALUES (2, 'origin-only')`);
       } finally {
         await c.shutdown();
       }
     }
-    assert.deepEqual((await client!.execute(`SELECT v FROM ${ks}.kv WHERE k = 2`)).rows.map((r) => r['v']), ['origin-only']);
+    assert.deepEqual(
+      (await client!.execute(`SELECT v FROM ${ks}.kv WHERE k = 2`)).rows.map((r) => r['v']),
+      ['origin-only'],
+    );
   });
 
-  it('a bundle without config.json, or with contact points also set, stops the startup with upstream\'s message', async () => {
+  it("a bundle without config.json, or with contact points also set, stops the startup with upstream's message", async () => {
     const bad = join(dir, 'bad.zip');
     writeZip(bad, { 'ca.crt': 'x' });
     await assert.rejects(
-      startTestProxy({ settings: { target_contact_points: undefined, target_secure_connect_bundle_path: bad }, startTimeoutMs: 3000 }),
+      startTestProxy({
+        settings: { target_contact_points: undefined, target_secure_connect_bundle_path: bad },
+        startTimeoutMs: 3000,
+      }),
       /target_secure_connect_bundle_path: missing config.json from secure connect bundle/,
     );
     await assert.rejects(

@@ -92,7 +92,15 @@ test('heartbeat OPTIONS keep the failure counter at 0', async () => {
 });
 
 test('TARGET paused: heartbeats fail and consecutiveFailures rises; after resume it reconnects and resets to 0', async () => {
-  const cc = new ControlConnection(options(TARGET, { heartbeatIntervalMs: 500, requestTimeoutMs: 500, connectTimeoutMs: 1000, retryIntervalMinMs: 200, retryIntervalMaxMs: 1000 }));
+  const cc = new ControlConnection(
+    options(TARGET, {
+      heartbeatIntervalMs: 500,
+      requestTimeoutMs: 500,
+      connectTimeoutMs: 1000,
+      retryIntervalMinMs: 200,
+      retryIntervalMaxMs: 1000,
+    }),
+  );
   const downs: Error[] = [];
   cc.on('down', (e: Error) => downs.push(e));
   let ups = 0;
@@ -131,14 +139,32 @@ test('cluster connection: many concurrent v5 queries over segments on a real nod
   await cc.start();
   const host = cc.nextAssignedHost();
   await cc.stop();
-  const conn = await ClusterConnection.connect({ cluster: 'ORIGIN', endpoint: { host: host.address, port: host.port }, connectTimeoutMs: 5000, maxStreamIds: 64 });
+  const conn = await ClusterConnection.connect({
+    cluster: 'ORIGIN',
+    endpoint: { host: host.address, port: host.port },
+    connectTimeoutMs: 5000,
+    maxStreamIds: 64,
+  });
   try {
-    const auth = await conn.request(requestFrame(ProtocolVersion.V5, { opcode: Opcode.STARTUP, options: { CQL_VERSION: '3.0.0' } }), 5000);
+    const auth = await conn.request(
+      requestFrame(ProtocolVersion.V5, { opcode: Opcode.STARTUP, options: { CQL_VERSION: '3.0.0' } }),
+      5000,
+    );
     assert.equal(auth.opcode, Opcode.AUTHENTICATE);
     assert.equal(conn.segments, true);
     const authenticatorClass = (decodeResponse(auth) as Authenticate).authenticator;
-    await runAuthRounds(conn, { version: ProtocolVersion.V5, authenticatorClass, credentials: { username: ORIGIN.username, password: ORIGIN.password }, timeoutMs: 5000 });
-    const query = () => requestFrame(ProtocolVersion.V5, { opcode: Opcode.QUERY, query: 'SELECT cluster_name FROM system.local', params: { consistency: Consistency.ONE } });
+    await runAuthRounds(conn, {
+      version: ProtocolVersion.V5,
+      authenticatorClass,
+      credentials: { username: ORIGIN.username, password: ORIGIN.password },
+      timeoutMs: 5000,
+    });
+    const query = () =>
+      requestFrame(ProtocolVersion.V5, {
+        opcode: Opcode.QUERY,
+        query: 'SELECT cluster_name FROM system.local',
+        params: { consistency: Consistency.ONE },
+      });
     const replies = await Promise.all(Array.from({ length: 50 }, () => conn.request(query(), 5000)));
     for (const r of replies) {
       const res = decodeResponse(r) as Result;

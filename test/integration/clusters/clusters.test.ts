@@ -5,22 +5,42 @@ import { before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { errors } from 'cassandra-driver';
 import {
-  CLUSTERS, NODE_NAMES, ORIGIN, TARGET, type NodeName,
-  createKeyspace, dropKeyspace, ensureClusters, killNode, nodePid, nodeState, pauseNode, restartNode,
-  resumeNode, runCqlsh, session, targetSession, uniqueKeyspaceName, withSession,
+  CLUSTERS,
+  NODE_NAMES,
+  ORIGIN,
+  TARGET,
+  type NodeName,
+  createKeyspace,
+  dropKeyspace,
+  ensureClusters,
+  killNode,
+  nodePid,
+  nodeState,
+  pauseNode,
+  restartNode,
+  resumeNode,
+  runCqlsh,
+  session,
+  targetSession,
+  uniqueKeyspaceName,
+  withSession,
 } from '../../support/clusters';
 
 const AUTH_TIMEOUT = { timeout: 60_000 };
 
 async function keyspaceExists(name: NodeName, ks: string): Promise<boolean> {
   return withSession(name, async (c) => {
-    const rs = await c.execute('SELECT keyspace_name FROM system_schema.keyspaces WHERE keyspace_name = ?', [ks], { prepare: true });
+    const rs = await c.execute('SELECT keyspace_name FROM system_schema.keyspaces WHERE keyspace_name = ?', [ks], {
+      prepare: true,
+    });
     return rs.rowLength === 1;
   });
 }
 
 describe('Origin and Target test clusters', { timeout: 300_000 }, () => {
-  before(async () => { await ensureClusters(); });
+  before(async () => {
+    await ensureClusters();
+  });
 
   for (const name of NODE_NAMES) {
     const node = CLUSTERS[name];
@@ -51,10 +71,20 @@ describe('Origin and Target test clusters', { timeout: 300_000 }, () => {
       await assert.rejects(session(name, { password: 'not-the-password' }), (e: unknown) => {
         assert.ok(e instanceof errors.NoHostAvailableError, `expected NoHostAvailableError, got ${String(e)}`);
         const inner = Object.values(e.innerErrors as Record<string, Error>);
-        assert.ok(inner.some((x) => x instanceof errors.AuthenticationError), `no AuthenticationError in ${inner.map(String).join('; ')}`);
+        assert.ok(
+          inner.some((x) => x instanceof errors.AuthenticationError),
+          `no AuthenticationError in ${inner.map(String).join('; ')}`,
+        );
         return true;
       });
-      const r = await runCqlsh(name, ['-u', 'cassandra', '-p', 'not-the-password', '-e', 'SELECT cluster_name FROM system.local']);
+      const r = await runCqlsh(name, [
+        '-u',
+        'cassandra',
+        '-p',
+        'not-the-password',
+        '-e',
+        'SELECT cluster_name FROM system.local',
+      ]);
       assert.notEqual(r.code, 0);
       assert.match(r.stderr, /AuthenticationFailed|Bad credentials/);
       assert.doesNotMatch(r.stdout, /\(1 rows\)/);
@@ -62,11 +92,18 @@ describe('Origin and Target test clusters', { timeout: 300_000 }, () => {
   }
 
   it('origin and target are two different clusters', async () => {
-    const names = await Promise.all(NODE_NAMES.map((n) => withSession(n, async (c) => {
-      const rs = await c.execute('SELECT cluster_name, host_id FROM system.local');
-      return { cluster: rs.first().get('cluster_name') as string, hostId: String(rs.first().get('host_id')) };
-    })));
-    assert.deepEqual(names.map((x) => x.cluster), [ORIGIN.clusterName, TARGET.clusterName]);
+    const names = await Promise.all(
+      NODE_NAMES.map((n) =>
+        withSession(n, async (c) => {
+          const rs = await c.execute('SELECT cluster_name, host_id FROM system.local');
+          return { cluster: rs.first().get('cluster_name') as string, hostId: String(rs.first().get('host_id')) };
+        }),
+      ),
+    );
+    assert.deepEqual(
+      names.map((x) => x.cluster),
+      [ORIGIN.clusterName, TARGET.clusterName],
+    );
     assert.notEqual(names[0].hostId, names[1].hostId);
     // Neither node knows the other one as a peer.
     for (const n of NODE_NAMES) {
@@ -109,9 +146,10 @@ describe('Origin and Target test clusters', { timeout: 300_000 }, () => {
       try {
         await assert.rejects(
           client.execute('SELECT cluster_name FROM system.local', [], { readTimeout: 1000, isIdempotent: false }),
-          (e: unknown) => e instanceof errors.OperationTimedOutError
-            || (e instanceof errors.NoHostAvailableError
-              && Object.values(e.innerErrors as Record<string, Error>).some((x) => x instanceof errors.OperationTimedOutError)),
+          (e: unknown) =>
+            e instanceof errors.OperationTimedOutError ||
+            (e instanceof errors.NoHostAvailableError &&
+              Object.values(e.innerErrors as Record<string, Error>).some((x) => x instanceof errors.OperationTimedOutError)),
         );
       } finally {
         await resumeNode('target');

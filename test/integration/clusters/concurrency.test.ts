@@ -11,8 +11,17 @@ import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { ROOT, ensureClusters } from '../../support/clusters';
 
-interface NodeOpts { auth: boolean; tls: boolean; heap: string; jvmOpts?: string }
-interface State { pid: number; options: NodeOpts; version: string }
+interface NodeOpts {
+  auth: boolean;
+  tls: boolean;
+  heap: string;
+  jvmOpts?: string;
+}
+interface State {
+  pid: number;
+  options: NodeOpts;
+  version: string;
+}
 interface ClustersScript {
   nodeDir(name: string): string;
   nodeLockFile(name: string): string;
@@ -23,17 +32,35 @@ interface ClustersScript {
 const importEsm = new Function('specifier', 'return import(specifier)') as (s: string) => Promise<ClustersScript>;
 const SCRIPT = join(ROOT, 'scripts', 'clusters.mjs');
 
-interface Run { code: number | null; stdout: string; stderr: string }
+interface Run {
+  code: number | null;
+  stdout: string;
+  stderr: string;
+}
 function run(args: string[], env: NodeJS.ProcessEnv = {}): Promise<Run> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, args, { cwd: ROOT, env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, args, {
+      cwd: ROOT,
+      env: { ...process.env, ...env },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
     let stdout = '';
     let stderr = '';
-    child.stdout.setEncoding('utf8').on('data', (d: string) => { stdout += d; });
-    child.stderr.setEncoding('utf8').on('data', (d: string) => { stderr += d; });
+    child.stdout.setEncoding('utf8').on('data', (d: string) => {
+      stdout += d;
+    });
+    child.stderr.setEncoding('utf8').on('data', (d: string) => {
+      stderr += d;
+    });
     const timer = setTimeout(() => child.kill('SIGKILL'), 280_000);
-    child.on('error', (e) => { clearTimeout(timer); reject(e); });
-    child.on('close', (code) => { clearTimeout(timer); resolve({ code, stdout, stderr }); });
+    child.on('error', (e) => {
+      clearTimeout(timer);
+      reject(e);
+    });
+    child.on('close', (code) => {
+      clearTimeout(timer);
+      resolve({ code, stdout, stderr });
+    });
   });
 }
 
@@ -46,8 +73,11 @@ function jvmsOn(dir: string): number[] {
       const args = readFileSync(`/proc/${e}/cmdline`, 'utf8').split('\0');
       const stat = readFileSync(`/proc/${e}/stat`, 'utf8');
       if (stat.slice(stat.lastIndexOf(')') + 2)[0] === 'Z') continue;
-      if (args.includes('org.apache.cassandra.service.CassandraDaemon') && args.includes(`-Dcassandra.storagedir=${dir}`)) pids.push(Number(e));
-    } catch { /* gone */ }
+      if (args.includes('org.apache.cassandra.service.CassandraDaemon') && args.includes(`-Dcassandra.storagedir=${dir}`))
+        pids.push(Number(e));
+    } catch {
+      /* gone */
+    }
   }
   return pids;
 }
@@ -86,13 +116,19 @@ describe('clusters.mjs under concurrent use', { timeout: 300_000 }, () => {
             appendFileSync(${JSON.stringify(trace)}, 'exit ' + process.pid + '\\n');
           });
         }`;
-      const runs = await Promise.all([1, 2, 3, 4].map(() => run(['--input-type=module', '-e', holder], { ZDM_CLUSTERS_DIR: dir })));
+      const runs = await Promise.all(
+        [1, 2, 3, 4].map(() => run(['--input-type=module', '-e', holder], { ZDM_CLUSTERS_DIR: dir })),
+      );
       for (const r of runs) assert.equal(r.code, 0, r.stderr);
       const lines = readFileSync(trace, 'utf8').trim().split('\n');
       assert.equal(lines.length, 4 * 3 * 2);
       for (let i = 0; i < lines.length; i += 2) {
         const [enter, exit] = [lines[i].split(' '), lines[i + 1].split(' ')];
-        assert.deepEqual([enter[0], exit[0], exit[1]], ['enter', 'exit', enter[1]], `overlap at line ${i + 1}:\n${lines.join('\n')}`);
+        assert.deepEqual(
+          [enter[0], exit[0], exit[1]],
+          ['enter', 'exit', enter[1]],
+          `overlap at line ${i + 1}:\n${lines.join('\n')}`,
+        );
       }
       assert.equal(existsSync(join(dir, 'origin', 'lock')), false, 'lock file left behind');
     } finally {
@@ -104,7 +140,9 @@ describe('clusters.mjs under concurrent use', { timeout: 300_000 }, () => {
     const st = m.readState('origin')!;
     const { args, env } = sameOptionsArgs(st);
     const before = m.runningPid('origin');
-    const r = await m.withNodeLocks(['origin'], 'test holds origin', () => run([SCRIPT, 'start', 'origin', ...args], { ...env, ZDM_CLUSTERS_LOCK_TIMEOUT: '1' }));
+    const r = await m.withNodeLocks(['origin'], 'test holds origin', () =>
+      run([SCRIPT, 'start', 'origin', ...args], { ...env, ZDM_CLUSTERS_LOCK_TIMEOUT: '1' }),
+    );
     assert.equal(r.code, 1, `expected a lock timeout:\n${r.stdout}\n${r.stderr}`);
     assert.match(r.stdout, new RegExp(`origin: waiting for pid ${process.pid} \\('test holds origin'`));
     assert.match(r.stderr, /FAILED at step 'lock' for node origin/);
@@ -119,7 +157,10 @@ describe('clusters.mjs under concurrent use', { timeout: 300_000 }, () => {
     const dead = spawnSync('true').pid;
     // Overwrite the lock while holding it: on release it no longer carries our nonce, so it stays, stale.
     await m.withNodeLocks(['origin'], 'make stale', async () => {
-      writeFileSync(m.nodeLockFile('origin'), JSON.stringify({ pid: dead, nonce: 'x', what: 'crashed run', since: new Date().toISOString() }));
+      writeFileSync(
+        m.nodeLockFile('origin'),
+        JSON.stringify({ pid: dead, nonce: 'x', what: 'crashed run', since: new Date().toISOString() }),
+      );
     });
     assert.equal(JSON.parse(readFileSync(m.nodeLockFile('origin'), 'utf8')).pid, dead);
     const r = await run([SCRIPT, 'start', 'origin', ...args], { ...env, ZDM_CLUSTERS_LOCK_TIMEOUT: '30' });
@@ -156,7 +197,10 @@ describe('clusters.mjs under concurrent use', { timeout: 300_000 }, () => {
     const { args, env } = sameOptionsArgs(m.readState('origin')!);
     const r = await run([SCRIPT, 'start', 'origin', ...args], env);
     assert.equal(r.code, 0, `${r.stdout}\n${r.stderr}`);
-    assert.match(r.stdout, new RegExp(`origin: adopted the running Cassandra JVM pid ${live} .*recorded pid ${dead} is not running`));
+    assert.match(
+      r.stdout,
+      new RegExp(`origin: adopted the running Cassandra JVM pid ${live} .*recorded pid ${dead} is not running`),
+    );
     assert.doesNotMatch(r.stdout, /started Cassandra/);
     assert.deepEqual(jvmsOn(dir), [live]);
     assert.equal(m.readState('origin')!.pid, live);

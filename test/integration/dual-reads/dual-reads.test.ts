@@ -7,7 +7,15 @@ import assert from 'node:assert/strict';
 import type { Client } from 'cassandra-driver';
 
 import {
-  createKeyspace, dropKeyspace, ensureClusters, nodePid, originSession, pauseNode, resumeNode, targetSession, uniqueKeyspaceName,
+  createKeyspace,
+  dropKeyspace,
+  ensureClusters,
+  nodePid,
+  originSession,
+  pauseNode,
+  resumeNode,
+  targetSession,
+  uniqueKeyspaceName,
   TARGET,
 } from '../../support/clusters';
 import { FaultRelay } from '../../support/fault-relay';
@@ -53,25 +61,41 @@ describe('dual reads: read_mode=DUAL_ASYNC_ON_SECONDARY (real clusters)', () => 
     await dropKeyspace(ks).catch(() => undefined);
   });
 
-  it('reads return Origin\'s rows (the primary), never Target\'s', async () => {
+  it("reads return Origin's rows (the primary), never Target's", async () => {
     const simple = await client!.execute(`SELECT v FROM ${ks}.kv WHERE k = 1`, [], { prepare: false });
-    assert.deepEqual(simple.rows.map((r) => r['v']), ['from-origin'], 'simple statement');
+    assert.deepEqual(
+      simple.rows.map((r) => r['v']),
+      ['from-origin'],
+      'simple statement',
+    );
     const prepared = await client!.execute(`SELECT v FROM ${ks}.kv WHERE k = ?`, [1], { prepare: true });
-    assert.deepEqual(prepared.rows.map((r) => r['v']), ['from-origin'], 'prepared statement');
+    assert.deepEqual(
+      prepared.rows.map((r) => r['v']),
+      ['from-origin'],
+      'prepared statement',
+    );
   });
 
   /**
    * Bytes the proxy sent to Target (through a relay) for `reads` simple SELECTs, then for `reads` simple INSERTs,
    * each carrying a 2000-character comment.
    */
-  async function bytesToTargetForReads(readMode: string, reads: number): Promise<{ sent: number; sentWrites: number; padLength: number }> {
+  async function bytesToTargetForReads(
+    readMode: string,
+    reads: number,
+  ): Promise<{ sent: number; sentWrites: number; padLength: number }> {
     // A proxy whose Target is reached through a relay only (no host assignment: every connection uses the relay).
     const relay = await FaultRelay.start({ target: { host: TARGET.host, port: TARGET.port } });
     let rp: TestProxy | undefined;
     let rc: Client | undefined;
     try {
       rp = await startTestProxy({
-        settings: { read_mode: readMode, target_contact_points: relay.host, target_port: relay.port, target_enable_host_assignment: false },
+        settings: {
+          read_mode: readMode,
+          target_contact_points: relay.host,
+          target_port: relay.port,
+          target_enable_host_assignment: false,
+        },
       });
       const c: Client = await proxyClient({ proxy: rp, extra: { isMetadataSyncEnabled: false } });
       rc = c;
@@ -82,12 +106,16 @@ describe('dual reads: read_mode=DUAL_ASYNC_ON_SECONDARY (real clusters)', () => 
       const before = relay.bytesToServer;
       for (let i = 0; i < reads; i++) {
         const rs = await c.execute(cql, [], { prepare: false });
-        assert.deepEqual(rs.rows.map((r) => r['v']), ['from-origin']);
+        assert.deepEqual(
+          rs.rows.map((r) => r['v']),
+          ['from-origin'],
+        );
       }
       await sleep(300);
       const sent = relay.bytesToServer - before;
       const beforeWrites = relay.bytesToServer;
-      for (let i = 0; i < reads; i++) await c.execute(`INSERT INTO ${ks}.kv (k, v) VALUES (${1000 + i}, 'w') /* ${pad} */`, [], { prepare: false });
+      for (let i = 0; i < reads; i++)
+        await c.execute(`INSERT INTO ${ks}.kv (k, v) VALUES (${1000 + i}, 'w') /* ${pad} */`, [], { prepare: false });
       await sleep(300);
       return { sent, sentWrites: relay.bytesToServer - beforeWrites, padLength: pad.length };
     } finally {
@@ -103,18 +131,27 @@ describe('dual reads: read_mode=DUAL_ASYNC_ON_SECONDARY (real clusters)', () => 
       bytesToTargetForReads('DUAL_ASYNC_ON_SECONDARY', READS),
       bytesToTargetForReads('PRIMARY_ONLY', READS),
     ]);
-    assert.ok(primaryOnly.sent < primaryOnly.padLength,
-      `control: with PRIMARY_ONLY ${primaryOnly.sent} bytes went to Target for ${READS} reads (expected none of the reads)`);
-    assert.ok(dual.sent >= READS * dual.padLength,
-      `only ${dual.sent} bytes went to Target for ${READS} reads of > ${dual.padLength} characters: reads are not sent on the async connection`);
+    assert.ok(
+      primaryOnly.sent < primaryOnly.padLength,
+      `control: with PRIMARY_ONLY ${primaryOnly.sent} bytes went to Target for ${READS} reads (expected none of the reads)`,
+    );
+    assert.ok(
+      dual.sent >= READS * dual.padLength,
+      `only ${dual.sent} bytes went to Target for ${READS} reads of > ${dual.padLength} characters: reads are not sent on the async connection`,
+    );
     // Writes go to Target once (the synchronous connection), never a second time on the async one.
-    for (const [mode, r] of [['DUAL_ASYNC_ON_SECONDARY', dual], ['PRIMARY_ONLY', primaryOnly]] as const) {
-      assert.ok(r.sentWrites >= READS * r.padLength && r.sentWrites < 2 * READS * r.padLength,
-        `${mode}: ${r.sentWrites} bytes went to Target for ${READS} writes of > ${r.padLength} characters (expected each write once)`);
+    for (const [mode, r] of [
+      ['DUAL_ASYNC_ON_SECONDARY', dual],
+      ['PRIMARY_ONLY', primaryOnly],
+    ] as const) {
+      assert.ok(
+        r.sentWrites >= READS * r.padLength && r.sentWrites < 2 * READS * r.padLength,
+        `${mode}: ${r.sentWrites} bytes went to Target for ${READS} writes of > ${r.padLength} characters (expected each write once)`,
+      );
     }
   });
 
-  it('a table on Origin only: the client gets Origin\'s rows (Target\'s error on the async side is not visible)', async () => {
+  it("a table on Origin only: the client gets Origin's rows (Target's error on the async side is not visible)", async () => {
     for (let i = 0; i < 3; i++) {
       const rs = await client!.execute(`SELECT k, v FROM ${ks}.origin_only`, [], { prepare: false });
       assert.deepEqual(rs.rows.map((r) => r['v'] as string).sort(), ['origin-0', 'origin-1', 'origin-2'], `read ${i}`);
@@ -125,27 +162,52 @@ describe('dual reads: read_mode=DUAL_ASYNC_ON_SECONDARY (real clusters)', () => 
     const READS = 5;
     const b = await scrape(proxy!);
     await client!.execute(`SELECT v FROM ${ks}.kv WHERE k = 1`, [], { prepare: false });
-    await waitFor('async read duration count +1', async () =>
-      (await scrape(proxy!)).value(ASYNC_DURATION, { type: 'reads' }) >= b.value(ASYNC_DURATION, { type: 'reads' }) + 1, { timeoutMs: 5000 });
+    await waitFor(
+      'async read duration count +1',
+      async () =>
+        (await scrape(proxy!)).value(ASYNC_DURATION, { type: 'reads' }) >= b.value(ASYNC_DURATION, { type: 'reads' }) + 1,
+      { timeoutMs: 5000 },
+    );
     const mid = await scrape(proxy!);
-    assert.ok(mid.value('zdm_async_connections_total', { node: TARGET_NODE }) >= 1, 'an async connection to the Target node is open');
+    assert.ok(
+      mid.value('zdm_async_connections_total', { node: TARGET_NODE }) >= 1,
+      'an async connection to the Target node is open',
+    );
     assert.equal(mid.value(ASYNC_FAILED) - b.value(ASYNC_FAILED), 0, 'a read that Target can answer is no async failure');
     for (let i = 0; i < READS; i++) {
       const rs = await client!.execute(`SELECT k, v FROM ${ks}.origin_only`, [], { prepare: false });
       assert.equal(rs.rowLength, 3, `read ${i}: Origin's rows`);
     }
-    await waitFor(`async failures +${READS}`, async () => (await scrape(proxy!)).value(ASYNC_FAILED) - mid.value(ASYNC_FAILED) >= READS, { timeoutMs: 5000 })
-      .catch(() => undefined); // the exact comparison below reports it
+    await waitFor(
+      `async failures +${READS}`,
+      async () => (await scrape(proxy!)).value(ASYNC_FAILED) - mid.value(ASYNC_FAILED) >= READS,
+      { timeoutMs: 5000 },
+    ).catch(() => undefined); // the exact comparison below reports it
     await sleep(300);
     const s = await scrape(proxy!);
-    assert.equal(s.value(ASYNC_FAILED) - mid.value(ASYNC_FAILED), READS, 'one async failure (Target: unconfigured table) per read');
-    assert.equal(s.value(ASYNC_FAILED, { node: TARGET_NODE, error: 'other' }) - mid.value(ASYNC_FAILED, { node: TARGET_NODE, error: 'other' }), READS,
-      'counted as error="other" on the Target node');
-    assert.equal(s.value('zdm_proxy_failed_reads_total') - b.value('zdm_proxy_failed_reads_total'), 0, 'async failures are not client-visible read failures');
+    assert.equal(
+      s.value(ASYNC_FAILED) - mid.value(ASYNC_FAILED),
+      READS,
+      'one async failure (Target: unconfigured table) per read',
+    );
+    assert.equal(
+      s.value(ASYNC_FAILED, { node: TARGET_NODE, error: 'other' }) -
+        mid.value(ASYNC_FAILED, { node: TARGET_NODE, error: 'other' }),
+      READS,
+      'counted as error="other" on the Target node',
+    );
+    assert.equal(
+      s.value('zdm_proxy_failed_reads_total') - b.value('zdm_proxy_failed_reads_total'),
+      0,
+      'async failures are not client-visible read failures',
+    );
   });
 
   it('writes are never sent on the async connection: a counter increment through the proxy lands once on Target', async () => {
-    const metricsUp = await httpGet(proxy!, '/metrics').then((r) => r.status === 200, () => false);
+    const metricsUp = await httpGet(proxy!, '/metrics').then(
+      (r) => r.status === 200,
+      () => false,
+    );
     const asyncWritesBefore = metricsUp ? (await scrape(proxy!)).value(ASYNC_DURATION, { type: 'writes' }) : 0;
     await client!.execute(`UPDATE ${ks}.c SET n = n + 1 WHERE k = 1`, [], { prepare: false });
     await client!.execute(`UPDATE ${ks}.c SET n = n + 1 WHERE k = 2`, [], { prepare: true });
@@ -159,34 +221,52 @@ describe('dual reads: read_mode=DUAL_ASYNC_ON_SECONDARY (real clusters)', () => 
     assert.deepEqual(await read(target!), { 1: 1, 2: 2, 3: 1 }, 'Target: each increment applied exactly once');
     assert.deepEqual(await read(origin!), { 1: 1, 2: 2, 3: 1 }, 'Origin: each increment applied exactly once');
     if (metricsUp) {
-      assert.equal((await scrape(proxy!)).value(ASYNC_DURATION, { type: 'writes' }) - asyncWritesBefore, 0, 'no async write was recorded');
+      assert.equal(
+        (await scrape(proxy!)).value(ASYNC_DURATION, { type: 'writes' }) - asyncWritesBefore,
+        0,
+        'no async write was recorded',
+      );
     }
   });
 
-  it('with Target paused, reads keep being answered from Origin within the driver\'s read timeout; async timeouts show in the metrics', async () => {
+  it("with Target paused, reads keep being answered from Origin within the driver's read timeout; async timeouts show in the metrics", async () => {
     const READS = 20;
     // Warm up the prepared statement before the pause (PREPARE goes to both clusters).
     await client!.execute(`SELECT v FROM ${ks}.kv WHERE k = ?`, [1], { prepare: true });
-    const metricsUp = await httpGet(proxy!, '/metrics').then((r) => r.status === 200, () => false);
+    const metricsUp = await httpGet(proxy!, '/metrics').then(
+      (r) => r.status === 200,
+      () => false,
+    );
     const timeoutsBefore = metricsUp ? (await scrape(proxy!)).value(ASYNC_FAILED, { error: 'client_timeout' }) : 0;
     let timeoutsAfter: number | undefined;
     const pid = await nodePid('target');
     let pidAfter: number | undefined;
     await pauseNode('target');
     try {
-      const results = await Promise.allSettled(Array.from({ length: READS }, () =>
-        client!.execute(`SELECT v FROM ${ks}.kv WHERE k = ?`, [1], { prepare: true, readTimeout: 2000 })
-          .then((rs) => rs.rows[0]?.['v'])));
+      const results = await Promise.allSettled(
+        Array.from({ length: READS }, () =>
+          client!
+            .execute(`SELECT v FROM ${ks}.kv WHERE k = ?`, [1], { prepare: true, readTimeout: 2000 })
+            .then((rs) => rs.rows[0]?.['v']),
+        ),
+      );
       const failed = results.flatMap((r, i) => (r.status === 'rejected' ? [`#${i}: ${(r.reason as Error).message}`] : []));
-      assert.deepEqual(failed, [], 'every read succeeds within the driver\'s 2 s read timeout while Target is paused');
-      assert.deepEqual(new Set(results.map((r) => (r.status === 'fulfilled' ? r.value : undefined))), new Set(['from-origin']),
-        'every read returns Origin\'s row');
+      assert.deepEqual(failed, [], "every read succeeds within the driver's 2 s read timeout while Target is paused");
+      assert.deepEqual(
+        new Set(results.map((r) => (r.status === 'fulfilled' ? r.value : undefined))),
+        new Set(['from-origin']),
+        "every read returns Origin's row",
+      );
       if (metricsUp) {
         // The async copies get no answer: they time out after proxy_request_timeout_ms.
-        timeoutsAfter = await waitFor('async client_timeout failures', async () => {
-          const v = (await scrape(proxy!)).value(ASYNC_FAILED, { error: 'client_timeout' });
-          return v > timeoutsBefore ? v : undefined;
-        }, { timeoutMs: PROXY_TIMEOUT_MS + 8000, intervalMs: 250 }).catch(() => undefined);
+        timeoutsAfter = await waitFor(
+          'async client_timeout failures',
+          async () => {
+            const v = (await scrape(proxy!)).value(ASYNC_FAILED, { error: 'client_timeout' });
+            return v > timeoutsBefore ? v : undefined;
+          },
+          { timeoutMs: PROXY_TIMEOUT_MS + 8000, intervalMs: 250 },
+        ).catch(() => undefined);
       }
     } finally {
       pidAfter = await nodePid('target').catch(() => undefined);
@@ -194,11 +274,16 @@ describe('dual reads: read_mode=DUAL_ASYNC_ON_SECONDARY (real clusters)', () => 
     }
     // After the resume the client connection keeps working.
     const rs = await client!.execute(`SELECT v FROM ${ks}.kv WHERE k = 1`, [], { prepare: false });
-    assert.deepEqual(rs.rows.map((r) => r['v']), ['from-origin']);
+    assert.deepEqual(
+      rs.rows.map((r) => r['v']),
+      ['from-origin'],
+    );
     assert.ok(metricsUp, '/metrics is not reachable: the async timeout counter could not be checked');
-    assert.ok(timeoutsAfter !== undefined && timeoutsAfter > timeoutsBefore,
+    assert.ok(
+      timeoutsAfter !== undefined && timeoutsAfter > timeoutsBefore,
       `zdm_async_requests_failed_total{error="client_timeout"} did not rise while Target was paused (before ${timeoutsBefore})` +
-      (pidAfter !== pid ? ` (the Target node was restarted meanwhile by someone else: pid ${pid} -> ${pidAfter})` : ''));
+        (pidAfter !== pid ? ` (the Target node was restarted meanwhile by someone else: pid ${pid} -> ${pidAfter})` : ''),
+    );
     const s = await scrape(proxy!);
     assert.equal(s.value('zdm_proxy_failed_reads_total'), 0, 'no client-visible read failure');
   });
@@ -216,17 +301,26 @@ describe('dual reads: read_mode=DUAL_ASYNC_ON_SECONDARY (real clusters)', () => 
     const c = await proxyClient({ proxy: small, timeoutMs: 5000, extra: { isMetadataSyncEnabled: false } });
     try {
       // The async connection's handshake runs after the client's: read until an async read is recorded.
-      await waitFor('an async read to complete', async () => {
-        await c.execute(`SELECT v FROM ${ks}.kv WHERE k = 1`, [], { prepare: false });
-        const v = (await scrape(small)).value(ASYNC_DURATION, { node: TARGET_NODE, type: 'reads' });
-        return v >= 1 ? v : undefined;
-      }, { timeoutMs: 10_000, intervalMs: 100 });
+      await waitFor(
+        'an async read to complete',
+        async () => {
+          await c.execute(`SELECT v FROM ${ks}.kv WHERE k = 1`, [], { prepare: false });
+          const v = (await scrape(small)).value(ASYNC_DURATION, { node: TARGET_NODE, type: 'reads' });
+          return v >= 1 ? v : undefined;
+        },
+        { timeoutMs: 10_000, intervalMs: 100 },
+      );
       const before = (await scrape(small)).value('zdm_async_requests_dropped_total', { node: TARGET_NODE });
       await pauseNode('target');
       let values: unknown[];
       try {
-        values = await Promise.all(Array.from({ length: READS }, (_, i) =>
-          c.execute(`SELECT v FROM ${ks}.kv WHERE k = 1 /* ${i} */`, [], { prepare: false, readTimeout: 2000 }).then((rs) => rs.rows[0]?.['v'])));
+        values = await Promise.all(
+          Array.from({ length: READS }, (_, i) =>
+            c
+              .execute(`SELECT v FROM ${ks}.kv WHERE k = 1 /* ${i} */`, [], { prepare: false, readTimeout: 2000 })
+              .then((rs) => rs.rows[0]?.['v']),
+          ),
+        );
       } finally {
         await resumeNode('target');
       }

@@ -11,7 +11,14 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Client } from 'cassandra-driver';
 
-import { createKeyspace, dropKeyspace, ensureClusters, originSession, targetSession, uniqueKeyspaceName } from '../../support/clusters';
+import {
+  createKeyspace,
+  dropKeyspace,
+  ensureClusters,
+  originSession,
+  targetSession,
+  uniqueKeyspaceName,
+} from '../../support/clusters';
 import { buildGocqlProgram } from '../../support/gocql';
 import { describeProcess, runProcess, startTestProxy, type TestProxy } from '../../support/proxy';
 
@@ -75,7 +82,15 @@ describe('gocql through the proxy', () => {
   it('the Go program builds, connects through the proxy and completes every step', () => {
     assert.ok(result, `the gocql program did not report a result:\n${output}`);
     assert.equal(result.error, undefined, `gocql failed: ${result.error}\n${output}`);
-    assert.deepEqual(result.steps, ['connected', 'simple write', 'prepared write', 'prepared update', 'logged batch', 'simple read', 'prepared read']);
+    assert.deepEqual(result.steps, [
+      'connected',
+      'simple write',
+      'prepared write',
+      'prepared update',
+      'logged batch',
+      'simple read',
+      'prepared read',
+    ]);
   });
 
   it('gocql negotiates protocol v5 (its first choice) and keeps it: the proxy carries v5 end to end', () => {
@@ -89,17 +104,26 @@ describe('gocql through the proxy', () => {
   it('simple, prepared and batched writes land on both clusters', async () => {
     assert.ok(result, output);
     const expected = [
-      'go-batch-prepared=batch-prepared-by-gocql', 'go-batch-simple=batch-simple-by-gocql', 'go-batch-update=batch-update-by-gocql',
-      'go-prepared=prepared-by-gocql', 'go-simple=simple-by-gocql', 'go-update=updated-by-gocql',
+      'go-batch-prepared=batch-prepared-by-gocql',
+      'go-batch-simple=batch-simple-by-gocql',
+      'go-batch-update=batch-update-by-gocql',
+      'go-prepared=prepared-by-gocql',
+      'go-simple=simple-by-gocql',
+      'go-update=updated-by-gocql',
     ];
-    for (const [c, name] of [[origin!, 'origin'], [target!, 'target']] as const) {
-      const rs = await c.execute(`SELECT k, v FROM ${ks}.kv WHERE k IN ` +
-        `('go-simple', 'go-prepared', 'go-update', 'go-batch-simple', 'go-batch-prepared', 'go-batch-update')`);
+    for (const [c, name] of [
+      [origin!, 'origin'],
+      [target!, 'target'],
+    ] as const) {
+      const rs = await c.execute(
+        `SELECT k, v FROM ${ks}.kv WHERE k IN ` +
+          `('go-simple', 'go-prepared', 'go-update', 'go-batch-simple', 'go-batch-prepared', 'go-batch-update')`,
+      );
       assert.deepEqual(rs.rows.map((row) => `${row['k']}=${row['v']}`).sort(), expected, `rows on ${name}`);
     }
   });
 
-  it('simple and prepared reads return Origin\'s value', () => {
+  it("simple and prepared reads return Origin's value", () => {
     assert.ok(result, output);
     assert.deepEqual(result.read, ['from-origin'], 'simple read');
     assert.deepEqual(result.read_prepared, ['from-origin'], 'prepared read');
@@ -107,7 +131,11 @@ describe('gocql through the proxy', () => {
 
   it('gocql sees only the proxy, as a node of the cluster named as Origin', () => {
     assert.ok(result, output);
-    assert.deepEqual(result.hosts.map((h) => h.address), [proxy!.contactPoint], `hosts: ${JSON.stringify(result.hosts)}`);
+    assert.deepEqual(
+      result.hosts.map((h) => h.address),
+      [proxy!.contactPoint],
+      `hosts: ${JSON.stringify(result.hosts)}`,
+    );
     const [h] = result.hosts;
     assert.equal(h!.cluster_name, 'origin');
     assert.equal(h!.data_center, 'datacenter1');

@@ -13,7 +13,14 @@ import { join } from 'node:path';
 import type { Client } from 'cassandra-driver';
 
 import {
-  createKeyspace, dropKeyspace, ensureClusters, originSession, pauseNode, resumeNode, targetSession, uniqueKeyspaceName,
+  createKeyspace,
+  dropKeyspace,
+  ensureClusters,
+  originSession,
+  pauseNode,
+  resumeNode,
+  targetSession,
+  uniqueKeyspaceName,
 } from '../../support/clusters';
 import { proxyClient, runCli, startTestProxy, type TestProxy } from '../../support/proxy';
 import { waitFor } from '../../support/wait';
@@ -74,12 +81,18 @@ describe('one-sided write journal (real clusters, Target paused)', () => {
     assert.equal(base.value('zdm_journal_records_total'), 0, 'nothing journaled while both clusters answer');
 
     const writes: Array<() => Promise<unknown>> = [];
-    for (let k = 100; k < 110; k++) writes.push(() => c.execute(`INSERT INTO ${ks}.kv (k, v) VALUES (${k}, 'simple-${k}')`, [], { readTimeout: 5000 }));
+    for (let k = 100; k < 110; k++)
+      writes.push(() => c.execute(`INSERT INTO ${ks}.kv (k, v) VALUES (${k}, 'simple-${k}')`, [], { readTimeout: 5000 }));
     for (let k = 110; k < 120; k++) writes.push(() => c.execute(ins, [k, `prepared-${k}`], { prepare: true, readTimeout: 5000 }));
-    writes.push(() => c.batch([
-      { query: ins, params: [120, 'batch-120'] },
-      { query: ins, params: [121, 'batch-121'] },
-    ], { prepare: true, readTimeout: 5000 }));
+    writes.push(() =>
+      c.batch(
+        [
+          { query: ins, params: [120, 'batch-120'] },
+          { query: ins, params: [121, 'batch-121'] },
+        ],
+        { prepare: true, readTimeout: 5000 },
+      ),
+    );
     writes.push(() => c.execute(`UPDATE ${ks}.c SET n = n + 1 WHERE k = 1`, [], { readTimeout: 5000 }));
     writes.push(() => c.execute(`UPDATE ${ks}.l SET items = items + ['x'] WHERE k = 1`, [], { readTimeout: 5000 }));
 
@@ -87,13 +100,20 @@ describe('one-sided write journal (real clusters, Target paused)', () => {
     await pauseNode('target');
     try {
       results = await Promise.allSettled(writes.map((w) => w()));
-      await waitFor(`${writes.length} records journaled`, async () =>
-        (await scrape(p)).value('zdm_journal_records_total', { failed_on: 'target' }) >= writes.length, { timeoutMs: 10_000 });
+      await waitFor(
+        `${writes.length} records journaled`,
+        async () => (await scrape(p)).value('zdm_journal_records_total', { failed_on: 'target' }) >= writes.length,
+        { timeoutMs: 10_000 },
+      );
     } finally {
       await resumeNode('target');
     }
     const failed = results.filter((r) => r.status === 'rejected').length;
-    assert.equal(failed, writes.length, `every write sent while Target was paused failed for the client (${failed} of ${writes.length})`);
+    assert.equal(
+      failed,
+      writes.length,
+      `every write sent while Target was paused failed for the client (${failed} of ${writes.length})`,
+    );
 
     // Origin applied them all: every failed write is in the journal, with failed_on TARGET
     const onOrigin = await rows(origin!, 100, 121);
@@ -102,11 +122,25 @@ describe('one-sided write journal (real clusters, Target paused)', () => {
     assert.equal(list.code, 0, list.stderr);
     const lines = list.stdout.split('\n').filter((l) => l.startsWith('@'));
     assert.equal(lines.length, writes.length, list.stdout);
-    assert.ok(lines.every((l) => l.includes('failed_on=TARGET') && l.includes('PENDING')), list.stdout);
-    for (let k = 100; k < 110; k++) assert.ok(lines.some((l) => l.includes(`VALUES (${k}, 'simple-${k}')`)), `simple insert ${k} journaled`);
-    assert.equal(lines.filter((l) => l.includes(`"INSERT INTO ${ks}.kv (k, v) VALUES (?, ?)"`)).length, 10, 'the 10 prepared inserts journaled with their query text');
+    assert.ok(
+      lines.every((l) => l.includes('failed_on=TARGET') && l.includes('PENDING')),
+      list.stdout,
+    );
+    for (let k = 100; k < 110; k++)
+      assert.ok(
+        lines.some((l) => l.includes(`VALUES (${k}, 'simple-${k}')`)),
+        `simple insert ${k} journaled`,
+      );
+    assert.equal(
+      lines.filter((l) => l.includes(`"INSERT INTO ${ks}.kv (k, v) VALUES (?, ?)"`)).length,
+      10,
+      'the 10 prepared inserts journaled with their query text',
+    );
     assert.equal(lines.filter((l) => l.includes('NON-IDEMPOTENT')).length, 2, 'counter and list append flagged');
-    assert.ok(lines.every((l) => /error="no reply within 1500 ms/.test(l)), 'timeouts recorded as the error');
+    assert.ok(
+      lines.every((l) => /error="no reply within 1500 ms/.test(l)),
+      'timeouts recorded as the error',
+    );
     const readiness = JSON.parse((await httpGet(p, '/health/readiness')).body) as Record<string, Record<string, unknown>>;
     assert.equal(readiness['Journal']!['Status'], 'OK');
     assert.equal(readiness['Journal']!['Records'], writes.length);
@@ -128,17 +162,31 @@ describe('one-sided write journal (real clusters, Target paused)', () => {
 
     const r1 = await runCli(['journal', 'replay', '--to', 'target'], p.env);
     assert.equal(r1.code, 0, r1.stdout + r1.stderr);
-    assert.match(r1.stdout, /23 record\(s\) missed by TARGET: 21 applied, 0 already done, 2 skipped \(not idempotent\), 0 failed/, r1.stdout);
+    assert.match(
+      r1.stdout,
+      /23 record\(s\) missed by TARGET: 21 applied, 0 already done, 2 skipped \(not idempotent\), 0 failed/,
+      r1.stdout,
+    );
     assert.match(r1.stdout, /SKIPPED: .*UPDATE .*\.c SET n = n \+ 1/);
     assert.match(r1.stdout, /SKIPPED: .*items = items \+ \['x'\]/);
 
     const o1 = await rows(origin!, 100, 121);
     const t1 = await rows(target!, 100, 121);
-    assert.deepEqual(t1, o1, `Target equals Origin for the journaled rows, values and write times (${notOnTarget} rows differed before the replay)`);
+    assert.deepEqual(
+      t1,
+      o1,
+      `Target equals Origin for the journaled rows, values and write times (${notOnTarget} rows differed before the replay)`,
+    );
     assert.equal(t1.get(100)!.v, 'newer', 'the row updated after the failure keeps its newer value');
-    assert.equal((await target!.execute(`SELECT n FROM ${ks}.c WHERE k = 1`)).rows[0]?.['n']?.toString(), counterBefore?.toString(), 'the counter was not replayed');
+    assert.equal(
+      (await target!.execute(`SELECT n FROM ${ks}.c WHERE k = 1`)).rows[0]?.['n']?.toString(),
+      counterBefore?.toString(),
+      'the counter was not replayed',
+    );
 
-    t.diagnostic(`${writes.length} writes failed while Target was paused, ${writes.length} journaled; ${appliedLate} of 22 rows applied late by the resumed Target (then truncated); ${notOnTarget} rows missing on Target before the replay, 0 after`);
+    t.diagnostic(
+      `${writes.length} writes failed while Target was paused, ${writes.length} journaled; ${appliedLate} of 22 rows applied late by the resumed Target (then truncated); ${notOnTarget} rows missing on Target before the replay, 0 after`,
+    );
     const r2 = await runCli(['journal', 'replay', '--to', 'target'], p.env);
     assert.equal(r2.code, 0, r2.stdout + r2.stderr);
     assert.match(r2.stdout, /0 applied, 21 already done, 2 skipped/);
@@ -165,22 +213,34 @@ describe('one-sided write journal (real clusters, Target paused)', () => {
     const loops: Promise<void>[] = [];
     try {
       // both clusters answering again (Target may still be busy after the first test's resume and truncation)
-      await waitFor('a write through the new proxy', () => c.execute(`INSERT INTO ${ks}.kv (k, v) VALUES (1000, 'warm')`).then(() => true), { timeoutMs: 30_000, intervalMs: 200 });
+      await waitFor(
+        'a write through the new proxy',
+        () => c.execute(`INSERT INTO ${ks}.kv (k, v) VALUES (1000, 'warm')`).then(() => true),
+        { timeoutMs: 30_000, intervalMs: 200 },
+      );
       await pauseNode('target');
       try {
         for (let w = 0; w < 16; w++) {
-          loops.push((async () => {
-            while (running && sent < 2000) {
-              const k = 2000 + sent++;
-              await c.execute(`INSERT INTO ${ks}.kv (k, v) VALUES (${k}, 'kill-${k}')`, [], { readTimeout: 5000 }).catch(() => undefined);
-              await new Promise((r) => setImmediate(r)); // a driver that fails at once must not starve the event loop
-            }
-          })());
+          loops.push(
+            (async () => {
+              while (running && sent < 2000) {
+                const k = 2000 + sent++;
+                await c
+                  .execute(`INSERT INTO ${ks}.kv (k, v) VALUES (${k}, 'kill-${k}')`, [], { readTimeout: 5000 })
+                  .catch(() => undefined);
+                await new Promise((r) => setImmediate(r)); // a driver that fails at once must not starve the event loop
+              }
+            })(),
+          );
         }
-        committed = await waitFor('20 records committed', async () => {
-          const v = (await scrape(cli)).value('zdm_journal_records_total', { failed_on: 'target' });
-          return v >= 20 ? v : undefined;
-        }, { timeoutMs: 30_000, intervalMs: 100 });
+        committed = await waitFor(
+          '20 records committed',
+          async () => {
+            const v = (await scrape(cli)).value('zdm_journal_records_total', { failed_on: 'target' });
+            return v >= 20 ? v : undefined;
+          },
+          { timeoutMs: 30_000, intervalMs: 100 },
+        );
         cli.child!.kill('SIGKILL'); // writes still flowing: appends in progress
         await new Promise((r) => cli.child!.once('exit', r));
       } finally {

@@ -76,17 +76,34 @@ describe('lifecycle: batches (logged, unlogged, counter; simple, prepared, mixed
       const label = `${logged ? 'LOGGED' : 'UNLOGGED'} batch, ${prepare ? 'prepared' : 'simple'} children`;
       it(`Node driver: ${label}`, async () => {
         const base = (prepare ? 100 : 0) + (logged ? 0 : 50);
-        await client!.batch([
-          { query: ins, params: [base, `${label} a`] },
-          { query: ins, params: [base + 1, `${label} b`] },
-          { query: `UPDATE ${ks}.kv SET v = ? WHERE k = ?`, params: [`${label} c`, base + 2] },
-        ], { prepare, logged, ...(prepare ? {} : { hints: [['int', 'text'], ['int', 'text'], ['text', 'int']] }) });
+        await client!.batch(
+          [
+            { query: ins, params: [base, `${label} a`] },
+            { query: ins, params: [base + 1, `${label} b`] },
+            { query: `UPDATE ${ks}.kv SET v = ? WHERE k = ?`, params: [`${label} c`, base + 2] },
+          ],
+          {
+            prepare,
+            logged,
+            ...(prepare
+              ? {}
+              : {
+                  hints: [
+                    ['int', 'text'],
+                    ['int', 'text'],
+                    ['text', 'int'],
+                  ],
+                }),
+          },
+        );
         await assertOnBoth(d!, ...kv(base), { v: `${label} a` });
         await assertOnBoth(d!, ...kv(base + 1), { v: `${label} b` });
         await assertOnBoth(d!, ...kv(base + 2), { v: `${label} c` });
-        await client!.batch([
-          { query: `DELETE FROM ${ks}.kv WHERE k = ?`, params: [base + 1] },
-        ], { prepare, logged, ...(prepare ? {} : { hints: [['int']] }) });
+        await client!.batch([{ query: `DELETE FROM ${ks}.kv WHERE k = ?`, params: [base + 1] }], {
+          prepare,
+          logged,
+          ...(prepare ? {} : { hints: [['int']] }),
+        });
         await assertOnBoth(d!, ...kv(base + 1), undefined, `${label}: DELETE in a batch`);
       });
     }
@@ -94,11 +111,30 @@ describe('lifecycle: batches (logged, unlogged, counter; simple, prepared, mixed
       const k = prepare ? 11 : 10;
       const upd = `UPDATE ${ks}.counters SET n = n + ? WHERE k = ?`;
       const longs = (n: number) => types.Long.fromNumber(n);
-      await client!.batch([{ query: upd, params: [longs(3), k] }, { query: upd, params: [longs(4), k] }], {
-        prepare, counter: true, logged: false, ...(prepare ? {} : { hints: [['counter', 'int'], ['counter', 'int']] }),
-      });
+      await client!.batch(
+        [
+          { query: upd, params: [longs(3), k] },
+          { query: upd, params: [longs(4), k] },
+        ],
+        {
+          prepare,
+          counter: true,
+          logged: false,
+          ...(prepare
+            ? {}
+            : {
+                hints: [
+                  ['counter', 'int'],
+                  ['counter', 'int'],
+                ],
+              }),
+        },
+      );
       await client!.batch([{ query: upd, params: [longs(10), k] }], {
-        prepare, counter: true, logged: false, ...(prepare ? {} : { hints: [['counter', 'int']] }),
+        prepare,
+        counter: true,
+        logged: false,
+        ...(prepare ? {} : { hints: [['counter', 'int']] }),
       });
       await assertOnBoth(d!, ...counter(k), { n: 17 }, 'counter applied once on each cluster');
     });
@@ -108,11 +144,18 @@ describe('lifecycle: batches (logged, unlogged, counter; simple, prepared, mixed
     raw = await RawCqlClient.connect({ host: proxy!.host, port: proxy!.port });
     const id = await raw.prepare(ins);
     const cid = await raw.prepare(`UPDATE ${ks}.counters SET n = n + ? WHERE k = ?`);
-    for (const [type, base] of [[BatchType.LOGGED, 300], [BatchType.UNLOGGED, 310]] as const) {
+    for (const [type, base] of [
+      [BatchType.LOGGED, 300],
+      [BatchType.UNLOGGED, 310],
+    ] as const) {
       const r = await raw.batch(type, [
         { kind: 'prepared', id, values: [bind.int(base), bind.text('prepared child')] },
         { kind: 'query', query: `INSERT INTO ${ks}.kv (k, v) VALUES (${base + 1}, 'simple child')`, values: [] },
-        { kind: 'query', query: `INSERT INTO ${ks}.kv (k, v) VALUES (?, ?)`, values: [bind.int(base + 2), bind.text('simple child with values')] },
+        {
+          kind: 'query',
+          query: `INSERT INTO ${ks}.kv (k, v) VALUES (?, ?)`,
+          values: [bind.int(base + 2), bind.text('simple child with values')],
+        },
         { kind: 'prepared', id, values: [bind.int(base + 3), bind.text('prepared child 2')] },
       ]);
       assert.equal(errorOf(r), undefined, `batch type ${type}: ${JSON.stringify(errorOf(r))}`);
@@ -132,7 +175,10 @@ describe('lifecycle: batches (logged, unlogged, counter; simple, prepared, mixed
   it('Python driver: BatchStatement with prepared + simple statements (LOGGED, UNLOGGED, COUNTER)', async () => {
     const r = await runPython(PY, [proxy!.host, String(proxy!.port), ks], { timeoutMs: 90_000 });
     assert.ok(r.stdout.includes('RESULT ok'), `python exit ${r.code}\nstdout:\n${r.stdout}\nstderr:\n${r.stderr}`);
-    for (const [name, base] of [['logged', 700], ['unlogged', 710]] as const) {
+    for (const [name, base] of [
+      ['logged', 700],
+      ['unlogged', 710],
+    ] as const) {
       await assertOnBoth(d!, ...kv(base), { v: `py-${name}-prepared` });
       await assertOnBoth(d!, ...kv(base + 1), { v: `py-${name}-simple` });
       await assertOnBoth(d!, ...kv(base + 2), { v: `py-${name}-prepared2` });

@@ -13,7 +13,12 @@ import type { Frame } from '../../../src/protocol';
 import { waitFor } from '../../support/wait';
 import { directSessions, sleep, type Direct } from './helpers';
 
-interface SchemaEvent { change: string; target: string; keyspace: string; name?: string }
+interface SchemaEvent {
+  change: string;
+  target: string;
+  keyspace: string;
+  name?: string;
+}
 
 function schemaEvent(f: Frame): SchemaEvent | undefined {
   const m = f.message as { opcode: Opcode; type?: string; schemaChange?: Record<string, unknown> };
@@ -70,7 +75,7 @@ describe('lifecycle: events through the proxy', () => {
     assert.deepEqual(eventsFor('on_target'), []);
   });
 
-  it('DDL through the proxy: exactly one event (Origin\'s; Target\'s is dropped)', async () => {
+  it("DDL through the proxy: exactly one event (Origin's; Target's is dropped)", async () => {
     const r = await writer!.query(`CREATE TABLE ${ks}.via_proxy (k int PRIMARY KEY, v text)`, undefined, { timeoutMs: 30_000 });
     assert.equal(errorOf(r), undefined, `CREATE TABLE through the proxy: ${JSON.stringify(errorOf(r))}`);
     await waitFor('a schema event for via_proxy', () => eventsFor('via_proxy').length > 0, { timeoutMs: 5_000 });
@@ -83,7 +88,10 @@ describe('lifecycle: events through the proxy', () => {
     assert.equal(errorOf(a), undefined);
     await waitFor('a second schema event for via_proxy', () => eventsFor('via_proxy').length > 1, { timeoutMs: 5_000 });
     await sleep(1_000);
-    assert.deepEqual(eventsFor('via_proxy').map((e) => e.change), ['CREATED', 'UPDATED']);
+    assert.deepEqual(
+      eventsFor('via_proxy').map((e) => e.change),
+      ['CREATED', 'UPDATED'],
+    );
   });
 
   it('no STATUS_CHANGE or TOPOLOGY_CHANGE event reaches the client', () => {
@@ -91,7 +99,10 @@ describe('lifecycle: events through the proxy', () => {
       const t = (f.message as { type?: string }).type;
       return t === 'STATUS_CHANGE' || t === 'TOPOLOGY_CHANGE';
     });
-    assert.deepEqual(other.map((f) => (f.message as { type?: string }).type), []);
+    assert.deepEqual(
+      other.map((f) => (f.message as { type?: string }).type),
+      [],
+    );
   });
 
   it('the registered connection still serves requests', async () => {

@@ -54,10 +54,16 @@ describe('lifecycle: proxy heartbeats on an idle Target connection', () => {
     const options = conns.reduce((n, c) => n + c.requests.filter((o) => o === 'OPTIONS').length, 0);
     const queries = conns.reduce((n, c) => n + c.requests.filter((o) => o === 'QUERY').length, 0);
     // ~6 intervals of 500 ms elapsed: expect several heartbeats (at least 3, at most one per interval + 1).
-    assert.ok(options >= 3, `expected >= 3 OPTIONS to Target in 3 s with a 500 ms interval, saw ${options} (requests: ${JSON.stringify(conns.map((c) => c.requests))})`);
+    assert.ok(
+      options >= 3,
+      `expected >= 3 OPTIONS to Target in 3 s with a 500 ms interval, saw ${options} (requests: ${JSON.stringify(conns.map((c) => c.requests))})`,
+    );
     assert.ok(options <= 8, `too many heartbeats: ${options} in 3 s`);
     assert.equal(queries, 0, 'reads must not go to Target');
-    assert.ok(conns.every((c) => !c.closed), 'the Target connection should stay open');
+    assert.ok(
+      conns.every((c) => !c.closed),
+      'the Target connection should stay open',
+    );
     assert.ok(reads > 20);
     // The connection still does dual writes.
     const w = await client.query(`INSERT INTO ${ks}.kv (k, v) VALUES (2, 'after-heartbeats')`);

@@ -40,7 +40,13 @@ export async function directSessions(ks: string, ddl: string[] = []): Promise<Di
 }
 
 /** Asserts that a single-row read gives `expected` on both clusters (undefined = no row). */
-export async function assertOnBoth(d: Direct, cql: string, params: readonly unknown[], expected: Record<string, unknown> | undefined, what = cql): Promise<void> {
+export async function assertOnBoth(
+  d: Direct,
+  cql: string,
+  params: readonly unknown[],
+  expected: Record<string, unknown> | undefined,
+  what = cql,
+): Promise<void> {
   const [o, t] = await d.read(cql, [...params]);
   assert.deepEqual(norm(o[0]), expected, `${what}: Origin has ${JSON.stringify(norm(o[0]))}`);
   assert.deepEqual(norm(t[0]), expected, `${what}: Target has ${JSON.stringify(norm(t[0]))}`);
@@ -84,7 +90,10 @@ export class CountingRelay {
   private readonly sockets = new Set<net.Socket>();
   port = 0;
 
-  private constructor(readonly host: string, private readonly target: { host: string; port: number }) {}
+  private constructor(
+    readonly host: string,
+    private readonly target: { host: string; port: number },
+  ) {}
 
   static async start(host: string, target: { host: string; port: number }): Promise<CountingRelay> {
     const r = new CountingRelay(host, target);
@@ -100,11 +109,19 @@ export class CountingRelay {
   /** Requests with this opcode on connections accepted at or after `since` (ms timestamp). */
   count(opcode: Opcode, since = 0): number {
     const name = opcodeName(opcode);
-    return this.connections.filter((c) => c.acceptedAt >= since).reduce((n, c) => n + c.requests.filter((o) => o === name).length, 0);
+    return this.connections
+      .filter((c) => c.acceptedAt >= since)
+      .reduce((n, c) => n + c.requests.filter((o) => o === name).length, 0);
   }
 
   private accept(client: net.Socket): void {
-    const conn: RelayedConnection = { index: this.connections.length + 1, acceptedAt: Date.now(), requests: [], unframed: false, closed: false };
+    const conn: RelayedConnection = {
+      index: this.connections.length + 1,
+      acceptedAt: Date.now(),
+      requests: [],
+      unframed: false,
+      closed: false,
+    };
     this.connections.push(conn);
     const server = net.connect(this.target);
     this.sockets.add(client);

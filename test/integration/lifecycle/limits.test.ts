@@ -52,10 +52,14 @@ describe('lifecycle: proxy_max_client_connections', () => {
     // Close one: a new connection is admitted once the proxy noticed.
     clients[0]!.close();
     let admitted: RawCqlClient | undefined;
-    await waitFor('a new connection admitted after one of the ten closed', async () => {
-      admitted = await RawCqlClient.connect({ host: proxy!.host, port: proxy!.port, timeoutMs: 3_000 });
-      return true;
-    }, { timeoutMs: 5_000, intervalMs: 100 });
+    await waitFor(
+      'a new connection admitted after one of the ten closed',
+      async () => {
+        admitted = await RawCqlClient.connect({ host: proxy!.host, port: proxy!.port, timeoutMs: 3_000 });
+        return true;
+      },
+      { timeoutMs: 5_000, intervalMs: 100 },
+    );
     assert.ok(admitted, 'a new connection should be admitted after one of the ten closed');
     clients.push(admitted);
     assert.equal(rowsOf(await admitted.query('SELECT release_version FROM system.local')).length, 1);

@@ -46,7 +46,8 @@ describe('lifecycle: prepared statements (Node driver prepare: true, raw PREPARE
     await client!.execute(`DELETE FROM ${ks}.kv WHERE k = ?`, [2], { prepare: true });
     await assertOnBoth(d!, ...row(2), undefined, 'prepared DELETE k=2');
     // Executing the same prepared statements again (EXECUTE only, the driver has them cached).
-    for (let k = 100; k < 110; k++) await client!.execute(`INSERT INTO ${ks}.kv (k, v, n) VALUES (?, ?, ?)`, [k, `v${k}`, k], { prepare: true });
+    for (let k = 100; k < 110; k++)
+      await client!.execute(`INSERT INTO ${ks}.kv (k, v, n) VALUES (?, ?, ?)`, [k, `v${k}`, k], { prepare: true });
     for (let k = 100; k < 110; k++) await assertOnBoth(d!, ...row(k), { k, v: `v${k}`, n: k }, `re-executed INSERT k=${k}`);
   });
 
@@ -64,9 +65,17 @@ describe('lifecycle: prepared statements (Node driver prepare: true, raw PREPARE
   it("the prepared id the client gets equals Origin's own id for the same query", async () => {
     const viaProxy = await RawCqlClient.connect({ host: proxy!.host, port: proxy!.port });
     raws.push(viaProxy);
-    const onOrigin = await RawCqlClient.connect({ host: ORIGIN.host, port: ORIGIN.port, credentials: { username: ORIGIN.username, password: ORIGIN.password } });
+    const onOrigin = await RawCqlClient.connect({
+      host: ORIGIN.host,
+      port: ORIGIN.port,
+      credentials: { username: ORIGIN.username, password: ORIGIN.password },
+    });
     raws.push(onOrigin);
-    for (const cql of [`SELECT v FROM ${ks}.kv WHERE k = ?`, `INSERT INTO ${ks}.kv (k, v) VALUES (?, ?)`, `UPDATE ${ks}.kv SET n = ? WHERE k = ?`]) {
+    for (const cql of [
+      `SELECT v FROM ${ks}.kv WHERE k = ?`,
+      `INSERT INTO ${ks}.kv (k, v) VALUES (?, ?)`,
+      `UPDATE ${ks}.kv SET n = ? WHERE k = ?`,
+    ]) {
       const proxyId = await viaProxy.prepare(cql);
       const originId = await onOrigin.prepare(cql);
       assert.equal(proxyId.toString('hex'), originId.toString('hex'), `prepared id of ${cql}`);

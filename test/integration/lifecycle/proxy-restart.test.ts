@@ -13,7 +13,13 @@ import { startTestProxy, type TestProxy } from '../../support/proxy';
 import { waitFor } from '../../support/wait';
 import { directSessions, type Direct } from './helpers';
 
-interface ChildResult { errors: string[]; unavailable: number; written: number[]; reconnected: boolean; fatal?: string }
+interface ChildResult {
+  errors: string[];
+  unavailable: number;
+  written: number[];
+  reconnected: boolean;
+  fatal?: string;
+}
 
 class DriverChild {
   progress = 0;
@@ -47,7 +53,10 @@ class DriverChild {
   }
   async finish(timeoutMs = 60_000): Promise<ChildResult> {
     let timer: NodeJS.Timeout | undefined;
-    const code = await Promise.race([this.exited, new Promise<'timeout'>((r) => (timer = setTimeout(() => r('timeout'), timeoutMs)))]);
+    const code = await Promise.race([
+      this.exited,
+      new Promise<'timeout'>((r) => (timer = setTimeout(() => r('timeout'), timeoutMs))),
+    ]);
     clearTimeout(timer);
     if (code === 'timeout') this.kill();
     assert.ok(this.result, `driver child gave no result (exit ${code}); output:\n${this.out.join('\n')}`);
@@ -82,7 +91,11 @@ describe('lifecycle: proxy restart under a driver session', { timeout: 120_000 }
 
   async function assertWritten(keys: number[]): Promise<void> {
     const [o, t] = await d!.read(`SELECT k, v FROM ${ks}.w`);
-    const rows = (rs: Record<string, unknown>[]) => rs.map((r) => `${r['k']}=${r['v']}`).filter((s) => keys.includes(Number(s.split('=')[0]))).sort();
+    const rows = (rs: Record<string, unknown>[]) =>
+      rs
+        .map((r) => `${r['k']}=${r['v']}`)
+        .filter((s) => keys.includes(Number(s.split('=')[0])))
+        .sort();
     const expected = keys.map((k) => `${k}=v${k}`).sort();
     assert.deepEqual(rows(o), expected, 'Origin rows');
     assert.deepEqual(rows(t), expected, 'Target rows');
@@ -91,7 +104,9 @@ describe('lifecycle: proxy restart under a driver session', { timeout: 120_000 }
   it('prepared writes before and after the restart land on both clusters, no application error', async () => {
     const child = new DriverChild([proxy!.host, String(proxy!.port), ks, 'sequential', '0']);
     children.push(child);
-    await waitFor('the child finishing its first 20 writes', () => child.out.includes('paused') || child.result, { timeoutMs: 30_000 });
+    await waitFor('the child finishing its first 20 writes', () => child.out.includes('paused') || child.result, {
+      timeoutMs: 30_000,
+    });
     await restartProxy();
     child.send('go');
     const r = await child.finish();
@@ -101,7 +116,10 @@ describe('lifecycle: proxy restart under a driver session', { timeout: 120_000 }
     await assertWritten(r.written);
     // The restarted proxy answered the driver's first EXECUTE with UNPREPARED (its cache was empty).
     const missLogged = proxy!.logs.some((l) => /No cached entry for prepared-id|UNPREPARED|unprepared/.test(l));
-    assert.ok(missLogged, `the new proxy should have logged its prepared cache miss; logs:\n${proxy!.logs.slice(-20).join('\n')}`);
+    assert.ok(
+      missLogged,
+      `the new proxy should have logged its prepared cache miss; logs:\n${proxy!.logs.slice(-20).join('\n')}`,
+    );
   });
 
   it('a write loop running across a restart: only "no host available" while the proxy is down, every write lands on both', async () => {
@@ -110,7 +128,10 @@ describe('lifecycle: proxy restart under a driver session', { timeout: 120_000 }
     await waitFor('the child writing', () => child.progress >= 20 || child.result, { timeoutMs: 30_000, intervalMs: 20 });
     await restartProxy();
     const at = child.progress;
-    await waitFor('writes resuming after the restart', () => child.progress >= at + 30 || child.result, { timeoutMs: 30_000, intervalMs: 20 });
+    await waitFor('writes resuming after the restart', () => child.progress >= at + 30 || child.result, {
+      timeoutMs: 30_000,
+      intervalMs: 20,
+    });
     child.send('stop');
     const r = await child.finish();
     assert.deepEqual(r.errors, [], `no error other than "no host available" during the restart (${r.unavailable} of those)`);

@@ -78,7 +78,9 @@ async function main(): Promise<void> {
     process.stdout.write(`RESULT ${JSON.stringify({ errors, unavailable, written, reconnected })}\n`);
   } else {
     let stop = false;
-    void waitLine('stop').then(() => { stop = true; });
+    void waitLine('stop').then(() => {
+      stop = true;
+    });
     while (!stop) await write(true);
     process.stdout.write(`RESULT ${JSON.stringify({ errors, unavailable, written, reconnected: true })}\n`);
   }

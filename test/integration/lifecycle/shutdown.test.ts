@@ -61,12 +61,19 @@ describe('lifecycle: graceful shutdown', { timeout: 120_000 }, () => {
     try {
       const f = await a.query('SELECT release_version FROM system.local', undefined, { timeoutMs: 5_000 });
       const e = errorOf(f);
-      newRequest = e ? (e.code === ErrorCode.OVERLOADED ? 'OVERLOADED' : `error 0x${e.code.toString(16)} ${e.message}`) : 'answered';
+      newRequest = e
+        ? e.code === ErrorCode.OVERLOADED
+          ? 'OVERLOADED'
+          : `error 0x${e.code.toString(16)} ${e.message}`
+        : 'answered';
     } catch (e) {
       newRequest = e instanceof RawClosedError ? 'closed' : `failed: ${(e as Error).message}`;
     }
     t.diagnostic(`request sent during shutdown: ${newRequest}`);
-    assert.ok(['OVERLOADED', 'closed'].includes(newRequest), `a request sent during shutdown should get OVERLOADED or a closed connection, got: ${newRequest}`);
+    assert.ok(
+      ['OVERLOADED', 'closed'].includes(newRequest),
+      `a request sent during shutdown should get OVERLOADED or a closed connection, got: ${newRequest}`,
+    );
 
     // New connections are not admitted any more.
     await assert.rejects(RawCqlClient.connect({ host: proxy!.host, port: proxy!.port, timeoutMs: 3_000 }));
@@ -77,7 +84,10 @@ describe('lifecycle: graceful shutdown', { timeout: 120_000 }, () => {
     await closing;
     // The client (in this process) may see its reply a tick after close() resolves; what matters is that
     // Origin's reply had reached the proxy (through the relay) before close() resolved.
-    assert.ok(originBytesAtClose > originBytesBefore, `close() resolved before Origin's reply reached the proxy (order: ${order.join(', ')})`);
+    assert.ok(
+      originBytesAtClose > originBytesBefore,
+      `close() resolved before Origin's reply reached the proxy (order: ${order.join(', ')})`,
+    );
     // And the client connection is closed at the end.
     assert.ok(await a.closesWithin(3_000), 'the drained client connection is closed');
   });

@@ -21,7 +21,10 @@ describe('lifecycle: UNPREPARED from Target after a table is re-created there', 
 
   before(async () => {
     await ensureClusters();
-    d = await directSessions(ks, [`CREATE TABLE ${ks}.t (k int PRIMARY KEY, v text)`, `CREATE TABLE ${ks}.t2 (k int PRIMARY KEY, v text)`]);
+    d = await directSessions(ks, [
+      `CREATE TABLE ${ks}.t (k int PRIMARY KEY, v text)`,
+      `CREATE TABLE ${ks}.t2 (k int PRIMARY KEY, v text)`,
+    ]);
     proxy = await startTestProxy({ logLevel: 'info' });
   });
   after(async () => {
@@ -48,9 +51,16 @@ describe('lifecycle: UNPREPARED from Target after a table is re-created there', 
     await recreateOnTarget('t');
 
     const second = await raw.execute(id, [bind.int(2), bind.text('after-recreate')]);
-    assert.equal(errorOf(second), undefined, `EXECUTE after the table was re-created on Target: ${JSON.stringify(errorOf(second))}`);
+    assert.equal(
+      errorOf(second),
+      undefined,
+      `EXECUTE after the table was re-created on Target: ${JSON.stringify(errorOf(second))}`,
+    );
     await assertOnBoth(d!, `SELECT v FROM ${ks}.t WHERE k = ?`, [2], { v: 'after-recreate' });
-    assert.ok(proxy!.logs.some((l) => /UNPREPARED from TARGET only/.test(l)), 'the proxy re-prepared on Target');
+    assert.ok(
+      proxy!.logs.some((l) => /UNPREPARED from TARGET only/.test(l)),
+      'the proxy re-prepared on Target',
+    );
   });
 
   it('counter increment (Node driver) and counter BATCH of prepared statements (raw client): applied once on each side', async () => {
@@ -62,7 +72,11 @@ describe('lifecycle: UNPREPARED from Target after a table is re-created there', 
     await recreateOnTarget('c', 'n counter'); // Target's count restarts at 0
     await client.execute(inc, [1], { prepare: true });
     const [o1, t1] = await d!.read(`SELECT n FROM ${ks}.c WHERE k = ?`, [1]);
-    assert.deepEqual([norm(o1[0]), norm(t1[0])], [{ n: 2 }, { n: 1 }], 'Origin 1 + 1, Target 0 + 1: the increment applied once on each side');
+    assert.deepEqual(
+      [norm(o1[0]), norm(t1[0])],
+      [{ n: 2 }, { n: 1 }],
+      'Origin 1 + 1, Target 0 + 1: the increment applied once on each side',
+    );
 
     raw ??= await RawCqlClient.connect({ host: proxy!.host, port: proxy!.port });
     const add2 = `UPDATE ${ks}.c SET n = n + 2 WHERE k = ?`;

@@ -39,13 +39,18 @@ describe('lifecycle: proxy request timeout with a paused Target', { timeout: 120
       await pauseNode('target');
       paused = true;
       // A dual write: Origin answers, Target does not. The proxy gives up after 1 s and sends nothing.
-      await assert.rejects(client!.query(`INSERT INTO ${ks}.kv (k, v) VALUES (2, 'while-paused')`, undefined, { timeoutMs: 3_000 }), RawTimeoutError);
+      await assert.rejects(
+        client!.query(`INSERT INTO ${ks}.kv (k, v) VALUES (2, 'while-paused')`, undefined, { timeoutMs: 3_000 }),
+        RawTimeoutError,
+      );
       assert.ok(
         proxy!.logs.some((l) => /did not receive response from TARGET/.test(l)),
         `the proxy should log the timeout; logs:\n${proxy!.logs.slice(-10).join('\n')}`,
       );
       // Reads only need Origin: they keep working on the same connection while Target is paused.
-      assert.deepEqual(rowsOf(await client!.query(`SELECT v FROM ${ks}.kv WHERE k = 0`, undefined, { timeoutMs: 3_000 })), [{ v: 'origin-row' }]);
+      assert.deepEqual(rowsOf(await client!.query(`SELECT v FROM ${ks}.kv WHERE k = 0`, undefined, { timeoutMs: 3_000 })), [
+        { v: 'origin-row' },
+      ]);
     } finally {
       if (paused) {
         await resumeNode('target');
@@ -62,6 +67,9 @@ describe('lifecycle: proxy request timeout with a paused Target', { timeout: 120
     await assertOnBoth(d!, `SELECT v FROM ${ks}.kv WHERE k = ?`, [3], { v: 'after-resume' });
     // The paused write reached Origin (and Target once it resumed): the usual dual-write caveat.
     const [o] = await d!.read(`SELECT v FROM ${ks}.kv WHERE k = ?`, [2]);
-    assert.deepEqual(o.map((x) => x['v']), ['while-paused']);
+    assert.deepEqual(
+      o.map((x) => x['v']),
+      ['while-paused'],
+    );
   });
 });

@@ -48,7 +48,10 @@ describe('lifecycle: USE keyspace and unqualified tables', () => {
     const use = expectResult(await c.query(`USE ${ks}`), 'USE');
     assert.equal((use.message as { kind: number }).kind, ResultKind.SET_KEYSPACE);
     assert.equal((use.message as { keyspace?: string }).keyspace, ks);
-    for (const [k, v] of [[1, 'one'], [2, 'two']] as const) {
+    for (const [k, v] of [
+      [1, 'one'],
+      [2, 'two'],
+    ] as const) {
       const r = await c.query(`INSERT INTO kv (k, v) VALUES (${k}, '${v}')`);
       assert.equal(errorOf(r), undefined, `unqualified INSERT: ${JSON.stringify(errorOf(r))}`);
     }
@@ -92,7 +95,11 @@ describe('lifecycle: USE keyspace and unqualified tables', () => {
     expectResult(await c.query('USE system'), 'USE system');
     const rows = rowsOf(await c.query('SELECT * FROM local'));
     assert.equal(rows.length, 1);
-    assert.equal(String(rows[0]!['rpc_address']), PROXY_HOST, `rpc_address ${String(rows[0]!['rpc_address'])} should be the proxy's`);
+    assert.equal(
+      String(rows[0]!['rpc_address']),
+      PROXY_HOST,
+      `rpc_address ${String(rows[0]!['rpc_address'])} should be the proxy's`,
+    );
     assert.notEqual(String(rows[0]!['rpc_address']), ORIGIN.host);
     // system.peers through USE system is virtual too: a single proxy instance has no peers.
     assert.deepEqual(rowsOf(await c.query('SELECT * FROM peers')), []);

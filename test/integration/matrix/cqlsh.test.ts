@@ -26,7 +26,7 @@ function script(ks: string, tag: string): string {
     `SELECT k AS paged_k FROM ${ks}.paged`,
     `USE ${ks}`,
     `INSERT INTO kv_${tag} (k, v) VALUES ('use', '${tag}-use')`,
-    'SELECT v AS read_use FROM reads WHERE k = \'both\'',
+    "SELECT v AS read_use FROM reads WHERE k = 'both'",
     `INSERT INTO ${ks}.on_origin (k, v) VALUES ('${tag}', '${tag}')`,
     `INSERT INTO ${ks}.on_target (k, v) VALUES ('${tag}', '${tag}')`,
   ];
@@ -63,15 +63,22 @@ function resultOf(stdout: string, stderr: string): MatrixResult {
   if (unexpected.length > 0 || other.length > 0) r.error = [...unexpected, ...other].join('\n');
   else if (r.steps.length > 0) r.steps.push('ddl', 'simple write', 'batch'); // no error reported for them
   const simple = column(stdout, 'read_simple');
-  if (simple) { r.read_simple = simple.values; r.steps.push('simple read'); }
+  if (simple) {
+    r.read_simple = simple.values;
+    r.steps.push('simple read');
+  }
   const paged = column(stdout, 'paged_k');
   if (paged) {
     r.paged = { rows: paged.count, distinct: new Set(paged.values).size, page_size: CQLSH_PAGE_SIZE };
-    if (paged.values.length !== paged.count) r.error = `paged read: ${paged.values.length} rows printed, cqlsh counted ${paged.count}`;
+    if (paged.values.length !== paged.count)
+      r.error = `paged read: ${paged.values.length} rows printed, cqlsh counted ${paged.count}`;
     r.steps.push('paged read');
   }
   const use = column(stdout, 'read_use');
-  if (use) { r.read_use = use.values; r.steps.push('use'); }
+  if (use) {
+    r.read_use = use.values;
+    r.steps.push('use');
+  }
   if (onOrigin.length === 1 && onTarget.length === 1) {
     r.error_origin_only = { error: 'InvalidRequest', message: onOrigin[0] };
     r.error_target_only = { error: 'InvalidRequest', message: onTarget[0] };
@@ -87,32 +94,54 @@ const variants = [
 
 describe('compatibility matrix: cqlsh', () => {
   let stack: Stack | undefined;
-  before(async () => { stack = await setUpStack('matrix_cqlsh'); });
-  after(async () => { await stack?.close(); });
+  before(async () => {
+    stack = await setUpStack('matrix_cqlsh');
+  });
+  after(async () => {
+    await stack?.close();
+  });
 
   for (const v of variants) {
     describe(v.name, () => {
       let run: VariantRun = { output: 'cqlsh did not run', proxyLog: [] };
       before(async () => {
-        run = await runVariant(stack, async (s) => {
-          const saved = [process.env.ZDM_PROXY_HOST, process.env.ZDM_PROXY_PORT];
-          process.env.ZDM_PROXY_HOST = s.proxy.host;
-          process.env.ZDM_PROXY_PORT = String(s.proxy.port);
-          try {
-            const r = await runCqlsh('proxy', ['--connect-timeout=20', '--request-timeout=30', ...v.args, '-e', script(s.ks, v.tag)],
-              { timeoutMs: 120_000 });
-            return { result: resultOf(r.stdout, r.stderr), output: describeProcess(`cqlsh (${v.name})`, r, s.proxy) };
-          } finally {
-            if (saved[0] === undefined) delete process.env.ZDM_PROXY_HOST; else process.env.ZDM_PROXY_HOST = saved[0];
-            if (saved[1] === undefined) delete process.env.ZDM_PROXY_PORT; else process.env.ZDM_PROXY_PORT = saved[1];
-          }
-        }, 'no stack');
+        run = await runVariant(
+          stack,
+          async (s) => {
+            const saved = [process.env.ZDM_PROXY_HOST, process.env.ZDM_PROXY_PORT];
+            process.env.ZDM_PROXY_HOST = s.proxy.host;
+            process.env.ZDM_PROXY_PORT = String(s.proxy.port);
+            try {
+              const r = await runCqlsh(
+                'proxy',
+                ['--connect-timeout=20', '--request-timeout=30', ...v.args, '-e', script(s.ks, v.tag)],
+                { timeoutMs: 120_000 },
+              );
+              return { result: resultOf(r.stdout, r.stderr), output: describeProcess(`cqlsh (${v.name})`, r, s.proxy) };
+            } finally {
+              if (saved[0] === undefined) delete process.env.ZDM_PROXY_HOST;
+              else process.env.ZDM_PROXY_HOST = saved[0];
+              if (saved[1] === undefined) delete process.env.ZDM_PROXY_PORT;
+              else process.env.ZDM_PROXY_PORT = saved[1];
+            }
+          },
+          'no stack',
+        );
       });
-      scenarioTests(() => stack, {
-        tag: v.tag, pageSize: CQLSH_PAGE_SIZE, expectVersion: v.expectVersion, expectCompression: 'lz4',
-        skipSteps: ['prepared write', 'prepared read'], keys: ['simple', 'batch-simple', 'batch-simple-2', 'use'],
-        reportsCompression: false, reportsHosts: false,
-      }, () => run);
+      scenarioTests(
+        () => stack,
+        {
+          tag: v.tag,
+          pageSize: CQLSH_PAGE_SIZE,
+          expectVersion: v.expectVersion,
+          expectCompression: 'lz4',
+          skipSteps: ['prepared write', 'prepared read'],
+          keys: ['simple', 'batch-simple', 'batch-simple-2', 'use'],
+          reportsCompression: false,
+          reportsHosts: false,
+        },
+        () => run,
+      );
     });
   }
 });

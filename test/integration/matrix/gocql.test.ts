@@ -12,7 +12,9 @@ import { buildGocqlProgram } from '../../support/gocql';
 import { describeProcess, runProcess } from '../../support/proxy';
 import { parseResult, runVariant, scenarioTests, setUpStack, type MatrixResult, type Stack, type VariantRun } from './scenario';
 
-interface GocqlMatrixResult extends MatrixResult { frame_versions?: number[] }
+interface GocqlMatrixResult extends MatrixResult {
+  frame_versions?: number[];
+}
 
 const variants = [
   // Pinned (gocql's own negotiation, v5 first, is test/integration/gocql/gocql.test.ts).
@@ -45,12 +47,22 @@ describe('compatibility matrix: gocql', () => {
     describe(v.name, () => {
       let run: VariantRun = { output: 'the client did not run', proxyLog: [] };
       before(async () => {
-        run = await runVariant(bin ? stack : undefined, async (s) => {
-          const r = await runProcess(bin!, ['-proto', String(v.proto), s.proxy.contactPoint, s.ks, 'matrix', v.tag], { timeoutMs: 120_000 });
-          return { result: parseResult(r.stdout), output: describeProcess(`gocql (${v.name})`, r, s.proxy) };
-        }, buildError || 'no stack');
+        run = await runVariant(
+          bin ? stack : undefined,
+          async (s) => {
+            const r = await runProcess(bin!, ['-proto', String(v.proto), s.proxy.contactPoint, s.ks, 'matrix', v.tag], {
+              timeoutMs: 120_000,
+            });
+            return { result: parseResult(r.stdout), output: describeProcess(`gocql (${v.name})`, r, s.proxy) };
+          },
+          buildError || 'no stack',
+        );
       });
-      scenarioTests(() => stack, { tag: v.tag, pageSize: 250, expectVersion: v.expectVersion, expectCompression: null }, () => run);
+      scenarioTests(
+        () => stack,
+        { tag: v.tag, pageSize: 250, expectVersion: v.expectVersion, expectCompression: null },
+        () => run,
+      );
 
       it(`every frame gocql read was a v${v.expectVersion} frame`, () => {
         const result = run.result as GocqlMatrixResult | undefined;

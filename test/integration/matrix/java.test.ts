@@ -23,7 +23,9 @@ async function buildJavaClient(): Promise<string> {
   try {
     build = await runProcess('mvn', ['-q', '-B', 'package'], { cwd: PROJECT, env, timeoutMs: BUILD_TIMEOUT_MS });
   } catch (e) {
-    throw new Error(`Maven is not installed ('mvn' failed to start: ${(e as Error).message}); this test builds test/java with it`);
+    throw new Error(
+      `Maven is not installed ('mvn' failed to start: ${(e as Error).message}); this test builds test/java with it`,
+    );
   }
   if (build.code !== 0) throw new Error(`'mvn -q -B package' in ${PROJECT} failed\n${describeProcess('mvn', build)}`);
   const cpFile = join(PROJECT, 'target', 'classpath.txt');
@@ -50,22 +52,37 @@ describe('compatibility matrix: Java driver 4.x', () => {
     }
     stack = await setUpStack('matrix_java');
   });
-  after(async () => { await stack?.close(); });
+  after(async () => {
+    await stack?.close();
+  });
 
   for (const v of variants) {
     describe(v.name, () => {
       let run: VariantRun = { output: 'the client did not run', proxyLog: [] };
       before(async () => {
-        run = await runVariant(classPath ? stack : undefined, async (s) => {
-          const r = await runProcess(join(JAVA_HOME, 'bin', 'java'),
-            ['-cp', classPath!, 'zdm.MatrixClient', s.proxy.host, String(s.proxy.port), s.ks, v.tag, ...v.args],
-            { timeoutMs: RUN_TIMEOUT_MS });
-          return { result: parseResult(r.stdout), output: describeProcess(`java client (${v.name})`, r, s.proxy) };
-        }, buildError || 'no stack');
+        run = await runVariant(
+          classPath ? stack : undefined,
+          async (s) => {
+            const r = await runProcess(
+              join(JAVA_HOME, 'bin', 'java'),
+              ['-cp', classPath!, 'zdm.MatrixClient', s.proxy.host, String(s.proxy.port), s.ks, v.tag, ...v.args],
+              { timeoutMs: RUN_TIMEOUT_MS },
+            );
+            return { result: parseResult(r.stdout), output: describeProcess(`java client (${v.name})`, r, s.proxy) };
+          },
+          buildError || 'no stack',
+        );
       });
-      scenarioTests(() => stack, {
-        tag: v.tag, pageSize: 250, expectVersion: 5, expectCompression: v.compression,
-      }, () => run);
+      scenarioTests(
+        () => stack,
+        {
+          tag: v.tag,
+          pageSize: 250,
+          expectVersion: 5,
+          expectCompression: v.compression,
+        },
+        () => run,
+      );
     });
   }
 });

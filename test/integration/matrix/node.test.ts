@@ -34,21 +34,32 @@ async function scenario(client: Client, ks: string, tag: string, r: MatrixResult
   r.steps.push('simple write');
   await client.execute(insert, ['prepared', `${tag}-prepared`], { prepare: true });
   r.steps.push('prepared write');
-  await client.batch([
-    { query: `INSERT INTO ${kv} (k, v) VALUES ('batch-simple', '${tag}-batch-simple')` },
-    { query: insert, params: ['batch-prepared', `${tag}-batch-prepared`] },
-  ], { prepare: true, logged: true });
+  await client.batch(
+    [
+      { query: `INSERT INTO ${kv} (k, v) VALUES ('batch-simple', '${tag}-batch-simple')` },
+      { query: insert, params: ['batch-prepared', `${tag}-batch-prepared`] },
+    ],
+    { prepare: true, logged: true },
+  );
   r.steps.push('batch');
-  r.read_simple = (await client.execute(`SELECT v FROM ${ks}.reads WHERE k = 'both'`, [], { prepare: false })).rows.map((x) => x['v'] as string);
+  r.read_simple = (await client.execute(`SELECT v FROM ${ks}.reads WHERE k = 'both'`, [], { prepare: false })).rows.map(
+    (x) => x['v'] as string,
+  );
   r.steps.push('simple read');
-  r.read_prepared = (await client.execute(`SELECT v FROM ${ks}.reads WHERE k = ?`, ['both'], { prepare: true })).rows.map((x) => x['v'] as string);
+  r.read_prepared = (await client.execute(`SELECT v FROM ${ks}.reads WHERE k = ?`, ['both'], { prepare: true })).rows.map(
+    (x) => x['v'] as string,
+  );
   r.steps.push('prepared read');
   const keys = new Set<number>();
   let rows = 0;
   let pages = 0;
   let pageState: string | undefined;
   do {
-    const rs: types.ResultSet = await client.execute(`SELECT k FROM ${ks}.paged`, [], { prepare: false, fetchSize: PAGE_SIZE, pageState });
+    const rs: types.ResultSet = await client.execute(`SELECT k FROM ${ks}.paged`, [], {
+      prepare: false,
+      fetchSize: PAGE_SIZE,
+      pageState,
+    });
     pages++;
     rows += rs.rows.length;
     for (const row of rs.rows) keys.add(row['k'] as number);
@@ -58,7 +69,9 @@ async function scenario(client: Client, ks: string, tag: string, r: MatrixResult
   r.steps.push('paged read');
   await client.execute(`USE ${ks}`);
   await client.execute(`INSERT INTO kv_${tag} (k, v) VALUES ('use', '${tag}-use')`, [], { prepare: false });
-  r.read_use = (await client.execute('SELECT v FROM reads WHERE k = \'both\'', [], { prepare: false })).rows.map((x) => x['v'] as string);
+  r.read_use = (await client.execute("SELECT v FROM reads WHERE k = 'both'", [], { prepare: false })).rows.map(
+    (x) => x['v'] as string,
+  );
   r.steps.push('use');
   r.error_origin_only = await errorOf(client, `INSERT INTO ${ks}.on_origin (k, v) VALUES ('${tag}', '${tag}')`);
   r.error_target_only = await errorOf(client, `INSERT INTO ${ks}.on_target (k, v) VALUES ('${tag}', '${tag}')`);
@@ -67,26 +80,41 @@ async function scenario(client: Client, ks: string, tag: string, r: MatrixResult
 
 describe('compatibility matrix: Node.js cassandra-driver', () => {
   let stack: Stack | undefined;
-  before(async () => { stack = await setUpStack('matrix_node'); });
-  after(async () => { await stack?.close(); });
+  before(async () => {
+    stack = await setUpStack('matrix_node');
+  });
+  after(async () => {
+    await stack?.close();
+  });
 
   describe('Node.js driver, negotiated (DSE_V2 first) down to v4', () => {
     let run: VariantRun = { output: 'the client did not run', proxyLog: [] };
     before(async () => {
-      run = await runVariant(stack, async (s) => {
-        const r: MatrixResult = { steps: [] };
-        let client: Client | undefined;
-        try {
-          client = await proxyClient({ proxy: s.proxy, timeoutMs: 30_000 });
-          await scenario(client, s.ks, 'node', r);
-        } catch (e) {
-          r.error = `${(e as Error).name}: ${(e as Error).message}`;
-        } finally {
-          await client?.shutdown().catch(() => undefined);
-        }
-        return { result: r, output: `Node.js driver: ${JSON.stringify(r)}\nproxy log (last 20 lines):\n${s.proxy.logs.slice(-20).join('\n')}` };
-      }, 'no stack');
+      run = await runVariant(
+        stack,
+        async (s) => {
+          const r: MatrixResult = { steps: [] };
+          let client: Client | undefined;
+          try {
+            client = await proxyClient({ proxy: s.proxy, timeoutMs: 30_000 });
+            await scenario(client, s.ks, 'node', r);
+          } catch (e) {
+            r.error = `${(e as Error).name}: ${(e as Error).message}`;
+          } finally {
+            await client?.shutdown().catch(() => undefined);
+          }
+          return {
+            result: r,
+            output: `Node.js driver: ${JSON.stringify(r)}\nproxy log (last 20 lines):\n${s.proxy.logs.slice(-20).join('\n')}`,
+          };
+        },
+        'no stack',
+      );
     });
-    scenarioTests(() => stack, { tag: 'node', pageSize: PAGE_SIZE, expectVersion: 4, expectCompression: null }, () => run);
+    scenarioTests(
+      () => stack,
+      { tag: 'node', pageSize: PAGE_SIZE, expectVersion: 4, expectCompression: null },
+      () => run,
+    );
   });
 });

@@ -21,7 +21,14 @@ import { it } from 'node:test';
 import assert from 'node:assert/strict';
 import type { Client } from 'cassandra-driver';
 
-import { createKeyspace, dropKeyspace, ensureClusters, originSession, targetSession, uniqueKeyspaceName } from '../../support/clusters';
+import {
+  createKeyspace,
+  dropKeyspace,
+  ensureClusters,
+  originSession,
+  targetSession,
+  uniqueKeyspaceName,
+} from '../../support/clusters';
 import { startTestProxy, type TestProxy } from '../../support/proxy';
 
 export const PAGED_ROWS = 5000;
@@ -45,7 +52,15 @@ export interface MatrixResult {
 
 /** The steps every full client run reports, in order. */
 export const ALL_STEPS = [
-  'connected', 'ddl', 'simple write', 'prepared write', 'batch', 'simple read', 'prepared read', 'paged read', 'use',
+  'connected',
+  'ddl',
+  'simple write',
+  'prepared write',
+  'batch',
+  'simple read',
+  'prepared read',
+  'paged read',
+  'use',
   'one-cluster errors',
 ] as const;
 
@@ -79,24 +94,41 @@ export async function setUpStack(prefix: string): Promise<Stack> {
   let proxy: TestProxy | undefined;
   try {
     // Both clusters in parallel, each its tables one after the other.
-    await Promise.all(([[origin, 'origin'], [target, 'target']] as const).map(async ([c, name]) => {
-      await c.execute(`CREATE TABLE ${ks}.reads (k text PRIMARY KEY, v text)`);
-      await c.execute(`CREATE TABLE ${ks}.paged (k int PRIMARY KEY, v text)`);
-      await c.execute(`CREATE TABLE ${ks}.on_${name} (k text PRIMARY KEY, v text)`);
-      await c.execute(`INSERT INTO ${ks}.reads (k, v) VALUES ('both', 'from-${name}')`);
-    }));
+    await Promise.all(
+      (
+        [
+          [origin, 'origin'],
+          [target, 'target'],
+        ] as const
+      ).map(async ([c, name]) => {
+        await c.execute(`CREATE TABLE ${ks}.reads (k text PRIMARY KEY, v text)`);
+        await c.execute(`CREATE TABLE ${ks}.paged (k int PRIMARY KEY, v text)`);
+        await c.execute(`CREATE TABLE ${ks}.on_${name} (k text PRIMARY KEY, v text)`);
+        await c.execute(`INSERT INTO ${ks}.reads (k, v) VALUES ('both', 'from-${name}')`);
+      }),
+    );
     // 5,000 rows as 50 unlogged batches of 100 (4x faster than single inserts).
     const insert = `INSERT INTO ${ks}.paged (k, v) VALUES (?, ?)`;
-    await Promise.all(Array.from({ length: PAGED_ROWS / 100 }, (_, b) => origin.batch(
-      Array.from({ length: 100 }, (_, i) => ({ query: insert, params: [b * 100 + i, `origin-${b * 100 + i}`] })),
-      { prepare: true, logged: false })));
+    await Promise.all(
+      Array.from({ length: PAGED_ROWS / 100 }, (_, b) =>
+        origin.batch(
+          Array.from({ length: 100 }, (_, i) => ({ query: insert, params: [b * 100 + i, `origin-${b * 100 + i}`] })),
+          { prepare: true, logged: false },
+        ),
+      ),
+    );
     const targetErrorOnOriginOnly = await directError(target, `INSERT INTO ${ks}.on_origin (k, v) VALUES ('x', 'x')`);
     const originErrorOnTargetOnly = await directError(origin, `INSERT INTO ${ks}.on_target (k, v) VALUES ('x', 'x')`);
     // info: the proxy logs each client handshake with its protocol version and compression (checked per variant).
     proxy = await startTestProxy({ logLevel: 'info' });
     const p = proxy;
     return {
-      ks, proxy: p, origin, target, targetErrorOnOriginOnly, originErrorOnTargetOnly,
+      ks,
+      proxy: p,
+      origin,
+      target,
+      targetErrorOnOriginOnly,
+      originErrorOnTargetOnly,
       close: async () => {
         await p.stop().catch(() => undefined);
         await origin.shutdown().catch(() => undefined);
@@ -149,7 +181,12 @@ export function expectedRows(tag: string, keys: readonly string[] = DEFAULT_KEYS
  * A client connection's handshake as the proxy logged it:
  * "Handshake successful with client 127.0.0.1:4242 (v5, Compression: lz4, v5 segments)".
  */
-export interface ProxyHandshake { client: string; version: string; compression: string; segments: boolean }
+export interface ProxyHandshake {
+  client: string;
+  version: string;
+  compression: string;
+  segments: boolean;
+}
 
 /** The client handshakes in these proxy log lines. */
 export function proxyHandshakes(lines: readonly string[]): ProxyHandshake[] {
@@ -162,11 +199,18 @@ export function proxyHandshakes(lines: readonly string[]): ProxyHandshake[] {
 }
 
 /** What one variant's run left: the client's report, its output for messages, and the proxy's log lines meanwhile. */
-export interface VariantRun { result?: MatrixResult; output: string; proxyLog: readonly string[] }
+export interface VariantRun {
+  result?: MatrixResult;
+  output: string;
+  proxyLog: readonly string[];
+}
 
 /** Runs a variant's client, recording the proxy's log lines written meanwhile. */
-export async function runVariant(stack: Stack | undefined, fn: (s: Stack) => Promise<{ result?: MatrixResult; output: string }>,
-  notRun: string): Promise<VariantRun> {
+export async function runVariant(
+  stack: Stack | undefined,
+  fn: (s: Stack) => Promise<{ result?: MatrixResult; output: string }>,
+  notRun: string,
+): Promise<VariantRun> {
   if (!stack) return { output: notRun, proxyLog: [] };
   const from = stack.proxy.logs.length;
   const r = await fn(stack);
@@ -202,21 +246,27 @@ export function scenarioTests(stack: () => Stack | undefined, v: Variant, run: (
     const seen = proxyHandshakes(run().proxyLog);
     assert.ok(seen.length > 0, `no client handshake in the proxy log\n${output}`);
     const want = `v${v.expectVersion}/${v.expectCompression ?? 'none'}/${framing}`;
-    assert.deepEqual([...new Set(seen.map((h) => `${h.version}/${h.compression}/${h.segments ? 'v5 segments' : 'frames'}`))], [want],
-      JSON.stringify(seen));
+    assert.deepEqual(
+      [...new Set(seen.map((h) => `${h.version}/${h.compression}/${h.segments ? 'v5 segments' : 'frames'}`))],
+      [want],
+      JSON.stringify(seen),
+    );
   });
 
   it('DDL, simple, prepared, batched and USE-relative writes land on both clusters', async () => {
     const { s, r, output } = get();
     assert.ok(r.steps.includes('use'), `the client did not get through its writes:\n${output}`);
     const expected = expectedRows(v.tag, v.keys);
-    for (const [c, name] of [[s.origin, 'Origin'], [s.target, 'Target']] as const) {
+    for (const [c, name] of [
+      [s.origin, 'Origin'],
+      [s.target, 'Target'],
+    ] as const) {
       const rs = await c.execute(`SELECT k, v FROM ${s.ks}.kv_${v.tag}`);
       assert.deepEqual(rs.rows.map((row) => `${row['k']}=${row['v']}`).sort(), expected, `rows of kv_${v.tag} on ${name}`);
     }
   });
 
-  it('reads (simple, prepared, after USE) return the primary\'s (Origin\'s) value', () => {
+  it("reads (simple, prepared, after USE) return the primary's (Origin's) value", () => {
     const { r, output } = get();
     assert.deepEqual(r.read_simple, ['from-origin'], `simple read\n${output}`);
     if (!v.skipSteps?.includes('prepared read')) assert.deepEqual(r.read_prepared, ['from-origin'], `prepared read\n${output}`);
@@ -236,19 +286,31 @@ export function scenarioTests(stack: () => Stack | undefined, v: Variant, run: (
     }
   });
 
-  it('a table on one cluster only: the client gets the other cluster\'s own error; the row lands where the table is', async () => {
+  it("a table on one cluster only: the client gets the other cluster's own error; the row lands where the table is", async () => {
     const { s, r, output } = get();
     assert.ok(r.error_origin_only?.error, `no error for the Origin-only table\n${output}`);
     assert.ok(r.error_target_only?.error, `no error for the Target-only table\n${output}`);
-    assert.match(s.targetErrorOnOriginOnly, /on_origin/, 'sanity: Target\'s own error names the table');
-    assert.ok(r.error_origin_only.message?.includes(s.targetErrorOnOriginOnly),
-      `Origin-only table: expected Target's error '${s.targetErrorOnOriginOnly}', got '${r.error_origin_only.message}'`);
-    assert.ok(r.error_target_only.message?.includes(s.originErrorOnTargetOnly),
-      `Target-only table: expected Origin's error '${s.originErrorOnTargetOnly}', got '${r.error_target_only.message}'`);
+    assert.match(s.targetErrorOnOriginOnly, /on_origin/, "sanity: Target's own error names the table");
+    assert.ok(
+      r.error_origin_only.message?.includes(s.targetErrorOnOriginOnly),
+      `Origin-only table: expected Target's error '${s.targetErrorOnOriginOnly}', got '${r.error_origin_only.message}'`,
+    );
+    assert.ok(
+      r.error_target_only.message?.includes(s.originErrorOnTargetOnly),
+      `Target-only table: expected Origin's error '${s.originErrorOnTargetOnly}', got '${r.error_target_only.message}'`,
+    );
     const onOrigin = await s.origin.execute(`SELECT v FROM ${s.ks}.on_origin WHERE k = ?`, [v.tag], { prepare: true });
-    assert.deepEqual(onOrigin.rows.map((row) => row['v']), [v.tag], 'the write reached Origin');
+    assert.deepEqual(
+      onOrigin.rows.map((row) => row['v']),
+      [v.tag],
+      'the write reached Origin',
+    );
     const onTarget = await s.target.execute(`SELECT v FROM ${s.ks}.on_target WHERE k = ?`, [v.tag], { prepare: true });
-    assert.deepEqual(onTarget.rows.map((row) => row['v']), [v.tag], 'the write reached Target');
+    assert.deepEqual(
+      onTarget.rows.map((row) => row['v']),
+      [v.tag],
+      'the write reached Target',
+    );
   });
 
   if (v.reportsHosts === false) return;

@@ -6,7 +6,14 @@ import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import type { Client } from 'cassandra-driver';
 
-import { createKeyspace, dropKeyspace, ensureClusters, originSession, targetSession, uniqueKeyspaceName } from '../../support/clusters';
+import {
+  createKeyspace,
+  dropKeyspace,
+  ensureClusters,
+  originSession,
+  targetSession,
+  uniqueKeyspaceName,
+} from '../../support/clusters';
 import { proxyClient, runPython, startTestProxy, type TestProxy } from '../../support/proxy';
 
 /** Python driver: prepared INSERTs with now() (positional tuple, named dict), a BATCH of prepared children. */
@@ -40,7 +47,11 @@ cluster.shutdown()
 print('DONE')
 `;
 
-interface Stored { u: string | null; u2: string | null; v: string | null }
+interface Stored {
+  u: string | null;
+  u2: string | null;
+  v: string | null;
+}
 
 describe('now() replacement with the real clusters', () => {
   const ks = uniqueKeyspaceName('now_repl');
@@ -81,7 +92,8 @@ describe('now() replacement with the real clusters', () => {
     await ensureClusters();
     await createKeyspace(ks);
     [origin, target] = await Promise.all([originSession({ timeoutMs: 20_000 }), targetSession({ timeoutMs: 20_000 })]);
-    for (const c of [origin, target]) await c.execute(`CREATE TABLE ${ks}.t (k int PRIMARY KEY, u timeuuid, u2 timeuuid, v text)`);
+    for (const c of [origin, target])
+      await c.execute(`CREATE TABLE ${ks}.t (k int PRIMARY KEY, u timeuuid, u2 timeuuid, v text)`);
     [on, off] = await Promise.all([
       startTestProxy({ settings: { replace_cql_functions: true } }),
       startTestProxy({ settings: { replace_cql_functions: false } }),
@@ -149,10 +161,13 @@ describe('now() replacement with the real clusters', () => {
     });
 
     it('BATCH with text children: the same value per row on both, a different one per child', async () => {
-      await client!.batch([
-        { query: `INSERT INTO t (k, u, v) VALUES (7, now(), 'batch-text-a')` },
-        { query: `INSERT INTO t (k, u, v) VALUES (8, now(), 'batch-text-b')` },
-      ], { prepare: false });
+      await client!.batch(
+        [
+          { query: `INSERT INTO t (k, u, v) VALUES (7, now(), 'batch-text-a')` },
+          { query: `INSERT INTO t (k, u, v) VALUES (8, now(), 'batch-text-b')` },
+        ],
+        { prepare: false },
+      );
       const a = await assertSame(7, ['u'], 'text batch child 1');
       const b = await assertSame(8, ['u'], 'text batch child 2');
       assert.notEqual(a.u, b.u, 'each now() call site gets its own value');
@@ -161,11 +176,14 @@ describe('now() replacement with the real clusters', () => {
     it('BATCH with prepared children: the same value per row on both, a different one per child', async () => {
       // A text of its own (the driver caches prepared metadata per text: independent of the tests above).
       const ins = `INSERT INTO t (k, u, v) VALUES (?, now(), ?) /* batch */`;
-      await client!.batch([
-        { query: ins, params: [9, 'batch-prep-a'] },
-        { query: ins, params: [10, 'batch-prep-b'] },
-        { query: `UPDATE t SET u = now() WHERE k = ?`, params: [11] },
-      ], { prepare: true });
+      await client!.batch(
+        [
+          { query: ins, params: [9, 'batch-prep-a'] },
+          { query: ins, params: [10, 'batch-prep-b'] },
+          { query: `UPDATE t SET u = now() WHERE k = ?`, params: [11] },
+        ],
+        { prepare: true },
+      );
       const a = await assertSame(9, ['u'], 'prepared batch child 1');
       const b = await assertSame(10, ['u'], 'prepared batch child 2');
       const c = await assertSame(11, ['u'], 'prepared batch child 3 (UPDATE)');

@@ -8,12 +8,21 @@ import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import type { Client } from 'cassandra-driver';
 
-import { createKeyspace, dropKeyspace, ensureClusters, originSession, targetSession, uniqueKeyspaceName } from '../../support/clusters';
+import {
+  createKeyspace,
+  dropKeyspace,
+  ensureClusters,
+  originSession,
+  targetSession,
+  uniqueKeyspaceName,
+} from '../../support/clusters';
 import { proxyClient, startTestProxy, type TestProxy } from '../../support/proxy';
 
 const COLUMNS = 'k, tu, tu2, id, ts, d, ti, ts2, bi, d2';
-const VALUES = 'now(), currentTimeUUID(), uuid(), currentTimestamp(), currentDate(), currentTime(), toTimestamp(now()), toUnixTimestamp(now()), toDate(now())';
-const COLLECTIONS = "l = l + [now(), currentTimeUUID()], m = {now(): currentTimestamp()}, s = {currentDate()}, ud = {a: now(), b: currentTimestamp(), c: uuid()}";
+const VALUES =
+  'now(), currentTimeUUID(), uuid(), currentTimestamp(), currentDate(), currentTime(), toTimestamp(now()), toUnixTimestamp(now()), toDate(now())';
+const COLLECTIONS =
+  'l = l + [now(), currentTimeUUID()], m = {now(): currentTimestamp()}, s = {currentDate()}, ud = {a: now(), b: currentTimestamp(), c: uuid()}';
 
 describe('replace_cql_functions: every non-deterministic function pinned', () => {
   const ks = uniqueKeyspaceName('pinfn');
@@ -82,7 +91,10 @@ describe('replace_cql_functions: every non-deterministic function pinned', () =>
     assert.match(String(o['d']), /^\d{4}-\d{2}-\d{2}$/);
     assert.match(String(o['ti']), /^\d{2}:\d{2}:\d{2}\.\d{9}$/);
     const today = new Date().toISOString().slice(0, 10);
-    assert.ok([today, new Date(Date.now() - 60_000).toISOString().slice(0, 10)].includes(String(o['d'])), `currentDate() is today (${o['d']})`);
+    assert.ok(
+      [today, new Date(Date.now() - 60_000).toISOString().slice(0, 10)].includes(String(o['d'])),
+      `currentDate() is today (${o['d']})`,
+    );
   });
 
   it('QUERY: inside list, set, map and UDT literals', async () => {
@@ -99,40 +111,63 @@ describe('replace_cql_functions: every non-deterministic function pinned', () =>
     const second = await assertSame(4, SCALARS, 'EXECUTE again');
     assert.notEqual(second['tu'], first['tu'], 'a new now() per execution');
     assert.notEqual(second['id'], first['id'], 'a new uuid() per execution');
-    await client!.execute(`UPDATE t SET ud = {a: now(), b: currentTimestamp(), c: uuid()}, tu = toTimestamp(now()) WHERE k = ?`, [5], { prepare: true })
-      .then(() => assert.fail('tu is a timeuuid: toTimestamp(now()) is refused as Cassandra refuses it'), (e: Error) => assert.match(e.message, /timeuuid|timestamp/i));
-    await client!.execute(`UPDATE t SET ud = {a: now(), b: currentTimestamp(), c: uuid()}, m[now()] = currentTimestamp() WHERE k = ?`, [5], { prepare: true });
+    await client!
+      .execute(`UPDATE t SET ud = {a: now(), b: currentTimestamp(), c: uuid()}, tu = toTimestamp(now()) WHERE k = ?`, [5], {
+        prepare: true,
+      })
+      .then(
+        () => assert.fail('tu is a timeuuid: toTimestamp(now()) is refused as Cassandra refuses it'),
+        (e: Error) => assert.match(e.message, /timeuuid|timestamp/i),
+      );
+    await client!.execute(
+      `UPDATE t SET ud = {a: now(), b: currentTimestamp(), c: uuid()}, m[now()] = currentTimestamp() WHERE k = ?`,
+      [5],
+      { prepare: true },
+    );
     await assertSame(5, ['ud', 'm'], 'EXECUTE: UDT literal and map subscript');
   });
 
   it('PREPARE with a function inside a list/set/map literal: a clear error (Cassandra allows no marker there), nothing diverges', async () => {
     for (const set of ['l = l + [now()]', 's = {currentDate()}', 'm = {uuid(): currentTimestamp()}']) {
-      const e = await client!.execute(`UPDATE t SET ${set} WHERE k = ?`, [11], { prepare: true }).then(() => undefined, (err: Error) => err);
+      const e = await client!.execute(`UPDATE t SET ${set} WHERE k = ?`, [11], { prepare: true }).then(
+        () => undefined,
+        (err: Error) => err,
+      );
       assert.ok(e, `${set}: refused`);
-      assert.match(e.message, /replace_cql_functions: .*inside a list, set or map literal cannot be pinned in a prepared statement/);
+      assert.match(
+        e.message,
+        /replace_cql_functions: .*inside a list, set or map literal cannot be pinned in a prepared statement/,
+      );
     }
-    for (const c of [origin!, target!]) assert.equal((await c.execute(`SELECT k FROM ${ks}.t WHERE k = 11`)).rowLength, 0, 'nothing written');
+    for (const c of [origin!, target!])
+      assert.equal((await c.execute(`SELECT k FROM ${ks}.t WHERE k = 11`)).rowLength, 0, 'nothing written');
   });
 
   it('PREPARE/EXECUTE with named markers', async () => {
-    await client!.execute(`INSERT INTO t (k, id, ts, d, ti, ts2) VALUES (:k, uuid(), currentTimestamp(), currentDate(), currentTime(), toTimestamp(now()))`,
-      { k: 6 }, { prepare: true });
+    await client!.execute(
+      `INSERT INTO t (k, id, ts, d, ti, ts2) VALUES (:k, uuid(), currentTimestamp(), currentDate(), currentTime(), toTimestamp(now()))`,
+      { k: 6 },
+      { prepare: true },
+    );
     await assertSame(6, ['id', 'ts', 'd', 'ti', 'ts2'], 'named');
   });
 
   it('BATCH: text and prepared children', async () => {
-    await client!.batch([
-      { query: `INSERT INTO t (${COLUMNS}) VALUES (7, ${VALUES})` },
-      { query: `INSERT INTO t (${COLUMNS}) VALUES (?, ${VALUES})`, params: [8] },
-      { query: `UPDATE t SET ud = {a: now(), b: currentTimestamp(), c: uuid()} WHERE k = ?`, params: [9] },
-    ], { prepare: true });
+    await client!.batch(
+      [
+        { query: `INSERT INTO t (${COLUMNS}) VALUES (7, ${VALUES})` },
+        { query: `INSERT INTO t (${COLUMNS}) VALUES (?, ${VALUES})`, params: [8] },
+        { query: `UPDATE t SET ud = {a: now(), b: currentTimestamp(), c: uuid()} WHERE k = ?`, params: [9] },
+      ],
+      { prepare: true },
+    );
     await assertSame(7, SCALARS, 'batch child 0');
     await assertSame(8, SCALARS, 'batch child 1');
     await assertSame(9, ['ud'], 'batch child 2');
-    await client!.batch([
-      { query: `INSERT INTO t (${COLUMNS}) VALUES (10, ${VALUES})` },
-      { query: `UPDATE t SET ${COLLECTIONS} WHERE k = 10` },
-    ], { prepare: false });
+    await client!.batch(
+      [{ query: `INSERT INTO t (${COLUMNS}) VALUES (10, ${VALUES})` }, { query: `UPDATE t SET ${COLLECTIONS} WHERE k = 10` }],
+      { prepare: false },
+    );
     await assertSame(10, [...SCALARS, ...COLLECTION_COLS], 'text batch');
   });
 

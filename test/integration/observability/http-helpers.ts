@@ -5,7 +5,11 @@ import http from 'node:http';
 
 import type { TestProxy } from '../../support/proxy';
 
-export interface HttpReply { status: number; body: string; contentType: string | undefined }
+export interface HttpReply {
+  status: number;
+  body: string;
+  contentType: string | undefined;
+}
 
 /**
  * The port of the proxy's metrics/health HTTP server. Prefers what startProxy returns (several
@@ -33,20 +37,30 @@ export function httpGet(proxy: TestProxy, path: string, method = 'GET', timeoutM
     const req = http.request({ host: '127.0.0.1', port, path, method, timeout: timeoutMs, agent: false }, (res) => {
       let body = '';
       res.setEncoding('utf8');
-      res.on('data', (d: string) => { body += d; });
+      res.on('data', (d: string) => {
+        body += d;
+      });
       res.on('end', () => resolve({ status: res.statusCode ?? 0, body, contentType: res.headers['content-type'] }));
       res.on('error', reject);
     });
     req.on('timeout', () => req.destroy(new Error(`${method} ${path} on 127.0.0.1:${port}: no answer within ${timeoutMs} ms`)));
     req.on('error', (e: NodeJS.ErrnoException) => {
-      reject(new Error(`${method} http://127.0.0.1:${port}${path} failed (${e.code ?? e.message}): ` +
-        'is the metrics/health HTTP server started by startProxy (metrics_address/metrics_port)?'));
+      reject(
+        new Error(
+          `${method} http://127.0.0.1:${port}${path} failed (${e.code ?? e.message}): ` +
+            'is the metrics/health HTTP server started by startProxy (metrics_address/metrics_port)?',
+        ),
+      );
     });
     req.end();
   });
 }
 
-export interface Sample { name: string; labels: Record<string, string>; value: number }
+export interface Sample {
+  name: string;
+  labels: Record<string, string>;
+  value: number;
+}
 
 /** Parses Prometheus text exposition format (samples only; HELP/TYPE lines skipped). */
 export function parsePrometheus(text: string): Sample[] {
@@ -70,7 +84,9 @@ export function parsePrometheus(text: string): Sample[] {
 
 export class Scrape {
   readonly samples: Sample[];
-  constructor(readonly text: string) { this.samples = parsePrometheus(text); }
+  constructor(readonly text: string) {
+    this.samples = parsePrometheus(text);
+  }
   /** Sum of the samples named `name` whose labels include `labels` (0 when there is none). */
   value(name: string, labels: Record<string, string> = {}): number {
     return this.matching(name, labels).reduce((s, x) => s + x.value, 0);

@@ -7,8 +7,17 @@ import assert from 'node:assert/strict';
 import type { Client } from 'cassandra-driver';
 
 import {
-  createKeyspace, dropKeyspace, ensureClusters, nodePid, originSession, pauseNode, resumeNode, targetSession, uniqueKeyspaceName,
-  ORIGIN, TARGET,
+  createKeyspace,
+  dropKeyspace,
+  ensureClusters,
+  nodePid,
+  originSession,
+  pauseNode,
+  resumeNode,
+  targetSession,
+  uniqueKeyspaceName,
+  ORIGIN,
+  TARGET,
 } from '../../support/clusters';
 import { proxyClient, startTestProxy, type TestProxy } from '../../support/proxy';
 import { httpGet, metricsPort, scrape, sleep, waitFor, type Scrape } from './http-helpers';
@@ -61,7 +70,11 @@ async function assertDeltas(
   const now = snapshot(await scrape(proxy), series);
   const deltas: Record<string, number> = {};
   for (const k of Object.keys(series)) deltas[k] = now[k]! - before[k]!;
-  assert.deepEqual(deltas, { ...deltas, ...expected }, `metric deltas (before ${JSON.stringify(before)}, after ${JSON.stringify(now)})`);
+  assert.deepEqual(
+    deltas,
+    { ...deltas, ...expected },
+    `metric deltas (before ${JSON.stringify(before)}, after ${JSON.stringify(now)})`,
+  );
 }
 
 describe('observability: Prometheus metrics and health endpoints (real clusters)', () => {
@@ -95,10 +108,22 @@ describe('observability: Prometheus metrics and health endpoints (real clusters)
     const names = s.names();
     const missing = PROXY_FAMILIES.filter((n) => !names.has(n));
     assert.deepEqual(missing, [], 'proxy-level families missing from /metrics');
-    assert.equal(s.value('zdm_client_connections_total') >= 1, true, 'the driver\'s connection(s) are counted');
-    assert.equal(s.value('zdm_origin_connections_total', { node: ORIGIN_NODE }) >= 1, true, 'origin connection gauge for the node');
-    assert.equal(s.value('zdm_target_connections_total', { node: TARGET_NODE }) >= 1, true, 'target connection gauge for the node');
-    assert.deepEqual([...names].filter((n) => n.startsWith('zdm_async_')), [], 'async families only exist in dual-read mode');
+    assert.equal(s.value('zdm_client_connections_total') >= 1, true, "the driver's connection(s) are counted");
+    assert.equal(
+      s.value('zdm_origin_connections_total', { node: ORIGIN_NODE }) >= 1,
+      true,
+      'origin connection gauge for the node',
+    );
+    assert.equal(
+      s.value('zdm_target_connections_total', { node: TARGET_NODE }) >= 1,
+      true,
+      'target connection gauge for the node',
+    );
+    assert.deepEqual(
+      [...names].filter((n) => n.startsWith('zdm_async_')),
+      [],
+      'async families only exist in dual-read mode',
+    );
   });
 
   it('N writes and M reads (simple statements) move the request histogram counts by exactly N and M', async () => {
@@ -117,12 +142,16 @@ describe('observability: Prometheus metrics and health endpoints (real clusters)
       },
       { writes: N, readsOrigin: M, readsTarget: 0, originWrites: N, targetWrites: N, originReads: M, targetReads: 0 },
       async () => {
-        for (let i = 0; i < N; i++) await client!.execute(`INSERT INTO ${ks}.kv (k, v) VALUES (${i}, 'v${i}')`, [], { prepare: false });
+        for (let i = 0; i < N; i++)
+          await client!.execute(`INSERT INTO ${ks}.kv (k, v) VALUES (${i}, 'v${i}')`, [], { prepare: false });
         for (let i = 0; i < M; i++) await client!.execute(`SELECT v FROM ${ks}.kv WHERE k = ${i % N}`, [], { prepare: false });
       },
     );
     const s = await scrape(proxy!);
-    assert.ok(s.value('zdm_proxy_request_duration_seconds_sum', { type: 'writes' }) > 0, 'the writes histogram has a positive sum');
+    assert.ok(
+      s.value('zdm_proxy_request_duration_seconds_sum', { type: 'writes' }) > 0,
+      'the writes histogram has a positive sum',
+    );
     assert.equal(s.value('zdm_proxy_inflight_requests_total'), 0, 'nothing in flight once all replies arrived');
   });
 
@@ -134,8 +163,10 @@ describe('observability: Prometheus metrics and health endpoints (real clusters)
       { writes: [DURATION, { type: 'writes' }], readsOrigin: [DURATION, { type: 'reads_origin' }] },
       { writes: N, readsOrigin: M },
       async () => {
-        for (let i = 0; i < N; i++) await client!.execute(`INSERT INTO ${ks}.kv (k, v) VALUES (?, ?)`, [100 + i, `p${i}`], { prepare: true });
-        for (let i = 0; i < M; i++) await client!.execute(`SELECT v FROM ${ks}.kv WHERE k = ?`, [100 + (i % N)], { prepare: true });
+        for (let i = 0; i < N; i++)
+          await client!.execute(`INSERT INTO ${ks}.kv (k, v) VALUES (?, ?)`, [100 + i, `p${i}`], { prepare: true });
+        for (let i = 0; i < M; i++)
+          await client!.execute(`SELECT v FROM ${ks}.kv WHERE k = ?`, [100 + (i % N)], { prepare: true });
       },
     );
   });
@@ -156,7 +187,7 @@ describe('observability: Prometheus metrics and health endpoints (real clusters)
         await assert.rejects(
           client!.execute(`INSERT INTO ${ks}.origin_only (k, v) VALUES (1, 'x')`, [], { prepare: false }),
           /origin_only/,
-          'the client gets Target\'s error',
+          "the client gets Target's error",
         );
       },
     );
@@ -173,7 +204,10 @@ describe('observability: Prometheus metrics and health endpoints (real clusters)
       },
       { origin: 1, target: 0, writes: 0, reads: 1 },
       async () => {
-        await assert.rejects(client!.execute(`SELECT v FROM ${ks}.target_only WHERE k = 1`, [], { prepare: false }), /target_only/);
+        await assert.rejects(
+          client!.execute(`SELECT v FROM ${ks}.target_only WHERE k = 1`, [], { prepare: false }),
+          /target_only/,
+        );
       },
     );
   });
@@ -183,15 +217,23 @@ describe('observability: Prometheus metrics and health endpoints (real clusters)
     const extra = await proxyClient({ proxy: proxy!, extra: { isMetadataSyncEnabled: false } });
     let during: number;
     try {
-      during = await waitFor('client connections gauge up', async () => {
-        const v = (await scrape(proxy!)).value('zdm_client_connections_total');
-        return v > before ? v : undefined;
-      }, { timeoutMs: 5000 });
+      during = await waitFor(
+        'client connections gauge up',
+        async () => {
+          const v = (await scrape(proxy!)).value('zdm_client_connections_total');
+          return v > before ? v : undefined;
+        },
+        { timeoutMs: 5000 },
+      );
     } finally {
       await extra.shutdown();
     }
     assert.ok(during > before);
-    await waitFor('client connections gauge back', async () => (await scrape(proxy!)).value('zdm_client_connections_total') === before, { timeoutMs: 5000 });
+    await waitFor(
+      'client connections gauge back',
+      async () => (await scrape(proxy!)).value('zdm_client_connections_total') === before,
+      { timeoutMs: 5000 },
+    );
   });
 
   it('CLI mode: the HTTP server serves /metrics and readiness UP', async () => {
@@ -213,7 +255,10 @@ describe('observability: Prometheus metrics and health endpoints (real clusters)
     assert.equal(live.body.trim(), 'OK');
     const ready = await httpGet(proxy!, '/health/readiness');
     assert.equal(ready.status, 200, ready.body);
-    const report = JSON.parse(ready.body) as Record<string, { Status?: string; Addr?: string; CurrentFailureCount?: number } | string | null>;
+    const report = JSON.parse(ready.body) as Record<
+      string,
+      { Status?: string; Addr?: string; CurrentFailureCount?: number } | string | null
+    >;
     assert.equal(report['Status'], 'UP');
     assert.deepEqual(
       { o: (report['OriginStatus'] as { Status: string }).Status, t: (report['TargetStatus'] as { Status: string }).Status },
@@ -248,12 +293,18 @@ describe('observability: Prometheus metrics and health endpoints (real clusters)
       await pauseNode('target');
       try {
         // DOWN once a heartbeat OPTIONS is unanswered for the control connection's request timeout (10 s).
-        const down = await waitFor('readiness 503 with Target paused', async () => {
-          const r = await httpGet(hp!, '/health/readiness');
-          return r.status === 503 ? r : undefined;
-        }, { timeoutMs: 40_000, intervalMs: 250 }).catch(async (e: Error) => {
+        const down = await waitFor(
+          'readiness 503 with Target paused',
+          async () => {
+            const r = await httpGet(hp!, '/health/readiness');
+            return r.status === 503 ? r : undefined;
+          },
+          { timeoutMs: 40_000, intervalMs: 250 },
+        ).catch(async (e: Error) => {
           const now = await nodePid('target');
-          throw new Error(`${e.message}${now !== pid ? ` (the Target node was restarted meanwhile by someone else: pid ${pid} -> ${now})` : ''}`);
+          throw new Error(
+            `${e.message}${now !== pid ? ` (the Target node was restarted meanwhile by someone else: pid ${pid} -> ${now})` : ''}`,
+          );
         });
         const report = JSON.parse(down.body) as {
           Status: string;
@@ -271,10 +322,14 @@ describe('observability: Prometheus metrics and health endpoints (real clusters)
       } finally {
         await resumeNode('target');
       }
-      const up = await waitFor('readiness 200 once Target is back', async () => {
-        const r = await httpGet(hp!, '/health/readiness');
-        return r.status === 200 ? r : undefined;
-      }, { timeoutMs: 60_000, intervalMs: 250 });
+      const up = await waitFor(
+        'readiness 200 once Target is back',
+        async () => {
+          const r = await httpGet(hp!, '/health/readiness');
+          return r.status === 200 ? r : undefined;
+        },
+        { timeoutMs: 60_000, intervalMs: 250 },
+      );
       assert.equal((JSON.parse(up.body) as { Status: string }).Status, 'UP');
     });
   });

@@ -12,11 +12,23 @@ import { join } from 'node:path';
 import type { Client } from 'cassandra-driver';
 
 import {
-  createKeyspace, dropKeyspace, ensureClusters, originSession, ROOT, session, setNodeOptions, targetSession, uniqueKeyspaceName, type NodeName,
+  createKeyspace,
+  dropKeyspace,
+  ensureClusters,
+  originSession,
+  ROOT,
+  session,
+  setNodeOptions,
+  targetSession,
+  uniqueKeyspaceName,
+  type NodeName,
 } from '../../support/clusters';
 import { proxyClient, startTestProxy, type TestProxy } from '../../support/proxy';
 
-interface Creds { username: string; password: string }
+interface Creds {
+  username: string;
+  password: string;
+}
 const ORIGIN_USER: Creds = { username: 'origin_user', password: 'origin_pw_1' };
 const TARGET_USER: Creds = { username: 'target_user', password: 'target_pw_2' };
 const BOGUS: Creds = { username: 'nobody', password: 'nothing' };
@@ -30,7 +42,12 @@ const setAuth = (want: Record<NodeName, boolean>): Promise<void> =>
 // changes while this file runs: run it when no other integration run uses the clusters.
 const LOCK = join(ROOT, '.clusters', 'auth-matrix.lock');
 function alive(pid: number): boolean {
-  try { process.kill(pid, 0); return true; } catch (e) { return (e as NodeJS.ErrnoException).code === 'EPERM'; }
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (e) {
+    return (e as NodeJS.ErrnoException).code === 'EPERM';
+  }
 }
 async function takeLock(timeoutMs = 300_000): Promise<void> {
   mkdirSync(join(ROOT, '.clusters'), { recursive: true });
@@ -45,13 +62,24 @@ async function takeLock(timeoutMs = 300_000): Promise<void> {
       if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw e;
     }
     const holder = Number(readFileSync(LOCK, 'utf8').trim() || '0');
-    if (!holder || !alive(holder)) { try { unlinkSync(LOCK); } catch { /* raced */ } continue; }
+    if (!holder || !alive(holder)) {
+      try {
+        unlinkSync(LOCK);
+      } catch {
+        /* raced */
+      }
+      continue;
+    }
     if (Date.now() > deadline) throw new Error(`another auth-matrix run (pid ${holder}) holds ${LOCK}`);
     await new Promise((r) => setTimeout(r, 1000));
   }
 }
 function releaseLock(): void {
-  try { if (Number(readFileSync(LOCK, 'utf8').trim()) === process.pid) unlinkSync(LOCK); } catch { /* gone */ }
+  try {
+    if (Number(readFileSync(LOCK, 'utf8').trim()) === process.pid) unlinkSync(LOCK);
+  } catch {
+    /* gone */
+  }
 }
 
 // ---- one client attempt through a proxy --------------------------------------------------------
@@ -59,7 +87,11 @@ type Outcome = { ok: true } | { ok: false; message: string };
 
 function errorText(e: unknown): string {
   const err = e as Error & { innerErrors?: Record<string, Error> };
-  const inner = err.innerErrors ? Object.values(err.innerErrors).map((x) => `${x?.name}: ${x?.message}`).join(' | ') : '';
+  const inner = err.innerErrors
+    ? Object.values(err.innerErrors)
+        .map((x) => `${x?.name}: ${x?.message}`)
+        .join(' | ')
+    : '';
   return `${err.name}: ${err.message}${inner ? ` [${inner}]` : ''}`;
 }
 
@@ -79,8 +111,15 @@ describe('proxy: authentication matrix (spec 3.5.1) against real clusters', () =
       const k = `row-${++seq}`;
       await client.execute(`INSERT INTO ${ks}.t (k, v) VALUES ('${k}', '${creds?.username ?? 'anonymous'}')`);
       const read = await client.execute(`SELECT v FROM ${ks}.t WHERE k = '${k}'`);
-      assert.deepEqual(read.rows.map((r) => r['v']), [creds?.username ?? 'anonymous'], 'read back through the proxy');
-      for (const [open, name] of [[originSession, 'origin'], [targetSession, 'target']] as const) {
+      assert.deepEqual(
+        read.rows.map((r) => r['v']),
+        [creds?.username ?? 'anonymous'],
+        'read back through the proxy',
+      );
+      for (const [open, name] of [
+        [originSession, 'origin'],
+        [targetSession, 'target'],
+      ] as const) {
         const c = await open();
         try {
           const rs = await c.execute(`SELECT v FROM ${ks}.t WHERE k = '${k}'`);
@@ -95,7 +134,10 @@ describe('proxy: authentication matrix (spec 3.5.1) against real clusters', () =
         try {
           const rs = await c.execute('SELECT username FROM system_views.clients');
           const users = rs.rows.map((r) => r['username'] as string);
-          assert.ok(users.includes(checkUser.user), `${checkUser.on} should have a connection logged in as ${checkUser.user}; has ${[...new Set(users)].join(', ')}`);
+          assert.ok(
+            users.includes(checkUser.user),
+            `${checkUser.on} should have a connection logged in as ${checkUser.user}; has ${[...new Set(users)].join(', ')}`,
+          );
         } finally {
           await c.shutdown();
         }
@@ -108,21 +150,28 @@ describe('proxy: authentication matrix (spec 3.5.1) against real clusters', () =
 
   async function expectOk(proxy: TestProxy, creds: Creds | null, checkUser?: { on: NodeName; user: string }): Promise<void> {
     const r = await attempt(proxy, creds, checkUser);
-    assert.ok(r.ok, `expected the handshake with ${creds ? creds.username : 'no credentials'} to succeed: ${r.ok ? '' : r.message}`);
+    assert.ok(
+      r.ok,
+      `expected the handshake with ${creds ? creds.username : 'no credentials'} to succeed: ${r.ok ? '' : r.message}`,
+    );
   }
   async function expectRefused(proxy: TestProxy, creds: Creds | null, pattern: RegExp): Promise<void> {
     const r = await attempt(proxy, creds);
     assert.equal(r.ok, false, `expected the handshake with ${creds ? creds.username : 'no credentials'} to be refused`);
     if (!r.ok) assert.match(r.message, pattern);
   }
-  const badCreds = (user: string) => new RegExp(`AuthenticationError.*(Provided username ${user} and/or password are incorrect)`, 's');
+  const badCreds = (user: string) =>
+    new RegExp(`AuthenticationError.*(Provided username ${user} and/or password are incorrect)`, 's');
   const noCreds = /requires authentication|AuthenticationError|authenticator/i;
 
   /** Starts the two proxies of a phase: forward_client_credentials_to_origin false and true. */
   function phaseProxies(): { get: () => [TestProxy, TestProxy]; start: () => Promise<void>; stop: () => Promise<void> } {
     let p: [TestProxy, TestProxy] | undefined;
     return {
-      get: () => { assert.ok(p, 'phase proxies not started'); return p; },
+      get: () => {
+        assert.ok(p, 'phase proxies not started');
+        return p;
+      },
       start: async () => {
         p = await Promise.all([
           startTestProxy({ settings: { forward_client_credentials_to_origin: false } }),
@@ -143,7 +192,10 @@ describe('proxy: authentication matrix (spec 3.5.1) against real clusters', () =
     await createKeyspace(ks);
     const [o, t] = await Promise.all([originSession(), targetSession()]);
     try {
-      for (const [c, mine, other] of [[o, ORIGIN_USER, TARGET_USER], [t, TARGET_USER, ORIGIN_USER]] as const) {
+      for (const [c, mine, other] of [
+        [o, ORIGIN_USER, TARGET_USER],
+        [t, TARGET_USER, ORIGIN_USER],
+      ] as const) {
         await c.execute(`DROP ROLE IF EXISTS ${other.username}`);
         await c.execute(`DROP ROLE IF EXISTS ${mine.username}`);
         await c.execute(`CREATE ROLE ${mine.username} WITH PASSWORD = '${mine.password}' AND LOGIN = true AND SUPERUSER = true`);
@@ -162,11 +214,20 @@ describe('proxy: authentication matrix (spec 3.5.1) against real clusters', () =
     } catch (e) {
       restoreError = e;
     }
-    for (const [open, user] of [[originSession, ORIGIN_USER], [targetSession, TARGET_USER]] as const) {
+    for (const [open, user] of [
+      [originSession, ORIGIN_USER],
+      [targetSession, TARGET_USER],
+    ] as const) {
       try {
         const c = await open();
-        try { await c.execute(`DROP ROLE IF EXISTS ${user.username}`); } finally { await c.shutdown(); }
-      } catch { /* best effort */ }
+        try {
+          await c.execute(`DROP ROLE IF EXISTS ${user.username}`);
+        } finally {
+          await c.shutdown();
+        }
+      } catch {
+        /* best effort */
+      }
     }
     await dropKeyspace(ks).catch(() => undefined);
     releaseLock();
@@ -175,10 +236,13 @@ describe('proxy: authentication matrix (spec 3.5.1) against real clusters', () =
 
   describe('auth on both clusters', () => {
     const proxies = phaseProxies();
-    before(async () => { await setAuth({ origin: true, target: true }); await proxies.start(); });
+    before(async () => {
+      await setAuth({ origin: true, target: true });
+      await proxies.start();
+    });
     after(() => proxies.stop());
 
-    it('default: the client presents TARGET credentials; Target checks them, Origin gets the proxy\'s', async () => {
+    it("default: the client presents TARGET credentials; Target checks them, Origin gets the proxy's", async () => {
       const [fwdOff] = proxies.get();
       await expectOk(fwdOff, TARGET_USER, { on: 'target', user: TARGET_USER.username });
     });
@@ -201,10 +265,13 @@ describe('proxy: authentication matrix (spec 3.5.1) against real clusters', () =
 
   describe('auth on Origin only', () => {
     const proxies = phaseProxies();
-    before(async () => { await setAuth({ origin: true, target: false }); await proxies.start(); });
+    before(async () => {
+      await setAuth({ origin: true, target: false });
+      await proxies.start();
+    });
     after(() => proxies.stop());
 
-    it('the client\'s credentials go to Origin, whatever forward_client_credentials_to_origin says', async () => {
+    it("the client's credentials go to Origin, whatever forward_client_credentials_to_origin says", async () => {
       const [fwdOff, fwdOn] = proxies.get();
       await expectOk(fwdOff, ORIGIN_USER, { on: 'origin', user: ORIGIN_USER.username });
       await expectOk(fwdOn, ORIGIN_USER, { on: 'origin', user: ORIGIN_USER.username });
@@ -219,7 +286,10 @@ describe('proxy: authentication matrix (spec 3.5.1) against real clusters', () =
 
   describe('auth on neither cluster', () => {
     const proxies = phaseProxies();
-    before(async () => { await setAuth({ origin: false, target: false }); await proxies.start(); });
+    before(async () => {
+      await setAuth({ origin: false, target: false });
+      await proxies.start();
+    });
     after(() => proxies.stop());
 
     it('any credentials, or none, are accepted', async () => {
@@ -235,10 +305,13 @@ describe('proxy: authentication matrix (spec 3.5.1) against real clusters', () =
 
   describe('auth on Target only', () => {
     const proxies = phaseProxies();
-    before(async () => { await setAuth({ origin: false, target: true }); await proxies.start(); });
+    before(async () => {
+      await setAuth({ origin: false, target: true });
+      await proxies.start();
+    });
     after(() => proxies.stop());
 
-    it('the client\'s credentials go to Target, whatever forward_client_credentials_to_origin says', async () => {
+    it("the client's credentials go to Target, whatever forward_client_credentials_to_origin says", async () => {
       const [fwdOff, fwdOn] = proxies.get();
       await expectOk(fwdOff, TARGET_USER, { on: 'target', user: TARGET_USER.username });
       await expectOk(fwdOn, TARGET_USER, { on: 'target', user: TARGET_USER.username });

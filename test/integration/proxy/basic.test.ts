@@ -31,7 +31,13 @@ test('the driver sees only the proxy host', () => {
   const hosts = client.hosts.values();
   assert.equal(hosts.length, 1);
   assert.equal(hosts[0]!.address, proxy.contactPoint);
-  assert.deepEqual(client.getState().getConnectedHosts().map((h) => h.address), [proxy.contactPoint]);
+  assert.deepEqual(
+    client
+      .getState()
+      .getConnectedHosts()
+      .map((h) => h.address),
+    [proxy.contactPoint],
+  );
 });
 
 test('DDL and INSERT/UPDATE/DELETE through the proxy land on both clusters', async () => {
@@ -41,13 +47,19 @@ test('DDL and INSERT/UPDATE/DELETE through the proxy land on both clusters', asy
   await client.execute(`INSERT INTO ${ks}.keyvalue (key, value) VALUES (2, 'two')`);
   for (const c of [origin, target]) {
     const rs = await c.execute(`SELECT key, value FROM ${ks}.keyvalue`);
-    assert.deepEqual(rs.rows.map((r) => [r['key'], r['value']]).sort(), [[1, 'one'], [2, 'two']]);
+    assert.deepEqual(rs.rows.map((r) => [r['key'], r['value']]).sort(), [
+      [1, 'one'],
+      [2, 'two'],
+    ]);
   }
   await client.execute(`UPDATE ${ks}.keyvalue SET value = ? WHERE key = ?`, ['uno', 1], { prepare: true });
   await client.execute(`DELETE FROM ${ks}.keyvalue WHERE key = 2`);
   for (const c of [origin, target]) {
     const rs = await c.execute(`SELECT key, value FROM ${ks}.keyvalue`);
-    assert.deepEqual(rs.rows.map((r) => [r['key'], r['value']]), [[1, 'uno']]);
+    assert.deepEqual(
+      rs.rows.map((r) => [r['key'], r['value']]),
+      [[1, 'uno']],
+    );
   }
   const viaProxy = await client.execute(`SELECT value FROM ${ks}.keyvalue WHERE key = ?`, [1], { prepare: true });
   assert.equal(viaProxy.first()['value'], 'uno');
@@ -58,7 +70,8 @@ test('reads are served by the primary cluster (ORIGIN, then TARGET at run time)'
   await origin.execute(`INSERT INTO ${ks}.divergent (k, v) VALUES (7, 'from-origin')`);
   await target.execute(`INSERT INTO ${ks}.divergent (k, v) VALUES (7, 'from-target')`);
   const read = async () => (await client.execute(`SELECT v FROM ${ks}.divergent WHERE k = 7`)).first()['v'];
-  const readPrepared = async () => (await client.execute(`SELECT v FROM ${ks}.divergent WHERE k = ?`, [7], { prepare: true })).first()['v'];
+  const readPrepared = async () =>
+    (await client.execute(`SELECT v FROM ${ks}.divergent WHERE k = ?`, [7], { prepare: true })).first()['v'];
   assert.equal(await read(), 'from-origin');
   assert.equal(await readPrepared(), 'from-origin');
   const settings = proxy.handle!.settings as { set(p: { primaryCluster: 'ORIGIN' | 'TARGET' }): void };

@@ -29,19 +29,35 @@ interface Case {
 
 describe('proxy CLI: bad configuration exits non-zero and names the setting', () => {
   let dir: string;
-  before(() => { dir = mkdtempSync(join(tmpdir(), 'zdm-config-errors-')); });
-  after(() => { rmSync(dir, { recursive: true, force: true }); });
+  before(() => {
+    dir = mkdtempSync(join(tmpdir(), 'zdm-config-errors-'));
+  });
+  after(() => {
+    rmSync(dir, { recursive: true, force: true });
+  });
 
   const cases: Case[] = [
     { name: 'bad enum (primary_cluster)', env: env({ primary_cluster: 'SIDEWAYS' }), mentions: ['ZDM_PRIMARY_CLUSTER'] },
     { name: 'bad enum (read_mode)', env: env({ read_mode: 'BOTH' }), mentions: ['ZDM_READ_MODE'] },
-    { name: 'bad int (proxy_listen_port)', env: env({ proxy_listen_port: 'fourteen' }), mentions: ['ZDM_PROXY_LISTEN_PORT', 'fourteen'] },
-    { name: 'bad bool (forward_client_credentials_to_origin)', env: env({ forward_client_credentials_to_origin: 'maybe' }), mentions: ['ZDM_FORWARD_CLIENT_CREDENTIALS_TO_ORIGIN', 'maybe'] },
+    {
+      name: 'bad int (proxy_listen_port)',
+      env: env({ proxy_listen_port: 'fourteen' }),
+      mentions: ['ZDM_PROXY_LISTEN_PORT', 'fourteen'],
+    },
+    {
+      name: 'bad bool (forward_client_credentials_to_origin)',
+      env: env({ forward_client_credentials_to_origin: 'maybe' }),
+      mentions: ['ZDM_FORWARD_CLIENT_CREDENTIALS_TO_ORIGIN', 'maybe'],
+    },
     { name: 'missing required (origin_username)', env: env({}, ['origin_username']), mentions: ['ZDM_ORIGIN_USERNAME'] },
     {
       name: 'contact points and secure connect bundle are mutually exclusive',
       env: env({ origin_secure_connect_bundle_path: '/nonexistent/scb.zip' }),
-      mentions: [/mutually exclusive/, /ZDM_ORIGIN_SECURE_CONNECT_BUNDLE_PATH|OriginSecureConnectBundlePath/, /ZDM_ORIGIN_CONTACT_POINTS|OriginContactPoints/],
+      mentions: [
+        /mutually exclusive/,
+        /ZDM_ORIGIN_SECURE_CONNECT_BUNDLE_PATH|OriginSecureConnectBundlePath/,
+        /ZDM_ORIGIN_CONTACT_POINTS|OriginContactPoints/,
+      ],
     },
     {
       name: 'topology index out of range',
@@ -81,16 +97,19 @@ describe('proxy CLI: bad configuration exits non-zero and names the setting', ()
 
   it('bad YAML value type (proxy_listen_port: a string)', async () => {
     const path = join(dir, 'bad-type.yml');
-    writeFileSync(path, [
-      'origin_contact_points: 127.0.0.1',
-      'target_contact_points: 127.0.0.2',
-      'origin_username: cassandra',
-      'origin_password: cassandra',
-      'target_username: cassandra',
-      'target_password: cassandra',
-      'proxy_listen_port: not-a-port',
-      '',
-    ].join('\n'));
+    writeFileSync(
+      path,
+      [
+        'origin_contact_points: 127.0.0.1',
+        'target_contact_points: 127.0.0.2',
+        'origin_username: cassandra',
+        'origin_password: cassandra',
+        'target_username: cassandra',
+        'target_password: cassandra',
+        'proxy_listen_port: not-a-port',
+        '',
+      ].join('\n'),
+    );
     // YAML mode ignores ZDM_* variables completely: a valid env must not rescue the file.
     const r = await runCli(['--config', path], env());
     const out = `${r.stdout}\n${r.stderr}`;
@@ -103,12 +122,12 @@ describe('proxy CLI: bad configuration exits non-zero and names the setting', ()
 
   it('bad YAML list setting (blocked_protocol_versions)', async () => {
     const path = join(dir, 'bad-blocked.yml');
-    writeFileSync(path, [
-      'origin_contact_points: 127.0.0.1',
-      'target_contact_points: 127.0.0.2',
-      'blocked_protocol_versions: "v4, v9"',
-      '',
-    ].join('\n'));
+    writeFileSync(
+      path,
+      ['origin_contact_points: 127.0.0.1', 'target_contact_points: 127.0.0.2', 'blocked_protocol_versions: "v4, v9"', ''].join(
+        '\n',
+      ),
+    );
     const r = await runCli(['--config', path], {});
     const out = `${r.stdout}\n${r.stderr}`;
     assert.notEqual(r.code, 0, out);
@@ -143,16 +162,26 @@ describe('proxy CLI: a valid configuration starts and serves', () => {
           assert.equal(String(local['rpc_address']), proxy.host);
           // primary_cluster=TARGET from this configuration: a non-system read is served by Target.
           const rs = await client.execute(`SELECT v FROM ${ks}.kv WHERE k = 'k'`);
-          assert.deepEqual(rs.rows.map((r) => r['v']), ['from-target']);
+          assert.deepEqual(
+            rs.rows.map((r) => r['v']),
+            ['from-target'],
+          );
           const schema = await client.execute('SELECT keyspace_name FROM system_schema.keyspaces');
-          assert.ok(schema.rows.some((r) => r['keyspace_name'] === 'system'), 'a forwarded system_schema read works');
+          assert.ok(
+            schema.rows.some((r) => r['keyspace_name'] === 'system'),
+            'a forwarded system_schema read works',
+          );
         } finally {
           await client.shutdown();
         }
       } finally {
         await proxy.stop();
       }
-      assert.equal(proxy.child?.signalCode, null, `the CLI should exit by itself on SIGTERM; output:\n${proxy.logs.slice(-20).join('\n')}`);
+      assert.equal(
+        proxy.child?.signalCode,
+        null,
+        `the CLI should exit by itself on SIGTERM; output:\n${proxy.logs.slice(-20).join('\n')}`,
+      );
       assert.equal(proxy.child?.exitCode, 0, `exit code; output:\n${proxy.logs.slice(-20).join('\n')}`);
     });
   }

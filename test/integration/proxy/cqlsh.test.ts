@@ -5,7 +5,14 @@ import assert from 'node:assert/strict';
 import type { Client } from 'cassandra-driver';
 
 import {
-  createKeyspace, dropKeyspace, ensureClusters, originSession, runCqlsh, targetSession, uniqueKeyspaceName, type CqlshResult,
+  createKeyspace,
+  dropKeyspace,
+  ensureClusters,
+  originSession,
+  runCqlsh,
+  targetSession,
+  uniqueKeyspaceName,
+  type CqlshResult,
 } from '../../support/clusters';
 import { startTestProxy, type TestProxy } from '../../support/proxy';
 
@@ -21,13 +28,17 @@ describe('proxy: cqlsh', () => {
     process.env.ZDM_PROXY_HOST = proxy!.host;
     process.env.ZDM_PROXY_PORT = String(proxy!.port);
     try {
-      const r = await runCqlsh('proxy', ['--connect-timeout=20', '--request-timeout=30', '-e', statements], { timeoutMs: 90_000 });
+      const r = await runCqlsh('proxy', ['--connect-timeout=20', '--request-timeout=30', '-e', statements], {
+        timeoutMs: 90_000,
+      });
       assert.equal(r.code, 0, `cqlsh failed (exit ${r.code}):\nstdout:\n${r.stdout}\nstderr:\n${r.stderr}`);
       assert.doesNotMatch(r.stderr, /error/i, `cqlsh reported an error:\n${r.stderr}`);
       return r;
     } finally {
-      if (saved[0] === undefined) delete process.env.ZDM_PROXY_HOST; else process.env.ZDM_PROXY_HOST = saved[0];
-      if (saved[1] === undefined) delete process.env.ZDM_PROXY_PORT; else process.env.ZDM_PROXY_PORT = saved[1];
+      if (saved[0] === undefined) delete process.env.ZDM_PROXY_HOST;
+      else process.env.ZDM_PROXY_HOST = saved[0];
+      if (saved[1] === undefined) delete process.env.ZDM_PROXY_PORT;
+      else process.env.ZDM_PROXY_PORT = saved[1];
     }
   }
   async function rowsOnBoth(cql: string): Promise<[string[], string[]]> {
@@ -58,7 +69,7 @@ describe('proxy: cqlsh', () => {
     assert.deepEqual(t, o);
   });
 
-  it('SELECT through cqlsh shows the rows, with Origin\'s value where the clusters differ', async () => {
+  it("SELECT through cqlsh shows the rows, with Origin's value where the clusters differ", async () => {
     await origin!.execute(`INSERT INTO ${ks}.t (k, v) VALUES (4, 'origin-four')`);
     await target!.execute(`INSERT INTO ${ks}.t (k, v) VALUES (4, 'target-four')`);
     const r = await cqlsh(`SELECT k, v FROM ${ks}.t;`);

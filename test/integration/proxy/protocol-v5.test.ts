@@ -19,7 +19,14 @@ import {
   encodeSegment,
   lz4BodyCompressor,
 } from '../../../src/protocol';
-import { createKeyspace, dropKeyspace, ensureClusters, originSession, targetSession, uniqueKeyspaceName } from '../../support/clusters';
+import {
+  createKeyspace,
+  dropKeyspace,
+  ensureClusters,
+  originSession,
+  targetSession,
+  uniqueKeyspaceName,
+} from '../../support/clusters';
 import { runPython, startTestProxy, type TestProxy } from '../../support/proxy';
 import { RawCqlClient, bind, errorOf, expectResult, rowsOf } from '../../support/raw-client';
 import { waitFor } from '../../support/wait';
@@ -138,7 +145,15 @@ describe('protocol v5 through the proxy', () => {
       const output = `exit ${r.code}\nstdout:\n${r.stdout}\nstderr:\n${r.stderr}`;
       const line = r.stdout.split('\n').find((l) => l.startsWith('RESULT '));
       assert.ok(line, `the Python script did not complete:\n${output}`);
-      const res = JSON.parse(line.slice(7)) as { protocol_version: number; checksumming: boolean; compression: string | null; k: number; written_sha: string; read_sha: string; length: number };
+      const res = JSON.parse(line.slice(7)) as {
+        protocol_version: number;
+        checksumming: boolean;
+        compression: string | null;
+        k: number;
+        written_sha: string;
+        read_sha: string;
+        length: number;
+      };
       assert.equal(res.protocol_version, 5, output);
       assert.equal(res.checksumming, true, 'segments (checksumming) on');
       assert.equal(res.compression, mode === 'lz4' ? 'lz4' : null, output);
@@ -154,18 +169,34 @@ describe('protocol v5 through the proxy', () => {
     try {
       const now = Math.floor(Date.now() / 1000);
       // unqualified table + the request's keyspace; TTL counted from a now_in_seconds 500 s in the past
-      expectResult(await c.request({
-        opcode: Opcode.QUERY,
-        query: 'INSERT INTO blobs (k, v) VALUES (7, 0x07) USING TTL 1000',
-        params: { consistency: 1, keyspace: ks, nowInSeconds: now - 500 },
-      }), 'INSERT with keyspace and now_in_seconds');
-      for (const [cl, name] of [[origin!, 'Origin'], [target!, 'Target']] as const) {
+      expectResult(
+        await c.request({
+          opcode: Opcode.QUERY,
+          query: 'INSERT INTO blobs (k, v) VALUES (7, 0x07) USING TTL 1000',
+          params: { consistency: 1, keyspace: ks, nowInSeconds: now - 500 },
+        }),
+        'INSERT with keyspace and now_in_seconds',
+      );
+      for (const [cl, name] of [
+        [origin!, 'Origin'],
+        [target!, 'Target'],
+      ] as const) {
         const rs = await cl.execute(`SELECT TTL(v) AS t FROM ${ks}.blobs WHERE k = 7`);
         const ttl = Number(rs.rows[0]?.['t']);
         assert.ok(ttl > 400 && ttl <= 500, `TTL on ${name} counts from now_in_seconds: ${ttl}`);
       }
-      const rows = rowsOf(await c.request({ opcode: Opcode.QUERY, query: 'SELECT k FROM blobs WHERE k = 7', params: { consistency: 1, keyspace: ks } }));
-      assert.deepEqual(rows.map((r) => r['k']), [7], 'read with the request keyspace');
+      const rows = rowsOf(
+        await c.request({
+          opcode: Opcode.QUERY,
+          query: 'SELECT k FROM blobs WHERE k = 7',
+          params: { consistency: 1, keyspace: ks },
+        }),
+      );
+      assert.deepEqual(
+        rows.map((r) => r['k']),
+        [7],
+        'read with the request keyspace',
+      );
     } finally {
       c.close();
     }
@@ -173,7 +204,13 @@ describe('protocol v5 through the proxy', () => {
 
   /** A v5 QUERY frame, as bytes. */
   function queryFrame(c: RawCqlClient, stream: number, cql: string): Buffer {
-    return encodeFrame({ version: c.version, isResponse: false, streamId: stream, flags: 0, message: { opcode: Opcode.QUERY, query: cql, params: { consistency: 1 } } }).bytes;
+    return encodeFrame({
+      version: c.version,
+      isResponse: false,
+      streamId: stream,
+      flags: 0,
+      message: { opcode: Opcode.QUERY, query: cql, params: { consistency: 1 } },
+    }).bytes;
   }
 
   async function expectClosedWithLog(c: RawCqlClient, logPattern: RegExp): Promise<void> {
@@ -205,7 +242,9 @@ describe('protocol v5 through the proxy', () => {
     const seg = encodeSegment(queryFrame(a, 9, `SELECT k FROM ${ks}.blobs`), true);
     a.writeRaw(seg.subarray(0, seg.length - 7));
     a.socket.end();
-    await waitFor('truncation log line', () => proxy!.logs.find((l) => /in the middle of a v5 segment or multi-segment frame \(truncated\): \d+ bytes unread/.test(l)));
+    await waitFor('truncation log line', () =>
+      proxy!.logs.find((l) => /in the middle of a v5 segment or multi-segment frame \(truncated\): \d+ bytes unread/.test(l)),
+    );
 
     const b = await v5Client();
     const s1 = encodeSegment(queryFrame(b, 9, `SELECT k FROM ${ks}.blobs`), true);
@@ -220,7 +259,10 @@ describe('protocol v5 through the proxy', () => {
     // A QUERY header declaring a 2 GiB - 1 body, alone in a first non-self-contained segment.
     const header = Buffer.from([0x05, 0x00, 0x00, 0x09, Opcode.QUERY, 0x7f, 0xff, 0xff, 0xff]);
     c.writeRaw(encodeSegment(header, false));
-    await expectClosedWithLog(c, /invalid v5 segment from client: frame body length 2147483647 \(QUERY, stream 9\) exceeds the maximum/);
+    await expectClosedWithLog(
+      c,
+      /invalid v5 segment from client: frame body length 2147483647 \(QUERY, stream 9\) exceeds the maximum/,
+    );
     await assertHealthy();
   });
 
@@ -230,8 +272,14 @@ describe('protocol v5 through the proxy', () => {
       c.writeRaw(queryFrame(c, 9, `SELECT k FROM ${ks}.blobs`));
       const err = await waitFor('PROTOCOL_ERROR on stream 0', () => c.orphans.find((f) => f.streamId === 0));
       assert.equal(err.version, ProtocolVersion.V5);
-      assert.deepEqual(errorOf(err), { code: ErrorCode.PROTOCOL_ERROR, message: 'Unexpected message QUERY, expecting STARTUP or OPTIONS' });
-      assert.ok(proxy!.logs.some((l) => /Protocol error detected \(Unexpected message QUERY/.test(l)), 'logged (spec 3.2)');
+      assert.deepEqual(errorOf(err), {
+        code: ErrorCode.PROTOCOL_ERROR,
+        message: 'Unexpected message QUERY, expecting STARTUP or OPTIONS',
+      });
+      assert.ok(
+        proxy!.logs.some((l) => /Protocol error detected \(Unexpected message QUERY/.test(l)),
+        'logged (spec 3.2)',
+      );
       await c.handshake({ username: 'cassandra', password: 'cassandra' });
       assert.equal(c.segments, true);
       assert.deepEqual(rowsOf(await c.query(`SELECT k FROM ${ks}.blobs WHERE k = -1`)), []);
@@ -243,7 +291,13 @@ describe('protocol v5 through the proxy', () => {
   it('a segment before STARTUP is not a frame: PROTOCOL_ERROR (unsupported version) on stream 0', async () => {
     const c = await v5Client({ noHandshake: true });
     try {
-      const startup = encodeFrame({ version: ProtocolVersion.V5, isResponse: false, streamId: 1, flags: 0, message: { opcode: Opcode.STARTUP, options: { CQL_VERSION: '3.0.0' } } });
+      const startup = encodeFrame({
+        version: ProtocolVersion.V5,
+        isResponse: false,
+        streamId: 1,
+        flags: 0,
+        message: { opcode: Opcode.STARTUP, options: { CQL_VERSION: '3.0.0' } },
+      });
       const seg = encodeSegment(startup.bytes, true);
       c.writeRaw(seg);
       const e = errorOf(await waitFor('PROTOCOL_ERROR on stream 0', () => c.orphans.find((f) => f.streamId === 0)));

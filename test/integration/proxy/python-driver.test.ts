@@ -4,7 +4,14 @@ import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import type { Client } from 'cassandra-driver';
 
-import { createKeyspace, dropKeyspace, ensureClusters, originSession, targetSession, uniqueKeyspaceName } from '../../support/clusters';
+import {
+  createKeyspace,
+  dropKeyspace,
+  ensureClusters,
+  originSession,
+  targetSession,
+  uniqueKeyspaceName,
+} from '../../support/clusters';
 import { runPython, startTestProxy, type TestProxy } from '../../support/proxy';
 
 const SCRIPT = String.raw`
@@ -39,7 +46,9 @@ describe('proxy: the Python cassandra-driver', () => {
   let origin: Client | undefined;
   let target: Client | undefined;
   let proxy: TestProxy | undefined;
-  let result: { read: string[]; read_params: string[]; hosts: string[]; cluster_name: string; protocol_version: number } | undefined;
+  let result:
+    | { read: string[]; read_params: string[]; hosts: string[]; cluster_name: string; protocol_version: number }
+    | undefined;
   let output = '';
 
   before(async () => {
@@ -68,14 +77,20 @@ describe('proxy: the Python cassandra-driver', () => {
 
   it('writes land on both clusters', async () => {
     assert.ok(result, output);
-    for (const [c, name] of [[origin!, 'origin'], [target!, 'target']] as const) {
+    for (const [c, name] of [
+      [origin!, 'origin'],
+      [target!, 'target'],
+    ] as const) {
       const rs = await c.execute(`SELECT k, v FROM ${ks}.kv WHERE k IN ('py-write', 'py-params', 'py-update')`);
-      assert.deepEqual(rs.rows.map((r) => `${r['k']}=${r['v']}`).sort(),
-        ['py-params=with-params', 'py-update=updated-by-python', 'py-write=written-by-python'], `rows on ${name}`);
+      assert.deepEqual(
+        rs.rows.map((r) => `${r['k']}=${r['v']}`).sort(),
+        ['py-params=with-params', 'py-update=updated-by-python', 'py-write=written-by-python'],
+        `rows on ${name}`,
+      );
     }
   });
 
-  it('a read returns the primary\'s (Origin\'s) value', () => {
+  it("a read returns the primary's (Origin's) value", () => {
     assert.ok(result, output);
     assert.deepEqual(result.read, ['from-origin']);
     assert.deepEqual(result.read_params, ['from-origin']);

@@ -5,7 +5,14 @@ import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { concurrent, type Client } from 'cassandra-driver';
 
-import { createKeyspace, dropKeyspace, ensureClusters, originSession, targetSession, uniqueKeyspaceName } from '../../support/clusters';
+import {
+  createKeyspace,
+  dropKeyspace,
+  ensureClusters,
+  originSession,
+  targetSession,
+  uniqueKeyspaceName,
+} from '../../support/clusters';
 import { proxyClient, startTestProxy, type TestProxy } from '../../support/proxy';
 
 const ROWS = 5_000;
@@ -36,7 +43,9 @@ describe('proxy: reads from the primary cluster', () => {
     // 5,000 rows in 50 partitions, on Origin only (the primary): reads must not need Target.
     const params: [number, number, string][] = [];
     for (let i = 0; i < ROWS; i++) params.push([i % 50, i, `row-${i}`]);
-    await concurrent.executeConcurrent(origin, `INSERT INTO ${ks}.big (p, c, v) VALUES (?, ?, ?)`, params, { concurrencyLevel: 64 });
+    await concurrent.executeConcurrent(origin, `INSERT INTO ${ks}.big (p, c, v) VALUES (?, ?, ?)`, params, {
+      concurrencyLevel: 64,
+    });
 
     [originPrimary, targetPrimary] = await Promise.all([
       startTestProxy(),
@@ -59,7 +68,7 @@ describe('proxy: reads from the primary cluster', () => {
     return rs.rows.map((r) => r['v'] as string);
   };
 
-  it('primary_cluster=ORIGIN (default): a SELECT returns Origin\'s value', async () => {
+  it("primary_cluster=ORIGIN (default): a SELECT returns Origin's value", async () => {
     assert.deepEqual(await value(viaOrigin!, 'both'), ['from-origin']);
     assert.deepEqual(await value(viaOrigin!, 'origin-only'), ['o']);
     assert.deepEqual(await value(viaOrigin!, 'target-only'), [], 'a row that exists only on Target is not visible');
@@ -67,7 +76,7 @@ describe('proxy: reads from the primary cluster', () => {
     assert.deepEqual(all.rows.map((r) => `${r['k']}=${r['v']}`).sort(), ['both=from-origin', 'origin-only=o']);
   });
 
-  it('primary_cluster=TARGET: a SELECT returns Target\'s value', async () => {
+  it("primary_cluster=TARGET: a SELECT returns Target's value", async () => {
     assert.deepEqual(await value(viaTarget!, 'both'), ['from-target']);
     assert.deepEqual(await value(viaTarget!, 'target-only'), ['t']);
     assert.deepEqual(await value(viaTarget!, 'origin-only'), [], 'a row that exists only on Origin is not visible');
@@ -75,22 +84,32 @@ describe('proxy: reads from the primary cluster', () => {
 
   it('a SELECT with bound values (simple statement) also reads the primary', async () => {
     const rs = await viaOrigin!.execute(`SELECT v FROM ${ks}.kv WHERE k = ?`, ['both'], { prepare: false });
-    assert.deepEqual(rs.rows.map((r) => r['v']), ['from-origin']);
+    assert.deepEqual(
+      rs.rows.map((r) => r['v']),
+      ['from-origin'],
+    );
     const rt = await viaTarget!.execute(`SELECT v FROM ${ks}.kv WHERE k = ?`, ['both'], { prepare: false });
-    assert.deepEqual(rt.rows.map((r) => r['v']), ['from-target']);
+    assert.deepEqual(
+      rt.rows.map((r) => r['v']),
+      ['from-target'],
+    );
   });
 
   it(`a ${ROWS}-row table paged ${PAGE} rows at a time reads back complete (automatic paging)`, async () => {
     const seen = new Set<number>();
     let rows = 0;
     await new Promise<void>((resolve, reject) => {
-      viaOrigin!.eachRow(`SELECT p, c, v FROM ${ks}.big`, [], { fetchSize: PAGE, autoPage: true, prepare: false },
+      viaOrigin!.eachRow(
+        `SELECT p, c, v FROM ${ks}.big`,
+        [],
+        { fetchSize: PAGE, autoPage: true, prepare: false },
         (_n, row) => {
           rows++;
           seen.add(row['c'] as number);
           if (row['v'] !== `row-${row['c']}`) reject(new Error(`bad row ${JSON.stringify(row)}`));
         },
-        (err) => (err ? reject(err) : resolve()));
+        (err) => (err ? reject(err) : resolve()),
+      );
     });
     assert.equal(rows, ROWS, 'row count');
     assert.equal(seen.size, ROWS, 'distinct rows');

@@ -5,7 +5,14 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import type { Client } from 'cassandra-driver';
-import { createKeyspace, dropKeyspace, ensureClusters, originSession, targetSession, uniqueKeyspaceName } from '../../support/clusters';
+import {
+  createKeyspace,
+  dropKeyspace,
+  ensureClusters,
+  originSession,
+  targetSession,
+  uniqueKeyspaceName,
+} from '../../support/clusters';
 import { proxyClient, startTestProxy, type TestProxy } from '../../support/proxy';
 
 describe('request-id tracing with real clusters', () => {
@@ -38,7 +45,10 @@ describe('request-id tracing with real clusters', () => {
     for (const open of [originSession, targetSession]) {
       const c = await open();
       try {
-        assert.deepEqual((await c.execute(`SELECT v FROM ${ks}.kv WHERE k = 1`)).rows.map((r) => r['v']), ['traced']);
+        assert.deepEqual(
+          (await c.execute(`SELECT v FROM ${ks}.kv WHERE k = 1`)).rows.map((r) => r['v']),
+          ['traced'],
+        );
       } finally {
         await c.shutdown();
       }
@@ -47,16 +57,22 @@ describe('request-id tracing with real clusters', () => {
     const m = /Request id ([0-9a-f]{32}) \(hex\) for query with stream id (\d+) and EXECUTE/.exec(logs);
     assert.ok(m, 'the EXECUTE got a request id');
     for (const connector of ['ORIGIN-CONNECTOR', 'TARGET-CONNECTOR']) {
-      assert.ok(logs.includes(`Received response from ${connector} for query with stream id ${m[2]} and request id ${m[1]} (hex)`), connector);
+      assert.ok(
+        logs.includes(`Received response from ${connector} for query with stream id ${m[2]} and request id ${m[1]} (hex)`),
+        connector,
+      );
     }
     assert.match(logs, /Request id [0-9a-f]{32} \(hex\) for query with stream id \d+ and PREPARE/);
   });
 
   it('reads and batches work with the payload', async () => {
-    await client!.batch([
-      { query: `INSERT INTO ${ks}.kv (k, v) VALUES (?, ?)`, params: [2, 'b1'] },
-      { query: `INSERT INTO ${ks}.kv (k, v) VALUES (?, ?)`, params: [3, 'b2'] },
-    ], { prepare: true });
+    await client!.batch(
+      [
+        { query: `INSERT INTO ${ks}.kv (k, v) VALUES (?, ?)`, params: [2, 'b1'] },
+        { query: `INSERT INTO ${ks}.kv (k, v) VALUES (?, ?)`, params: [3, 'b2'] },
+      ],
+      { prepare: true },
+    );
     const rs = await client!.execute(`SELECT k, v FROM ${ks}.kv WHERE k IN (2, 3)`);
     assert.deepEqual(rs.rows.map((r) => `${r['k']}=${r['v']}`).sort(), ['2=b1', '3=b2']);
     assert.match(proxy!.logs.join('\n'), /and BATCH/);

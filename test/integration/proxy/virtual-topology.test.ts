@@ -43,8 +43,16 @@ describe('virtual topology: spec vectors used by these tests', () => {
   it('host ids and tokens match the spec test vectors', () => {
     assert.equal(uuidV5(ipv4Mapped('127.0.0.1')), '70ce2f37-9d6d-5010-98d8-80fe51a498ed');
     assert.equal(uuidV5(ipv4Bytes('127.0.0.1')), 'c9308a60-f574-524c-a3f7-02b92ce2a574');
-    assert.deepEqual(virtualTokens(0, 1, 8).map(String), ['-9223372036854775808', '-6917529027641081856', '-4611686018427387904',
-      '-2305843009213693952', '0', '2305843009213693952', '4611686018427387904', '6917529027641081856']);
+    assert.deepEqual(virtualTokens(0, 1, 8).map(String), [
+      '-9223372036854775808',
+      '-6917529027641081856',
+      '-4611686018427387904',
+      '-2305843009213693952',
+      '0',
+      '2305843009213693952',
+      '4611686018427387904',
+      '6917529027641081856',
+    ]);
     assert.deepEqual(virtualTokens(1, 3, 8).slice(0, 2).map(String), ['-8454757700450211158', '-6148914691236517208']);
   });
 });
@@ -70,7 +78,7 @@ describe('virtual topology: one proxy instance', () => {
     await proxy?.stop().catch(() => undefined);
   });
 
-  it('SELECT * FROM system.local returns the proxy\'s address, host id and tokens', async () => {
+  it("SELECT * FROM system.local returns the proxy's address, host id and tokens", async () => {
     const rs = await client!.execute('SELECT * FROM system.local');
     assert.equal(rs.rowLength, 1);
     const row = rs.first();
@@ -86,7 +94,18 @@ describe('virtual topology: one proxy instance', () => {
     assert.notEqual(row['schema_version'], null, 'schema_version');
     if (rs.columns.some((c) => c.name === 'native_transport_port')) assert.equal(row['native_transport_port'], proxy!.port);
     const cols = rs.columns.map((c) => c.name);
-    for (const c of ['key', 'bootstrapped', 'cluster_name', 'cql_version', 'data_center', 'host_id', 'partitioner', 'rack', 'tokens', 'truncated_at']) {
+    for (const c of [
+      'key',
+      'bootstrapped',
+      'cluster_name',
+      'cql_version',
+      'data_center',
+      'host_id',
+      'partitioner',
+      'rack',
+      'tokens',
+      'truncated_at',
+    ]) {
       assert.ok(cols.includes(c), `system.local should have column ${c} (got ${cols.join(', ')})`);
     }
   });
@@ -95,7 +114,8 @@ describe('virtual topology: one proxy instance', () => {
     const rs = await client!.execute('SELECT * FROM system.peers');
     assert.equal(rs.rowLength, 0);
     const cols = rs.columns.map((c) => c.name);
-    for (const c of ['peer', 'data_center', 'host_id', 'rack', 'rpc_address', 'tokens']) assert.ok(cols.includes(c), `peers column ${c}`);
+    for (const c of ['peer', 'data_center', 'host_id', 'rack', 'rpc_address', 'tokens'])
+      assert.ok(cols.includes(c), `peers column ${c}`);
   });
 
   it('system.peers_v2 is an "unconfigured table peers_v2" error', async () => {
@@ -124,10 +144,13 @@ describe('virtual topology: three proxy instances (127.0.0.1-3), token-aware rou
     // Same port on every address (drivers use one port for all hosts); 127.0.0.2:9042 is Target itself.
     port = await freePort(ADDRS);
     for (let i = 0; i < ADDRS.length; i++) {
-      proxies.push(await startTestProxy({
-        host: ADDRS[i], port,
-        settings: { proxy_topology_addresses: ADDRS.join(','), proxy_topology_index: i },
-      }));
+      proxies.push(
+        await startTestProxy({
+          host: ADDRS[i],
+          port,
+          settings: { proxy_topology_addresses: ADDRS.join(','), proxy_topology_index: i },
+        }),
+      );
     }
     client = await proxyClient({ host: ADDRS[0], port, keyspace: ks });
   });
@@ -146,10 +169,17 @@ describe('virtual topology: three proxy instances (127.0.0.1-3), token-aware rou
         const local = (await single.execute('SELECT * FROM system.local', [], { host })).first();
         assert.equal(str(local['rpc_address']), ADDRS[i]);
         assert.equal(str(local['host_id']), uuidV5(ipv4Mapped(ADDRS[i]!)), `host_id of instance ${i}`);
-        assert.deepEqual([...(local['tokens'] as string[])].sort(), virtualTokens(i, 3, 8).map(String).sort(), `tokens of instance ${i}`);
+        assert.deepEqual(
+          [...(local['tokens'] as string[])].sort(),
+          virtualTokens(i, 3, 8).map(String).sort(),
+          `tokens of instance ${i}`,
+        );
         const peers = (await single.execute('SELECT peer, rpc_address, host_id, tokens FROM system.peers', [], { host })).rows;
         const others = ADDRS.map((a, j) => ({ a, j })).filter(({ j }) => j !== i);
-        assert.deepEqual(peers.map((p) => str(p['peer'])).sort(), others.map(({ a }) => a));
+        assert.deepEqual(
+          peers.map((p) => str(p['peer'])).sort(),
+          others.map(({ a }) => a),
+        );
         for (const p of peers) {
           const j = ADDRS.indexOf(str(p['peer'])!);
           assert.equal(str(p['rpc_address']), ADDRS[j]);
@@ -163,14 +193,21 @@ describe('virtual topology: three proxy instances (127.0.0.1-3), token-aware rou
   });
 
   it('a driver given one contact point finds the three instances (and nothing else)', () => {
-    assert.deepEqual(client!.hosts.keys().sort(), ADDRS.map((a) => `${a}:${port}`));
+    assert.deepEqual(
+      client!.hosts.keys().sort(),
+      ADDRS.map((a) => `${a}:${port}`),
+    );
   });
 
   it('token-aware routing sends each key to the instance that owns its token', async () => {
     await client!.execute(`CREATE TABLE IF NOT EXISTS ${ks}.kv (k text PRIMARY KEY, v int)`);
     const keys = Array.from({ length: 30 }, (_, n) => `key-${n}`);
     for (const k of keys) {
-      await client!.execute(`INSERT INTO ${ks}.kv (k, v) VALUES (?, ?)`, [k, 1], { prepare: false, hints: ['text', 'int'], routingKey: Buffer.from(k) });
+      await client!.execute(`INSERT INTO ${ks}.kv (k, v) VALUES (?, ?)`, [k, 1], {
+        prepare: false,
+        hints: ['text', 'int'],
+        routingKey: Buffer.from(k),
+      });
     }
     // The key's Murmur3 token, as the real cluster computes it.
     const origin = await originSession();
@@ -190,7 +227,10 @@ describe('virtual topology: three proxy instances (127.0.0.1-3), token-aware rou
       const replicas = client!.getReplicas(ks, Buffer.from(k)).map((h) => h.address);
       assert.deepEqual(replicas, [expected], `driver replicas for ${k} (token ${tokens.get(k)})`);
       for (let rep = 0; rep < 2; rep++) {
-        const rs = await client!.execute(`SELECT v FROM ${ks}.kv WHERE k = ?`, [k], { prepare: false, routingKey: Buffer.from(k) });
+        const rs = await client!.execute(`SELECT v FROM ${ks}.kv WHERE k = ?`, [k], {
+          prepare: false,
+          routingKey: Buffer.from(k),
+        });
         assert.equal(rs.info.queriedHost, expected, `key ${k} (token ${tokens.get(k)}) should go to its owner`);
         assert.equal(rs.rowLength, 1);
       }

@@ -13,7 +13,13 @@ import assert from 'node:assert/strict';
 import type { Client } from 'cassandra-driver';
 
 import {
-  createKeyspace, dropKeyspace, ensureClusters, originSession, runCqlsh, targetSession, uniqueKeyspaceName,
+  createKeyspace,
+  dropKeyspace,
+  ensureClusters,
+  originSession,
+  runCqlsh,
+  targetSession,
+  uniqueKeyspaceName,
 } from '../../support/clusters';
 import { runPython, startTestProxy, type TestProxy } from '../../support/proxy';
 import { BatchType, Consistency, Opcode, RawCqlClient, bind, expectResult, rowsOf } from '../../support/raw-client';
@@ -55,7 +61,9 @@ describe('pinned write timestamps with the real clusters', () => {
 
   async function writetimes(k: number, table = 't', col = 'v'): Promise<{ o: bigint | undefined; t: bigint | undefined }> {
     const get = async (c: Client): Promise<bigint | undefined> => {
-      const r = (await c.execute(`SELECT writetime(${col}) AS w FROM ${ks}.${table} WHERE k = ?`, [k], { prepare: true })).first();
+      const r = (
+        await c.execute(`SELECT writetime(${col}) AS w FROM ${ks}.${table} WHERE k = ?`, [k], { prepare: true })
+      ).first();
       const w = r?.['w'];
       return w === null || w === undefined ? undefined : BigInt(String(w));
     };
@@ -95,10 +103,13 @@ describe('pinned write timestamps with the real clusters', () => {
     expectResult(await raw!.query(`INSERT INTO t (k, v) VALUES (1, 'q')`), 'QUERY');
     const id = await raw!.prepare(`INSERT INTO t (k, v) VALUES (?, ?)`);
     expectResult(await raw!.execute(id, [bind.int(2), bind.text('e')]), 'EXECUTE');
-    expectResult(await raw!.batch(BatchType.LOGGED, [
-      { kind: 'query', query: `INSERT INTO t (k, v) VALUES (3, 'b')`, values: [] },
-      { kind: 'prepared', id, values: [bind.int(4), bind.text('b')] },
-    ]), 'BATCH');
+    expectResult(
+      await raw!.batch(BatchType.LOGGED, [
+        { kind: 'query', query: `INSERT INTO t (k, v) VALUES (3, 'b')`, values: [] },
+        { kind: 'prepared', id, values: [bind.int(4), bind.text('b')] },
+      ]),
+      'BATCH',
+    );
     expectResult(await raw!.query(`UPDATE t SET v = 'u' WHERE k = 5`), 'UPDATE');
     const w1 = await assertSameWritetime(1, 'QUERY');
     const w2 = await assertSameWritetime(2, 'EXECUTE');
@@ -112,11 +123,25 @@ describe('pinned write timestamps with the real clusters', () => {
   });
 
   it('client-supplied timestamps are never changed (query parameters, USING TIMESTAMP)', async () => {
-    expectResult(await raw!.request({ opcode: Opcode.QUERY, query: `INSERT INTO t (k, v) VALUES (10, 'own')`, params: { consistency: Consistency.ONE, defaultTimestamp: 1234567n } }));
+    expectResult(
+      await raw!.request({
+        opcode: Opcode.QUERY,
+        query: `INSERT INTO t (k, v) VALUES (10, 'own')`,
+        params: { consistency: Consistency.ONE, defaultTimestamp: 1234567n },
+      }),
+    );
     assert.deepEqual(await writetimes(10), { o: 1234567n, t: 1234567n });
     expectResult(await raw!.query(`INSERT INTO t (k, v) VALUES (11, 'using') USING TIMESTAMP 7654321`));
     assert.deepEqual(await writetimes(11), { o: 7654321n, t: 7654321n });
-    expectResult(await raw!.request({ opcode: Opcode.BATCH, type: BatchType.UNLOGGED, children: [{ kind: 'query', query: `INSERT INTO t (k, v) VALUES (12, 'own-batch')`, values: [] }], consistency: Consistency.ONE, defaultTimestamp: 2222222n }));
+    expectResult(
+      await raw!.request({
+        opcode: Opcode.BATCH,
+        type: BatchType.UNLOGGED,
+        children: [{ kind: 'query', query: `INSERT INTO t (k, v) VALUES (12, 'own-batch')`, values: [] }],
+        consistency: Consistency.ONE,
+        defaultTimestamp: 2222222n,
+      }),
+    );
     assert.deepEqual(await writetimes(12), { o: 2222222n, t: 2222222n });
   });
 
@@ -138,12 +163,22 @@ describe('pinned write timestamps with the real clusters', () => {
     process.env.ZDM_PROXY_HOST = on!.host;
     process.env.ZDM_PROXY_PORT = String(on!.port);
     try {
-      const r = await runCqlsh('proxy', ['--connect-timeout=20', '--request-timeout=30', '-e',
-        `INSERT INTO ${ks}.t (k, v) VALUES (30, 'cqlsh'); UPDATE ${ks}.t SET v = 'cqlsh-u' WHERE k = 31;`], { timeoutMs: 90_000 });
+      const r = await runCqlsh(
+        'proxy',
+        [
+          '--connect-timeout=20',
+          '--request-timeout=30',
+          '-e',
+          `INSERT INTO ${ks}.t (k, v) VALUES (30, 'cqlsh'); UPDATE ${ks}.t SET v = 'cqlsh-u' WHERE k = 31;`,
+        ],
+        { timeoutMs: 90_000 },
+      );
       assert.equal(r.code, 0, `cqlsh failed:\n${r.stdout}\n${r.stderr}`);
     } finally {
-      if (saved[0] === undefined) delete process.env.ZDM_PROXY_HOST; else process.env.ZDM_PROXY_HOST = saved[0];
-      if (saved[1] === undefined) delete process.env.ZDM_PROXY_PORT; else process.env.ZDM_PROXY_PORT = saved[1];
+      if (saved[0] === undefined) delete process.env.ZDM_PROXY_HOST;
+      else process.env.ZDM_PROXY_HOST = saved[0];
+      if (saved[1] === undefined) delete process.env.ZDM_PROXY_PORT;
+      else process.env.ZDM_PROXY_PORT = saved[1];
     }
     await assertSameWritetime(30, 'cqlsh INSERT');
     await assertSameWritetime(31, 'cqlsh UPDATE');
@@ -162,16 +197,18 @@ describe('pinned write timestamps with the real clusters', () => {
     expectResult(await raw!.query(`UPDATE t SET v = 'lwt2' WHERE k = 40 IF v = 'lwt'`));
     const { o, t } = await writetimes(40);
     assert.ok(o !== undefined && t !== undefined, 'written on both');
-    for (const c of [origin!, target!]) assert.equal((await c.execute(`SELECT v FROM ${ks}.t WHERE k = 40`)).first()?.['v'], 'lwt2');
+    for (const c of [origin!, target!])
+      assert.equal((await c.execute(`SELECT v FROM ${ks}.t WHERE k = 40`)).first()?.['v'], 'lwt2');
   });
 
   it('counter updates are pinned and accepted by both clusters', async () => {
     expectResult(await raw!.query(`UPDATE c SET n = n + 3 WHERE k = 1`), 'counter');
     expectResult(await raw!.query(`UPDATE c SET n = n + 4 WHERE k = 1`), 'counter');
-    for (const c of [origin!, target!]) assert.equal(String((await c.execute(`SELECT n FROM ${ks}.c WHERE k = 1`)).first()?.['n']), '7');
+    for (const c of [origin!, target!])
+      assert.equal(String((await c.execute(`SELECT n FROM ${ks}.c WHERE k = 1`)).first()?.['n']), '7');
   });
 
-  it('pin_write_timestamps=false: writes without a timestamp still reach both clusters (write times are each coordinator\'s own)', async (t) => {
+  it("pin_write_timestamps=false: writes without a timestamp still reach both clusters (write times are each coordinator's own)", async (t) => {
     const c = await RawCqlClient.connect({ host: off!.host, port: off!.port });
     try {
       let differ = 0;

@@ -4,7 +4,15 @@ import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import type { Client } from 'cassandra-driver';
 
-import { createKeyspace, dropKeyspace, ensureClusters, originSession, targetSession, uniqueKeyspaceName, TARGET } from '../../support/clusters';
+import {
+  createKeyspace,
+  dropKeyspace,
+  ensureClusters,
+  originSession,
+  targetSession,
+  uniqueKeyspaceName,
+  TARGET,
+} from '../../support/clusters';
 import { FaultRelay } from '../../support/fault-relay';
 import { startTestProxy, type TestProxy } from '../../support/proxy';
 import { ErrorCode, RawCqlClient, errorOf, expectResult } from '../../support/raw-client';
@@ -41,8 +49,11 @@ describe('one-sided writes (real clusters)', () => {
     try {
       proxy = await startTestProxy({
         settings: {
-          target_contact_points: relay.host, target_port: relay.port, target_enable_host_assignment: false,
-          proxy_max_stream_ids: IDS, proxy_request_timeout_ms: 30_000,
+          target_contact_points: relay.host,
+          target_port: relay.port,
+          target_enable_host_assignment: false,
+          proxy_max_stream_ids: IDS,
+          proxy_request_timeout_ms: 30_000,
         },
       });
       c = await RawCqlClient.connect({ host: proxy.host, port: proxy.port });
@@ -82,13 +93,23 @@ describe('one-sided writes (real clusters)', () => {
       assert.equal(e?.code, ErrorCode.INVALID, `USE of a keyspace Target lacks: ${JSON.stringify(e)}`);
       // an unqualified write after the failed USE: in the previous keyspace on BOTH clusters
       expectResult(await c.query(`INSERT INTO kv (k, v) VALUES (1, 'after-failed-use')`), 'unqualified INSERT');
-      for (const [name, x] of [['Origin', origin!], ['Target', target!]] as const) {
+      for (const [name, x] of [
+        ['Origin', origin!],
+        ['Target', target!],
+      ] as const) {
         const rs = await x.execute(`SELECT v FROM ${ks}.kv WHERE k = 1`);
-        assert.deepEqual(rs.rows.map((r) => r['v']), ['after-failed-use'], `${name}: the write is in ${ks}`);
+        assert.deepEqual(
+          rs.rows.map((r) => r['v']),
+          ['after-failed-use'],
+          `${name}: the write is in ${ks}`,
+        );
       }
       const stray = await origin!.execute(`SELECT v FROM ${only}.kv WHERE k = 1`);
       assert.equal(stray.rows.length, 0, `Origin: nothing written to ${only}`);
-      assert.ok(proxy.logs.some((l) => /USE succeeded on ORIGIN only: ORIGIN put back on keyspace/.test(l)), 'logged');
+      assert.ok(
+        proxy.logs.some((l) => /USE succeeded on ORIGIN only: ORIGIN put back on keyspace/.test(l)),
+        'logged',
+      );
     } finally {
       c?.close();
       await proxy?.stop().catch(() => undefined);

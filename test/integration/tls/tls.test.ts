@@ -13,8 +13,20 @@ import * as tls from 'node:tls';
 import { X509Certificate } from 'node:crypto';
 import type { Client } from 'cassandra-driver';
 import {
-  ORIGIN, TARGET, createKeyspace, dropKeyspace, ensureClusters, nodeState, originSession, runCqlsh, setNodeOptions,
-  targetSession, tlsCaFile, tlsClientFiles, uniqueKeyspaceName, connectedClient,
+  ORIGIN,
+  TARGET,
+  createKeyspace,
+  dropKeyspace,
+  ensureClusters,
+  nodeState,
+  originSession,
+  runCqlsh,
+  setNodeOptions,
+  targetSession,
+  tlsCaFile,
+  tlsClientFiles,
+  uniqueKeyspaceName,
+  connectedClient,
 } from '../../support/clusters';
 import { proxyClientOptions, runPython, startTestProxy, type TestProxy } from '../../support/proxy';
 import { FaultRelay } from '../../support/fault-relay';
@@ -55,7 +67,8 @@ describe('TLS: clients -> proxy (mutual), proxy -> Origin (one-way) and Target (
 
   /** TLS options of a proxy client; null = no client certificate */
   const clientTls = (pair: KeyPairFiles | null = app): tls.ConnectionOptions => ({
-    ca: readFileSync(ca.cert), ...(pair ? { cert: readFileSync(pair.cert), key: readFileSync(pair.key) } : {}),
+    ca: readFileSync(ca.cert),
+    ...(pair ? { cert: readFileSync(pair.cert), key: readFileSync(pair.key) } : {}),
   });
   async function driver(pair: KeyPairFiles | null = app): Promise<Client> {
     const c = await connectedClient(proxyClientOptions({ proxy, timeoutMs: 15_000, extra: { sslOptions: clientTls(pair) } }));
@@ -93,7 +106,10 @@ describe('TLS: clients -> proxy (mutual), proxy -> Origin (one-way) and Target (
     copyFileSync(server.cert, join(dir, 'live.pem'));
     copyFileSync(server.key, join(dir, 'live.key'));
     await createKeyspace(ks);
-    for (const [open, v] of [[originSession, 'from-origin'], [targetSession, 'from-target']] as const) {
+    for (const [open, v] of [
+      [originSession, 'from-origin'],
+      [targetSession, 'from-target'],
+    ] as const) {
       const c = await open({ timeoutMs: 20_000 });
       try {
         await c.execute(`CREATE TABLE ${ks}.kv (k text PRIMARY KEY, v text)`);
@@ -129,17 +145,23 @@ describe('TLS: clients -> proxy (mutual), proxy -> Origin (one-way) and Target (
     assert.equal((await nodeState('target')).options.clientAuth, true);
     const { Client: DriverClient, auth } = await import('cassandra-driver');
     const c = new DriverClient({
-      contactPoints: [`${TARGET.host}:${TARGET.port}`], localDataCenter: 'datacenter1', protocolOptions: { port: TARGET.port },
-      authProvider: new auth.PlainTextAuthProvider('cassandra', 'cassandra'), sslOptions: { ca: [readFileSync(nodeCa)] },
+      contactPoints: [`${TARGET.host}:${TARGET.port}`],
+      localDataCenter: 'datacenter1',
+      protocolOptions: { port: TARGET.port },
+      authProvider: new auth.PlainTextAuthProvider('cassandra', 'cassandra'),
+      sslOptions: { ca: [readFileSync(nodeCa)] },
       socketOptions: { connectTimeout: 10_000 },
     });
     await assert.rejects(c.connect(), /All host\(s\) tried for query failed|certificate/i);
     await c.shutdown().catch(() => undefined);
   });
 
-  it('the proxy logs each side\'s TLS mode, with hostname verification on', () => {
+  it("the proxy logs each side's TLS mode, with hostname verification on", () => {
     const logs = proxy!.logs.join('\n');
-    assert.match(logs, /One-way TLS configured for Origin\. Hostname verification is on \(origin_tls_skip_hostname_verification=true turns it off\)\./);
+    assert.match(
+      logs,
+      /One-way TLS configured for Origin\. Hostname verification is on \(origin_tls_skip_hostname_verification=true turns it off\)\./,
+    );
     assert.match(logs, /Mutual TLS configured for Target\. Hostname verification is on/);
     assert.match(logs, /Proxy TLS configured\./);
     assert.doesNotMatch(logs, /PRIVATE KEY/);
@@ -151,11 +173,16 @@ describe('TLS: clients -> proxy (mutual), proxy -> Origin (one-way) and Target (
     assert.deepEqual(await onNode(originSession, `SELECT v FROM ${ks}.kv WHERE k = 'node'`), ['over-tls']);
     assert.deepEqual(await onNode(targetSession, `SELECT v FROM ${ks}.kv WHERE k = 'node'`), ['over-tls']);
     const rs = await c.execute(`SELECT v FROM ${ks}.kv WHERE k = 'both'`);
-    assert.deepEqual(rs.rows.map((r) => r['v']), ['from-origin']);
+    assert.deepEqual(
+      rs.rows.map((r) => r['v']),
+      ['from-origin'],
+    );
   });
 
   it('Python driver over TLS with a client certificate', async () => {
-    const r = await runPython(PY_SCRIPT, [proxy!.host, String(proxy!.port), ks, ca.cert, app.cert, app.key], { timeoutMs: 90_000 });
+    const r = await runPython(PY_SCRIPT, [proxy!.host, String(proxy!.port), ks, ca.cert, app.cert, app.key], {
+      timeoutMs: 90_000,
+    });
     const line = r.stdout.split('\n').find((l) => l.startsWith('RESULT '));
     assert.ok(line, `python failed (exit ${r.code}):\n${r.stdout}\n${r.stderr}`);
     assert.deepEqual(JSON.parse(line.slice(7)).read, ['from-origin']);
@@ -170,13 +197,25 @@ describe('TLS: clients -> proxy (mutual), proxy -> Origin (one-way) and Target (
     process.env['ZDM_PROXY_HOST'] = proxy!.host;
     process.env['ZDM_PROXY_PORT'] = String(proxy!.port);
     try {
-      const r = await runCqlsh('proxy', ['--ssl', `--cqlshrc=${rc}`, '--connect-timeout=20', '--request-timeout=30', '-e',
-        `INSERT INTO ${ks}.kv (k, v) VALUES ('cqlsh', 'over-tls'); SELECT v FROM ${ks}.kv WHERE k = 'both';`], { timeoutMs: 90_000 });
+      const r = await runCqlsh(
+        'proxy',
+        [
+          '--ssl',
+          `--cqlshrc=${rc}`,
+          '--connect-timeout=20',
+          '--request-timeout=30',
+          '-e',
+          `INSERT INTO ${ks}.kv (k, v) VALUES ('cqlsh', 'over-tls'); SELECT v FROM ${ks}.kv WHERE k = 'both';`,
+        ],
+        { timeoutMs: 90_000 },
+      );
       assert.equal(r.code, 0, `cqlsh failed:\n${r.stdout}\n${r.stderr}`);
       assert.match(r.stdout, /from-origin/);
     } finally {
-      if (saved[0] === undefined) delete process.env['ZDM_PROXY_HOST']; else process.env['ZDM_PROXY_HOST'] = saved[0];
-      if (saved[1] === undefined) delete process.env['ZDM_PROXY_PORT']; else process.env['ZDM_PROXY_PORT'] = saved[1];
+      if (saved[0] === undefined) delete process.env['ZDM_PROXY_HOST'];
+      else process.env['ZDM_PROXY_HOST'] = saved[0];
+      if (saved[1] === undefined) delete process.env['ZDM_PROXY_PORT'];
+      else process.env['ZDM_PROXY_PORT'] = saved[1];
     }
     assert.deepEqual(await onNode(targetSession, `SELECT v FROM ${ks}.kv WHERE k = 'cqlsh'`), ['over-tls']);
   });
@@ -195,11 +234,18 @@ describe('TLS: clients -> proxy (mutual), proxy -> Origin (one-way) and Target (
     copyFileSync(rotated.cert, join(dir, 'live.pem'));
     copyFileSync(rotated.key, join(dir, 'live.key'));
     proxy!.child!.kill('SIGHUP');
-    await waitFor('the reload is logged', () => proxy!.logs.some((l) => /Reloaded client-facing TLS certificates for new connections: changed proxy_tls_cert_path=/.test(l)));
+    await waitFor('the reload is logged', () =>
+      proxy!.logs.some((l) =>
+        /Reloaded client-facing TLS certificates for new connections: changed proxy_tls_cert_path=/.test(l),
+      ),
+    );
     assert.equal(await servedFingerprint(), new X509Certificate(readFileSync(rotated.cert)).fingerprint256);
     await old.execute(`INSERT INTO ${ks}.kv (k, v) VALUES ('after-rotation', 'old-connection')`);
     const fresh = await driver();
-    assert.deepEqual((await fresh.execute(`SELECT v FROM ${ks}.kv WHERE k = 'after-rotation'`)).rows.map((r) => r['v']), ['old-connection']);
+    assert.deepEqual(
+      (await fresh.execute(`SELECT v FROM ${ks}.kv WHERE k = 'after-rotation'`)).rows.map((r) => r['v']),
+      ['old-connection'],
+    );
   });
 
   it('a node certificate that does not name the dialled address is refused, and accepted with origin_tls_skip_hostname_verification=true', async () => {
@@ -216,7 +262,10 @@ describe('TLS: clients -> proxy (mutual), proxy -> Origin (one-way) and Target (
     };
     try {
       await assert.rejects(startTestProxy({ settings, startTimeoutMs: 3000 }), (e: Error) =>
-        /TLS hostname verification failed for ORIGIN node 127\.0\.0\.199: .*set origin_tls_skip_hostname_verification=true/.test(e.message));
+        /TLS hostname verification failed for ORIGIN node 127\.0\.0\.199: .*set origin_tls_skip_hostname_verification=true/.test(
+          e.message,
+        ),
+      );
       const lenient = await startTestProxy({ settings: { ...settings, origin_tls_skip_hostname_verification: true } });
       try {
         const c = await connectedClient(proxyClientOptions({ proxy: lenient, timeoutMs: 15_000 }));
@@ -236,9 +285,15 @@ describe('TLS: clients -> proxy (mutual), proxy -> Origin (one-way) and Target (
   });
 
   it('a proxy without the CA cannot reach the TLS port in plain text: the startup fails', async () => {
-    await assert.rejects(startTestProxy({
-      settings: { target_tls_server_ca_path: nodeCa, target_tls_client_cert_path: clusterClient.cert, target_tls_client_key_path: clusterClient.key },
-      startTimeoutMs: 3000,
-    }));
+    await assert.rejects(
+      startTestProxy({
+        settings: {
+          target_tls_server_ca_path: nodeCa,
+          target_tls_client_cert_path: clusterClient.cert,
+          target_tls_client_key_path: clusterClient.key,
+        },
+        startTimeoutMs: 3000,
+      }),
+    );
   });
 });

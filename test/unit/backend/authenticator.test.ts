@@ -64,23 +64,42 @@ test('runAuthRounds: DSE flow ends in AUTH_SUCCESS', async () => {
     () => responseFrame(V, Opcode.AUTH_CHALLENGE, tokenBody('PLAIN-START'), 0),
     () => responseFrame(V, Opcode.AUTH_SUCCESS, Buffer.from(new Writer().writeBytes(null).finish()), 0),
   ]);
-  const r = await runAuthRounds(conn, { version: V, authenticatorClass: DSE_AUTHENTICATOR, credentials: { username: 'a', password: 'b' }, timeoutMs: 1000 });
+  const r = await runAuthRounds(conn, {
+    version: V,
+    authenticatorClass: DSE_AUTHENTICATOR,
+    credentials: { username: 'a', password: 'b' },
+    timeoutMs: 1000,
+  });
   assert.equal(r.opcode, Opcode.AUTH_SUCCESS);
   assert.deepEqual(conn.seen, ['PLAIN', '\0a\0b']);
 });
 
 test('runAuthRounds: server error becomes AuthFailedError with the server text', async () => {
-  const conn = scripted([() => responseFrame(V, Opcode.ERROR, errorBody(ErrorCode.AUTH_ERROR, 'Provided username a and/or password are incorrect'), 0)]);
+  const conn = scripted([
+    () => responseFrame(V, Opcode.ERROR, errorBody(ErrorCode.AUTH_ERROR, 'Provided username a and/or password are incorrect'), 0),
+  ]);
   await assert.rejects(
-    runAuthRounds(conn, { version: V, authenticatorClass: PASSWORD_AUTHENTICATOR, credentials: { username: 'a', password: 'b' }, timeoutMs: 1000 }),
+    runAuthRounds(conn, {
+      version: V,
+      authenticatorClass: PASSWORD_AUTHENTICATOR,
+      credentials: { username: 'a', password: 'b' },
+      timeoutMs: 1000,
+    }),
     (e: unknown) => e instanceof AuthFailedError && e.code === ErrorCode.AUTH_ERROR && /incorrect/.test(e.serverMessage),
   );
 });
 
 test('runAuthRounds: gives up after 6 rounds', async () => {
-  const conn = scripted(Array.from({ length: 10 }, () => () => responseFrame(V, Opcode.AUTH_CHALLENGE, tokenBody('PLAIN-START'), 0)));
+  const conn = scripted(
+    Array.from({ length: 10 }, () => () => responseFrame(V, Opcode.AUTH_CHALLENGE, tokenBody('PLAIN-START'), 0)),
+  );
   await assert.rejects(
-    runAuthRounds(conn, { version: V, authenticatorClass: DSE_AUTHENTICATOR, credentials: { username: 'a', password: 'b' }, timeoutMs: 1000 }),
+    runAuthRounds(conn, {
+      version: V,
+      authenticatorClass: DSE_AUTHENTICATOR,
+      credentials: { username: 'a', password: 'b' },
+      timeoutMs: 1000,
+    }),
     /after 6 rounds/,
   );
   assert.equal(conn.seen.length, 6);
@@ -90,7 +109,10 @@ test('runAuthRounds: a challenge carrying warnings is read after its envelope (d
   // AUTH_CHALLENGE with the WARNING flag: [string list] warnings, then the token.
   const warned = () => {
     const body = Buffer.from(new Writer().writeStringList(['a server warning']).writeBytes(Buffer.from('PLAIN-START')).finish());
-    return RawFrame.fromParts({ version: V, isResponse: true, flags: HeaderFlag.WARNING, streamId: 0, opcode: Opcode.AUTH_CHALLENGE }, body);
+    return RawFrame.fromParts(
+      { version: V, isResponse: true, flags: HeaderFlag.WARNING, streamId: 0, opcode: Opcode.AUTH_CHALLENGE },
+      body,
+    );
   };
   const success = () => responseFrame(V, Opcode.AUTH_SUCCESS, Buffer.from(new Writer().writeBytes(null).finish()), 0);
   for (const bodyOf of [undefined, (f: RawFrame) => messageOf(f)]) {

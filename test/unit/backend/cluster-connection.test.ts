@@ -41,7 +41,15 @@ test('many concurrent requests are remapped onto synthetic ids and matched to th
     const results: Promise<RawFrame>[] = [];
     for (let i = 0; i < 16; i++) results.push(sendP(conn, queryFrame(V, `q${i}`, 1000 + i)));
     assert.equal(conn.usedStreamIds, 16);
-    assert.equal(conn.send(queryFrame(V, 'overflow'), () => {}, () => {}), undefined, 'pool exhausted -> undefined');
+    assert.equal(
+      conn.send(
+        queryFrame(V, 'overflow'),
+        () => {},
+        () => {},
+      ),
+      undefined,
+      'pool exhausted -> undefined',
+    );
     const frames = await Promise.all(results);
     frames.forEach((f, i) => {
       const r = result(f);
@@ -55,7 +63,8 @@ test('many concurrent requests are remapped onto synthetic ids and matched to th
     assert.equal(conn.usedStreamIds, 0);
     assert.equal(conn.inFlight, 0);
     // 200 more, sequentially in batches, reuse the pool
-    for (let b = 0; b < 10; b++) await Promise.all(Array.from({ length: 16 }, (_, i) => sendP(conn, queryFrame(V, `b${b}-${i}`))));
+    for (let b = 0; b < 10; b++)
+      await Promise.all(Array.from({ length: 16 }, (_, i) => sendP(conn, queryFrame(V, `b${b}-${i}`))));
     assert.equal(conn.usedStreamIds, 0);
   } finally {
     conn.close();
@@ -84,12 +93,23 @@ test('abandon keeps the id until the late reply arrives, then frees it and drops
       return undefined;
     });
     let called = false;
-    const p = conn.send(queryFrame(V, 'slow'), () => (called = true), () => (called = true));
+    const p = conn.send(
+      queryFrame(V, 'slow'),
+      () => (called = true),
+      () => (called = true),
+    );
     assert.ok(p);
     conn.abandon(p);
     assert.equal(conn.inFlight, 0);
     assert.equal(conn.usedStreamIds, 1, 'id stays reserved');
-    assert.equal(conn.send(queryFrame(V, 'x'), () => {}, () => {}), undefined);
+    assert.equal(
+      conn.send(
+        queryFrame(V, 'x'),
+        () => {},
+        () => {},
+      ),
+      undefined,
+    );
     release();
     await waitFor(() => conn.lateReplies === 1);
     assert.equal(called, false);
@@ -106,7 +126,11 @@ test('abandon() is a no-op after the reply, when repeated, and for a request of 
   const { server, conn } = await setup({ maxStreamIds: 2 });
   try {
     let replies = 0;
-    const done = conn.send(queryFrame(V, 'a'), () => replies++, () => assert.fail('no error expected'));
+    const done = conn.send(
+      queryFrame(V, 'a'),
+      () => replies++,
+      () => assert.fail('no error expected'),
+    );
     assert.ok(done);
     await waitFor(() => replies === 1);
     conn.abandon(done); // already answered
@@ -115,7 +139,11 @@ test('abandon() is a no-op after the reply, when repeated, and for a request of 
     assert.equal(conn.lateReplies, 0);
 
     server.onRequest((_f, d) => (d?.opcode === Opcode.QUERY && d.query === 'b' ? 'drop' : undefined));
-    const p = conn.send(queryFrame(V, 'b'), () => assert.fail('abandoned'), () => assert.fail('abandoned'));
+    const p = conn.send(
+      queryFrame(V, 'b'),
+      () => assert.fail('abandoned'),
+      () => assert.fail('abandoned'),
+    );
     assert.ok(p);
     conn.abandon(p);
     conn.abandon(p);
@@ -214,7 +242,12 @@ test('socket close fails every pending request and emits close once', async () =
   try {
     server.stall = true;
     const errors: Error[] = [];
-    for (let i = 0; i < 5; i++) conn.send(queryFrame(V, `q${i}`), () => assert.fail('no reply expected'), (e) => errors.push(e));
+    for (let i = 0; i < 5; i++)
+      conn.send(
+        queryFrame(V, `q${i}`),
+        () => assert.fail('no reply expected'),
+        (e) => errors.push(e),
+      );
     let closes = 0;
     conn.on('close', () => closes++);
     await waitFor(() => server.requests(Opcode.QUERY).length === 5);
@@ -223,7 +256,14 @@ test('socket close fails every pending request and emits close once', async () =
     assert.equal(errors.length, 5);
     assert.match(errors[0]!.message, /ORIGIN connection to 127\.0\.0\.1:\d+/);
     assert.equal(conn.usedStreamIds, 0);
-    assert.equal(conn.send(queryFrame(V, 'late'), () => {}, () => {}), undefined);
+    assert.equal(
+      conn.send(
+        queryFrame(V, 'late'),
+        () => {},
+        () => {},
+      ),
+      undefined,
+    );
     await assert.rejects(conn.request(optionsFrame(V), 100), /closed/);
     conn.close();
     assert.equal(closes, 1);
@@ -280,7 +320,9 @@ test('v5: switches to segment framing after READY', async () => {
     const ready = await conn.request(startupFrame(ProtocolVersion.V5), 1000);
     assert.equal(ready.opcode, Opcode.READY);
     assert.equal(conn.segments, true);
-    const rs = await Promise.all([1, 2, 3].map(() => conn.request(queryFrame(ProtocolVersion.V5, 'SELECT * FROM system.local'), 1000)));
+    const rs = await Promise.all(
+      [1, 2, 3].map(() => conn.request(queryFrame(ProtocolVersion.V5, 'SELECT * FROM system.local'), 1000)),
+    );
     for (const r of rs) assert.equal(result(r).kind, ResultKind.ROWS);
   } finally {
     conn.close();
@@ -294,7 +336,12 @@ test('connect retries until the deadline, then rejects', async () => {
   await server.stop();
   const t0 = Date.now();
   await assert.rejects(
-    ClusterConnection.connect({ cluster: 'TARGET', endpoint: { host: '127.0.0.1', port }, connectTimeoutMs: 350, maxStreamIds: 4 }),
+    ClusterConnection.connect({
+      cluster: 'TARGET',
+      endpoint: { host: '127.0.0.1', port },
+      connectTimeoutMs: 350,
+      maxStreamIds: 4,
+    }),
     /could not connect to 127\.0\.0\.1/,
   );
   assert.ok(Date.now() - t0 >= 300, 'kept retrying until the deadline');

@@ -93,7 +93,10 @@ test('wrong password: start() rejects naming the cluster and the auth error', as
   const server = await FakeServer.start({ auth: { username: 'u1', password: 'p1' } });
   const cc = new ControlConnection(options(server, { username: 'u1', password: 'nope' }));
   try {
-    await assert.rejects(cc.start(), /could not open control connection to ORIGIN.*authentication failed: Provided username u1 and\/or password are incorrect/);
+    await assert.rejects(
+      cc.start(),
+      /could not open control connection to ORIGIN.*authentication failed: Provided username u1 and\/or password are incorrect/,
+    );
     const none = new ControlConnection(options(server));
     await assert.rejects(none.start(), /requires authentication .* no username\/password is configured/);
   } finally {
@@ -149,7 +152,9 @@ test('topology: peers over several pages, local DC rule, sorting by (rack, host_
 });
 
 test('configured local DC wins when it has hosts; otherwise falls back to the control node DC', async () => {
-  const server = await FakeServer.start({ peers: [peerRow('127.0.1.1', { data_center: 'dc2' }), peerRow('127.0.1.2', { data_center: 'dc2' })] });
+  const server = await FakeServer.start({
+    peers: [peerRow('127.0.1.1', { data_center: 'dc2' }), peerRow('127.0.1.2', { data_center: 'dc2' })],
+  });
   const a = new ControlConnection(options(server, { localDatacenter: 'dc2' }));
   const b = new ControlConnection(options(server, { localDatacenter: 'nope' }));
   try {
@@ -158,7 +163,10 @@ test('configured local DC wins when it has hosts; otherwise falls back to the co
     assert.deepEqual(a.hosts.map((h) => h.address).sort(), ['127.0.1.1', '127.0.1.2']);
     await b.start();
     assert.equal(b.localDatacenter, 'dc1');
-    assert.deepEqual(b.hosts.map((h) => h.address), ['127.0.0.1']);
+    assert.deepEqual(
+      b.hosts.map((h) => h.address),
+      ['127.0.0.1'],
+    );
   } finally {
     await a.stop();
     await b.stop();
@@ -175,7 +183,10 @@ test('host assignment with 2 proxies; assignment disabled gives the control endp
     await Promise.all([p0.start(), p1.start(), off.start()]);
     const sorted = p0.hosts.map((h) => h.address);
     assert.deepEqual(p0.assignedHosts.map((h) => h.address).sort(), [sorted[0], sorted[2]].sort());
-    assert.deepEqual(p1.assignedHosts.map((h) => h.address), [sorted[1]]);
+    assert.deepEqual(
+      p1.assignedHosts.map((h) => h.address),
+      [sorted[1]],
+    );
     assert.equal(p1.nextAssignedHost().address, sorted[1]);
     for (let i = 0; i < 3; i++) assert.equal(off.nextAssignedHost().address, '127.0.0.1');
   } finally {
@@ -211,7 +222,10 @@ test('TOPOLOGY_CHANGE triggers a refresh; removed hosts are reported', async () 
     server.setPeers([peerRow('127.0.1.1'), peerRow('127.0.1.3', { data_center: 'dc9' })]);
     assert.equal(server.pushEvent(server.topologyChange('REMOVED_NODE', '127.0.1.2')), 1);
     const removed = await changed;
-    assert.deepEqual(removed.map((h) => h.address), ['127.0.1.2']);
+    assert.deepEqual(
+      removed.map((h) => h.address),
+      ['127.0.1.2'],
+    );
     assert.deepEqual(cc.hosts.map((h) => h.address).sort(), ['127.0.0.1', '127.0.1.1'], 'remote-DC peer ignored');
     assert.equal(server.requests(Opcode.REGISTER).length, 1);
   } finally {
@@ -274,7 +288,12 @@ test('no endpoint works: start() lists the endpoints tried', async () => {
   const port = server.port;
   await server.stop();
   const cc = new ControlConnection({ ...options(server), contactPoints: ['127.0.0.1', '127.0.0.3'], port });
-  await assert.rejects(cc.start(), (e: Error) => /could not open control connection to ORIGIN, tried endpoints: \[/.test(e.message) && e.message.includes(`127.0.0.3:${port}`));
+  await assert.rejects(
+    cc.start(),
+    (e: Error) =>
+      /could not open control connection to ORIGIN, tried endpoints: \[/.test(e.message) &&
+      e.message.includes(`127.0.0.3:${port}`),
+  );
   await cc.stop();
 });
 
@@ -293,7 +312,10 @@ test('system.local reply with a warnings envelope and trailing bytes is read (sp
     ['graph', true],
   ];
   const decimal = Buffer.from([0, 0, 0, 2, 0x30, 0x39]); // 123.45: a type values.ts does not decode
-  const specs = [...local.map(([name]) => ({ name, type: SYSTEM_COLUMN_TYPES[name]! })), { name: 'jmx_port', type: DataTypes.decimal }].map((c) => ({
+  const specs = [
+    ...local.map(([name]) => ({ name, type: SYSTEM_COLUMN_TYPES[name]! })),
+    { name: 'jmx_port', type: DataTypes.decimal },
+  ].map((c) => ({
     keyspace: 'system',
     table: 'local',
     ...c,
@@ -301,8 +323,20 @@ test('system.local reply with a warnings envelope and trailing bytes is read (sp
   server.onRequest((f, d) => {
     if (d?.opcode !== Opcode.QUERY || !d.query.includes('system.local')) return undefined;
     const row = [...local.map(([name, v]) => encodeValue(SYSTEM_COLUMN_TYPES[name]!, v, f.version)), decimal];
-    const message: RowsResult = { opcode: Opcode.RESULT, kind: ResultKind.ROWS, metadata: { columnCount: specs.length, columns: specs }, rows: [row] };
-    const warned = encodeFrame({ version: f.version, isResponse: true, streamId: 0, flags: 0, warnings: ['Aggregation query used without partition key'], message });
+    const message: RowsResult = {
+      opcode: Opcode.RESULT,
+      kind: ResultKind.ROWS,
+      metadata: { columnCount: specs.length, columns: specs },
+      rows: [row],
+    };
+    const warned = encodeFrame({
+      version: f.version,
+      isResponse: true,
+      streamId: 0,
+      flags: 0,
+      warnings: ['Aggregation query used without partition key'],
+      message,
+    });
     return RawFrame.fromParts(warned.header, Buffer.concat([warned.body, Buffer.from([0xde, 0xad])]));
   });
   const cc = new ControlConnection(options(server));
@@ -322,7 +356,11 @@ test('system.local reply with a warnings envelope and trailing bytes is read (sp
 });
 
 test('protocol v2: collections in system tables use [short] counts', async () => {
-  const server = await FakeServer.start({ maxVersion: ProtocolVersion.V2, minVersion: ProtocolVersion.V2, peers: [peerRow('127.0.1.1', { tokens: ['5', '6'] })] });
+  const server = await FakeServer.start({
+    maxVersion: ProtocolVersion.V2,
+    minVersion: ProtocolVersion.V2,
+    peers: [peerRow('127.0.1.1', { tokens: ['5', '6'] })],
+  });
   const cc = new ControlConnection(options(server));
   try {
     await cc.start();

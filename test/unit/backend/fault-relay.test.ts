@@ -8,12 +8,18 @@ import { Consistency, ProtocolVersion, Opcode } from '../../../src/protocol/cons
 
 const V = ProtocolVersion.V4;
 const optionsFrame = (v: ProtocolVersion) => requestFrame(v, { opcode: Opcode.OPTIONS });
-const queryFrame = (v: ProtocolVersion, query: string) => requestFrame(v, { opcode: Opcode.QUERY, query, params: { consistency: Consistency.ONE } });
+const queryFrame = (v: ProtocolVersion, query: string) =>
+  requestFrame(v, { opcode: Opcode.QUERY, query, params: { consistency: Consistency.ONE } });
 
 async function setup() {
   const server = await FakeServer.start();
   const relay = await FaultRelay.start({ target: server.endpoint });
-  const conn = await ClusterConnection.connect({ cluster: 'TARGET', endpoint: relay.endpoint, connectTimeoutMs: 1000, maxStreamIds: 8 });
+  const conn = await ClusterConnection.connect({
+    cluster: 'TARGET',
+    endpoint: relay.endpoint,
+    connectTimeoutMs: 1000,
+    maxStreamIds: 8,
+  });
   return { server, relay, conn };
 }
 
@@ -42,11 +48,21 @@ test('cutAfterBytes resets mid-frame; resetAll and blackhole', async () => {
   try {
     relay.cutAfterBytes(12);
     await assert.rejects(conn.request(queryFrame(V, 'SELECT * FROM system.local'), 1000), /closed|failed/);
-    const c2 = await ClusterConnection.connect({ cluster: 'TARGET', endpoint: relay.endpoint, connectTimeoutMs: 1000, maxStreamIds: 8 });
+    const c2 = await ClusterConnection.connect({
+      cluster: 'TARGET',
+      endpoint: relay.endpoint,
+      connectTimeoutMs: 1000,
+      maxStreamIds: 8,
+    });
     const closed = new Promise((r) => c2.once('close', r));
     relay.resetAll();
     await closed;
-    const c3 = await ClusterConnection.connect({ cluster: 'TARGET', endpoint: relay.endpoint, connectTimeoutMs: 1000, maxStreamIds: 8 });
+    const c3 = await ClusterConnection.connect({
+      cluster: 'TARGET',
+      endpoint: relay.endpoint,
+      connectTimeoutMs: 1000,
+      maxStreamIds: 8,
+    });
     relay.blackhole();
     await assert.rejects(c3.request(optionsFrame(V), 100), /no response/);
     c3.close();
@@ -64,7 +80,11 @@ test('latency with jitter keeps the order; rechunking into small writes keeps th
     const t0 = performance.now();
     const replies = await Promise.all([1, 2, 3, 4].map((i) => conn.request(queryFrame(V, `SELECT ${i} FROM t`), 2000)));
     assert.ok(performance.now() - t0 >= 55, 'each direction is delayed by at least the latency');
-    assert.deepEqual(server.queries().slice(-4), [1, 2, 3, 4].map((i) => `SELECT ${i} FROM t`), 'order kept despite jitter');
+    assert.deepEqual(
+      server.queries().slice(-4),
+      [1, 2, 3, 4].map((i) => `SELECT ${i} FROM t`),
+      'order kept despite jitter',
+    );
     assert.equal(replies.length, 4);
     relay.clearFaults();
     relay.set({ rechunkMaxBytes: 3 });
@@ -82,7 +102,12 @@ test('latency with jitter keeps the order; rechunking into small writes keeps th
 test('bandwidth limit; per-connection cut leaves the other connections alone; close after N bytes with a FIN', async () => {
   const { server, relay, conn } = await setup();
   try {
-    const other = await ClusterConnection.connect({ cluster: 'TARGET', endpoint: relay.endpoint, connectTimeoutMs: 1000, maxStreamIds: 8 });
+    const other = await ClusterConnection.connect({
+      cluster: 'TARGET',
+      endpoint: relay.endpoint,
+      connectTimeoutMs: 1000,
+      maxStreamIds: 8,
+    });
     assert.equal(relay.connections.length, 2);
     relay.set({ bytesPerSecond: 2000 });
     const t0 = performance.now();
@@ -108,20 +133,32 @@ test('bandwidth limit; per-connection cut leaves the other connections alone; cl
 test('back-pressure: a client that does not read stalls the server side instead of growing the relay', async () => {
   const net = await import('node:net');
   const big = Buffer.alloc(64 * 1024 * 1024, 7);
-  const srv = net.createServer((s) => { s.on('error', () => undefined); s.write(big); });
+  const srv = net.createServer((s) => {
+    s.on('error', () => undefined);
+    s.write(big);
+  });
   await new Promise<void>((r) => srv.listen(0, '127.0.0.1', () => r()));
-  const relay = await FaultRelay.start({ target: { host: '127.0.0.1', port: (srv.address() as import('node:net').AddressInfo).port } });
+  const relay = await FaultRelay.start({
+    target: { host: '127.0.0.1', port: (srv.address() as import('node:net').AddressInfo).port },
+  });
   const c = net.connect(relay.endpoint);
   try {
     await new Promise((r) => c.once('connect', r));
     c.pause();
     let last = -1;
-    await waitFor('the relay stops forwarding (the paused client\'s buffers are full)', () => {
-      const stable = relay.bytesToClient === last && last > 0;
-      last = relay.bytesToClient;
-      return stable;
-    }, { intervalMs: 200 });
-    assert.ok(relay.bytesToClient < 32 * 1024 * 1024, `the relay forwarded ${relay.bytesToClient} bytes to a client that reads nothing`);
+    await waitFor(
+      "the relay stops forwarding (the paused client's buffers are full)",
+      () => {
+        const stable = relay.bytesToClient === last && last > 0;
+        last = relay.bytesToClient;
+        return stable;
+      },
+      { intervalMs: 200 },
+    );
+    assert.ok(
+      relay.bytesToClient < 32 * 1024 * 1024,
+      `the relay forwarded ${relay.bytesToClient} bytes to a client that reads nothing`,
+    );
   } finally {
     c.destroy();
     await relay.stop();

@@ -49,7 +49,10 @@ test('tokens N=3, T=8, i=1 and interleaving of all proxies', () => {
   assert.deepEqual(t1.slice(0, 2), ['-8454757700450211158', '-6148914691236517208']);
   const all = [0, 1, 2].flatMap((i) => virtualTokens(i, 3, 8).map((t) => ({ t: BigInt(t), i })));
   all.sort((a, b) => (a.t < b.t ? -1 : a.t > b.t ? 1 : 0));
-  assert.deepEqual(all.slice(0, 6).map((x) => x.i), [0, 1, 2, 0, 1, 2]);
+  assert.deepEqual(
+    all.slice(0, 6).map((x) => x.i),
+    [0, 1, 2, 0, 1, 2],
+  );
   assert.equal(new Set(all.map((x) => x.t)).size, 24);
   assert.throws(() => virtualTokens(3, 3, 8), RangeError);
 });
@@ -58,7 +61,10 @@ test('computeVirtualHosts: one per address, backing host i mod H, local flag', (
   const hs = hosts(2);
   const v = computeVirtualHosts(['127.0.0.1', '127.0.0.2', '127.0.0.3'], 1, 4, hs);
   assert.equal(v.length, 3);
-  assert.deepEqual(v.map((x) => x.isLocal), [false, true, false]);
+  assert.deepEqual(
+    v.map((x) => x.isLocal),
+    [false, true, false],
+  );
   assert.equal(v[2]!.host, hs[0]);
   assert.equal(v[1]!.host, hs[1]);
   assert.equal(v[0]!.rack, 'rack0');
@@ -79,5 +85,8 @@ test('computeAssignedHosts follows the upstream rule (TestGetAssignedHosts cases
   assert.deepEqual(ids(4, 5, 3), [1]);
   assert.deepEqual(computeAssignedHosts(0, 1, [], false), []);
   const shuffled = computeAssignedHosts(0, 1, hosts(5));
-  assert.deepEqual(shuffled.map((h) => h.hostId).sort(), hosts(5).map((h) => h.hostId));
+  assert.deepEqual(
+    shuffled.map((h) => h.hostId).sort(),
+    hosts(5).map((h) => h.hostId),
+  );
 });

@@ -10,21 +10,41 @@ import { DataTypes } from '../../../src/protocol/values';
 import { compareResults } from '../../../src/compare/result-compare';
 import { Confirmer, MismatchList, differingColumns, type Outcome } from '../../../src/compare/confirmer';
 
-const col = (name: string, type: ColumnSpec['type'] = DataTypes.int, table = 't'): ColumnSpec => ({ keyspace: 'ks', table, name, type });
+const col = (name: string, type: ColumnSpec['type'] = DataTypes.int, table = 't'): ColumnSpec => ({
+  keyspace: 'ks',
+  table,
+  name,
+  type,
+});
 const COLS = [col('k'), col('c'), col('v', DataTypes.text)];
-const i32 = (n: number) => { const b = Buffer.alloc(4); b.writeInt32BE(n); return b; };
+const i32 = (n: number) => {
+  const b = Buffer.alloc(4);
+  b.writeInt32BE(n);
+  return b;
+};
 const row = (k: number, c: number, v: string | null): Row => [i32(k), i32(c), v === null ? null : Buffer.from(v)];
-const rows = (r: Row[], opts: { cols?: ColumnSpec[] | null; paging?: Buffer } = {}): Result => ({
-  opcode: Opcode.RESULT, kind: ResultKind.ROWS,
-  metadata: { columnCount: 3, ...(opts.cols === null ? {} : { columns: opts.cols ?? COLS }), ...(opts.paging ? { pagingState: opts.paging } : {}) },
-  rows: r,
-}) as Result;
+const rows = (r: Row[], opts: { cols?: ColumnSpec[] | null; paging?: Buffer } = {}): Result =>
+  ({
+    opcode: Opcode.RESULT,
+    kind: ResultKind.ROWS,
+    metadata: {
+      columnCount: 3,
+      ...(opts.cols === null ? {} : { columns: opts.cols ?? COLS }),
+      ...(opts.paging ? { pagingState: opts.paging } : {}),
+    },
+    rows: r,
+  }) as Result;
 const keys = () => ['k', 'c'];
 const cmp = (p: Result, s: Result, more: Partial<Parameters<typeof compareResults>[0]> = {}) =>
   compareResults({ primary: p, secondary: s, requestHadPagingState: false, keyColumns: keys, ...more });
 
 test('compareResults: same rows in another order -> match; a differing cell -> differ with the key and the column', () => {
-  assert.deepEqual(cmp(rows([row(1, 1, 'a'), row(2, 1, 'b')]), rows([row(2, 1, 'b'), row(1, 1, 'a')])), { result: 'match', keyspace: 'ks', table: 't', rows: 2 });
+  assert.deepEqual(cmp(rows([row(1, 1, 'a'), row(2, 1, 'b')]), rows([row(2, 1, 'b'), row(1, 1, 'a')])), {
+    result: 'match',
+    keyspace: 'ks',
+    table: 't',
+    rows: 2,
+  });
   const d = cmp(rows([row(1, 1, 'a'), row(2, 1, 'b')]), rows([row(1, 1, 'a'), row(2, 1, 'X')]));
   assert.equal(d.result, 'differ');
   if (d.result !== 'differ') return;
@@ -46,13 +66,34 @@ test('compareResults: skipped with the reason', () => {
   const voidR = { opcode: Opcode.RESULT, kind: ResultKind.VOID } as Result;
   assert.deepEqual(cmp(voidR, rows([])), { result: 'skipped', reason: 'not-rows' });
   assert.equal((cmp(rows([], { cols: null }), rows([], { cols: null })) as { reason: string }).reason, 'no-metadata');
-  assert.equal(cmp(rows([row(1, 1, 'a')], { cols: null }), rows([row(1, 1, 'a')], { cols: null }), { knownColumns: COLS }).result, 'match', 'skip_metadata: prepared columns');
+  assert.equal(
+    cmp(rows([row(1, 1, 'a')], { cols: null }), rows([row(1, 1, 'a')], { cols: null }), { knownColumns: COLS }).result,
+    'match',
+    'skip_metadata: prepared columns',
+  );
   assert.equal((cmp(rows([]), rows([]), { keyColumns: () => undefined }) as { reason: string }).reason, 'no-key-columns');
   assert.equal((cmp(rows([]), rows([]), { keyColumns: () => ['k', 'zz'] }) as { reason: string }).reason, 'key-not-selected');
-  assert.equal((cmp(rows([]), rows([], { cols: [col('k'), col('c'), col('v', DataTypes.int)] })) as { reason: string }).reason, 'columns-differ');
-  assert.equal((cmp(rows([]), rows([]), { requestHadPagingState: true }) as { result: string }).result, 'match', 'later page, same (no) paging state');
-  assert.equal((cmp(rows([], { paging: Buffer.from([1]) }), rows([], { paging: Buffer.from([2]) }), { requestHadPagingState: true }) as { reason: string }).reason, 'later-page');
-  assert.equal((cmp(rows([], { cols: [col('k'), col('c', DataTypes.int, 'u'), col('v')] }), rows([])) as { reason: string }).reason, 'not-one-table');
+  assert.equal(
+    (cmp(rows([]), rows([], { cols: [col('k'), col('c'), col('v', DataTypes.int)] })) as { reason: string }).reason,
+    'columns-differ',
+  );
+  assert.equal(
+    (cmp(rows([]), rows([]), { requestHadPagingState: true }) as { result: string }).result,
+    'match',
+    'later page, same (no) paging state',
+  );
+  assert.equal(
+    (
+      cmp(rows([], { paging: Buffer.from([1]) }), rows([], { paging: Buffer.from([2]) }), { requestHadPagingState: true }) as {
+        reason: string;
+      }
+    ).reason,
+    'later-page',
+  );
+  assert.equal(
+    (cmp(rows([], { cols: [col('k'), col('c', DataTypes.int, 'u'), col('v')] }), rows([])) as { reason: string }).reason,
+    'not-one-table',
+  );
 });
 
 test('differingColumns', () => {
@@ -69,7 +110,9 @@ test('Confirmer: re-reads after the delay; agree -> transient, differ -> confirm
   const rereads: number[] = [];
   const dropped: number[] = [];
   const c = new Confirmer({
-    delayMs: 1000, maxQueued: 3, ratePerSecond: 2,
+    delayMs: 1000,
+    maxQueued: 3,
+    ratePerSecond: 2,
     now: () => Date.now(),
     reread: async (req) => {
       rereads.push(Date.now());
@@ -93,7 +136,10 @@ test('Confirmer: re-reads after the delay; agree -> transient, differ -> confirm
   t.mock.timers.tick(500);
   await new Promise<void>((r) => setImmediate(r));
   assert.equal(rereads.length, 3, 'the third after a token is back');
-  assert.deepEqual(outcomes.map((o) => o.result), ['transient', 'confirmed', 'confirmed']);
+  assert.deepEqual(
+    outcomes.map((o) => o.result),
+    ['transient', 'confirmed', 'confirmed'],
+  );
   const conf = outcomes[1]!;
   assert.ok(conf.result === 'confirmed' && conf.columns.join() === 'v');
   c.close();
@@ -106,5 +152,8 @@ test('MismatchList: latest per table, bounded, each new one reported once', () =
   assert.equal(l.add(e('01')), false, 'logged once');
   assert.equal(l.add(e('02')), true);
   assert.equal(l.add(e('03')), true);
-  assert.deepEqual(l.toJSON().tables[0]!.mismatches.map((m) => m.key[0]), ['02', '03']);
+  assert.deepEqual(
+    l.toJSON().tables[0]!.mismatches.map((m) => m.key[0]),
+    ['02', '03'],
+  );
 });

@@ -10,7 +10,11 @@ import { baseEnv } from './helpers';
 const CLI = join(__dirname, '..', '..', '..', 'src', 'cli.js');
 
 function runBinary(args: string[], env: Record<string, string>) {
-  return spawnSync(process.execPath, [CLI, ...args], { env: { PATH: process.env.PATH ?? '', ...env }, encoding: 'utf8', timeout: 20000 });
+  return spawnSync(process.execPath, [CLI, ...args], {
+    env: { PATH: process.env.PATH ?? '', ...env },
+    encoding: 'utf8',
+    timeout: 20000,
+  });
 }
 
 test('flag syntax: single and double dash, = or separate value', () => {
@@ -22,7 +26,7 @@ test('flag syntax: single and double dash, = or separate value', () => {
   assert.equal(parseFlags(['--version=false']).version, false);
   assert.equal(parseFlags(['-h']).help, true);
   assert.equal(parseFlags(['--help']).help, true);
-  assert.equal(parseFlags(['--config', 'a', '--', ]).configPath, 'a');
+  assert.equal(parseFlags(['--config', 'a', '--']).configPath, 'a');
 });
 
 test('flag errors: unknown flag, missing value, stray argument, bad syntax', () => {
@@ -52,14 +56,21 @@ test('runCli: help, version, run, config error', () => {
   const r = runCli([], baseEnv());
   assert.equal(r.kind, 'run');
   if (r.kind === 'run') assert.equal(r.config.origin.port, 7890);
-  const y = runCli(['--config', '/v.yml'], { ZDM_READ_MODE: 'x' }, { readFile: () => 'origin_contact_points: a\ntarget_contact_points: b\nread_mode: DUAL_ASYNC_ON_SECONDARY\n' });
+  const y = runCli(
+    ['--config', '/v.yml'],
+    { ZDM_READ_MODE: 'x' },
+    { readFile: () => 'origin_contact_points: a\ntarget_contact_points: b\nread_mode: DUAL_ASYNC_ON_SECONDARY\n' },
+  );
   assert.equal(y.kind, 'run');
   if (y.kind === 'run') assert.equal(y.config.dualReadsEnabled, true);
   const e = runCli([], baseEnv({ ZDM_PRIMARY_CLUSTER: 'nope' }));
   assert.equal(e.kind, 'error');
   if (e.kind === 'error') {
     assert.equal(e.exitCode, CONFIG_ERROR_EXIT_CODE);
-    assert.equal(e.message, 'Error loading configuration: invalid value for ZDM_PRIMARY_CLUSTER; possible values are: ORIGIN and TARGET. Aborting startup.');
+    assert.equal(
+      e.message,
+      'Error loading configuration: invalid value for ZDM_PRIMARY_CLUSTER; possible values are: ORIGIN and TARGET. Aborting startup.',
+    );
   }
 });
 
@@ -111,14 +122,20 @@ test('compiled CLI: valid config logs the parsed configuration without passwords
   // Unresolvable contact points: the proxy logs its configuration, then keeps retrying the
   // control connections until it is told to stop.
   const child = spawn(process.execPath, [CLI], {
-    env: { PATH: process.env.PATH ?? '', ...(baseEnv({ ZDM_METRICS_PORT: '0', ZDM_PROXY_LISTEN_PORT: '0' }) as Record<string, string>) },
+    env: {
+      PATH: process.env.PATH ?? '',
+      ...(baseEnv({ ZDM_METRICS_PORT: '0', ZDM_PROXY_LISTEN_PORT: '0' }) as Record<string, string>),
+    },
   });
   let stdout = '';
   let stderr = '';
   child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
   const exit = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
   await new Promise<void>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`no "Parsed configuration" line; stdout: ${stdout} stderr: ${stderr}`)), 15000);
+    const timer = setTimeout(
+      () => reject(new Error(`no "Parsed configuration" line; stdout: ${stdout} stderr: ${stderr}`)),
+      15000,
+    );
     child.stdout.on('data', (d: Buffer) => {
       stdout += d.toString();
       if (stdout.includes('"msg":"Parsed configuration"')) {

@@ -67,7 +67,10 @@ test('a set-but-empty int, bool or float variable is a parse error naming the va
       `converting '' to type int. details: strconv.ParseInt: parsing "": invalid syntax`,
   );
   e = envError({ ZDM_METRICS_ENABLED: '' });
-  assert.match(e.message, /assigning ZDM_METRICS_ENABLED to MetricsEnabled: converting '' to type bool\. details: strconv\.ParseBool: parsing "": invalid syntax$/);
+  assert.match(
+    e.message,
+    /assigning ZDM_METRICS_ENABLED to MetricsEnabled: converting '' to type bool\. details: strconv\.ParseBool: parsing "": invalid syntax$/,
+  );
   e = envError({ ZDM_HEARTBEAT_RETRY_BACKOFF_FACTOR: '' });
   assert.match(e.message, /ZDM_HEARTBEAT_RETRY_BACKOFF_FACTOR to HeartbeatRetryBackoffFactor: converting '' to type float64/);
 });
@@ -89,7 +92,10 @@ test('ints are parsed like strconv.ParseInt(v, 0, 64)', () => {
   }
   for (const raw of ['12abc', '1.5', ' 12', '0x', '_1', '1__0', '08', 'ten']) {
     const e = envError({ ZDM_PROXY_REQUEST_TIMEOUT_MS: raw });
-    assert.ok(e.message.endsWith(`details: strconv.ParseInt: parsing ${JSON.stringify(raw)}: invalid syntax`), `${raw}: ${e.message}`);
+    assert.ok(
+      e.message.endsWith(`details: strconv.ParseInt: parsing ${JSON.stringify(raw)}: invalid syntax`),
+      `${raw}: ${e.message}`,
+    );
     assert.ok(e.message.includes('ZDM_PROXY_REQUEST_TIMEOUT_MS'));
   }
   const big = envError({ ZDM_PROXY_REQUEST_TIMEOUT_MS: '9223372036854775808' });
@@ -97,18 +103,26 @@ test('ints are parsed like strconv.ParseInt(v, 0, 64)', () => {
 });
 
 test('bools are parsed like strconv.ParseBool', () => {
-  for (const t of ['1', 't', 'T', 'TRUE', 'true', 'True']) assert.equal(loadEnv({ ZDM_TRACING_ENABLED: t }).settings.tracing_enabled, true, t);
-  for (const f of ['0', 'f', 'F', 'FALSE', 'false', 'False']) assert.equal(loadEnv({ ZDM_METRICS_ENABLED: f }).settings.metrics_enabled, false, f);
+  for (const t of ['1', 't', 'T', 'TRUE', 'true', 'True'])
+    assert.equal(loadEnv({ ZDM_TRACING_ENABLED: t }).settings.tracing_enabled, true, t);
+  for (const f of ['0', 'f', 'F', 'FALSE', 'false', 'False'])
+    assert.equal(loadEnv({ ZDM_METRICS_ENABLED: f }).settings.metrics_enabled, false, f);
   for (const bad of ['yes', 'on', 'tRUE', '2']) {
     const e = envError({ ZDM_TRACING_ENABLED: bad });
-    assert.ok(e.message.includes(`converting '${bad}' to type bool. details: strconv.ParseBool: parsing "${bad}": invalid syntax`), e.message);
+    assert.ok(
+      e.message.includes(`converting '${bad}' to type bool. details: strconv.ParseBool: parsing "${bad}": invalid syntax`),
+      e.message,
+    );
   }
 });
 
 test('floats are parsed like strconv.ParseFloat', () => {
   assert.equal(loadEnv({ ZDM_HEARTBEAT_RETRY_BACKOFF_FACTOR: '1e1' }).settings.heartbeat_retry_backoff_factor, 10);
   assert.equal(loadEnv({ ZDM_HEARTBEAT_RETRY_BACKOFF_FACTOR: '.5' }).settings.heartbeat_retry_backoff_factor, 0.5);
-  assert.match(envError({ ZDM_HEARTBEAT_RETRY_BACKOFF_FACTOR: 'two' }).message, /strconv\.ParseFloat: parsing "two": invalid syntax$/);
+  assert.match(
+    envError({ ZDM_HEARTBEAT_RETRY_BACKOFF_FACTOR: 'two' }).message,
+    /strconv\.ParseFloat: parsing "two": invalid syntax$/,
+  );
 });
 
 test('the first failing variable in struct order is reported', () => {
@@ -127,8 +141,15 @@ test('unrelated env vars are ignored, loadConfig without configPath and without 
 test('argv is honoured when given to loadConfig, and an empty --config means env mode', () => {
   const c = loadConfig({ argv: ['--config='], env: baseEnv() });
   assert.equal(c.source, 'env');
-  const y = loadConfig({ argv: ['-config', '/x.yml'], env: {}, readFile: () => 'origin_contact_points: a\ntarget_contact_points: b\n' });
+  const y = loadConfig({
+    argv: ['-config', '/x.yml'],
+    env: {},
+    readFile: () => 'origin_contact_points: a\ntarget_contact_points: b\n',
+  });
   assert.equal(y.source, 'yaml');
   assert.equal(y.configFile, '/x.yml');
-  assert.throws(() => loadConfig({ argv: ['--nope'], env: baseEnv() }), (e: unknown) => e instanceof ConfigError && /-nope/.test(e.message));
+  assert.throws(
+    () => loadConfig({ argv: ['--nope'], env: baseEnv() }),
+    (e: unknown) => e instanceof ConfigError && /-nope/.test(e.message),
+  );
 });

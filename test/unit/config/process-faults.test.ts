@@ -23,7 +23,9 @@ interface Cli {
 }
 
 function spawnCli(env: Record<string, string | undefined>): Cli {
-  const child = spawn(process.execPath, ['-r', PRELOAD, CLI], { env: { PATH: process.env.PATH ?? '', ...env } as NodeJS.ProcessEnv });
+  const child = spawn(process.execPath, ['-r', PRELOAD, CLI], {
+    env: { PATH: process.env.PATH ?? '', ...env } as NodeJS.ProcessEnv,
+  });
   let out = '';
   let err = '';
   child.stdout.on('data', (d: Buffer) => (out += d.toString()));
@@ -33,14 +35,22 @@ function spawnCli(env: Record<string, string | undefined>): Cli {
 }
 
 const jsonLines = (text: string): Record<string, unknown>[] =>
-  text.split('\n').filter((l) => l.startsWith('{')).map((l) => JSON.parse(l) as Record<string, unknown>);
+  text
+    .split('\n')
+    .filter((l) => l.startsWith('{'))
+    .map((l) => JSON.parse(l) as Record<string, unknown>);
 
-for (const [fault, what] of [['throw', 'injected exception'], ['reject', 'injected rejection']] as const) {
+for (const [fault, what] of [
+  ['throw', 'injected exception'],
+  ['reject', 'injected rejection'],
+] as const) {
   test(`compiled CLI: ${fault === 'throw' ? 'an uncaught exception' : 'an unhandled rejection'} is one JSON line with the stack, exit 70`, async () => {
     // unresolvable contact points: the proxy keeps retrying its control connections meanwhile
     const cli = spawnCli({ ...baseEnv({ ZDM_METRICS_PORT: '0', ZDM_PROXY_LISTEN_PORT: '0' }), ZDM_TEST_FAULT: fault });
     try {
-      await waitFor('the Parsed configuration line', () => cli.out().includes('"msg":"Parsed configuration"'), { timeoutMs: 15_000 });
+      await waitFor('the Parsed configuration line', () => cli.out().includes('"msg":"Parsed configuration"'), {
+        timeoutMs: 15_000,
+      });
       cli.child.kill('SIGUSR2');
       assert.equal(await cli.exit, 70, `exit code; stderr: ${cli.err()}`);
       const fatal = jsonLines(cli.out()).filter((l) => l['level'] === 'fatal');
@@ -59,10 +69,13 @@ test('compiled CLI: a second SIGTERM during the graceful drain exits at once (14
   const origin = await FakeServer.start({ preparedIdSalt: 'origin' });
   const target = await FakeServer.start({ preparedIdSalt: 'target' });
   const port = await freePort();
-  const cli = spawnCli(proxyEnv(origin, target, {
-    ZDM_PROXY_LISTEN_PORT: String(port),
-    ZDM_SHUTDOWN_GRACE_PERIOD_MS: '120000', ZDM_PROXY_REQUEST_TIMEOUT_MS: '120000',
-  }));
+  const cli = spawnCli(
+    proxyEnv(origin, target, {
+      ZDM_PROXY_LISTEN_PORT: String(port),
+      ZDM_SHUTDOWN_GRACE_PERIOD_MS: '120000',
+      ZDM_PROXY_REQUEST_TIMEOUT_MS: '120000',
+    }),
+  );
   let c: TestClient | undefined;
   try {
     await waitFor('the proxy listening', () => cli.out().includes('ready to accept queries'), { timeoutMs: 15_000 });

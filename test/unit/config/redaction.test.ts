@@ -10,7 +10,12 @@ function capture() {
   const lines: string[] = [];
   const stream = new Writable({
     write(chunk, _enc, cb) {
-      lines.push(...chunk.toString().split('\n').filter((l: string) => l !== ''));
+      lines.push(
+        ...chunk
+          .toString()
+          .split('\n')
+          .filter((l: string) => l !== ''),
+      );
       cb();
     },
   });
@@ -43,7 +48,8 @@ test('log lines never contain passwords (describeConfig, and redact as a safety 
   log.flush();
   assert.equal(lines.length, 4);
   const all = lines.join('\n');
-  for (const secret of ['originSecretPw1', 'targetSecretPw2', 'pw-top-level', 'pw-nested']) assert.ok(!all.includes(secret), secret);
+  for (const secret of ['originSecretPw1', 'targetSecretPw2', 'pw-top-level', 'pw-nested'])
+    assert.ok(!all.includes(secret), secret);
   const second = JSON.parse(lines[1]!);
   assert.equal(second.settings.origin_password, REDACTED);
   const third = JSON.parse(lines[2]!);
@@ -55,8 +61,14 @@ test('log lines never contain passwords (describeConfig, and redact as a safety 
 
 test('upstream levels map onto pino levels (case-insensitive, trimmed)', () => {
   const cases: Array<[string, string]> = [
-    ['panic', 'fatal'], ['FATAL', 'fatal'], ['error', 'error'], ['warn', 'warn'], ['Warning', 'warn'],
-    [' INFO ', 'info'], ['debug', 'debug'], ['trace', 'trace'],
+    ['panic', 'fatal'],
+    ['FATAL', 'fatal'],
+    ['error', 'error'],
+    ['warn', 'warn'],
+    ['Warning', 'warn'],
+    [' INFO ', 'info'],
+    ['debug', 'debug'],
+    ['trace', 'trace'],
   ];
   for (const [up, pinoLevel] of cases) assert.equal(toPinoLevel(up), pinoLevel, up);
   assert.throws(() => toPinoLevel('verbose'), ConfigError);
@@ -70,6 +82,9 @@ test('the logger filters by level', () => {
   log.warn('shown');
   log.error('shown too');
   log.flush();
-  assert.deepEqual(lines.map((l) => JSON.parse(l).msg), ['shown', 'shown too']);
+  assert.deepEqual(
+    lines.map((l) => JSON.parse(l).msg),
+    ['shown', 'shown too'],
+  );
   assert.equal(JSON.parse(lines[0]!).level, 'warn');
 });

@@ -6,8 +6,14 @@ import { envError, loadEnv } from './helpers';
 
 test('log level: accepted spellings and the upstream error', () => {
   const cases: Array<[string, string]> = [
-    ['panic', 'panic'], ['FATAL', 'fatal'], ['Error', 'error'], ['warn', 'warn'], ['WARNING', 'warn'],
-    [' info ', 'info'], ['debug', 'debug'], ['TRACE', 'trace'],
+    ['panic', 'panic'],
+    ['FATAL', 'fatal'],
+    ['Error', 'error'],
+    ['warn', 'warn'],
+    ['WARNING', 'warn'],
+    [' info ', 'info'],
+    ['debug', 'debug'],
+    ['TRACE', 'trace'],
   ];
   for (const [raw, lvl] of cases) assert.equal(loadEnv({ ZDM_LOG_LEVEL: raw }).logLevel, lvl, raw);
   const e = envError({ ZDM_LOG_LEVEL: 'verbose' });
@@ -19,34 +25,60 @@ test('log level: accepted spellings and the upstream error', () => {
   assert.deepEqual(e.settings, ['log_level']);
 });
 
-for (const [cluster, C] of [['target', 'Target'], ['origin', 'Origin']] as const) {
+for (const [cluster, C] of [
+  ['target', 'Target'],
+  ['origin', 'Origin'],
+] as const) {
   const U = cluster.toUpperCase();
   test(`${cluster}: secure connect bundle and contact points rules`, () => {
     // bundle only: valid, default port kept
-    const c = loadEnv({ [`ZDM_${U}_CONTACT_POINTS`]: undefined, [`ZDM_${U}_PORT`]: undefined, [`ZDM_${U}_SECURE_CONNECT_BUNDLE_PATH`]: '/b.zip' });
+    const c = loadEnv({
+      [`ZDM_${U}_CONTACT_POINTS`]: undefined,
+      [`ZDM_${U}_PORT`]: undefined,
+      [`ZDM_${U}_SECURE_CONNECT_BUNDLE_PATH`]: '/b.zip',
+    });
     assert.equal(c[cluster].secureConnectBundlePath, '/b.zip');
     assert.deepEqual(c[cluster].contactPoints, []);
     assert.equal(c[cluster].port, 9042);
     assert.equal(c[cluster].tls.mode, 'secure-connect-bundle');
 
     let e = envError({ [`ZDM_${U}_SECURE_CONNECT_BUNDLE_PATH`]: '/b.zip' });
-    assert.equal(e.upstreamMessage, `invalid ${cluster} configuration: ${C}SecureConnectBundlePath and ${C}ContactPoints are mutually exclusive. Please specify only one of them.`);
+    assert.equal(
+      e.upstreamMessage,
+      `invalid ${cluster} configuration: ${C}SecureConnectBundlePath and ${C}ContactPoints are mutually exclusive. Please specify only one of them.`,
+    );
     assert.ok(e.message.includes(`ZDM_${U}_SECURE_CONNECT_BUNDLE_PATH`) && e.message.includes(`ZDM_${U}_CONTACT_POINTS`));
 
-    e = envError({ [`ZDM_${U}_CONTACT_POINTS`]: undefined, [`ZDM_${U}_SECURE_CONNECT_BUNDLE_PATH`]: '/b.zip', [`ZDM_${U}_LOCAL_DATACENTER`]: 'dc1' });
-    assert.equal(e.upstreamMessage, `invalid ${cluster} configuration: ${C}SecureConnectBundlePath and ${C}LocalDatacenter are mutually exclusive. Please specify only one of them.`);
+    e = envError({
+      [`ZDM_${U}_CONTACT_POINTS`]: undefined,
+      [`ZDM_${U}_SECURE_CONNECT_BUNDLE_PATH`]: '/b.zip',
+      [`ZDM_${U}_LOCAL_DATACENTER`]: 'dc1',
+    });
+    assert.equal(
+      e.upstreamMessage,
+      `invalid ${cluster} configuration: ${C}SecureConnectBundlePath and ${C}LocalDatacenter are mutually exclusive. Please specify only one of them.`,
+    );
     assert.ok(e.message.includes(`ZDM_${U}_LOCAL_DATACENTER`));
 
     e = envError({ [`ZDM_${U}_CONTACT_POINTS`]: undefined });
-    assert.equal(e.upstreamMessage, `invalid ${cluster} configuration: Both ${C}SecureConnectBundlePath and ${C}ContactPoints are empty. Please specify either one of them.`);
+    assert.equal(
+      e.upstreamMessage,
+      `invalid ${cluster} configuration: Both ${C}SecureConnectBundlePath and ${C}ContactPoints are empty. Please specify either one of them.`,
+    );
     assert.ok(e.message.includes(`ZDM_${U}_CONTACT_POINTS`));
 
     e = envError({ [`ZDM_${U}_PORT`]: '0' });
-    assert.equal(e.upstreamMessage, `invalid ${cluster} configuration: ${C}ContactPoints was specified but the port is missing. Please provide ${C}Port`);
+    assert.equal(
+      e.upstreamMessage,
+      `invalid ${cluster} configuration: ${C}ContactPoints was specified but the port is missing. Please provide ${C}Port`,
+    );
     assert.ok(e.message.includes(`ZDM_${U}_PORT`));
 
     e = envError({ [`ZDM_${U}_LOCAL_DATACENTER`]: 'dc1', [`ZDM_${U}_ENABLE_HOST_ASSIGNMENT`]: 'false' });
-    assert.equal(e.upstreamMessage, `invalid ${cluster} configuration: ${C}LocalDatacenter was specified but ${C}EnableHostAssignment is false. Please enable host assignment or don't set the datacenter.`);
+    assert.equal(
+      e.upstreamMessage,
+      `invalid ${cluster} configuration: ${C}LocalDatacenter was specified but ${C}EnableHostAssignment is false. Please enable host assignment or don't set the datacenter.`,
+    );
     assert.ok(e.message.includes(`ZDM_${U}_ENABLE_HOST_ASSIGNMENT`));
 
     e = envError({ [`ZDM_${U}_CONTACT_POINTS`]: ' , ' });
@@ -72,22 +104,42 @@ for (const [cluster, C] of [['target', 'Target'], ['origin', 'Origin']] as const
     const scbBase = { [`ZDM_${U}_CONTACT_POINTS`]: undefined, [`ZDM_${U}_SECURE_CONNECT_BUNDLE_PATH`]: '/b.zip' };
     for (const extra of [{ [ca]: '/ca' }, { [cert]: '/cert' }, { [key]: '/key' }, { [ca]: '/ca', [cert]: '/c', [key]: '/k' }]) {
       const e = envError({ ...scbBase, ...extra });
-      assert.equal(e.upstreamMessage, `Incorrect TLS configuration for ${C}: Secure Connect Bundle and custom TLS parameters cannot be specified at the same time.`);
+      assert.equal(
+        e.upstreamMessage,
+        `Incorrect TLS configuration for ${C}: Secure Connect Bundle and custom TLS parameters cannot be specified at the same time.`,
+      );
       assert.ok(e.message.includes(`ZDM_${U}_SECURE_CONNECT_BUNDLE_PATH`));
     }
-    for (const extra of [{ [cert]: '/c' }, { [key]: '/k' }, { [cert]: '/c', [key]: '/k' }, { [ca]: '/ca', [cert]: '/c' }, { [ca]: '/ca', [key]: '/k' }]) {
+    for (const extra of [
+      { [cert]: '/c' },
+      { [key]: '/k' },
+      { [cert]: '/c', [key]: '/k' },
+      { [ca]: '/ca', [cert]: '/c' },
+      { [ca]: '/ca', [key]: '/k' },
+    ]) {
       const e = envError(extra);
-      assert.equal(e.upstreamMessage, `incomplete TLS configuration for ${C}: when using mutual TLS, please specify Server CA path, Client Cert path and Client Key path`);
+      assert.equal(
+        e.upstreamMessage,
+        `incomplete TLS configuration for ${C}: when using mutual TLS, please specify Server CA path, Client Cert path and Client Key path`,
+      );
       assert.ok(e.message.includes(ca) && e.message.includes(cert) && e.message.includes(key), e.message);
     }
   });
 }
 
 test('proxy TLS: all or nothing', () => {
-  const c = loadEnv({ ZDM_PROXY_TLS_CA_PATH: '/ca', ZDM_PROXY_TLS_CERT_PATH: '/c', ZDM_PROXY_TLS_KEY_PATH: '/k', ZDM_PROXY_TLS_REQUIRE_CLIENT_AUTH: 'true' });
+  const c = loadEnv({
+    ZDM_PROXY_TLS_CA_PATH: '/ca',
+    ZDM_PROXY_TLS_CERT_PATH: '/c',
+    ZDM_PROXY_TLS_KEY_PATH: '/k',
+    ZDM_PROXY_TLS_REQUIRE_CLIENT_AUTH: 'true',
+  });
   assert.deepEqual([c.proxyTls.enabled, c.proxyTls.requireClientAuth, c.proxyTls.keyPath], [true, true, '/k']);
   const e = envError({ ZDM_PROXY_TLS_CERT_PATH: '/c' });
-  assert.equal(e.upstreamMessage, 'incomplete Proxy TLS configuration: when enabling proxy TLS, please specify CA path, Cert path and Key path');
+  assert.equal(
+    e.upstreamMessage,
+    'incomplete Proxy TLS configuration: when enabling proxy TLS, please specify CA path, Cert path and Key path',
+  );
   assert.ok(e.message.includes('ZDM_PROXY_TLS_CA_PATH'));
 });
 
@@ -97,7 +149,10 @@ test('latency buckets: origin and target validated, async too (ours); value conv
   assert.equal(e.upstreamMessage, 'could not parse origin buckets: unable to parse buckets from : could not convert  to float');
   assert.ok(e.message.includes('ZDM_METRICS_ORIGIN_LATENCY_BUCKETS_MS'));
   e = envError({ ZDM_METRICS_TARGET_LATENCY_BUCKETS_MS: '1, x' });
-  assert.equal(e.upstreamMessage, 'could not parse target buckets: unable to parse buckets from 1, x: could not convert  x to float');
+  assert.equal(
+    e.upstreamMessage,
+    'could not parse target buckets: unable to parse buckets from 1, x: could not convert  x to float',
+  );
   assert.ok(e.message.includes('ZDM_METRICS_TARGET_LATENCY_BUCKETS_MS'));
   e = envError({ ZDM_METRICS_ASYNC_READ_LATENCY_BUCKETS_MS: '1,,2' });
   assert.ok(e.upstreamMessage.startsWith('could not parse async read buckets: unable to parse buckets from 1,,2'));
@@ -105,16 +160,26 @@ test('latency buckets: origin and target validated, async too (ours); value conv
 });
 
 test('topology: addresses, index and num tokens', () => {
-  const c = loadEnv({ ZDM_PROXY_TOPOLOGY_ADDRESSES: '10.0.0.1, 10.0.0.2,::1,::ffff:10.0.0.4', ZDM_PROXY_TOPOLOGY_INDEX: '3', ZDM_PROXY_TOPOLOGY_NUM_TOKENS: '256' });
+  const c = loadEnv({
+    ZDM_PROXY_TOPOLOGY_ADDRESSES: '10.0.0.1, 10.0.0.2,::1,::ffff:10.0.0.4',
+    ZDM_PROXY_TOPOLOGY_INDEX: '3',
+    ZDM_PROXY_TOPOLOGY_NUM_TOKENS: '256',
+  });
   assert.deepEqual(c.topology.addresses, ['10.0.0.1', '10.0.0.2', '::1', '10.0.0.4']);
-  assert.deepEqual([c.topology.index, c.topology.count, c.topology.numTokens, c.topology.addressSource], [3, 4, 256, 'topology_addresses']);
+  assert.deepEqual(
+    [c.topology.index, c.topology.count, c.topology.numTokens, c.topology.addressSource],
+    [3, 4, 256, 'topology_addresses'],
+  );
 
   let e = envError({ ZDM_PROXY_TOPOLOGY_ADDRESSES: '10.0.0.1,proxy2.example.com' });
   assert.equal(e.message, 'invalid proxy address in ZDM_PROXY_TOPOLOGY_ADDRESSES env var: proxy2.example.com');
   e = envError({ ZDM_PROXY_TOPOLOGY_ADDRESSES: '10.0.0.1,' });
   assert.equal(e.message, 'invalid proxy address in ZDM_PROXY_TOPOLOGY_ADDRESSES env var: ');
   e = envError({ ZDM_PROXY_TOPOLOGY_ADDRESSES: '10.0.0.1,10.0.0.2', ZDM_PROXY_TOPOLOGY_INDEX: '2' });
-  assert.equal(e.message, 'invalid ZDM_PROXY_TOPOLOGY_INDEX and ZDM_PROXY_TOPOLOGY_ADDRESSES values; proxy index (2) must be less than length of addresses (2) and non negative');
+  assert.equal(
+    e.message,
+    'invalid ZDM_PROXY_TOPOLOGY_INDEX and ZDM_PROXY_TOPOLOGY_ADDRESSES values; proxy index (2) must be less than length of addresses (2) and non negative',
+  );
   e = envError({ ZDM_PROXY_TOPOLOGY_INDEX: '-1' });
   assert.ok(e.message.includes('proxy index (-1) must be less than length of addresses (1)'));
   for (const n of ['0', '257', '-3']) {
@@ -130,7 +195,10 @@ test('topology without addresses: listen address (IPv4 literal, localhost, host 
   assert.equal(c.topology.addressSource, 'listen_address_unresolved');
   const t = await resolveTopology(c, async (host) => {
     assert.equal(host, 'proxy.internal');
-    return [{ address: 'fe80::1', family: 6 }, { address: '10.1.2.3', family: 4 }];
+    return [
+      { address: 'fe80::1', family: 6 },
+      { address: '10.1.2.3', family: 4 },
+    ];
   });
   assert.deepEqual([t.addresses, t.addressSource, t.count], [['10.1.2.3'], 'listen_address', 1]);
   const f = await resolveTopology(c, async () => {
@@ -145,16 +213,35 @@ test('primary cluster, system queries mode and read mode (case-insensitive) with
   assert.equal(loadEnv({ ZDM_PRIMARY_CLUSTER: 'Target' }).primaryCluster, 'TARGET');
   assert.equal(loadEnv({ ZDM_SYSTEM_QUERIES_MODE: 'target' }).systemQueriesMode, 'TARGET');
   assert.equal(loadEnv({ ZDM_READ_MODE: 'primary_only' }).readMode, 'PRIMARY_ONLY');
-  assert.equal(envError({ ZDM_PRIMARY_CLUSTER: 'BOTH' }).message, 'invalid value for ZDM_PRIMARY_CLUSTER; possible values are: ORIGIN and TARGET');
-  assert.equal(envError({ ZDM_SYSTEM_QUERIES_MODE: '' }).message, 'invalid value for ZDM_SYSTEM_QUERIES_MODE; possible values are: TARGET and ORIGIN');
+  assert.equal(
+    envError({ ZDM_PRIMARY_CLUSTER: 'BOTH' }).message,
+    'invalid value for ZDM_PRIMARY_CLUSTER; possible values are: ORIGIN and TARGET',
+  );
+  assert.equal(
+    envError({ ZDM_SYSTEM_QUERIES_MODE: '' }).message,
+    'invalid value for ZDM_SYSTEM_QUERIES_MODE; possible values are: TARGET and ORIGIN',
+  );
   // upstream config_dual_reads_test.go
-  assert.equal(envError({ ZDM_READ_MODE: 'DUAL_SYNC' }).message, 'invalid value for ZDM_READ_MODE; possible values are: PRIMARY_ONLY and DUAL_ASYNC_ON_SECONDARY');
+  assert.equal(
+    envError({ ZDM_READ_MODE: 'DUAL_SYNC' }).message,
+    'invalid value for ZDM_READ_MODE; possible values are: PRIMARY_ONLY and DUAL_ASYNC_ON_SECONDARY',
+  );
   assert.equal(envError({ ZDM_READ_MODE: 'ASYNC_READS_ON_SECONDARY' }).settings[0], 'read_mode');
 });
 
 test('control connection max protocol version (upstream TestTargetConfig_ParsingControlConnMaxProtocolVersion)', () => {
-  const ok: Array<[string, number]> = [['2', 2], ['3', 3], ['4', 4], ['5', 5], ['DseV1', 0x41], ['DseV2', 0x42], ['dsev2', 0x42], ['DSEV1', 0x41]];
-  for (const [raw, v] of ok) assert.equal(loadEnv({ ZDM_CONTROL_CONN_MAX_PROTOCOL_VERSION: raw }).controlConnMaxProtocolVersion, v, raw);
+  const ok: Array<[string, number]> = [
+    ['2', 2],
+    ['3', 3],
+    ['4', 4],
+    ['5', 5],
+    ['DseV1', 0x41],
+    ['DseV2', 0x42],
+    ['dsev2', 0x42],
+    ['DSEV1', 0x41],
+  ];
+  for (const [raw, v] of ok)
+    assert.equal(loadEnv({ ZDM_CONTROL_CONN_MAX_PROTOCOL_VERSION: raw }).controlConnMaxProtocolVersion, v, raw);
   let e = envError({ ZDM_CONTROL_CONN_MAX_PROTOCOL_VERSION: '1' });
   assert.equal(e.upstreamMessage, 'invalid control connection max protocol version, valid values are 2, 3, 4, 5, DseV1, DseV2');
   assert.ok(e.message.includes('ZDM_CONTROL_CONN_MAX_PROTOCOL_VERSION'));
@@ -163,7 +250,11 @@ test('control connection max protocol version (upstream TestTargetConfig_Parsing
     e.upstreamMessage,
     'could not parse control connection max protocol version, valid values are 2, 3, 4, 5, DseV1, DseV2; original err: strconv.ParseUint: parsing "Dsev123": invalid syntax',
   );
-  for (const raw of ['v4', 'Dse_V1', '6', '+4']) assert.ok(envError({ ZDM_CONTROL_CONN_MAX_PROTOCOL_VERSION: raw }).message.includes('control connection max protocol version'), raw);
+  for (const raw of ['v4', 'Dse_V1', '6', '+4'])
+    assert.ok(
+      envError({ ZDM_CONTROL_CONN_MAX_PROTOCOL_VERSION: raw }).message.includes('control connection max protocol version'),
+      raw,
+    );
 });
 
 test('blocked protocol versions (upstream config_blockedversions_test.go)', () => {
@@ -182,8 +273,14 @@ test('blocked protocol versions (upstream config_blockedversions_test.go)', () =
     for (const v of list) assert.ok(c.blockedProtocolVersionSet.has(v));
   }
   const possible = '[2 3 4 5 DseV1 DseV2 Dse_V1 Dse_V2 v2 v3 v4 v5] (case insensitive)';
-  assert.equal(envError({ ZDM_BLOCKED_PROTOCOL_VERSIONS: 'v1' }).message, `invalid value for ZDM_BLOCKED_PROTOCOL_VERSIONS (v1); possible values are: ${possible}`);
-  assert.equal(envError({ ZDM_BLOCKED_PROTOCOL_VERSIONS: 'v2, sdasd' }).message, `invalid value for ZDM_BLOCKED_PROTOCOL_VERSIONS (sdasd); possible values are: ${possible}`);
+  assert.equal(
+    envError({ ZDM_BLOCKED_PROTOCOL_VERSIONS: 'v1' }).message,
+    `invalid value for ZDM_BLOCKED_PROTOCOL_VERSIONS (v1); possible values are: ${possible}`,
+  );
+  assert.equal(
+    envError({ ZDM_BLOCKED_PROTOCOL_VERSIONS: 'v2, sdasd' }).message,
+    `invalid value for ZDM_BLOCKED_PROTOCOL_VERSIONS (sdasd); possible values are: ${possible}`,
+  );
   assert.throws(() => parseBlockedProtocolVersions('x'), ConfigError);
 });
 
@@ -191,7 +288,10 @@ test('extension settings are range-checked with a message naming the variable', 
   assert.equal(loadEnv({ ZDM_MAX_FRAME_SIZE_BYTES: '0x100000' }).maxFrameSizeBytes, 1048576);
   assert.equal(loadEnv({ ZDM_SHUTDOWN_GRACE_PERIOD_MS: '0' }).shutdownGracePeriodMs, 0);
   assert.equal(loadEnv({ ZDM_PROXY_MAX_PREPARED_STATEMENTS: '5000' }).maxPreparedStatements, 5000);
-  assert.equal(envError({ ZDM_MAX_FRAME_SIZE_BYTES: '0' }).message, 'invalid value for ZDM_MAX_FRAME_SIZE_BYTES; it must be an integer between 1 and 2147483647');
+  assert.equal(
+    envError({ ZDM_MAX_FRAME_SIZE_BYTES: '0' }).message,
+    'invalid value for ZDM_MAX_FRAME_SIZE_BYTES; it must be an integer between 1 and 2147483647',
+  );
   assert.ok(envError({ ZDM_MAX_FRAME_SIZE_BYTES: '2147483648' }).message.includes('ZDM_MAX_FRAME_SIZE_BYTES'));
   assert.ok(envError({ ZDM_SHUTDOWN_GRACE_PERIOD_MS: '-1' }).message.includes('ZDM_SHUTDOWN_GRACE_PERIOD_MS'));
   assert.ok(envError({ ZDM_PROXY_MAX_PREPARED_STATEMENTS: '-5' }).message.includes('ZDM_PROXY_MAX_PREPARED_STATEMENTS'));

@@ -122,7 +122,9 @@ test('a quoted empty string overrides a string default', () => {
 });
 
 test('wrong types fail with "could not parse yaml file" naming line and setting', () => {
-  const e = yamlError(`${YAML_BASE}origin_port: abc\nmetrics_enabled: maybe\nheartbeat_retry_backoff_factor: "2"\nproxy_listen_port: 1.5\n`);
+  const e = yamlError(
+    `${YAML_BASE}origin_port: abc\nmetrics_enabled: maybe\nheartbeat_retry_backoff_factor: "2"\nproxy_listen_port: 1.5\n`,
+  );
   assert.ok(e.message.startsWith('could not parse yaml file /virtual/zdm.yml: yaml: unmarshal errors:\n'), e.message);
   assert.ok(e.message.includes('line 8: cannot unmarshal !!str `abc` into int'), e.message);
   assert.ok(e.message.includes('line 9: cannot unmarshal !!str `maybe` into bool'), e.message);
@@ -134,12 +136,17 @@ test('wrong types fail with "could not parse yaml file" naming line and setting'
 
 test('a quoted number is a string (wrong type for an int); sequences and maps are rejected', () => {
   assert.ok(yamlError(`${YAML_BASE}origin_port: "9042"\n`).message.includes('cannot unmarshal !!str `9042` into int'));
-  assert.ok(yamlError(`${YAML_BASE}origin_contact_points_x: 1\ntarget_port: [1]\n`).message.includes('cannot unmarshal !!seq into int'));
+  assert.ok(
+    yamlError(`${YAML_BASE}origin_contact_points_x: 1\ntarget_port: [1]\n`).message.includes('cannot unmarshal !!seq into int'),
+  );
   assert.ok(yamlError(`${YAML_BASE}proxy_listen_address: {a: 1}\n`).message.includes('cannot unmarshal !!map into string'));
 });
 
 test('syntax errors, empty files and non-mapping documents', () => {
-  assert.match(yamlError('origin_port: 1\n  bad: [\n').message, /^could not parse yaml file \/virtual\/zdm\.yml: yaml: line \d+: /);
+  assert.match(
+    yamlError('origin_port: 1\n  bad: [\n').message,
+    /^could not parse yaml file \/virtual\/zdm\.yml: yaml: line \d+: /,
+  );
   assert.equal(yamlError('').message, 'could not parse yaml file /virtual/zdm.yml: EOF');
   assert.equal(yamlError('# just a comment\n').message, 'could not parse yaml file /virtual/zdm.yml: EOF');
   assert.match(yamlError('- a\n- b\n').message, /cannot unmarshal !!seq into config\.Config/);

@@ -16,7 +16,7 @@ const STATEMENTS = [
   'SELECT * FROM peers',
   "INSERT INTO ks.t (k, v, ts) VALUES (?, 'x', now()) IF NOT EXISTS",
   'UPDATE ks.t SET v = :v, ts = system.now() WHERE k = :k',
-  "BEGIN BATCH INSERT INTO a.b (k, t) VALUES (1, now()); DELETE FROM c.d WHERE k = ? APPLY BATCH",
+  'BEGIN BATCH INSERT INTO a.b (k, t) VALUES (1, now()); DELETE FROM c.d WHERE k = ? APPLY BATCH',
   'USE "MyKs"',
   'CALL InsightsRpc.reportInsight(?)',
   'CREATE TABLE ks.x (k int PRIMARY KEY)',
@@ -42,7 +42,7 @@ test('inspect cache: a hit returns info equal to inspect(), and the same (cached
 
 test('inspect cache: results are deep-frozen (shared between requests)', () => {
   const c = new InspectCache(8);
-  const info = c.inspect("INSERT INTO ks.t (k, ts) VALUES (?, now())");
+  const info = c.inspect('INSERT INTO ks.t (k, ts) VALUES (?, now())');
   assert.ok(Object.isFrozen(info));
   assert.ok(Object.isFrozen(info.nowCalls) && Object.isFrozen(info.nowCalls[0]));
   assert.ok(Object.isFrozen(info.bindMarkers) && Object.isFrozen(info.bindMarkers[0]));

@@ -16,13 +16,17 @@ test('projection of virtual system tables', () => {
     { kind: 'count', name: 'COUNT', arg: '*' },
     { kind: 'column', name: 'Rack', alias: 'R' },
   ]);
-  assert.deepEqual(inspect('select count(1) as n from system.peers').projection, [{ kind: 'count', name: 'count', arg: '1', alias: 'n' }]);
+  assert.deepEqual(inspect('select count(1) as n from system.peers').projection, [
+    { kind: 'count', name: 'count', arg: '1', alias: 'n' },
+  ]);
   assert.deepEqual(inspect('SELECT writetime(host_id), CAST(rack AS text), 1 FROM system.local').projection, [
     { kind: 'function', name: 'writetime', text: 'writetime(host_id)' },
     { kind: 'function', name: 'cast', text: 'CAST(rack AS text)' },
     { kind: 'other', text: '1' },
   ]);
-  assert.deepEqual(inspect('SELECT system.now() FROM local').projection, [{ kind: 'function', name: 'system.now', text: 'system.now()' }]);
+  assert.deepEqual(inspect('SELECT system.now() FROM local').projection, [
+    { kind: 'function', name: 'system.now', text: 'system.now()' },
+  ]);
   const j = inspect('SELECT JSON * FROM system.local');
   assert.equal(j.selectJson, true);
   assert.equal(j.projection, '*');
@@ -62,7 +66,10 @@ test('comments and strings containing keywords, now() and quotes', () => {
   assert.equal(i.nowCalls.length, 0);
   const j = inspect('UPDATE t /* now() */ SET a = now() // now()\n WHERE k = 1');
   assert.equal(j.nowCalls.length, 1);
-  assert.equal('UPDATE t /* now() */ SET a = now() // now()\n WHERE k = 1'.slice(j.nowCalls[0].start, j.nowCalls[0].end), 'now()');
+  assert.equal(
+    'UPDATE t /* now() */ SET a = now() // now()\n WHERE k = 1'.slice(j.nowCalls[0].start, j.nowCalls[0].end),
+    'now()',
+  );
   assert.equal(inspect("SELECT * FROM t WHERE a = '?' AND b = ':x'").bindMarkers.length, 0);
   assert.equal(inspect('SELECT * FROM "we""ird" . "t;x"').table, 't;x');
   assert.equal(inspect('SELECT * FROM "we""ird" . "t;x"').keyspace, 'we"ird');
@@ -80,7 +87,13 @@ test('case-insensitivity and leading trivia / semicolons', () => {
 });
 
 test('unterminated literals and comments never throw and are "other"', () => {
-  for (const q of ["SELECT * FROM t WHERE a = 'x", 'SELECT * FROM "t', 'SELECT * FROM t /* x', 'INSERT INTO t (a) VALUES ($$x', 'USE "ks']) {
+  for (const q of [
+    "SELECT * FROM t WHERE a = 'x",
+    'SELECT * FROM "t',
+    'SELECT * FROM t /* x',
+    'INSERT INTO t (a) VALUES ($$x',
+    'USE "ks',
+  ]) {
     assert.equal(inspect(q).kind, 'other', q);
   }
 });
@@ -102,11 +115,19 @@ test('bind markers: positional indices, named markers, marker choice for PREPARE
   const i = inspect('INSERT INTO t (a, b, c) VALUES (?, :b, ?) USING TTL ?');
   assert.deepEqual(
     i.bindMarkers.map((m) => [m.kind, m.index, m.name]),
-    [['positional', 0, undefined], ['named', -1, 'b'], ['positional', 1, undefined], ['positional', 2, undefined]],
+    [
+      ['positional', 0, undefined],
+      ['named', -1, 'b'],
+      ['positional', 1, undefined],
+      ['positional', 2, undefined],
+    ],
   );
   assert.equal(i.positionalMarkerCount, 3);
   assert.equal(i.hasNamedMarkers, true);
-  assert.deepEqual(inspect('UPDATE t SET a = :"MyName" WHERE k IN :ks').bindMarkers.map((m) => m.name), ['MyName', 'ks']);
+  assert.deepEqual(
+    inspect('UPDATE t SET a = :"MyName" WHERE k IN :ks').bindMarkers.map((m) => m.name),
+    ['MyName', 'ks'],
+  );
   const q = 'INSERT INTO t (k, a) VALUES (:k, now())';
   const info = inspect(q);
   assert.deepEqual(preparedNowReplacement(info), { kind: 'named' });
@@ -127,7 +148,10 @@ test('lightweight transactions', () => {
   assert.equal(inspect('DELETE FROM t WHERE k = 1 IF EXISTS').isLwt, true);
   assert.equal(inspect('UPDATE t SET a = 1 WHERE k = 1').isLwt, false);
   assert.equal(inspect("INSERT INTO t (a) VALUES ('IF')").isLwt, false);
-  assert.equal(inspect('BEGIN BATCH INSERT INTO t (a) VALUES (1); UPDATE t SET a = 2 WHERE k = 1 IF a = 1 APPLY BATCH').isLwt, true);
+  assert.equal(
+    inspect('BEGIN BATCH INSERT INTO t (a) VALUES (1); UPDATE t SET a = 2 WHERE k = 1 IF a = 1 APPLY BATCH').isLwt,
+    true,
+  );
 });
 
 test('BATCH text with multiple statements', () => {
@@ -137,9 +161,18 @@ test('BATCH text with multiple statements', () => {
   assert.equal(i.kind, 'batch');
   assert.equal(i.keyspace, 'Ks');
   assert.equal(i.table, 'C2');
-  assert.deepEqual(i.batchChildren?.map((c) => [c.kind, c.keyspace, c.table]), [['update', 'ks', 'c'], ['update', 'Ks', 'C2']]);
+  assert.deepEqual(
+    i.batchChildren?.map((c) => [c.kind, c.keyspace, c.table]),
+    [
+      ['update', 'ks', 'c'],
+      ['update', 'Ks', 'C2'],
+    ],
+  );
   assert.equal(i.positionalMarkerCount, 3);
-  assert.deepEqual(i.nowCalls.map((s) => [s.statementIndex, s.previousPositionalIndex, s.generatedPositionalIndex]), [[1, 2, 3]]);
+  assert.deepEqual(
+    i.nowCalls.map((s) => [s.statementIndex, s.previousPositionalIndex, s.generatedPositionalIndex]),
+    [[1, 2, 3]],
+  );
   assert.equal(inspect('BEGIN BATCH INSERT INTO t (a) VALUES (1)').kind, 'other'); // no APPLY BATCH
   assert.equal(inspect('BEGIN BATCH SELECT * FROM t APPLY BATCH').kind, 'other');
   assert.equal(inspect('BEGIN BATCH APPLY BATCH').kind, 'batch');

@@ -7,17 +7,52 @@ import { inspect } from '../../../src/cql/inspector';
 const kinds = (q: string) => tokenize(q, false).map((t) => [t.kind, t.text]);
 
 test('token kinds', () => {
-  assert.deepEqual(kinds('SELECT "My""Id", \'it\'\'s\', $$a$b$$, 12, -1.5e3, 1h30m, 0xCAFE, 97bda55b-6175-4c39-9e04-7c0205c709dc, ?, :n'), [
-    ['ident', 'SELECT'], ['qident', '"My""Id"'], ['punct', ','], ['string', "'it''s'"], ['punct', ','], ['string', '$$a$b$$'],
-    ['punct', ','], ['number', '12'], ['punct', ','], ['punct', '-'], ['number', '1.5e3'], ['punct', ','], ['number', '1h30m'],
-    ['punct', ','], ['blob', '0xCAFE'], ['punct', ','], ['uuid', '97bda55b-6175-4c39-9e04-7c0205c709dc'], ['punct', ','],
-    ['qmark', '?'], ['punct', ','], ['named', ':n'],
-  ]);
-  assert.deepEqual(tokenize('a -- x\n/* y */b // z').map((t) => t.kind), ['ident', 'ws', 'comment', 'ws', 'comment', 'ident', 'ws', 'comment']);
-  assert.deepEqual(tokenize("'abc").map((t) => t.kind), ['error']);
-  assert.deepEqual(tokenize('/* abc').map((t) => t.kind), ['error']);
-  assert.deepEqual(tokenize('"abc').map((t) => t.kind), ['error']);
-  assert.deepEqual(tokenize('$$abc').map((t) => t.kind), ['error']);
+  assert.deepEqual(
+    kinds('SELECT "My""Id", \'it\'\'s\', $$a$b$$, 12, -1.5e3, 1h30m, 0xCAFE, 97bda55b-6175-4c39-9e04-7c0205c709dc, ?, :n'),
+    [
+      ['ident', 'SELECT'],
+      ['qident', '"My""Id"'],
+      ['punct', ','],
+      ['string', "'it''s'"],
+      ['punct', ','],
+      ['string', '$$a$b$$'],
+      ['punct', ','],
+      ['number', '12'],
+      ['punct', ','],
+      ['punct', '-'],
+      ['number', '1.5e3'],
+      ['punct', ','],
+      ['number', '1h30m'],
+      ['punct', ','],
+      ['blob', '0xCAFE'],
+      ['punct', ','],
+      ['uuid', '97bda55b-6175-4c39-9e04-7c0205c709dc'],
+      ['punct', ','],
+      ['qmark', '?'],
+      ['punct', ','],
+      ['named', ':n'],
+    ],
+  );
+  assert.deepEqual(
+    tokenize('a -- x\n/* y */b // z').map((t) => t.kind),
+    ['ident', 'ws', 'comment', 'ws', 'comment', 'ident', 'ws', 'comment'],
+  );
+  assert.deepEqual(
+    tokenize("'abc").map((t) => t.kind),
+    ['error'],
+  );
+  assert.deepEqual(
+    tokenize('/* abc').map((t) => t.kind),
+    ['error'],
+  );
+  assert.deepEqual(
+    tokenize('"abc').map((t) => t.kind),
+    ['error'],
+  );
+  assert.deepEqual(
+    tokenize('$$abc').map((t) => t.kind),
+    ['error'],
+  );
 });
 
 function assertCovers(s: string): void {
@@ -34,18 +69,77 @@ function assertCovers(s: string): void {
   for (let i = 1; i < sig.length; i++) assert.ok(sig[i].start >= sig[i - 1].end);
 }
 
-const cqlish = fc.array(
-  fc.constantFrom(
-    'SELECT', 'INSERT', 'INTO', 'UPDATE', 'DELETE', 'FROM', 'BEGIN', 'BATCH', 'APPLY', 'USE', 'CALL', 'system', 'local', 'peers',
-    'now', '(', ')', '[', ']', '{', '}', ',', '.', ';', '?', ':', ':x', "'", "''", '"', '""', '$$', '--', '//', '/*', '*/',
-    '\n', ' ', '\t', '\r', '0x', '1', '-', 'e', 'IF', 'VALUES', 'SET', 'WHERE', '=', '*', 'count', 'AS', 'µ', '😀',
-  ),
-  { maxLength: 60 },
-).map((a) => a.join(''));
+const cqlish = fc
+  .array(
+    fc.constantFrom(
+      'SELECT',
+      'INSERT',
+      'INTO',
+      'UPDATE',
+      'DELETE',
+      'FROM',
+      'BEGIN',
+      'BATCH',
+      'APPLY',
+      'USE',
+      'CALL',
+      'system',
+      'local',
+      'peers',
+      'now',
+      '(',
+      ')',
+      '[',
+      ']',
+      '{',
+      '}',
+      ',',
+      '.',
+      ';',
+      '?',
+      ':',
+      ':x',
+      "'",
+      "''",
+      '"',
+      '""',
+      '$$',
+      '--',
+      '//',
+      '/*',
+      '*/',
+      '\n',
+      ' ',
+      '\t',
+      '\r',
+      '0x',
+      '1',
+      '-',
+      'e',
+      'IF',
+      'VALUES',
+      'SET',
+      'WHERE',
+      '=',
+      '*',
+      'count',
+      'AS',
+      'µ',
+      '😀',
+    ),
+    { maxLength: 60 },
+  )
+  .map((a) => a.join(''));
 
 test('property: tokens cover the input exactly (arbitrary strings)', () => {
-  fc.assert(fc.property(fc.string({ unit: 'binary', maxLength: 200 }), (s) => assertCovers(s)), { numRuns: 2000 });
-  fc.assert(fc.property(cqlish, (s) => assertCovers(s)), { numRuns: 3000 });
+  fc.assert(
+    fc.property(fc.string({ unit: 'binary', maxLength: 200 }), (s) => assertCovers(s)),
+    { numRuns: 2000 },
+  );
+  fc.assert(
+    fc.property(cqlish, (s) => assertCovers(s)),
+    { numRuns: 3000 },
+  );
 });
 
 test('property: inspect never throws, returns a kind, offsets lie inside the input', () => {

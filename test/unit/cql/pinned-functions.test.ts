@@ -16,12 +16,24 @@ import { Opcode, ProtocolVersion } from '../../../src/protocol/constants';
 const sites = (q: string) => inspect(q).functionCalls.map((s) => [q.slice(s.start, s.end), s.fn, s.wholeTerm, s.inCollection]);
 
 test('functionCalls: every pinned function, any position; reads and other functions ignored', () => {
-  assert.deepEqual(sites('INSERT INTO t (a, b, c, d, e, f) VALUES (now(), currentTimeUUID(), UUID(), currentTimestamp(), currentdate(), system.currentTime())'), [
-    ['now()', 'now', true, false], ['currentTimeUUID()', 'currenttimeuuid', true, false], ['UUID()', 'uuid', true, false],
-    ['currentTimestamp()', 'currenttimestamp', true, false], ['currentdate()', 'currentdate', true, false], ['system.currentTime()', 'currenttime', true, false],
-  ]);
+  assert.deepEqual(
+    sites(
+      'INSERT INTO t (a, b, c, d, e, f) VALUES (now(), currentTimeUUID(), UUID(), currentTimestamp(), currentdate(), system.currentTime())',
+    ),
+    [
+      ['now()', 'now', true, false],
+      ['currentTimeUUID()', 'currenttimeuuid', true, false],
+      ['UUID()', 'uuid', true, false],
+      ['currentTimestamp()', 'currenttimestamp', true, false],
+      ['currentdate()', 'currentdate', true, false],
+      ['system.currentTime()', 'currenttime', true, false],
+    ],
+  );
   assert.deepEqual(sites('UPDATE t SET ts = toTimestamp(now()), l = l + [uuid()], u = {a: now()}, m[now()] = 1 WHERE k = 1'), [
-    ['now()', 'now', false, false], ['uuid()', 'uuid', false, true], ['now()', 'now', false, false], ['now()', 'now', true, false],
+    ['now()', 'now', false, false],
+    ['uuid()', 'uuid', false, true],
+    ['now()', 'now', false, false],
+    ['now()', 'now', true, false],
   ]);
   assert.deepEqual(sites('SELECT now(), uuid() FROM t'), []);
   assert.deepEqual(sites("INSERT INTO t (a, b) VALUES (yesterday(), 'now()')"), []);
@@ -31,10 +43,15 @@ test('functionCalls: every pinned function, any position; reads and other functi
 test('replacement texts: a whole-term now() as upstream, everything else with a type hint', () => {
   const q = 'UPDATE t SET a = now(), b = toDate(now()), c = currentDate(), d = {x: uuid()} WHERE k = ?';
   const info = inspect(q);
-  assert.equal(replaceNowCalls(q, info, { kind: 'positional' }).query,
-    'UPDATE t SET a = ?, b = toDate((timeuuid)?), c = (date)?, d = {x: (uuid)?} WHERE k = ?');
+  assert.equal(
+    replaceNowCalls(q, info, { kind: 'positional' }).query,
+    'UPDATE t SET a = ?, b = toDate((timeuuid)?), c = (date)?, d = {x: (uuid)?} WHERE k = ?',
+  );
   const n = 'INSERT INTO t (k, a, b) VALUES (:k, now(), currentTimestamp())';
-  assert.equal(replaceNowCalls(n, inspect(n), { kind: 'named' }).query, 'INSERT INTO t (k, a, b) VALUES (:k, :zdm__now, (timestamp):zdm__currenttimestamp)');
+  assert.equal(
+    replaceNowCalls(n, inspect(n), { kind: 'named' }).query,
+    'INSERT INTO t (k, a, b) VALUES (:k, :zdm__now, (timestamp):zdm__currenttimestamp)',
+  );
 });
 
 test('generateValue: literal and bytes of each function', () => {
@@ -58,9 +75,15 @@ test('generateValue: literal and bytes of each function', () => {
 
 test('a statement the proxy cannot parse that calls a pinned function: ERROR (NowReplacementError), with the setting on only', () => {
   const body = new Writer().writeLongString('INSERT INTO t JSON now()').writeShort(1).writeByte(0).finish();
-  const f = RawFrame.fromParts({ version: ProtocolVersion.V4, isResponse: false, flags: 0, streamId: 1, opcode: Opcode.QUERY }, body);
+  const f = RawFrame.fromParts(
+    { version: ProtocolVersion.V4, isResponse: false, flags: 0, streamId: 1, opcode: Opcode.QUERY },
+    body,
+  );
   const ctx = { keyspace: 'ks', cache: new PreparedCache(), settings: new RoutingSettings() };
   assert.equal(inspect('INSERT INTO t JSON now()').unpinnedCall, 'now');
-  assert.throws(() => routeRequest(f, { ...ctx, replaceNow: true }), { name: 'NowReplacementError', message: /replace_cql_functions: now\(\) appears in a statement the proxy cannot parse/ });
+  assert.throws(() => routeRequest(f, { ...ctx, replaceNow: true }), {
+    name: 'NowReplacementError',
+    message: /replace_cql_functions: now\(\) appears in a statement the proxy cannot parse/,
+  });
   assert.equal((routeRequest(f, ctx) as { to: string }).to, 'both');
 });

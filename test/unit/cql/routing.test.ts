@@ -7,8 +7,16 @@ import assert from 'node:assert/strict';
 import { inspect } from '../../../src/cql/inspector';
 import { forwardDecision, resolveDecision, type RoutingSettings, type ResolvedDecision } from '../../../src/cql/routing';
 
-const originPrimary: RoutingSettings = { primaryCluster: 'ORIGIN', systemQueriesMode: 'ORIGIN', readMode: 'DUAL_ASYNC_ON_SECONDARY' };
-const targetPrimary: RoutingSettings = { primaryCluster: 'TARGET', systemQueriesMode: 'TARGET', readMode: 'DUAL_ASYNC_ON_SECONDARY' };
+const originPrimary: RoutingSettings = {
+  primaryCluster: 'ORIGIN',
+  systemQueriesMode: 'ORIGIN',
+  readMode: 'DUAL_ASYNC_ON_SECONDARY',
+};
+const targetPrimary: RoutingSettings = {
+  primaryCluster: 'TARGET',
+  systemQueriesMode: 'TARGET',
+  readMode: 'DUAL_ASYNC_ON_SECONDARY',
+};
 const originPrimarySysTarget: RoutingSettings = { ...originPrimary, systemQueriesMode: 'TARGET' };
 
 function route(q: string, s: RoutingSettings, ks?: string): ResolvedDecision {
@@ -20,7 +28,9 @@ test('QUERY SELECT user table -> primary + async', () => {
   assert.deepEqual(route('SELECT blah FROM ks1.t2', originPrimary), { forwardTo: 'origin', async: true, metrics: 'read' });
   assert.deepEqual(route('SELECT blah FROM ks1.t1', targetPrimary), { forwardTo: 'target', async: true, metrics: 'read' });
   assert.deepEqual(route('SELECT blah FROM ks1.t1', { ...originPrimary, readMode: 'PRIMARY_ONLY' }), {
-    forwardTo: 'origin', async: false, metrics: 'read',
+    forwardTo: 'origin',
+    async: false,
+    metrics: 'read',
   });
 });
 
@@ -48,11 +58,19 @@ test('PREPARE with keyspace field system: SELECT * FROM local / peers are interc
 });
 
 test('system keyspaces go to system_queries_mode cluster, never async', () => {
-  for (const q of ['SELECT * FROM system_auth.roles', 'SELECT * FROM dse_insights.tokens', 'SELECT * FROM system.size_estimates']) {
+  for (const q of [
+    'SELECT * FROM system_auth.roles',
+    'SELECT * FROM dse_insights.tokens',
+    'SELECT * FROM system.size_estimates',
+  ]) {
     assert.deepEqual(route(q, originPrimary), { forwardTo: 'origin', async: false, metrics: 'read' });
     assert.deepEqual(route(q, originPrimarySysTarget), { forwardTo: 'target', async: false, metrics: 'read' });
     // not the primary cluster
-    assert.deepEqual(route(q, { ...targetPrimary, systemQueriesMode: 'ORIGIN' }), { forwardTo: 'origin', async: false, metrics: 'read' });
+    assert.deepEqual(route(q, { ...targetPrimary, systemQueriesMode: 'ORIGIN' }), {
+      forwardTo: 'origin',
+      async: false,
+      metrics: 'read',
+    });
   }
 });
 
@@ -83,7 +101,11 @@ test('CALL InsightsRpc (any case, literal args) is dropped; other CALLs go to bo
     assert.deepEqual(forwardDecision(inspect(q), undefined), { kind: 'drop', reason: 'insights-rpc' }, q);
     assert.deepEqual(route(q, originPrimary), NONE);
   }
-  assert.deepEqual(route('CALL DseGraphRpc.getSchemaBlob(?)', originPrimary), { forwardTo: 'both', async: false, metrics: 'write' });
+  assert.deepEqual(route('CALL DseGraphRpc.getSchemaBlob(?)', originPrimary), {
+    forwardTo: 'both',
+    async: false,
+    metrics: 'write',
+  });
 });
 
 test('USE -> both + async, keyspace returned', () => {
@@ -96,7 +118,10 @@ test('keyspace-less names resolve against the session keyspace', () => {
   assert.deepEqual(forwardDecision(inspect('SELECT * FROM peers'), 'ks'), { kind: 'read' });
   assert.deepEqual(forwardDecision(inspect('SELECT * FROM local'), undefined), { kind: 'read' });
   assert.equal(forwardDecision(inspect('SELECT * FROM local'), 'system').kind, 'intercept');
-  assert.deepEqual(forwardDecision(inspect('SELECT * FROM roles'), 'system_auth'), { kind: 'system-read', keyspace: 'system_auth' });
+  assert.deepEqual(forwardDecision(inspect('SELECT * FROM roles'), 'system_auth'), {
+    kind: 'system-read',
+    keyspace: 'system_auth',
+  });
   // an explicit keyspace wins over the session keyspace
   assert.deepEqual(forwardDecision(inspect('SELECT * FROM ks.local'), 'system'), { kind: 'read' });
   assert.equal(forwardDecision(inspect('SELECT * FROM system.local'), 'ks').kind, 'intercept');
@@ -109,7 +134,8 @@ test('keyspace-less names resolve against the session keyspace', () => {
 
 test('interception can be disabled', () => {
   assert.deepEqual(forwardDecision(inspect('SELECT * FROM system.local'), undefined, { interceptSystemTables: false }), {
-    kind: 'system-read', keyspace: 'system',
+    kind: 'system-read',
+    keyspace: 'system',
   });
 });
 

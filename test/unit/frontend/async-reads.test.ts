@@ -16,7 +16,10 @@ async function asyncConnId(h: Harness, startupsBefore: number): Promise<number> 
   return h.target.requests(Opcode.STARTUP).at(-1)!.connId;
 }
 const queriesOn = (h: Harness['target'], connId: number, from = 0): string[] =>
-  h.received.slice(from).filter((r) => r.connId === connId && r.query !== undefined).map((r) => r.query!);
+  h.received
+    .slice(from)
+    .filter((r) => r.connId === connId && r.query !== undefined)
+    .map((r) => r.query!);
 
 test('reads, USE and PREPAREs of reads also go to the async connection; writes and system reads never do', async () => {
   const h = await startHarness(DUAL);
@@ -37,7 +40,11 @@ test('reads, USE and PREPAREs of reads also go to the async connection; writes a
     await c.execute(sel, [int(1)]);
     await c.execute(ins, [int(1), Buffer.from('b')]);
     await until(() => h.proxy.counters.asyncCompleted >= 4, 'the async replies');
-    assert.deepEqual(queriesOn(h.target, asyncConn, from), ['USE ks', 'SELECT * FROM ks.t WHERE k = 1', 'SELECT v FROM ks.t WHERE k = ?']);
+    assert.deepEqual(queriesOn(h.target, asyncConn, from), [
+      'USE ks',
+      'SELECT * FROM ks.t WHERE k = 1',
+      'SELECT v FROM ks.t WHERE k = ?',
+    ]);
     assert.deepEqual(queriesOn(h.target, syncConn, from), [
       'USE ks',
       "INSERT INTO ks.t (k, v) VALUES (1, 'a')",
@@ -46,7 +53,11 @@ test('reads, USE and PREPAREs of reads also go to the async connection; writes a
     ]);
     const asyncExec = h.target.received.slice(from).filter((r) => r.connId === asyncConn && r.opcode === Opcode.EXECUTE);
     assert.equal(asyncExec.length, 1, 'only the prepared read');
-    assert.deepEqual((asyncExec[0]!.decoded as Execute).id, h.target.preparedId('SELECT v FROM ks.t WHERE k = ?'), 'with TARGET id');
+    assert.deepEqual(
+      (asyncExec[0]!.decoded as Execute).id,
+      h.target.preparedId('SELECT v FROM ks.t WHERE k = ?'),
+      'with TARGET id',
+    );
     const syncExec = h.target.received.slice(from).filter((r) => r.connId === syncConn && r.opcode === Opcode.EXECUTE);
     assert.deepEqual((syncExec[0]!.decoded as Execute).id, h.target.preparedId('INSERT INTO ks.t (k, v) VALUES (?, ?)'));
     assert.equal(h.proxy.counters.asyncSent, 4);
@@ -57,7 +68,11 @@ test('reads, USE and PREPAREs of reads also go to the async connection; writes a
 });
 
 test('a stalled secondary never delays the client; once the async queue is full, async reads are dropped and counted', async () => {
-  const h = await startHarness({ ...DUAL, ZDM_ASYNC_CONNECTOR_WRITE_QUEUE_SIZE_FRAMES: '3', ZDM_PROXY_REQUEST_TIMEOUT_MS: '60000' });
+  const h = await startHarness({
+    ...DUAL,
+    ZDM_ASYNC_CONNECTOR_WRITE_QUEUE_SIZE_FRAMES: '3',
+    ZDM_PROXY_REQUEST_TIMEOUT_MS: '60000',
+  });
   try {
     const s0 = h.target.requests(Opcode.STARTUP).length;
     const c = await TestClient.ready(h.proxy.port);
@@ -118,7 +133,10 @@ test('UNPREPARED on the async side triggers a PREPARE there (query text from the
     const from = h.target.received.length;
     assert.equal((await c.execute(id, [int(1)])).opcode, Opcode.RESULT, 'the client is not affected');
     await until(() => h.proxy.counters.asyncReprepares === 1, 'the async re-PREPARE');
-    await until(() => h.target.received.slice(from).some((r) => r.connId === asyncConn && r.opcode === Opcode.PREPARE), 'PREPARE on the async connection');
+    await until(
+      () => h.target.received.slice(from).some((r) => r.connId === asyncConn && r.opcode === Opcode.PREPARE),
+      'PREPARE on the async connection',
+    );
     const prep = h.target.received.slice(from).find((r) => r.connId === asyncConn && r.opcode === Opcode.PREPARE)!;
     assert.equal(prep.query, q);
     assert.equal(h.proxy.counters.asyncFailed, 1);
@@ -130,7 +148,14 @@ test('UNPREPARED on the async side triggers a PREPARE there (query text from the
 
 test('async credentials (spec 3.5.1): primary TARGET, async ORIGIN with TARGET client credentials -> configured ORIGIN credentials', async () => {
   const h = await startHarness(
-    { ...DUAL, ZDM_PRIMARY_CLUSTER: 'TARGET', ZDM_ORIGIN_USERNAME: 'ou', ZDM_ORIGIN_PASSWORD: 'op', ZDM_TARGET_USERNAME: 'tu', ZDM_TARGET_PASSWORD: 'tp' },
+    {
+      ...DUAL,
+      ZDM_PRIMARY_CLUSTER: 'TARGET',
+      ZDM_ORIGIN_USERNAME: 'ou',
+      ZDM_ORIGIN_PASSWORD: 'op',
+      ZDM_TARGET_USERNAME: 'tu',
+      ZDM_TARGET_PASSWORD: 'tp',
+    },
     { origin: { auth: { username: 'ou', password: 'op' } }, target: { auth: { username: 'tu', password: 'tp' } } },
   );
   try {
@@ -154,17 +179,21 @@ test('async credentials (spec 3.5.1): primary TARGET, async ORIGIN with TARGET c
 
 test('when the async connection cannot be opened, the session works normally without it', async () => {
   let targetDials = 0;
-  const h = await startHarness(DUAL, {}, {
-    connect: (o: ClusterConnectionOptions) => {
-      if (o.cluster === 'TARGET' && ++targetDials === 2) return Promise.reject(new Error('refused for the test'));
-      return ClusterConnection.connect(o);
+  const h = await startHarness(
+    DUAL,
+    {},
+    {
+      connect: (o: ClusterConnectionOptions) => {
+        if (o.cluster === 'TARGET' && ++targetDials === 2) return Promise.reject(new Error('refused for the test'));
+        return ClusterConnection.connect(o);
+      },
     },
-  });
+  );
   try {
     const c = await TestClient.ready(h.proxy.port);
     await until(() => h.proxy.counters.asyncConnectionsFailed === 1, 'the failed async dial');
     assert.equal((await c.query('SELECT * FROM ks.t')).opcode, Opcode.RESULT);
-    assert.equal((await c.query("INSERT INTO ks.t (k) VALUES (1)")).opcode, Opcode.RESULT);
+    assert.equal((await c.query('INSERT INTO ks.t (k) VALUES (1)')).opcode, Opcode.RESULT);
     await sleep(20);
     assert.equal(h.proxy.counters.asyncSent, 0);
     assert.equal(errorOf(await c.execute(Buffer.alloc(16, 1))).code, ErrorCode.UNPREPARED);

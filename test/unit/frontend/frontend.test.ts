@@ -22,9 +22,27 @@ const host = (address: string, extra: Partial<Host> = {}): Host => ({
   ...extra,
 });
 const source: SystemTablesSource = {
-  localRow: { key: 'local', bootstrapped: 'COMPLETED', cluster_name: 'origin', cql_version: '3.4.7', gossip_generation: 1700000000, native_protocol_version: '5', thrift_version: '20.1.0' },
+  localRow: {
+    key: 'local',
+    bootstrapped: 'COMPLETED',
+    cluster_name: 'origin',
+    cql_version: '3.4.7',
+    gossip_generation: 1700000000,
+    native_protocol_version: '5',
+    thrift_version: '20.1.0',
+  },
   hosts: [host('10.0.0.1')],
-  peerColumns: new Set(['peer', 'data_center', 'host_id', 'preferred_ip', 'rack', 'release_version', 'rpc_address', 'schema_version', 'tokens']),
+  peerColumns: new Set([
+    'peer',
+    'data_center',
+    'host_id',
+    'preferred_ip',
+    'rack',
+    'release_version',
+    'rpc_address',
+    'schema_version',
+    'tokens',
+  ]),
 };
 
 function decodeRows(body: Buffer, version = ProtocolVersion.V4) {
@@ -53,9 +71,24 @@ test('virtual system.local: SELECT * columns, values and token ring', () => {
   assert.equal(a.kind, 'rows');
   const { names, rows } = decodeRows((a as { body: Buffer }).body);
   assert.deepEqual(names, [
-    'key', 'bootstrapped', 'broadcast_address', 'cluster_name', 'cql_version', 'data_center', 'gossip_generation', 'host_id',
-    'listen_address', 'native_protocol_version', 'partitioner', 'rack', 'release_version', 'rpc_address', 'schema_version',
-    'thrift_version', 'tokens', 'truncated_at',
+    'key',
+    'bootstrapped',
+    'broadcast_address',
+    'cluster_name',
+    'cql_version',
+    'data_center',
+    'gossip_generation',
+    'host_id',
+    'listen_address',
+    'native_protocol_version',
+    'partitioner',
+    'rack',
+    'release_version',
+    'rpc_address',
+    'schema_version',
+    'thrift_version',
+    'tokens',
+    'truncated_at',
   ]);
   const row = rows[0]!;
   const col = (n: string) => row[names.indexOf(n)]!;
@@ -69,7 +102,16 @@ test('virtual system.local: SELECT * columns, values and token ring', () => {
   const n = tokens.readInt();
   const list: string[] = [];
   for (let i = 0; i < n; i++) list.push(tokens.readBytes()!.toString());
-  assert.deepEqual(list, ['-9223372036854775808', '-6917529027641081856', '-4611686018427387904', '-2305843009213693952', '0', '2305843009213693952', '4611686018427387904', '6917529027641081856']);
+  assert.deepEqual(list, [
+    '-9223372036854775808',
+    '-6917529027641081856',
+    '-4611686018427387904',
+    '-2305843009213693952',
+    '0',
+    '2305843009213693952',
+    '4611686018427387904',
+    '6917529027641081856',
+  ]);
   assert.equal(row[names.indexOf('truncated_at')], null);
 });
 
@@ -84,17 +126,48 @@ test('virtual tables: projections, aliases, count(*) as int, errors', () => {
   const cnt = decodeRows((t.select(sel('SELECT count(*) FROM system.local'), ProtocolVersion.V4) as { body: Buffer }).body);
   assert.deepEqual(cnt.names, ['count']);
   assert.deepEqual(cnt.rows[0], [Buffer.from([0, 0, 0, 1])]);
-  assert.deepEqual(t.select(sel('SELECT nope FROM system.local'), ProtocolVersion.V4), { kind: 'error', code: ErrorCode.INVALID, message: 'Undefined column name nope' });
-  assert.deepEqual(t.select(sel('SELECT dse_version FROM system.local'), ProtocolVersion.V4), { kind: 'error', code: ErrorCode.INVALID, message: 'Undefined column name dse_version' });
-  assert.deepEqual(t.select(sel('SELECT * FROM system.peers_v2'), ProtocolVersion.V4), { kind: 'error', code: ErrorCode.INVALID, message: 'unconfigured table peers_v2' });
+  assert.deepEqual(t.select(sel('SELECT nope FROM system.local'), ProtocolVersion.V4), {
+    kind: 'error',
+    code: ErrorCode.INVALID,
+    message: 'Undefined column name nope',
+  });
+  assert.deepEqual(t.select(sel('SELECT dse_version FROM system.local'), ProtocolVersion.V4), {
+    kind: 'error',
+    code: ErrorCode.INVALID,
+    message: 'Undefined column name dse_version',
+  });
+  assert.deepEqual(t.select(sel('SELECT * FROM system.peers_v2'), ProtocolVersion.V4), {
+    kind: 'error',
+    code: ErrorCode.INVALID,
+    message: 'unconfigured table peers_v2',
+  });
 });
 
 test('virtual system.peers lists the other proxy instances', () => {
   const t = vt(['10.1.0.1', '10.1.0.2', '10.1.0.3'], 1);
-  const { names, rows } = decodeRows((t.select(sel('SELECT * FROM system.peers'), ProtocolVersion.V3) as { body: Buffer }).body, ProtocolVersion.V3);
-  assert.deepEqual(names, ['peer', 'data_center', 'host_id', 'preferred_ip', 'rack', 'release_version', 'rpc_address', 'schema_version', 'tokens']);
-  assert.deepEqual(rows.map((r) => [...r[0]!].join('.')), ['10.1.0.1', '10.1.0.3']);
-  const local = decodeRows((t.select(sel('SELECT rpc_address FROM system.local'), ProtocolVersion.V3) as { body: Buffer }).body, ProtocolVersion.V3);
+  const { names, rows } = decodeRows(
+    (t.select(sel('SELECT * FROM system.peers'), ProtocolVersion.V3) as { body: Buffer }).body,
+    ProtocolVersion.V3,
+  );
+  assert.deepEqual(names, [
+    'peer',
+    'data_center',
+    'host_id',
+    'preferred_ip',
+    'rack',
+    'release_version',
+    'rpc_address',
+    'schema_version',
+    'tokens',
+  ]);
+  assert.deepEqual(
+    rows.map((r) => [...r[0]!].join('.')),
+    ['10.1.0.1', '10.1.0.3'],
+  );
+  const local = decodeRows(
+    (t.select(sel('SELECT rpc_address FROM system.local'), ProtocolVersion.V3) as { body: Buffer }).body,
+    ProtocolVersion.V3,
+  );
   assert.deepEqual([...local.rows[0]![0]!], [10, 1, 0, 2]);
 });
 
@@ -112,9 +185,15 @@ test('virtual tables: PREPARE gives MD5(query + keyspace) and the result metadat
 test('credentials table (spec 3.5.1)', () => {
   const conf = { origin: { username: 'ou', password: 'op' }, target: { username: 'tu', password: 'tp' } };
   const both = planAuth(true, true, false, conf);
-  assert.deepEqual([both.authPrimary, both.clientCredsAre, both.replaceClientToken, both.secondaryCredentials], ['ORIGIN', 'TARGET', true, 'client']);
+  assert.deepEqual(
+    [both.authPrimary, both.clientCredsAre, both.replaceClientToken, both.secondaryCredentials],
+    ['ORIGIN', 'TARGET', true, 'client'],
+  );
   const fwd = planAuth(true, true, true, conf);
-  assert.deepEqual([fwd.authPrimary, fwd.clientCredsAre, fwd.replaceClientToken, fwd.secondaryCredentials], ['ORIGIN', 'ORIGIN', false, conf.target]);
+  assert.deepEqual(
+    [fwd.authPrimary, fwd.clientCredsAre, fwd.replaceClientToken, fwd.secondaryCredentials],
+    ['ORIGIN', 'ORIGIN', false, conf.target],
+  );
   const tOnly = planAuth(false, true, false, conf);
   assert.deepEqual([tOnly.authPrimary, tOnly.replaceClientToken, tOnly.secondaryCredentials], ['TARGET', false, conf.origin]);
   const oOnly = planAuth(true, false, true, conf);

@@ -82,7 +82,10 @@ export class TestClient {
   }
 
   query(query: string, values?: Value[], timeoutMs = 3000): Promise<RawFrame> {
-    return this.request({ opcode: Opcode.QUERY, query, params: { consistency: Consistency.ONE, ...(values ? { values } : {}) } }, timeoutMs);
+    return this.request(
+      { opcode: Opcode.QUERY, query, params: { consistency: Consistency.ONE, ...(values ? { values } : {}) } },
+      timeoutMs,
+    );
   }
 
   async prepare(query: string): Promise<Buffer> {

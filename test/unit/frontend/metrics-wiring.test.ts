@@ -20,10 +20,20 @@ test('request, connection, prepared cache and async metrics; readiness UP while 
 
     const c = await TestClient.ready(h.proxy.port);
     await until(() => h.proxy.counters.asyncConnectionsOpened === 1, 'the async connector');
-    await c.query("INSERT INTO ks.t (k) VALUES (1)");
+    await c.query('INSERT INTO ks.t (k) VALUES (1)');
     await c.query('SELECT * FROM ks.t');
-    const wr = new Writer(64).writeInt(ErrorCode.WRITE_TIMEOUT).writeString('timeout').writeShort(1).writeInt(0).writeInt(1).writeString('SIMPLE');
-    h.target.onRequest((_f, d) => (d?.opcode === Opcode.QUERY && d.query.includes('fail_t') ? { opcode: Opcode.ERROR, body: Buffer.from(wr.finish()) } : undefined));
+    const wr = new Writer(64)
+      .writeInt(ErrorCode.WRITE_TIMEOUT)
+      .writeString('timeout')
+      .writeShort(1)
+      .writeInt(0)
+      .writeInt(1)
+      .writeString('SIMPLE');
+    h.target.onRequest((_f, d) =>
+      d?.opcode === Opcode.QUERY && d.query.includes('fail_t')
+        ? { opcode: Opcode.ERROR, body: Buffer.from(wr.finish()) }
+        : undefined,
+    );
     await c.query("INSERT INTO ks.t (k) VALUES ('fail_t')");
     await c.execute(Buffer.alloc(16, 3));
     await until(() => h.proxy.counters.asyncCompleted >= 1, 'the async read reply');

@@ -18,7 +18,10 @@ function typedPrepare(s: FakeServer, text: string, vars: { name: string; type: '
         opcode: Opcode.RESULT,
         kind: ResultKind.PREPARED,
         id,
-        variables: { pkIndices: pk, columns: vars.map((v) => ({ keyspace: 'ks', table: 't', name: v.name, type: DataTypes[v.type] })) },
+        variables: {
+          pkIndices: pk,
+          columns: vars.map((v) => ({ keyspace: 'ks', table: 't', name: v.name, type: DataTypes[v.type] })),
+        },
         resultMetadata: { columnCount: 0 },
       };
       return { opcode: Opcode.RESULT, body: encodeMessage(msg, ProtocolVersion.V4) };
@@ -53,13 +56,22 @@ test('QUERY: now() becomes the same timeuuid literal on ORIGIN and TARGET', asyn
 test('PREPARE: now() prepared as a marker, hidden from the client; EXECUTE adds the same generated value for both', async () => {
   const c = await TestClient.ready(h.proxy.port);
   const sent = 'INSERT INTO ks.t (k, ts) VALUES (?, ?)';
-  const vars = [{ name: 'k', type: 'int' as const }, { name: 'ts', type: 'timeuuid' as const }];
+  const vars = [
+    { name: 'k', type: 'int' as const },
+    { name: 'ts', type: 'timeuuid' as const },
+  ];
   typedPrepare(h.origin, sent, vars, [0]);
   typedPrepare(h.target, sent, vars, [0]);
   try {
-    const r = decode(await c.request({ opcode: Opcode.PREPARE, query: 'INSERT INTO ks.t (k, ts) VALUES (?, now())' })) as PreparedResult;
+    const r = decode(
+      await c.request({ opcode: Opcode.PREPARE, query: 'INSERT INTO ks.t (k, ts) VALUES (?, now())' }),
+    ) as PreparedResult;
     assert.deepEqual(r.id, h.origin.preparedId(sent));
-    assert.deepEqual(r.variables.columns.map((x) => x.name), ['k'], 'the generated variable is hidden');
+    assert.deepEqual(
+      r.variables.columns.map((x) => x.name),
+      ['k'],
+      'the generated variable is hidden',
+    );
     assert.deepEqual(r.variables.pkIndices, [0]);
     assert.equal(h.origin.queries().at(-1), sent);
     assert.equal(h.target.queries().at(-1), sent);
@@ -74,17 +86,22 @@ test('PREPARE: now() prepared as a marker, hidden from the client; EXECUTE adds 
     assert.deepEqual(oe.params.values![0], int(7));
     assert.equal((oe.params.values![1] as Buffer).length, 16);
     assert.deepEqual(te.params.values, oe.params.values, 'the same timeuuid on both clusters');
-    assert.equal(((oe.params.values![1] as Buffer)[6]! >> 4), 1, 'a version 1 (time) uuid');
+    assert.equal((oe.params.values![1] as Buffer)[6]! >> 4, 1, 'a version 1 (time) uuid');
     // a wrong value count is answered with an error, nothing sent
     assert.equal(errorOf(await c.execute(r.id, [int(1), int(2)])).code, ErrorCode.INVALID);
 
     // BATCH: a text child and the prepared child get generated values, the same on both clusters
     const b0 = h.origin.received.length;
     const bt0 = h.target.received.length;
-    const batch: Batch = { opcode: Opcode.BATCH, type: BatchType.LOGGED, consistency: Consistency.ONE, children: [
-      { kind: 'query', query: 'INSERT INTO ks.t (k, ts) VALUES (2, now())', values: [] },
-      { kind: 'prepared', id: r.id, values: [int(3)] },
-    ] };
+    const batch: Batch = {
+      opcode: Opcode.BATCH,
+      type: BatchType.LOGGED,
+      consistency: Consistency.ONE,
+      children: [
+        { kind: 'query', query: 'INSERT INTO ks.t (k, ts) VALUES (2, now())', values: [] },
+        { kind: 'prepared', id: r.id, values: [int(3)] },
+      ],
+    };
     assert.equal((await c.request(batch)).opcode, Opcode.RESULT);
     const ob = h.origin.received.slice(b0).find((x) => x.opcode === Opcode.BATCH)!.decoded as Batch;
     const tb = h.target.received.slice(bt0).find((x) => x.opcode === Opcode.BATCH)!.decoded as Batch;

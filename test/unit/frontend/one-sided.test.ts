@@ -24,8 +24,14 @@ test('TARGET out of stream ids: the write gets OVERLOADED and ORIGIN never recei
     h.target.onRequest((_f, d) => (d?.opcode === Opcode.QUERY && d.query.startsWith('UPDATE') ? 'drop' : undefined));
     const q = (n: number): string => `UPDATE ks.c SET n = n + 1 WHERE k = ${n}`;
     const pending = [c.query(q(1), undefined, 6000), c.query(q(2), undefined, 6000)];
-    const sent = (s: Harness['origin']): string[] => s.requests(Opcode.QUERY).map((r) => r.query ?? '').filter((x) => x.startsWith('UPDATE'));
-    await waitFor('both writes on both clusters', () => sent(h.target).length === 2 && sent(h.origin).length === 2, { intervalMs: 5 });
+    const sent = (s: Harness['origin']): string[] =>
+      s
+        .requests(Opcode.QUERY)
+        .map((r) => r.query ?? '')
+        .filter((x) => x.startsWith('UPDATE'));
+    await waitFor('both writes on both clusters', () => sent(h.target).length === 2 && sent(h.origin).length === 2, {
+      intervalMs: 5,
+    });
     const e = errorOf(await c.query(q(3)));
     assert.equal(e.code, ErrorCode.OVERLOADED);
     // a read sent after it on the same ORIGIN connection: once ORIGIN has it, the refused write would be there too
@@ -54,15 +60,25 @@ function forget(server: FakeServer, query: string, forever = false): { unprepare
       if (!forever) lost = false;
       return undefined;
     }
-    const names = d?.opcode === Opcode.EXECUTE ? d.id.equals(id) : d?.opcode === Opcode.BATCH && d.children.some((ch) => ch.kind === 'prepared' && ch.id.equals(id));
+    const names =
+      d?.opcode === Opcode.EXECUTE
+        ? d.id.equals(id)
+        : d?.opcode === Opcode.BATCH && d.children.some((ch) => ch.kind === 'prepared' && ch.id.equals(id));
     if (!lost || !names) return undefined;
     seen.unprepared++;
-    return { opcode: Opcode.ERROR, body: Buffer.from(new Writer(64).writeInt(ErrorCode.UNPREPARED).writeString('lost it').writeShortBytes(id).finish()) };
+    return {
+      opcode: Opcode.ERROR,
+      body: Buffer.from(new Writer(64).writeInt(ErrorCode.UNPREPARED).writeString('lost it').writeShortBytes(id).finish()),
+    };
   });
   return seen;
 }
 
-const bodies = (s: FakeServer, opcode: Opcode, from: number): Buffer[] => s.received.slice(from).filter((r) => r.opcode === opcode).map((r) => r.frame.body);
+const bodies = (s: FakeServer, opcode: Opcode, from: number): Buffer[] =>
+  s.received
+    .slice(from)
+    .filter((r) => r.opcode === opcode)
+    .map((r) => r.frame.body);
 
 for (const lostOn of ['target', 'origin'] as const) {
   test(`UNPREPARED from ${lostOn.toUpperCase()} only: re-prepared and re-executed there only, the client gets the result`, async () => {
@@ -76,7 +92,11 @@ for (const lostOn of ['target', 'origin'] as const) {
       const healed = h.proxy.counters.unpreparedHealed;
       const seen = forget(h[lostOn], q);
       const r = await c.execute(id, [int(7)]);
-      assert.equal(r.opcode, Opcode.RESULT, `the client gets the result, not ${r.opcode === Opcode.ERROR ? JSON.stringify(errorOf(r)) : r.opcode}`);
+      assert.equal(
+        r.opcode,
+        Opcode.RESULT,
+        `the client gets the result, not ${r.opcode === Opcode.ERROR ? JSON.stringify(errorOf(r)) : r.opcode}`,
+      );
       assert.deepEqual(seen, { unprepared: 1, prepares: 1 }, 'one UNPREPARED, one re-PREPARE on the side that lost it');
       assert.equal(bodies(other, Opcode.EXECUTE, o0).length, 1, 'the other side executed it once');
       assert.equal(bodies(other, Opcode.PREPARE, o0).length, 0, 'nothing re-prepared on the other side');
@@ -101,17 +121,29 @@ test('BATCH with prepared children, UNPREPARED from TARGET only: every child re-
     const o0 = h.origin.received.length;
     const t0 = h.target.received.length;
     const seen = forget(h.target, q2);
-    const r = await c.request({ opcode: Opcode.BATCH, type: BatchType.COUNTER, consistency: Consistency.ONE, children: [
-      { kind: 'prepared', id: p1, values: [int(1)] },
-      { kind: 'prepared', id: p2, values: [int(2)] },
-    ] });
+    const r = await c.request({
+      opcode: Opcode.BATCH,
+      type: BatchType.COUNTER,
+      consistency: Consistency.ONE,
+      children: [
+        { kind: 'prepared', id: p1, values: [int(1)] },
+        { kind: 'prepared', id: p2, values: [int(2)] },
+      ],
+    });
     assert.equal(r.opcode, Opcode.RESULT, JSON.stringify(r.opcode === Opcode.ERROR ? errorOf(r) : r.opcode));
     assert.equal(bodies(h.origin, Opcode.BATCH, o0).length, 1, 'ORIGIN: the BATCH once');
     const tb = bodies(h.target, Opcode.BATCH, t0);
     assert.equal(tb.length, 2, 'TARGET: the BATCH, then the re-sent one');
     assert.deepEqual(tb[1], tb[0]);
     assert.equal(seen.prepares, 1);
-    assert.deepEqual(h.target.received.slice(t0).filter((x) => x.opcode === Opcode.PREPARE).map((x) => x.query).sort(), [q1, q2].sort());
+    assert.deepEqual(
+      h.target.received
+        .slice(t0)
+        .filter((x) => x.opcode === Opcode.PREPARE)
+        .map((x) => x.query)
+        .sort(),
+      [q1, q2].sort(),
+    );
   } finally {
     h.target.clearHandlers();
     c.close();
@@ -147,7 +179,13 @@ test('UNPREPARED from ORIGIN and a write timeout from TARGET: the client gets th
     const tid = h.target.preparedId(q);
     h.target.onRequest((_f, d) => {
       if (d?.opcode !== Opcode.EXECUTE || !d.id.equals(tid)) return undefined;
-      const w = new Writer(64).writeInt(ErrorCode.WRITE_TIMEOUT).writeString('timed out').writeShort(Consistency.ONE).writeInt(0).writeInt(1).writeString('COUNTER');
+      const w = new Writer(64)
+        .writeInt(ErrorCode.WRITE_TIMEOUT)
+        .writeString('timed out')
+        .writeShort(Consistency.ONE)
+        .writeInt(0)
+        .writeInt(1)
+        .writeString('COUNTER');
       return { opcode: Opcode.ERROR, body: Buffer.from(w.finish()) };
     });
     const e = errorOf(await c.execute(id, [int(1)]));
@@ -163,7 +201,10 @@ test('UNPREPARED from ORIGIN and a write timeout from TARGET: the client gets th
 function noKeyspaceOnTarget(ks: string): void {
   h.target.onRequest((_f, d) =>
     d?.opcode === Opcode.QUERY && d.query === `USE ${ks}`
-      ? { opcode: Opcode.ERROR, body: Buffer.from(new Writer(64).writeInt(ErrorCode.INVALID).writeString(`Keyspace '${ks}' does not exist`).finish()) }
+      ? {
+          opcode: Opcode.ERROR,
+          body: Buffer.from(new Writer(64).writeInt(ErrorCode.INVALID).writeString(`Keyspace '${ks}' does not exist`).finish()),
+        }
       : undefined,
   );
 }
@@ -178,7 +219,11 @@ test('USE that succeeds on ORIGIN only: ORIGIN is put back on the previous keysp
     const e = errorOf(await c.query('USE only_origin'));
     assert.equal(e.code, ErrorCode.INVALID);
     assert.match(e.message, /only_origin/);
-    assert.deepEqual(h.origin.received.slice(o0).map((r) => r.query), ['USE only_origin', 'USE "ks1"'], 'ORIGIN went back to ks1 before the answer');
+    assert.deepEqual(
+      h.origin.received.slice(o0).map((r) => r.query),
+      ['USE only_origin', 'USE "ks1"'],
+      'ORIGIN went back to ks1 before the answer',
+    );
     assert.equal(h.proxy.counters.useRestored, restored + 1);
     assert.equal((await c.query('SELECT * FROM t')).opcode, Opcode.RESULT, 'the connection stays usable');
     assert.equal(c.closed, false);

@@ -38,7 +38,11 @@ test('PREPARE goes to both; the client sees ORIGIN id; EXECUTE carries each clus
   const oe = executes(h.origin, o0).map((r) => (r.decoded as Execute).id.toString('hex'));
   const te = executes(h.target, t0).map((r) => (r.decoded as Execute).id.toString('hex'));
   assert.deepEqual(oe, [ins.toString('hex'), sel.toString('hex')], 'ORIGIN: both EXECUTEs with ORIGIN ids');
-  assert.deepEqual(te, [h.target.preparedId('INSERT INTO ks.t (k, v) VALUES (?, ?)').toString('hex')], 'TARGET: only the write, with its id');
+  assert.deepEqual(
+    te,
+    [h.target.preparedId('INSERT INTO ks.t (k, v) VALUES (?, ?)').toString('hex')],
+    'TARGET: only the write, with its id',
+  );
   // values, consistency: the same bytes after the id
   const ob = executes(h.origin, o0)[0]!.frame.body;
   const tb = executes(h.target, t0)[0]!.frame.body;
@@ -129,19 +133,35 @@ test('BATCH (logged, unlogged, counter) with simple, prepared and mixed children
   const p1 = await c.prepare(p1q);
   const p2 = await c.prepare(p2q);
   const cases: Batch[] = [
-    { opcode: Opcode.BATCH, type: BatchType.LOGGED, consistency: Consistency.QUORUM, children: [
-      { kind: 'query', query: "INSERT INTO ks.t (k, v) VALUES (1, 'a')", values: [] },
-      { kind: 'prepared', id: p1, values: [int(2), Buffer.from('b')] },
-      { kind: 'query', query: 'INSERT INTO ks.t (k, v) VALUES (?, ?)', values: [int(3), null] },
-      { kind: 'prepared', id: p1, values: [int(4), Buffer.from('d')] },
-    ], serialConsistency: Consistency.LOCAL_SERIAL, defaultTimestamp: 1234567890123456n },
-    { opcode: Opcode.BATCH, type: BatchType.UNLOGGED, consistency: Consistency.ONE, children: [
-      { kind: 'query', query: "INSERT INTO ks.t (k, v) VALUES (5, 'e')", values: [] },
-    ] },
-    { opcode: Opcode.BATCH, type: BatchType.COUNTER, consistency: Consistency.ALL, children: [
-      { kind: 'prepared', id: p2, values: [Buffer.from('0000000000000001', 'hex'), int(1)] },
-      { kind: 'prepared', id: p2, values: [Buffer.from('0000000000000002', 'hex'), int(2)] },
-    ], defaultTimestamp: 42n },
+    {
+      opcode: Opcode.BATCH,
+      type: BatchType.LOGGED,
+      consistency: Consistency.QUORUM,
+      children: [
+        { kind: 'query', query: "INSERT INTO ks.t (k, v) VALUES (1, 'a')", values: [] },
+        { kind: 'prepared', id: p1, values: [int(2), Buffer.from('b')] },
+        { kind: 'query', query: 'INSERT INTO ks.t (k, v) VALUES (?, ?)', values: [int(3), null] },
+        { kind: 'prepared', id: p1, values: [int(4), Buffer.from('d')] },
+      ],
+      serialConsistency: Consistency.LOCAL_SERIAL,
+      defaultTimestamp: 1234567890123456n,
+    },
+    {
+      opcode: Opcode.BATCH,
+      type: BatchType.UNLOGGED,
+      consistency: Consistency.ONE,
+      children: [{ kind: 'query', query: "INSERT INTO ks.t (k, v) VALUES (5, 'e')", values: [] }],
+    },
+    {
+      opcode: Opcode.BATCH,
+      type: BatchType.COUNTER,
+      consistency: Consistency.ALL,
+      children: [
+        { kind: 'prepared', id: p2, values: [Buffer.from('0000000000000001', 'hex'), int(1)] },
+        { kind: 'prepared', id: p2, values: [Buffer.from('0000000000000002', 'hex'), int(2)] },
+      ],
+      defaultTimestamp: 42n,
+    },
     { opcode: Opcode.BATCH, type: BatchType.LOGGED, consistency: Consistency.ONE, children: [] },
   ];
   for (const b of cases) {
@@ -153,7 +173,10 @@ test('BATCH (logged, unlogged, counter) with simple, prepared and mixed children
     const tb = h.target.received.slice(t0).find((x) => x.opcode === Opcode.BATCH)!.frame.body;
     // ORIGIN gets the client's bytes, TARGET the same bytes with TARGET ids in place of ORIGIN ids
     const expected = Buffer.from(ob);
-    for (const [oid, tid] of [[p1, h.target.preparedId(p1q)], [p2, h.target.preparedId(p2q)]] as const) {
+    for (const [oid, tid] of [
+      [p1, h.target.preparedId(p1q)],
+      [p2, h.target.preparedId(p2q)],
+    ] as const) {
       for (let i = expected.indexOf(oid); i >= 0; i = expected.indexOf(oid, i + 1)) tid.copy(expected, i);
     }
     assert.deepEqual(tb, expected);
@@ -161,10 +184,17 @@ test('BATCH (logged, unlogged, counter) with simple, prepared and mixed children
   }
   // a BATCH naming an unknown prepared child: UNPREPARED for that id, nothing sent
   const unknown = Buffer.alloc(16, 7);
-  const e = errorOf(await c.request({ opcode: Opcode.BATCH, type: BatchType.LOGGED, consistency: Consistency.ONE, children: [
-    { kind: 'prepared', id: p1, values: [int(1), null] },
-    { kind: 'prepared', id: unknown, values: [] },
-  ] }));
+  const e = errorOf(
+    await c.request({
+      opcode: Opcode.BATCH,
+      type: BatchType.LOGGED,
+      consistency: Consistency.ONE,
+      children: [
+        { kind: 'prepared', id: p1, values: [int(1), null] },
+        { kind: 'prepared', id: unknown, values: [] },
+      ],
+    }),
+  );
   assert.equal(e.code, ErrorCode.UNPREPARED);
   assert.deepEqual((e as { id: Buffer }).id, unknown);
   c.close();
@@ -173,12 +203,24 @@ test('BATCH (logged, unlogged, counter) with simple, prepared and mixed children
 test('paging state and result metadata of the primary pass through unchanged', async () => {
   const c = await TestClient.ready(h.proxy.port);
   const rows = Buffer.from(
-    new Writer(64).writeInt(ResultKind.ROWS).writeInt(0x0002 | 0x0004).writeInt(1).writeBytes(Buffer.from('PAGE-STATE-1')).writeInt(0).finish(),
+    new Writer(64)
+      .writeInt(ResultKind.ROWS)
+      .writeInt(0x0002 | 0x0004)
+      .writeInt(1)
+      .writeBytes(Buffer.from('PAGE-STATE-1'))
+      .writeInt(0)
+      .finish(),
   );
-  h.origin.onRequest((_f, d) => (d?.opcode === Opcode.QUERY && d.query.includes('paged_tbl') ? { opcode: Opcode.RESULT, body: rows } : undefined));
+  h.origin.onRequest((_f, d) =>
+    d?.opcode === Opcode.QUERY && d.query.includes('paged_tbl') ? { opcode: Opcode.RESULT, body: rows } : undefined,
+  );
   try {
     const o0 = h.origin.received.length;
-    const req = c.frame({ opcode: Opcode.QUERY, query: 'SELECT * FROM ks.paged_tbl', params: { consistency: Consistency.ONE, pageSize: 1, pagingState: Buffer.from('CLIENT-STATE') } });
+    const req = c.frame({
+      opcode: Opcode.QUERY,
+      query: 'SELECT * FROM ks.paged_tbl',
+      params: { consistency: Consistency.ONE, pageSize: 1, pagingState: Buffer.from('CLIENT-STATE') },
+    });
     const r = await c.send(req);
     assert.deepEqual(r.body, rows, 'RESULT body as ORIGIN sent it');
     assert.deepEqual(h.origin.received[o0]!.frame.body, req.body, 'request bytes (paging state) as the client sent them');
@@ -199,7 +241,12 @@ test('DSE_V2: EXECUTE to TARGET carries TARGET prepared id and result metadata i
     assert.deepEqual(prep.resultMetadataId, d.origin.preparedId(q));
     d.proxy.settings.set({ primaryCluster: 'TARGET' });
     const t0 = d.target.received.length;
-    const r = await c.request({ opcode: Opcode.EXECUTE, id: prep.id, resultMetadataId: prep.resultMetadataId, params: { consistency: Consistency.ONE, values: [int(1)] } });
+    const r = await c.request({
+      opcode: Opcode.EXECUTE,
+      id: prep.id,
+      resultMetadataId: prep.resultMetadataId,
+      params: { consistency: Consistency.ONE, values: [int(1)] },
+    });
     assert.equal(r.opcode, Opcode.RESULT);
     const ex = d.target.received.slice(t0).find((x) => x.opcode === Opcode.EXECUTE)!.decoded as Execute;
     assert.deepEqual(ex.id, d.target.preparedId(q));
@@ -218,15 +265,27 @@ test('envelopes: a PREPARED reply with warnings is cached; an EXECUTE with a cus
   h.origin.onRequest((_f, d) => {
     if (d?.opcode !== Opcode.PREPARE || d.query !== q) return undefined;
     const prepared: PreparedResult = {
-      opcode: Opcode.RESULT, kind: ResultKind.PREPARED, id: h.origin.preparedId(q),
-      variables: { pkIndices: [0], columns: [{ keyspace: 'ks', table: 'kv', name: 'k', type: DataTypes.int }] }, resultMetadata: { columnCount: 0 },
+      opcode: Opcode.RESULT,
+      kind: ResultKind.PREPARED,
+      id: h.origin.preparedId(q),
+      variables: { pkIndices: [0], columns: [{ keyspace: 'ks', table: 'kv', name: 'k', type: DataTypes.int }] },
+      resultMetadata: { columnCount: 0 },
     };
-    return encodeFrame({ version: ProtocolVersion.V4, isResponse: true, streamId: 0, flags: 0, warnings: ['USE <keyspace> with prepared statements is considered to be an anti-pattern'], message: prepared });
+    return encodeFrame({
+      version: ProtocolVersion.V4,
+      isResponse: true,
+      streamId: 0,
+      flags: 0,
+      warnings: ['USE <keyspace> with prepared statements is considered to be an anti-pattern'],
+      message: prepared,
+    });
   });
   // the fake server's own decoding ignores request envelopes: decode the frame here
   const executes = (s: Harness['origin']) => (f: RawFrame) => {
     if (f.opcode !== Opcode.EXECUTE) return undefined;
-    return (decodeFrame(f).message as Execute).id.equals(s.preparedId(q)) ? { opcode: Opcode.RESULT, body: voidBody() } : undefined;
+    return (decodeFrame(f).message as Execute).id.equals(s.preparedId(q))
+      ? { opcode: Opcode.RESULT, body: voidBody() }
+      : undefined;
   };
   h.target.onRequest(executes(h.target));
   h.origin.onRequest(executes(h.origin));
@@ -236,8 +295,14 @@ test('envelopes: a PREPARED reply with warnings is cached; an EXECUTE with a cus
     assert.equal(h.proxy.cache.mainSize, before + 1, 'cached despite the warnings');
     const t0 = h.target.received.length;
     const payload = { 'zdm-test': Buffer.from('kept') };
-    const ex = encodeFrame({ version: ProtocolVersion.V4, isResponse: false, streamId: 77, flags: 0, customPayload: payload,
-      message: { opcode: Opcode.EXECUTE, id, params: { consistency: Consistency.ONE, values: [int(5)] } } });
+    const ex = encodeFrame({
+      version: ProtocolVersion.V4,
+      isResponse: false,
+      streamId: 77,
+      flags: 0,
+      customPayload: payload,
+      message: { opcode: Opcode.EXECUTE, id, params: { consistency: Consistency.ONE, values: [int(5)] } },
+    });
     const exr = await c.send(ex);
     assert.equal(exr.opcode, Opcode.RESULT, JSON.stringify(exr.opcode === Opcode.ERROR ? decode(exr) : exr.opcode));
     const got = decodeFrame(h.target.received.slice(t0).find((r) => r.opcode === Opcode.EXECUTE)!.frame);

@@ -20,7 +20,13 @@ describe('protocol v5 client connections (fake clusters)', () => {
   after(async () => h.close());
 
   const connect = (opts: { compression?: 'lz4'; version?: ProtocolVersion } = {}): Promise<RawCqlClient> =>
-    RawCqlClient.connect({ host: '127.0.0.1', port: h.proxy.port, version: opts.version ?? V5, credentials: null, ...(opts.compression ? { compression: opts.compression } : {}) });
+    RawCqlClient.connect({
+      host: '127.0.0.1',
+      port: h.proxy.port,
+      version: opts.version ?? V5,
+      credentials: null,
+      ...(opts.compression ? { compression: opts.compression } : {}),
+    });
 
   it('a v5 client is carried end to end: segments towards the client and towards both clusters, LZ4 as asked', async () => {
     for (const compression of [undefined, 'lz4'] as const) {
@@ -29,9 +35,13 @@ describe('protocol v5 client connections (fake clusters)', () => {
       expectResult(await c.query("INSERT INTO ks.t (k) VALUES ('v5')"), 'INSERT');
       for (const s of [h.origin, h.target]) {
         const q = s.received.filter((r) => r.query === "INSERT INTO ks.t (k) VALUES ('v5')").at(-1);
-        assert.equal(q?.version, V5, 'the cluster got the client\'s version');
+        assert.equal(q?.version, V5, "the cluster got the client's version");
         const startup = s.received.filter((r) => r.opcode === Opcode.STARTUP).at(-1);
-        assert.equal((startup?.decoded as { options: Record<string, string> }).options['COMPRESSION'], compression, 'STARTUP unchanged');
+        assert.equal(
+          (startup?.decoded as { options: Record<string, string> }).options['COMPRESSION'],
+          compression,
+          'STARTUP unchanged',
+        );
       }
       c.close();
     }
@@ -39,7 +49,11 @@ describe('protocol v5 client connections (fake clusters)', () => {
 
   it("a cluster's PROTOCOL_ERROR after the handshake reaches the client on stream 0, once; the session goes on", async () => {
     const c = await connect();
-    h.target.onRequest((_f, d) => (d && 'query' in d && d.query.includes('proto_err') ? { opcode: Opcode.ERROR, body: errorBody(ErrorCode.PROTOCOL_ERROR, 'bad frame, says TARGET') } : undefined));
+    h.target.onRequest((_f, d) =>
+      d && 'query' in d && d.query.includes('proto_err')
+        ? { opcode: Opcode.ERROR, body: errorBody(ErrorCode.PROTOCOL_ERROR, 'bad frame, says TARGET') }
+        : undefined,
+    );
     try {
       const first = c.query("INSERT INTO ks.t (k) VALUES ('proto_err')", undefined, { timeoutMs: 0 });
       void first.catch(() => undefined);
@@ -84,7 +98,12 @@ describe('protocol v5 when one cluster stops at v4 (fake clusters)', () => {
     assert.match(errorOf(e)!.message, /^Invalid or unsupported protocol version \(5\)/);
     assert.equal(v5.segments, false);
     v5.close();
-    const v4 = await RawCqlClient.connect({ host: '127.0.0.1', port: h.proxy.port, version: ProtocolVersion.V4, credentials: null });
+    const v4 = await RawCqlClient.connect({
+      host: '127.0.0.1',
+      port: h.proxy.port,
+      version: ProtocolVersion.V4,
+      credentials: null,
+    });
     expectResult(await v4.query("INSERT INTO ks.t (k) VALUES ('v4')"), 'INSERT on v4');
     v4.close();
   });
@@ -108,7 +127,12 @@ describe('blocked_protocol_versions=v5 (fake clusters speaking v5)', () => {
     await waitFor('the same error again', () => v5.orphans.filter((f) => f.streamId === 0).length === 2);
     assert.equal(v5Startups(), before, 'nothing forwarded');
     v5.close();
-    const v4 = await RawCqlClient.connect({ host: '127.0.0.1', port: h.proxy.port, version: ProtocolVersion.V4, credentials: null });
+    const v4 = await RawCqlClient.connect({
+      host: '127.0.0.1',
+      port: h.proxy.port,
+      version: ProtocolVersion.V4,
+      credentials: null,
+    });
     expectResult(await v4.query("INSERT INTO ks.t (k) VALUES ('v4')"), 'INSERT on v4');
     v4.close();
   });

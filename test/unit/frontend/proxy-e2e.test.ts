@@ -78,7 +78,9 @@ test('200 concurrent requests: stream ids remapped and restored', async () => {
   const c = await TestClient.ready(proxy.port);
   origin.delayMs = 5;
   try {
-    const replies = await Promise.all(Array.from({ length: 200 }, (_, i) => c.send(q(`INSERT INTO ks.t (k) VALUES (${i})`, i + 1), 10_000)));
+    const replies = await Promise.all(
+      Array.from({ length: 200 }, (_, i) => c.send(q(`INSERT INTO ks.t (k) VALUES (${i})`, i + 1), 10_000)),
+    );
     replies.forEach((r, i) => {
       assert.equal(r.streamId, i + 1);
       assert.equal(r.opcode, Opcode.RESULT);
@@ -91,7 +93,10 @@ test('200 concurrent requests: stream ids remapped and restored', async () => {
 
 test("negative stream id gets a protocol error; v5 STARTUP is steered down by the (v4-only) clusters' error on stream 0", async () => {
   const c = await TestClient.connect(proxy.port);
-  const neg = RawFrame.fromParts({ version: ProtocolVersion.V4, isResponse: false, flags: 0, streamId: -1, opcode: Opcode.OPTIONS }, Buffer.alloc(0));
+  const neg = RawFrame.fromParts(
+    { version: ProtocolVersion.V4, isResponse: false, flags: 0, streamId: -1, opcode: Opcode.OPTIONS },
+    Buffer.alloc(0),
+  );
   c.socket.write(neg.bytes);
   await new Promise((r) => setTimeout(r, 100));
   const e = c.unmatched.shift() ?? (await c.send(optionsFrame(ProtocolVersion.V4, 0)).catch(() => undefined));
@@ -127,7 +132,10 @@ test("one client's garbage closes only that client", async () => {
   const good = await TestClient.ready(proxy.port);
   const bad = await TestClient.ready(proxy.port);
   // a QUERY whose body is truncated (declares a 1000-byte string)
-  const garbage = RawFrame.fromParts({ version: ProtocolVersion.V4, isResponse: false, flags: 0, streamId: 2, opcode: Opcode.QUERY }, new Writer().writeInt(1000).writeRaw(Buffer.from('SEL')).finish());
+  const garbage = RawFrame.fromParts(
+    { version: ProtocolVersion.V4, isResponse: false, flags: 0, streamId: 2, opcode: Opcode.QUERY },
+    new Writer().writeInt(1000).writeRaw(Buffer.from('SEL')).finish(),
+  );
   bad.socket.write(garbage.bytes);
   await new Promise((r) => setTimeout(r, 200));
   assert.equal(bad.closed, true, 'the bad client is closed');
@@ -144,7 +152,10 @@ test('virtual system.local / peers_v2 are answered by the proxy, unknown EXECUTE
   const pv2 = await c.send(q('SELECT * FROM system.peers_v2', 2));
   assert.deepEqual(errorOf(pv2), { code: ErrorCode.INVALID, message: 'unconfigured table peers_v2' });
   assert.equal(origin.queries().length, before, 'not forwarded');
-  const ex = RawFrame.fromParts({ version: ProtocolVersion.V4, isResponse: false, flags: 0, streamId: 3, opcode: Opcode.EXECUTE }, new Writer().writeShortBytes(Buffer.alloc(16, 0xab)).writeShort(1).writeByte(0).finish());
+  const ex = RawFrame.fromParts(
+    { version: ProtocolVersion.V4, isResponse: false, flags: 0, streamId: 3, opcode: Opcode.EXECUTE },
+    new Writer().writeShortBytes(Buffer.alloc(16, 0xab)).writeShort(1).writeByte(0).finish(),
+  );
   const u = await c.send(ex);
   assert.equal(errorOf(u).code, ErrorCode.UNPREPARED);
   assert.match(errorOf(u).message, /^Prepared query with ID abababab/);

@@ -46,12 +46,17 @@ class FakeConn {
     const i = this.pending.findIndex((x) => x.frame.streamId === stream);
     const [e] = this.pending.splice(i, 1);
     this.used--;
-    e!.onResponse(RawFrame.fromParts({ version: ProtocolVersion.V4, isResponse: true, flags: 0, streamId: stream, opcode }, Buffer.alloc(4)));
+    e!.onResponse(
+      RawFrame.fromParts({ version: ProtocolVersion.V4, isResponse: true, flags: 0, streamId: stream, opcode }, Buffer.alloc(4)),
+    );
   }
 }
 
 const frame = (stream: number) =>
-  RawFrame.fromParts({ version: ProtocolVersion.V4, isResponse: false, flags: 0, streamId: stream, opcode: Opcode.QUERY }, Buffer.alloc(8));
+  RawFrame.fromParts(
+    { version: ProtocolVersion.V4, isResponse: false, flags: 0, streamId: stream, opcode: Opcode.QUERY },
+    Buffer.alloc(8),
+  );
 const read: ForwardRoute = { type: 'forward', to: 'origin', tracking: 'read', async: false };
 const write: ForwardRoute = { type: 'forward', to: 'both', tracking: 'write', async: false };
 
@@ -175,7 +180,11 @@ test('executor: a write finds TARGET out of stream ids: OVERLOADED, nothing sent
   assert.ok(s.ex.forward(frame(1), write, s.complete), 'the first write fits');
   assert.equal(s.ex.forward(frame(2), write, s.complete), undefined, 'the second does not');
   assert.deepEqual(s.overloaded, ['2:TARGET']);
-  assert.deepEqual(s.origin.pending.map((x) => x.frame.streamId), [1], 'ORIGIN never received the refused write');
+  assert.deepEqual(
+    s.origin.pending.map((x) => x.frame.streamId),
+    [1],
+    'ORIGIN never received the refused write',
+  );
   assert.equal(s.origin.usedStreamIds, 1, "ORIGIN's reservation for the refused write was given back");
   // ORIGIN full: refused before anything is reserved on TARGET
   s.origin.capacity = 1;

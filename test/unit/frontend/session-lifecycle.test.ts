@@ -42,10 +42,20 @@ test('DSE_V2: the keyspace field of the request wins over the session keyspace',
     const c = await TestClient.ready(h.proxy.port, v);
     await c.query('USE ks');
     const n = h.origin.queries().length;
-    const r = decode(await c.request({ opcode: Opcode.QUERY, query: 'SELECT * FROM local', params: { consistency: Consistency.ONE, keyspace: 'system' } }));
+    const r = decode(
+      await c.request({
+        opcode: Opcode.QUERY,
+        query: 'SELECT * FROM local',
+        params: { consistency: Consistency.ONE, keyspace: 'system' },
+      }),
+    );
     assert.equal((r as { kind: number }).kind, ResultKind.ROWS);
     assert.equal(h.origin.queries().length, n, 'virtual: not forwarded');
-    await c.request({ opcode: Opcode.QUERY, query: 'SELECT * FROM local', params: { consistency: Consistency.ONE, keyspace: 'other' } });
+    await c.request({
+      opcode: Opcode.QUERY,
+      query: 'SELECT * FROM local',
+      params: { consistency: Consistency.ONE, keyspace: 'other' },
+    });
     assert.equal(h.origin.queries().length, n + 1, 'other.local is a user table');
     c.close();
   } finally {
@@ -59,12 +69,21 @@ test('REGISTER goes to both; only ORIGIN schema changes reach the client, once; 
     const c = await TestClient.ready(h.proxy.port);
     const r = await c.request({ opcode: Opcode.REGISTER, eventTypes: ['SCHEMA_CHANGE', 'TOPOLOGY_CHANGE', 'STATUS_CHANGE'] });
     assert.equal(r.opcode, Opcode.READY);
-    const schema = { opcode: Opcode.EVENT, type: 'SCHEMA_CHANGE', schemaChange: { changeType: 'CREATED', target: 'TABLE', keyspace: 'ks', name: 't1' } } as const;
+    const schema = {
+      opcode: Opcode.EVENT,
+      type: 'SCHEMA_CHANGE',
+      schemaChange: { changeType: 'CREATED', target: 'TABLE', keyspace: 'ks', name: 't1' },
+    } as const;
     const fromTarget = { ...schema, schemaChange: { ...schema.schemaChange, name: 'from_target' } } as const;
     h.target.pushEvent(fromTarget as never);
     h.target.pushEvent(h.target.topologyChange('NEW_NODE', '127.0.0.9'));
     h.origin.pushEvent(h.origin.topologyChange('REMOVED_NODE', '127.0.0.8'));
-    h.origin.pushEvent({ opcode: Opcode.EVENT, type: 'STATUS_CHANGE', change: 'DOWN', address: { address: '127.0.0.8', port: 9042 } });
+    h.origin.pushEvent({
+      opcode: Opcode.EVENT,
+      type: 'STATUS_CHANGE',
+      change: 'DOWN',
+      address: { address: '127.0.0.8', port: 9042 },
+    });
     h.origin.pushEvent(schema as never);
     await until(() => c.events.length >= 1, 'the schema event');
     await c.query('SELECT 1 FROM ks.t'); // events sent before this reply have arrived
@@ -104,7 +123,9 @@ test('proxy_request_timeout_ms: no reply, ids freed on the late reply, late repl
   try {
     const c = await TestClient.ready(h.proxy.port);
     h.target.onRequest((_f, d) =>
-      d?.opcode === Opcode.QUERY && d.query.includes('late_one') ? new Promise((r) => setTimeout(() => r({ opcode: Opcode.RESULT, body: voidBody() }), 400)) : undefined,
+      d?.opcode === Opcode.QUERY && d.query.includes('late_one')
+        ? new Promise((r) => setTimeout(() => r({ opcode: Opcode.RESULT, body: voidBody() }), 400))
+        : undefined,
     );
     await assert.rejects(c.query("INSERT INTO ks.t (k) VALUES ('late_one')", undefined, 350), /no reply/);
     assert.equal(h.proxy.counters.requestTimeouts, 1);
@@ -166,7 +187,9 @@ test('graceful shutdown: in-flight requests finish, new ones get OVERLOADED', as
   try {
     const c = await TestClient.ready(h.proxy.port);
     h.origin.onRequest((_f, d) =>
-      d?.opcode === Opcode.QUERY && d.query.includes('slow') ? new Promise((r) => setTimeout(() => r({ opcode: Opcode.RESULT, body: voidBody() }), 300)) : undefined,
+      d?.opcode === Opcode.QUERY && d.query.includes('slow')
+        ? new Promise((r) => setTimeout(() => r({ opcode: Opcode.RESULT, body: voidBody() }), 300))
+        : undefined,
     );
     const slow = c.query("INSERT INTO ks.t (k) VALUES ('slow')");
     await until(() => h.origin.queries().some((q) => q.includes('slow')), 'the slow request to reach ORIGIN');
@@ -187,17 +210,30 @@ test('graceful shutdown: in-flight requests finish, new ones get OVERLOADED', as
 
 test('spec 2.8: a session whose ORIGIN host leaves the topology drains and closes; others stay', async () => {
   const controls: ControlConnection[] = [];
-  const h = await startHarness({}, {}, {
-    controlConnectionFactory: (cluster, config, logger) => {
-      const c = cluster === 'ORIGIN' ? config.origin : config.target;
-      const cc = new ControlConnection({
-        cluster, contactPoints: c.contactPoints, port: c.port, connectTimeoutMs: 2000, heartbeatIntervalMs: 30000,
-        retryIntervalMinMs: 100, retryIntervalMaxMs: 1000, retryBackoffFactor: 2, topologyIndex: 0, topologyCount: 1, logger,
-      });
-      controls.push(cc);
-      return cc;
+  const h = await startHarness(
+    {},
+    {},
+    {
+      controlConnectionFactory: (cluster, config, logger) => {
+        const c = cluster === 'ORIGIN' ? config.origin : config.target;
+        const cc = new ControlConnection({
+          cluster,
+          contactPoints: c.contactPoints,
+          port: c.port,
+          connectTimeoutMs: 2000,
+          heartbeatIntervalMs: 30000,
+          retryIntervalMinMs: 100,
+          retryIntervalMaxMs: 1000,
+          retryBackoffFactor: 2,
+          topologyIndex: 0,
+          topologyCount: 1,
+          logger,
+        });
+        controls.push(cc);
+        return cc;
+      },
     },
-  });
+  );
   try {
     const c = await TestClient.ready(h.proxy.port);
     const origin = controls.find((x) => x.cluster === 'ORIGIN')!;

@@ -12,8 +12,17 @@ import { Opcode, ProtocolVersion, Consistency, ErrorCode } from '../../../src/pr
 import { errorFrame } from '../../../src/frontend/replies';
 
 const meta = (i: number): JournalMeta => ({
-  v: 1, time: new Date(0).toISOString(), failedOn: i % 2 ? 'ORIGIN' : 'TARGET', error: 'e', version: 4, opcode: Opcode.QUERY,
-  keyspace: 'ks', consistency: 'ONE', timestamp: String(1000 + i), timestampSource: 'proxy', statement: `INSERT ${i}`,
+  v: 1,
+  time: new Date(0).toISOString(),
+  failedOn: i % 2 ? 'ORIGIN' : 'TARGET',
+  error: 'e',
+  version: 4,
+  opcode: Opcode.QUERY,
+  keyspace: 'ks',
+  consistency: 'ONE',
+  timestamp: String(1000 + i),
+  timestampSource: 'proxy',
+  statement: `INSERT ${i}`,
 });
 const quiet = { info: () => undefined, warn: () => undefined, error: () => undefined };
 
@@ -26,7 +35,10 @@ test('format: records round-trip; a torn tail or a flipped byte stops the scan t
   const all = Buffer.concat(recs);
   const s = scanJournal(all);
   assert.equal(s.records.length, 3);
-  assert.deepEqual(s.records.map((r) => r.meta.statement), ['INSERT 0', 'INSERT 1', 'INSERT 2']);
+  assert.deepEqual(
+    s.records.map((r) => r.meta.statement),
+    ['INSERT 0', 'INSERT 1', 'INSERT 2'],
+  );
   assert.equal(s.records[1]!.offset, recs[0]!.length);
   assert.equal(s.records[2]!.message.toString(), 'msg-2');
   assert.equal(s.tailBytes, 0);
@@ -77,7 +89,12 @@ test('journal: full at journal_max_bytes: dropped, counted, one loud log line; n
     const errors: string[] = [];
     const dropped: string[] = [];
     const one = encodeJournalRecord(meta(0), Buffer.from('m')).length;
-    const j = new WriteJournal(dir, one * 2, { ...quiet, error: (m: string) => errors.push(m) }, { dropped: (r) => dropped.push(r) });
+    const j = new WriteJournal(
+      dir,
+      one * 2,
+      { ...quiet, error: (m: string) => errors.push(m) },
+      { dropped: (r) => dropped.push(r) },
+    );
     const r = await Promise.all([0, 2, 4, 6].map((i) => j.append(meta(i), Buffer.from('m'))));
     assert.deepEqual(r, [true, true, false, false]);
     assert.deepEqual(dropped, ['full', 'full']);
@@ -105,11 +122,18 @@ test('replay results from the done markers; a torn last line is ignored', () => 
 
 test('recorder: meta of a QUERY as sent (keyspace, consistency, timestamp from the request or the dispatch time)', () => {
   const frame = encodeFrame({
-    version: ProtocolVersion.V4, isResponse: false, streamId: 3, flags: 0,
-    message: { opcode: Opcode.QUERY, query: "INSERT INTO t (k) VALUES (1)", params: { consistency: Consistency.LOCAL_QUORUM } },
+    version: ProtocolVersion.V4,
+    isResponse: false,
+    streamId: 3,
+    flags: 0,
+    message: { opcode: Opcode.QUERY, query: 'INSERT INTO t (k) VALUES (1)', params: { consistency: Consistency.LOCAL_QUORUM } },
   });
   const e = journalEntry({
-    failedOn: 'TARGET', frame, errorReply: errorFrame(ProtocolVersion.V4, 3, ErrorCode.WRITE_TIMEOUT, 'boom'), timeoutMs: 1, keyspace: 'ks',
+    failedOn: 'TARGET',
+    frame,
+    errorReply: errorFrame(ProtocolVersion.V4, 3, ErrorCode.WRITE_TIMEOUT, 'boom'),
+    timeoutMs: 1,
+    keyspace: 'ks',
     dispatchedAtMs: 1_700_000_000_123.456,
   });
   assert.equal(e.meta.consistency, 'LOCAL_QUORUM');
@@ -118,8 +142,15 @@ test('recorder: meta of a QUERY as sent (keyspace, consistency, timestamp from t
   assert.equal(e.meta.timestampSource, 'proxy');
   assert.match(e.meta.error, /^WRITE_TIMEOUT: boom/);
   const pinned = encodeFrame({
-    version: ProtocolVersion.V4, isResponse: false, streamId: 3, flags: 0,
-    message: { opcode: Opcode.QUERY, query: 'UPDATE c SET n = n + 1 WHERE k = 1', params: { consistency: Consistency.ONE, defaultTimestamp: 42n } },
+    version: ProtocolVersion.V4,
+    isResponse: false,
+    streamId: 3,
+    flags: 0,
+    message: {
+      opcode: Opcode.QUERY,
+      query: 'UPDATE c SET n = n + 1 WHERE k = 1',
+      params: { consistency: Consistency.ONE, defaultTimestamp: 42n },
+    },
   });
   const p = journalEntry({ failedOn: 'ORIGIN', frame: pinned, timeoutMs: 1500, keyspace: '', dispatchedAtMs: 0 });
   assert.equal(p.meta.timestamp, '42');
@@ -130,8 +161,8 @@ test('recorder: meta of a QUERY as sent (keyspace, consistency, timestamp from t
 
 test('nonIdempotentReason: counters, list appends/prepends, conditional updates', () => {
   assert.ok(nonIdempotentReason('UPDATE c SET n = n + 1 WHERE k = 1'));
-  assert.ok(nonIdempotentReason('UPDATE l SET items = items + [\'x\'] WHERE k = 1'));
-  assert.ok(nonIdempotentReason('UPDATE l SET items = [\'x\'] + items WHERE k = 1'));
+  assert.ok(nonIdempotentReason("UPDATE l SET items = items + ['x'] WHERE k = 1"));
+  assert.ok(nonIdempotentReason("UPDATE l SET items = ['x'] + items WHERE k = 1"));
   assert.ok(nonIdempotentReason('INSERT INTO t (k) VALUES (1) IF NOT EXISTS'));
   assert.ok(nonIdempotentReason('UPDATE t SET v = 1 WHERE k = 1 IF v = 0'));
   assert.equal(nonIdempotentReason('INSERT INTO t (k, v) VALUES (1, 2)'), undefined);

@@ -9,25 +9,46 @@ import { RoutingSettings } from '../../../src/routing/settings';
 
 const TOKEN = 's3cret';
 
-function call(port: number, method: string, body?: string, token?: string): Promise<{ status: number; json: Record<string, unknown>; headers: http.IncomingHttpHeaders }> {
+function call(
+  port: number,
+  method: string,
+  body?: string,
+  token?: string,
+): Promise<{ status: number; json: Record<string, unknown>; headers: http.IncomingHttpHeaders }> {
   return new Promise((resolve, reject) => {
     const headers: Record<string, string> = {};
     if (token !== undefined) headers['Authorization'] = `Bearer ${token}`;
     const req = http.request({ host: '127.0.0.1', port, path: '/api/v1/routing', method, headers, agent: false }, (res) => {
       let text = '';
       res.setEncoding('utf8').on('data', (c: string) => (text += c));
-      res.on('end', () => resolve({ status: res.statusCode!, json: text ? (JSON.parse(text) as Record<string, unknown>) : {}, headers: res.headers }));
+      res.on('end', () =>
+        resolve({
+          status: res.statusCode!,
+          json: text ? (JSON.parse(text) as Record<string, unknown>) : {},
+          headers: res.headers,
+        }),
+      );
     });
     req.on('error', reject);
     req.end(body);
   });
 }
 
-async function withAdmin(token: string | undefined, settings: RoutingSettings | undefined, fn: (h: HttpServerHandle, warnings: string[]) => Promise<void>): Promise<void> {
+async function withAdmin(
+  token: string | undefined,
+  settings: RoutingSettings | undefined,
+  fn: (h: HttpServerHandle, warnings: string[]) => Promise<void>,
+): Promise<void> {
   const warnings: string[] = [];
   const noop = (): void => undefined;
   const logger = { error: noop, info: noop, debug: noop, warn: (m: string) => warnings.push(m) } as never;
-  const h = await startHttpServer({ address: '127.0.0.1', port: 0, health: () => STARTUP_HEALTH, admin: { token, routing: () => settings }, logger });
+  const h = await startHttpServer({
+    address: '127.0.0.1',
+    port: 0,
+    health: () => STARTUP_HEALTH,
+    admin: { token, routing: () => settings },
+    logger,
+  });
   try {
     await fn(h, warnings);
   } finally {
@@ -40,7 +61,13 @@ test('GET reports the state and its source (config until a change through the AP
   await withAdmin(TOKEN, s, async ({ port }) => {
     const r = await call(port, 'GET');
     assert.equal(r.status, 200);
-    assert.deepEqual(r.json, { primary_cluster: 'ORIGIN', read_mode: 'PRIMARY_ONLY', system_queries_mode: 'ORIGIN', source: 'config', changed_at: null });
+    assert.deepEqual(r.json, {
+      primary_cluster: 'ORIGIN',
+      read_mode: 'PRIMARY_ONLY',
+      system_queries_mode: 'ORIGIN',
+      source: 'config',
+      changed_at: null,
+    });
   });
 });
 
@@ -49,7 +76,12 @@ test('POST with the token changes the settings at once, logged; the answer carri
   const changes: unknown[] = [];
   s.on('change', (next, prev, source) => changes.push({ next, prev, source }));
   await withAdmin(TOKEN, s, async ({ port }, warnings) => {
-    const r = await call(port, 'POST', JSON.stringify({ primary_cluster: 'target', read_mode: 'DUAL_ASYNC_ON_SECONDARY' }), TOKEN);
+    const r = await call(
+      port,
+      'POST',
+      JSON.stringify({ primary_cluster: 'target', read_mode: 'DUAL_ASYNC_ON_SECONDARY' }),
+      TOKEN,
+    );
     assert.equal(r.status, 200);
     assert.equal(r.json['primary_cluster'], 'TARGET');
     assert.equal(r.json['read_mode'], 'DUAL_ASYNC_ON_SECONDARY');
@@ -59,7 +91,10 @@ test('POST with the token changes the settings at once, logged; the answer carri
     assert.equal(s.primaryCluster, 'TARGET');
     assert.equal(s.readMode, 'DUAL_ASYNC_ON_SECONDARY');
     assert.equal(changes.length, 1);
-    assert.match(warnings.join('\n'), /routing changed by 127\.0\.0\.1:\d+: primary_cluster ORIGIN -> TARGET, read_mode PRIMARY_ONLY -> DUAL_ASYNC_ON_SECONDARY/);
+    assert.match(
+      warnings.join('\n'),
+      /routing changed by 127\.0\.0\.1:\d+: primary_cluster ORIGIN -> TARGET, read_mode PRIMARY_ONLY -> DUAL_ASYNC_ON_SECONDARY/,
+    );
     // the same again: 200, nothing changed, no event
     const again = await call(port, 'POST', JSON.stringify({ primary_cluster: 'TARGET' }), TOKEN);
     assert.equal(again.json['changed'], false);

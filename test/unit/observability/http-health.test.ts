@@ -6,7 +6,10 @@ import { startHttpServer, type HttpServerHandle } from '../../../src/observabili
 import { performHealthCheck, STARTUP_HEALTH, type HealthSource } from '../../../src/observability/health';
 import { PrometheusProxyMetrics, NoopProxyMetrics, type ProxyMetrics } from '../../../src/observability/metrics';
 
-interface LogEntry { level: string; msg: string }
+interface LogEntry {
+  level: string;
+  msg: string;
+}
 function fakeLogger() {
   const entries: LogEntry[] = [];
   const mk = (level: string) => (a: unknown, b?: unknown) => {
@@ -15,7 +18,11 @@ function fakeLogger() {
   return { entries, logger: { error: mk('error'), info: mk('info'), debug: mk('debug'), warn: mk('warn') } as never };
 }
 
-function request(port: number, path: string, method = 'GET'): Promise<{ status: number; body: string; type: string | undefined }> {
+function request(
+  port: number,
+  path: string,
+  method = 'GET',
+): Promise<{ status: number; body: string; type: string | undefined }> {
   return new Promise((resolve, reject) => {
     const req = http.request({ host: '127.0.0.1', port, path, method, agent: false }, (res) => {
       let body = '';
@@ -39,13 +46,23 @@ function running(originFailures: number, targetFailures: number, originEndpoint?
 }
 
 async function withServer(
-  opts: { metrics?: () => ProxyMetrics | undefined; metricsEnabled?: boolean; health: () => HealthSource | undefined; threshold?: number },
+  opts: {
+    metrics?: () => ProxyMetrics | undefined;
+    metricsEnabled?: boolean;
+    health: () => HealthSource | undefined;
+    threshold?: number;
+  },
   fn: (h: HttpServerHandle) => Promise<void>,
 ): Promise<void> {
   const { logger } = fakeLogger();
   const h = await startHttpServer({
-    address: '127.0.0.1', port: 0, metrics: opts.metrics, metricsEnabled: opts.metricsEnabled, health: opts.health,
-    heartbeatFailureThreshold: opts.threshold, logger,
+    address: '127.0.0.1',
+    port: 0,
+    metrics: opts.metrics,
+    metricsEnabled: opts.metricsEnabled,
+    health: opts.health,
+    heartbeatFailureThreshold: opts.threshold,
+    logger,
   });
   try {
     assert.equal(h.listening, true);
@@ -80,7 +97,9 @@ test('health() returning undefined and SHUTDOWN state both read as STARTUP', asy
     assert.deepEqual(JSON.parse(r.body), { OriginStatus: null, TargetStatus: null, Status: 'STARTUP' });
   });
   assert.deepEqual(performHealthCheck({ state: 'SHUTDOWN', controlConnections: running(0, 0).controlConnections }, 1), {
-    OriginStatus: null, TargetStatus: null, Status: 'STARTUP',
+    OriginStatus: null,
+    TargetStatus: null,
+    Status: 'STARTUP',
   });
 });
 
@@ -150,7 +169,11 @@ test('/metrics: 200 Prometheus text when up; 503 again after close (shutdown); q
     const r = await request(port, '/metrics?x=1');
     assert.equal(r.status, 200);
     assert.match(r.type ?? '', /^text\/plain/);
-    assert.ok(r.body.includes('# HELP zdm_proxy_request_duration_seconds Histogram that tracks the latency of requests at proxy entry point'));
+    assert.ok(
+      r.body.includes(
+        '# HELP zdm_proxy_request_duration_seconds Histogram that tracks the latency of requests at proxy entry point',
+      ),
+    );
     assert.ok(r.body.includes('zdm_origin_connections_total{node="127.0.0.1:9042"} 1'));
     assert.ok(r.body.includes('process_cpu_user_seconds_total'));
     metrics.close();
@@ -199,7 +222,10 @@ test('port already in use: error logged, not listening, close() still resolves',
     const h = await startHttpServer({ address: '127.0.0.1', port, health: () => STARTUP_HEALTH, logger });
     assert.equal(h.listening, false);
     assert.equal(h.port, 0);
-    assert.ok(entries.some((e) => e.level === 'error' && e.msg.includes(`127.0.0.1:${port}`)), JSON.stringify(entries));
+    assert.ok(
+      entries.some((e) => e.level === 'error' && e.msg.includes(`127.0.0.1:${port}`)),
+      JSON.stringify(entries),
+    );
     await h.close();
   } finally {
     await new Promise<void>((r) => blocker.close(() => r()));
@@ -211,10 +237,12 @@ test('close() ends an idle keep-alive connection and resolves', async () => {
   const h = await startHttpServer({ address: '127.0.0.1', port: 0, health: () => STARTUP_HEALTH, logger, closeGraceMs: 100 });
   const agent = new http.Agent({ keepAlive: true });
   await new Promise<void>((resolve, reject) => {
-    http.get({ host: '127.0.0.1', port: h.port, path: '/health/liveness', agent }, (res) => {
-      res.resume();
-      res.on('end', () => resolve());
-    }).on('error', reject);
+    http
+      .get({ host: '127.0.0.1', port: h.port, path: '/health/liveness', agent }, (res) => {
+        res.resume();
+        res.on('end', () => resolve());
+      })
+      .on('error', reject);
   });
   await h.close();
   agent.destroy();

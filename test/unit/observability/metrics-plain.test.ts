@@ -31,7 +31,13 @@ function reference() {
     inflight.set({ type }, 0);
   }
   const node = (prefix: string, help: string, usedHelp: string, buckets: number[]) => ({
-    duration: new Histogram({ name: `zdm_${prefix}_request_duration_seconds`, help, labelNames: ['node', 'type'] as const, buckets, registers }),
+    duration: new Histogram({
+      name: `zdm_${prefix}_request_duration_seconds`,
+      help,
+      labelNames: ['node', 'type'] as const,
+      buckets,
+      registers,
+    }),
     used: new Gauge({ name: `zdm_${prefix}_used_stream_ids_total`, help: usedHelp, labelNames: ['node'] as const, registers }),
   });
   const origin = node(
@@ -98,7 +104,7 @@ test('plain-number metrics expose exactly what prom-client children would for th
 
   // deterministic pseudo-random sequence, values on and between bucket bounds and above the last one
   let seed = 12345;
-  const rnd = () => ((seed = (seed * 1103515245 + 12345) % 2147483648) / 2147483648);
+  const rnd = () => (seed = (seed * 1103515245 + 12345) % 2147483648) / 2147483648;
   const values = [0, 0.001, 0.0015, 0.01, 0.05, 0.1, 0.2, 1, 3, 1e-7];
   for (let i = 0; i < 2000; i++) {
     const type = PROXY_REQUEST_TYPES[Math.floor(rnd() * 3)]!;

@@ -15,45 +15,164 @@ import { ErrorCode } from '../../../src/protocol/constants';
 // not derived from the implementation. `X` = origin | target | async.
 type Row = { name: string; type: 'counter' | 'gauge' | 'histogram'; labels: string[]; help: string };
 const PROXY_LEVEL: Row[] = [
-  { name: 'proxy_failed_connections_total', type: 'counter', labels: ['cluster'], help: 'Running total of failed requests due to inability to connect to given cluster' },
+  {
+    name: 'proxy_failed_connections_total',
+    type: 'counter',
+    labels: ['cluster'],
+    help: 'Running total of failed requests due to inability to connect to given cluster',
+  },
   { name: 'proxy_failed_reads_total', type: 'counter', labels: ['cluster'], help: 'Running total of failed reads' },
   { name: 'proxy_failed_writes_total', type: 'counter', labels: ['failed_on'], help: 'Running total of failed writes' },
-  { name: 'proxy_request_duration_seconds', type: 'histogram', labels: ['type'], help: 'Histogram that tracks the latency of requests at proxy entry point' },
-  { name: 'proxy_inflight_requests_total', type: 'gauge', labels: ['type'], help: 'Number of requests currently in flight in the proxy' },
-  { name: 'pscache_entries_total', type: 'gauge', labels: [], help: 'Number of entries currently in the prepared statement cache' },
-  { name: 'pscache_miss_total', type: 'counter', labels: [], help: 'Running total of prepared statement cache misses in the proxy' },
+  {
+    name: 'proxy_request_duration_seconds',
+    type: 'histogram',
+    labels: ['type'],
+    help: 'Histogram that tracks the latency of requests at proxy entry point',
+  },
+  {
+    name: 'proxy_inflight_requests_total',
+    type: 'gauge',
+    labels: ['type'],
+    help: 'Number of requests currently in flight in the proxy',
+  },
+  {
+    name: 'pscache_entries_total',
+    type: 'gauge',
+    labels: [],
+    help: 'Number of entries currently in the prepared statement cache',
+  },
+  {
+    name: 'pscache_miss_total',
+    type: 'counter',
+    labels: [],
+    help: 'Running total of prepared statement cache misses in the proxy',
+  },
   { name: 'client_connections_total', type: 'gauge', labels: [], help: 'Number of client connections currently open' },
 ];
 const NODE_LEVEL: Record<'origin' | 'target' | 'async', Row[]> = {
   origin: [
-    { name: 'origin_requests_failed_total', type: 'counter', labels: ['error', 'node'], help: 'Running total of requests that failed on Origin Cluster' },
-    { name: 'origin_request_duration_seconds', type: 'histogram', labels: ['node', 'type'], help: 'Histogram that tracks the latency of requests sent to origin clusters at cluster connector level' },
-    { name: 'origin_connections_total', type: 'gauge', labels: ['node'], help: 'Number of connections to Origin Cassandra currently open' },
-    { name: 'origin_failed_connections_total', type: 'counter', labels: ['node'], help: 'Number of failed connection attempts to Origin Cassandra' },
-    { name: 'origin_used_stream_ids_total', type: 'gauge', labels: ['node'], help: 'Number of used stream ids in Origin connections' },
+    {
+      name: 'origin_requests_failed_total',
+      type: 'counter',
+      labels: ['error', 'node'],
+      help: 'Running total of requests that failed on Origin Cluster',
+    },
+    {
+      name: 'origin_request_duration_seconds',
+      type: 'histogram',
+      labels: ['node', 'type'],
+      help: 'Histogram that tracks the latency of requests sent to origin clusters at cluster connector level',
+    },
+    {
+      name: 'origin_connections_total',
+      type: 'gauge',
+      labels: ['node'],
+      help: 'Number of connections to Origin Cassandra currently open',
+    },
+    {
+      name: 'origin_failed_connections_total',
+      type: 'counter',
+      labels: ['node'],
+      help: 'Number of failed connection attempts to Origin Cassandra',
+    },
+    {
+      name: 'origin_used_stream_ids_total',
+      type: 'gauge',
+      labels: ['node'],
+      help: 'Number of used stream ids in Origin connections',
+    },
   ],
   target: [
-    { name: 'target_requests_failed_total', type: 'counter', labels: ['error', 'node'], help: 'Running total of requests that failed on Target Cluster' },
-    { name: 'target_request_duration_seconds', type: 'histogram', labels: ['node', 'type'], help: 'Histogram that tracks the latency of requests sent to target clusters at cluster connector level' },
-    { name: 'target_connections_total', type: 'gauge', labels: ['node'], help: 'Number of connections to Target Cassandra currently open' },
-    { name: 'target_failed_connections_total', type: 'counter', labels: ['node'], help: 'Number of failed connection attempts to Target Cassandra' },
-    { name: 'target_used_stream_ids_total', type: 'gauge', labels: ['node'], help: 'Number of used stream ids in Target connections' },
+    {
+      name: 'target_requests_failed_total',
+      type: 'counter',
+      labels: ['error', 'node'],
+      help: 'Running total of requests that failed on Target Cluster',
+    },
+    {
+      name: 'target_request_duration_seconds',
+      type: 'histogram',
+      labels: ['node', 'type'],
+      help: 'Histogram that tracks the latency of requests sent to target clusters at cluster connector level',
+    },
+    {
+      name: 'target_connections_total',
+      type: 'gauge',
+      labels: ['node'],
+      help: 'Number of connections to Target Cassandra currently open',
+    },
+    {
+      name: 'target_failed_connections_total',
+      type: 'counter',
+      labels: ['node'],
+      help: 'Number of failed connection attempts to Target Cassandra',
+    },
+    {
+      name: 'target_used_stream_ids_total',
+      type: 'gauge',
+      labels: ['node'],
+      help: 'Number of used stream ids in Target connections',
+    },
   ],
   async: [
-    { name: 'async_requests_failed_total', type: 'counter', labels: ['error', 'node'], help: 'Running total of requests that failed on Async Connector' },
-    { name: 'async_request_duration_seconds', type: 'histogram', labels: ['node', 'type'], help: 'Histogram that tracks the latency of async requests at async cluster connector level' },
-    { name: 'async_connections_total', type: 'gauge', labels: ['node'], help: 'Number of connections currently open for async requests' },
+    {
+      name: 'async_requests_failed_total',
+      type: 'counter',
+      labels: ['error', 'node'],
+      help: 'Running total of requests that failed on Async Connector',
+    },
+    {
+      name: 'async_request_duration_seconds',
+      type: 'histogram',
+      labels: ['node', 'type'],
+      help: 'Histogram that tracks the latency of async requests at async cluster connector level',
+    },
+    {
+      name: 'async_connections_total',
+      type: 'gauge',
+      labels: ['node'],
+      help: 'Number of connections currently open for async requests',
+    },
     // help text of async_failed_connections_total is not quoted by the spec: only name/type/labels are checked for it.
     { name: 'async_failed_connections_total', type: 'counter', labels: ['node'], help: '' },
-    { name: 'async_used_stream_ids_total', type: 'gauge', labels: ['node'], help: 'Number of used stream ids in Async connections' },
-    { name: 'async_inflight_requests_total', type: 'gauge', labels: ['node'], help: 'Number of async requests currently in flight' },
+    {
+      name: 'async_used_stream_ids_total',
+      type: 'gauge',
+      labels: ['node'],
+      help: 'Number of used stream ids in Async connections',
+    },
+    {
+      name: 'async_inflight_requests_total',
+      type: 'gauge',
+      labels: ['node'],
+      help: 'Number of async requests currently in flight',
+    },
     // extension (upstream only logs skipped async requests): the drop counter the dual-read issue asks for
-    { name: 'async_requests_dropped_total', type: 'counter', labels: ['node'], help: 'Number of async reads dropped because the async connector was saturated (extension, not in upstream)' },
+    {
+      name: 'async_requests_dropped_total',
+      type: 'counter',
+      labels: ['node'],
+      help: 'Number of async reads dropped because the async connector was saturated (extension, not in upstream)',
+    },
   ],
 };
-const ERROR_CLASSES = ['client_timeout', 'read_timeout', 'read_failure', 'write_timeout', 'write_failure', 'overloaded', 'unavailable', 'unprepared', 'other'];
+const ERROR_CLASSES = [
+  'client_timeout',
+  'read_timeout',
+  'read_failure',
+  'write_timeout',
+  'write_failure',
+  'overloaded',
+  'unavailable',
+  'unprepared',
+  'other',
+];
 
-interface Family { type: string; help: string; samples: { name: string; labels: Record<string, string>; value: number }[] }
+interface Family {
+  type: string;
+  help: string;
+  samples: { name: string; labels: Record<string, string>; value: number }[];
+}
 
 /** Minimal parser of the Prometheus text format (enough for prom-client's output). */
 function parse(text: string): Map<string, Family> {
@@ -67,9 +186,17 @@ function parse(text: string): Map<string, Family> {
   for (const line of text.split('\n')) {
     if (!line) continue;
     let m = /^# HELP (\S+) (.*)$/.exec(line);
-    if (m) { current = m[1]; fam(current).help = m[2]; continue; }
+    if (m) {
+      current = m[1];
+      fam(current).help = m[2];
+      continue;
+    }
     m = /^# TYPE (\S+) (\S+)$/.exec(line);
-    if (m) { current = m[1]; fam(current).type = m[2]; continue; }
+    if (m) {
+      current = m[1];
+      fam(current).type = m[2];
+      continue;
+    }
     m = /^([a-zA-Z_:][a-zA-Z0-9_:]*)(?:\{(.*)\})? (\S+)$/.exec(line);
     assert.ok(m, `unparsable line: ${line}`);
     const labels: Record<string, string> = {};
@@ -83,11 +210,18 @@ async function scrape(m: PrometheusProxyMetrics): Promise<Map<string, Family>> {
   return parse(await m.metricsText());
 }
 
-function value(fams: Map<string, Family>, family: string, sample: string, labels: Record<string, string> = {}): number | undefined {
+function value(
+  fams: Map<string, Family>,
+  family: string,
+  sample: string,
+  labels: Record<string, string> = {},
+): number | undefined {
   const f = fams.get(family);
   if (!f) return undefined;
   const s = f.samples.find(
-    (x) => x.name === sample && Object.keys(labels).every((k) => x.labels[k] === labels[k]) &&
+    (x) =>
+      x.name === sample &&
+      Object.keys(labels).every((k) => x.labels[k] === labels[k]) &&
       Object.keys(x.labels).filter((k) => k !== 'le').length === Object.keys(labels).filter((k) => k !== 'le').length,
   );
   return s?.value;
@@ -101,7 +235,9 @@ function checkFamily(fams: Map<string, Family>, prefix: string, row: Row): void 
   if (row.help) assert.equal(f.help, row.help, `${full} help`);
   assert.ok(f.samples.length > 0, `${full} has no series`);
   for (const s of f.samples) {
-    const names = Object.keys(s.labels).filter((k) => k !== 'le').sort();
+    const names = Object.keys(s.labels)
+      .filter((k) => k !== 'le')
+      .sort();
     assert.deepEqual(names, [...row.labels].sort(), `${full} labels of ${s.name}`);
   }
 }
@@ -130,7 +266,11 @@ test('proxy-level families: names, types, labels, help texts; every series start
 
 test('node-level families per group: names, types, labels, help; all error classes and both types at 0', async () => {
   const m = new PrometheusProxyMetrics({ defaultCollectors: false });
-  const groups: [NodeGroup, 'origin' | 'target' | 'async'][] = [['ORIGIN', 'origin'], ['TARGET', 'target'], ['ASYNC', 'async']];
+  const groups: [NodeGroup, 'origin' | 'target' | 'async'][] = [
+    ['ORIGIN', 'origin'],
+    ['TARGET', 'target'],
+    ['ASYNC', 'async'],
+  ];
   for (const [g] of groups) m.node(g, '127.0.1.1:9042');
   const fams = await scrape(m);
   for (const [, p] of groups) {
@@ -139,7 +279,13 @@ test('node-level families per group: names, types, labels, help; all error class
     assert.deepEqual(f.samples.map((s) => s.labels.error).sort(), [...ERROR_CLASSES].sort());
     assert.ok(f.samples.every((s) => s.value === 0 && s.labels.node === '127.0.1.1:9042'));
     for (const type of ['reads', 'writes'])
-      assert.equal(value(fams, `zdm_${p}_request_duration_seconds`, `zdm_${p}_request_duration_seconds_count`, { node: '127.0.1.1:9042', type }), 0);
+      assert.equal(
+        value(fams, `zdm_${p}_request_duration_seconds`, `zdm_${p}_request_duration_seconds_count`, {
+          node: '127.0.1.1:9042',
+          type,
+        }),
+        0,
+      );
     assert.equal(value(fams, `zdm_${p}_connections_total`, `zdm_${p}_connections_total`, { node: '127.0.1.1:9042' }), 0);
   }
   assert.equal(fams.get('zdm_origin_inflight_requests_total'), undefined, 'no node-level in-flight gauge for origin');
@@ -165,12 +311,19 @@ test('recording: request lifecycle, failures, connections, stream ids, pscache, 
   const o = m.node('ORIGIN', '10.0.0.1:9042');
   const t = m.node('TARGET', '10.0.0.2:9042');
   const a = m.node('ASYNC', '10.0.0.2:9042');
-  o.connectionOpened(); t.connectionOpened(); a.connectionOpened();
-  o.connectionOpened(); o.connectionClosed();
+  o.connectionOpened();
+  t.connectionOpened();
+  a.connectionOpened();
+  o.connectionOpened();
+  o.connectionClosed();
   m.requestStarted('writes');
   m.requestStarted('reads_origin');
-  o.streamIdAcquired(); o.streamIdAcquired(); o.streamIdAcquired(); o.streamIdReleased();
-  t.addUsedStreamIds(5); t.addUsedStreamIds(-2);
+  o.streamIdAcquired();
+  o.streamIdAcquired();
+  o.streamIdAcquired();
+  o.streamIdReleased();
+  t.addUsedStreamIds(5);
+  t.addUsedStreamIds(-2);
   o.observeRequest('writes', 0.05);
   t.observeRequest('writes', 0.06);
   t.requestFailed(ErrorCode.WRITE_TIMEOUT);
@@ -184,8 +337,11 @@ test('recording: request lifecycle, failures, connections, stream ids, pscache, 
   m.clusterConnectionFailed('ORIGIN');
   o.connectionFailed();
   m.preparedCacheMiss();
-  a.asyncRequestStarted(); a.asyncRequestStarted(); a.asyncRequestFinished();
-  a.asyncRequestDropped(); a.asyncRequestDropped();
+  a.asyncRequestStarted();
+  a.asyncRequestStarted();
+  a.asyncRequestFinished();
+  a.asyncRequestDropped();
+  a.asyncRequestDropped();
   o.asyncRequestDropped(); // no-op for ORIGIN
   a.observeRequest('reads', 0.01);
   a.requestFailed(ErrorCode.UNPREPARED);
@@ -206,8 +362,22 @@ test('recording: request lifecycle, failures, connections, stream ids, pscache, 
   assert.equal(v('zdm_proxy_request_duration_seconds', { type: 'writes' }, 'zdm_proxy_request_duration_seconds_sum'), 0.07);
   assert.equal(v('zdm_origin_used_stream_ids_total', { node: '10.0.0.1:9042' }), 2);
   assert.equal(v('zdm_target_used_stream_ids_total', { node: '10.0.0.2:9042' }), 3);
-  assert.equal(v('zdm_origin_request_duration_seconds', { node: '10.0.0.1:9042', type: 'writes' }, 'zdm_origin_request_duration_seconds_count'), 1);
-  assert.equal(v('zdm_origin_request_duration_seconds', { node: '10.0.0.1:9042', type: 'reads' }, 'zdm_origin_request_duration_seconds_count'), 0);
+  assert.equal(
+    v(
+      'zdm_origin_request_duration_seconds',
+      { node: '10.0.0.1:9042', type: 'writes' },
+      'zdm_origin_request_duration_seconds_count',
+    ),
+    1,
+  );
+  assert.equal(
+    v(
+      'zdm_origin_request_duration_seconds',
+      { node: '10.0.0.1:9042', type: 'reads' },
+      'zdm_origin_request_duration_seconds_count',
+    ),
+    0,
+  );
   assert.equal(v('zdm_target_requests_failed_total', { error: 'write_timeout', node: '10.0.0.2:9042' }), 1);
   assert.equal(v('zdm_origin_requests_failed_total', { error: 'client_timeout', node: '10.0.0.1:9042' }), 1);
   assert.equal(v('zdm_proxy_failed_writes_total', { failed_on: 'target' }), 1);
@@ -219,7 +389,10 @@ test('recording: request lifecycle, failures, connections, stream ids, pscache, 
   assert.equal(v('zdm_origin_failed_connections_total', { node: '10.0.0.1:9042' }), 1);
   assert.equal(v('zdm_async_inflight_requests_total', { node: '10.0.0.2:9042' }), 1);
   assert.equal(v('zdm_async_requests_dropped_total', { node: '10.0.0.2:9042' }), 2);
-  assert.equal(v('zdm_async_request_duration_seconds', { node: '10.0.0.2:9042', type: 'reads' }, 'zdm_async_request_duration_seconds_count'), 1);
+  assert.equal(
+    v('zdm_async_request_duration_seconds', { node: '10.0.0.2:9042', type: 'reads' }, 'zdm_async_request_duration_seconds_count'),
+    1,
+  );
   assert.equal(v('zdm_async_requests_failed_total', { error: 'unprepared', node: '10.0.0.2:9042' }), 1);
   assert.equal(v('zdm_async_requests_failed_total', { error: 'other', node: '10.0.0.2:9042' }), 1);
   m.close();
@@ -227,9 +400,19 @@ test('recording: request lifecycle, failures, connections, stream ids, pscache, 
 
 test('errorClassOf maps every listed ERROR code and defaults to other', () => {
   const table: [number, string][] = [
-    [0x1200, 'read_timeout'], [0x1300, 'read_failure'], [0x1100, 'write_timeout'], [0x1500, 'write_failure'],
-    [0x1001, 'overloaded'], [0x1000, 'unavailable'], [0x2500, 'unprepared'],
-    [0x0000, 'other'], [0x000a, 'other'], [0x2000, 'other'], [0x2200, 'other'], [0x1700, 'other'], [0x1002, 'other'],
+    [0x1200, 'read_timeout'],
+    [0x1300, 'read_failure'],
+    [0x1100, 'write_timeout'],
+    [0x1500, 'write_failure'],
+    [0x1001, 'overloaded'],
+    [0x1000, 'unavailable'],
+    [0x2500, 'unprepared'],
+    [0x0000, 'other'],
+    [0x000a, 'other'],
+    [0x2000, 'other'],
+    [0x2200, 'other'],
+    [0x1700, 'other'],
+    [0x1002, 'other'],
   ];
   for (const [code, cls] of table) assert.equal(errorClassOf(code), cls, `code 0x${code.toString(16)}`);
 });
@@ -248,10 +431,15 @@ test('configured buckets honoured: proxy level and origin use ORIGIN buckets, ta
     defaultCollectors: false,
     buckets: { origin: [0.001, 0.5], target: [0.002, 0.2, 2], asyncRead: [0.25] },
   });
-  m.node('ORIGIN', 'n:1'); m.node('TARGET', 'n:1'); m.node('ASYNC', 'n:1');
+  m.node('ORIGIN', 'n:1');
+  m.node('TARGET', 'n:1');
+  m.node('ASYNC', 'n:1');
   const f = await scrape(m);
   const les = (fam: string, labels: Record<string, string>) =>
-    f.get(fam)!.samples.filter((s) => s.name === `${fam}_bucket` && Object.entries(labels).every(([k, v]) => s.labels[k] === v)).map((s) => s.labels.le);
+    f
+      .get(fam)!
+      .samples.filter((s) => s.name === `${fam}_bucket` && Object.entries(labels).every(([k, v]) => s.labels[k] === v))
+      .map((s) => s.labels.le);
   assert.deepEqual(les('zdm_proxy_request_duration_seconds', { type: 'reads_target' }), ['0.001', '0.5', '+Inf']);
   assert.deepEqual(les('zdm_proxy_request_duration_seconds', { type: 'writes' }), ['0.001', '0.5', '+Inf']);
   assert.deepEqual(les('zdm_origin_request_duration_seconds', { type: 'reads' }), ['0.001', '0.5', '+Inf']);
@@ -263,23 +451,34 @@ test('configured buckets honoured: proxy level and origin use ORIGIN buckets, ta
 test('default buckets are upstream defaults (ms / 1000)', async () => {
   const m = new PrometheusProxyMetrics({ defaultCollectors: false });
   const f = await scrape(m);
-  const les = f.get('zdm_proxy_request_duration_seconds')!.samples
-    .filter((s) => s.name.endsWith('_bucket') && s.labels.type === 'writes').map((s) => (s.labels.le === '+Inf' ? Infinity : Number(s.labels.le)));
+  const les = f
+    .get('zdm_proxy_request_duration_seconds')!
+    .samples.filter((s) => s.name.endsWith('_bucket') && s.labels.type === 'writes')
+    .map((s) => (s.labels.le === '+Inf' ? Infinity : Number(s.labels.le)));
   const expected = [1, 4, 7, 10, 25, 40, 60, 80, 100, 150, 250, 500, 1000, 2500, 5000, 10000, 15000].map((x) => x / 1000);
   assert.deepEqual(les, [...expected, Infinity]);
   m.close();
 });
 
 test('unsorted or empty buckets are rejected at creation', () => {
-  assert.throws(() => new PrometheusProxyMetrics({ defaultCollectors: false, buckets: { target: [0.5, 0.1] } }), /target latency buckets/);
-  assert.throws(() => new PrometheusProxyMetrics({ defaultCollectors: false, buckets: { asyncRead: [] } }), /async read latency buckets/);
+  assert.throws(
+    () => new PrometheusProxyMetrics({ defaultCollectors: false, buckets: { target: [0.5, 0.1] } }),
+    /target latency buckets/,
+  );
+  assert.throws(
+    () => new PrometheusProxyMetrics({ defaultCollectors: false, buckets: { asyncRead: [] } }),
+    /async read latency buckets/,
+  );
 });
 
 test('prefix honoured for every family', async () => {
   const m = new PrometheusProxyMetrics({ prefix: 'myproxy', defaultCollectors: false });
-  m.node('ORIGIN', 'x:1'); m.node('TARGET', 'x:1'); m.node('ASYNC', 'x:1');
+  m.node('ORIGIN', 'x:1');
+  m.node('TARGET', 'x:1');
+  m.node('ASYNC', 'x:1');
   const f = await scrape(m);
-  for (const row of [...PROXY_LEVEL, ...NODE_LEVEL.origin, ...NODE_LEVEL.target, ...NODE_LEVEL.async]) checkFamily(f, 'myproxy', row);
+  for (const row of [...PROXY_LEVEL, ...NODE_LEVEL.origin, ...NODE_LEVEL.target, ...NODE_LEVEL.async])
+    checkFamily(f, 'myproxy', row);
   for (const name of f.keys()) assert.ok(name.startsWith('myproxy_'), name);
   m.close();
 });
@@ -336,17 +535,36 @@ test('no-op implementation: same interface, nothing recorded, createProxyMetrics
   assert.equal(off.registry, undefined);
   const n = off.node('ASYNC', 'n:1');
   assert.equal(off.node('ASYNC', 'n:2'), n);
-  n.observeRequest('reads', 1); n.requestFailed(0x1200); n.clientTimeout(); n.connectionOpened(); n.connectionClosed();
-  n.connectionFailed(); n.streamIdAcquired(); n.streamIdReleased(); n.addUsedStreamIds(3); n.asyncRequestStarted(); n.asyncRequestFinished();
+  n.observeRequest('reads', 1);
+  n.requestFailed(0x1200);
+  n.clientTimeout();
+  n.connectionOpened();
+  n.connectionClosed();
+  n.connectionFailed();
+  n.streamIdAcquired();
+  n.streamIdReleased();
+  n.addUsedStreamIds(3);
+  n.asyncRequestStarted();
+  n.asyncRequestFinished();
   n.requestFailedWithClass('other');
-  off.requestStarted('writes'); off.requestFinished('writes', 1); off.requestAbandoned('writes'); off.readFailed('ORIGIN');
-  off.writeFailed(true, true); off.writeFailedOn('both'); off.clusterConnectionFailed('TARGET'); off.preparedCacheMiss();
-  off.setClientConnectionsSource(() => 1); off.setPreparedCacheEntriesSource(() => 1);
+  off.requestStarted('writes');
+  off.requestFinished('writes', 1);
+  off.requestAbandoned('writes');
+  off.readFailed('ORIGIN');
+  off.writeFailed(true, true);
+  off.writeFailedOn('both');
+  off.clusterConnectionFailed('TARGET');
+  off.preparedCacheMiss();
+  off.setClientConnectionsSource(() => 1);
+  off.setPreparedCacheEntriesSource(() => 1);
   assert.equal(await off.metricsText(), '');
   off.close();
 
   const on = createProxyMetrics(
-    { settings: { metrics_enabled: true, metrics_prefix: 'pfx' }, latencyBuckets: { origin: [0.3], target: [0.4], asyncRead: [0.5] } },
+    {
+      settings: { metrics_enabled: true, metrics_prefix: 'pfx' },
+      latencyBuckets: { origin: [0.3], target: [0.4], asyncRead: [0.5] },
+    },
     { defaultCollectors: false },
   );
   assert.ok(on instanceof PrometheusProxyMetrics);

@@ -15,7 +15,13 @@ import {
   supportsVersion,
 } from '../../../src/protocol/compression';
 
-const BODY_VERSIONS = [ProtocolVersion.V2, ProtocolVersion.V3, ProtocolVersion.V4, ProtocolVersion.DSE_V1, ProtocolVersion.DSE_V2];
+const BODY_VERSIONS = [
+  ProtocolVersion.V2,
+  ProtocolVersion.V3,
+  ProtocolVersion.V4,
+  ProtocolVersion.DSE_V1,
+  ProtocolVersion.DSE_V2,
+];
 
 function isCompressionError(e: unknown): boolean {
   return e instanceof ProtocolError && e.code === 'compression';
@@ -101,13 +107,16 @@ test('LZ4 block decoding refuses a declared length that does not match', () => {
 
 test('LZ4 block decoding refuses every truncation of a valid block', () => {
   fc.assert(
-    fc.property(bodies.filter((b) => b.length > 0), (src) => {
-      const z = lz4CompressBlock(src);
-      for (const cut of new Set([0, 1, 2, z.length >> 1, z.length - 2, z.length - 1])) {
-        if (cut < 0 || cut >= z.length) continue;
-        assert.throws(() => lz4DecompressBlock(z.subarray(0, cut), src.length), isCompressionError, `cut at ${cut}`);
-      }
-    }),
+    fc.property(
+      bodies.filter((b) => b.length > 0),
+      (src) => {
+        const z = lz4CompressBlock(src);
+        for (const cut of new Set([0, 1, 2, z.length >> 1, z.length - 2, z.length - 1])) {
+          if (cut < 0 || cut >= z.length) continue;
+          assert.throws(() => lz4DecompressBlock(z.subarray(0, cut), src.length), isCompressionError, `cut at ${cut}`);
+        }
+      },
+    ),
     { numRuns: 100 },
   );
 });
@@ -131,7 +140,10 @@ test('LZ4 block decoding of mutated blocks only ever returns the declared size o
   fc.assert(
     fc.property(
       bodies,
-      fc.array(fc.tuple(fc.nat(), fc.integer({ min: 0, max: 255 }), fc.constantFrom('set', 'insert', 'delete')), { minLength: 1, maxLength: 6 }),
+      fc.array(fc.tuple(fc.nat(), fc.integer({ min: 0, max: 255 }), fc.constantFrom('set', 'insert', 'delete')), {
+        minLength: 1,
+        maxLength: 6,
+      }),
       fc.integer({ min: -3, max: 3 }),
       (src, mutations, lengthDelta) => {
         let z = Buffer.from(lz4CompressBlock(src));
@@ -204,7 +216,10 @@ test('Snappy frame body round trip (v2-v4, DSE) and refusal on v5', () => {
     { numRuns: 150 },
   );
   assert.throws(() => snappyBodyCompressor.compress(Buffer.from('abc'), ProtocolVersion.V5), /not supported with protocol v5/);
-  assert.throws(() => snappyBodyCompressor.decompress(Buffer.from([3, 8, 97, 98, 99]), ProtocolVersion.V5, 100), isCompressionError);
+  assert.throws(
+    () => snappyBodyCompressor.decompress(Buffer.from([3, 8, 97, 98, 99]), ProtocolVersion.V5, 100),
+    isCompressionError,
+  );
   assert.equal(supportsVersion(snappyBodyCompressor, ProtocolVersion.V5), false);
   assert.equal(supportsVersion(lz4BodyCompressor, ProtocolVersion.V5), true);
 });
@@ -214,30 +229,40 @@ test('Snappy: declared length above the maximum, truncation and bad offsets are 
   const c = snappyBodyCompressor.compress(Buffer.from('abcdefgh'.repeat(100)), v);
   assert.throws(() => snappyBodyCompressor.decompress(c, v, 799), /exceeds the maximum of 799/);
   // A 5-byte preamble claiming ~4 GiB.
-  assert.throws(() => snappyBodyCompressor.decompress(Buffer.from([0xff, 0xff, 0xff, 0xff, 0x0f]), v, 1 << 28), /exceeds the maximum/);
+  assert.throws(
+    () => snappyBodyCompressor.decompress(Buffer.from([0xff, 0xff, 0xff, 0xff, 0x0f]), v, 1 << 28),
+    /exceeds the maximum/,
+  );
   assert.throws(() => snappyBodyCompressor.decompress(Buffer.from([0x80]), v, 100), /truncated/);
   assert.throws(() => snappyBodyCompressor.decompress(Buffer.alloc(0), v, 100), /truncated/);
   for (let cut = 1; cut < c.length; cut += 7) {
     assert.throws(() => snappyBodyCompressor.decompress(c.subarray(0, cut), v, 10_000), isCompressionError);
   }
   // Declared 4, literal "ab", then a 1-byte-offset copy of 4 at offset 3 (> 2 bytes written).
-  assert.throws(() => snappyBodyCompressor.decompress(Buffer.from([6, 0x04, 0x61, 0x62, 0x01, 0x03]), v, 100), /outside the output/);
+  assert.throws(
+    () => snappyBodyCompressor.decompress(Buffer.from([6, 0x04, 0x61, 0x62, 0x01, 0x03]), v, 100),
+    /outside the output/,
+  );
   // Declared 3 but the literal has 2 bytes.
   assert.throws(() => snappyBodyCompressor.decompress(Buffer.from([3, 0x04, 0x61, 0x62]), v, 100), /declared/);
 });
 
 test('Snappy decoding of mutated streams only ever returns the declared size or throws ProtocolError', () => {
   fc.assert(
-    fc.property(bodies, fc.array(fc.tuple(fc.nat(), fc.integer({ min: 0, max: 255 })), { minLength: 1, maxLength: 4 }), (src, muts) => {
-      const z = Buffer.from(snappyBodyCompressor.compress(src, ProtocolVersion.V4));
-      for (const [pos, val] of muts) z[pos % z.length] = val;
-      try {
-        const out = snappyBodyCompressor.decompress(z, ProtocolVersion.V4, 1 << 20);
-        assert.ok(out.length <= 1 << 20);
-      } catch (e) {
-        assert.ok(isCompressionError(e), `unexpected error ${String(e)}`);
-      }
-    }),
+    fc.property(
+      bodies,
+      fc.array(fc.tuple(fc.nat(), fc.integer({ min: 0, max: 255 })), { minLength: 1, maxLength: 4 }),
+      (src, muts) => {
+        const z = Buffer.from(snappyBodyCompressor.compress(src, ProtocolVersion.V4));
+        for (const [pos, val] of muts) z[pos % z.length] = val;
+        try {
+          const out = snappyBodyCompressor.decompress(z, ProtocolVersion.V4, 1 << 20);
+          assert.ok(out.length <= 1 << 20);
+        } catch (e) {
+          assert.ok(isCompressionError(e), `unexpected error ${String(e)}`);
+        }
+      },
+    ),
     { numRuns: 500 },
   );
 });
@@ -254,7 +279,9 @@ test('getCompressor: STARTUP COMPRESSION names, case-insensitive', () => {
 // Cross-check against the reference LZ4 implementation when its CLI is installed (legacy frame
 // format: magic 0x184C2102, then blocks prefixed with their 4-byte little-endian size).
 const lz4Cli = spawnSync('lz4', ['--version'], { encoding: 'utf8' });
-test('LZ4 blocks interoperate with the reference lz4 CLI (legacy frames)', { skip: lz4Cli.status !== 0 ? 'lz4 CLI not installed' : false }, () => {
+test('LZ4 blocks interoperate with the reference lz4 CLI (legacy frames)', {
+  skip: lz4Cli.status !== 0 ? 'lz4 CLI not installed' : false,
+}, () => {
   const inputs = [
     Buffer.from('a'.repeat(100_000)),
     randomBytes(7000),

@@ -19,8 +19,17 @@ import { b, hex } from '../../support/bytes';
 const { V2, V3, V4 } = ProtocolVersion;
 
 /** A frame spelled by hand: header (8 bytes in v2, 9 after) + body. */
-function frameBytes(version: ProtocolVersion, streamId: number, opcode: number, body: Uint8Array, flags = 0, response = false): Buffer {
-  const h = b().byte((response ? 0x80 : 0) | version).byte(flags);
+function frameBytes(
+  version: ProtocolVersion,
+  streamId: number,
+  opcode: number,
+  body: Uint8Array,
+  flags = 0,
+  response = false,
+): Buffer {
+  const h = b()
+    .byte((response ? 0x80 : 0) | version)
+    .byte(flags);
   if (version === V2) h.byte(streamId & 0xff);
   else h.short(streamId & 0xffff);
   return h.byte(opcode).int(body.length).raw(body).build();
@@ -55,7 +64,14 @@ describe('FrameDecoder', () => {
       it('decodes the header fields', () => {
         const [f] = new FrameDecoder().push(frame1);
         assert.ok(f);
-        assert.deepStrictEqual(f.header, { version: v, isResponse: false, flags: 0, streamId: 1, opcode: Opcode.QUERY, bodyLength: 8 });
+        assert.deepStrictEqual(f.header, {
+          version: v,
+          isResponse: false,
+          flags: 0,
+          streamId: 1,
+          opcode: Opcode.QUERY,
+          bodyLength: 8,
+        });
         assert.equal(hex(f.body), '00 00 00 01 53 00 01 00');
         assert.equal(f.bytes.length, headerLength(v) + 8);
       });
@@ -72,7 +88,10 @@ describe('FrameDecoder', () => {
 
       it('one frame fed byte by byte', () => {
         const dec = new FrameDecoder();
-        const frames = feedAll(dec, [...frame1].map((x) => Buffer.from([x])));
+        const frames = feedAll(
+          dec,
+          [...frame1].map((x) => Buffer.from([x])),
+        );
         assert.equal(frames.length, 1);
         assert.equal(hex(frames[0]!.bytes), hex(frame1));
       });
@@ -106,7 +125,8 @@ describe('FrameDecoder', () => {
         header.writeInt32BE(1025, headerLength(v) - 4);
         assert.throws(
           () => dec.push(header),
-          (e: unknown) => isCode('frame-too-large')(e) && (e as ProtocolError).context.streamId === 7 && /1025/.test((e as Error).message),
+          (e: unknown) =>
+            isCode('frame-too-large')(e) && (e as ProtocolError).context.streamId === 7 && /1025/.test((e as Error).message),
         );
         // The decoder is failed for good: the stream can no longer be framed.
         assert.throws(() => dec.push(frame2), isCode('frame-too-large'));
@@ -160,7 +180,14 @@ describe('FrameDecoder', () => {
   it('v2 has 8-byte headers with a 1-byte signed stream id', () => {
     const bytes = b().raw('02 00 ff 07 00 00 00 02 ab cd').build();
     const [f] = new FrameDecoder().push(bytes);
-    assert.deepStrictEqual(f!.header, { version: V2, isResponse: false, flags: 0, streamId: -1, opcode: Opcode.QUERY, bodyLength: 2 });
+    assert.deepStrictEqual(f!.header, {
+      version: V2,
+      isResponse: false,
+      flags: 0,
+      streamId: -1,
+      opcode: Opcode.QUERY,
+      bodyLength: 2,
+    });
     assert.equal(hex(f!.body), 'ab cd');
     assert.equal(hex(encodeHeader(f!.header)), '02 00 ff 07 00 00 00 02');
     f!.setStreamId(3);
@@ -198,7 +225,10 @@ describe('FrameDecoder', () => {
     );
     // A bad version byte after a valid frame in the same chunk fails the push.
     const dec = new FrameDecoder();
-    assert.throws(() => dec.push(Buffer.concat([frameBytes(V3, 0, Opcode.OPTIONS, Buffer.alloc(0)), Buffer.from([0x07, 0x00])])), isCode('unsupported-version'));
+    assert.throws(
+      () => dec.push(Buffer.concat([frameBytes(V3, 0, Opcode.OPTIONS, Buffer.alloc(0)), Buffer.from([0x07, 0x00])])),
+      isCode('unsupported-version'),
+    );
   });
 
   it('random chunk splits of a frame sequence yield identical frames (fast-check)', () => {

@@ -37,7 +37,13 @@ function messages(v: ProtocolVersion): RequestMessage[] {
     {
       opcode: Opcode.QUERY,
       query: 'INSERT INTO ks.t (k, v) VALUES (:k, :v)',
-      params: { consistency: Consistency.ONE, namedValues: [{ name: 'k', value: Buffer.from([0, 0, 0, 1]) }, { name: 'v', value: Buffer.alloc(0) }] },
+      params: {
+        consistency: Consistency.ONE,
+        namedValues: [
+          { name: 'k', value: Buffer.from([0, 0, 0, 1]) },
+          { name: 'v', value: Buffer.alloc(0) },
+        ],
+      },
     },
     {
       opcode: Opcode.EXECUTE,
@@ -75,7 +81,10 @@ test('withDefaultTimestamp: the timestamp is added, every other field decodes un
       } else {
         const gp = got['params'] as Record<string, unknown>;
         assert.equal(gp['defaultTimestamp'], TS, `${versionName(v)} opcode ${m.opcode}`);
-        assert.deepEqual({ ...got, params: { ...gp, defaultTimestamp: undefined } }, { ...want, params: { ...(want['params'] as object), defaultTimestamp: undefined } });
+        assert.deepEqual(
+          { ...got, params: { ...gp, defaultTimestamp: undefined } },
+          { ...want, params: { ...(want['params'] as object), defaultTimestamp: undefined } },
+        );
       }
       assert.equal(peekDefaultTimestamp(m.opcode, out, v), TS);
     }
@@ -84,21 +93,48 @@ test('withDefaultTimestamp: the timestamp is added, every other field decodes un
 
 test('withDefaultTimestamp: a client timestamp is never replaced; the generator is not even called', () => {
   for (const v of VERSIONS) {
-    const m = { opcode: Opcode.QUERY, query: 'INSERT INTO ks.t (k) VALUES (1)', params: { consistency: Consistency.ONE, defaultTimestamp: 5n } } as RequestMessage;
+    const m = {
+      opcode: Opcode.QUERY,
+      query: 'INSERT INTO ks.t (k) VALUES (1)',
+      params: { consistency: Consistency.ONE, defaultTimestamp: 5n },
+    } as RequestMessage;
     const b = body(m, v);
-    assert.equal(withDefaultTimestamp(Opcode.QUERY, b, v, () => assert.fail('called')), undefined);
+    assert.equal(
+      withDefaultTimestamp(Opcode.QUERY, b, v, () => assert.fail('called')),
+      undefined,
+    );
     assert.equal(peekDefaultTimestamp(Opcode.QUERY, b, v), 5n);
-    const batch = { opcode: Opcode.BATCH, type: 1, children: [], consistency: Consistency.ONE, defaultTimestamp: 6n } as unknown as RequestMessage;
+    const batch = {
+      opcode: Opcode.BATCH,
+      type: 1,
+      children: [],
+      consistency: Consistency.ONE,
+      defaultTimestamp: 6n,
+    } as unknown as RequestMessage;
     assert.equal(withDefaultTimestamp(Opcode.BATCH, body(batch, v), v, TS), undefined);
   }
 });
 
 test('withDefaultTimestamp: v2, other opcodes: nothing; a truncated body is a ProtocolError, not a crash', () => {
-  const q = { opcode: Opcode.QUERY, query: 'INSERT INTO ks.t (k) VALUES (1)', params: { consistency: Consistency.ONE } } as RequestMessage;
+  const q = {
+    opcode: Opcode.QUERY,
+    query: 'INSERT INTO ks.t (k) VALUES (1)',
+    params: { consistency: Consistency.ONE },
+  } as RequestMessage;
   assert.equal(withDefaultTimestamp(Opcode.QUERY, body(q, ProtocolVersion.V2), ProtocolVersion.V2, TS), undefined);
-  assert.equal(withDefaultTimestamp(Opcode.PREPARE, body({ opcode: Opcode.PREPARE, query: 'x' } as RequestMessage, ProtocolVersion.V4), ProtocolVersion.V4, TS), undefined);
+  assert.equal(
+    withDefaultTimestamp(
+      Opcode.PREPARE,
+      body({ opcode: Opcode.PREPARE, query: 'x' } as RequestMessage, ProtocolVersion.V4),
+      ProtocolVersion.V4,
+      TS,
+    ),
+    undefined,
+  );
   const b = body(q, ProtocolVersion.V4);
-  assert.throws(() => withDefaultTimestamp(Opcode.QUERY, b.subarray(0, b.length - 2), ProtocolVersion.V4, TS), { name: 'ProtocolError' });
+  assert.throws(() => withDefaultTimestamp(Opcode.QUERY, b.subarray(0, b.length - 2), ProtocolVersion.V4, TS), {
+    name: 'ProtocolError',
+  });
   // the flag byte really is the v4 byte
   const out = withDefaultTimestamp(Opcode.QUERY, b, ProtocolVersion.V4, TS)!;
   assert.equal(out[b.length - 1]! & QueryFlag.DEFAULT_TIMESTAMP, QueryFlag.DEFAULT_TIMESTAMP);

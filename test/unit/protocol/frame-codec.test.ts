@@ -42,7 +42,10 @@ describe('envelope and frame codec', () => {
       customPayload: { k: Buffer.from('76', 'hex') },
       message: { opcode: Opcode.READY },
     };
-    const body = b().uuid(TRACING_ID).stringList(['Aggregation query used without partition key']).bytesMap([['k', '76']]);
+    const body = b()
+      .uuid(TRACING_ID)
+      .stringList(['Aggregation query used without partition key'])
+      .bytesMap([['k', '76']]);
     const expected = b().raw('84 0e 00 05 02').int(body.length).concat(body).build();
     const raw = encodeFrame(frame);
     assert.equal(hex(raw.bytes), hex(expected));
@@ -60,7 +63,11 @@ describe('envelope and frame codec', () => {
       customPayload: { 'proxy.route': null },
       message: { opcode: Opcode.QUERY, query: 'SELECT 1', params: { consistency: Consistency.ONE } },
     };
-    const body = b().bytesMap([['proxy.route', null]]).longString('SELECT 1').short(1).byte(0);
+    const body = b()
+      .bytesMap([['proxy.route', null]])
+      .longString('SELECT 1')
+      .short(1)
+      .byte(0);
     const expected = b().raw('04 06 01 2c 07').int(body.length).concat(body).build();
     assert.equal(hex(encodeFrame(frame).bytes), hex(expected));
     const raw = new FrameDecoder().push(expected)[0]!;
@@ -83,20 +90,42 @@ describe('envelope and frame codec', () => {
   it('v3 and v2: custom payload and warnings do not exist (encode refuses, decode ignores the flags)', () => {
     for (const v of [V2, V3]) {
       assert.throws(
-        () => encodeFrame({ version: v, isResponse: false, streamId: 1, flags: 0, customPayload: {}, message: { opcode: Opcode.OPTIONS } }),
+        () =>
+          encodeFrame({
+            version: v,
+            isResponse: false,
+            streamId: 1,
+            flags: 0,
+            customPayload: {},
+            message: { opcode: Opcode.OPTIONS },
+          }),
         RangeError,
       );
       assert.throws(
-        () => encodeFrame({ version: v, isResponse: true, streamId: 1, flags: 0, warnings: [], message: { opcode: Opcode.READY } }),
+        () =>
+          encodeFrame({ version: v, isResponse: true, streamId: 1, flags: 0, warnings: [], message: { opcode: Opcode.READY } }),
         RangeError,
       );
       const raw = RawFrame.fromParts(
-        { version: v, isResponse: true, flags: HeaderFlag.WARNING | HeaderFlag.CUSTOM_PAYLOAD, streamId: 1, opcode: Opcode.READY },
+        {
+          version: v,
+          isResponse: true,
+          flags: HeaderFlag.WARNING | HeaderFlag.CUSTOM_PAYLOAD,
+          streamId: 1,
+          opcode: Opcode.READY,
+        },
         Buffer.alloc(0),
       );
       assert.deepStrictEqual(decodeFrame(raw).message, { opcode: Opcode.READY });
       // Tracing ids exist in every version.
-      const traced = encodeFrame({ version: v, isResponse: true, streamId: 2, flags: 0, tracingId: Buffer.alloc(16, 7), message: { opcode: Opcode.READY } });
+      const traced = encodeFrame({
+        version: v,
+        isResponse: true,
+        streamId: 2,
+        flags: 0,
+        tracingId: Buffer.alloc(16, 7),
+        message: { opcode: Opcode.READY },
+      });
       assert.equal(traced.flags, HeaderFlag.TRACING);
       assert.deepStrictEqual(decodeFrame(traced).tracingId, Buffer.alloc(16, 7));
     }
@@ -104,25 +133,48 @@ describe('envelope and frame codec', () => {
 
   it('a request cannot carry a tracing id or warnings', () => {
     assert.throws(
-      () => encodeFrame({ version: V4, isResponse: false, streamId: 1, flags: 0, tracingId: Buffer.alloc(16), message: { opcode: Opcode.OPTIONS } }),
+      () =>
+        encodeFrame({
+          version: V4,
+          isResponse: false,
+          streamId: 1,
+          flags: 0,
+          tracingId: Buffer.alloc(16),
+          message: { opcode: Opcode.OPTIONS },
+        }),
       RangeError,
     );
     assert.throws(
-      () => encodeFrame({ version: V4, isResponse: false, streamId: 1, flags: 0, warnings: ['x'], message: { opcode: Opcode.OPTIONS } }),
+      () =>
+        encodeFrame({
+          version: V4,
+          isResponse: false,
+          streamId: 1,
+          flags: 0,
+          warnings: ['x'],
+          message: { opcode: Opcode.OPTIONS },
+        }),
       RangeError,
     );
   });
 
   it('a truncated envelope fails as truncated with the frame context', () => {
-    const raw = RawFrame.fromParts({ version: V4, isResponse: true, flags: HeaderFlag.TRACING, streamId: 9, opcode: Opcode.READY }, Buffer.alloc(10));
+    const raw = RawFrame.fromParts(
+      { version: V4, isResponse: true, flags: HeaderFlag.TRACING, streamId: 9, opcode: Opcode.READY },
+      Buffer.alloc(10),
+    );
     assert.throws(
       () => decodeFrame(raw),
-      (e: unknown) => isCode('truncated')(e) && (e as ProtocolError).context.streamId === 9 && /tracing id/.test((e as Error).message),
+      (e: unknown) =>
+        isCode('truncated')(e) && (e as ProtocolError).context.streamId === 9 && /tracing id/.test((e as Error).message),
     );
   });
 
   it('message errors carry the frame version, stream id and opcode', () => {
-    const raw = RawFrame.fromParts({ version: V4, isResponse: false, flags: 0, streamId: 77, opcode: Opcode.QUERY }, Buffer.from([0, 0, 0, 9]));
+    const raw = RawFrame.fromParts(
+      { version: V4, isResponse: false, flags: 0, streamId: 77, opcode: Opcode.QUERY },
+      Buffer.from([0, 0, 0, 9]),
+    );
     assert.throws(
       () => decodeFrame(raw),
       (e: unknown) =>
@@ -141,7 +193,11 @@ describe('envelope and frame codec', () => {
       isResponse: false,
       streamId: 3,
       flags: 0,
-      message: { opcode: Opcode.QUERY, query: 'SELECT * FROM ks.t WHERE k = ? '.repeat(20), params: { consistency: Consistency.ONE } },
+      message: {
+        opcode: Opcode.QUERY,
+        query: 'SELECT * FROM ks.t WHERE k = ? '.repeat(20),
+        params: { consistency: Consistency.ONE },
+      },
     };
 
     for (const [name, compressor] of [
@@ -162,9 +218,21 @@ describe('envelope and frame codec', () => {
     }
 
     it('STARTUP and OPTIONS requests are never compressed; READY responses may be', () => {
-      const startup = encodeFrame({ version: V4, isResponse: false, streamId: 0, flags: 0, message: { opcode: Opcode.STARTUP, options: { CQL_VERSION: '3.0.0', COMPRESSION: 'lz4' } } }, lz4);
+      const startup = encodeFrame(
+        {
+          version: V4,
+          isResponse: false,
+          streamId: 0,
+          flags: 0,
+          message: { opcode: Opcode.STARTUP, options: { CQL_VERSION: '3.0.0', COMPRESSION: 'lz4' } },
+        },
+        lz4,
+      );
       assert.equal(startup.flags & HeaderFlag.COMPRESSION, 0);
-      const options = encodeFrame({ version: V4, isResponse: false, streamId: 0, flags: 0, message: { opcode: Opcode.OPTIONS } }, lz4);
+      const options = encodeFrame(
+        { version: V4, isResponse: false, streamId: 0, flags: 0, message: { opcode: Opcode.OPTIONS } },
+        lz4,
+      );
       assert.equal(options.flags & HeaderFlag.COMPRESSION, 0);
       const ready = encodeFrame({ version: V4, isResponse: true, streamId: 0, flags: 0, message: { opcode: Opcode.READY } }, lz4);
       assert.equal(ready.flags & HeaderFlag.COMPRESSION, HeaderFlag.COMPRESSION);
@@ -172,7 +240,10 @@ describe('envelope and frame codec', () => {
     });
 
     it('v5 frames are not compressed per frame (segments do it); the flag is ignored on decode', () => {
-      const raw = encodeFrame({ ...query, version: V5, message: { ...query.message, query: 'SELECT 1' } as Frame['message'] }, lz4);
+      const raw = encodeFrame(
+        { ...query, version: V5, message: { ...query.message, query: 'SELECT 1' } as Frame['message'] },
+        lz4,
+      );
       assert.equal(raw.flags & HeaderFlag.COMPRESSION, 0);
       const flagged = RawFrame.fromParts({ ...raw.header, flags: HeaderFlag.COMPRESSION }, raw.body);
       assert.equal((decodeFrame(flagged).message as { query: string }).query, 'SELECT 1');
@@ -180,22 +251,40 @@ describe('envelope and frame codec', () => {
 
     it('a compressed body declaring more than the maximum is rejected before allocating', () => {
       const body = b().int(0x7fffffff).raw('00').build();
-      const raw = RawFrame.fromParts({ version: V4, isResponse: false, flags: HeaderFlag.COMPRESSION, streamId: 1, opcode: Opcode.QUERY }, body);
-      assert.throws(() => decodeFrame(raw, lz4, 1024), (e: unknown) => isCode('compression')(e) && (e as ProtocolError).context.streamId === 1);
+      const raw = RawFrame.fromParts(
+        { version: V4, isResponse: false, flags: HeaderFlag.COMPRESSION, streamId: 1, opcode: Opcode.QUERY },
+        body,
+      );
+      assert.throws(
+        () => decodeFrame(raw, lz4, 1024),
+        (e: unknown) => isCode('compression')(e) && (e as ProtocolError).context.streamId === 1,
+      );
     });
   });
 
   describe('peeks', () => {
     it('peekQueryString: QUERY and PREPARE text; undefined for others and for responses', () => {
       for (const v of ALL_PROTOCOL_VERSIONS) {
-        const prep = encodeFrame({ version: v, isResponse: false, streamId: 1, flags: 0, message: { opcode: Opcode.PREPARE, query: 'SELECT k FROM t' } });
+        const prep = encodeFrame({
+          version: v,
+          isResponse: false,
+          streamId: 1,
+          flags: 0,
+          message: { opcode: Opcode.PREPARE, query: 'SELECT k FROM t' },
+        });
         assert.equal(peekQueryString(prep), 'SELECT k FROM t');
         const opts = encodeFrame({ version: v, isResponse: false, streamId: 1, flags: 0, message: { opcode: Opcode.OPTIONS } });
         assert.equal(peekQueryString(opts), undefined);
         assert.equal(peekPreparedId(opts), undefined);
       }
-      const truncated = RawFrame.fromParts({ version: V4, isResponse: false, flags: 0, streamId: 4, opcode: Opcode.QUERY }, b().int(100).raw('41').build());
-      assert.throws(() => peekQueryString(truncated), (e: unknown) => isCode('truncated')(e) && (e as ProtocolError).context.streamId === 4);
+      const truncated = RawFrame.fromParts(
+        { version: V4, isResponse: false, flags: 0, streamId: 4, opcode: Opcode.QUERY },
+        b().int(100).raw('41').build(),
+      );
+      assert.throws(
+        () => peekQueryString(truncated),
+        (e: unknown) => isCode('truncated')(e) && (e as ProtocolError).context.streamId === 4,
+      );
     });
 
     it('peekPreparedId: the EXECUTE id as a view, after a custom payload', () => {
@@ -221,21 +310,25 @@ describe('envelope and frame codec', () => {
   });
 
   it('request frames round trip through encodeFrame, FrameDecoder and decodeFrame (fast-check)', () => {
-    const frameArb = fc
-      .constantFrom(...ALL_PROTOCOL_VERSIONS)
-      .chain((v) =>
-        fc.record({
-          v: fc.constant(v),
-          stream: streamId(v),
-          message: anyRequest(v),
-          tracing: fc.boolean(),
-          payload: v >= V4 ? fc.option(bytesMap(), { nil: undefined }) : fc.constant(undefined),
-          compress: fc.constantFrom(undefined, lz4, ...(v === V5 ? [] : [snappy])),
-        }),
-      );
+    const frameArb = fc.constantFrom(...ALL_PROTOCOL_VERSIONS).chain((v) =>
+      fc.record({
+        v: fc.constant(v),
+        stream: streamId(v),
+        message: anyRequest(v),
+        tracing: fc.boolean(),
+        payload: v >= V4 ? fc.option(bytesMap(), { nil: undefined }) : fc.constant(undefined),
+        compress: fc.constantFrom(undefined, lz4, ...(v === V5 ? [] : [snappy])),
+      }),
+    );
     fc.assert(
       fc.property(frameArb, ({ v, stream, message, tracing, payload, compress }) => {
-        const frame: Frame = { version: v, isResponse: false, streamId: stream, flags: tracing ? HeaderFlag.TRACING : 0, message };
+        const frame: Frame = {
+          version: v,
+          isResponse: false,
+          streamId: stream,
+          flags: tracing ? HeaderFlag.TRACING : 0,
+          message,
+        };
         if (payload !== undefined) frame.customPayload = payload;
         const raw = encodeFrame(frame, compress);
         const [decodedRaw] = new FrameDecoder().push(Buffer.from(raw.bytes));

@@ -22,8 +22,16 @@ import {
 const V5 = ProtocolVersion.V5;
 const V4 = ProtocolVersion.V4;
 
-function frame(version: ProtocolVersion, opcode: number, body: Buffer = Buffer.alloc(0), opts: { isResponse?: boolean; streamId?: number; flags?: number } = {}): RawFrame {
-  return RawFrame.fromParts({ version, isResponse: opts.isResponse ?? false, flags: opts.flags ?? 0, streamId: opts.streamId ?? 1, opcode }, body);
+function frame(
+  version: ProtocolVersion,
+  opcode: number,
+  body: Buffer = Buffer.alloc(0),
+  opts: { isResponse?: boolean; streamId?: number; flags?: number } = {},
+): RawFrame {
+  return RawFrame.fromParts(
+    { version, isResponse: opts.isResponse ?? false, flags: opts.flags ?? 0, streamId: opts.streamId ?? 1, opcode },
+    body,
+  );
 }
 const ready = (v = V5): RawFrame => frame(v, Opcode.READY, Buffer.alloc(0), { isResponse: true });
 
@@ -40,7 +48,11 @@ describe('ConnectionFraming', () => {
     assert.equal(switchesToSegments(ready()), true);
     assert.equal(switchesToSegments(frame(V5, Opcode.AUTHENTICATE, Buffer.from([0, 1, 0x41]), { isResponse: true })), true);
     assert.equal(switchesToSegments(ready(V4)), false, 'v4');
-    assert.equal(switchesToSegments(frame(V5, Opcode.ERROR, Buffer.alloc(6), { isResponse: true })), false, 'an ERROR to STARTUP');
+    assert.equal(
+      switchesToSegments(frame(V5, Opcode.ERROR, Buffer.alloc(6), { isResponse: true })),
+      false,
+      'an ERROR to STARTUP',
+    );
     assert.equal(switchesToSegments(frame(V5, Opcode.READY)), false, 'a request frame');
     const server = new ConnectionFraming({ expectResponses: false });
     assert.equal(server.afterWrite(ready(V4)), false);
@@ -67,7 +79,11 @@ describe('ConnectionFraming', () => {
       assert.equal(server.segmentCompression, lz4 ? 'lz4' : undefined);
 
       const big = Buffer.concat([Buffer.from('compressible '.repeat(12_000)), randomBytes(150_000)]);
-      const requests = [frame(V5, Opcode.QUERY, Buffer.from('small one'), { streamId: 2 }), frame(V5, Opcode.QUERY, big, { streamId: 3 }), frame(V5, Opcode.OPTIONS, Buffer.alloc(0), { streamId: 4 })];
+      const requests = [
+        frame(V5, Opcode.QUERY, Buffer.from('small one'), { streamId: 2 }),
+        frame(V5, Opcode.QUERY, big, { streamId: 3 }),
+        frame(V5, Opcode.OPTIONS, Buffer.alloc(0), { streamId: 4 }),
+      ];
       const bytes = wire(client, requests);
       // several segments: the big frame alone spans more than two
       const segments = new SegmentDecoder(lz4 ? { compressor: lz4BodyCompressor } : {}).push(bytes);
@@ -77,7 +93,10 @@ describe('ConnectionFraming', () => {
       // fed to the server one byte-chunk of odd size at a time
       const received: RawFrame[] = [];
       for (let off = 0; off < bytes.length; off += 7777) received.push(...server.push(bytes.subarray(off, off + 7777)));
-      assert.deepEqual(received.map((f) => f.streamId), [2, 3, 4]);
+      assert.deepEqual(
+        received.map((f) => f.streamId),
+        [2, 3, 4],
+      );
       assert.ok(received[1]!.body.equals(big), 'the 300 KiB body byte-identical');
       assert.equal(server.bufferedBytes, 0);
       // and back
@@ -93,7 +112,10 @@ describe('ConnectionFraming', () => {
     assert.deepEqual(server.push(seg.subarray(0, 1)), [], 'one byte: not a whole legacy header yet');
     server.afterWrite(ready());
     const frames = server.push(seg.subarray(1));
-    assert.deepEqual(frames.map((f) => [f.opcode, f.streamId]), [[Opcode.OPTIONS, 5]]);
+    assert.deepEqual(
+      frames.map((f) => [f.opcode, f.streamId]),
+      [[Opcode.OPTIONS, 5]],
+    );
   });
 
   it('a COMPRESSION flag on a v5 frame inside a segment is cleared (CASSGO-98)', () => {
@@ -109,7 +131,10 @@ describe('ConnectionFraming', () => {
   it('Snappy cannot frame v5 segments: the switch throws a ProtocolError', () => {
     const server = new ConnectionFraming({ expectResponses: false });
     server.setSegmentCompressor(snappyBodyCompressor);
-    assert.throws(() => server.afterWrite(ready()), (e: unknown) => e instanceof ProtocolError && e.code === 'compression');
+    assert.throws(
+      () => server.afterWrite(ready()),
+      (e: unknown) => e instanceof ProtocolError && e.code === 'compression',
+    );
   });
 
   it('corrupt segments throw checksum errors naming the header or the payload; a cut segment stays buffered', () => {

@@ -109,7 +109,12 @@ describe('fuzz: decoder + frame codec', () => {
   it('random bytes: only ProtocolErrors, no allocation above the limit', () => {
     fc.assert(
       fc.property(fc.array(fc.uint8Array({ maxLength: 64 }), { maxLength: 8 }), fc.boolean(), (chunks, useSnappy) => {
-        const max = largestAllocation(() => feed(chunks.map((c) => Buffer.from(c)), useSnappy ? snappy : lz4));
+        const max = largestAllocation(() =>
+          feed(
+            chunks.map((c) => Buffer.from(c)),
+            useSnappy ? snappy : lz4,
+          ),
+        );
         assert.ok(max <= MAX_BODY + 9, `allocated ${max} bytes`);
       }),
       { numRuns: 1000 },
@@ -193,7 +198,10 @@ describe('fuzz: decoder + frame codec', () => {
         { version: ProtocolVersion.V4, isResponse: false, flags: HeaderFlag.CUSTOM_PAYLOAD, streamId: 1, opcode: Opcode.OPTIONS },
         b().short(1).string('k').int(huge).build(),
       );
-      assert.throws(() => decodeFrame(raw), (e: unknown) => e instanceof ProtocolError && e.code === 'truncated');
+      assert.throws(
+        () => decodeFrame(raw),
+        (e: unknown) => e instanceof ProtocolError && e.code === 'truncated',
+      );
     });
   });
 });

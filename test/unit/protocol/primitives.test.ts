@@ -75,7 +75,10 @@ describe('primitives', () => {
     const v6 = b().byte(16).raw('20 01 0d b8 00 00 00 00 00 00 00 00 00 00 00 01').int(9042).build();
     assert.equal(hex(write((w) => w.writeInet({ address: '2001:db8::1', port: 9042 }))), hex(v6));
     assert.deepStrictEqual(new Reader(v6).readInet(), { address: '2001:db8::1', port: 9042 });
-    const loop6 = b().byte(16).raw('00'.repeat(15) + '01').build();
+    const loop6 = b()
+      .byte(16)
+      .raw('00'.repeat(15) + '01')
+      .build();
     assert.equal(new Reader(loop6).readInetAddr(), '::1');
     assert.throws(() => new Reader(b().byte(5).raw('0102030405').build()).readInetAddr(), isCode('invalid-value'));
   });
@@ -89,7 +92,12 @@ describe('primitives', () => {
     assert.deepStrictEqual(new Reader(mm).readStringMultimap(), { COMPRESSION: ['lz4', 'snappy'] });
     assert.equal(hex(write((w) => w.writeStringMultimap({ COMPRESSION: ['lz4', 'snappy'] }))), hex(mm));
 
-    const bm = b().bytesMap([['a', '01 02'], ['n', null]]).build();
+    const bm = b()
+      .bytesMap([
+        ['a', '01 02'],
+        ['n', null],
+      ])
+      .build();
     assert.deepStrictEqual(new Reader(bm).readBytesMap(), { a: Buffer.from([1, 2]), n: null });
 
     const proto = b().short(1).string('__proto__').string('x').build();
@@ -119,6 +127,13 @@ describe('primitives', () => {
 
   it('[long]: 64-bit signed, big-endian', () => {
     assert.equal(hex(write((w) => w.writeLong(-2n))), 'ff ff ff ff ff ff ff fe');
-    assert.equal(new Reader(b().long(2n ** 63n - 1n).build()).readLong(), 2n ** 63n - 1n);
+    assert.equal(
+      new Reader(
+        b()
+          .long(2n ** 63n - 1n)
+          .build(),
+      ).readLong(),
+      2n ** 63n - 1n,
+    );
   });
 });

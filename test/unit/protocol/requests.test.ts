@@ -96,7 +96,11 @@ describe('request messages: golden bytes', () => {
             serialConsistency: Consistency.LOCAL_SERIAL,
           },
         };
-        const expected = flags(b().longString('SELECT v FROM t WHERE k = ? AND c = ?').short(0x0001), v, 0x01 | 0x02 | 0x04 | 0x08 | 0x10)
+        const expected = flags(
+          b().longString('SELECT v FROM t WHERE k = ? AND c = ?').short(0x0001),
+          v,
+          0x01 | 0x02 | 0x04 | 0x08 | 0x10,
+        )
           .short(2)
           .value([0, 0, 0, 42])
           .value(null)
@@ -145,7 +149,12 @@ describe('request messages: golden bytes', () => {
             () => encodeMessage({ opcode: Opcode.QUERY, query: 'U', params: { consistency: 0, values: [UNSET] } }, v),
             RangeError,
           );
-          const decoded = decodeMessage(Opcode.QUERY, false, flags(b().longString('U').short(0), v, 0x01).short(1).int(-2).build(), v);
+          const decoded = decodeMessage(
+            Opcode.QUERY,
+            false,
+            flags(b().longString('U').short(0), v, 0x01).short(1).int(-2).build(),
+            v,
+          );
           assert.deepStrictEqual(decoded, { opcode: Opcode.QUERY, query: 'U', params: { consistency: 0, values: [null] } });
         });
       }
@@ -159,7 +168,13 @@ describe('request messages: golden bytes', () => {
               params: { consistency: Consistency.ONE, defaultTimestamp: 5n, keyspace: 'ks1', nowInSeconds: 1234 },
             },
             v,
-            b().longString('SELECT 1').short(1).int(0x20 | 0x80 | 0x100).long(5n).string('ks1').int(1234),
+            b()
+              .longString('SELECT 1')
+              .short(1)
+              .int(0x20 | 0x80 | 0x100)
+              .long(5n)
+              .string('ks1')
+              .int(1234),
           );
         });
       }
@@ -228,7 +243,11 @@ describe('request messages: golden bytes', () => {
           );
           assert.throws(() => encodeMessage({ opcode: Opcode.EXECUTE, id, params }, v), RangeError);
         } else {
-          check({ opcode: Opcode.EXECUTE, id, params }, v, flags(b().shortBytes(id).short(2), v, 0x05).short(1).value('ff').int(10));
+          check(
+            { opcode: Opcode.EXECUTE, id, params },
+            v,
+            flags(b().shortBytes(id).short(2), v, 0x05).short(1).value('ff').int(10),
+          );
           assert.throws(() => encodeMessage({ opcode: Opcode.EXECUTE, id, resultMetadataId: rmid, params }, v), RangeError);
         }
       });
@@ -278,7 +297,10 @@ describe('request messages: golden bytes', () => {
         it('BATCH: v2 has no flags, so no serial consistency or timestamp', () => {
           assert.throws(
             () =>
-              encodeMessage({ opcode: Opcode.BATCH, type: 0, children: [], consistency: 1, serialConsistency: Consistency.SERIAL }, v),
+              encodeMessage(
+                { opcode: Opcode.BATCH, type: 0, children: [], consistency: 1, serialConsistency: Consistency.SERIAL },
+                v,
+              ),
             RangeError,
           );
         });
@@ -312,7 +334,10 @@ describe('request messages: golden bytes', () => {
             revisionType: 1,
             targetStreamId: 42,
           });
-          assert.equal(hex(encodeMessage({ opcode: Opcode.REVISE_REQUEST, revisionType: 1, targetStreamId: 42 }, v)), hex(cancel));
+          assert.equal(
+            hex(encodeMessage({ opcode: Opcode.REVISE_REQUEST, revisionType: 1, targetStreamId: 42 }, v)),
+            hex(cancel),
+          );
           const more = b().int(2).int(7).int(3).build();
           check({ opcode: Opcode.REVISE_REQUEST, body: more, revisionType: 2, targetStreamId: 7, nextPages: 3 }, v, more);
         });
@@ -340,7 +365,8 @@ describe('request messages: golden bytes', () => {
         );
         assert.throws(
           () => decodeMessage(Opcode.OPTIONS, false, Buffer.from([0]), v),
-          (e: unknown) => e instanceof ProtocolError && e.code === 'invalid-value' && /OPTIONS/.test(e.message) && /trailing/.test(e.message),
+          (e: unknown) =>
+            e instanceof ProtocolError && e.code === 'invalid-value' && /OPTIONS/.test(e.message) && /trailing/.test(e.message),
         );
         assert.deepStrictEqual(decodeMessage(Opcode.OPTIONS, false, Buffer.from([0]), v, { allowTrailingBytes: true }), {
           opcode: Opcode.OPTIONS,

@@ -85,7 +85,14 @@ describe('ERROR golden bodies', () => {
       golden(
         encodeError,
         decodeError,
-        { opcode: E, code: ErrorCode.UNAVAILABLE, message: 'not enough replicas', consistency: Consistency.QUORUM, required: 3, alive: 1 },
+        {
+          opcode: E,
+          code: ErrorCode.UNAVAILABLE,
+          message: 'not enough replicas',
+          consistency: Consistency.QUORUM,
+          required: 3,
+          alive: 1,
+        },
         bytes,
         v,
       );
@@ -96,7 +103,15 @@ describe('ERROR golden bodies', () => {
       golden(
         encodeError,
         decodeError,
-        { opcode: E, code: ErrorCode.READ_TIMEOUT, message: 'rt', consistency: Consistency.LOCAL_QUORUM, received: 1, blockFor: 2, dataPresent: false },
+        {
+          opcode: E,
+          code: ErrorCode.READ_TIMEOUT,
+          message: 'rt',
+          consistency: Consistency.LOCAL_QUORUM,
+          received: 1,
+          blockFor: 2,
+          dataPresent: false,
+        },
         bytes,
         v,
       );
@@ -109,7 +124,15 @@ describe('ERROR golden bodies', () => {
       golden(
         encodeError,
         decodeError,
-        { opcode: E, code: ErrorCode.WRITE_TIMEOUT, message: 'wt', consistency: Consistency.ONE, received: 0, blockFor: 1, writeType: 'SIMPLE' },
+        {
+          opcode: E,
+          code: ErrorCode.WRITE_TIMEOUT,
+          message: 'wt',
+          consistency: Consistency.ONE,
+          received: 0,
+          blockFor: 1,
+          writeType: 'SIMPLE',
+        },
         bytes,
         v,
       );
@@ -117,12 +140,24 @@ describe('ERROR golden bodies', () => {
 
     it(`ALREADY_EXISTS ${versionName(v)}: <ks><table>`, () => {
       const bytes = head(0x2400, 'exists').string('ks').string('').build();
-      golden(encodeError, decodeError, { opcode: E, code: ErrorCode.ALREADY_EXISTS, message: 'exists', keyspace: 'ks', table: '' }, bytes, v);
+      golden(
+        encodeError,
+        decodeError,
+        { opcode: E, code: ErrorCode.ALREADY_EXISTS, message: 'exists', keyspace: 'ks', table: '' },
+        bytes,
+        v,
+      );
     });
 
     it(`UNPREPARED ${versionName(v)}: <id [short bytes]>`, () => {
       const bytes = head(0x2500, 'unknown id').short(4).raw('cafebabe').build();
-      golden(encodeError, decodeError, { opcode: E, code: ErrorCode.UNPREPARED, message: 'unknown id', id: Buffer.from('cafebabe', 'hex') }, bytes, v);
+      golden(
+        encodeError,
+        decodeError,
+        { opcode: E, code: ErrorCode.UNPREPARED, message: 'unknown id', id: Buffer.from('cafebabe', 'hex') },
+        bytes,
+        v,
+      );
     });
   }
 
@@ -131,7 +166,16 @@ describe('ERROR golden bodies', () => {
     golden(
       encodeError,
       decodeError,
-      { opcode: E, code: ErrorCode.WRITE_TIMEOUT, message: 'cas', consistency: Consistency.SERIAL, received: 1, blockFor: 2, writeType: 'CAS', contentions: 7 },
+      {
+        opcode: E,
+        code: ErrorCode.WRITE_TIMEOUT,
+        message: 'cas',
+        consistency: Consistency.SERIAL,
+        received: 1,
+        blockFor: 2,
+        writeType: 'CAS',
+        contentions: 7,
+      },
       bytes,
       V.V5,
     );
@@ -142,7 +186,15 @@ describe('ERROR golden bodies', () => {
       golden(
         encodeError,
         decodeError,
-        { opcode: E, code: ErrorCode.WRITE_TIMEOUT, message: 'cas', consistency: Consistency.SERIAL, received: 1, blockFor: 2, writeType: 'CAS' },
+        {
+          opcode: E,
+          code: ErrorCode.WRITE_TIMEOUT,
+          message: 'cas',
+          consistency: Consistency.SERIAL,
+          received: 1,
+          blockFor: 2,
+          writeType: 'CAS',
+        },
         bytes,
         v,
       );
@@ -155,7 +207,16 @@ describe('ERROR golden bodies', () => {
       golden(
         encodeError,
         decodeError,
-        { opcode: E, code: ErrorCode.READ_FAILURE, message: 'rf', consistency: Consistency.QUORUM, received: 1, blockFor: 2, numFailures: 1, dataPresent: true },
+        {
+          opcode: E,
+          code: ErrorCode.READ_FAILURE,
+          message: 'rf',
+          consistency: Consistency.QUORUM,
+          received: 1,
+          blockFor: 2,
+          numFailures: 1,
+          dataPresent: true,
+        },
         bytes,
         v,
       );
@@ -165,7 +226,16 @@ describe('ERROR golden bodies', () => {
       golden(
         encodeError,
         decodeError,
-        { opcode: E, code: ErrorCode.WRITE_FAILURE, message: 'wf', consistency: Consistency.QUORUM, received: 1, blockFor: 2, numFailures: 1, writeType: 'BATCH_LOG' },
+        {
+          opcode: E,
+          code: ErrorCode.WRITE_FAILURE,
+          message: 'wf',
+          consistency: Consistency.QUORUM,
+          received: 1,
+          blockFor: 2,
+          numFailures: 1,
+          writeType: 'BATCH_LOG',
+        },
         bytes,
         v,
       );
@@ -179,18 +249,22 @@ describe('ERROR golden bodies', () => {
     ];
     /** <reasonmap>: [int] n, then n * <endpoint [inetaddr]><failurecode [short]>. */
     const reasonMap = () =>
-      b()
-        .int(2)
-        .byte(4).raw(10, 0, 0, 1).short(0x0001)
-        .byte(16).raw('20010db8 00000000 00000000 00000001').short(0x0002);
+      b().int(2).byte(4).raw(10, 0, 0, 1).short(0x0001).byte(16).raw('20010db8 00000000 00000000 00000001').short(0x0002);
     it(`READ_FAILURE ${versionName(v)}: <cl><received><blockfor><reasonmap><data_present>`, () => {
       const bytes = head(0x1300, 'rf').short(0x0004).int(1).int(3).concat(reasonMap()).byte(0).build();
       golden(
         encodeError,
         decodeError,
         {
-          opcode: E, code: ErrorCode.READ_FAILURE, message: 'rf', consistency: Consistency.QUORUM, received: 1, blockFor: 3,
-          numFailures: 2, reasonMap: reasons, dataPresent: false,
+          opcode: E,
+          code: ErrorCode.READ_FAILURE,
+          message: 'rf',
+          consistency: Consistency.QUORUM,
+          received: 1,
+          blockFor: 3,
+          numFailures: 2,
+          reasonMap: reasons,
+          dataPresent: false,
         },
         bytes,
         v,
@@ -202,8 +276,15 @@ describe('ERROR golden bodies', () => {
         encodeError,
         decodeError,
         {
-          opcode: E, code: ErrorCode.WRITE_FAILURE, message: 'wf', consistency: Consistency.QUORUM, received: 1, blockFor: 3,
-          numFailures: 2, reasonMap: reasons, writeType: 'SIMPLE',
+          opcode: E,
+          code: ErrorCode.WRITE_FAILURE,
+          message: 'wf',
+          consistency: Consistency.QUORUM,
+          received: 1,
+          blockFor: 3,
+          numFailures: 2,
+          reasonMap: reasons,
+          writeType: 'SIMPLE',
         },
         bytes,
         v,
@@ -214,7 +295,17 @@ describe('ERROR golden bodies', () => {
       golden(
         encodeError,
         decodeError,
-        { opcode: E, code: ErrorCode.READ_FAILURE, message: '', consistency: Consistency.LOCAL_ONE, received: 0, blockFor: 1, numFailures: 0, reasonMap: [], dataPresent: true },
+        {
+          opcode: E,
+          code: ErrorCode.READ_FAILURE,
+          message: '',
+          consistency: Consistency.LOCAL_ONE,
+          received: 0,
+          blockFor: 1,
+          numFailures: 0,
+          reasonMap: [],
+          dataPresent: true,
+        },
         bytes,
         v,
       );
@@ -227,7 +318,14 @@ describe('ERROR golden bodies', () => {
       golden(
         encodeError,
         decodeError,
-        { opcode: E, code: ErrorCode.FUNCTION_FAILURE, message: 'udf failed', keyspace: 'ks', functionName: 'f', argTypes: ['int', 'text'] },
+        {
+          opcode: E,
+          code: ErrorCode.FUNCTION_FAILURE,
+          message: 'udf failed',
+          keyspace: 'ks',
+          functionName: 'f',
+          argTypes: ['int', 'text'],
+        },
         bytes,
         v,
       );
@@ -239,7 +337,14 @@ describe('ERROR golden bodies', () => {
     golden(
       encodeError,
       decodeError,
-      { opcode: E, code: ErrorCode.CAS_WRITE_UNKNOWN, message: 'cas unknown', consistency: Consistency.LOCAL_SERIAL, received: 1, blockFor: 2 },
+      {
+        opcode: E,
+        code: ErrorCode.CAS_WRITE_UNKNOWN,
+        message: 'cas unknown',
+        consistency: Consistency.LOCAL_SERIAL,
+        received: 1,
+        blockFor: 2,
+      },
       bytes,
       V.V5,
     );
@@ -252,10 +357,23 @@ describe('ERROR golden bodies', () => {
 
   it('a v4 READ_FAILURE encoder ignores a reasonmap and a v5 one writes an empty map when there is none', () => {
     const msg: ErrorMessage = {
-      opcode: E, code: ErrorCode.READ_FAILURE, message: 'x', consistency: Consistency.ONE, received: 0, blockFor: 1, numFailures: 4, dataPresent: false,
+      opcode: E,
+      code: ErrorCode.READ_FAILURE,
+      message: 'x',
+      consistency: Consistency.ONE,
+      received: 0,
+      blockFor: 1,
+      numFailures: 4,
+      dataPresent: false,
     };
-    assert.equal(encode(encodeError, msg, V.V4).toString('hex'), head(0x1300, 'x').short(1).int(0).int(1).int(4).byte(0).build().toString('hex'));
-    assert.equal(encode(encodeError, msg, V.V5).toString('hex'), head(0x1300, 'x').short(1).int(0).int(1).int(0).byte(0).build().toString('hex'));
+    assert.equal(
+      encode(encodeError, msg, V.V4).toString('hex'),
+      head(0x1300, 'x').short(1).int(0).int(1).int(4).byte(0).build().toString('hex'),
+    );
+    assert.equal(
+      encode(encodeError, msg, V.V5).toString('hex'),
+      head(0x1300, 'x').short(1).int(0).int(1).int(0).byte(0).build().toString('hex'),
+    );
   });
 });
 
@@ -289,28 +407,93 @@ function errorArb(version: ProtocolVersion): fc.Arbitrary<ErrorMessage> {
   const reasonMap = version >= V.V5;
   const message = str(20);
   const messageOnlyCode = fc.constantFrom<MessageOnlyErrorCode>(
-    ErrorCode.SERVER_ERROR, ErrorCode.PROTOCOL_ERROR, ErrorCode.AUTH_ERROR, ErrorCode.OVERLOADED, ErrorCode.IS_BOOTSTRAPPING,
-    ErrorCode.TRUNCATE_ERROR, ErrorCode.CDC_WRITE_FAILURE, ErrorCode.SYNTAX_ERROR, ErrorCode.UNAUTHORIZED, ErrorCode.INVALID,
-    ErrorCode.CONFIG_ERROR, DSE_CLIENT_WRITE_FAILURE,
+    ErrorCode.SERVER_ERROR,
+    ErrorCode.PROTOCOL_ERROR,
+    ErrorCode.AUTH_ERROR,
+    ErrorCode.OVERLOADED,
+    ErrorCode.IS_BOOTSTRAPPING,
+    ErrorCode.TRUNCATE_ERROR,
+    ErrorCode.CDC_WRITE_FAILURE,
+    ErrorCode.SYNTAX_ERROR,
+    ErrorCode.UNAUTHORIZED,
+    ErrorCode.INVALID,
+    ErrorCode.CONFIG_ERROR,
+    DSE_CLIENT_WRITE_FAILURE,
   );
   const failures = reasonMap
     ? fc.array(reasonArb, { maxLength: 4 }).map((rm) => ({ numFailures: rm.length, reasonMap: rm }))
     : int32.map((n) => ({ numFailures: n }));
   return fc.oneof(
     rec({ opcode: fc.constant(E), code: messageOnlyCode, message }),
-    rec({ opcode: fc.constant(E), code: fc.constant(ErrorCode.UNAVAILABLE), message, consistency: cl, required: int32, alive: int32 }),
+    rec({
+      opcode: fc.constant(E),
+      code: fc.constant(ErrorCode.UNAVAILABLE),
+      message,
+      consistency: cl,
+      required: int32,
+      alive: int32,
+    }),
     fc
-      .record({ opcode: fc.constant(E), code: fc.constant(ErrorCode.WRITE_TIMEOUT), message, consistency: cl, received: int32, blockFor: int32, writeType, c: short })
+      .record({
+        opcode: fc.constant(E),
+        code: fc.constant(ErrorCode.WRITE_TIMEOUT),
+        message,
+        consistency: cl,
+        received: int32,
+        blockFor: int32,
+        writeType,
+        c: short,
+      })
       .map(({ c, ...e }) => (e.writeType === 'CAS' && version === V.V5 ? { ...e, contentions: c } : e)),
-    rec({ opcode: fc.constant(E), code: fc.constant(ErrorCode.READ_TIMEOUT), message, consistency: cl, received: int32, blockFor: int32, dataPresent: fc.boolean() }),
+    rec({
+      opcode: fc.constant(E),
+      code: fc.constant(ErrorCode.READ_TIMEOUT),
+      message,
+      consistency: cl,
+      received: int32,
+      blockFor: int32,
+      dataPresent: fc.boolean(),
+    }),
     fc
-      .record({ opcode: fc.constant(E), code: fc.constant(ErrorCode.READ_FAILURE), message, consistency: cl, received: int32, blockFor: int32, f: failures, dataPresent: fc.boolean() })
+      .record({
+        opcode: fc.constant(E),
+        code: fc.constant(ErrorCode.READ_FAILURE),
+        message,
+        consistency: cl,
+        received: int32,
+        blockFor: int32,
+        f: failures,
+        dataPresent: fc.boolean(),
+      })
       .map(({ f, ...e }) => ({ ...e, ...f })),
     fc
-      .record({ opcode: fc.constant(E), code: fc.constant(ErrorCode.WRITE_FAILURE), message, consistency: cl, received: int32, blockFor: int32, f: failures, writeType })
+      .record({
+        opcode: fc.constant(E),
+        code: fc.constant(ErrorCode.WRITE_FAILURE),
+        message,
+        consistency: cl,
+        received: int32,
+        blockFor: int32,
+        f: failures,
+        writeType,
+      })
       .map(({ f, ...e }) => ({ ...e, ...f })),
-    rec({ opcode: fc.constant(E), code: fc.constant(ErrorCode.FUNCTION_FAILURE), message, keyspace: str(), functionName: str(), argTypes: fc.array(str(), { maxLength: 3 }) }),
-    rec({ opcode: fc.constant(E), code: fc.constant(ErrorCode.CAS_WRITE_UNKNOWN), message, consistency: cl, received: int32, blockFor: int32 }),
+    rec({
+      opcode: fc.constant(E),
+      code: fc.constant(ErrorCode.FUNCTION_FAILURE),
+      message,
+      keyspace: str(),
+      functionName: str(),
+      argTypes: fc.array(str(), { maxLength: 3 }),
+    }),
+    rec({
+      opcode: fc.constant(E),
+      code: fc.constant(ErrorCode.CAS_WRITE_UNKNOWN),
+      message,
+      consistency: cl,
+      received: int32,
+      blockFor: int32,
+    }),
     rec({ opcode: fc.constant(E), code: fc.constant(ErrorCode.ALREADY_EXISTS), message, keyspace: str(), table: str() }),
     rec({ opcode: fc.constant(E), code: fc.constant(ErrorCode.UNPREPARED), message, id: buf(20) }),
   ) as fc.Arbitrary<ErrorMessage>;

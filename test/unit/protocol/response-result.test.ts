@@ -46,7 +46,12 @@ const R = Opcode.RESULT as const;
 const V5_LIKE = [V.V5, V.DSE_V2] as const; // result metadata id, Metadata_changed
 const DSE = [V.DSE_V1, V.DSE_V2] as const; // continuous paging
 
-const col = (name: string, type: ColumnSpec['type'], keyspace = 'ks', table = 't'): ColumnSpec => ({ keyspace, table, name, type });
+const col = (name: string, type: ColumnSpec['type'], keyspace = 'ks', table = 't'): ColumnSpec => ({
+  keyspace,
+  table,
+  name,
+  type,
+});
 
 describe('RESULT golden bodies', () => {
   for (const v of ALL) {
@@ -71,12 +76,17 @@ describe('RESULT golden bodies', () => {
         .int(0x0002) // kind
         .int(0x0001) // flags: Global_tables_spec
         .int(2) // columns_count
-        .string('ks').string('t') // global table spec
-        .string('k').short(0x000d) // varchar
-        .string('v').short(0x0009) // int
+        .string('ks')
+        .string('t') // global table spec
+        .string('k')
+        .short(0x000d) // varchar
+        .string('v')
+        .short(0x0009) // int
         .int(2) // rows_count
-        .bytes('61').bytes('0000002a')
-        .bytes('').bytes(null)
+        .bytes('61')
+        .bytes('0000002a')
+        .bytes('')
+        .bytes(null)
         .build();
       golden(encodeResult, decodeResult, msg, bytes, v);
     });
@@ -89,9 +99,17 @@ describe('RESULT golden bodies', () => {
         rows: [],
       };
       const bytes = b()
-        .int(0x0002).int(0x0000).int(2)
-        .string('k1').string('t1').string('a').short(0x0002)
-        .string('k1').string('t2').string('b').short(0x0004)
+        .int(0x0002)
+        .int(0x0000)
+        .int(2)
+        .string('k1')
+        .string('t1')
+        .string('a')
+        .short(0x0002)
+        .string('k1')
+        .string('t2')
+        .string('b')
+        .short(0x0004)
         .int(0)
         .build();
       golden(encodeResult, decodeResult, msg, bytes, v);
@@ -104,7 +122,14 @@ describe('RESULT golden bodies', () => {
         metadata: { columnCount: 1, pagingState: Buffer.from('abcdef', 'hex') },
         rows: [[Buffer.from('01', 'hex')]],
       };
-      const bytes = b().int(0x0002).int(0x0002 | 0x0004).int(1).bytes('abcdef').int(1).bytes('01').build();
+      const bytes = b()
+        .int(0x0002)
+        .int(0x0002 | 0x0004)
+        .int(1)
+        .bytes('abcdef')
+        .int(1)
+        .bytes('01')
+        .build();
       golden(encodeResult, decodeResult, msg, bytes, v);
     });
   }
@@ -139,13 +164,39 @@ describe('RESULT golden bodies', () => {
         rows: [],
       };
       const bytes = b()
-        .int(0x0002).int(0x0001).int(6).string('ks').string('t')
-        .string('c').short(0x0000).string('org.apache.cassandra.db.marshal.DateType')
-        .string('l').short(0x0020).short(0x0009)
-        .string('s').short(0x0022).short(0x000d)
-        .string('m').short(0x0021).short(0x000d).short(0x0020).short(0x0002)
-        .string('u').short(0x0030).string('ks').string('address').short(2).string('street').short(0x000d).string('zip').short(0x0009)
-        .string('tu').short(0x0031).short(2).short(0x000c).short(0x0010)
+        .int(0x0002)
+        .int(0x0001)
+        .int(6)
+        .string('ks')
+        .string('t')
+        .string('c')
+        .short(0x0000)
+        .string('org.apache.cassandra.db.marshal.DateType')
+        .string('l')
+        .short(0x0020)
+        .short(0x0009)
+        .string('s')
+        .short(0x0022)
+        .short(0x000d)
+        .string('m')
+        .short(0x0021)
+        .short(0x000d)
+        .short(0x0020)
+        .short(0x0002)
+        .string('u')
+        .short(0x0030)
+        .string('ks')
+        .string('address')
+        .short(2)
+        .string('street')
+        .short(0x000d)
+        .string('zip')
+        .short(0x0009)
+        .string('tu')
+        .short(0x0031)
+        .short(2)
+        .short(0x000c)
+        .short(0x0010)
         .int(0)
         .build();
       golden(encodeResult, decodeResult, msg, bytes, v);
@@ -154,7 +205,13 @@ describe('RESULT golden bodies', () => {
 
   for (const v of [V.V4, V.V5, V.DSE_V1, V.DSE_V2]) {
     it(`${versionName(v)}: ROWS v4 native types date, time, smallint, tinyint${v === V.V4 ? '' : ', duration'}`, () => {
-      const types = [DataTypes.date, DataTypes.time, DataTypes.smallint, DataTypes.tinyint, ...(v === V.V4 ? [] : [DataTypes.duration])];
+      const types = [
+        DataTypes.date,
+        DataTypes.time,
+        DataTypes.smallint,
+        DataTypes.tinyint,
+        ...(v === V.V4 ? [] : [DataTypes.duration]),
+      ];
       const msg: RowsResult = {
         opcode: R,
         kind: ResultKind.ROWS,
@@ -175,7 +232,17 @@ describe('RESULT golden bodies', () => {
         metadata: { columnCount: 1, columns: [col('k', DataTypes.int)], newMetadataId: Buffer.from('beef', 'hex') },
         rows: [],
       };
-      const bytes = b().int(0x0002).int(0x0001 | 0x0008).int(1).shortBytes('beef').string('ks').string('t').string('k').short(0x0009).int(0).build();
+      const bytes = b()
+        .int(0x0002)
+        .int(0x0001 | 0x0008)
+        .int(1)
+        .shortBytes('beef')
+        .string('ks')
+        .string('t')
+        .string('k')
+        .short(0x0009)
+        .int(0)
+        .build();
       golden(encodeResult, decodeResult, msg, bytes, v);
     });
   }
@@ -198,7 +265,10 @@ describe('RESULT golden bodies', () => {
       // flags: No_metadata | continuous paging | last continuous page
       const bytes = b().int(0x0002).raw('c0000004').int(1).int(3).int(1).bytes(null).build();
       golden(encodeResult, decodeResult, msg, bytes, v);
-      const notLast: RowsResult = { ...msg, metadata: { ...msg.metadata, lastContinuousPage: false, pagingState: Buffer.from('01', 'hex') } };
+      const notLast: RowsResult = {
+        ...msg,
+        metadata: { ...msg.metadata, lastContinuousPage: false, pagingState: Buffer.from('01', 'hex') },
+      };
       const bytes2 = b().int(0x0002).raw('40000006').int(1).bytes('01').int(3).int(1).bytes(null).build();
       golden(encodeResult, decodeResult, notLast, bytes2, v);
     });
@@ -220,14 +290,27 @@ describe('RESULT golden bodies', () => {
     const bytes = b()
       .int(0x0002)
       .raw('4000000b') // continuous | Metadata_changed | Has_more_pages | Global_tables_spec
-      .int(1).bytes('aa').shortBytes('bb').int(7).string('ks').string('t').string('k').short(0x0009).int(0)
+      .int(1)
+      .bytes('aa')
+      .shortBytes('bb')
+      .int(7)
+      .string('ks')
+      .string('t')
+      .string('k')
+      .short(0x0009)
+      .int(0)
       .build();
     golden(encodeResult, decodeResult, msg, bytes, V.DSE_V2);
   });
   it('v4/v5: the DSE continuous paging flags mean nothing and are ignored', () => {
     const bytes = b().int(0x0002).raw('c0000004').int(0).int(0).build();
     for (const v of [V.V4, V.V5]) {
-      assert.deepEqual(decode(decodeResult, bytes, v), { opcode: R, kind: ResultKind.ROWS, metadata: { columnCount: 0 }, rows: [] });
+      assert.deepEqual(decode(decodeResult, bytes, v), {
+        opcode: R,
+        kind: ResultKind.ROWS,
+        metadata: { columnCount: 0 },
+        rows: [],
+      });
     }
   });
 
@@ -246,20 +329,52 @@ describe('RESULT golden bodies', () => {
       const bytes = b()
         .int(0x0004)
         .shortBytes('0102030405060708')
-        .int(0x0001).int(2).string('ks').string('t').string('k').short(0x000d).string('v').short(0x0009)
-        .int(0x0001).int(1).string('ks').string('t').string('v').short(0x0009)
+        .int(0x0001)
+        .int(2)
+        .string('ks')
+        .string('t')
+        .string('k')
+        .short(0x000d)
+        .string('v')
+        .short(0x0009)
+        .int(0x0001)
+        .int(1)
+        .string('ks')
+        .string('t')
+        .string('v')
+        .short(0x0009)
         .build();
       golden(encodeResult, decodeResult, msg, bytes, v);
     });
   }
   for (const v of [V.V4, V.DSE_V1]) {
     it(`${versionName(v)}: PREPARED <id><metadata with pk_count and pk indexes><result_metadata>`, () => {
-      const msg: PreparedResult = { opcode: R, kind: ResultKind.PREPARED, id: Buffer.from('0102', 'hex'), variables, resultMetadata };
+      const msg: PreparedResult = {
+        opcode: R,
+        kind: ResultKind.PREPARED,
+        id: Buffer.from('0102', 'hex'),
+        variables,
+        resultMetadata,
+      };
       const bytes = b()
         .int(0x0004)
         .shortBytes('0102')
-        .int(0x0001).int(2).int(1).short(0).string('ks').string('t').string('k').short(0x000d).string('v').short(0x0009)
-        .int(0x0001).int(1).string('ks').string('t').string('v').short(0x0009)
+        .int(0x0001)
+        .int(2)
+        .int(1)
+        .short(0)
+        .string('ks')
+        .string('t')
+        .string('k')
+        .short(0x000d)
+        .string('v')
+        .short(0x0009)
+        .int(0x0001)
+        .int(1)
+        .string('ks')
+        .string('t')
+        .string('v')
+        .short(0x0009)
         .build();
       golden(encodeResult, decodeResult, msg, bytes, v);
     });
@@ -278,15 +393,30 @@ describe('RESULT golden bodies', () => {
         .int(0x0004)
         .shortBytes('0102')
         .shortBytes('0a0b0c')
-        .int(0x0001).int(2).int(2).short(1).short(0).string('ks').string('t').string('a').short(0x0009).string('b').short(0x0009)
-        .int(0x0004).int(0) // empty result metadata: No_metadata, 0 columns
+        .int(0x0001)
+        .int(2)
+        .int(2)
+        .short(1)
+        .short(0)
+        .string('ks')
+        .string('t')
+        .string('a')
+        .short(0x0009)
+        .string('b')
+        .short(0x0009)
+        .int(0x0004)
+        .int(0) // empty result metadata: No_metadata, 0 columns
         .build();
       golden(encodeResult, decodeResult, msg, bytes, v);
     });
   }
   it('PREPARED with no bind markers writes no global table spec', () => {
     const msg: PreparedResult = {
-      opcode: R, kind: ResultKind.PREPARED, id: Buffer.from('01', 'hex'), variables: { pkIndices: [], columns: [] }, resultMetadata: { columnCount: 0 },
+      opcode: R,
+      kind: ResultKind.PREPARED,
+      id: Buffer.from('01', 'hex'),
+      variables: { pkIndices: [], columns: [] },
+      resultMetadata: { columnCount: 0 },
     };
     golden(encodeResult, decodeResult, msg, b().int(4).shortBytes('01').int(0).int(0).int(0).int(4).int(0).build(), V.V4);
   });
@@ -297,7 +427,11 @@ describe('RESULT golden bodies', () => {
     golden(
       encodeResult,
       decodeResult,
-      { opcode: R, kind: ResultKind.SCHEMA_CHANGE, schemaChange: { changeType: 'CREATED', target: 'TABLE', keyspace: 'ks', name: 't' } },
+      {
+        opcode: R,
+        kind: ResultKind.SCHEMA_CHANGE,
+        schemaChange: { changeType: 'CREATED', target: 'TABLE', keyspace: 'ks', name: 't' },
+      },
       bytes,
       V.V2,
     );
@@ -308,7 +442,11 @@ describe('RESULT golden bodies', () => {
       golden(
         encodeResult,
         decodeResult,
-        { opcode: R, kind: ResultKind.SCHEMA_CHANGE, schemaChange: { changeType: 'CREATED', target: 'TABLE', keyspace: 'ks', name: 't' } },
+        {
+          opcode: R,
+          kind: ResultKind.SCHEMA_CHANGE,
+          schemaChange: { changeType: 'CREATED', target: 'TABLE', keyspace: 'ks', name: 't' },
+        },
         bytes,
         v,
       );
@@ -318,9 +456,15 @@ describe('RESULT golden bodies', () => {
   it('an unknown kind, a negative column count and an unknown type option are ProtocolErrors', () => {
     throwsProtocolError(() => decode(decodeResult, b().int(9).build(), V.V4), 'kind 9');
     throwsProtocolError(() => decode(decodeResult, b().int(2).int(4).int(-1).int(0).build(), V.V4), 'negative columns');
-    throwsProtocolError(() => decode(decodeResult, b().int(2).int(1).int(1).string('k').string('t').string('c').short(0x0099).int(0).build(), V.V4), 'type 0x99');
+    throwsProtocolError(
+      () => decode(decodeResult, b().int(2).int(1).int(1).string('k').string('t').string('c').short(0x0099).int(0).build(), V.V4),
+      'type 0x99',
+    );
     throwsProtocolError(() => decode(decodeResult, b().int(2).int(4).int(2).int(0x7fffffff).build(), V.V4), 'huge rows count');
-    throwsProtocolError(() => decode(decodeResult, b().int(2).int(4).int(0).int(0x7fffffff).build(), V.V4), 'huge zero-column rows count');
+    throwsProtocolError(
+      () => decode(decodeResult, b().int(2).int(4).int(0).int(0x7fffffff).build(), V.V4),
+      'huge zero-column rows count',
+    );
   });
   it('deeply nested type options are refused with a ProtocolError, not a stack overflow', () => {
     const bld = b().int(2).int(1).int(1).string('k').string('t').string('c');
@@ -345,7 +489,12 @@ describe('peekResultKind / peekPreparedIds', () => {
       if (withMeta) bld.shortBytes('dd');
       const body = bld.raw('ff ff ff').build();
       const ids = peekPreparedIds(body, v);
-      assert.deepEqual(ids, withMeta ? { id: Buffer.from('aabbcc', 'hex'), resultMetadataId: Buffer.from('dd', 'hex') } : { id: Buffer.from('aabbcc', 'hex') });
+      assert.deepEqual(
+        ids,
+        withMeta
+          ? { id: Buffer.from('aabbcc', 'hex'), resultMetadataId: Buffer.from('dd', 'hex') }
+          : { id: Buffer.from('aabbcc', 'hex') },
+      );
       assert.equal(peekPreparedIds(b().int(0x0001).build(), v), undefined);
       throwsProtocolError(() => peekPreparedIds(b().int(0x0004).short(5).raw('01').build(), v), 'truncated id');
     });
@@ -372,11 +521,20 @@ describe('rowsResult builder', () => {
           ? b().short(2).short(2).raw(Buffer.from('-9')).short(2).raw(Buffer.from('42')).build()
           : b().int(2).int(2).raw(Buffer.from('-9')).int(2).raw(Buffer.from('42')).build();
       const bytes = b()
-        .int(0x0002).int(0x0001).int(4).string('system').string('local')
-        .string('key').short(0x000d)
-        .string('rpc_address').short(0x0010)
-        .string('host_id').short(0x000c)
-        .string('tokens').short(0x0022).short(0x000d)
+        .int(0x0002)
+        .int(0x0001)
+        .int(4)
+        .string('system')
+        .string('local')
+        .string('key')
+        .short(0x000d)
+        .string('rpc_address')
+        .short(0x0010)
+        .string('host_id')
+        .short(0x000c)
+        .string('tokens')
+        .short(0x0022)
+        .short(0x000d)
         .int(1)
         .bytes(Buffer.from('local'))
         .bytes('0a000001')
@@ -404,9 +562,9 @@ const columnArb: fc.Arbitrary<ColumnSpec> = rec({
 const columnsArb = fc.oneof(
   fc.array(columnArb, { maxLength: 4 }),
   // all in one table: the global table spec path
-  fc.tuple(str(), str(), fc.array(rec({ name: str(), type: dataTypeArb }), { minLength: 1, maxLength: 4 })).map(([keyspace, table, cs]) =>
-    cs.map((c) => ({ keyspace, table, ...c })),
-  ),
+  fc
+    .tuple(str(), str(), fc.array(rec({ name: str(), type: dataTypeArb }), { minLength: 1, maxLength: 4 }))
+    .map(([keyspace, table, cs]) => cs.map((c) => ({ keyspace, table, ...c }))),
 );
 
 function rowsMetadataArb(version: ProtocolVersion): fc.Arbitrary<RowsMetadata> {
@@ -436,7 +594,9 @@ function rowsMetadataArb(version: ProtocolVersion): fc.Arbitrary<RowsMetadata> {
 function resultArb(version: ProtocolVersion): fc.Arbitrary<Result> {
   const rows = rowsMetadataArb(version).chain((metadata) =>
     fc
-      .array(fc.array(fc.option(buf(8), { nil: null }), { minLength: metadata.columnCount, maxLength: metadata.columnCount }), { maxLength: 4 })
+      .array(fc.array(fc.option(buf(8), { nil: null }), { minLength: metadata.columnCount, maxLength: metadata.columnCount }), {
+        maxLength: 4,
+      })
       .map((rs): Result => ({ opcode: R, kind: ResultKind.ROWS, metadata, rows: rs })),
   );
   const prepared = fc
@@ -447,8 +607,16 @@ function resultArb(version: ProtocolVersion): fc.Arbitrary<Result> {
       columns: columnsArb,
       resultMetadata: rowsMetadataArb(version),
     })
-    .map(({ id, resultMetadataId, pkIndices, columns, resultMetadata }): Result =>
-      compact({ opcode: R, kind: ResultKind.PREPARED as const, id, resultMetadataId, variables: { pkIndices, columns }, resultMetadata }),
+    .map(
+      ({ id, resultMetadataId, pkIndices, columns, resultMetadata }): Result =>
+        compact({
+          opcode: R,
+          kind: ResultKind.PREPARED as const,
+          id,
+          resultMetadataId,
+          variables: { pkIndices, columns },
+          resultMetadata,
+        }),
     );
   return fc.oneof(
     fc.constant<Result>({ opcode: R, kind: ResultKind.VOID }),

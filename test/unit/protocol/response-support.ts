@@ -77,7 +77,10 @@ export function checkMutations<M>(
         throwsProtocolError(() => decode(dec, prefix, version), `prefix ${prefix.length}/${bytes.length} v${version}`);
         const flipped = Buffer.from(bytes);
         if (flipped.length > 0) flipped[pos % flipped.length]! ^= xor;
-        decodesOrProtocolError(() => dec(new Reader(flipped), version), `flip at ${pos % Math.max(1, flipped.length)} v${version}`);
+        decodesOrProtocolError(
+          () => dec(new Reader(flipped), version),
+          `flip at ${pos % Math.max(1, flipped.length)} v${version}`,
+        );
       }),
       { numRuns },
     );
@@ -90,7 +93,13 @@ export function checkMutations<M>(
   }
 }
 
-export function roundTrip<M>(arb: fc.Arbitrary<M>, enc: Encode<M>, dec: Decode<M>, version: ProtocolVersion, numRuns = 200): void {
+export function roundTrip<M>(
+  arb: fc.Arbitrary<M>,
+  enc: Encode<M>,
+  dec: Decode<M>,
+  version: ProtocolVersion,
+  numRuns = 200,
+): void {
   fc.assert(
     fc.property(arb, (msg) => {
       assert.deepEqual(decode(dec, encode(enc, msg, version), version), msg);
@@ -158,6 +167,12 @@ export function schemaChangeArb(version: ProtocolVersion): fc.Arbitrary<SchemaCh
   return fc.oneof(
     rec({ changeType, target: fc.constant('KEYSPACE' as const), keyspace: str() }),
     rec({ changeType, target: fc.constantFrom('TABLE' as const, 'TYPE' as const), keyspace: str(), name: str() }),
-    rec({ changeType, target: fc.constantFrom('FUNCTION' as const, 'AGGREGATE' as const), keyspace: str(), name: str(), argTypes: fc.array(str(), { maxLength: 3 }) }),
+    rec({
+      changeType,
+      target: fc.constantFrom('FUNCTION' as const, 'AGGREGATE' as const),
+      keyspace: str(),
+      name: str(),
+      argTypes: fc.array(str(), { maxLength: 3 }),
+    }),
   );
 }

@@ -133,7 +133,12 @@ for (const compressor of [undefined, lz4BodyCompressor]) {
     fc.assert(
       fc.property(frameLists, fc.array(fc.nat(), { maxLength: 12 }), (list, cuts) => {
         const frames = list.map(([id, body]) => frame(id, Buffer.from(body)));
-        const stream = Buffer.concat(framesToSegments(frames.map((f) => f.bytes), compressor));
+        const stream = Buffer.concat(
+          framesToSegments(
+            frames.map((f) => f.bytes),
+            compressor,
+          ),
+        );
         const dec = new V5FrameDecoder({ compressor });
         const got: RawFrame[] = [];
         for (const chunk of splitAt(stream, cuts)) got.push(...dec.push(chunk));
@@ -175,7 +180,10 @@ for (const compressor of [undefined, lz4BodyCompressor]) {
     const dec = new V5FrameDecoder({ compressor });
     const again: RawFrame[] = [];
     for (let i = 0; i < stream.length; i += 1000) again.push(...dec.push(stream.subarray(i, i + 1000)));
-    assert.deepEqual(again.map((f) => f.bytes.length), frames.map((f) => f.bytes.length));
+    assert.deepEqual(
+      again.map((f) => f.bytes.length),
+      frames.map((f) => f.bytes.length),
+    );
   });
 
   test(`${label}: small frames are packed into self-contained segments up to the payload limit`, () => {
@@ -254,7 +262,10 @@ test('SegmentFrameAssembler enforces the frame body limit across segments', () =
   const big = frame(1, Buffer.alloc(200_000)).bytes;
   const dec = new V5FrameDecoder({ maxBodyLength: 100_000 });
   const segs = framesToSegments([big]);
-  assert.throws(() => dec.push(segs[0]!), (e: unknown) => e instanceof ProtocolError && e.code === 'frame-too-large');
+  assert.throws(
+    () => dec.push(segs[0]!),
+    (e: unknown) => e instanceof ProtocolError && e.code === 'frame-too-large',
+  );
 });
 
 test('SegmentFramer keeps frames until flush and accepts a smaller payload limit', () => {
@@ -300,16 +311,27 @@ test('segments with valid checksums but arbitrary contents only ever yield frame
     // Something that looks like a v5 frame header with an arbitrary length, plus arbitrary bytes.
     fc
       .tuple(fc.integer({ min: 0, max: 0x7fffffff }), fc.uint8Array({ maxLength: 200 }))
-      .map(([len, rest]) => Buffer.concat([frame(1, Buffer.alloc(0)).bytes.subarray(0, 5), Buffer.from([len >>> 24, (len >>> 16) & 0xff, (len >>> 8) & 0xff, len & 0xff]), Buffer.from(rest)])),
+      .map(([len, rest]) =>
+        Buffer.concat([
+          frame(1, Buffer.alloc(0)).bytes.subarray(0, 5),
+          Buffer.from([len >>> 24, (len >>> 16) & 0xff, (len >>> 8) & 0xff, len & 0xff]),
+          Buffer.from(rest),
+        ]),
+      ),
   );
   fc.assert(
     fc.property(
-      fc.array(fc.tuple(frameBytes, fc.boolean(), fc.integer({ min: 0, max: MAX_SEGMENT_PAYLOAD }), fc.boolean()), { minLength: 1, maxLength: 5 }),
+      fc.array(fc.tuple(frameBytes, fc.boolean(), fc.integer({ min: 0, max: MAX_SEGMENT_PAYLOAD }), fc.boolean()), {
+        minLength: 1,
+        maxLength: 5,
+      }),
       (list) => {
         for (const compressor of [undefined, lz4BodyCompressor]) {
           const stream = Buffer.concat(
             list.map(([payload, sc, ulen, raw]) =>
-              compressor && raw ? rawLz4Segment(payload, ulen % (payload.length * 255 + 2), sc) : encodeSegment(payload, sc, compressor),
+              compressor && raw
+                ? rawLz4Segment(payload, ulen % (payload.length * 255 + 2), sc)
+                : encodeSegment(payload, sc, compressor),
             ),
           );
           const dec = new V5FrameDecoder({ compressor, maxBodyLength: 1 << 20 });

@@ -58,7 +58,16 @@ describe('value golden bytes', () => {
     assert.throws(() => encodeValue(DataTypes.int, 2 ** 31, V.V4), RangeError);
     assert.throws(() => encodeValue(DataTypes.int, 1.5, V.V4), RangeError);
     // spec section 5.24 examples
-    const varints: [bigint, string][] = [[0n, '00'], [1n, '01'], [127n, '7f'], [128n, '0080'], [129n, '0081'], [-1n, 'ff'], [-128n, '80'], [-129n, 'ff7f']];
+    const varints: [bigint, string][] = [
+      [0n, '00'],
+      [1n, '01'],
+      [127n, '7f'],
+      [128n, '0080'],
+      [129n, '0081'],
+      [-1n, 'ff'],
+      [-128n, '80'],
+      [-129n, 'ff7f'],
+    ];
     for (const [n, h] of varints) {
       assert.equal(hex(encodeVarint(n)), h, `varint ${n}`);
       assert.equal(decodeVarint(Buffer.from(h, 'hex')), n);
@@ -77,7 +86,10 @@ describe('value golden bytes', () => {
   });
   it('uuid, timeuuid, inet', () => {
     assert.equal(enc(DataTypes.uuid, '01234567-89AB-cdef-0123-456789abcdef'), '0123456789abcdef0123456789abcdef');
-    assert.equal(decodeValue(DataTypes.timeuuid, Buffer.from('0123456789abcdef0123456789abcdef', 'hex'), V.V4), '01234567-89ab-cdef-0123-456789abcdef');
+    assert.equal(
+      decodeValue(DataTypes.timeuuid, Buffer.from('0123456789abcdef0123456789abcdef', 'hex'), V.V4),
+      '01234567-89ab-cdef-0123-456789abcdef',
+    );
     assert.throws(() => encodeValue(DataTypes.uuid, 'not-a-uuid', V.V4), RangeError);
     assert.equal(enc(DataTypes.inet, '192.168.1.2'), 'c0a80102');
     assert.equal(enc(DataTypes.inet, '::1'), '00000000000000000000000000000001');
@@ -96,9 +108,15 @@ describe('value golden bytes', () => {
     it(`${versionName(v)}: list, set and map use an [int] count and [int]-length elements`, () => {
       assert.equal(enc(listOf(DataTypes.int), [1, 2], v), hex(b().int(2).int(4).int(1).int(4).int(2).build()));
       assert.equal(enc(setOf(DataTypes.varchar), ['a'], v), hex(b().int(1).int(1).raw(0x61).build()));
-      assert.equal(enc(mapOf(DataTypes.varchar, DataTypes.bigint), new Map([['k', 7n]]), v), hex(b().int(1).int(1).raw(0x6b).int(8).long(7n).build()));
+      assert.equal(
+        enc(mapOf(DataTypes.varchar, DataTypes.bigint), new Map([['k', 7n]]), v),
+        hex(b().int(1).int(1).raw(0x6b).int(8).long(7n).build()),
+      );
       assert.equal(enc(listOf(DataTypes.int), [], v), '00000000');
-      assert.deepEqual(decodeValue(mapOf(DataTypes.varchar, DataTypes.int), b().int(1).int(1).raw(0x6b).int(4).int(9).build(), v), new Map([['k', 9]]));
+      assert.deepEqual(
+        decodeValue(mapOf(DataTypes.varchar, DataTypes.int), b().int(1).int(1).raw(0x6b).int(4).int(9).build(), v),
+        new Map([['k', 9]]),
+      );
       throwsProtocolError(() => decodeValue(listOf(DataTypes.int), b().int(1).int(-1).build(), v), 'null element');
       throwsProtocolError(() => decodeValue(listOf(DataTypes.int), b().int(1).int(4).int(1).raw(0).build(), v), 'trailing byte');
       throwsProtocolError(() => decodeValue(listOf(DataTypes.int), b().int(0x7fffffff).build(), v), 'huge count');
@@ -107,7 +125,10 @@ describe('value golden bytes', () => {
   it('v2: list, set and map use a [short] count and [short]-length elements', () => {
     assert.equal(enc(listOf(DataTypes.int), [1, 2], V.V2), hex(b().short(2).short(4).int(1).short(4).int(2).build()));
     assert.equal(enc(setOf(DataTypes.varchar), ['ab'], V.V2), hex(b().short(1).short(2).raw(0x61, 0x62).build()));
-    assert.equal(enc(mapOf(DataTypes.varchar, DataTypes.boolean), [['k', true]], V.V2), hex(b().short(1).short(1).raw(0x6b).short(1).raw(1).build()));
+    assert.equal(
+      enc(mapOf(DataTypes.varchar, DataTypes.boolean), [['k', true]], V.V2),
+      hex(b().short(1).short(1).raw(0x6b).short(1).raw(1).build()),
+    );
     assert.deepEqual(decodeValue(listOf(DataTypes.int), b().short(1).short(4).int(5).build(), V.V2), [5]);
   });
   it('unsupported types throw (RangeError encoding, ProtocolError decoding)', () => {
@@ -138,7 +159,9 @@ describe('type [option]s', () => {
       { numRuns: 300 },
     );
     fc.assert(
-      fc.property(fc.uint8Array({ maxLength: 40 }), (g) => decodesOrProtocolError(() => decodeDataType(new Reader(Buffer.from(g))), 'garbage')),
+      fc.property(fc.uint8Array({ maxLength: 40 }), (g) =>
+        decodesOrProtocolError(() => decodeDataType(new Reader(Buffer.from(g))), 'garbage'),
+      ),
       { numRuns: 300 },
     );
   });

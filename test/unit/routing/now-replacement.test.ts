@@ -1,6 +1,14 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { Consistency, HeaderFlag, Opcode, ProtocolVersion, ResultKind, BatchType, versionName } from '../../../src/protocol/constants';
+import {
+  Consistency,
+  HeaderFlag,
+  Opcode,
+  ProtocolVersion,
+  ResultKind,
+  BatchType,
+  versionName,
+} from '../../../src/protocol/constants';
 import { RawFrame } from '../../../src/protocol/frame';
 import { decodeFrame, encodeFrame, type Frame } from '../../../src/protocol/frame-codec';
 import { getCompressor, type BodyCompressor } from '../../../src/protocol/compression';
@@ -49,7 +57,12 @@ function sequence(start = 0x1ec418800000000n) {
 }
 const u = (b: Buffer | Value) => uuidToString(b as Buffer);
 
-function request<M extends Message>(version: ProtocolVersion, message: M, compressor?: BodyCompressor, extra: Partial<Frame> = {}): RawFrame {
+function request<M extends Message>(
+  version: ProtocolVersion,
+  message: M,
+  compressor?: BodyCompressor,
+  extra: Partial<Frame> = {},
+): RawFrame {
   return encodeFrame({ version, isResponse: false, streamId: 42, flags: 0, message, ...extra }, compressor);
 }
 function decoded<M extends Message>(raw: RawFrame, compressor?: BodyCompressor): Frame<M> {
@@ -64,7 +77,12 @@ function col(name: string, type: DataType = DataTypes.int): ColumnSpec {
   return { keyspace: 'ks', table: 't', name, type };
 }
 function queryFrame(version: ProtocolVersion, cql: string, compressor?: BodyCompressor, extra: Partial<Frame> = {}): RawFrame {
-  return request<Query>(version, { opcode: Opcode.QUERY, query: cql, params: params(version, { pageSize: 100 }) }, compressor, extra);
+  return request<Query>(
+    version,
+    { opcode: Opcode.QUERY, query: cql, params: params(version, { pageSize: 100 }) },
+    compressor,
+    extra,
+  );
 }
 function preparedReply(version: ProtocolVersion, variables: PreparedMetadata, compressor?: BodyCompressor): RawFrame {
   const message: PreparedResult = {
@@ -104,13 +122,20 @@ test('generatedVariableIndices: text order over positional and named markers', (
   assert.deepEqual(generatedVariableIndices(inspect('INSERT INTO ks.t (a, b, c) VALUES (?, now(), ?)')), [1]);
   assert.deepEqual(generatedVariableIndices(inspect('INSERT INTO ks.t (a, b) VALUES (?, now())')), [1]);
   assert.deepEqual(generatedVariableIndices(inspect('INSERT INTO ks.t (a, b, c) VALUES (now(), ?, now())')), [0, 2]);
-  assert.deepEqual(generatedVariableIndices(inspect('UPDATE ks.t USING TTL :ttl SET v = :v, w = now() WHERE k = now() AND c = :c')), [2, 3]);
+  assert.deepEqual(
+    generatedVariableIndices(inspect('UPDATE ks.t USING TTL :ttl SET v = :v, w = now() WHERE k = now() AND c = :c')),
+    [2, 3],
+  );
   assert.deepEqual(
     generatedVariableIndices(inspect('UPDATE ks.t SET f[now()] = ? WHERE k IN (?, now(), 2) AND c = ? IF g IN (now(), ?)')),
     [0, 3, 5],
   );
   assert.deepEqual(
-    generatedVariableIndices(inspect('BEGIN BATCH USING TIMESTAMP ? INSERT INTO ks.t (a, b) VALUES (?, now()); UPDATE ks.t SET v = now() WHERE k = ? APPLY BATCH')),
+    generatedVariableIndices(
+      inspect(
+        'BEGIN BATCH USING TIMESTAMP ? INSERT INTO ks.t (a, b) VALUES (?, now()); UPDATE ks.t SET v = now() WHERE k = ? APPLY BATCH',
+      ),
+    ),
     [2, 3],
   );
 });
@@ -129,7 +154,11 @@ test('rewriteQueryFrame: each now() becomes its own literal, parameters and head
     const b = uuidToString(expected());
     assert.notEqual(a, b);
     const f = decoded<Query>(out);
-    assert.equal(f.message.query, `INSERT INTO ks.t (k, c, v, é) VALUES (${a}, (timeuuid) ${b}, 'now()', 'ü') USING TTL 10`, versionName(v));
+    assert.equal(
+      f.message.query,
+      `INSERT INTO ks.t (k, c, v, é) VALUES (${a}, (timeuuid) ${b}, 'now()', 'ü') USING TTL 10`,
+      versionName(v),
+    );
     assert.deepEqual(f.message.params, decoded<Query>(raw).message.params);
     assert.equal(out.streamId, 42);
     assert.equal(out.version, v);
@@ -142,7 +171,7 @@ test('rewriteQueryFrame: nothing to replace -> undefined; default generator make
   const cql = 'INSERT INTO ks.t (k) VALUES (1)';
   assert.equal(rewriteQueryFrame(queryFrame(V4, cql), inspect(cql)), undefined);
   const before = Date.now();
-  const q = "UPDATE ks.t SET v = now() WHERE k = now() IF c = now()";
+  const q = 'UPDATE ks.t SET v = now() WHERE k = now() IF c = now()';
   const out = decoded<Query>(rewriteQueryFrame(queryFrame(V4, q), inspect(q))!).message.query;
   const found = out.match(UUID_LITERAL)!;
   assert.equal(found.length, 3);
@@ -183,7 +212,14 @@ test('rewriteQueryFrame: compressed frames (LZ4, Snappy) come back compressed wi
 test('rewriteQueryFrame: refuses another opcode or statement info of another text', () => {
   const cql = 'INSERT INTO ks.t (k) VALUES (now())';
   assert.throws(() => rewriteQueryFrame(executeFrame(V4, {}), inspect(cql)), NowReplacementError);
-  assert.throws(() => rewriteQueryFrame(queryFrame(V4, 'INSERT INTO ks.t (k) VALUES (1)'), inspect('INSERT INTO ks.t (kkkkkkkkk) VALUES (now())')), NowReplacementError);
+  assert.throws(
+    () =>
+      rewriteQueryFrame(
+        queryFrame(V4, 'INSERT INTO ks.t (k) VALUES (1)'),
+        inspect('INSERT INTO ks.t (kkkkkkkkk) VALUES (now())'),
+      ),
+    NowReplacementError,
+  );
 });
 
 // ---- PREPARE -----------------------------------------------------------------------------------
@@ -200,20 +236,28 @@ test('rewritePrepareFrame: positional and named markers, keyspace field kept (ev
 
     const p2 = 'UPDATE ks.t SET v = :v, w = now() WHERE k = :k AND c = now()';
     const r2 = rewritePrepareFrame(request<Prepare>(v, { opcode: Opcode.PREPARE, query: p2, ...ks }), inspect(p2))!;
-    assert.equal(decoded<Prepare>(r2.frame).message.query, 'UPDATE ks.t SET v = :v, w = :zdm__now WHERE k = :k AND c = :zdm__now');
+    assert.equal(
+      decoded<Prepare>(r2.frame).message.query,
+      'UPDATE ks.t SET v = :v, w = :zdm__now WHERE k = :k AND c = :zdm__now',
+    );
     assert.deepEqual(r2.replacement, { markers: 'named', generatedIndices: [1, 3], functions: ['now', 'now'] });
   }
 });
 
 test('rewritePrepareFrame: last variable, text batch, compression, nothing to do', () => {
   const p = 'INSERT INTO ks.t (a, b) VALUES (?, now())';
-  const r = rewritePrepareFrame(request<Prepare>(V4, { opcode: Opcode.PREPARE, query: p }, lz4), inspect(p), { compressor: lz4 })!;
+  const r = rewritePrepareFrame(request<Prepare>(V4, { opcode: Opcode.PREPARE, query: p }, lz4), inspect(p), {
+    compressor: lz4,
+  })!;
   assert.ok(r.frame.isCompressed);
   assert.equal(decoded<Prepare>(r.frame, lz4).message.query, 'INSERT INTO ks.t (a, b) VALUES (?, ?)');
   assert.deepEqual(r.replacement.generatedIndices, [1]);
   const b = 'BEGIN BATCH INSERT INTO ks.t (a, b) VALUES (?, now()) UPDATE ks.t SET v = ? WHERE k = now() APPLY BATCH';
   const rb = rewritePrepareFrame(request<Prepare>(V4, { opcode: Opcode.PREPARE, query: b }), inspect(b))!;
-  assert.equal(decoded<Prepare>(rb.frame).message.query, 'BEGIN BATCH INSERT INTO ks.t (a, b) VALUES (?, ?) UPDATE ks.t SET v = ? WHERE k = ? APPLY BATCH');
+  assert.equal(
+    decoded<Prepare>(rb.frame).message.query,
+    'BEGIN BATCH INSERT INTO ks.t (a, b) VALUES (?, ?) UPDATE ks.t SET v = ? WHERE k = ? APPLY BATCH',
+  );
   assert.deepEqual(rb.replacement.generatedIndices, [1, 3]);
   const none = 'INSERT INTO ks.t (a) VALUES (?)';
   assert.equal(rewritePrepareFrame(request<Prepare>(V4, { opcode: Opcode.PREPARE, query: none }), inspect(none)), undefined);
@@ -232,7 +276,10 @@ test('hideGeneratedVariables: columns removed, pk indices renumbered, the last v
   const last: PreparedMetadata = { pkIndices: [0], columns: [col('k'), col('x', DataTypes.timeuuid)] };
   assert.deepEqual(hideGeneratedVariables(last, positional(1)), { pkIndices: [0], columns: [col('k')] });
   // two generated, pk after both and between
-  const two: PreparedMetadata = { pkIndices: [3, 1], columns: [col('a', DataTypes.uuid), col('k1'), col('b', DataTypes.timeuuid), col('k2')] };
+  const two: PreparedMetadata = {
+    pkIndices: [3, 1],
+    columns: [col('a', DataTypes.uuid), col('k1'), col('b', DataTypes.timeuuid), col('k2')],
+  };
   assert.deepEqual(hideGeneratedVariables(two, positional(0, 2)), { pkIndices: [1, 0], columns: [col('k1'), col('k2')] });
   // a partition key column is itself generated: no pk indices for the client
   const pkGen: PreparedMetadata = { pkIndices: [0, 1], columns: [col('k', DataTypes.timeuuid), col('k2'), col('v')] };
@@ -257,7 +304,11 @@ test('hidePreparedReply: the client sees its own variables only (every version),
     assert.equal(msg.kind, ResultKind.PREPARED);
     assert.deepEqual(msg.id, Buffer.from('0123456789abcdef'));
     if (hasMetadataId(v)) assert.deepEqual(msg.resultMetadataId, Buffer.from('rmid'));
-    assert.deepEqual(msg.variables.columns.map((c) => c.name), ['k', 'v', 'c'], versionName(v));
+    assert.deepEqual(
+      msg.variables.columns.map((c) => c.name),
+      ['k', 'v', 'c'],
+      versionName(v),
+    );
     assert.deepEqual(msg.variables.pkIndices, hasPk(v) ? [0, 2] : []);
     assert.deepEqual(out.variables, (decoded<Message>(raw).message as PreparedResult).variables);
     assert.deepEqual(preparedVariables(raw), out.variables);
@@ -273,10 +324,19 @@ test('hidePreparedReply: compressed reply, non-PREPARED reply untouched, mismatc
     assert.ok(out.frame.isCompressed);
     assert.deepEqual((decoded<Message>(out.frame, lz4).message as PreparedResult).variables.columns, [col('k')]);
   }
-  const voidReply = encodeFrame({ version: V4, isResponse: true, streamId: 1, flags: 0, message: { opcode: Opcode.RESULT, kind: ResultKind.VOID } });
+  const voidReply = encodeFrame({
+    version: V4,
+    isResponse: true,
+    streamId: 1,
+    flags: 0,
+    message: { opcode: Opcode.RESULT, kind: ResultKind.VOID },
+  });
   assert.equal(hidePreparedReply(voidReply, positional(0)), undefined);
   assert.equal(preparedVariables(voidReply), undefined);
-  assert.throws(() => hidePreparedReply(preparedReply(V4, { pkIndices: [], columns: [col('k')] }), positional(1)), NowReplacementError);
+  assert.throws(
+    () => hidePreparedReply(preparedReply(V4, { pkIndices: [], columns: [col('k')] }), positional(1)),
+    NowReplacementError,
+  );
 });
 
 test('completePrepare: client reply from ORIGIN without generated variables, state with both full metadata', () => {
@@ -294,11 +354,20 @@ test('completePrepare: client reply from ORIGIN without generated variables, sta
     const out = addGeneratedValues(executeFrame(v, { values: [pos('K')] }), done.state, { generate: sequence() });
     assert.deepEqual(decoded<Execute>(out.target).message.params.values, [pos('K'), sequence()()]);
   }
-  const voidReply = encodeFrame({ version: V4, isResponse: true, streamId: 1, flags: 0, message: { opcode: Opcode.RESULT, kind: ResultKind.VOID } });
+  const voidReply = encodeFrame({
+    version: V4,
+    isResponse: true,
+    streamId: 1,
+    flags: 0,
+    message: { opcode: Opcode.RESULT, kind: ResultKind.VOID },
+  });
   const ok = preparedReply(V4, { pkIndices: [], columns: [col('k'), col('t', DataTypes.timeuuid)] });
   assert.equal(completePrepare(ok, voidReply, positional(1)), undefined);
   assert.equal(completePrepare(voidReply, ok, positional(1)), undefined);
-  assert.throws(() => completePrepare(ok, preparedReply(V4, { pkIndices: [], columns: [col('k')] }), positional(1)), /TARGET PREPARED result has 1/);
+  assert.throws(
+    () => completePrepare(ok, preparedReply(V4, { pkIndices: [], columns: [col('k')] }), positional(1)),
+    /TARGET PREPARED result has 1/,
+  );
 });
 
 // ---- EXECUTE -----------------------------------------------------------------------------------
@@ -306,19 +375,26 @@ test('completePrepare: client reply from ORIGIN without generated variables, sta
 const pos = (id: string) => Buffer.from(id);
 
 function state(r: NowPrepareReplacement, columns: ColumnSpec[], targetColumns = columns): PreparedNowState {
-  return { replacement: r, originVariables: { pkIndices: [], columns }, targetVariables: { pkIndices: [], columns: targetColumns } };
+  return {
+    replacement: r,
+    originVariables: { pkIndices: [], columns },
+    targetVariables: { pkIndices: [], columns: targetColumns },
+  };
 }
 
 test('addGeneratedValues: positional values spliced at the generated positions, same values for both clusters (every version)', () => {
   for (const v of VERSIONS) {
     // INSERT INTO t (a, b, c, d) VALUES (now(), ?, now(), ?) -> 4 variables, client sends 2
-    const st = state(positional(0, 2), [col('a', DataTypes.timeuuid), col('b'), col('c', DataTypes.uuid), col('d')], [
-      col('a', DataTypes.uuid),
-      col('b'),
-      col('c', DataTypes.timeuuid),
-      col('d'),
-    ]);
-    const raw = executeFrame(v, { values: [pos('B'), null], serialConsistency: Consistency.LOCAL_SERIAL, defaultTimestamp: 123n });
+    const st = state(
+      positional(0, 2),
+      [col('a', DataTypes.timeuuid), col('b'), col('c', DataTypes.uuid), col('d')],
+      [col('a', DataTypes.uuid), col('b'), col('c', DataTypes.timeuuid), col('d')],
+    );
+    const raw = executeFrame(v, {
+      values: [pos('B'), null],
+      serialConsistency: Consistency.LOCAL_SERIAL,
+      defaultTimestamp: 123n,
+    });
     const out = addGeneratedValues(raw, st, { generate: sequence(), targetId: Buffer.from('target-id') });
     const e = sequence();
     const [g0, g1] = [e(), e()];
@@ -358,20 +434,41 @@ test('addGeneratedValues: the last variable, no client values at all, unset valu
 test('addGeneratedValues: named values get one zdm__now, client names kept (v3+)', () => {
   for (const v of VERSIONS) {
     const st = state(named(1, 3), [col('v'), col('zdm__now', DataTypes.timeuuid), col('k'), col('zdm__now', DataTypes.timeuuid)]);
-    const raw = executeFrame(v, { namedValues: [{ name: 'k', value: pos('K') }, { name: 'v', value: pos('V') }] });
+    const raw = executeFrame(v, {
+      namedValues: [
+        { name: 'k', value: pos('K') },
+        { name: 'v', value: pos('V') },
+      ],
+    });
     const out = addGeneratedValues(raw, st, { generate: sequence() });
     const g0 = sequence()();
     assert.deepEqual(out.generated, [g0], 'one value for every zdm__now occurrence');
     for (const f of [out.origin, out.target]) {
-      assert.deepEqual(decoded<Execute>(f).message.params.namedValues, [
-        { name: 'k', value: pos('K') },
-        { name: 'v', value: pos('V') },
-        { name: 'zdm__now', value: g0 },
-      ], versionName(v));
+      assert.deepEqual(
+        decoded<Execute>(f).message.params.namedValues,
+        [
+          { name: 'k', value: pos('K') },
+          { name: 'v', value: pos('V') },
+          { name: 'zdm__now', value: g0 },
+        ],
+        versionName(v),
+      );
     }
     // an application-supplied zdm__now is kept (upstream)
-    const own = addGeneratedValues(executeFrame(v, { namedValues: [{ name: 'zdm__now', value: pos('mine') }, { name: 'v', value: null }, { name: 'k', value: null }] }), st);
-    assert.deepEqual(decoded<Execute>(own.origin).message.params.namedValues!.map((n) => n.name), ['zdm__now', 'v', 'k']);
+    const own = addGeneratedValues(
+      executeFrame(v, {
+        namedValues: [
+          { name: 'zdm__now', value: pos('mine') },
+          { name: 'v', value: null },
+          { name: 'k', value: null },
+        ],
+      }),
+      st,
+    );
+    assert.deepEqual(
+      decoded<Execute>(own.origin).message.params.namedValues!.map((n) => n.name),
+      ['zdm__now', 'v', 'k'],
+    );
   }
 });
 
@@ -385,21 +482,29 @@ test('addGeneratedValues: positional values for a statement with named markers w
   assert.deepEqual(decoded<Execute>(out.target).message.params.values, [pos('V'), g0, pos('K'), g1]);
 });
 
-test('addGeneratedValues: named values for `?` markers use the variables\' column names', () => {
+test("addGeneratedValues: named values for `?` markers use the variables' column names", () => {
   const st = state(positional(0), [col('id', DataTypes.timeuuid), col('v')]);
-  const out = addGeneratedValues(executeFrame(V4, { namedValues: [{ name: 'v', value: pos('V') }] }), st, { generate: sequence() });
+  const out = addGeneratedValues(executeFrame(V4, { namedValues: [{ name: 'v', value: pos('V') }] }), st, {
+    generate: sequence(),
+  });
   assert.deepEqual(decoded<Execute>(out.origin).message.params.namedValues, [
     { name: 'v', value: pos('V') },
     { name: 'id', value: sequence()() },
   ]);
   // the client's own name also binds the generated variable: refused
   const clash = state(positional(1), [col('id'), col('id', DataTypes.timeuuid)]);
-  assert.throws(() => addGeneratedValues(executeFrame(V4, { namedValues: [{ name: 'id', value: pos('x') }] }), clash), NowReplacementError);
+  assert.throws(
+    () => addGeneratedValues(executeFrame(V4, { namedValues: [{ name: 'id', value: pos('x') }] }), clash),
+    NowReplacementError,
+  );
 });
 
 test('addGeneratedValues: wrong value count, non-uuid variable type, wrong opcode -> NowReplacementError', () => {
   const st = state(positional(1), [col('k'), col('t', DataTypes.timeuuid), col('v')]);
-  assert.throws(() => addGeneratedValues(executeFrame(V4, { values: [pos('K')] }), st), /carries 1 value\(s\) but the prepared statement has 2/);
+  assert.throws(
+    () => addGeneratedValues(executeFrame(V4, { values: [pos('K')] }), st),
+    /carries 1 value\(s\) but the prepared statement has 2/,
+  );
   assert.throws(() => addGeneratedValues(executeFrame(V4, { values: [pos('K'), pos('V'), pos('X')] }), st), NowReplacementError);
   const text = state(positional(1), [col('k'), col('t', DataTypes.text)]);
   assert.throws(() => addGeneratedValues(executeFrame(V4, { values: [pos('K')] }), text), /of type varchar/);
@@ -458,13 +563,17 @@ test('rewriteBatchFrame: text children get literals, prepared children get value
     const o = decoded<Batch>(out.origin).message;
     const t = decoded<Batch>(out.target).message;
     const text = `INSERT INTO ks.t (k, a, b) VALUES (?, ${u(g[0]!)}, ${u(g[1]!)})`;
-    assert.deepEqual(o.children, [
-      { kind: 'query', query: text, values: [pos('q')] },
-      { kind: 'prepared', id: p1, values: [pos('k1'), g[2]] },
-      { kind: 'prepared', id: p2, values: [pos('x'), null] },
-      { kind: 'query', query: 'UPDATE ks.t SET v = 1 WHERE k = 2', values: [] },
-      { kind: 'prepared', id: p3, values: [g[3], pos('v3')] },
-    ], versionName(v));
+    assert.deepEqual(
+      o.children,
+      [
+        { kind: 'query', query: text, values: [pos('q')] },
+        { kind: 'prepared', id: p1, values: [pos('k1'), g[2]] },
+        { kind: 'prepared', id: p2, values: [pos('x'), null] },
+        { kind: 'query', query: 'UPDATE ks.t SET v = 1 WHERE k = 2', values: [] },
+        { kind: 'prepared', id: p3, values: [g[3], pos('v3')] },
+      ],
+      versionName(v),
+    );
     assert.deepEqual(t.children, [
       { kind: 'query', query: text, values: [pos('q')] },
       { kind: 'prepared', id: Buffer.from('T1'), values: [pos('k1'), g[2]] },
@@ -479,10 +588,23 @@ test('rewriteBatchFrame: text children get literals, prepared children get value
 });
 
 test('rewriteBatchFrame: nothing to replace -> undefined; compressed; bad value count refused', () => {
-  const plain: BatchChild[] = [{ kind: 'query', query: 'INSERT INTO ks.t (k) VALUES (1)', values: [] }, { kind: 'prepared', id: Buffer.from('p'), values: [] }];
-  assert.equal(rewriteBatchFrame(batchFrame(V4, plain), () => ({ targetId: Buffer.from('T') })), undefined);
-  assert.equal(rewriteBatchFrame(batchFrame(V4, []), () => undefined), undefined, 'empty batch');
-  const children: BatchChild[] = [{ kind: 'query', query: 'INSERT INTO ks.t (k) VALUES (now())', values: [] }, { kind: 'prepared', id: Buffer.from('p'), values: [] }];
+  const plain: BatchChild[] = [
+    { kind: 'query', query: 'INSERT INTO ks.t (k) VALUES (1)', values: [] },
+    { kind: 'prepared', id: Buffer.from('p'), values: [] },
+  ];
+  assert.equal(
+    rewriteBatchFrame(batchFrame(V4, plain), () => ({ targetId: Buffer.from('T') })),
+    undefined,
+  );
+  assert.equal(
+    rewriteBatchFrame(batchFrame(V4, []), () => undefined),
+    undefined,
+    'empty batch',
+  );
+  const children: BatchChild[] = [
+    { kind: 'query', query: 'INSERT INTO ks.t (k) VALUES (now())', values: [] },
+    { kind: 'prepared', id: Buffer.from('p'), values: [] },
+  ];
   for (const v of COMPRESSIBLE) {
     const out = rewriteBatchFrame(batchFrame(v, children, lz4), () => undefined, { compressor: lz4 })!;
     assert.ok(out.origin.isCompressed && out.target.isCompressed);
@@ -524,8 +646,15 @@ test('property: ORIGIN and TARGET copies hold the same timeuuids, distinct per c
       const o = decoded<Execute>(out.origin).message.params.values!;
       const t = decoded<Execute>(out.target).message.params.values!;
       assert.deepEqual(o, t);
-      assert.deepEqual(gen.map((i) => o[i]), out.generated);
-      assert.deepEqual(o.filter((_, i) => !gen.includes(i)), values, 'client values keep their order');
+      assert.deepEqual(
+        gen.map((i) => o[i]),
+        out.generated,
+      );
+      assert.deepEqual(
+        o.filter((_, i) => !gen.includes(i)),
+        values,
+        'client values keep their order',
+      );
       for (const g of out.generated) {
         assert.ok(!seen.has(g.toString('hex')), 'every generated value is new');
         seen.add(g.toString('hex'));
@@ -560,9 +689,17 @@ test('property: PREPARE rewrite + hidden reply agree with the inspector for many
     assert.equal(markerTexts.length, info.bindMarkers.length + info.nowCalls.length);
     for (const g of gen) assert.equal(markerTexts[g], expectedMarker, s);
     const original = markerTexts.filter((_, i) => !gen.includes(i));
-    assert.deepEqual(original, info.bindMarkers.map((m) => s.slice(m.start, m.end)));
+    assert.deepEqual(
+      original,
+      info.bindMarkers.map((m) => s.slice(m.start, m.end)),
+    );
     // the client sees as many variables as the original text has markers
-    const columns = markerTexts.map((m, i) => col(gen.includes(i) ? (m === ':zdm__now' ? 'zdm__now' : `g${i}`) : `c${i}`, gen.includes(i) ? DataTypes.timeuuid : DataTypes.int));
+    const columns = markerTexts.map((m, i) =>
+      col(
+        gen.includes(i) ? (m === ':zdm__now' ? 'zdm__now' : `g${i}`) : `c${i}`,
+        gen.includes(i) ? DataTypes.timeuuid : DataTypes.int,
+      ),
+    );
     assert.equal(hideGeneratedVariables({ pkIndices: [], columns }, r.replacement).columns.length, info.bindMarkers.length, s);
   }
 });
@@ -573,6 +710,12 @@ test('wire flags: compression flag only when the input had it, custom payload fl
   const out = rewriteQueryFrame(raw, inspect(cql))!;
   assert.equal(out.flags & HeaderFlag.COMPRESSION, 0);
   assert.notEqual(out.flags & HeaderFlag.CUSTOM_PAYLOAD, 0);
-  const traced = encodeFrame({ version: V4, isResponse: false, streamId: 3, flags: HeaderFlag.TRACING, message: { opcode: Opcode.QUERY, query: cql, params: params(V4) } as Query });
+  const traced = encodeFrame({
+    version: V4,
+    isResponse: false,
+    streamId: 3,
+    flags: HeaderFlag.TRACING,
+    message: { opcode: Opcode.QUERY, query: cql, params: params(V4) } as Query,
+  });
   assert.notEqual(rewriteQueryFrame(traced, inspect(cql))!.flags & HeaderFlag.TRACING, 0, 'tracing request flag kept');
 });

@@ -17,7 +17,10 @@ import { TestClient, startHarness, type Harness } from '../frontend/harness';
 
 const query = (text: string, payload?: BytesMap, version = ProtocolVersion.V4, stream = 1): RawFrame =>
   encodeFrame({
-    version, isResponse: false, streamId: stream, flags: 0,
+    version,
+    isResponse: false,
+    streamId: stream,
+    flags: 0,
     message: { opcode: Opcode.QUERY, query: text, params: { consistency: Consistency.ONE } },
     ...(payload ? { customPayload: payload } : {}),
   } as Parameters<typeof encodeFrame>[0]);
@@ -57,14 +60,23 @@ describe('request ids: rules', () => {
     const v3 = query('SELECT 1', undefined, ProtocolVersion.V3);
     assert.equal(t.apply(v3, ProtocolVersion.V4, undefined).action, 'none');
     assert.equal(t.apply(query('SELECT 1'), ProtocolVersion.V3, undefined).action, 'none', 'a v3 control connection');
-    const options = encodeFrame({ version: ProtocolVersion.V4, isResponse: false, streamId: 1, flags: 0, message: { opcode: Opcode.OPTIONS } });
+    const options = encodeFrame({
+      version: ProtocolVersion.V4,
+      isResponse: false,
+      streamId: 1,
+      flags: 0,
+      message: { opcode: Opcode.OPTIONS },
+    });
     assert.equal(t.apply(options, ProtocolVersion.V4, undefined).action, 'none');
   });
 
   it('rate limit: rate = burst tokens per second; an application id is removed while the bucket is empty', () => {
     let now = 0;
     const t = new RequestIdTracer({ enabled: true, rateLimit: 3, key: 'request-id' }, { now: () => now });
-    const actions = Array.from({ length: 5 }, () => t.apply(query('SELECT 1', { 'request-id': APP_ID }), ProtocolVersion.V4, undefined).action);
+    const actions = Array.from(
+      { length: 5 },
+      () => t.apply(query('SELECT 1', { 'request-id': APP_ID }), ProtocolVersion.V4, undefined).action,
+    );
     assert.deepEqual(actions, ['kept', 'kept', 'kept', 'removed', 'removed']);
     assert.equal(t.rateLimited, 2);
     now += 1000 / 3; // one token back
@@ -77,9 +89,20 @@ describe('request ids: rules', () => {
 
   it('a compressed (lz4) body is decompressed, edited and compressed again', () => {
     const lz4 = getCompressor('lz4')!;
-    const codec = { compress: (b: Buffer) => lz4.compress(b, ProtocolVersion.V4), decompress: (b: Buffer) => lz4.decompress(b, ProtocolVersion.V4, 1 << 20) };
-    const f = encodeFrame({ version: ProtocolVersion.V4, isResponse: false, streamId: 3, flags: 0,
-      message: { opcode: Opcode.QUERY, query: 'SELECT * FROM ks.t', params: { consistency: Consistency.ONE } } } as Parameters<typeof encodeFrame>[0], lz4);
+    const codec = {
+      compress: (b: Buffer) => lz4.compress(b, ProtocolVersion.V4),
+      decompress: (b: Buffer) => lz4.decompress(b, ProtocolVersion.V4, 1 << 20),
+    };
+    const f = encodeFrame(
+      {
+        version: ProtocolVersion.V4,
+        isResponse: false,
+        streamId: 3,
+        flags: 0,
+        message: { opcode: Opcode.QUERY, query: 'SELECT * FROM ks.t', params: { consistency: Consistency.ONE } },
+      } as Parameters<typeof encodeFrame>[0],
+      lz4,
+    );
     assert.ok(f.isCompressed);
     const out = withRequestCustomPayload(f, { 'request-id': APP_ID }, codec);
     assert.ok(out.isCompressed);
@@ -95,7 +118,11 @@ describe('request ids through the proxy (fake clusters)', () => {
   const lines: string[] = [];
   const logger = pino({ level: 'info' }, new Writable({ write: (c, _e, cb) => (lines.push(String(c)), cb()) }));
   before(async () => {
-    h = await startHarness({ ZDM_TRACING_ENABLED: 'true', ZDM_TRACING_RATE_LIMIT: '5', ZDM_TRACING_REQUEST_ID_KEY: 'zdm-id' }, {}, { logger });
+    h = await startHarness(
+      { ZDM_TRACING_ENABLED: 'true', ZDM_TRACING_RATE_LIMIT: '5', ZDM_TRACING_REQUEST_ID_KEY: 'zdm-id' },
+      {},
+      { logger },
+    );
   });
   after(async () => h?.close());
 
@@ -122,13 +149,20 @@ describe('request ids through the proxy (fake clusters)', () => {
   it('the rate limit (5/s) holds over a burst of 40 requests; rate-limited application ids are removed', async () => {
     const c = await TestClient.ready(h.proxy.port);
     const started = performance.now();
-    await Promise.all(Array.from({ length: 40 }, (_, i) => c.send(query('SELECT * FROM ks.burst', { 'zdm-id': APP_ID }, ProtocolVersion.V4, 100 + i))));
+    await Promise.all(
+      Array.from({ length: 40 }, (_, i) =>
+        c.send(query('SELECT * FROM ks.burst', { 'zdm-id': APP_ID }, ProtocolVersion.V4, 100 + i)),
+      ),
+    );
     const seconds = (performance.now() - started) / 1000;
     const ids = idsOn(h.origin, 'SELECT * FROM ks.burst');
     assert.equal(ids.length, 40);
     const withId = ids.filter((x) => x !== undefined).length;
     assert.ok(withId <= 5 + Math.ceil(seconds * 5), `${withId} ids in ${seconds.toFixed(2)} s`);
-    assert.ok(withId < 40 && ids.filter((x) => x === undefined).length >= 40 - 5 - Math.ceil(seconds * 5), 'the rest lost the application id');
+    assert.ok(
+      withId < 40 && ids.filter((x) => x === undefined).length >= 40 - 5 - Math.ceil(seconds * 5),
+      'the rest lost the application id',
+    );
     c.close();
   });
 });

@@ -22,7 +22,18 @@ const prepare = (q: string) => req(Opcode.PREPARE, new Writer().writeLongString(
 const execute = (id: Buffer) => req(Opcode.EXECUTE, new Writer().writeShortBytes(id).writeShort(1).writeByte(0).finish());
 const id = (n: number) => Buffer.alloc(16, n);
 const preparedResult = (pid: Buffer) =>
-  resp(Opcode.RESULT, new Writer().writeInt(ResultKind.PREPARED).writeShortBytes(pid).writeInt(0).writeInt(0).writeInt(0).writeInt(4).writeInt(0).finish());
+  resp(
+    Opcode.RESULT,
+    new Writer()
+      .writeInt(ResultKind.PREPARED)
+      .writeShortBytes(pid)
+      .writeInt(0)
+      .writeInt(0)
+      .writeInt(0)
+      .writeInt(4)
+      .writeInt(0)
+      .finish(),
+  );
 const voidResult = () => resp(Opcode.RESULT, new Writer().writeInt(ResultKind.VOID).finish());
 
 function ctx(settings = new RoutingSettings(), cache = new PreparedCache(), keyspace = '', codec?: BodyCodec) {
@@ -42,8 +53,16 @@ function batch(children: ({ q: string } | { id: Buffer })[]): RawFrame {
 
 test('router: opcode table (spec 4.1)', () => {
   const c = ctx();
-  assert.deepEqual(routeRequest(req(Opcode.STARTUP, new Writer().writeStringMap({ CQL_VERSION: '3.0.0' }).finish()), c), { type: 'forward', to: 'both', tracking: 'none', async: false });
-  assert.equal((routeRequest(req(Opcode.REGISTER, new Writer().writeStringList(['SCHEMA_CHANGE']).finish()), c) as { to: string }).to, 'both');
+  assert.deepEqual(routeRequest(req(Opcode.STARTUP, new Writer().writeStringMap({ CQL_VERSION: '3.0.0' }).finish()), c), {
+    type: 'forward',
+    to: 'both',
+    tracking: 'none',
+    async: false,
+  });
+  assert.equal(
+    (routeRequest(req(Opcode.REGISTER, new Writer().writeStringList(['SCHEMA_CHANGE']).finish()), c) as { to: string }).to,
+    'both',
+  );
   assert.equal((routeRequest(req(Opcode.OPTIONS, Buffer.alloc(0)), c) as { to: string }).to, 'both');
   assert.deepEqual(routeRequest(req(Opcode.AUTH_RESPONSE, new Writer().writeBytes(null).finish()), c), { type: 'auth' });
   assert.equal((routeRequest(req(0xff, Buffer.alloc(4)), c) as { to: string }).to, 'both');
@@ -56,7 +75,14 @@ test('router: QUERY reads go to the primary only, writes / DDL / unparseable to 
   assert.deepEqual([sel.type, (sel as { to: string }).to, (sel as { tracking: string }).tracking], ['forward', 'origin', 'read']);
   s.set({ primaryCluster: 'TARGET' });
   assert.equal((routeRequest(query('SELECT * FROM ks.t'), c) as { to: string }).to, 'target', 'settings are read per request');
-  for (const q of ["INSERT INTO ks.t (k) VALUES (1)", 'UPDATE ks.t SET v=1 WHERE k=1', 'DELETE FROM ks.t WHERE k=1', 'CREATE TABLE ks.x (k int PRIMARY KEY)', 'this is not cql', '']) {
+  for (const q of [
+    'INSERT INTO ks.t (k) VALUES (1)',
+    'UPDATE ks.t SET v=1 WHERE k=1',
+    'DELETE FROM ks.t WHERE k=1',
+    'CREATE TABLE ks.x (k int PRIMARY KEY)',
+    'this is not cql',
+    '',
+  ]) {
     const r = routeRequest(query(q), c);
     assert.equal((r as { to: string }).to, 'both', q);
     assert.equal((r as { tracking: string }).tracking, 'write', q);
@@ -101,7 +127,14 @@ test('router: PREPARE goes to both (even a SELECT); EXECUTE uses the stored deci
   assert.deepEqual(miss, { type: 'unprepared', id: id(9) });
 
   const ins = 'INSERT INTO ks.t (k) VALUES (?)';
-  cache.store({ originId: id(1), targetId: id(2), query: ins, keyspace: '', info: inspect(ins), decision: forwardDecision(inspect(ins), '') });
+  cache.store({
+    originId: id(1),
+    targetId: id(2),
+    query: ins,
+    keyspace: '',
+    info: inspect(ins),
+    decision: forwardDecision(inspect(ins), ''),
+  });
   const e = routeRequest(execute(id(1)), c);
   assert.equal((e as { to: string }).to, 'both');
   const tf = (e as { targetFrame?: RawFrame }).targetFrame!;
@@ -110,7 +143,14 @@ test('router: PREPARE goes to both (even a SELECT); EXECUTE uses the stored deci
   assert.equal(tf.streamId, 7);
 
   const sel = 'SELECT * FROM ks.t';
-  cache.store({ originId: id(3), targetId: id(4), query: sel, keyspace: '', info: inspect(sel), decision: forwardDecision(inspect(sel), '') });
+  cache.store({
+    originId: id(3),
+    targetId: id(4),
+    query: sel,
+    keyspace: '',
+    info: inspect(sel),
+    decision: forwardDecision(inspect(sel), ''),
+  });
   const es = routeRequest(execute(id(3)), c);
   assert.equal((es as { to: string }).to, 'origin');
   assert.equal((es as { targetFrame?: RawFrame }).targetFrame, undefined);
@@ -119,7 +159,14 @@ test('router: PREPARE goes to both (even a SELECT); EXECUTE uses the stored deci
 test('router: BATCH -> both, prepared children rewritten for TARGET, unknown child -> UNPREPARED', () => {
   const cache = new PreparedCache();
   const ins = 'INSERT INTO ks.t (k) VALUES (?)';
-  cache.store({ originId: id(1), targetId: Buffer.alloc(20, 5), query: ins, keyspace: '', info: inspect(ins), decision: { kind: 'write' } });
+  cache.store({
+    originId: id(1),
+    targetId: Buffer.alloc(20, 5),
+    query: ins,
+    keyspace: '',
+    info: inspect(ins),
+    decision: { kind: 'write' },
+  });
   const b = batch([{ q: 'INSERT INTO ks.t (k) VALUES (1)' }, { id: id(1) }]);
   const r = routeRequest(b, ctx(new RoutingSettings(), cache));
   assert.equal((r as { to: string }).to, 'both');
@@ -139,7 +186,14 @@ test('router: compressed bodies are decompressed to route and re-compressed for 
   assert.equal((routeRequest(f, ctx(new RoutingSettings(), new PreparedCache(), '', codec)) as { to: string }).to, 'origin');
   assert.throws(() => routeRequest(f, ctx()), /no compression was negotiated/);
   const cache = new PreparedCache();
-  cache.store({ originId: id(1), targetId: id(2), query: 'INSERT INTO ks.t (k) VALUES (?)', keyspace: '', info: inspect('INSERT INTO ks.t (k) VALUES (?)'), decision: { kind: 'write' } });
+  cache.store({
+    originId: id(1),
+    targetId: id(2),
+    query: 'INSERT INTO ks.t (k) VALUES (?)',
+    keyspace: '',
+    info: inspect('INSERT INTO ks.t (k) VALUES (?)'),
+    decision: { kind: 'write' },
+  });
   const ex = req(Opcode.EXECUTE, lz4.compress(Buffer.from(execute(id(1)).body), V4), 0x01);
   const r = routeRequest(ex, ctx(new RoutingSettings(), cache, '', codec));
   const tf = (r as { targetFrame: RawFrame }).targetFrame;
@@ -149,7 +203,14 @@ test('router: compressed bodies are decompressed to route and re-compressed for 
 
 test('prepared cache: LRU eviction, target index, intercepted entries, unbounded with 0', () => {
   const c = new PreparedCache(2);
-  const e = (n: number) => ({ originId: id(n), targetId: id(n + 100), query: `q${n}`, keyspace: '', info: inspect('SELECT 1'), decision: { kind: 'read' } as const });
+  const e = (n: number) => ({
+    originId: id(n),
+    targetId: id(n + 100),
+    query: `q${n}`,
+    keyspace: '',
+    info: inspect('SELECT 1'),
+    decision: { kind: 'read' } as const,
+  });
   c.store(e(1));
   c.store(e(2));
   assert.ok(c.get(id(1)), 'hit refreshes 1');
@@ -159,7 +220,12 @@ test('prepared cache: LRU eviction, target index, intercepted entries, unbounded
   assert.deepEqual(c.originIdForTarget(id(103)), id(3));
   assert.equal(c.originIdForTarget(id(102)), undefined, 'evicted entry leaves the target index');
   assert.equal(c.evicted, 1);
-  c.storeIntercepted({ id: id(50), query: 'SELECT * FROM system.local', keyspace: '', decision: { kind: 'intercept', table: 'local', projection: '*' } });
+  c.storeIntercepted({
+    id: id(50),
+    query: 'SELECT * FROM system.local',
+    keyspace: '',
+    decision: { kind: 'intercept', table: 'local', projection: '*' },
+  });
   assert.equal(c.getIntercepted(id(50))?.decision.table, 'local');
   assert.equal(c.size, 3);
   const u = new PreparedCache(0);
@@ -186,7 +252,11 @@ test('aggregator: spec 5.1 table', () => {
   assert.equal(chooseBothReply(ok, err('t'), Opcode.QUERY, 'ORIGIN').failedOn, 'target');
   assert.equal(readErrorMessage(chooseBothReply(ok, err('t'), Opcode.QUERY, 'ORIGIN').frame.body), 't');
   assert.equal(readErrorMessage(chooseBothReply(err('o'), ok, Opcode.QUERY, 'TARGET').frame.body), 'o');
-  assert.equal(readErrorMessage(chooseBothReply(err('o'), err('t'), Opcode.QUERY, 'TARGET').frame.body), 'o', 'both fail: ORIGIN even with primary TARGET');
+  assert.equal(
+    readErrorMessage(chooseBothReply(err('o'), err('t'), Opcode.QUERY, 'TARGET').frame.body),
+    'o',
+    'both fail: ORIGIN even with primary TARGET',
+  );
   const o = voidResult();
   const t = voidResult();
   assert.equal(chooseBothReply(o, t, Opcode.QUERY, 'TARGET').frame, t, 'both succeed: primary');
@@ -194,11 +264,17 @@ test('aggregator: spec 5.1 table', () => {
 });
 
 test('aggregator: SUPPORTED intersection in ORIGIN order, other keys from TARGET', () => {
-  assert.deepEqual(buildSupportedOptions({ COMPRESSION: ['snappy'], FROM: ['origin'] }, { COMPRESSION: ['snappy', 'lz4'], FROM: ['target'] }), {
-    FROM: ['target'],
-    COMPRESSION: ['snappy'],
-  });
-  assert.deepEqual(buildSupportedOptions({ COMPRESSION: ['lz4', 'snappy'] }, { COMPRESSION: ['snappy', 'lz4'] }).COMPRESSION, ['lz4', 'snappy']);
+  assert.deepEqual(
+    buildSupportedOptions({ COMPRESSION: ['snappy'], FROM: ['origin'] }, { COMPRESSION: ['snappy', 'lz4'], FROM: ['target'] }),
+    {
+      FROM: ['target'],
+      COMPRESSION: ['snappy'],
+    },
+  );
+  assert.deepEqual(buildSupportedOptions({ COMPRESSION: ['lz4', 'snappy'] }, { COMPRESSION: ['snappy', 'lz4'] }).COMPRESSION, [
+    'lz4',
+    'snappy',
+  ]);
   assert.equal(buildSupportedOptions({}, { COMPRESSION: ['lz4'] }).COMPRESSION, undefined);
   const r = aggregate({
     request: req(Opcode.OPTIONS, Buffer.alloc(0)),
@@ -208,7 +284,10 @@ test('aggregator: SUPPORTED intersection in ORIGIN order, other keys from TARGET
     target: resp(Opcode.SUPPORTED, new Writer().writeStringMultimap({}).finish()),
     primary: 'ORIGIN',
     cache: new PreparedCache(),
-    supportedOptions: () => ({ origin: { COMPRESSION: ['snappy'] }, target: { COMPRESSION: ['snappy', 'lz4'], CQL_VERSION: ['3.4.7'] } }),
+    supportedOptions: () => ({
+      origin: { COMPRESSION: ['snappy'] },
+      target: { COMPRESSION: ['snappy', 'lz4'], CQL_VERSION: ['3.4.7'] },
+    }),
   });
   assert.deepEqual(readSupported(r.reply!.body), { CQL_VERSION: ['3.4.7'], COMPRESSION: ['snappy'] });
 });
@@ -242,7 +321,11 @@ test('aggregator: PREPARED pair cached, SET_KEYSPACE reported, TARGET UNPREPARED
   });
   assert.equal(ks.keyspace, 'ks2');
 
-  const unprep = (pid: Buffer) => resp(Opcode.ERROR, errorBody(ErrorCode.UNPREPARED, 'x', (w) => w.writeShortBytes(pid)));
+  const unprep = (pid: Buffer) =>
+    resp(
+      Opcode.ERROR,
+      errorBody(ErrorCode.UNPREPARED, 'x', (w) => w.writeShortBytes(pid)),
+    );
   const u = aggregate({
     request: execute(id(1)),
     to: 'both',
@@ -254,7 +337,10 @@ test('aggregator: PREPARED pair cached, SET_KEYSPACE reported, TARGET UNPREPARED
     supportedOptions: () => ({ origin: {}, target: {} }),
   });
   assert.deepEqual(readUnpreparedId(u.reply!.body), id(1));
-  assert.match(readErrorMessage(u.reply!.body), /^Prepared query with ID 01010101010101010101010101010101 not found \(either the query was not prepared on this host/);
+  assert.match(
+    readErrorMessage(u.reply!.body),
+    /^Prepared query with ID 01010101010101010101010101010101 not found \(either the query was not prepared on this host/,
+  );
   const lost = aggregate({
     request: execute(id(1)),
     to: 'target',

@@ -18,11 +18,22 @@ const V4 = ProtocolVersion.V4;
 const frame = (m: RequestMessage, v = V4): RawFrame =>
   RawFrame.fromParts({ version: v, isResponse: false, flags: 0, streamId: 3, opcode: m.opcode }, encodeMessage(m, v));
 const query = (q: string, ts?: bigint): RawFrame =>
-  frame({ opcode: Opcode.QUERY, query: q, params: { consistency: Consistency.ONE, ...(ts !== undefined ? { defaultTimestamp: ts } : {}) } });
+  frame({
+    opcode: Opcode.QUERY,
+    query: q,
+    params: { consistency: Consistency.ONE, ...(ts !== undefined ? { defaultTimestamp: ts } : {}) },
+  });
 
 function ctx(over: Partial<RouteContext> = {}): RouteContext {
   let t = 1000n;
-  return { keyspace: 'ks', cache: new PreparedCache(), settings: new RoutingSettings(), pinTimestamps: true, writeClock: { next: () => ++t }, ...over };
+  return {
+    keyspace: 'ks',
+    cache: new PreparedCache(),
+    settings: new RoutingSettings(),
+    pinTimestamps: true,
+    writeClock: { next: () => ++t },
+    ...over,
+  };
 }
 type Fwd = Extract<Route, { type: 'forward' }>;
 function stamps(r: Route, f: RawFrame): { o?: bigint; t?: bigint } {
@@ -34,7 +45,12 @@ function stamps(r: Route, f: RawFrame): { o?: bigint; t?: bigint } {
 
 test('QUERY writes get one proxy timestamp, the same for ORIGIN and TARGET, in distinct frames', () => {
   const c = ctx();
-  for (const q of ['INSERT INTO t (k, v) VALUES (1, 2)', 'UPDATE t SET v = 1 WHERE k = 1', 'DELETE FROM t WHERE k = 1', 'BEGIN BATCH INSERT INTO t (k) VALUES (1) APPLY BATCH']) {
+  for (const q of [
+    'INSERT INTO t (k, v) VALUES (1, 2)',
+    'UPDATE t SET v = 1 WHERE k = 1',
+    'DELETE FROM t WHERE k = 1',
+    'BEGIN BATCH INSERT INTO t (k) VALUES (1) APPLY BATCH',
+  ]) {
     const f = query(q);
     const r = routeRequest(f, c) as Fwd;
     const s = stamps(r, f);
@@ -53,8 +69,14 @@ test('left alone: client timestamps, LWT, reads, DDL, setting off, protocol v2',
   const own = query('INSERT INTO t (k) VALUES (1)', 77n);
   assert.deepEqual(stamps(routeRequest(own, c), own), { o: 77n, t: 77n }, 'client timestamp kept');
   assert.equal((routeRequest(own, c) as Fwd).writeTimestamp, undefined, 'nothing pinned');
-  for (const q of ['INSERT INTO t (k) VALUES (1) IF NOT EXISTS', "UPDATE t SET v = 1 WHERE k = 1 IF v = 2", 'DELETE FROM t WHERE k = 1 IF EXISTS',
-    'SELECT * FROM t', 'CREATE TABLE x (k int PRIMARY KEY)', 'BEGIN BATCH INSERT INTO t (k) VALUES (1) IF NOT EXISTS APPLY BATCH']) {
+  for (const q of [
+    'INSERT INTO t (k) VALUES (1) IF NOT EXISTS',
+    'UPDATE t SET v = 1 WHERE k = 1 IF v = 2',
+    'DELETE FROM t WHERE k = 1 IF EXISTS',
+    'SELECT * FROM t',
+    'CREATE TABLE x (k int PRIMARY KEY)',
+    'BEGIN BATCH INSERT INTO t (k) VALUES (1) IF NOT EXISTS APPLY BATCH',
+  ]) {
     const f = query(q);
     const r = routeRequest(f, c) as Fwd;
     assert.equal(r.originFrame, undefined, q);
@@ -63,7 +85,10 @@ test('left alone: client timestamps, LWT, reads, DDL, setting off, protocol v2',
   const off = ctx({ pinTimestamps: false });
   const f = query('INSERT INTO t (k) VALUES (1)');
   assert.equal((routeRequest(f, off) as Fwd).originFrame, undefined, 'setting off');
-  const v2 = frame({ opcode: Opcode.QUERY, query: 'INSERT INTO t (k) VALUES (1)', params: { consistency: Consistency.ONE } }, ProtocolVersion.V2);
+  const v2 = frame(
+    { opcode: Opcode.QUERY, query: 'INSERT INTO t (k) VALUES (1)', params: { consistency: Consistency.ONE } },
+    ProtocolVersion.V2,
+  );
   assert.equal((routeRequest(v2, c) as Fwd).originFrame, undefined, 'v2 has no default timestamp');
 });
 
@@ -74,13 +99,22 @@ test('EXECUTE with a different TARGET id: both copies stamped alike, TARGET keep
   const text = 'INSERT INTO t (k, v) VALUES (?, ?)';
   const info = inspect(text);
   c.cache.store({ originId: oid, targetId: tid, query: text, keyspace: 'ks', info, decision: forwardDecision(info, 'ks') });
-  const ex = frame({ opcode: Opcode.EXECUTE, id: oid, params: { consistency: Consistency.ONE, values: [Buffer.from([0, 0, 0, 1]), null] } });
+  const ex = frame({
+    opcode: Opcode.EXECUTE,
+    id: oid,
+    params: { consistency: Consistency.ONE, values: [Buffer.from([0, 0, 0, 1]), null] },
+  });
   const r = routeRequest(ex, c) as Fwd;
   const s = stamps(r, ex);
   assert.ok(s.o !== undefined);
   assert.equal(s.t, s.o);
   assert.ok(r.targetFrame!.body.includes(tid), 'TARGET copy carries the TARGET id');
-  const b = frame({ opcode: Opcode.BATCH, type: 0, children: [{ kind: 'prepared', id: oid, values: [null, null] }], consistency: Consistency.ONE });
+  const b = frame({
+    opcode: Opcode.BATCH,
+    type: 0,
+    children: [{ kind: 'prepared', id: oid, values: [null, null] }],
+    consistency: Consistency.ONE,
+  });
   const rb = routeRequest(b, c) as Fwd;
   const sb = stamps(rb, b);
   assert.ok(sb.o !== undefined && sb.o === sb.t);
@@ -91,7 +125,15 @@ test('EXECUTE with a different TARGET id: both copies stamped alike, TARGET keep
   const lid = Buffer.alloc(16, 3);
   c.cache.store({ originId: lid, targetId: lid, query: lwt, keyspace: 'ks', info: li, decision: forwardDecision(li, 'ks') });
   assert.equal(canPinTimestamp(li), false);
-  const bl = frame({ opcode: Opcode.BATCH, type: 0, children: [{ kind: 'prepared', id: oid, values: [null, null] }, { kind: 'prepared', id: lid, values: [null, null] }], consistency: Consistency.ONE });
+  const bl = frame({
+    opcode: Opcode.BATCH,
+    type: 0,
+    children: [
+      { kind: 'prepared', id: oid, values: [null, null] },
+      { kind: 'prepared', id: lid, values: [null, null] },
+    ],
+    consistency: Consistency.ONE,
+  });
   assert.equal(stamps(routeRequest(bl, c), bl).o, undefined);
 });
 

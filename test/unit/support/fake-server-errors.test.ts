@@ -19,10 +19,24 @@ describe('fake server: errors on cue', () => {
   });
 
   it('write timeout with its fields, overloaded once, server error', async () => {
-    server.onRequest(whenQuery(/^INSERT/, errorReply.writeTimeout({ consistency: Consistency.QUORUM, received: 1, blockFor: 2, writeType: 'COUNTER' })));
+    server.onRequest(
+      whenQuery(
+        /^INSERT/,
+        errorReply.writeTimeout({ consistency: Consistency.QUORUM, received: 1, blockFor: 2, writeType: 'COUNTER' }),
+      ),
+    );
     const f = await c.query('INSERT INTO ks.t (k) VALUES (1)');
-    const m = f.message as unknown as { code: number; consistency: number; received: number; blockFor: number; writeType: string };
-    assert.deepEqual([m.code, m.consistency, m.received, m.blockFor, m.writeType], [ErrorCode.WRITE_TIMEOUT, Consistency.QUORUM, 1, 2, 'COUNTER']);
+    const m = f.message as unknown as {
+      code: number;
+      consistency: number;
+      received: number;
+      blockFor: number;
+      writeType: string;
+    };
+    assert.deepEqual(
+      [m.code, m.consistency, m.received, m.blockFor, m.writeType],
+      [ErrorCode.WRITE_TIMEOUT, Consistency.QUORUM, 1, 2, 'COUNTER'],
+    );
     server.failNext((_f, d) => d?.opcode === Opcode.QUERY, errorReply.overloaded());
     assert.equal(errorOf(await c.query('SELECT 1 FROM ks.t'))?.code, ErrorCode.OVERLOADED);
     assert.equal(errorOf(await c.query('SELECT 1 FROM ks.t')), undefined, 'only the next one');

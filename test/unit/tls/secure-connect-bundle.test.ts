@@ -22,7 +22,10 @@ describe('secure connect bundles', () => {
   const good = { 'ca.crt': readFileSync(ca.cert), cert: readFileSync(c.cert), key: readFileSync(c.key) };
 
   it('reads config.json (any JSON type turned into text), ca.crt, cert and key; inflated entries are checked', () => {
-    const b = readSecureConnectBundle(S, zip('ok.zip', { 'config.json': JSON.stringify({ host: 'db.example', port: 29080 }), ...good }));
+    const b = readSecureConnectBundle(
+      S,
+      zip('ok.zip', { 'config.json': JSON.stringify({ host: 'db.example', port: 29080 }), ...good }),
+    );
     assert.equal(b.host, 'db.example');
     assert.equal(b.port, '29080');
     assert.deepEqual(b.ca, good['ca.crt']);
@@ -30,18 +33,53 @@ describe('secure connect bundles', () => {
     assert.deepEqual([...entries.keys()].sort(), ['ca.crt', 'cert', 'config.json', 'key']);
   });
 
-  it('upstream\'s messages for a missing config.json, a missing or empty host/port; clear ones for the rest', () => {
-    assert.throws(() => readSecureConnectBundle(S, zip('a.zip', good)), /target_secure_connect_bundle_path: missing config.json from secure connect bundle/);
-    assert.throws(() => readSecureConnectBundle(S, zip('b.zip', { 'config.json': '{"port":1}', ...good })), /host could not be found in the secure connect bundle json configuration/);
-    assert.throws(() => readSecureConnectBundle(S, zip('c.zip', { 'config.json': '{"host":"","port":1}', ...good })), /incomplete metadata service contact information/);
-    assert.throws(() => readSecureConnectBundle(S, zip('d.zip', { 'config.json': '{"host":"h","port":1}', 'ca.crt': good['ca.crt'], cert: good.cert, key: readFileSync(other.key) })), /does not match the certificate/);
-    assert.throws(() => readSecureConnectBundle(S, join(dir, 'none.zip')), /cannot read the secure connect bundle .*none\.zip: no such file/);
+  it("upstream's messages for a missing config.json, a missing or empty host/port; clear ones for the rest", () => {
+    assert.throws(
+      () => readSecureConnectBundle(S, zip('a.zip', good)),
+      /target_secure_connect_bundle_path: missing config.json from secure connect bundle/,
+    );
+    assert.throws(
+      () => readSecureConnectBundle(S, zip('b.zip', { 'config.json': '{"port":1}', ...good })),
+      /host could not be found in the secure connect bundle json configuration/,
+    );
+    assert.throws(
+      () => readSecureConnectBundle(S, zip('c.zip', { 'config.json': '{"host":"","port":1}', ...good })),
+      /incomplete metadata service contact information/,
+    );
+    assert.throws(
+      () =>
+        readSecureConnectBundle(
+          S,
+          zip('d.zip', {
+            'config.json': '{"host":"h","port":1}',
+            'ca.crt': good['ca.crt'],
+            cert: good.cert,
+            key: readFileSync(other.key),
+          }),
+        ),
+      /does not match the certificate/,
+    );
+    assert.throws(
+      () => readSecureConnectBundle(S, join(dir, 'none.zip')),
+      /cannot read the secure connect bundle .*none\.zip: no such file/,
+    );
     writeFileSync(join(dir, 'junk.zip'), 'not a zip');
     assert.throws(() => readSecureConnectBundle(S, join(dir, 'junk.zip')), /junk\.zip is not a readable zip file/);
   });
 
-  it('parses Astra\'s metadata JSON', () => {
-    const m = parseAstraMetadata(JSON.stringify({ version: 1, region: 'us-east1', contact_info: { type: 'sni_proxy', local_dc: 'dc1', sni_proxy_address: 'sni.example:29042', contact_points: ['id-1', 'id-2'] } }));
+  it("parses Astra's metadata JSON", () => {
+    const m = parseAstraMetadata(
+      JSON.stringify({
+        version: 1,
+        region: 'us-east1',
+        contact_info: {
+          type: 'sni_proxy',
+          local_dc: 'dc1',
+          sni_proxy_address: 'sni.example:29042',
+          contact_points: ['id-1', 'id-2'],
+        },
+      }),
+    );
     assert.deepEqual(m, { sniProxy: { host: 'sni.example', port: 29042 }, contactPoints: ['id-1', 'id-2'], localDc: 'dc1' });
     assert.throws(() => parseAstraMetadata('{"contact_info":{"contact_points":["a"]}}'), /sni_proxy_address/);
   });
