@@ -1,7 +1,7 @@
 // `zdm-proxy journal stats|list|replay`: the one-sided write journal, read with the proxy's own configuration
 // (ZDM_* environment, or --config file.yml). Safe while the proxy serves: the journal is only read (a record
 // being appended is ignored until complete); replay appends done markers to replayed.log.
-import { parseArgs } from 'node:util';
+import { parseSubcommand } from './subcommand';
 import { loadConfig } from '../config/load';
 import { ConfigError } from '../config/errors';
 import type { ProxyConfig } from '../config/types';
@@ -61,33 +61,22 @@ function parseTo(v: string | undefined): ClusterName | undefined | Error {
 }
 
 export async function runJournalCommand(argv: readonly string[], io: JournalIo): Promise<number> {
-  let parsed;
-  try {
-    parsed = parseArgs({
-      args: [...argv],
-      allowPositionals: true,
-      options: {
-        config: { type: 'string' },
-        to: { type: 'string' },
-        'dry-run': { type: 'boolean' },
-        force: { type: 'boolean' },
-        help: { type: 'boolean' },
-      },
-    });
-  } catch (e) {
-    io.err(`${(e as Error).message}\n${JOURNAL_USAGE}`);
-    return 2;
-  }
-  const { values, positionals } = parsed;
-  const action = positionals[0];
-  if (values.help || action === undefined) {
-    io.out(JOURNAL_USAGE);
-    return values.help ? 0 : 2;
-  }
-  if (!['stats', 'list', 'replay'].includes(action) || positionals.length > 1) {
-    io.err(`unknown journal command ${JSON.stringify(positionals.join(' '))}: expected stats, list or replay\n${JOURNAL_USAGE}`);
-    return 2;
-  }
+  const parsed = parseSubcommand(
+    argv,
+    {
+      config: { type: 'string' },
+      to: { type: 'string' },
+      'dry-run': { type: 'boolean' },
+      force: { type: 'boolean' },
+      help: { type: 'boolean' },
+    } as const,
+    'journal',
+    ['stats', 'list', 'replay'],
+    JOURNAL_USAGE,
+    io,
+  );
+  if (typeof parsed === 'number') return parsed;
+  const { action, values } = parsed;
   const to = parseTo(values.to);
   if (to instanceof Error) {
     io.err(`${to.message}\n`);

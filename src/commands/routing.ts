@@ -1,6 +1,6 @@
 // `zdm-proxy routing get|set`: read or change the routing of every proxy instance through its admin API
 // (GET/POST /api/v1/routing on the metrics port), verify each instance, report which did not take it.
-import { parseArgs } from 'node:util';
+import { parseSubcommand } from './subcommand';
 import http from 'node:http';
 
 export interface CommandIo {
@@ -61,34 +61,23 @@ const errorOf = (r: Reply): string => `HTTP ${r.status}: ${String(r.body['error'
 
 /** Runs the command; resolves the exit status. */
 export async function runRoutingCommand(argv: readonly string[], io: CommandIo): Promise<number> {
-  let parsed;
-  try {
-    parsed = parseArgs({
-      args: [...argv],
-      allowPositionals: true,
-      options: {
-        primary: { type: 'string' },
-        'read-mode': { type: 'string' },
-        instances: { type: 'string' },
-        token: { type: 'string' },
-        'timeout-ms': { type: 'string' },
-        help: { type: 'boolean' },
-      },
-    });
-  } catch (e) {
-    io.err(`${(e as Error).message}\n${ROUTING_USAGE}`);
-    return 2;
-  }
-  const { values, positionals } = parsed;
-  const action = positionals[0];
-  if (values.help || action === undefined) {
-    io.out(ROUTING_USAGE);
-    return values.help ? 0 : 2;
-  }
-  if ((action !== 'get' && action !== 'set') || positionals.length > 1) {
-    io.err(`unknown routing command ${JSON.stringify(positionals.join(' '))}: expected get or set\n${ROUTING_USAGE}`);
-    return 2;
-  }
+  const parsed = parseSubcommand(
+    argv,
+    {
+      primary: { type: 'string' },
+      'read-mode': { type: 'string' },
+      instances: { type: 'string' },
+      token: { type: 'string' },
+      'timeout-ms': { type: 'string' },
+      help: { type: 'boolean' },
+    } as const,
+    'routing',
+    ['get', 'set'],
+    ROUTING_USAGE,
+    io,
+  );
+  if (typeof parsed === 'number') return parsed;
+  const { action, values } = parsed;
   const instances = (values.instances ?? '')
     .split(',')
     .map((s) => s.trim())
