@@ -2,42 +2,35 @@
  * Control connection to one cluster (spec 2.2): protocol negotiation, auth with the configured
  * credentials, SUPPORTED options, REGISTER TOPOLOGY_CHANGE, topology refresh (system.local/system.peers),
  * heartbeats and the reconnect loop, host assignment.
+ * Collaborators: control-negotiation.ts (version negotiation, STARTUP and auth, REGISTER), control-topology.ts
+ * (the system table queries and their parsing), control-reconnect.ts (heartbeat timer, backoff, reconnect loop).
  *
  * Takes a narrow options object (`ControlConnectionOptions`); the wiring maps ProxyConfig onto it.
  * Events: 'up' (endpoint: Endpoint) after each successful open, 'down' (err) when the connection is lost,
  * 'hosts-changed' (removed: Host[], hosts: Host[]) after a refresh that changed the local-DC host list.
  */
+import { randomInt } from 'node:crypto';
 import { EventEmitter } from 'node:events';
 import type * as tls from 'node:tls';
-import { randomInt } from 'node:crypto';
 import pino, { type Logger } from 'pino';
-import { Consistency, ErrorCode, Opcode, ProtocolVersion, ResultKind, opcodeName, versionName } from '../protocol/constants';
-import { ProtocolError } from '../protocol/errors';
-import { RawFrame } from '../protocol/frame';
-import type { Authenticate, ErrorMessage, RowsResult, Supported } from '../protocol/messages';
-import { decodeValue, type CqlValue, type DataType } from '../protocol/values';
+import { Opcode, ProtocolVersion, versionName } from '../protocol/constants';
+import type { RawFrame } from '../protocol/frame';
 import {
   ClusterConnection,
+  type ClusterName,
   decodeResponse,
+  type Endpoint,
   endpointLabel,
   requestFrame,
-  type ClusterName,
-  type Endpoint,
 } from './cluster-connection';
-import { runAuthRounds } from './authenticator';
-import { computeAssignedHosts, MURMUR3_PARTITIONER, RANDOM_PARTITIONER, type Host } from './topology';
+import { describe, handshake, NEGOTIATION_ORDER, registerForTopologyEvents, VersionRejectedError } from './control-negotiation';
+import { Backoff, HeartbeatTimer, ReconnectLoop } from './control-reconnect';
+import { type QueryResult, queryAll, readTopology } from './control-topology';
+import { computeAssignedHosts, type Host, MURMUR3_PARTITIONER, RANDOM_PARTITIONER } from './topology';
 
+export { HOST_OPTIONAL_COLUMNS, LOCAL_KEPT_COLUMNS } from './control-topology';
+export { NEGOTIATION_ORDER } from './control-negotiation';
 export type { Host } from './topology';
-
-/** Negotiation order (spec 2.2.1). */
-export const NEGOTIATION_ORDER: readonly ProtocolVersion[] = [
-  ProtocolVersion.DSE_V2,
-  ProtocolVersion.DSE_V1,
-  ProtocolVersion.V5,
-  ProtocolVersion.V4,
-  ProtocolVersion.V3,
-  ProtocolVersion.V2,
-];
 
 export interface ControlConnectionOptions {
   cluster: ClusterName;
@@ -76,38 +69,6 @@ export interface ControlConnectionOptions {
   refreshDelayMs?: number;
 }
 
-/** Columns of system.local kept for virtualisation (spec 2.2.3 item 2). */
-export const LOCAL_KEPT_COLUMNS = [
-  'key',
-  'bootstrapped',
-  'cql_version',
-  'gossip_generation',
-  'last_nodesync_checkpoint_time',
-  'native_protocol_version',
-  'partitioner',
-  'thrift_version',
-  'cluster_name',
-] as const;
-/** Optional per-host columns kept (spec 2.2.3 item 4). */
-export const HOST_OPTIONAL_COLUMNS = [
-  'release_version',
-  'dse_version',
-  'graph',
-  'jmx_port',
-  'server_id',
-  'storage_port',
-  'storage_port_ssl',
-  'workload',
-  'workloads',
-  'native_transport_address',
-  'native_transport_port',
-  'native_transport_port_ssl',
-  'preferred_ip',
-] as const;
-
-/** The cluster answered the handshake with a protocol error for this version: try a lower one. */
-class VersionRejectedError extends Error {}
-
 const silentLogger = pino({ level: 'silent' });
 const CONTROL_STREAM_IDS = 128;
 
@@ -131,12 +92,10 @@ export class ControlConnection extends EventEmitter {
   private assignedCounter = 0;
   private failures = 0;
   private stopped = false;
-  private reconnecting = false;
   private previousOpenFailed = false;
-  private backoffMs: number;
-  private heartbeatTimer: NodeJS.Timeout | undefined;
-  private retryTimer: NodeJS.Timeout | undefined;
-  private retryWake: (() => void) | undefined;
+  private readonly backoff: Backoff;
+  private readonly heartbeats: HeartbeatTimer;
+  private readonly reconnect: ReconnectLoop;
   private refreshPending = false;
   private refreshTimer: NodeJS.Timeout | undefined;
   /** Successful topology refreshes (for tests and metrics). */
@@ -148,7 +107,9 @@ export class ControlConnection extends EventEmitter {
     this.cluster = opts.cluster;
     this.logger = (opts.logger ?? silentLogger).child({ cluster: opts.cluster, component: 'control-connection' });
     this.requestTimeoutMs = opts.requestTimeoutMs ?? 10_000;
-    this.backoffMs = opts.retryIntervalMinMs;
+    this.backoff = new Backoff(opts.retryIntervalMinMs, opts.retryIntervalMaxMs, opts.retryBackoffFactor);
+    this.heartbeats = new HeartbeatTimer(opts.heartbeatIntervalMs, () => this.heartbeat());
+    this.reconnect = new ReconnectLoop(this.backoff);
   }
 
   get protocolVersion(): ProtocolVersion {
@@ -218,7 +179,7 @@ export class ControlConnection extends EventEmitter {
     const start = randomInt(cps.length);
     const ordered = [...cps.slice(start), ...cps.slice(0, start)];
     await this.openAny(ordered);
-    this.startHeartbeats();
+    this.heartbeats.start();
   }
 
   /** Round robin over this proxy's assigned hosts (spec 2.2.4); the current endpoint when assignment is off. */
@@ -237,11 +198,10 @@ export class ControlConnection extends EventEmitter {
 
   async stop(): Promise<void> {
     this.stopped = true;
-    if (this.heartbeatTimer) clearInterval(this.heartbeatTimer);
-    if (this.retryTimer) clearTimeout(this.retryTimer);
+    this.heartbeats.stop();
+    this.reconnect.cancel();
     if (this.refreshTimer) clearTimeout(this.refreshTimer);
-    this.heartbeatTimer = this.retryTimer = this.refreshTimer = undefined;
-    this.retryWake?.();
+    this.refreshTimer = undefined;
     const c = this.conn;
     this.conn = undefined;
     c?.close('control connection stopped');
@@ -291,7 +251,15 @@ export class ControlConnection extends EventEmitter {
         logger: this.opts.logger,
       });
       try {
-        await this.handshake(conn, version);
+        const h = await handshake(conn, version, {
+          cluster: this.cluster,
+          username: this.opts.username,
+          password: this.opts.password,
+          timeoutMs: this.requestTimeoutMs,
+          logger: this.logger,
+        });
+        this._supported = h.supported;
+        this._authEnabled = h.authEnabled;
       } catch (e) {
         conn.close('handshake failed');
         if (e instanceof VersionRejectedError) {
@@ -304,7 +272,7 @@ export class ControlConnection extends EventEmitter {
         throw e;
       }
       try {
-        await this.register(conn, version);
+        await registerForTopologyEvents(conn, version, this.requestTimeoutMs);
         this.adoptConnection(conn, ep, version);
         await this.refreshTopology();
       } catch (e) {
@@ -316,60 +284,12 @@ export class ControlConnection extends EventEmitter {
         `Successfully opened control connection to ${this.cluster} using endpoint ${endpointLabel(ep)} with ${versionName(version)}.`,
       );
       this.failures = 0;
-      this.backoffMs = this.opts.retryIntervalMinMs;
+      this.backoff.reset();
       this.previousOpenFailed = false;
       this.emit('up', ep);
       return;
     }
     throw new Error(`no protocol version accepted (last: ${lastRejection?.message ?? 'none'})`);
-  }
-
-  private async handshake(conn: ClusterConnection, version: ProtocolVersion): Promise<void> {
-    const supported = await conn.request(requestFrame(version, { opcode: Opcode.OPTIONS }), this.requestTimeoutMs);
-    this.checkVersionRejection(supported, version);
-    if (supported.opcode !== Opcode.SUPPORTED) throw new Error(`expected SUPPORTED, got ${describe(supported)}`);
-    const options = (decodeResponse(supported) as Supported).options;
-
-    const reply = await conn.request(
-      requestFrame(version, { opcode: Opcode.STARTUP, options: { CQL_VERSION: '3.0.0' } }),
-      this.requestTimeoutMs,
-    );
-    this.checkVersionRejection(reply, version);
-    let authEnabled: boolean;
-    if (reply.opcode === Opcode.READY) {
-      authEnabled = false;
-      this.logger.warn(`${this.cluster} ControlConn: authentication is NOT enabled.`);
-    } else if (reply.opcode === Opcode.AUTHENTICATE) {
-      authEnabled = true;
-      const authenticatorClass = (decodeResponse(reply) as Authenticate).authenticator;
-      if (this.opts.username === undefined || this.opts.username === '') {
-        throw new Error(`${this.cluster} requires authentication (${authenticatorClass}) but no username/password is configured`);
-      }
-      await runAuthRounds(conn, {
-        version,
-        authenticatorClass,
-        credentials: { username: this.opts.username, password: this.opts.password ?? '' },
-        timeoutMs: this.requestTimeoutMs,
-      });
-    } else {
-      throw new Error(`expected READY or AUTHENTICATE in reply to STARTUP, got ${describe(reply)}`);
-    }
-    this._supported = options;
-    this._authEnabled = authEnabled;
-  }
-
-  private checkVersionRejection(f: RawFrame, version: ProtocolVersion): void {
-    if (f.opcode !== Opcode.ERROR) return;
-    const e = decodeResponse(f) as ErrorMessage;
-    if (e.code === ErrorCode.PROTOCOL_ERROR || f.version !== version) throw new VersionRejectedError(e.message);
-  }
-
-  private async register(conn: ClusterConnection, version: ProtocolVersion): Promise<void> {
-    const r = await conn.request(
-      requestFrame(version, { opcode: Opcode.REGISTER, eventTypes: ['TOPOLOGY_CHANGE'] }),
-      this.requestTimeoutMs,
-    );
-    if (r.opcode !== Opcode.READY) throw new Error(`expected READY in reply to REGISTER, got ${describe(r)}`);
   }
 
   private adoptConnection(conn: ClusterConnection, ep: Endpoint, version: ProtocolVersion): void {
@@ -410,33 +330,13 @@ export class ControlConnection extends EventEmitter {
     }, this.opts.refreshDelayMs ?? 0);
   }
 
-  private async queryAll(query: string): Promise<{ rows: Record<string, unknown>[]; columns: string[] }> {
+  private async queryAll(query: string): Promise<QueryResult> {
     const conn = this.conn;
     if (!conn) throw new Error(`${this.cluster} control connection is not open`);
-    const version = this.protocolVersion;
-    const rows: Record<string, unknown>[] = [];
-    let columns: string[] = [];
-    let paging: Buffer | null = null;
-    for (let page = 0; page < 10_000; page++) {
-      const params = {
-        consistency: Consistency.ONE,
-        pageSize: this.opts.pageSize ?? 5000,
-        ...(paging ? { pagingState: paging } : {}),
-      };
-      const f = await conn.request(requestFrame(version, { opcode: Opcode.QUERY, query, params }), this.requestTimeoutMs);
-      if (f.opcode !== Opcode.ERROR && f.opcode !== Opcode.RESULT)
-        throw new Error(`${query}: expected RESULT, got ${describe(f)}`);
-      const res = decodeResponse(f);
-      if (res.opcode === Opcode.ERROR) throw new Error(`${query} failed: ${res.message} (code 0x${res.code.toString(16)})`);
-      if (res.opcode !== Opcode.RESULT) throw new Error(`${query}: expected RESULT, got ${describe(f)}`);
-      if (res.kind !== ResultKind.ROWS) throw new Error(`${query}: expected ROWS, got result kind ${res.kind}`);
-      const cols = res.metadata.columns ?? [];
-      if (cols.length) columns = cols.map((c) => c.name);
-      rows.push(...rowsToObjects(res, version));
-      paging = res.metadata.pagingState ?? null;
-      if (!paging) break;
-    }
-    return { rows, columns };
+    return queryAll(conn, this.protocolVersion, query, {
+      pageSize: this.opts.pageSize ?? 5000,
+      timeoutMs: this.requestTimeoutMs,
+    });
   }
 
   /** Spec 2.2.3. Public for tests and for an explicit refresh by the wiring. */
@@ -444,46 +344,16 @@ export class ControlConnection extends EventEmitter {
     const endpoint = this._endpoint!;
     const local = await this.queryAll('SELECT * FROM system.local');
     const peers = await this.queryAll('SELECT * FROM system.peers');
-    const localRowRaw = local.rows[0];
-    if (!localRowRaw) throw new Error(`${this.cluster}: system.local returned no row`);
-
-    const partitioner = String(localRowRaw['partitioner'] ?? '');
-    if (partitioner !== '' && !partitioner.endsWith('Murmur3Partitioner') && !partitioner.endsWith('RandomPartitioner')) {
-      throw new Error(`virtualization is enabled and partitioner is not Murmur3 or Random but instead ${partitioner}`);
-    }
-
-    const localColumns = new Set(local.columns);
-    const keptLocal: Record<string, unknown> = {};
-    for (const c of LOCAL_KEPT_COLUMNS) if (localColumns.has(c)) keptLocal[c] = localRowRaw[c] ?? null;
-
-    const byId = new Map<string, Host>();
-    for (const row of peers.rows) {
-      const h = this.parseHost(row, false, endpoint);
-      if (h) byId.set(h.hostId, h);
-    }
-    const localHost = this.parseHost(localRowRaw, true, endpoint);
-    if (localHost) byId.set(localHost.hostId, localHost);
-    const all = [...byId.values()];
-
-    // Local DC rule (2.2.3 item 7).
-    let dc = this._localDc;
-    if (dc !== undefined) {
-      if (!all.some((h) => h.datacenter === dc)) throw new Error(`${this.cluster}: no host found in the local datacenter ${dc}`);
-    } else {
-      const configured = this.opts.localDatacenter ?? this.astraLocalDc;
-      if (configured) {
-        if (all.some((h) => h.datacenter === configured)) dc = configured;
-        else
-          this.logger.warn(
-            `${this.cluster}: configured local datacenter ${configured} has no hosts; using the datacenter of the control node`,
-          );
-      }
-      if (dc === undefined) dc = String(localRowRaw['data_center'] ?? localHost?.datacenter ?? '');
-    }
-    const hosts = all
-      .filter((h) => h.datacenter === dc)
-      .sort((a, b) => (a.rack < b.rack ? -1 : a.rack > b.rack ? 1 : a.hostId < b.hostId ? -1 : a.hostId > b.hostId ? 1 : 0));
-    if (hosts.length === 0) throw new Error(`${this.cluster}: no hosts found in the local datacenter ${dc}`);
+    const t = readTopology(local, peers, {
+      cluster: this.cluster,
+      logger: this.logger,
+      endpoint,
+      port: this.opts.port,
+      sni: this.sni,
+      currentDc: this._localDc,
+      configuredDc: this.opts.localDatacenter ?? this.astraLocalDc,
+    });
+    const { hosts, partitioner } = t;
 
     const key = (h: Host) => `${h.address}:${h.port}`;
     const newKeys = new Set(hosts.map(key));
@@ -493,11 +363,11 @@ export class ControlConnection extends EventEmitter {
       hosts.length !== this._hosts.length ||
       hosts.some((h, i) => key(h) !== key(this._hosts[i]!) || h.hostId !== this._hosts[i]!.hostId);
 
-    this._localDc = dc;
-    this._clusterName = String(localRowRaw['cluster_name'] ?? '');
+    this._localDc = t.localDc;
+    this._clusterName = t.clusterName;
     this._partitioner = partitioner;
-    this._localRow = keptLocal;
-    this._peerColumns = peers.rows.length > 0 ? new Set(peers.columns) : undefined;
+    this._localRow = t.localRow;
+    this._peerColumns = t.peerColumns;
     this._hosts = hosts;
     this._assigned = computeAssignedHosts(this.opts.topologyIndex, this.opts.topologyCount, hosts);
     this.refreshCount++;
@@ -510,65 +380,11 @@ export class ControlConnection extends EventEmitter {
     }
   }
 
-  private parseHost(row: Record<string, unknown>, isLocal: boolean, endpoint: Endpoint): Host | undefined {
-    let address: string | undefined;
-    if (!('rpc_address' in row)) address = isLocal ? endpoint.host : asString(row['peer']);
-    else {
-      address = asString(row['rpc_address']);
-      if (address === '0.0.0.0' || address === '::') {
-        // Upstream quirk 9.2 fixed: fall back to listen_address when broadcast_address is null.
-        address = isLocal ? (asString(row['broadcast_address']) ?? asString(row['listen_address'])) : asString(row['peer']);
-      }
-    }
-    const hostId = asString(row['host_id']);
-    const datacenter = asString(row['data_center']);
-    const rack = asString(row['rack']);
-    if (!hostId || !address || datacenter === undefined || rack === undefined) {
-      this.logger.warn(
-        `${this.cluster}: ignoring ${isLocal ? 'system.local' : 'system.peers'} row without ${!hostId ? 'host_id' : !address ? 'address' : !datacenter ? 'data_center' : 'rack'}`,
-      );
-      return undefined;
-    }
-    const columns: Record<string, unknown> = {};
-    for (const c of HOST_OPTIONAL_COLUMNS) if (c in row) columns[c] = row[c] ?? null;
-    const tokens = Array.isArray(row['tokens']) ? (row['tokens'] as unknown[]).map(String) : [];
-    if (this.sni)
-      return {
-        address: hostId,
-        port: this.sni.port,
-        via: this.sni,
-        datacenter,
-        rack,
-        hostId,
-        tokens,
-        schemaVersion: asString(row['schema_version']),
-        releaseVersion: asString(row['release_version']),
-        columns,
-      };
-    return {
-      address,
-      port: this.opts.port,
-      datacenter,
-      rack,
-      hostId,
-      tokens,
-      schemaVersion: asString(row['schema_version']),
-      releaseVersion: asString(row['release_version']),
-      columns,
-    };
-  }
-
   // ---- heartbeats and reconnection ------------------------------------------------------------
-
-  private startHeartbeats(): void {
-    if (this.heartbeatTimer || this.opts.heartbeatIntervalMs <= 0) return;
-    this.heartbeatTimer = setInterval(() => void this.heartbeat(), this.opts.heartbeatIntervalMs);
-    this.heartbeatTimer.unref?.();
-  }
 
   private async heartbeat(): Promise<void> {
     const conn = this.conn;
-    if (!conn || this.reconnecting || this.stopped) return;
+    if (!conn || this.reconnect.running || this.stopped) return;
     try {
       const r = await conn.request(requestFrame(this.protocolVersion, { opcode: Opcode.OPTIONS }), this.requestTimeoutMs);
       if (r.opcode !== Opcode.SUPPORTED) this.logger.warn(`${this.cluster} heartbeat: expected SUPPORTED, got ${describe(r)}`);
@@ -587,117 +403,43 @@ export class ControlConnection extends EventEmitter {
   private connectionFailed(err: Error): void {
     this.failures++;
     this.emit('down', err);
-    if (!this.reconnecting) void this.reconnectLoop();
-  }
-
-  private async reconnectLoop(): Promise<void> {
-    this.reconnecting = true;
-    try {
-      while (!this.stopped) {
-        if (this.opts.astra && this.previousOpenFailed) {
-          try {
-            await this.refreshAstra();
-          } catch (e) {
-            this.logger.error(`${this.cluster}: could not refresh the Astra metadata: ${(e as Error).message}`);
-          }
-        }
-        const cps = this.contactPointEndpoints();
-        let order: Endpoint[];
-        if (this.previousOpenFailed) order = cps;
-        else {
-          const hostEps: Endpoint[] = this._hosts.map((h) => ({
-            host: h.address,
-            port: h.port,
-            ...(h.via ? { via: h.via } : {}),
-          }));
-          const seen = new Set(hostEps.map(endpointLabel));
-          order = [...hostEps, ...cps.filter((c) => !seen.has(endpointLabel(c)))];
-        }
-        try {
-          await this.openAny(order);
-          return;
-        } catch (e) {
-          if (this.stopped) return;
+    if (!this.reconnect.running)
+      void this.reconnect.run(
+        () => this.reopen(),
+        () => this.stopped,
+        (e, delay) => {
           this.failures++;
           this.previousOpenFailed = true;
-          const delay = this.nextBackoff();
-          this.logger.error(`${(e as Error).message}; retrying in ${delay} ms (failures: ${this.failures})`);
-          await new Promise<void>((resolve) => {
-            this.retryWake = resolve;
-            this.retryTimer = setTimeout(resolve, delay);
-          });
-          this.retryWake = undefined;
-          this.retryTimer = undefined;
-        }
+          this.logger.error(`${e.message}; retrying in ${delay} ms (failures: ${this.failures})`);
+        },
+      );
+  }
+
+  /** One reconnect attempt: the known hosts first, then the contact points (only these after a failed attempt). */
+  private async reopen(): Promise<void> {
+    if (this.opts.astra && this.previousOpenFailed) {
+      try {
+        await this.refreshAstra();
+      } catch (e) {
+        this.logger.error(`${this.cluster}: could not refresh the Astra metadata: ${(e as Error).message}`);
       }
-    } finally {
-      this.reconnecting = false;
     }
+    const cps = this.contactPointEndpoints();
+    let order: Endpoint[];
+    if (this.previousOpenFailed) order = cps;
+    else {
+      const hostEps: Endpoint[] = this._hosts.map((h) => ({
+        host: h.address,
+        port: h.port,
+        ...(h.via ? { via: h.via } : {}),
+      }));
+      const seen = new Set(hostEps.map(endpointLabel));
+      order = [...hostEps, ...cps.filter((c) => !seen.has(endpointLabel(c)))];
+    }
+    await this.openAny(order);
   }
-
-  /** Jittered exponential backoff between retryIntervalMinMs and retryIntervalMaxMs. */
-  private nextBackoff(): number {
-    const base = this.backoffMs;
-    this.backoffMs = Math.min(this.opts.retryIntervalMaxMs, Math.max(1, base * this.opts.retryBackoffFactor));
-    const jitter = base * 0.2 * (Math.random() * 2 - 1);
-    return Math.max(this.opts.retryIntervalMinMs, Math.min(this.opts.retryIntervalMaxMs, Math.round(base + jitter)));
-  }
-}
-
-function asString(v: unknown): string | undefined {
-  if (v === null || v === undefined) return undefined;
-  return String(v);
 }
 
 function endpointHost(ep: Endpoint, datacenter: string): Host {
   return { address: ep.host, port: ep.port, datacenter, rack: '', hostId: '', tokens: [], columns: {} };
-}
-
-function describe(f: RawFrame): string {
-  if (f.opcode === Opcode.ERROR) {
-    try {
-      const e = decodeResponse(f) as ErrorMessage;
-      return `ERROR 0x${e.code.toString(16)}: ${e.message}`;
-    } catch {
-      /* fall through */
-    }
-  }
-  return opcodeName(f.opcode);
-}
-
-/**
- * Row values as documented in ARCHITECTURE.md: `decodeValue` (values.ts), with maps as plain objects (string
- * keys) and, for types values.ts does not decode (decimal, date, time, duration, tuple, udt, custom) or
- * malformed cells, the raw bytes.
- */
-function rowsToObjects(res: RowsResult, version: ProtocolVersion): Record<string, unknown>[] {
-  const cols = res.metadata.columns ?? [];
-  return res.rows.map((row) => {
-    const o: Record<string, unknown> = {};
-    cols.forEach((c, i) => {
-      o[c.name] = cellValue(c.type, row[i] ?? null, version);
-    });
-    return o;
-  });
-}
-
-function cellValue(type: DataType, bytes: Buffer | null, version: ProtocolVersion): unknown {
-  let v: CqlValue;
-  try {
-    v = decodeValue(type, bytes, version);
-  } catch (e) {
-    if (e instanceof ProtocolError) return bytes;
-    throw e;
-  }
-  return plain(v);
-}
-
-function plain(v: CqlValue): unknown {
-  if (Array.isArray(v)) return v.map(plain);
-  if (v instanceof Map) {
-    const o: Record<string, unknown> = {};
-    for (const [k, x] of v) o[String(k)] = plain(x);
-    return o;
-  }
-  return v;
 }
