@@ -9,6 +9,12 @@
  *   cluster connections, the replies aggregated (routing/response-aggregator), the client's stream id restored.
  * - closing: graceful drain: new requests get OVERLOADED, in-flight requests complete, then close.
  *
+ * Losing the ORIGIN or TARGET connection once ready (issue 12) does not close the session: requests in flight
+ * on it get SERVER_ERROR at once (their outcome there is unknown), requests that need that cluster are refused
+ * with UNAVAILABLE before anything is sent (both or neither), requests for the live cluster go on, and a
+ * `ClusterReconnector` reopens the connection in the background (`reopenClusterConnection`: handshake, auth,
+ * USE, REGISTER). Losing both, or losing one before the session is ready, closes the session (as upstream).
+ *
  * Collaborators: `ClientWriter` (socket writes, corking, back-pressure), `Handshake`, `RequestExecutor`
  * (in-flight bookkeeping, timeouts). This class only reads frames, routes them and reacts to the results.
  *
@@ -38,6 +44,8 @@ import type { ClusterName, RoutingSettings } from '../routing/settings';
 import type { SystemTablesSource, VirtualTables } from './virtual-tables';
 import { interceptedPreparedId } from './virtual-tables';
 import {
+  clusterDownFrame,
+  connectionLostFrame,
   errorFrame,
   readErrorCode,
   overloadedFrame,
@@ -52,6 +60,8 @@ import { RequestExecutor, type ForwardRoute, type InFlight } from './request-exe
 import { ProxyCounters } from './counters';
 import { AsyncReads, asyncMetricsObserver } from './async-reads';
 import { OneSidedUnprepared, oneSidedUnprepared, useStatement, useSwitchedOnOneSide } from './one-sided-unprepared';
+import { ClusterReconnector } from './cluster-reconnector';
+import { reopenClusterConnection } from './reopen';
 import { NoopProxyMetrics, type NodeMetrics, type ProxyMetrics } from '../observability/metrics';
 import type { JournalRecorder } from '../journal/recorder';
 
@@ -118,6 +128,10 @@ export class ClientSession {
   private closeListeners: (() => void)[] = [];
   /** replies held until their one-sided write is in the journal */
   private journalWaits = 0;
+  /** once ready: the state of each cluster connection (up, or down and being reopened) */
+  private links: Record<ClusterName, ClusterReconnector<ClusterConnection>> | undefined;
+  /** the client's REGISTER (a copy), sent again on a reopened connection */
+  private registerFrame: RawFrame | undefined;
 
   constructor(
     private readonly socket: net.Socket,
@@ -219,21 +233,35 @@ export class ClientSession {
     host: { address: string; port: number; via?: { host: string; port: number } },
     maxStreamIds: number,
   ): Promise<ClusterConnection> {
+    return this.connectMetered(this.dialOptions(cluster, host, maxStreamIds));
+  }
+
+  private dialOptions(
+    cluster: ClusterName,
+    host: { address: string; port: number; via?: { host: string; port: number } },
+    maxStreamIds: number,
+  ): ClusterConnectionOptions {
     const { config } = this.deps;
     const c = cluster === 'ORIGIN' ? config.origin : config.target;
-    const nm = this.metrics.node(cluster, endpointLabel({ host: host.address, port: host.port }));
+    return {
+      cluster,
+      endpoint: { host: host.address, port: host.port, ...(host.via ? { via: host.via } : {}) },
+      connectTimeoutMs: c.connectionTimeoutMs,
+      tls: cluster === 'ORIGIN' ? this.deps.tls.origin : this.deps.tls.target,
+      maxStreamIds,
+      maxBodyLength: config.maxFrameSizeBytes,
+      logger: this.deps.logger,
+      heartbeatIntervalMs: config.settings.heartbeat_interval_ms,
+    };
+  }
+
+  /** deps.connect with the node metrics (opened/closed exactly once, or failed). */
+  private readonly connectMetered = async (opts: ClusterConnectionOptions): Promise<ClusterConnection> => {
+    const cluster = opts.cluster;
+    const nm = this.metrics.node(cluster, endpointLabel(opts.endpoint));
     let conn: ClusterConnection;
     try {
-      conn = await this.deps.connect({
-        cluster,
-        endpoint: { host: host.address, port: host.port, ...(host.via ? { via: host.via } : {}) },
-        connectTimeoutMs: c.connectionTimeoutMs,
-        tls: cluster === 'ORIGIN' ? this.deps.tls.origin : this.deps.tls.target,
-        maxStreamIds,
-        maxBodyLength: config.maxFrameSizeBytes,
-        logger: this.deps.logger,
-        heartbeatIntervalMs: config.settings.heartbeat_interval_ms,
-      });
+      conn = await this.deps.connect(opts);
     } catch (e) {
       nm.connectionFailed();
       this.metrics.clusterConnectionFailed(cluster);
@@ -244,7 +272,7 @@ export class ClientSession {
     if (cluster === 'ORIGIN') this.originMetrics = nm;
     else this.targetMetrics = nm;
     return conn;
-  }
+  };
 
   /** Open ORIGIN then TARGET, then start reading the client. Resolves false when the session was closed. */
   async start(): Promise<boolean> {
@@ -274,7 +302,8 @@ export class ClientSession {
       config.settings.proxy_request_timeout_ms,
       this.log,
       {
-        onSendError: (e) => this.clusterLost(`request failed: ${e.message}`),
+        onSendError: () => {}, // the connection's 'close' follows: clusterLost
+        onClusterDown: (fl, cluster) => this.clusterDown(fl, cluster),
         onOverloaded: (fl, cluster) => this.overloaded(fl, cluster),
         onTimedOut: (fl) => {
           void this.journalOneSided(fl);
@@ -295,11 +324,9 @@ export class ClientSession {
       this.counters,
       { proxy: this.metrics, origin: this.originMetrics!, target: this.targetMetrics! },
     );
-    for (const conn of [this.origin, this.target]) {
-      conn.on('close', (err?: Error) => this.clusterLost(`${conn.cluster} connection closed${err ? `: ${err.message}` : ''}`));
-      conn.on('drain', () => this.writer.updateFlow());
-      conn.on('event', (f: RawFrame) => this.onEvent(conn.cluster, f));
-    }
+    this.links = { ORIGIN: this.reconnector('ORIGIN'), TARGET: this.reconnector('TARGET') };
+    this.wire(this.origin);
+    this.wire(this.target);
     this.state = 'handshake';
     this.socket.on('data', (chunk: Buffer) => this.onData(chunk));
     this.socket.resume();
@@ -346,11 +373,103 @@ export class ClientSession {
     });
   }
 
-  /** Spec 2.4 item 5: losing the ORIGIN or TARGET connection closes the whole client connection. */
-  private clusterLost(reason: string): void {
+  private wire(conn: ClusterConnection): void {
+    conn.on('close', (err?: Error) =>
+      this.clusterLost(conn, `${conn.cluster} connection closed${err ? `: ${err.message}` : ''}`),
+    );
+    conn.on('drain', () => this.writer.updateFlow());
+    conn.on('event', (f: RawFrame) => this.onEvent(conn.cluster, f));
+  }
+
+  private reconnector(cluster: ClusterName): ClusterReconnector<ClusterConnection> {
+    const s = this.deps.config.settings;
+    return new ClusterReconnector<ClusterConnection>({
+      cluster,
+      policy: {
+        minMs: s.heartbeat_retry_interval_min_ms,
+        maxMs: s.heartbeat_retry_interval_max_ms,
+        factor: s.heartbeat_retry_backoff_factor,
+      },
+      open: () => this.reopen(cluster),
+      onUp: (conn, attempts) => this.reopened(cluster, conn, attempts),
+      onRetry: (e, attempt, delayMs) =>
+        this.log.info(`Reopening the ${cluster} connection failed (attempt ${attempt}): ${e.message}; next try in ${delayMs} ms`),
+      onGiveUp: (e) => {
+        this.counters.sessionsClosedByClusterLoss++;
+        this.close(`cannot reopen the ${cluster} connection: ${e.message}`, 'warn');
+      },
+    });
+  }
+
+  /**
+   * A cluster connection closed. Before the session is ready, or when the other one is down too, the session
+   * closes (spec 2.4 item 5). Otherwise the session survives: requests in flight there get SERVER_ERROR now
+   * and the connection is reopened in the background.
+   */
+  private clusterLost(conn: ClusterConnection, reason: string): void {
     if (this.state === 'closed') return;
-    this.counters.sessionsClosedByClusterLoss++;
-    this.close(reason, 'info');
+    const cluster = conn.cluster;
+    if ((cluster === 'ORIGIN' ? this.origin : this.target) !== conn) return; // an older connection
+    const links = this.links;
+    const other = cluster === 'ORIGIN' ? 'TARGET' : 'ORIGIN';
+    if (this.state !== 'ready' || !links || !links[other].isUp) {
+      this.counters.sessionsClosedByClusterLoss++;
+      this.close(links && !links[other].isUp ? `${reason} (${other} is down too)` : reason, 'info');
+      return;
+    }
+    this.counters.clusterConnectionsLost++;
+    this.log.warn(
+      `${reason}: the client connection stays open; requests that need ${cluster} get UNAVAILABLE until it is reopened`,
+    );
+    links[cluster].lost();
+    this.executor!.connectionLost(cluster, (fl) => connectionLostFrame(fl.request.version, fl.clientStream, cluster));
+    this.writer.updateFlow();
+  }
+
+  /** One attempt to reopen `cluster` (the reconnector's backoff runs between attempts). */
+  private reopen(cluster: ClusterName): Promise<ClusterConnection> {
+    const control = cluster === 'ORIGIN' ? this.deps.control.origin : this.deps.control.target;
+    const startup = this.handshake.startup;
+    if (!startup) return Promise.reject(new Error('no STARTUP to replay'));
+    return reopenClusterConnection({
+      dial: this.dialOptions(cluster, control.nextAssignedHost(), this.maxStreamIds()),
+      connect: this.connectMetered,
+      startup,
+      credentials: () => this.handshake.asyncCredentials(cluster),
+      keyspace: this.keyspace,
+      ...(this.registerFrame ? { register: this.registerFrame } : {}),
+      timeoutMs: this.deps.config.settings.proxy_request_timeout_ms,
+      body: this.bodyOf,
+    });
+  }
+
+  /** The reopened connection replaces the lost one: requests for `cluster` are sent again. */
+  private reopened(cluster: ClusterName, conn: ClusterConnection, attempts: number): void {
+    if (this.state === 'closed') {
+      conn.close('client connection closed');
+      return;
+    }
+    if (cluster === 'ORIGIN') this.origin = conn;
+    else this.target = conn;
+    this.wire(conn);
+    this.executor!.replace(cluster, conn, cluster === 'ORIGIN' ? this.originMetrics : this.targetMetrics);
+    // the async connector to that cluster stopped with it: the next dual read opens a new one
+    if (this.asyncReads?.cluster === cluster && this.asyncReads.state === 'closed') this.asyncReads = undefined;
+    this.counters.clusterConnectionsReopened++;
+    this.log.info(`${cluster} connection reopened to ${endpointLabel(conn.endpoint)} after ${attempts} attempt(s)`);
+    this.writer.updateFlow();
+  }
+
+  /** The request needs a cluster whose connection is down: refused before anything was sent (spec of issue 12). */
+  private clusterDown(fl: InFlight, cluster: ClusterName): void {
+    this.counters.clusterDownRefusals++;
+    this.writer.write(clusterDownFrame(fl.request.version, fl.clientStream, cluster));
+    if (this.state === 'handshake') this.handshake.notSent();
+  }
+
+  /** The state of the session's connection to `cluster` (tests, status). */
+  linkState(cluster: ClusterName): string {
+    return this.links?.[cluster].state ?? 'up';
   }
 
   private maxStreamIds(): number {
@@ -476,6 +595,7 @@ export class ClientSession {
     switch (route.type) {
       case 'forward': {
         if (requestId !== undefined) complete = this.logRequestId(f, requestId, complete);
+        if (f.opcode === Opcode.REGISTER) this.registerFrame = f.withStreamId(f.streamId);
         // the async copy is taken before the synchronous send (which rewrites stream ids in place)
         const a = route.async && this.state === 'ready' ? this.currentAsyncReads() : undefined;
         const asyncFrame =
@@ -738,6 +858,8 @@ export class ClientSession {
     this.executor?.clear();
     this.counters.lateRepliesOfClosedSessions += this.lateReplies;
     this.writer.close();
+    this.links?.ORIGIN.stop();
+    this.links?.TARGET.stop();
     this.origin?.close('client connection closed');
     this.target?.close('client connection closed');
     this.asyncReads?.stop('client connection closed');

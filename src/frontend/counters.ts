@@ -12,6 +12,12 @@ export class ProxyCounters {
   lateRepliesOfClosedSessions = 0;
   /** client connections closed because their ORIGIN or TARGET connection was lost */
   sessionsClosedByClusterLoss = 0;
+  /** ORIGIN/TARGET connections of ready sessions lost while the other one was up: the session survived (issue 12) */
+  clusterConnectionsLost = 0;
+  /** ... reopened by the session in the background */
+  clusterConnectionsReopened = 0;
+  /** requests refused with UNAVAILABLE (sent nowhere) because a cluster they need was down for their session */
+  clusterDownRefusals = 0;
   /** client connections drained because their ORIGIN/TARGET host left the topology (spec 2.8) */
   sessionsDrainedByHostRemoval = 0;
   /** EXECUTE/BATCH for both clusters that got UNPREPARED from one only: re-prepared and re-sent there (issue 12) */

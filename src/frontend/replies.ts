@@ -2,7 +2,7 @@
  * Frames the proxy builds itself (spec 5.7): errors, SUPPORTED, RESULT Rows/Prepared bodies.
  * Always uncompressed (spec 3.3), except where the caller decides otherwise.
  */
-import { ErrorCode, Opcode, ProtocolVersion, ResultKind, atLeastV5 } from '../protocol/constants';
+import { Consistency, ErrorCode, Opcode, ProtocolVersion, ResultKind, atLeastV5 } from '../protocol/constants';
 import { RawFrame } from '../protocol/frame';
 import { Reader, Writer, type StringMultimap } from '../protocol/primitives';
 import { ProtocolError } from '../protocol/errors';
@@ -45,6 +45,40 @@ export function protocolErrorFrame(version: ProtocolVersion, message: string, st
 
 export function overloadedFrame(version: ProtocolVersion, streamId: number): RawFrame {
   return errorFrame(version, streamId, ErrorCode.OVERLOADED, OVERLOADED_MESSAGE);
+}
+
+/**
+ * A request that needs `cluster` while the session's connection to it is down (issue 12). Nothing was sent to
+ * any cluster. UNAVAILABLE (consistency ONE, required 1, alive 0) is the error that means "not executed" to
+ * every driver: their default retry policies retry it at most once, on the next host, whatever the statement's
+ * idempotence (Java 4, Node, Python, gocql), which is safe because no cluster saw it. OVERLOADED would be
+ * retried only for idempotent statements; a timeout or SERVER_ERROR would tell the driver it may have been applied.
+ */
+export function clusterDownFrame(version: ProtocolVersion, streamId: number, cluster: 'ORIGIN' | 'TARGET'): RawFrame {
+  return responseFrame(
+    version,
+    streamId,
+    Opcode.ERROR,
+    errorBody(
+      ErrorCode.UNAVAILABLE,
+      `ZDM proxy: the connection to ${cluster} is down (being reopened): the request was not sent to any cluster`,
+      (w) => w.writeShort(Consistency.ONE).writeInt(1).writeInt(0),
+    ),
+  );
+}
+
+/**
+ * The reply of `cluster` to a request in flight on a connection that was lost (issue 12): the outcome there is
+ * unknown. SERVER_ERROR: drivers retry it only for idempotent statements (Java 4, Python), or never (Node), as
+ * they do when a connection closes under a request.
+ */
+export function connectionLostFrame(version: ProtocolVersion, streamId: number, cluster: 'ORIGIN' | 'TARGET'): RawFrame {
+  return errorFrame(
+    version,
+    streamId,
+    ErrorCode.SERVER_ERROR,
+    `ZDM proxy: the connection to ${cluster} was lost with this request in flight: it may or may not have been applied on ${cluster}`,
+  );
 }
 
 export function unpreparedFrame(version: ProtocolVersion, streamId: number, id: Uint8Array): RawFrame {

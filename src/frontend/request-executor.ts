@@ -62,8 +62,13 @@ export interface InFlight {
 }
 
 export interface ExecutorHooks {
-  /** A cluster connection failed with this request pending: the session closes. */
+  /** A cluster connection failed with requests pending (the owner then calls `connectionLost`). */
   onSendError(e: Error): void;
+  /**
+   * The request needs `cluster` and the session's connection to it is down (lost, being reopened): nothing
+   * was sent to any cluster; the owner answers the client at once.
+   */
+  onClusterDown(fl: InFlight, cluster: ClusterName): void;
   /** No stream id was free on `cluster`: the client gets OVERLOADED. */
   onOverloaded(fl: InFlight, cluster: ClusterName): void;
   /** After the timeout bookkeeping (ids abandoned, logged); the client gets no reply. */
@@ -95,13 +100,13 @@ export class RequestExecutor {
   private readonly onOverloaded = (fl: InFlight, c: ClusterName): void => this.hooks.onOverloaded(fl, c);
 
   constructor(
-    private readonly origin: ClusterConnection,
-    private readonly target: ClusterConnection,
+    private origin: ClusterConnection,
+    private target: ClusterConnection,
     private readonly timeoutMs: number,
     private readonly log: Logger,
     private readonly hooks: ExecutorHooks,
     private readonly stats: ExecutorStats = { requestTimeouts: 0 },
-    private readonly m: ExecutorMetrics = NOOP_METRICS,
+    private m: ExecutorMetrics = NOOP_METRICS,
   ) {}
 
   /** stream ids of each connection last reported to the `used_stream_ids` gauges */
@@ -128,6 +133,35 @@ export class RequestExecutor {
 
   connection(cluster: ClusterName): ClusterConnection {
     return cluster === 'ORIGIN' ? this.origin : this.target;
+  }
+
+  /** The session reopened its lost connection to `cluster`: requests go to `conn` from now on. */
+  replace(cluster: ClusterName, conn: ClusterConnection, nm?: NodeMetrics): void {
+    // the closed connection released all its stream ids: the next sync reports the new one's from zero
+    if (cluster === 'ORIGIN') {
+      this.origin = conn;
+      this.m.origin.addUsedStreamIds(-this.reportedOriginIds);
+      this.reportedOriginIds = 0;
+      if (nm) this.m = { ...this.m, origin: nm };
+    } else {
+      this.target = conn;
+      this.m.target.addUsedStreamIds(-this.reportedTargetIds);
+      this.reportedTargetIds = 0;
+      if (nm) this.m = { ...this.m, target: nm };
+    }
+  }
+
+  /**
+   * The connection to `cluster` was lost: every in-flight request still waiting for its reply gets `reply(fl)`
+   * (an ERROR built by the owner) as that cluster's reply, at once. A request sent to both clusters still waits
+   * for the other cluster's reply (or its timeout), then completes as usual (aggregation, journal of a write
+   * applied on one side only).
+   */
+  connectionLost(cluster: ClusterName, reply: (fl: InFlight) => RawFrame): void {
+    for (const fl of [...this.inflight]) {
+      const waiting = cluster === 'ORIGIN' ? fl.originP && !fl.origin : fl.targetP && !fl.target;
+      if (waiting) this.onReply(fl, cluster, reply(fl));
+    }
   }
 
   /**
@@ -160,6 +194,13 @@ export class RequestExecutor {
     // goes to before sending to any (issue 12: sending to ORIGIN then finding TARGET full applied the write on
     // ORIGIN while the client heard OVERLOADED and retried it).
     const overloaded = refused ? (_: InFlight, c: ClusterName): void => refused(c) : this.onOverloaded;
+    // A cluster this request needs is down: refused before anything is sent (both or neither).
+    const down = originFrame && this.origin.isClosed ? 'ORIGIN' : targetFrame && this.target.isClosed ? 'TARGET' : undefined;
+    if (down) {
+      if (refused) refused(down);
+      else this.hooks.onClusterDown(fl, down);
+      return undefined;
+    }
     const originId = originFrame ? this.origin.reserve() : -1;
     if (originFrame && originId < 0) {
       overloaded(fl, 'ORIGIN');
@@ -183,7 +224,7 @@ export class RequestExecutor {
     if (targetFrame) {
       fl.targetP = this.target.send(targetFrame, (r) => this.onReply(fl, 'TARGET', r), onError, targetId);
       if (!fl.targetP) {
-        // only when the TARGET connection closed in between (the session is closing with it)
+        // not reached: the TARGET connection cannot close between reserve() and send() (same tick)
         if (fl.originP) this.origin.abandon(fl.originP);
         overloaded(fl, 'TARGET');
         return undefined;

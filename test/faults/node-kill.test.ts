@@ -1,6 +1,9 @@
 // A cluster node SIGKILLed under a steady mixed workload (Node driver through a proxy CLI process), then
-// restarted: in-flight writes settle within the request timeout, readiness goes DOWN, the proxy stays up; once
-// the node is back, readiness is UP and the same driver writes to both clusters again without a proxy restart.
+// restarted: in-flight writes settle within the request timeout, readiness goes DOWN, the proxy stays up, the
+// client sessions stay open: with Target down reads from Origin (primary) continue and writes fail fast with
+// UNAVAILABLE (sent to neither cluster); with Origin down reads fail fast too. Once the node is back, the sessions
+// reopen their lost connection by themselves: readiness is UP and the same driver writes to both clusters again
+// (checked directly on both) without a proxy restart and without new client connections.
 // Target first, then Origin, on the same proxy. Every write goes through the ledger and is checked on both
 // clusters at the end. The killed node is always restarted (after() too), so later test files find it running.
 import { after, before, describe, it } from 'node:test';
@@ -15,6 +18,7 @@ import {
   nodePid,
   restartNode,
   uniqueKeyspaceName,
+  withSession,
   type NodeName,
 } from '../support/clusters';
 import { MixedWorkload, WriteLedger } from '../support/ledger';
@@ -23,6 +27,15 @@ import { waitFor } from '../support/wait';
 import { httpGet } from '../integration/observability/http-helpers';
 
 const REQUEST_TIMEOUT_MS = 3_000;
+
+/**
+ * The proxy's UNAVAILABLE behind a driver error (the Node driver retries it once on the next host, then wraps it
+ * in NoHostAvailableError; it words the message itself from the fields: "1 required but only 0 alive").
+ */
+function unavailableCode(e: unknown): number | undefined {
+  const all = [e, ...Object.values((e as { innerErrors?: Record<string, unknown> }).innerErrors ?? {})];
+  return all.map((x) => (x as { code?: number }).code).find((c) => c === 0x1000);
+}
 
 describe('faults: a node SIGKILLed under a steady mixed workload, then restarted', () => {
   let proxy: TestProxy;
@@ -48,6 +61,7 @@ describe('faults: a node SIGKILLed under a steady mixed workload, then restarted
         heartbeat_interval_ms: 1_000,
         origin_connection_timeout_ms: 2_000,
         target_connection_timeout_ms: 2_000,
+        heartbeat_retry_interval_max_ms: 2_000,
       },
     });
     driver = await proxyClient({
@@ -112,11 +126,33 @@ describe('faults: a node SIGKILLed under a steady mixed workload, then restarted
       });
 
       if (name === 'target') {
-        it('reads from Origin continue while Target is down', {
-          todo: 'a session needs both cluster connections (as upstream): losing Target closes it and new sessions cannot open; reads resume when Target is back',
-        }, async () => {
+        it('reads from Origin continue while Target is down; writes fail fast, sent to neither cluster', async () => {
           const since = performance.now();
-          await waitFor('a read succeeds while Target is down', () => workload!.okSince('read', since) > 0, { timeoutMs: 5_000 });
+          await waitFor('reads succeed while Target is down', () => workload!.okSince('read', since) >= 20, {
+            timeoutMs: 10_000,
+          });
+          const t0 = performance.now();
+          const e = await driver.execute(ledger.insertCql, [`down_${Date.now()}`, 1], { prepare: true }).then(
+            () => undefined,
+            (x: unknown) => x as Error,
+          );
+          const ms = performance.now() - t0;
+          assert.ok(e, 'a write while Target is down fails');
+          assert.equal(unavailableCode(e), 0x1000, `UNAVAILABLE: ${String(e)}`);
+          assert.ok(ms < 1_000, `the write failed after ${ms.toFixed(0)} ms (fast, not at a timeout)`);
+          assert.equal((await readiness()).status, 503, 'Target is still down');
+        });
+      } else {
+        it('reads fail fast while Origin (the primary) is down', async () => {
+          const t0 = performance.now();
+          const e = await driver.execute(`SELECT k, v FROM ${ks}.ledger_rows WHERE k = ?`, ['none'], { prepare: true }).then(
+            () => undefined,
+            (x: unknown) => x as Error,
+          );
+          const ms = performance.now() - t0;
+          assert.ok(e, 'a read while Origin is down fails');
+          assert.equal(unavailableCode(e), 0x1000, `UNAVAILABLE: ${String(e)}`);
+          assert.ok(ms < 1_000, `the read failed after ${ms.toFixed(0)} ms`);
         });
       }
 
@@ -137,6 +173,15 @@ describe('faults: a node SIGKILLed under a steady mixed workload, then restarted
         );
         assert.equal(proxy.child?.pid, proxyPid, 'the same proxy process');
         assert.ok(proxyAlive(proxy));
+        // a write through the same driver is on both clusters, read directly from each
+        const key = `after_${name}_restart_${Date.now()}`;
+        await driver.execute(ledger.insertCql, [key, 7], { prepare: true });
+        for (const n of ['origin', 'target'] as const) {
+          const rs = await withSession(n, (c) =>
+            c.execute(`SELECT v FROM ${ks}.ledger_rows WHERE k = ?`, [key], { prepare: true }),
+          );
+          assert.equal(rs.rows[0]?.['v'], 7, `the write after the restart is on ${n}`);
+        }
       });
 
       it('ledger: every acknowledged write is on both clusters, nothing doubled', async () => {

@@ -29,7 +29,10 @@ export interface Attempt {
 export type Exec = (cql: string, params: unknown[]) => Promise<unknown>;
 
 /** Server error codes that mean "not executed": a client (or its driver) may retry. */
-export const NOT_APPLIED_CODES: ReadonlySet<number> = new Set([0x1001 /* OVERLOADED */, 0x2500 /* UNPREPARED */]);
+export const NOT_APPLIED_CODES: ReadonlySet<number> = new Set([
+  0x1000 /* UNAVAILABLE: also the proxy's answer when a cluster the write needs is down */, 0x1001 /* OVERLOADED */,
+  0x2500 /* UNPREPARED */,
+]);
 
 export function outcomeOf(err: unknown): Outcome {
   if (err === undefined) return 'acked';

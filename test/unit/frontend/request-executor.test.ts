@@ -16,6 +16,7 @@ class FakeConn {
   /** stream ids of this connection (reserve() fails beyond) */
   capacity = Infinity;
   reserved = 0;
+  isClosed = false;
   get usedStreamIds(): number {
     return this.used + this.reserved;
   }
@@ -65,11 +66,13 @@ function setup(timeoutMs: number, metrics?: PrometheusProxyMetrics) {
   const target = new FakeConn();
   const timedOut: number[] = [];
   const overloaded: string[] = [];
+  const down: string[] = [];
   const completed: number[] = [];
   let settled = 0;
   let onTimedOut: () => void = () => {};
   const hooks: ExecutorHooks = {
     onSendError: () => {},
+    onClusterDown: (fl, cluster) => down.push(`${fl.clientStream}:${cluster}`),
     onOverloaded: (fl, cluster) => overloaded.push(`${fl.clientStream}:${cluster}`),
     onTimedOut: (fl) => {
       timedOut.push(fl.clientStream);
@@ -100,7 +103,7 @@ function setup(timeoutMs: number, metrics?: PrometheusProxyMetrics) {
         if (timedOut.length >= n) resolve();
       };
     });
-  return { ex, origin, target, timedOut, overloaded, completed, complete, waitTimeouts, settled: () => settled };
+  return { ex, origin, target, timedOut, overloaded, down, completed, complete, waitTimeouts, settled: () => settled };
 }
 
 test('executor: replies complete requests; the others time out in dispatch order through one shared timer', async () => {
@@ -193,5 +196,66 @@ test('executor: a write finds TARGET out of stream ids: OVERLOADED, nothing sent
   assert.deepEqual(s.overloaded, ['2:TARGET', '3:ORIGIN']);
   assert.equal(s.target.pending.length, 1);
   assert.equal(s.target.usedStreamIds, 1);
+  s.ex.clear();
+});
+
+test('executor: a request that needs a cluster whose connection is down is refused before anything is sent', () => {
+  const s = setup(1_000);
+  s.target.isClosed = true;
+  assert.equal(s.ex.forward(frame(1), write, s.complete), undefined, 'a write (both) is refused');
+  assert.deepEqual(s.down, ['1:TARGET']);
+  assert.equal(s.origin.pending.length, 0, 'nothing was sent to ORIGIN either (both or neither)');
+  assert.equal(s.origin.reserved + s.target.reserved, 0, 'no stream id left reserved');
+  assert.ok(s.ex.forward(frame(2), read, s.complete), 'a read for the live ORIGIN goes on');
+  s.origin.reply(2);
+  assert.deepEqual(s.completed, [2]);
+  const refused: string[] = [];
+  assert.equal(
+    s.ex.forward(frame(3), { ...read, to: 'target' }, s.complete, 3, (c) => refused.push(c)),
+    undefined,
+  );
+  assert.deepEqual(refused, ['TARGET'], 'with a refused callback, it runs instead of onClusterDown');
+  assert.deepEqual(s.down, ['1:TARGET']);
+  s.ex.clear();
+});
+
+test('executor: connectionLost answers the requests waiting on that cluster at once; a write still waits for the other side', () => {
+  const s = setup(60_000);
+  s.ex.forward(frame(1), write, s.complete);
+  s.ex.forward(frame(2), { ...read, to: 'target' }, s.complete);
+  s.ex.forward(frame(3), read, s.complete);
+  s.ex.forward(frame(4), write, s.complete);
+  s.target.reply(4); // TARGET answered this one before it was lost
+  const lostReply = (fl: InFlight) =>
+    RawFrame.fromParts(
+      { version: ProtocolVersion.V4, isResponse: true, flags: 0, streamId: fl.clientStream, opcode: Opcode.ERROR },
+      Buffer.alloc(4),
+    );
+  const seen: InFlight[] = [];
+  const keep = (fl: InFlight) => {
+    seen.push(fl);
+    s.complete(fl);
+  };
+  s.ex.forward(frame(5), write, keep);
+  s.target.isClosed = true;
+  s.ex.connectionLost('TARGET', lostReply);
+  assert.deepEqual(s.completed, [2], 'the TARGET-only read completes at once');
+  assert.equal(s.ex.size, 4);
+  s.origin.reply(1);
+  s.origin.reply(4);
+  s.origin.reply(5);
+  assert.deepEqual(s.completed, [2, 1, 4, 5], 'writes complete with ORIGIN reply + the lost-connection error');
+  assert.equal(seen[0]!.target!.opcode, Opcode.ERROR);
+  assert.equal(seen[0]!.origin!.opcode, Opcode.RESULT);
+  // a new TARGET connection replaces the lost one: requests for TARGET are sent again
+  const fresh = new FakeConn();
+  s.ex.replace('TARGET', fresh as unknown as ClusterConnection);
+  assert.ok(s.ex.forward(frame(6), write, s.complete));
+  assert.equal(fresh.pending.length, 1);
+  assert.equal(
+    s.target.pending.some((p) => p.frame.streamId === 6),
+    false,
+    'nothing more goes to the lost connection',
+  );
   s.ex.clear();
 });

@@ -7,6 +7,8 @@ import { ControlConnection } from '../../../src/backend/control-connection';
 import type { Host } from '../../../src/backend/topology';
 import { OVERLOADED_MESSAGE } from '../../../src/frontend/replies';
 import { TestClient, decode, errorOf, sleep, startHarness, until } from './harness';
+import { errorReply } from '../../support/fake-server';
+import { waitFor } from '../../support/wait';
 
 const voidBody = (): Buffer => Buffer.from(new Writer(4).writeInt(ResultKind.VOID).finish());
 
@@ -158,24 +160,89 @@ test('proxy_max_client_connections: refused above the limit, admitted again afte
   }
 });
 
-test('losing the TARGET connection of a session closes that client only', async () => {
-  const h = await startHarness();
+const RECONNECT_ENV = { ZDM_HEARTBEAT_RETRY_INTERVAL_MIN_MS: '20', ZDM_HEARTBEAT_RETRY_INTERVAL_MAX_MS: '100' };
+
+test('losing the TARGET connection of a ready session: in-flight write SERVER_ERROR, ORIGIN reads go on, writes UNAVAILABLE (sent nowhere), then TARGET is reopened (STARTUP, USE) and writes reach both again', async () => {
+  const h = await startHarness(RECONNECT_ENV);
   try {
     const a = await TestClient.ready(h.proxy.port);
     const b = await TestClient.ready(h.proxy.port);
+    assert.equal(decode(await a.query('USE ks')).opcode, Opcode.RESULT);
+    let targetUp = true;
     h.target.onRequest((_f, d, conn) => {
       if (d?.opcode === Opcode.QUERY && d.query.includes('cut_me')) {
+        targetUp = false;
         conn.socket.destroy();
         return 'drop';
       }
+      // while "down", the reopened connection's STARTUP is refused: the session retries with backoff
+      if (d?.opcode === Opcode.STARTUP && !targetUp) return errorReply.serverError('node is starting');
       return undefined;
     });
-    await assert.rejects(a.query("INSERT INTO ks.t (k) VALUES ('cut_me')", undefined, 1000));
-    await until(() => a.closed, 'client A to be closed');
-    assert.equal(h.proxy.counters.sessionsClosedByClusterLoss, 1);
-    assert.equal((await b.query("INSERT INTO ks.t (k) VALUES ('b')")).opcode, Opcode.RESULT);
-    assert.equal(b.closed, false);
+    const lost = errorOf(await a.query("INSERT INTO t (k) VALUES ('cut_me')"));
+    assert.equal(lost.code, ErrorCode.SERVER_ERROR, 'outcome on TARGET unknown: SERVER_ERROR (retried only if idempotent)');
+    assert.match(lost.message, /TARGET was lost with this request in flight/);
+    assert.ok(h.origin.queries().includes("INSERT INTO t (k) VALUES ('cut_me')"), 'ORIGIN had it (sent before the loss)');
+    assert.equal(a.closed, false, 'the client connection stays open');
+    assert.equal(h.proxy.counters.clusterConnectionsLost, 1);
+    assert.equal(h.proxy.counters.sessionsClosedByClusterLoss, 0);
+    // reads for the live primary (ORIGIN) go on
+    assert.equal(decode(await a.query('SELECT * FROM t')).opcode, Opcode.RESULT);
+    // writes need TARGET: refused at once, sent to neither cluster
+    const originBefore = h.origin.queries().length;
+    const down = errorOf(await a.query("INSERT INTO t (k) VALUES ('while_down')"));
+    assert.equal(down.code, ErrorCode.UNAVAILABLE);
+    assert.match(down.message, /connection to TARGET is down.*not sent to any cluster/);
+    assert.deepEqual([(down as { required?: number }).required, (down as { alive?: number }).alive], [1, 0]);
+    assert.equal(h.origin.queries().length, originBefore, 'ORIGIN did not get the refused write');
+    assert.ok(!h.target.queries().includes("INSERT INTO t (k) VALUES ('while_down')"));
+    assert.ok(h.proxy.counters.clusterDownRefusals >= 1);
+    // the other session is unharmed
+    assert.equal(decode(await b.query("INSERT INTO ks.t (k) VALUES ('b')")).opcode, Opcode.RESULT);
+    await waitFor('a refused reopen attempt', () => h.target.requests(Opcode.STARTUP).length >= 4);
+    assert.equal(h.proxy.counters.clusterConnectionsReopened, 0, 'not reopened while STARTUP is refused');
+    targetUp = true;
+    await waitFor('TARGET reopened', () => h.proxy.counters.clusterConnectionsReopened === 1);
+    assert.ok(h.target.queries().includes('USE "ks"'), 'the session keyspace is restored on the new connection');
+    assert.equal(decode(await a.query("INSERT INTO t (k) VALUES ('after')")).opcode, Opcode.RESULT);
+    assert.ok(h.origin.queries().includes("INSERT INTO t (k) VALUES ('after')"));
+    assert.ok(h.target.queries().includes("INSERT INTO t (k) VALUES ('after')"), 'writes reach TARGET again');
+    a.close();
     b.close();
+  } finally {
+    await h.close();
+  }
+});
+
+test('losing the ORIGIN connection with ORIGIN primary: reads and writes get UNAVAILABLE until it is reopened; losing both closes the session', async () => {
+  const h = await startHarness(RECONNECT_ENV);
+  try {
+    const a = await TestClient.ready(h.proxy.port);
+    let originUp = true;
+    h.origin.onRequest((_f, d, conn) => {
+      if (d?.opcode === Opcode.QUERY && d.query.includes('cut_me')) {
+        originUp = false;
+        conn.socket.destroy();
+        return 'drop';
+      }
+      if (d?.opcode === Opcode.STARTUP && !originUp) return errorReply.serverError('node is starting');
+      return undefined;
+    });
+    const lost = errorOf(await a.query('SELECT * FROM ks.cut_me'));
+    assert.equal(lost.code, ErrorCode.SERVER_ERROR);
+    assert.match(lost.message, /ORIGIN was lost/);
+    assert.equal(errorOf(await a.query('SELECT * FROM ks.t')).code, ErrorCode.UNAVAILABLE, 'a read for the dead primary');
+    assert.equal(errorOf(await a.query("INSERT INTO ks.t (k) VALUES ('x')")).code, ErrorCode.UNAVAILABLE);
+    originUp = true;
+    await waitFor('ORIGIN reopened', () => h.proxy.counters.clusterConnectionsReopened === 1);
+    assert.equal(decode(await a.query('SELECT * FROM ks.t')).opcode, Opcode.RESULT);
+    // both lost: nothing left to serve from, the session closes (as upstream)
+    h.origin.onRequest((_f, d) => (d?.opcode === Opcode.STARTUP ? 'drop' : undefined));
+    for (const c of [...h.origin.connections]) if (!c.registered) c.socket.destroy(); // not the control connection
+    await waitFor('ORIGIN down again', () => h.proxy.counters.clusterConnectionsLost === 2);
+    for (const c of [...h.target.connections]) if (!c.registered) c.socket.destroy();
+    await waitFor('the client connection closed', () => a.closed);
+    assert.equal(h.proxy.counters.sessionsClosedByClusterLoss, 1);
   } finally {
     await h.close();
   }
