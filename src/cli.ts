@@ -65,10 +65,33 @@ function main(): void {
       // Wiring: start the proxy; SIGINT/SIGTERM -> graceful shutdown (spec 2.9) -> exit 0; a second one -> exit now.
       // ---------------------------------------------------------------------------------------
       // eslint-disable-next-line @typescript-eslint/no-require-imports
+      const cluster = require('node:cluster') as typeof import('node:cluster').default;
+      if (config.workers > 1 && cluster.isWorker) {
+        // one worker process of proxy_workers (src/workers/worker.ts): signals and shutdown come from the primary
+        const exitNow = (code: number): void => {
+          logger.flush();
+          process.exit(code);
+        };
+        const fatalWorker = (kind: string, e: unknown): void => {
+          const err = e instanceof Error ? e : new Error(String(e));
+          try {
+            logger.fatal({ err, kind }, `${kind}: ${err.message}; exiting`);
+            logger.flush();
+          } finally {
+            process.exit(70); // EX_SOFTWARE: the primary restarts the worker
+          }
+        };
+        process.on('uncaughtException', (e) => fatalWorker('uncaught exception', e));
+        process.on('unhandledRejection', (e) => fatalWorker('unhandled promise rejection', e));
+        // eslint-disable-next-line @typescript-eslint/no-require-imports
+        (require('./workers/worker') as typeof import('./workers/worker')).runWorker(config, logger, exitNow);
+        return;
+      }
+      // eslint-disable-next-line @typescript-eslint/no-require-imports
       const { startProxy, startObservabilityServer } = require('./proxy') as typeof import('./proxy');
       const abort = new AbortController();
-      let running: import('./proxy').RunningProxy | undefined;
-      let observability: import('./proxy').ObservabilityServer | undefined;
+      let running: { close(): Promise<void>; reloadTls(): boolean } | undefined;
+      let observability: { close(): Promise<void> } | undefined;
       let stopping = false;
       const exit = (code: number): void => {
         const end = (): void => {
@@ -118,6 +141,33 @@ function main(): void {
         if (running) running.reloadTls();
         else logger.warn('The proxy is not started yet: nothing to reload.');
       });
+      if (config.workers > 1) {
+        // proxy_workers > 1 (extension): the primary process forks workers that serve the clients (src/workers/).
+        // eslint-disable-next-line @typescript-eslint/no-require-imports
+        const { startPrimary } = require('./workers/primary') as typeof import('./workers/primary');
+        startPrimary(config, logger).then(
+          (p) => {
+            observability = { close: () => p.closeHttp() };
+            process.on('exit', () => p.kill()); // a forced exit takes the workers with it
+            running = p;
+            if (stopping) void p.close().then(() => exit(0));
+            void p.failed.then((e) => {
+              if (stopping) return;
+              stopping = true;
+              logger.error(`Proxy could not start: ${e.message}`);
+              p.close().then(
+                () => exit(1),
+                () => exit(1),
+              );
+            });
+          },
+          (e: unknown) => {
+            logger.error(`Proxy could not start: ${(e as Error).message}`);
+            exit(1);
+          },
+        );
+        return;
+      }
       // The metrics/health HTTP server starts first: readiness answers STARTUP during the startup retries.
       startObservabilityServer(config, logger)
         .then((obs) => {

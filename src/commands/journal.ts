@@ -8,7 +8,8 @@ import type { ProxyConfig } from '../config/types';
 import { opcodeName } from '../protocol/constants';
 import type { JournalRecord } from '../protocol/journal-format';
 import type { ClusterName } from '../routing/settings';
-import { readJournal, replayJournal } from '../journal/replay';
+import { readJournal, replayJournal, type JournalContents, type ReplaySummary } from '../journal/replay';
+import { journalDirs } from '../journal/dirs';
 import type { CommandIo } from './routing';
 
 export const JOURNAL_USAGE = [
@@ -98,37 +99,43 @@ export async function runJournalCommand(argv: readonly string[], io: JournalIo):
     return 2;
   }
 
+  // one journal per process: journal_dir itself, and worker-<n>/ sub-directories with proxy_workers > 1
+  const dirs = journalDirs(dir);
   if (action === 'stats' || action === 'list') {
-    let j;
+    const journals: JournalContents[] = [];
     try {
-      j = readJournal(dir);
+      for (const d of dirs.length > 0 ? dirs : [dir]) journals.push(readJournal(d));
     } catch (e) {
       io.err(`${(e as Error).message}\n`);
       return 1;
     }
-    if (action === 'list') {
-      for (const r of j.records) {
-        if (to && r.meta.failedOn !== to) continue;
-        io.out(`${describeRecord(r, j.done.get(r.meta.failedOn)!.has(r.offset) ? 'DONE' : 'PENDING')}\n`);
+    for (const j of journals) {
+      if (action === 'list') {
+        if (journals.length > 1) io.out(`# journal ${j.path}\n`);
+        for (const r of j.records) {
+          if (to && r.meta.failedOn !== to) continue;
+          io.out(`${describeRecord(r, j.done.get(r.meta.failedOn)!.has(r.offset) ? 'DONE' : 'PENDING')}\n`);
+        }
+        if (j.tailBytes > 0) io.out(`# ${j.tailBytes} byte(s) at the end ignored: ${j.tailReason}\n`);
+        continue;
       }
-      if (j.tailBytes > 0) io.out(`# ${j.tailBytes} byte(s) at the end ignored: ${j.tailReason}\n`);
-      return 0;
-    }
-    const by = (c: ClusterName) => j.records.filter((r) => r.meta.failedOn === c);
-    io.out(`journal ${j.path}\n`);
-    io.out(
-      `  size ${j.validBytes} bytes (journal_max_bytes ${config.settings.journal_max_bytes}), ${j.records.length} record(s)\n`,
-    );
-    for (const c of ['ORIGIN', 'TARGET'] as const) {
-      const rs = by(c);
-      const done = rs.filter((r) => j.done.get(c)!.has(r.offset)).length;
-      const nonIdem = rs.filter((r) => r.meta.nonIdempotent).length;
+      const by = (c: ClusterName) => j.records.filter((r) => r.meta.failedOn === c);
+      io.out(`journal ${j.path}\n`);
       io.out(
-        `  failed_on=${c}: ${rs.length} record(s), ${done} replayed, ${rs.length - done} pending (${nonIdem} not idempotent)\n`,
+        `  size ${j.validBytes} bytes (journal_max_bytes ${config.settings.journal_max_bytes}), ${j.records.length} record(s)\n`,
       );
+      for (const c of ['ORIGIN', 'TARGET'] as const) {
+        const rs = by(c);
+        const done = rs.filter((r) => j.done.get(c)!.has(r.offset)).length;
+        const nonIdem = rs.filter((r) => r.meta.nonIdempotent).length;
+        io.out(
+          `  failed_on=${c}: ${rs.length} record(s), ${done} replayed, ${rs.length - done} pending (${nonIdem} not idempotent)\n`,
+        );
+      }
+      if (j.records.length > 0)
+        io.out(`  first ${j.records[0]!.meta.time}, last ${j.records[j.records.length - 1]!.meta.time}\n`);
+      io.out(j.tailBytes > 0 ? `  tail: ${j.tailBytes} byte(s) ignored (${j.tailReason})\n` : '  tail: clean\n');
     }
-    if (j.records.length > 0) io.out(`  first ${j.records[0]!.meta.time}, last ${j.records[j.records.length - 1]!.meta.time}\n`);
-    io.out(j.tailBytes > 0 ? `  tail: ${j.tailBytes} byte(s) ignored (${j.tailReason})\n` : '  tail: clean\n');
     return 0;
   }
 
@@ -147,30 +154,42 @@ export async function runJournalCommand(argv: readonly string[], io: JournalIo):
     if (s !== lastBar) io.tty.write(s);
     lastBar = s;
   };
-  let summary;
+  const summaries: ReplaySummary[] = [];
   try {
-    summary = await replayJournal({
-      config,
-      to,
-      dryRun: dry,
-      force: values.force === true,
-      onProgress: bar,
-      onRecord: (rec, result, detail) => {
-        if (result === 'skipped' || result === 'failed') {
-          if (io.tty && lastBar) io.tty.write('\n');
-          io.out(`${result.toUpperCase()}: ${describeRecord(rec, result)}${detail ? ` -- ${detail}` : ''}\n`);
-        } else if (result === 'would-apply') {
-          io.out(`WOULD APPLY: ${describeRecord(rec, 'PENDING')}\n`);
-        }
-      },
-    });
+    // each journal in turn (worker-<n>/ with proxy_workers > 1): the replay reads <journal_dir>/journal.zdj
+    for (const d of dirs.length > 0 ? dirs : [dir]) {
+      const summary = await replayJournal({
+        config: d === dir ? config : { ...config, settings: { ...config.settings, journal_dir: d } },
+        to,
+        dryRun: dry,
+        force: values.force === true,
+        onProgress: bar,
+        onRecord: (rec, result, detail) => {
+          if (result === 'skipped' || result === 'failed') {
+            if (io.tty && lastBar) io.tty.write('\n');
+            io.out(`${result.toUpperCase()}: ${describeRecord(rec, result)}${detail ? ` -- ${detail}` : ''}\n`);
+          } else if (result === 'would-apply') {
+            io.out(`WOULD APPLY: ${describeRecord(rec, 'PENDING')}\n`);
+          }
+        },
+      });
+      summaries.push(summary);
+    }
   } catch (e) {
     if (io.tty && lastBar) io.tty.write('\n');
     io.err(`journal replay: ${(e as Error).message}\n`);
     return 1;
   }
   if (io.tty && lastBar) io.tty.write('\n');
-  const s = summary;
+  const s = summaries.reduce((a, b) => ({
+    total: a.total + b.total,
+    alreadyDone: a.alreadyDone + b.alreadyDone,
+    applied: a.applied + b.applied,
+    failed: a.failed + b.failed,
+    skipped: a.skipped + b.skipped,
+    wouldApply: a.wouldApply + b.wouldApply,
+    tail: [a.tail, b.tail].filter(Boolean).join('; '),
+  }));
   io.out(
     `replay to ${to}${dry ? ' (dry run: nothing sent)' : ''}: ${s.total} record(s) missed by ${to}: ` +
       `${s.applied} applied, ${s.alreadyDone} already done, ${s.skipped} skipped (not idempotent), ${s.failed} failed` +

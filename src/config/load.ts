@@ -2,6 +2,7 @@
 // error texts, and the derived, frozen ProxyConfig. Reference: upstream-spec.md 1.2, 1.4, 1.5.
 import { readFileSync } from 'node:fs';
 import { isIPv4, isIPv6 } from 'node:net';
+import { availableParallelism } from 'node:os';
 import { promises as dnsPromises } from 'node:dns';
 import { LineCounter, parseAllDocuments, isAlias, isMap, isScalar, isSeq } from 'yaml';
 import type { Document, Node as YamlNode } from 'yaml';
@@ -672,8 +673,16 @@ export function buildConfig(settings: Settings, source: ConfigSource, configFile
     maxFrameSizeBytes: checked.data.max_frame_size_bytes,
     shutdownGracePeriodMs: checked.data.shutdown_grace_period_ms,
     maxPreparedStatements: checked.data.proxy_max_prepared_statements,
+    workers: resolveWorkers(checked.data.proxy_workers),
   };
   return deepFreeze(config);
+}
+
+/** proxy_workers (already checked by the schema) -> a count: 0 and "auto" mean one worker per CPU. */
+export function resolveWorkers(value: string, cpus: () => number = availableParallelism): number {
+  const v = value.trim().toLowerCase();
+  const n = v === 'auto' ? 0 : Number(v);
+  return n === 0 ? Math.max(1, cpus()) : n;
 }
 
 /** Validate decoded settings; throws ConfigError with upstream's text, returns nothing. */

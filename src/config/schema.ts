@@ -338,6 +338,25 @@ export const SETTING_DEFS = {
     'EXTENSION. true: TLS towards TARGET checks the certificate chain but not that the certificate names the node (upstream behaviour). Default false: a node whose certificate does not name its address or host name is refused.',
     { extension: true },
   ),
+  proxy_workers: mk(
+    'string',
+    '1',
+    'extension',
+    'EXTENSION. Number of worker processes serving clients (node:cluster): a whole number from 1 to 256, or 0 / "auto" = one per CPU (os.availableParallelism()). 1 = no worker processes (one process, as before). With several, each worker has its own cluster and control connections; metrics, health and the admin API stay on the one metrics port (summed and broadcast by the primary process); proxy_max_client_connections is shared out between the workers.',
+    z
+      .string()
+      .trim()
+      .regex(/^(auto|[0-9]+)$/i, {
+        message:
+          'invalid value for ZDM_PROXY_WORKERS; it must be a whole number from 1 to 256, or 0 or "auto" (one worker per CPU)',
+      })
+      .refine((v) => /^auto$/i.test(v) || Number(v) <= 256, {
+        message:
+          'invalid value for ZDM_PROXY_WORKERS; it must be a whole number from 1 to 256, or 0 or "auto" (one worker per CPU)',
+      })
+      .default('1'),
+    { extension: true },
+  ),
   journal_dir: str(
     '',
     'extension',

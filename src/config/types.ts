@@ -119,4 +119,6 @@ export interface ProxyConfig {
   readonly shutdownGracePeriodMs: number;
   /** 0 = unbounded (upstream behaviour). */
   readonly maxPreparedStatements: number;
+  /** proxy_workers resolved: worker processes (1 = no workers, the process serves clients itself). */
+  readonly workers: number;
 }

@@ -21,6 +21,11 @@ export interface AdminApiOptions {
   /** The proxy's settings: undefined before the proxy is up. */
   routing: () => RoutingSettings | undefined;
   logger: Pick<Logger, 'warn' | 'info'>;
+  /**
+   * proxy_workers > 1: after each accepted POST, hand the (possibly unchanged) values to every worker; the answer
+   * waits for it. A rejection (a worker did not acknowledge) answers 500 naming it; the change stays recorded.
+   */
+  broadcast?: (values: RoutingSettingsValues) => Promise<void>;
 }
 
 export interface RoutingState {
@@ -134,6 +139,15 @@ export function handleRoutingApi(req: http.IncomingMessage, res: http.ServerResp
           `read_mode ${before.readMode} -> ${after.readMode} (applies to new requests; requests in flight finish as routed)`,
       );
     }
-    sendJson(res, 200, { ...routingState(s), changed });
+    if (!opts.broadcast) return sendJson(res, 200, { ...routingState(s), changed });
+    opts.broadcast(s.snapshot()).then(
+      () => sendJson(res, 200, { ...routingState(s), changed }),
+      (e: unknown) =>
+        sendJson(res, 500, {
+          error: `the change is recorded but not acknowledged by every worker: ${(e as Error).message}`,
+          ...routingState(s),
+          changed,
+        }),
+    );
   });
 }

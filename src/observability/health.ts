@@ -35,6 +35,14 @@ export interface HealthSource {
   controlConnections: readonly ControlConnectionHealth[];
   /** journal_dir set: the journal's state (readiness detail `Journal`) */
   journal?: () => JournalHealth;
+  /** proxy_workers > 1: worker processes configured and running (readiness detail `Workers`; DOWN unless all run) */
+  workers?: { expected: number; running: number };
+}
+
+/** Extension (proxy_workers > 1): readiness detail; Status is DOWN while Running < Expected. */
+export interface WorkersHealth {
+  Expected: number;
+  Running: number;
 }
 
 export type HealthStatus = 'UP' | 'DOWN' | 'STARTUP';
@@ -52,6 +60,8 @@ export interface StatusReport {
   Status: HealthStatus;
   /** extension, present only with journal_dir set */
   Journal?: JournalHealth;
+  /** extension, present only with proxy_workers > 1 */
+  Workers?: WorkersHealth;
 }
 
 export interface HealthResponse {
@@ -90,6 +100,10 @@ export function performHealthCheck(source: HealthSource | undefined, heartbeatFa
     Status: origin.Status === 'UP' && target.Status === 'UP' ? 'UP' : 'DOWN',
   };
   if (source.journal) report.Journal = source.journal();
+  if (source.workers) {
+    report.Workers = { Expected: source.workers.expected, Running: source.workers.running };
+    if (source.workers.running < source.workers.expected) report.Status = 'DOWN';
+  }
   return report;
 }
 

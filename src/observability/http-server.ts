@@ -14,10 +14,9 @@
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Logger } from 'pino';
-import type { ProxyMetrics } from './metrics';
 import { livenessResponse, readinessResponse, type HealthSource } from './health';
 import { ROUTING_PATH, handleRoutingApi, type AdminApiOptions } from './admin-api';
-import { MetricsSampler, renderStatusPage, type StatusSource } from './status-page';
+import { MetricsSampler, renderStatusPage, type MetricsExposition, type StatusSource } from './status-page';
 
 export const METRICS_NOT_INITIALIZED = "Proxy metrics haven't been initialized yet.";
 export const METRICS_DISABLED = 'Metrics are disabled on this proxy instance.';
@@ -30,11 +29,11 @@ export interface HttpServerOptions {
   /** metrics_port (0 = any free port, for tests) */
   port: number;
   /** Current metrics: undefined before the proxy is up (and after its shutdown). */
-  metrics?: () => ProxyMetrics | undefined;
+  metrics?: () => MetricsExposition | undefined;
   /** metrics_enabled; false -> /metrics answers 404 even before the proxy is up. Default true. */
   metricsEnabled?: boolean;
-  /** Current health source: `STARTUP_HEALTH` (or undefined) before the proxy is up. */
-  health: () => HealthSource | undefined;
+  /** Current health source: `STARTUP_HEALTH` (or undefined) before the proxy is up (a promise: proxy_workers > 1). */
+  health: () => HealthSource | undefined | Promise<HealthSource | undefined>;
   /** heartbeat_failure_threshold (default 1). */
   heartbeatFailureThreshold?: number;
   logger: Pick<Logger, 'error' | 'info' | 'debug' | 'warn'>;
@@ -95,8 +94,7 @@ export function startHttpServer(opts: HttpServerOptions): Promise<HttpServerHand
   const handleStatus = (req: http.IncomingMessage, res: http.ServerResponse): void => {
     const st = opts.status;
     if (!st || !sampler || (req.method !== 'GET' && req.method !== 'HEAD')) return sendText(res, 404, NOT_FOUND_BODY);
-    void sampler
-      .sample()
+    void Promise.all([sampler.sample(), st.source()?.refresh?.()])
       .then(() => {
         const m = opts.metrics?.();
         const html = renderStatusPage({
@@ -137,9 +135,17 @@ export function startHttpServer(opts: HttpServerOptions): Promise<HttpServerHand
         }
         case '/health/readiness': {
           if (req.method !== 'GET') return sendText(res, 404, NOT_FOUND_BODY);
-          const r = readinessResponse(opts.health(), threshold);
-          res.writeHead(r.statusCode, { 'Content-Type': r.contentType });
-          return void res.end(r.body);
+          const answer = (source: HealthSource | undefined): void => {
+            const r = readinessResponse(source, threshold);
+            res.writeHead(r.statusCode, { 'Content-Type': r.contentType });
+            res.end(r.body);
+          };
+          const h = opts.health();
+          if (!(h instanceof Promise)) return answer(h);
+          return void h.then(answer, (err: unknown) => {
+            log.error({ err }, 'Could not collect the readiness report');
+            if (!res.headersSent) sendText(res, 500, 'Internal server error');
+          });
         }
         case ROUTING_PATH:
           if (!opts.admin) return sendText(res, 404, NOT_FOUND_BODY);

@@ -41,7 +41,14 @@ export interface StatusSource {
   clusters(): readonly ClusterStatus[];
   /** undefined: the journal is off */
   journal?(): JournalStatus | undefined;
+  /** proxy_workers > 1: worker processes configured and serving (shown in the Proxy section) */
+  workers?(): { expected: number; running: number };
+  /** Called before each page render (proxy_workers > 1: the primary asks the workers for their state). */
+  refresh?(): Promise<void>;
 }
+
+/** What /metrics and the status page need from the metrics (ProxyMetrics, or the primary's sum over its workers). */
+export type MetricsExposition = Pick<ProxyMetrics, 'enabled' | 'closed' | 'prefix' | 'contentType' | 'metricsText'>;
 
 export interface Sample {
   name: string;
@@ -122,7 +129,7 @@ export class MetricsSampler {
   private timer: NodeJS.Timeout | undefined;
 
   constructor(
-    private readonly metrics: () => ProxyMetrics | undefined,
+    private readonly metrics: () => MetricsExposition | undefined,
     private readonly intervalMs = 5000,
     private readonly windowMs = 60_000,
   ) {}
@@ -240,6 +247,15 @@ th{font-weight:600;color:#546272;font-size:12px}
     parts.push(
       `<section><h2>Routing</h2><p class="warn">The proxy is starting: not connected to both clusters yet.</p></section>`,
     );
+  }
+
+  // worker processes (proxy_workers > 1)
+  const workers = input.source?.workers?.();
+  if (workers) {
+    const all = workers.running === workers.expected;
+    parts.push(`<section id="workers"><h2>Workers</h2><table>
+<tr><th>worker processes serving / configured</th><td id="workers-running" class="${all ? 'up' : 'down'}">${workers.running} / ${workers.expected}</td></tr>
+</table><p class="muted">proxy_workers = ${workers.expected}: figures on this page are summed over the workers.</p></section>`);
   }
 
   // traffic summary

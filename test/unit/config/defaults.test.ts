@@ -91,6 +91,7 @@ const EXTENSION_DEFAULTS: Array<[string, number | string | boolean]> = [
   ['pin_write_timestamps', true],
   ['journal_dir', ''],
   ['journal_max_bytes', 1073741824],
+  ['proxy_workers', '1'],
 ];
 
 test('every upstream default equals the spec table', () => {

@@ -1,0 +1,131 @@
+// proxy_workers (extension): the setting's accepted values and errors, what each worker runs with, and the
+// readiness report of the primary (DOWN while a worker is missing).
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { resolveWorkers } from '../../../src/config/load';
+import { performHealthCheck, type HealthSource } from '../../../src/observability/health';
+import { workerConfig } from '../../../src/workers/worker';
+import { journalDirs, workerJournalDirName } from '../../../src/journal/dirs';
+import { WriteJournal } from '../../../src/journal/journal';
+import { runJournalCommand } from '../../../src/commands/journal';
+import type { JournalMeta } from '../../../src/protocol/journal-format';
+import { Opcode } from '../../../src/protocol/constants';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { YAML_BASE, baseEnv, envError, loadEnv, yamlConfig } from '../config/helpers';
+
+test('proxy_workers: default 1; a number; 0 and auto = one per CPU; env and YAML', () => {
+  assert.equal(loadEnv().workers, 1);
+  assert.equal(loadEnv({ ZDM_PROXY_WORKERS: '2' }).workers, 2);
+  assert.equal(loadEnv({ ZDM_PROXY_WORKERS: ' 3 ' }).workers, 3);
+  assert.equal(
+    resolveWorkers('auto', () => 6),
+    6,
+  );
+  assert.equal(
+    resolveWorkers('AUTO', () => 6),
+    6,
+  );
+  assert.equal(
+    resolveWorkers('0', () => 4),
+    4,
+  );
+  assert.equal(
+    resolveWorkers('0', () => 0),
+    1,
+    'never fewer than one',
+  );
+  assert.ok(loadEnv({ ZDM_PROXY_WORKERS: 'auto' }).workers >= 1);
+  const y = yamlConfig(`${YAML_BASE}\nproxy_workers: 2\n`);
+  assert.equal(y.workers, 2);
+});
+
+test('proxy_workers: a clear error naming the setting for anything else', () => {
+  for (const bad of ['-1', 'two', '1.5', '257', '']) {
+    const e = envError({ ZDM_PROXY_WORKERS: bad });
+    assert.match(e.message, /invalid value for ZDM_PROXY_WORKERS; it must be a whole number from 1 to 256, or 0 or "auto"/, bad);
+    assert.deepEqual(e.settings, ['proxy_workers'], bad);
+  }
+});
+
+test('a worker runs with its own journal directory, its share of the connection limit and the routing of the moment', () => {
+  const c = loadEnv({ ZDM_PROXY_WORKERS: '3', ZDM_JOURNAL_DIR: '/var/zdm', ZDM_PROXY_MAX_CLIENT_CONNECTIONS: '1000' });
+  const w = workerConfig(c, 2, { primaryCluster: 'TARGET', readMode: 'DUAL_ASYNC_ON_SECONDARY', systemQueriesMode: 'ORIGIN' });
+  assert.equal(w.settings.journal_dir, `/var/zdm/${workerJournalDirName(2)}`);
+  assert.equal(w.settings.proxy_max_client_connections, 334);
+  assert.equal(w.primaryCluster, 'TARGET');
+  assert.equal(w.secondaryCluster, 'ORIGIN');
+  assert.equal(w.readMode, 'DUAL_ASYNC_ON_SECONDARY');
+  assert.equal(w.dualReadsEnabled, true);
+  const plain = workerConfig(loadEnv({ ZDM_PROXY_WORKERS: '2' }), 1, undefined);
+  assert.equal(plain.settings.journal_dir, '', 'no journal stays no journal');
+  assert.equal(plain.primaryCluster, 'ORIGIN');
+});
+
+test('readiness with workers: DOWN while one is missing, with the Workers detail', () => {
+  const source = (running: number): HealthSource => ({
+    state: 'RUNNING',
+    controlConnections: [
+      { cluster: 'ORIGIN', consecutiveFailures: 0, endpoint: '10.0.0.1:9042' },
+      { cluster: 'TARGET', consecutiveFailures: 0, endpoint: '10.0.0.2:9042' },
+    ],
+    workers: { expected: 2, running },
+  });
+  const all = performHealthCheck(source(2), 1);
+  assert.equal(all.Status, 'UP');
+  assert.deepEqual(all.Workers, { Expected: 2, Running: 2 });
+  const gap = performHealthCheck(source(1), 1);
+  assert.equal(gap.Status, 'DOWN');
+  assert.deepEqual(gap.Workers, { Expected: 2, Running: 1 });
+  assert.equal(gap.OriginStatus?.Status, 'UP', 'the clusters themselves are still reported as they are');
+  const single = performHealthCheck({ ...source(2), workers: undefined }, 1);
+  assert.equal(single.Workers, undefined, 'no Workers detail with one process');
+});
+
+test('journal with workers: one file per worker under journal_dir; `zdm-proxy journal` reads them all', async () => {
+  const root = mkdtempSync(join(tmpdir(), 'zdm-workers-journal-'));
+  const quiet = { info: () => undefined, warn: () => undefined, error: () => undefined };
+  const meta = (i: number): JournalMeta => ({
+    v: 1,
+    time: new Date(0).toISOString(),
+    failedOn: 'TARGET',
+    error: 'e',
+    version: 4,
+    opcode: Opcode.QUERY,
+    keyspace: 'ks',
+    consistency: 'ONE',
+    timestamp: String(1000 + i),
+    timestampSource: 'proxy',
+    statement: `INSERT ${i}`,
+  });
+  try {
+    assert.deepEqual(journalDirs(root), [], 'nothing yet');
+    for (const [w, n] of [
+      [2, 1],
+      [1, 2],
+    ] as const) {
+      const j = new WriteJournal(join(root, workerJournalDirName(w)), 1 << 20, quiet);
+      for (let i = 0; i < n; i++) assert.equal(await j.append(meta(w * 10 + i), Buffer.from('m')), true);
+      await j.close();
+    }
+    assert.deepEqual(journalDirs(root), [join(root, 'worker-1'), join(root, 'worker-2')]);
+    let out = '';
+    const io = {
+      out: (s: string) => void (out += s),
+      err: (s: string) => assert.fail(s),
+      env: { ...baseEnv(), ZDM_JOURNAL_DIR: root } as NodeJS.ProcessEnv,
+    };
+    assert.equal(await runJournalCommand(['list'], io), 0);
+    assert.deepEqual(
+      [...out.matchAll(/"INSERT (\d+)"/g)].map((m) => m[1]),
+      ['10', '11', '20'],
+      'the records of both workers',
+    );
+    out = '';
+    assert.equal(await runJournalCommand(['replay', '--to', 'target', '--dry-run'], io), 0);
+    assert.match(out, /3 record\(s\) missed by TARGET: .*3 would be applied/);
+  } finally {
+    rmSync(root, { recursive: true, force: true });
+  }
+});
