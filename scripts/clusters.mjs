@@ -1010,6 +1010,11 @@ function jvmArgs(node, dir, opts, classpath) {
     `-Dcassandra-pidfile=${dir}/cassandra.pid`,
     '-Dcassandra.skip_wait_for_gossip_to_settle=0',
     '-Dcassandra.superuser_setup_delay_ms=0',
+    // Test clusters only: bcrypt with 2^4 rounds instead of 2^10 for the password hashes this JVM writes.
+    // PasswordAuthenticator caches the hash, not the check: every new connection runs bcrypt on the hash's
+    // rounds (~60 ms of CPU at 2^10 on this machine), which made 1,000 authenticated proxy connections
+    // (2 logins each) take 95-260 s to open. See BCRYPT_ROUNDS below for existing data directories.
+    `-Dcassandra.auth_bcrypt_gensalt_log2_rounds=${BCRYPT_ROUNDS}`,
     '-Dcassandra.load_ring_state=false',
     '-Dcassandra.ring_delay_ms=1000',
     '-Dcassandra.shutdown_announce_in_ms=0', // no 2 s gossip farewell on stop: nobody is listening
@@ -1021,6 +1026,32 @@ function jvmArgs(node, dir, opts, classpath) {
     classpath,
     'org.apache.cassandra.service.CassandraDaemon',
   ];
+}
+
+const BCRYPT_ROUNDS = 4;
+
+/**
+ * A node launched on a data directory whose superuser hash was written with more bcrypt rounds (before
+ * BCRYPT_ROUNDS, or by Cassandra's default 10): set the same password again so that this JVM re-hashes it
+ * cheaply. Only for JVMs this script launched (never a node it merely adopts); no-op without auth or driver.
+ */
+async function cheapenSuperuserHash(name, opts) {
+  const driver = loadDriver();
+  if (!opts.auth || !driver) return;
+  const client = new driver.Client(driverOptions(name, { opts, timeoutMs: 20_000 }));
+  try {
+    await client.connect();
+    const rs = await client.execute('SELECT salted_hash FROM system_auth.roles WHERE role = ?', [CREDENTIALS.username], {
+      prepare: true,
+    });
+    const hash = rs.first()?.salted_hash;
+    const rounds = typeof hash === 'string' ? Number(hash.split('$')[2]) : NaN;
+    if (!(rounds > BCRYPT_ROUNDS)) return;
+    await client.execute(`ALTER ROLE ${CREDENTIALS.username} WITH PASSWORD = '${CREDENTIALS.password.replace(/'/g, "''")}'`);
+    log(`${name}: superuser password re-hashed with 2^${BCRYPT_ROUNDS} bcrypt rounds (was 2^${rounds})`);
+  } finally {
+    await client.shutdown().catch(() => {});
+  }
 }
 
 function sameOptions(a, b) {
@@ -1334,6 +1365,7 @@ async function startNodesLocked(names, { nodeOptions, fresh, timeoutMs, version,
   const settled = await Promise.allSettled(
     toStart.map(async (name) => {
       const row = await waitReady(name, { pid: pids[name], opts: want[name], timeoutMs });
+      await cheapenSuperuserHash(name, want[name]);
       const ms = Date.now() - tStart;
       result[name] = { pid: pids[name], reused: false, version: row?.release_version ?? jars.version, readyMs: ms };
       log(

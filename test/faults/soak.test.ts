@@ -1,7 +1,7 @@
 // Soak: ZDM_SOAK_CONNECTIONS client connections through one proxy (CLI process, real clusters), mixed traffic
 // (inserts and counter increments through the ledger, reads, prepared and simple statements) for ZDM_SOAK_SECONDS
-// (`npm test`: 100 connections for 30 s, to keep CI short; `npm run test:soak`: 1,000 for 600 s). No unexpected
-// errors, no connection lost,
+// (`npm test`: 1,000 connections for 60 s; `npm run test:soak`: 1,000 for 600 s). Connections open OPEN_PARALLEL at a
+// time (each is a STARTUP + PLAIN login relayed to both clusters). No unexpected errors, no connection lost,
 // resident memory flat after warm-up, every acknowledged write on both clusters, nothing doubled.
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
@@ -12,8 +12,10 @@ import { waitFor } from '../support/wait';
 import { proxyAlive, residentBytes, startTestProxy, type TestProxy } from '../support/proxy';
 import { RawCqlClient, bind, errorOf } from '../support/raw-client';
 
-const SECONDS = Number(process.env.ZDM_SOAK_SECONDS ?? 30);
-const CONNECTIONS = Number(process.env.ZDM_SOAK_CONNECTIONS ?? 100);
+const SECONDS = Number(process.env.ZDM_SOAK_SECONDS ?? 60);
+const CONNECTIONS = Number(process.env.ZDM_SOAK_CONNECTIONS ?? 1000);
+/** connections being opened at once */
+const OPEN_PARALLEL = 50;
 /** requests started per second over all connections */
 const RATE = Number(process.env.ZDM_SOAK_RATE ?? 400);
 const MiB = 1024 * 1024;
@@ -42,14 +44,16 @@ describe(`faults: soak, ${CONNECTIONS} connections, ${SECONDS} s`, () => {
   it('mixed traffic: no unexpected errors, no connection lost, memory flat after warm-up, ledger clean', async () => {
     const t0 = performance.now();
     try {
-      for (let i = 0; i < CONNECTIONS; i += 20) {
-        const batch = await Promise.all(
-          Array.from({ length: Math.min(20, CONNECTIONS - i) }, () =>
-            RawCqlClient.connect({ host: proxy.host, port: proxy.port, timeoutMs: 30_000 }),
-          ),
-        );
-        clients.push(...batch);
-      }
+      // OPEN_PARALLEL openers, each opening its next connection as soon as the previous one is READY
+      let started = 0;
+      await Promise.all(
+        Array.from({ length: Math.min(OPEN_PARALLEL, CONNECTIONS) }, async () => {
+          while (started < CONNECTIONS) {
+            started++;
+            clients.push(await RawCqlClient.connect({ host: proxy.host, port: proxy.port, timeoutMs: 30_000 }));
+          }
+        }),
+      );
     } catch (e) {
       throw new Error(
         `opening connection ${clients.length + 1}: ${(e as Error).message}; proxy log:\n${proxy.logs
