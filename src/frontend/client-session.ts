@@ -59,6 +59,7 @@ import { Handshake } from './handshake';
 import { RequestExecutor, type ForwardRoute, type InFlight } from './request-executor';
 import { ProxyCounters } from './counters';
 import { AsyncReads, asyncMetricsObserver } from './async-reads';
+import { prepareAside } from './prepare-aside';
 import { OneSidedUnprepared, oneSidedUnprepared, useStatement, useSwitchedOnOneSide } from './one-sided-unprepared';
 import { ClusterReconnector } from './cluster-reconnector';
 import { reopenClusterConnection } from './reopen';
@@ -194,6 +195,8 @@ export class ClientSession {
       {
         forward: (f, route, complete, clientStream, refused) => this.executor!.forward(f, route, complete, clientStream, refused),
         body: (f) => this.body(f),
+        keyspace: () => this.keyspace,
+        prepareAside: (cluster, keyspace, query, version) => this.prepareAside(cluster, keyspace, query, version),
         log: this.log,
       },
       this.counters,
@@ -371,6 +374,35 @@ export class ClientSession {
       codec: () => this.bodyCodec,
       observer: asyncMetricsObserver(this.metrics.node('ASYNC', endpointLabel(endpoint))),
     });
+  }
+
+  /** One-sided UNPREPARED: PREPARE in `keyspace` on a separate connection to the node of this session's `cluster` connection. */
+  private async prepareAside(cluster: ClusterName, keyspace: string, query: string, version: ProtocolVersion): Promise<RawFrame> {
+    const { config } = this.deps;
+    const sc = cluster === 'ORIGIN' ? this.origin : this.target;
+    const startup = this.handshake.startup;
+    if (!startup) throw new Error('no STARTUP to repeat');
+    const f = await prepareAside({
+      connect: this.deps.connect,
+      dial: {
+        cluster,
+        endpoint: { host: sc.endpoint.host, port: sc.endpoint.port, ...(sc.endpoint.via ? { via: sc.endpoint.via } : {}) },
+        connectTimeoutMs: (cluster === 'ORIGIN' ? config.origin : config.target).connectionTimeoutMs,
+        tls: cluster === 'ORIGIN' ? this.deps.tls.origin : this.deps.tls.target,
+        maxBodyLength: config.maxFrameSizeBytes,
+        logger: this.deps.logger,
+      },
+      startup,
+      credentials: () => this.handshake.asyncCredentials(cluster),
+      version,
+      keyspace,
+      query,
+      timeoutMs: config.settings.proxy_request_timeout_ms,
+      body: (r) => this.body(r),
+      log: this.log,
+    });
+    if (this.state === 'closed') throw new Error('the client connection closed meanwhile');
+    return f;
   }
 
   private wire(conn: ClusterConnection): void {

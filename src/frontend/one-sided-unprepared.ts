@@ -5,10 +5,14 @@
  * twice on the side that had succeeded (a counter increment, a list append). Instead the proxy heals it itself:
  *
  *  1. re-PREPARE, on the cluster that lost it only, every prepared statement the request used (the query text and
- *     keyspace from the prepared cache entry; the now()-rewritten text when the statement had now() calls);
- *  2. when each PREPARED id is the one the request carried (Cassandra's id is a digest of keyspace and text, so it
- *     is, unless the session switched keyspace since), re-send the very frame that cluster got (same values,
- *     same timestamp) to that cluster only;
+ *     keyspace from the prepared cache entry; the now()-rewritten text when the statement had now() calls), in
+ *     the keyspace of the original PREPARE (Cassandra's id is a digest of keyspace and text): on the session's
+ *     connection when the session is still in that keyspace, or with the PREPARE's keyspace field (v5, DSE_V2);
+ *     else (v3/v4 after a USE since, or a statement prepared with no keyspace) on a separate short-lived
+ *     connection to the same node (`prepare-aside.ts`), never by switching the session's connection;
+ *  2. when each PREPARED id is the one the request carried, re-send the very frame that cluster got (same values,
+ *     same timestamp) to that cluster only; a changed result metadata id (v5: the table's columns changed) is
+ *     stored in the prepared cache entry so that later EXECUTEs to that cluster carry the current one;
  *  3. answer the client from both outcomes (the first cluster's reply and the re-sent request's), as for any write.
  *
  * When healing is not possible (no cache entry, re-PREPARE failed, another id, UNPREPARED again) the client gets a
@@ -36,6 +40,10 @@ export interface OneSidedDeps {
   ): InFlight | undefined;
   /** The message of a reply (decompressed, after its envelope). */
   body(f: RawFrame): Buffer;
+  /** The session's current keyspace ('' when none). */
+  keyspace(): string;
+  /** PREPARE `query` in `keyspace` ('' = none) on a separate connection to the node of the session's `cluster` connection. */
+  prepareAside(cluster: ClusterName, keyspace: string, query: string, version: RawFrame['version']): Promise<RawFrame>;
   log: Logger;
 }
 
@@ -100,42 +108,76 @@ export class OneSidedUnprepared {
     const to = cluster === 'ORIGIN' ? 'origin' : 'target';
     const route: ForwardRoute = { type: 'forward', to, tracking: 'none', async: false };
     const version = fl.request.version;
+    const current = this.deps.keyspace();
     let waiting = entries.length;
     let failed: string | undefined;
-    const refused = (): void => fail(`no stream id free on ${cluster}`);
+    let over = false; // the client got its answer (refused): later PREPARE replies change nothing
+    const giveUp = (why: string): void => {
+      if (over) return;
+      over = true;
+      fail(why);
+    };
+    const prepared = (e: PreparedEntry, f: RawFrame): void => {
+      if (over) return;
+      failed ??= this.preparedCheck(f, e, cluster, version);
+      if (--waiting > 0) return;
+      if (failed !== undefined) return giveUp(failed);
+      over = true;
+      this.resend(fl, cluster, sent, route, done, fail);
+    };
     this.deps.log.info(
       `UNPREPARED from ${cluster} only (stream ${fl.clientStream}): re-preparing ${entries.length} statement(s) on ${cluster}`,
     );
     for (const e of entries) {
       const query = e.now ? replaceNowCalls(e.query, e.info, preparedNowReplacement(e.info)).query : e.query;
+      if (e.keyspace !== current && !(atLeastV5(version) && e.keyspace !== '')) {
+        // v3/v4 (or no keyspace at PREPARE time): only a connection in that keyspace prepares the same statement
+        this.deps.prepareAside(cluster, e.keyspace, query, version).then(
+          (f) => prepared(e, f),
+          (err: Error) => {
+            failed ??= `re-PREPARE in keyspace '${e.keyspace}' on a separate connection failed: ${err.message}`;
+            if (--waiting === 0) giveUp(failed);
+          },
+        );
+        continue;
+      }
       const keyspace = atLeastV5(version) && e.keyspace ? e.keyspace : undefined;
       const prepare = requestFrame(version, { opcode: Opcode.PREPARE, query, ...(keyspace ? { keyspace } : {}) });
       const p = this.deps.forward(
         prepare,
         route,
-        (r) => {
-          const f = cluster === 'ORIGIN' ? r.origin! : r.target!;
-          failed ??= this.preparedCheck(f, idOn(e), version);
-          if (--waiting > 0) return;
-          if (failed !== undefined) return fail(failed);
-          this.resend(fl, cluster, sent, route, done, fail);
-        },
+        (r) => prepared(e, cluster === 'ORIGIN' ? r.origin! : r.target!),
         fl.clientStream,
-        refused,
+        () => giveUp(`no stream id free on ${cluster}`),
       );
       if (!p) return; // refused: the client got its answer; the PREPAREs already sent complete unheard
     }
   }
 
-  /** undefined when `f` is a PREPARED result with `id`, else why not. */
-  private preparedCheck(f: RawFrame, id: Buffer, version: RawFrame['version']): string | undefined {
+  /**
+   * undefined when `f` is a PREPARED result with `e`'s id on `cluster`, else why not. A changed result metadata id
+   * (v5: the table's columns changed on that cluster) is stored in `e`, the prepared cache's own entry, so that the
+   * next EXECUTEs sent to `cluster` carry the current one.
+   */
+  private preparedCheck(f: RawFrame, e: PreparedEntry, cluster: ClusterName, version: RawFrame['version']): string | undefined {
+    const id = cluster === 'ORIGIN' ? e.originId : e.targetId;
     try {
       const b = this.deps.body(f);
       if (f.opcode === Opcode.ERROR) return `PREPARE failed with error 0x${readErrorCode(b).toString(16)}`;
-      const got = readPreparedIds(b, version).id;
-      return got.equals(id) ? undefined : `re-prepared under another id ${got.toString('hex')} (keyspace changed since)`;
-    } catch (e) {
-      return `unreadable PREPARE reply: ${(e as Error).message}`;
+      const got = readPreparedIds(b, version);
+      if (!got.id.equals(id)) return `re-prepared under another id ${got.id.toString('hex')}`;
+      const rm = got.resultMetadataId;
+      const old = cluster === 'ORIGIN' ? e.originResultMetadataId : e.targetResultMetadataId;
+      if (rm && old && !rm.equals(old)) {
+        this.deps.log.info(
+          `re-prepared on ${cluster} with a new result metadata id ${rm.toString('hex')} (was ${old.toString('hex')})`,
+        );
+        if (cluster === 'ORIGIN') e.originResultMetadataId = rm;
+        else e.targetResultMetadataId = rm;
+      }
+      return undefined;
+    } catch (err) {
+      return `unreadable PREPARE reply: ${(err as Error).message}`;
     }
   }
 

@@ -3,11 +3,12 @@
 // UNPREPARED from one side only, USE failing on one side).
 import { test, after, before } from 'node:test';
 import assert from 'node:assert/strict';
-import { BatchType, Consistency, ErrorCode, Opcode } from '../../../src/protocol/constants';
+import { BatchType, Consistency, ErrorCode, Opcode, ProtocolVersion, ResultKind } from '../../../src/protocol/constants';
 import { Writer } from '../../../src/protocol/primitives';
 import type { FakeServer } from '../../support/fake-server';
 import { TestClient, errorOf, int, startHarness, type Harness } from './harness';
 import { waitFor } from '../../support/wait';
+import { RawCqlClient, bind, expectResult } from '../../support/raw-client';
 
 let h: Harness;
 before(async () => {
@@ -243,5 +244,46 @@ test('USE that succeeds on ORIGIN only with no previous keyspace: the client get
   } finally {
     h.target.clearHandlers();
     c.close();
+  }
+});
+
+test('v5, UNPREPARED from TARGET only, re-prepared with a new result metadata id: healed, later EXECUTEs to TARGET carry the new one', async () => {
+  const v5 = await startHarness(
+    { ZDM_PROXY_REQUEST_TIMEOUT_MS: '3000' },
+    { origin: { maxVersion: ProtocolVersion.V5 }, target: { maxVersion: ProtocolVersion.V5 } },
+  );
+  const c = await RawCqlClient.connect({
+    host: '127.0.0.1',
+    port: v5.proxy.port,
+    version: ProtocolVersion.V5,
+    credentials: null,
+  });
+  const q = 'UPDATE ks.c SET n = n + 1 WHERE k = ? /* v5 metadata */';
+  const fresh = Buffer.alloc(16, 0xee);
+  try {
+    const id = await c.prepare(q);
+    const tid = v5.target.preparedId(q);
+    const seen = forget(v5.target, q);
+    // TARGET's table changed: its re-PREPARE answers the same id with another result metadata id
+    v5.target.onRequest((_f, d) => {
+      if (d?.opcode !== Opcode.PREPARE || d.query !== q) return undefined;
+      const w = new Writer(64).writeInt(ResultKind.PREPARED).writeShortBytes(tid).writeShortBytes(fresh);
+      w.writeInt(0).writeInt(0).writeInt(0).writeInt(0x4).writeInt(0);
+      return { opcode: Opcode.RESULT, body: Buffer.from(w.finish()) };
+    });
+    const t0 = v5.target.received.length;
+    expectResult(await c.execute(id, [bind.int(1)]), 'the EXECUTE TARGET had lost');
+    assert.deepEqual(seen, { unprepared: 1, prepares: 1 }, 'one UNPREPARED, one re-PREPARE');
+    expectResult(await c.execute(id, [bind.int(2)]), 'the next EXECUTE');
+    const rm = v5.target.received
+      .slice(t0)
+      .filter((r) => r.opcode === Opcode.EXECUTE)
+      .map((r) => Buffer.from((r.decoded as { resultMetadataId: Buffer }).resultMetadataId).toString('hex'));
+    assert.equal(rm.length, 3, 'TARGET: the UNPREPARED EXECUTE, the re-sent one, the next one');
+    assert.equal(rm[2], fresh.toString('hex'), "the next EXECUTE carries TARGET's new result metadata id");
+    assert.equal(v5.proxy.counters.unpreparedHealed, 1);
+  } finally {
+    c.close();
+    await v5.close();
   }
 });

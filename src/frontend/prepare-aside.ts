@@ -1,0 +1,77 @@
+/**
+ * PREPARE in a given keyspace on a short-lived separate connection to one node (issue 12, one-sided UNPREPARED).
+ *
+ * Cassandra's prepared id is a digest of the keyspace the PREPARE ran in and the query text, and its prepared
+ * statements are node-wide (any connection to the node may EXECUTE them). Before protocol v5 a PREPARE cannot name
+ * a keyspace: it runs in its connection's keyspace. When the session's keyspace changed since the statement was
+ * prepared, re-preparing on the session's own connection would prepare another statement (another id, or another
+ * table). Switching that connection's keyspace back and forth is not safe: the node runs the requests pipelined
+ * on one connection concurrently, so a client request in flight there could resolve in the wrong keyspace.
+ * Instead a fresh connection to the same node does `STARTUP` (the client's, so the same options), auth with the
+ * credentials the async connector would use, `USE <keyspace>` (none when the statement was prepared with no
+ * keyspace), `PREPARE`, and is closed. Nothing is executed on it.
+ */
+import type { Logger } from 'pino';
+import { Consistency, Opcode, opcodeName, type ProtocolVersion } from '../protocol/constants';
+import type { RawFrame } from '../protocol/frame';
+import { Reader } from '../protocol/primitives';
+import { runAuthRounds, type Credentials } from '../backend/authenticator';
+import { requestFrame, type ClusterConnection, type ClusterConnectionOptions } from '../backend/cluster-connection';
+import { readErrorMessage } from './replies';
+import { useStatement } from './one-sided-unprepared';
+
+export interface PrepareAsideOptions {
+  connect: (opts: ClusterConnectionOptions) => Promise<ClusterConnection>;
+  /** where and how to dial (the node of the session's connection to that cluster) */
+  dial: Omit<ClusterConnectionOptions, 'maxStreamIds' | 'retry'>;
+  /** the client's STARTUP (a copy is sent) */
+  startup: RawFrame;
+  credentials: () => Credentials | undefined;
+  version: ProtocolVersion;
+  /** the keyspace the statement was prepared in ('' = none) */
+  keyspace: string;
+  query: string;
+  timeoutMs: number;
+  /** the message of a reply (decompressed, after its envelope) */
+  body: (f: RawFrame) => Buffer;
+  log: Logger;
+}
+
+/** Resolves with the node's reply to the PREPARE (a RESULT or an ERROR); rejects when the connection, handshake or USE failed. */
+export async function prepareAside(o: PrepareAsideOptions): Promise<RawFrame> {
+  const conn = await o.connect({ ...o.dial, maxStreamIds: 4, retry: false });
+  try {
+    const r = await conn.request(o.startup.withStreamId(0), o.timeoutMs);
+    if (r.opcode === Opcode.AUTHENTICATE) {
+      const creds = o.credentials();
+      if (!creds) throw new Error(`${o.dial.cluster} requested authentication but no credentials are known`);
+      await runAuthRounds(conn, {
+        version: o.version,
+        authenticatorClass: new Reader(o.body(r)).readString('authenticator class'),
+        credentials: creds,
+        timeoutMs: o.timeoutMs,
+        bodyOf: o.body,
+      });
+    } else if (r.opcode !== Opcode.READY) {
+      throw new Error(
+        `unexpected reply to STARTUP: ${r.opcode === Opcode.ERROR ? readErrorMessage(o.body(r)) : opcodeName(r.opcode)}`,
+      );
+    }
+    if (o.keyspace !== '') {
+      const use = requestFrame(o.version, {
+        opcode: Opcode.QUERY,
+        query: useStatement(o.keyspace),
+        params: { consistency: Consistency.ONE },
+      });
+      const u = await conn.request(use, o.timeoutMs);
+      if (u.opcode !== Opcode.RESULT)
+        throw new Error(
+          `USE ${o.keyspace} failed: ${u.opcode === Opcode.ERROR ? readErrorMessage(o.body(u)) : opcodeName(u.opcode)}`,
+        );
+    }
+    o.log.debug(`re-preparing on a separate connection to ${o.dial.cluster} in keyspace '${o.keyspace}'`);
+    return await conn.request(requestFrame(o.version, { opcode: Opcode.PREPARE, query: o.query }), o.timeoutMs);
+  } finally {
+    conn.close('re-prepare done');
+  }
+}
