@@ -17,6 +17,7 @@ import { ProxyCounters } from './frontend/counters';
 import { VirtualTables } from './frontend/virtual-tables';
 import { WriteJournal } from './journal/journal';
 import { JournalRecorder } from './journal/recorder';
+import { type ComparisonControl, startComparison } from './compare/setup';
 import { STARTUP_HEALTH } from './observability/health';
 import type { ProxyMetrics } from './observability/metrics';
 import { PreparedCache } from './routing/prepared-cache';
@@ -144,6 +145,16 @@ export async function startProxy(config: ProxyConfig, opts: StartProxyOptions = 
     journalMetrics(migrationMetrics, journal);
   }
   const recorder = journal ? new JournalRecorder(journal, logger) : undefined;
+  // Live read comparison of dual reads (dual_read_compare_enabled; compare/setup.ts)
+  const comparer = config.settings.dual_read_compare_enabled
+    ? startComparison(
+        config,
+        control as unknown as { origin: ComparisonControl; target: ComparisonControl },
+        () => settings.primaryCluster,
+        migrationMetrics,
+        logger,
+      )
+    : undefined;
 
   const { listener, sessions } = clientSessions(
     config,
@@ -161,6 +172,7 @@ export async function startProxy(config: ProxyConfig, opts: StartProxyOptions = 
       requestIds,
       metrics,
       journal: recorder,
+      comparer,
     },
     (s) => checkHostsOnce(s),
   );
@@ -172,13 +184,14 @@ export async function startProxy(config: ProxyConfig, opts: StartProxyOptions = 
   try {
     bound = await listener.listen();
   } catch (e) {
-    await abandonStartup({ obs, ownServer, control, metrics, journal });
+    await abandonStartup({ obs, ownServer, control, metrics, journal, comparer });
     throw e;
   }
   obs.setMetrics(metrics);
   obs.setHealth(healthSource(() => state, control, journal));
   obs.setRouting(settings);
   obs.setStatus(statusSource(control, journal));
+  if (comparer) obs.setMismatches(() => comparer.mismatches.toJSON());
   logger.info(`Proxy connected and ready to accept queries on ${bound.address}:${bound.port}`);
   logger.info('Proxy started. Waiting for SIGINT/SIGTERM to shutdown.');
 
@@ -188,6 +201,7 @@ export async function startProxy(config: ProxyConfig, opts: StartProxyOptions = 
     control,
     metrics,
     journal,
+    comparer,
     listener,
     sessions,
     graceMs: config.shutdownGracePeriodMs,

@@ -7,14 +7,17 @@
  *
  * Takes a narrow options object (`ControlConnectionOptions`); the wiring maps ProxyConfig onto it.
  * Events: 'up' (endpoint: Endpoint) after each successful open, 'down' (err) when the connection is lost,
- * 'hosts-changed' (removed: Host[], hosts: Host[]) after a refresh that changed the local-DC host list.
+ * 'hosts-changed' (removed: Host[], hosts: Host[]) after a refresh that changed the local-DC host list,
+ * 'schema-change' (change: SchemaChange) for each SCHEMA_CHANGE event of the cluster (the live read comparison
+ * forgets the key columns of that table).
  */
 import { randomInt } from 'node:crypto';
 import { EventEmitter } from 'node:events';
 import type * as tls from 'node:tls';
 import pino, { type Logger } from 'pino';
-import { Opcode, ProtocolVersion, versionName } from '../protocol/constants';
+import { Consistency, Opcode, ProtocolVersion, ResultKind, versionName } from '../protocol/constants';
 import type { RawFrame } from '../protocol/frame';
+import type { RowsResult, SchemaChange } from '../protocol/messages';
 import {
   ClusterConnection,
   type ClusterName,
@@ -311,6 +314,10 @@ export class ControlConnection extends EventEmitter {
   private onEvent(f: RawFrame): void {
     try {
       const ev = decodeResponse(f);
+      if (ev.opcode === Opcode.EVENT && ev.type === 'SCHEMA_CHANGE') {
+        this.emit('schema-change', ev.schemaChange satisfies SchemaChange);
+        return;
+      }
       if (ev.opcode !== Opcode.EVENT || ev.type !== 'TOPOLOGY_CHANGE') return;
       this.logger.debug(`${this.cluster} topology event ${ev.change} ${ev.address.address}`);
     } catch (e) {
@@ -328,6 +335,26 @@ export class ControlConnection extends EventEmitter {
         if (c) c.close(`topology refresh failed: ${e.message}`);
       });
     }, this.opts.refreshDelayMs ?? 0);
+  }
+
+  /**
+   * One page of `query` with `values` bound (raw cells), at `consistency`, on the control connection (the live
+   * read comparison: schema key columns, confirmation reads). Rejects when not connected, on an ERROR, on a timeout.
+   */
+  async query(query: string, values: readonly (Buffer | null)[], consistency: number): Promise<RowsResult> {
+    const conn = this.conn;
+    if (!conn) throw new Error(`${this.cluster} control connection is not open`);
+    const params = { consistency: consistency as Consistency, values: [...values], pageSize: 100 };
+    const f = await conn.request(
+      requestFrame(this.protocolVersion, { opcode: Opcode.QUERY, query, params }),
+      this.requestTimeoutMs,
+    );
+    const res = decodeResponse(f);
+    if (res.opcode === Opcode.ERROR)
+      throw new Error(`${query} failed on ${this.cluster}: ${res.message} (code 0x${res.code.toString(16)})`);
+    if (res.opcode !== Opcode.RESULT || res.kind !== ResultKind.ROWS)
+      throw new Error(`${query}: expected ROWS, got ${describe(f)}`);
+    return res;
   }
 
   private async queryAll(query: string): Promise<QueryResult> {

@@ -1,6 +1,6 @@
 /**
  * Opening a control connection's session on one node (spec 2.2.1): the protocol version negotiation order,
- * OPTIONS/STARTUP and authentication with the configured credentials, REGISTER for topology events.
+ * OPTIONS/STARTUP and authentication with the configured credentials, REGISTER for topology and schema events.
  * Used by ControlConnection (control-connection.ts).
  */
 import type { Logger } from 'pino';
@@ -85,13 +85,16 @@ function checkVersionRejection(f: RawFrame, version: ProtocolVersion): void {
   if (e.code === ErrorCode.PROTOCOL_ERROR || f.version !== version) throw new VersionRejectedError(e.message);
 }
 
-/** REGISTER for TOPOLOGY_CHANGE events. */
+/** REGISTER for TOPOLOGY_CHANGE events (topology refresh) and SCHEMA_CHANGE events (the live read comparison's key columns). */
 export async function registerForTopologyEvents(
   conn: ClusterConnection,
   version: ProtocolVersion,
   timeoutMs: number,
 ): Promise<void> {
-  const r = await conn.request(requestFrame(version, { opcode: Opcode.REGISTER, eventTypes: ['TOPOLOGY_CHANGE'] }), timeoutMs);
+  const r = await conn.request(
+    requestFrame(version, { opcode: Opcode.REGISTER, eventTypes: ['TOPOLOGY_CHANGE', 'SCHEMA_CHANGE'] }),
+    timeoutMs,
+  );
   if (r.opcode !== Opcode.READY) throw new Error(`expected READY in reply to REGISTER, got ${describe(r)}`);
 }
 

@@ -10,7 +10,7 @@
  * `MismatchList` keeps the latest confirmed mismatches per table (bounded) and says which are new
  * (to log each once).
  *
- * NOT wired into the request path yet (see result-compare.ts).
+ * Wired by `DualReadComparer` (dual-read-comparer.ts).
  */
 import type { Row } from '../protocol/messages/result';
 
@@ -31,20 +31,20 @@ export interface RereadResult {
   columns: readonly string[];
 }
 
-export type Outcome =
-  | { result: 'transient'; request: ConfirmationRequest }
-  | { result: 'confirmed'; request: ConfirmationRequest; columns: readonly string[]; primary?: Row; secondary?: Row }
-  | { result: 'error'; request: ConfirmationRequest; error: Error };
+export type Outcome<R extends ConfirmationRequest = ConfirmationRequest> =
+  | { result: 'transient'; request: R }
+  | { result: 'confirmed'; request: R; columns: readonly string[]; primary?: Row; secondary?: Row }
+  | { result: 'error'; request: R; error: Error };
 
-export interface ConfirmerOptions {
+export interface ConfirmerOptions<R extends ConfirmationRequest = ConfirmationRequest> {
   /** wait before re-reading (ms); default 2 x the request timeout */
   delayMs: number;
   maxQueued: number;
   ratePerSecond: number;
-  reread(req: ConfirmationRequest): Promise<RereadResult>;
-  onOutcome(o: Outcome): void;
+  reread(req: R): Promise<RereadResult>;
+  onOutcome(o: Outcome<R>): void;
   /** a request dropped because the queue was full */
-  onDropped?(req: ConfirmationRequest): void;
+  onDropped?(req: R): void;
   /** clock (ms), for tests */
   now?: () => number;
 }
@@ -65,13 +65,13 @@ export function differingColumns(r: RereadResult): string[] {
   return out;
 }
 
-interface Queued {
-  req: ConfirmationRequest;
+interface Queued<R> {
+  req: R;
   due: number;
 }
 
-export class Confirmer {
-  private readonly queue: Queued[] = [];
+export class Confirmer<R extends ConfirmationRequest = ConfirmationRequest> {
+  private readonly queue: Queued<R>[] = [];
   private timer: NodeJS.Timeout | undefined;
   private tokens: number;
   private lastRefill: number;
@@ -79,7 +79,7 @@ export class Confirmer {
   dropped = 0;
   inFlight = 0;
 
-  constructor(private readonly opts: ConfirmerOptions) {
+  constructor(private readonly opts: ConfirmerOptions<R>) {
     this.now = opts.now ?? Date.now;
     this.tokens = opts.ratePerSecond;
     this.lastRefill = this.now();
@@ -90,7 +90,7 @@ export class Confirmer {
   }
 
   /** Queue a differing row for confirmation; false (and counted) when the queue is full. */
-  submit(req: ConfirmationRequest): boolean {
+  submit(req: R): boolean {
     if (this.queue.length >= this.opts.maxQueued) {
       this.dropped++;
       this.opts.onDropped?.(req);
@@ -157,8 +157,10 @@ export class Confirmer {
 export interface MismatchEntry {
   keyspace: string;
   table: string;
-  /** the key cells as hex strings (values of the key, which identify the row) */
+  /** the key values, rendered readably (text as is, numbers, uuids, blobs as 0x hex), in key column order */
   key: string[];
+  /** the names of the key columns (partition key, then clustering columns) */
+  keyColumns?: string[];
   columns: string[];
   /** ISO time of the confirmation */
   at: string;

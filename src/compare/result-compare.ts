@@ -12,8 +12,8 @@
  *    bytes. When either side has more pages, a row present on one side only is not counted (it may be
  *    on the other side's next page); with both results complete it is a difference.
  *
- * NOT wired into the request path yet: `AsyncReads` does not hand its replies here, no
- * `dual_read_compare_*` setting exists and nothing is reported. See `confirmer.ts` for the noise model.
+ * Called by `DualReadComparer` (dual-read-comparer.ts), off the client's reply path. See `confirmer.ts`
+ * for the noise model.
  */
 import { ResultKind } from '../protocol/constants';
 import type { Result, Row, RowsResult } from '../protocol/messages/result';

@@ -92,6 +92,22 @@ function extInt(def: number, min: number, max: number, description: string) {
   };
 }
 
+/** Extension float with a checked range; the message names the env var and the accepted range. */
+function extFloat(def: number, min: number, max: number, description: string) {
+  return (key: string) => {
+    const env = envVarName(key);
+    const msg = `invalid value for ${env}; it must be a number between ${min} and ${max}`;
+    return mk(
+      'float',
+      def,
+      'extension',
+      description,
+      z.number({ message: msg }).min(min, { message: msg }).max(max, { message: msg }).default(def),
+      { extension: true },
+    );
+  };
+}
+
 export const DEFAULT_LATENCY_BUCKETS_MS = '1, 4, 7, 10, 25, 40, 60, 80, 100, 150, 250, 500, 1000, 2500, 5000, 10000, 15000';
 
 /** Largest signed 32-bit value: a frame body length is an [int] on the wire. */
@@ -369,6 +385,48 @@ export const SETTING_DEFS = {
     MAX_INT32,
     'EXTENSION. Size limit of the write journal file (bytes); once reached, further one-sided writes are not journaled (metric, readiness detail, error log).',
   )('journal_max_bytes'),
+  dual_read_compare_enabled: bool(
+    false,
+    'extension',
+    "EXTENSION. Live read comparison (needs read_mode=DUAL_ASYNC_ON_SECONDARY): the secondary's RESULT of a dual read is compared with the primary's, off the client's reply path (rows matched by primary key, values compared as bytes); a differing row is read again on both clusters after dual_read_compare_confirm_delay_ms (transient or confirmed). Metric dual_read_comparisons_total, GET /api/v1/mismatches on the metrics port.",
+    { extension: true },
+  ),
+  dual_read_compare_sample_rate: extFloat(
+    1,
+    0,
+    1,
+    'EXTENSION. Fraction of dual reads compared (0 to 1; 1 = every dual read, 0.01 = one in a hundred).',
+  )('dual_read_compare_sample_rate'),
+  dual_read_compare_log_values: bool(
+    false,
+    'extension',
+    'EXTENSION. true: confirmed mismatches carry the differing cell values (hex) in the log and in /api/v1/mismatches. Default false: only keys and column names (values may be sensitive data).',
+    { extension: true },
+  ),
+  dual_read_compare_confirm_delay_ms: extInt(
+    -1,
+    -1,
+    MAX_INT32,
+    'EXTENSION. Delay before a differing row is read again on both clusters; -1 (default) = twice proxy_request_timeout_ms.',
+  )('dual_read_compare_confirm_delay_ms'),
+  dual_read_compare_max_pending: extInt(
+    1000,
+    1,
+    1000000,
+    'EXTENSION. Most dual reads held for comparison at once (waiting for the other cluster\'s reply, or being compared); further reads are not compared (counted in dual_read_compare_overflows_total{queue="pending"}).',
+  )('dual_read_compare_max_pending'),
+  dual_read_compare_confirm_queue_size: extInt(
+    1000,
+    1,
+    1000000,
+    'EXTENSION. Most differing rows waiting for their confirmation read; further ones are not confirmed (comparison result error, counted in dual_read_compare_overflows_total{queue="confirm"}).',
+  )('dual_read_compare_confirm_queue_size'),
+  dual_read_compare_confirm_rate: extInt(
+    50,
+    1,
+    1000000,
+    'EXTENSION. Most confirmation reads started per second (each reads one row on both clusters, on the control connections).',
+  )('dual_read_compare_confirm_rate'),
 } as const;
 
 export type SettingKey = keyof typeof SETTING_DEFS;

@@ -5,8 +5,9 @@
  * - Opened next to the ORIGIN/TARGET connections; its handshake (the client's own STARTUP, then auth with the
  *   async credentials, each step bounded by `async_handshake_timeout_ms`) runs once the client is READY.
  *   If it cannot be opened or its handshake fails, it is closed and the session works on without it.
- * - Fire and forget: `send()` never blocks, never throws and never delays the caller; replies are only
- *   counted (and logged when they are errors). A reply is never compared with the primary's.
+ * - Fire and forget: `send()` never blocks, never throws and never delays the caller; replies are counted (and
+ *   logged when they are errors), and handed to the request's `settled` callback when it has one (the live
+ *   read comparison, compare/dual-read-comparer.ts: it only keeps a reference).
  * - Bounded: at most `async_connector_write_queue_size_frames` requests in flight (and no more than the
  *   stream id pool); while the socket is congested (the secondary reads slowly) or the bound is reached,
  *   requests are dropped and counted. A request unanswered after `proxy_request_timeout_ms` is abandoned
@@ -113,7 +114,12 @@ interface AsyncRequest {
   prepared?: readonly PreparedEntry[];
   /** the request's version (a re-PREPARE uses it) */
   version: ProtocolVersion;
+  /** the reply, or undefined when none comes (timeout, connection lost) */
+  settled?: AsyncSettled;
 }
+
+/** Told the async reply of a request (undefined: none will come). Called once; must not throw. */
+export type AsyncSettled = (reply: RawFrame | undefined) => void;
 
 export class AsyncReads {
   state: AsyncState = 'connecting';
@@ -124,7 +130,12 @@ export class AsyncReads {
    * ready, so short-lived clients get dual reads from their first request. Counted in the same bound as the
    * requests in flight (async_connector_write_queue_size_frames); dropped (and counted) if the connector fails.
    */
-  private waiting: { frame: RawFrame; tracked: 'read' | 'write' | 'none'; prepared?: readonly PreparedEntry[] }[] = [];
+  private waiting: {
+    frame: RawFrame;
+    tracked: 'read' | 'write' | 'none';
+    prepared?: readonly PreparedEntry[];
+    settled?: AsyncSettled;
+  }[] = [];
   private readonly log: Logger;
   private readonly opened: Promise<boolean>;
 
@@ -212,7 +223,7 @@ export class AsyncReads {
       this.log.debug(`Async connector to ${this.opts.cluster} is ready`);
       const waiting = this.waiting;
       this.waiting = [];
-      for (const w of waiting) this.send(w.frame, w.tracked, w.prepared);
+      for (const w of waiting) if (!this.send(w.frame, w.tracked, w.prepared, w.settled)) w.settled?.(undefined);
     } catch (e) {
       this.stop(`async handshake failed: ${(e as Error).message}`, 'error');
     }
@@ -221,9 +232,14 @@ export class AsyncReads {
   /**
    * Fire and forget `frame` (its stream id is rewritten in place: pass a copy). While the connector is still
    * opening or handshaking the request waits for it (within the bound). Returns false when the request was
-   * dropped (closed, queue full, no stream id, socket congested).
+   * dropped (closed, queue full, no stream id, socket congested): then `settled` is not called.
    */
-  send(frame: RawFrame, tracked: 'read' | 'write' | 'none', prepared?: readonly PreparedEntry[]): boolean {
+  send(
+    frame: RawFrame,
+    tracked: 'read' | 'write' | 'none',
+    prepared?: readonly PreparedEntry[],
+    settled?: AsyncSettled,
+  ): boolean {
     const conn = this.conn;
     const c = this.opts.counters;
     if (this.state === 'closed') return false;
@@ -233,7 +249,7 @@ export class AsyncReads {
         this.opts.observer?.requestDropped?.();
         return false;
       }
-      this.waiting.push({ frame, tracked, ...(prepared ? { prepared } : {}) });
+      this.waiting.push({ frame, tracked, ...(prepared ? { prepared } : {}), ...(settled ? { settled } : {}) });
       return true;
     }
     if (this.inflight >= this.opts.queueSize || conn.congested) {
@@ -242,7 +258,14 @@ export class AsyncReads {
       return false;
     }
     const copy = frame;
-    const req = { startedAt: performance.now(), opcode: frame.opcode, tracked, prepared, version: frame.version } as AsyncRequest;
+    const req = {
+      startedAt: performance.now(),
+      opcode: frame.opcode,
+      tracked,
+      prepared,
+      version: frame.version,
+      settled,
+    } as AsyncRequest;
     const p = conn.send(
       copy,
       (r) => this.onReply(req, r),
@@ -289,6 +312,7 @@ export class AsyncReads {
     const seconds = (performance.now() - req.startedAt) / 1000;
     c.asyncCompleted++;
     c.asyncDurationSecondsSum += seconds;
+    req.settled?.(r);
     if (r.opcode !== Opcode.ERROR) {
       this.opts.observer?.requestFinished?.(seconds, req.tracked);
       return;
@@ -342,6 +366,7 @@ export class AsyncReads {
 
   private onFailure(req: AsyncRequest): void {
     this.settle(req);
+    req.settled?.(undefined);
     this.opts.counters.asyncFailed++;
     this.opts.observer?.requestAborted?.(req.tracked);
   }
@@ -349,6 +374,7 @@ export class AsyncReads {
   private onTimeout(req: AsyncRequest): void {
     this.inflight--;
     this.conn?.abandon(req.p);
+    req.settled?.(undefined);
     this.opts.counters.asyncTimeouts++;
     this.opts.observer?.requestTimedOut?.(req.tracked);
     this.log.warn(`Async Request (${opcodeName(req.opcode)}) timed out after ${this.opts.requestTimeoutMs} ms.`);
@@ -362,7 +388,10 @@ export class AsyncReads {
     if (this.waiting.length > 0) {
       // requests waiting for the handshake are never sent: count them as dropped
       this.opts.counters.asyncDropped += this.waiting.length;
-      for (let i = 0; i < this.waiting.length; i++) this.opts.observer?.requestDropped?.();
+      for (const w of this.waiting) {
+        this.opts.observer?.requestDropped?.();
+        w.settled?.(undefined);
+      }
       this.waiting = [];
     }
     this.log[level](`Async connector to ${this.opts.cluster} stopped: ${reason}`);

@@ -65,6 +65,7 @@ import { ClusterReconnector } from './cluster-reconnector';
 import { reopenClusterConnection } from './reopen';
 import { NoopProxyMetrics, type NodeMetrics, type ProxyMetrics } from '../observability/metrics';
 import type { JournalRecorder } from '../journal/recorder';
+import type { DualReadComparer } from '../compare/dual-read-comparer';
 
 /** What a session needs from a control connection (a subset of backend/ControlConnection). */
 export interface ControlView extends SystemTablesSource {
@@ -93,6 +94,8 @@ export interface SessionDeps {
   requestIds?: RequestIdTracer;
   /** the one-sided write journal (journal_dir set) */
   journal?: JournalRecorder;
+  /** live read comparison of dual reads (dual_read_compare_enabled) */
+  comparer?: DualReadComparer;
 }
 
 export type SessionState = 'connecting' | 'handshake' | 'ready' | 'closing' | 'closed';
@@ -634,7 +637,21 @@ export class ClientSession {
           a && a.state !== 'closed'
             ? (a.cluster === 'TARGET' ? (route.targetFrame ?? f) : (route.originFrame ?? f)).withStreamId(f.streamId)
             : undefined;
-        if (this.executor!.forward(f, route, complete) && asyncFrame) a!.send(asyncFrame, route.tracking, route.prepared);
+        // live read comparison: the replies are only handed over (compared later, off the reply path)
+        const cmp =
+          asyncFrame && route.tracking === 'read' && route.to !== 'both'
+            ? this.deps.comparer?.begin(f, this.bodyCodec, route.to === 'origin' ? 'ORIGIN' : 'TARGET')
+            : undefined;
+        if (cmp) {
+          const inner = complete;
+          complete = (fl) => {
+            cmp.primaryReply(route.to === 'origin' ? fl.origin : fl.target);
+            inner(fl);
+          };
+        }
+        if (this.executor!.forward(f, route, complete) && asyncFrame) {
+          if (!a!.send(asyncFrame, route.tracking, route.prepared, cmp?.secondaryReply)) cmp?.secondaryReply(undefined);
+        } else cmp?.primaryReply(undefined);
         return;
       }
       case 'auth': {

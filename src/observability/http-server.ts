@@ -7,6 +7,8 @@
 //   /health/liveness   200 `OK` (any method, also during startup).
 //   /health/readiness  GET only (other methods 404): JSON report, 200 UP / 503 DOWN or STARTUP (health.ts).
 //   /api/v1/routing    extension: GET the routing state, POST a change with the admin token (admin-api.ts).
+//   /api/v1/mismatches extension: GET the latest confirmed mismatches of the live read comparison, JSON
+//                      `{ enabled, tables: [{ keyspace, table, mismatches: [...] }] }` (no token, like /metrics).
 //   /                  extension: the status page (GET; status-page.ts), when `status` is given.
 //   anything else      404 `404 page not found` (Go default mux).
 // If the port cannot be bound, an error is logged and the returned handle has `listening: false`: the proxy keeps
@@ -22,6 +24,8 @@ export const METRICS_NOT_INITIALIZED = "Proxy metrics haven't been initialized y
 export const METRICS_DISABLED = 'Metrics are disabled on this proxy instance.';
 /** Go's `http.NotFound` body. */
 export const NOT_FOUND_BODY = '404 page not found';
+/** The live read comparison's mismatch list (extension). */
+export const MISMATCHES_PATH = '/api/v1/mismatches';
 
 export interface HttpServerOptions {
   /** metrics_address */
@@ -39,6 +43,8 @@ export interface HttpServerOptions {
   logger: Pick<Logger, 'error' | 'info' | 'debug' | 'warn'>;
   /** The routing admin API (GET/POST /api/v1/routing); absent = 404. */
   admin?: Omit<AdminApiOptions, 'logger'>;
+  /** The live read comparison's confirmed mismatches (GET /api/v1/mismatches); returns undefined when it is off. */
+  mismatches?: () => unknown;
   /** The status page (GET /); absent = 404. */
   status?: { source: () => StatusSource | undefined; version: string; refreshSeconds?: number; sampleIntervalMs?: number };
   /** Grace period of close() before open keep-alive/in-progress connections are destroyed (default 5000 ms). */
@@ -146,6 +152,13 @@ export function startHttpServer(opts: HttpServerOptions): Promise<HttpServerHand
             log.error({ err }, 'Could not collect the readiness report');
             if (!res.headersSent) sendText(res, 500, 'Internal server error');
           });
+        }
+        case MISMATCHES_PATH: {
+          if (req.method !== 'GET' && req.method !== 'HEAD') return sendText(res, 405, 'Method Not Allowed');
+          const m = opts.mismatches?.() as { tables?: unknown[] } | undefined;
+          const body = JSON.stringify(m ? { enabled: true, ...m } : { enabled: false, tables: [] });
+          res.writeHead(200, { 'Content-Type': 'application/json', 'Cache-Control': 'no-store' });
+          return void res.end(req.method === 'HEAD' ? undefined : body);
         }
         case ROUTING_PATH:
           if (!opts.admin) return sendText(res, 404, NOT_FOUND_BODY);

@@ -1,7 +1,14 @@
-// Metrics of the migration-insight extensions (not upstream): live routing changes, the one-sided write journal.
+// Metrics of the migration-insight extensions (not upstream): live routing changes, the one-sided write journal,
+// the live read comparison.
 // Registered on the proxy's own registry (`ProxyMetrics.registry`); with metrics_enabled=false every call is a no-op.
 import { Counter, Gauge, type Registry } from 'prom-client';
 import type { SettingsSource } from '../routing/settings';
+import {
+  SKIP_REASONS,
+  type ComparerSkipReason,
+  type ComparisonMetrics,
+  type ComparisonResult,
+} from '../compare/dual-read-comparer';
 
 export const MigrationMetricNames = Object.freeze({
   routingChanges: 'routing_changes_total',
@@ -10,7 +17,19 @@ export const MigrationMetricNames = Object.freeze({
   journalDropped: 'journal_dropped_records_total',
   journalFull: 'journal_full',
   journalReplayed: 'journal_replayed_total',
+  dualReadComparisons: 'dual_read_comparisons_total',
+  dualReadComparisonSkips: 'dual_read_comparison_skips_total',
+  dualReadCompareOverflows: 'dual_read_compare_overflows_total',
+  dualReadComparePending: 'dual_read_compare_pending',
 });
+
+/** What the comparison gauges read at scrape time. */
+export interface ComparisonMetricsSource {
+  /** comparisons held (waiting for a reply or being compared) */
+  pending(): number;
+  /** rows waiting for (or in) their confirmation read */
+  confirmations(): number;
+}
 
 /** What the journal metrics read at scrape time. */
 export interface JournalMetricsSource {
@@ -107,5 +126,50 @@ export class MigrationMetrics {
 
   journalDroppedRecord(reason: 'full' | 'queue' | 'io'): void {
     this.journalDropped?.inc({ reason });
+  }
+
+  /**
+   * Register the live read comparison families (dual_read_compare_enabled) and return what the comparer records
+   * into (no-op calls when metrics are disabled).
+   */
+  enableComparison(src: ComparisonMetricsSource): ComparisonMetrics {
+    const registry = this.registry;
+    if (!registry) return { comparison: () => undefined, skipped: () => undefined, overflow: () => undefined };
+    const registers = [registry];
+    const comparisons = new Counter({
+      name: this.p(MigrationMetricNames.dualReadComparisons),
+      help: 'Dual reads compared (live read comparison), by table and result: match, transient (differed, then agreed when read again), confirmed (still differ), skipped (not comparable), error',
+      labelNames: ['keyspace', 'table', 'result'] as const,
+      registers,
+    });
+    const skips = new Counter({
+      name: this.p(MigrationMetricNames.dualReadComparisonSkips),
+      help: 'Dual reads not compared, by reason',
+      labelNames: ['reason'] as const,
+      registers,
+    });
+    for (const reason of SKIP_REASONS) skips.inc({ reason }, 0);
+    const overflows = new Counter({
+      name: this.p(MigrationMetricNames.dualReadCompareOverflows),
+      help: 'Live read comparison bounds reached: pending (dual_read_compare_max_pending: a read not compared), confirm (dual_read_compare_confirm_queue_size: a row not confirmed)',
+      labelNames: ['queue'] as const,
+      registers,
+    });
+    for (const queue of ['pending', 'confirm']) overflows.inc({ queue }, 0);
+    new Gauge({
+      name: this.p(MigrationMetricNames.dualReadComparePending),
+      help: 'Live read comparison work held now: comparisons (waiting for a reply or being compared), confirmations (rows waiting for or in their confirmation read)',
+      labelNames: ['queue'] as const,
+      registers,
+      collect() {
+        this.set({ queue: 'comparisons' }, src.pending());
+        this.set({ queue: 'confirmations' }, src.confirmations());
+      },
+    });
+    return {
+      comparison: (keyspace: string, table: string, result: ComparisonResult) => comparisons.inc({ keyspace, table, result }),
+      skipped: (reason: ComparerSkipReason) => skips.inc({ reason }),
+      overflow: (queue: 'pending' | 'confirm') => overflows.inc({ queue }),
+    };
   }
 }

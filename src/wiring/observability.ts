@@ -29,6 +29,8 @@ export interface ObservabilityServer {
   setRouting(r: RoutingSettings | undefined): void;
   /** What the status page shows about the clusters (and the journal); undefined before the proxy is up. */
   setStatus(s: StatusSource | undefined): void;
+  /** The confirmed mismatches of the live read comparison (GET /api/v1/mismatches); undefined = comparison off. */
+  setMismatches(m: (() => unknown) | undefined): void;
   close(): Promise<void>;
 }
 
@@ -37,6 +39,7 @@ export async function startObservabilityServer(config: ProxyConfig, logger: Logg
   let health: HealthSource | undefined;
   let routing: RoutingSettings | undefined;
   let status: StatusSource | undefined;
+  let mismatches: (() => unknown) | undefined;
   const http = await startHttpServer({
     address: config.settings.metrics_address,
     port: config.settings.metrics_port,
@@ -46,6 +49,7 @@ export async function startObservabilityServer(config: ProxyConfig, logger: Logg
     heartbeatFailureThreshold: config.settings.heartbeat_failure_threshold,
     admin: { token: config.settings.admin_token, routing: () => routing },
     status: { source: () => status, version: packageVersion() },
+    mismatches: () => mismatches?.(),
     logger,
   });
   return {
@@ -54,6 +58,7 @@ export async function startObservabilityServer(config: ProxyConfig, logger: Logg
     setHealth: (h) => (health = h),
     setRouting: (r) => (routing = r),
     setStatus: (s) => (status = s),
+    setMismatches: (m) => (mismatches = m),
     close: () => http.close(),
   };
 }

@@ -12,6 +12,7 @@ import { STARTUP_HEALTH } from '../observability/health';
 import type { ProxyMetrics } from '../observability/metrics';
 import { type ControlPair, stopControlConnections } from './clusters';
 import type { ObservabilityServer } from './observability';
+import type { DualReadComparer } from '../compare/dual-read-comparer';
 
 /** What a startup that failed part way had started (Origin and Target control connections, journal, metrics). */
 export interface StartedParts {
@@ -21,11 +22,14 @@ export interface StartedParts {
   control?: ControlPair;
   metrics?: ProxyMetrics;
   journal?: WriteJournal;
+  /** the live read comparison (dual_read_compare_enabled) */
+  comparer?: DualReadComparer;
 }
 
 /** Releases what a failed startup had started. */
 export async function abandonStartup(p: StartedParts): Promise<void> {
   await p.journal?.close();
+  p.comparer?.close();
   if (p.control) await stopControlConnections(p.control);
   p.metrics?.close();
   if (p.ownServer) await p.obs.close();
@@ -55,6 +59,7 @@ export function shutdownOnce(p: RunningParts): () => Promise<void> {
       if (timer) clearTimeout(timer);
       for (const s of [...p.sessions]) s.close('proxy shut down', 'info');
       await p.journal?.close();
+      p.comparer?.close();
       await stopControlConnections(p.control);
       // spec 2.9 item 4: /metrics and readiness fall back to their startup answers, then the HTTP server stops
       p.stopped();
@@ -63,6 +68,7 @@ export function shutdownOnce(p: RunningParts): () => Promise<void> {
       p.obs.setHealth(STARTUP_HEALTH);
       p.obs.setRouting(undefined);
       p.obs.setStatus(undefined);
+      p.obs.setMismatches(undefined);
       if (p.ownServer) await p.obs.close();
       p.logger.info('Proxy shutdown complete.');
     })();

@@ -15,7 +15,8 @@
  *   relay.cutAfterBytes(n)   // after n more bytes server->client (any connection), forward them and reset both sides
  *   relay.resetAll()         // destroy every relayed connection (RST towards the client)
  *   relay.connections        // the open relayed connections, oldest first: each has cutAfterBytes(n, dir),
- *                            //   closeAfterBytes(n, dir) (FIN instead of RST), reset(), bytesToServer/bytesToClient
+ *                            //   closeAfterBytes(n, dir) (FIN instead of RST), reset(), bytesToServer/bytesToClient,
+ *                            //   hold() / release() (pause / resume this connection only)
  *   relay.connectionCount, relay.connectionsAccepted, relay.bytesToServer, relay.bytesToClient
  *   await relay.stop()
  *
@@ -120,6 +121,16 @@ export class RelayedConnection extends EventEmitter {
   closeAfterBytes(n: number, dir: Direction = 'to-client'): void {
     this.budget[dir] = { bytes: n, how: 'end' };
   }
+  /** Stop forwarding on this connection only (both directions; data is buffered), until release(). */
+  hold(): void {
+    this.held = true;
+  }
+  /** End hold(): what was buffered is forwarded (unless the whole relay is paused). */
+  release(): void {
+    this.held = false;
+    this.relay.flush(this);
+  }
+  /** @internal */ held = false;
   /** Reset both sides now. */
   reset(): void {
     this.close('reset');
@@ -252,11 +263,14 @@ export class FaultRelay {
   resume(): void {
     this.paused = false;
     this.dropping = false;
-    for (const p of this.pairs) {
-      const q = p.queued;
-      p.queued = [];
-      for (const item of q) this.schedule(p, item.to, item.chunk);
-    }
+    for (const p of this.pairs) this.flush(p);
+  }
+  /** @internal forward what `p` buffered while paused or held */
+  flush(p: RelayedConnection): void {
+    if (this.paused || p.held) return;
+    const q = p.queued;
+    p.queued = [];
+    for (const item of q) this.schedule(p, item.to, item.chunk);
   }
   delay(ms: number): void {
     this.set({ latencyMs: ms });
@@ -312,7 +326,7 @@ export class FaultRelay {
 
   private onChunk(p: RelayedConnection, to: Direction, chunk: Buffer): void {
     if (this.dropping || p.closed) return;
-    if (this.paused) {
+    if (this.paused || p.held) {
       p.queued.push({ to, chunk });
       return;
     }

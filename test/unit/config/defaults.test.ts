@@ -92,6 +92,13 @@ const EXTENSION_DEFAULTS: Array<[string, number | string | boolean]> = [
   ['journal_dir', ''],
   ['journal_max_bytes', 1073741824],
   ['proxy_workers', '1'],
+  ['dual_read_compare_enabled', false],
+  ['dual_read_compare_sample_rate', 1],
+  ['dual_read_compare_log_values', false],
+  ['dual_read_compare_confirm_delay_ms', -1],
+  ['dual_read_compare_max_pending', 1000],
+  ['dual_read_compare_confirm_queue_size', 1000],
+  ['dual_read_compare_confirm_rate', 50],
 ];
 
 test('every upstream default equals the spec table', () => {

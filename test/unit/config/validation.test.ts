@@ -2,7 +2,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { resolveTopology, parseBlockedProtocolVersions, ConfigError } from '../../../src/config';
-import { envError, loadEnv } from './helpers';
+import { envError, loadEnv, yamlConfig, yamlError } from './helpers';
 
 test('log level: accepted spellings and the upstream error', () => {
   const cases: Array<[string, string]> = [
@@ -295,6 +295,32 @@ test('extension settings are range-checked with a message naming the variable', 
   assert.ok(envError({ ZDM_MAX_FRAME_SIZE_BYTES: '2147483648' }).message.includes('ZDM_MAX_FRAME_SIZE_BYTES'));
   assert.ok(envError({ ZDM_SHUTDOWN_GRACE_PERIOD_MS: '-1' }).message.includes('ZDM_SHUTDOWN_GRACE_PERIOD_MS'));
   assert.ok(envError({ ZDM_PROXY_MAX_PREPARED_STATEMENTS: '-5' }).message.includes('ZDM_PROXY_MAX_PREPARED_STATEMENTS'));
+});
+
+test('dual_read_compare_sample_rate: a number from 0 to 1, env and YAML, with a clear error', () => {
+  assert.equal(loadEnv({ ZDM_DUAL_READ_COMPARE_SAMPLE_RATE: '0.25' }).settings.dual_read_compare_sample_rate, 0.25);
+  assert.equal(loadEnv({ ZDM_DUAL_READ_COMPARE_SAMPLE_RATE: '0' }).settings.dual_read_compare_sample_rate, 0);
+  assert.equal(loadEnv({ ZDM_DUAL_READ_COMPARE_ENABLED: 'true' }).settings.dual_read_compare_enabled, true);
+  const msg = 'invalid value for ZDM_DUAL_READ_COMPARE_SAMPLE_RATE; it must be a number between 0 and 1';
+  for (const bad of ['1.5', '-0.1']) {
+    const e = envError({ ZDM_DUAL_READ_COMPARE_SAMPLE_RATE: bad });
+    assert.equal(e.message, msg, bad);
+    assert.deepEqual(e.settings, ['dual_read_compare_sample_rate']);
+  }
+  assert.equal(
+    yamlConfig('origin_contact_points: a\ntarget_contact_points: b\ndual_read_compare_sample_rate: 0.5\n').settings
+      .dual_read_compare_sample_rate,
+    0.5,
+  );
+  assert.match(
+    yamlError('origin_contact_points: a\ntarget_contact_points: b\ndual_read_compare_sample_rate: 2\n').message,
+    /DUAL_READ_COMPARE_SAMPLE_RATE.*between 0 and 1/,
+  );
+  assert.ok(envError({ ZDM_DUAL_READ_COMPARE_SAMPLE_RATE: 'half' }).message.includes('ZDM_DUAL_READ_COMPARE_SAMPLE_RATE'));
+  assert.ok(
+    envError({ ZDM_DUAL_READ_COMPARE_CONFIRM_DELAY_MS: '-2' }).message.includes('ZDM_DUAL_READ_COMPARE_CONFIRM_DELAY_MS'),
+  );
+  assert.ok(envError({ ZDM_DUAL_READ_COMPARE_MAX_PENDING: '0' }).message.includes('ZDM_DUAL_READ_COMPARE_MAX_PENDING'));
 });
 
 test('validation order: the first failing rule of upstream order is reported', () => {
