@@ -52,7 +52,7 @@ test('negotiates down from DSE_V2 to v4, reopening the TCP connection for each v
     assert.deepEqual((startup[0]!.decoded as { options: Record<string, string> }).options, { CQL_VERSION: '3.0.0' });
     const reg = server.requests(Opcode.REGISTER);
     assert.equal(reg.length, 1);
-    assert.deepEqual((reg[0]!.decoded as { eventTypes: string[] }).eventTypes, ['TOPOLOGY_CHANGE']);
+    assert.deepEqual((reg[0]!.decoded as { eventTypes: string[] }).eventTypes, ['TOPOLOGY_CHANGE', 'SCHEMA_CHANGE']);
   } finally {
     await cc.stop();
     await server.stop();
