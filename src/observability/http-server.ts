@@ -43,8 +43,8 @@ export interface HttpServerOptions {
   logger: Pick<Logger, 'error' | 'info' | 'debug' | 'warn'>;
   /** The routing admin API (GET/POST /api/v1/routing); absent = 404. */
   admin?: Omit<AdminApiOptions, 'logger'>;
-  /** The live read comparison's confirmed mismatches (GET /api/v1/mismatches); returns undefined when it is off. */
-  mismatches?: () => unknown;
+  /** The live read comparison's confirmed mismatches (GET /api/v1/mismatches); undefined when it is off. */
+  mismatches?: () => unknown | Promise<unknown>;
   /** The status page (GET /); absent = 404. */
   status?: { source: () => StatusSource | undefined; version: string; refreshSeconds?: number; sampleIntervalMs?: number };
   /** Grace period of close() before open keep-alive/in-progress connections are destroyed (default 5000 ms). */
@@ -155,10 +155,18 @@ export function startHttpServer(opts: HttpServerOptions): Promise<HttpServerHand
         }
         case MISMATCHES_PATH: {
           if (req.method !== 'GET' && req.method !== 'HEAD') return sendText(res, 405, 'Method Not Allowed');
-          const m = opts.mismatches?.() as { tables?: unknown[] } | undefined;
-          const body = JSON.stringify(m ? { enabled: true, ...m } : { enabled: false, tables: [] });
-          res.writeHead(200, { 'Content-Type': 'application/json', 'Cache-Control': 'no-store' });
-          return void res.end(req.method === 'HEAD' ? undefined : body);
+          void Promise.resolve(opts.mismatches?.()).then(
+            (m) => {
+              const body = JSON.stringify(m ? { enabled: true, ...(m as object) } : { enabled: false, tables: [] });
+              res.writeHead(200, { 'Content-Type': 'application/json', 'Cache-Control': 'no-store' });
+              res.end(req.method === 'HEAD' ? undefined : body);
+            },
+            (err: unknown) => {
+              log.error({ err }, 'Could not collect the mismatch list');
+              if (!res.headersSent) sendText(res, 500, 'Internal server error');
+            },
+          );
+          return;
         }
         case ROUTING_PATH:
           if (!opts.admin) return sendText(res, 404, NOT_FOUND_BODY);

@@ -1,6 +1,6 @@
 // proxy_workers > 1: the messages between the primary process and its workers (node:cluster IPC, JSON).
 //
-//   primary -> worker   { zdm: 'req', id, op, routing? }    ask: metrics | health | status | routing (apply)
+//   primary -> worker   { zdm: 'req', id, op, routing? }    ask: metrics | health | status | mismatches | routing (apply)
 //                       { zdm: 'shutdown' }                 drain and exit 0 (SIGINT/SIGTERM of the primary)
 //                       { zdm: 'reload-tls' }               SIGHUP of the primary
 //   worker -> primary   { zdm: 'res', id, ok, data?, error? }
@@ -16,7 +16,7 @@ export const WORKER_INDEX_ENV = 'ZDM_PROXY_WORKER_INDEX';
 /** Environment variable carrying the primary's current routing (JSON RoutingSettingsValues). */
 export const WORKER_ROUTING_ENV = 'ZDM_PROXY_WORKER_ROUTING';
 
-export type RequestOp = 'metrics' | 'health' | 'status' | 'routing';
+export type RequestOp = 'metrics' | 'health' | 'status' | 'mismatches' | 'routing';
 
 export interface WorkerRequest {
   zdm: 'req';

@@ -30,7 +30,13 @@ import {
 
 /** How long the primary waits for a worker's answer: readiness and the status page must answer fast (probes
  *  commonly time out after 1 s); metrics and routing changes may take longer on a busy worker. */
-export const WORKER_REQUEST_TIMEOUT_MS: Record<RequestOp, number> = { health: 800, status: 800, metrics: 5000, routing: 5000 };
+export const WORKER_REQUEST_TIMEOUT_MS: Record<RequestOp, number> = {
+  health: 800,
+  status: 800,
+  mismatches: 2000,
+  metrics: 5000,
+  routing: 5000,
+};
 /** A worker that ran at least this long is restarted at once; one that died sooner waits (1 s doubling, max 30 s). */
 const STABLE_RUN_MS = 30_000;
 const MAX_RESTART_DELAY_MS = 30_000;
@@ -259,6 +265,24 @@ export async function startPrimary(config: ProxyConfig, logger: Logger): Promise
     workers: () => ({ expected: n, running: live().length }),
   };
 
+  /** GET /api/v1/mismatches: every worker's list, tables of the same name merged (newest last). */
+  const mismatches = async (): Promise<unknown> => {
+    if (!config.settings.dual_read_compare_enabled || !everRunning || stopping) return undefined;
+    type Table = { keyspace: string; table: string; mismatches: { at: string }[] };
+    const answers = await Promise.all(live().map((w) => request(w, 'mismatches').catch(() => null)));
+    const tables = new Map<string, Table>();
+    for (const a of answers) {
+      for (const t of (a as { tables?: Table[] } | null)?.tables ?? []) {
+        const k = `${t.keyspace}.${t.table}`;
+        const have = tables.get(k);
+        if (have) have.mismatches.push(...t.mismatches);
+        else tables.set(k, { ...t, mismatches: [...t.mismatches] });
+      }
+    }
+    for (const t of tables.values()) t.mismatches.sort((x, y) => x.at.localeCompare(y.at));
+    return { tables: [...tables.values()] };
+  };
+
   const broadcast = async (values: RoutingSettingsValues): Promise<void> => {
     const missing = slots.filter((s) => !s.worker || !s.worker.isConnected()).map((s) => s.index);
     const results = await Promise.allSettled(
@@ -279,6 +303,7 @@ export async function startPrimary(config: ProxyConfig, logger: Logger): Promise
     heartbeatFailureThreshold: config.settings.heartbeat_failure_threshold,
     admin: { token: config.settings.admin_token, routing: () => (everRunning && !stopping ? settings : undefined), broadcast },
     status: { source: () => (everRunning && !stopping ? status : undefined), version: packageVersion() },
+    mismatches,
     logger,
   });
 

@@ -62,6 +62,7 @@ export function runWorker(config: ProxyConfig, baseLogger: Logger, exit: (code: 
   let health: HealthSource | undefined;
   let settings: RoutingSettings | undefined;
   let status: StatusSource | undefined;
+  let mismatches: (() => unknown) | undefined;
   /** the latest routing broadcast received before the proxy was up */
   let pendingRouting: RoutingSettingsValues | undefined;
   let stopping = false;
@@ -73,6 +74,7 @@ export function runWorker(config: ProxyConfig, baseLogger: Logger, exit: (code: 
     setHealth: (h) => (health = h),
     setRouting: (r) => (settings = r),
     setStatus: (s) => (status = s),
+    setMismatches: (m) => (mismatches = m),
     close: () => Promise.resolve(),
   };
 
@@ -86,6 +88,8 @@ export function runWorker(config: ProxyConfig, baseLogger: Logger, exit: (code: 
         const st: WorkerStatus = { clusters: status ? [...status.clusters()] : [], journal: status?.journal?.() };
         return st;
       }
+      case 'mismatches':
+        return mismatches?.() ?? null;
       case 'routing':
         if (!req.routing) throw new Error('routing request without values');
         if (settings) settings.set(req.routing, 'api');
