@@ -2,6 +2,7 @@
 // handshake and the control connection's system.local/system.peers queries correctly, and every benchmark
 // EXECUTE at once with a canned reply (VOID for the INSERT, one row of 100 B or 10 KiB for the SELECTs).
 //   node dist/bench/xproc/null-backend.js '{"host":"127.0.0.1","port":0,"salt":"origin"}'
+// With "auth":{"username":..,"password":..} it asks for PasswordAuthenticator credentials (as a cluster with auth on).
 // Prints one JSON line {"ready":true,"port":N} when listening.
 import { Opcode, ProtocolVersion, ResultKind } from '../../src/protocol/constants';
 import { encodeFrame } from '../../src/protocol/frame-codec';
@@ -16,6 +17,7 @@ interface Options {
   host: string;
   port: number;
   salt: string;
+  auth?: { username: string; password: string };
 }
 
 function reply(version: ProtocolVersion, rowBytes: number | undefined): RawFrame {
@@ -36,6 +38,7 @@ async function main(): Promise<void> {
     maxVersion: ProtocolVersion.V5,
     preparedIdSalt: o.salt,
     record: false,
+    auth: o.auth,
   });
   // prepared id (hex) -> canned reply per version
   const replies = new Map<string, Map<ProtocolVersion, RawFrame>>();

@@ -1,0 +1,237 @@
+// `npm run bench:memory`: resident memory of the proxy with many idle authenticated client sessions. Separate
+// processes: two null backends with PasswordAuthenticator (null-backend.ts, Origin and Target), the proxy under
+// test (dist/src/cli.js), and this process opening the client sessions (each a full handshake: STARTUP,
+// AUTHENTICATE, AUTH_RESPONSE; the proxy opens that session's Origin and Target connections and authenticates on
+// both). RSS is read from /proc for the proxy's process tree (primary and workers), after the sessions settled.
+// Output: one table on stdout and a JSON file (--out, default bench-results/memory.json).
+//
+// Options: --sessions 1000  --workers 1  --version 4  --settle 3000 (ms after the last session opened)
+//          --budget-mib 110 (exit 1 when the RSS with every session open is over it)  --out FILE
+//          --node-args "--max-semi-space-size=2" (node/V8 flags of the proxy process)
+//          --heap-snapshot DIR (a V8 heap snapshot of the proxy with every session open, to see what costs)
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdirSync, openSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
+import * as http from 'node:http';
+import * as net from 'node:net';
+import { dirname, join } from 'node:path';
+import { ProtocolVersion } from '../../src/protocol/constants';
+import { BenchConnection } from './conn';
+
+const ROOT = join(__dirname, '..', '..', '..');
+const DIST = join(ROOT, 'dist');
+const CREDS = { username: 'cassandra', password: 'cassandra' };
+
+function arg(name: string, def: string): string {
+  const i = process.argv.indexOf(`--${name}`);
+  return i >= 0 && process.argv[i + 1] !== undefined ? process.argv[i + 1]! : def;
+}
+const sessions = Number(arg('sessions', '1000'));
+const workers = Number(arg('workers', '1'));
+const version = Number(arg('version', '4')) as ProtocolVersion;
+const settleMs = Number(arg('settle', '3000'));
+const budgetMiB = Number(arg('budget-mib', '110'));
+const outFile = arg('out', join(ROOT, 'bench-results', 'memory.json'));
+/** --node-args "--flag ...": node/V8 flags for the proxy process (e.g. --max-semi-space-size=2) */
+const extraNodeArgs = arg('node-args', '').split(' ').filter(Boolean);
+/** --heap-snapshot DIR: the proxy writes a V8 heap snapshot there (SIGUSR2) with every session open */
+const snapDir = process.argv.includes('--heap-snapshot') ? arg('heap-snapshot', join(ROOT, 'bench-results')) : undefined;
+
+const children: ChildProcess[] = [];
+process.on('exit', () => {
+  for (const c of children) c.kill('SIGKILL');
+});
+
+function startNode(script: string, args: string[]): Promise<{ port: number }> {
+  const child = spawn(process.execPath, [script, ...args], { stdio: ['ignore', 'pipe', 'inherit'] });
+  children.push(child);
+  return new Promise((resolve, reject) => {
+    let buf = '';
+    child.stdout!.on('data', (d: Buffer) => {
+      buf += d.toString();
+      const nl = buf.indexOf('\n');
+      if (nl >= 0) resolve(JSON.parse(buf.slice(0, nl)) as { port: number });
+    });
+    child.once('exit', (code) => reject(new Error(`${script} exited with ${code} before it was ready`)));
+  });
+}
+
+async function freePort(): Promise<number> {
+  const s = net.createServer();
+  await new Promise<void>((r) => s.listen(0, '127.0.0.1', r));
+  const port = (s.address() as net.AddressInfo).port;
+  await new Promise<void>((r) => s.close(() => r()));
+  return port;
+}
+
+/** Resident bytes of a process and its descendants (/proc). */
+function treeRss(pid: number): number {
+  const parentOf = new Map<number, number>();
+  for (const d of readdirSync('/proc')) {
+    if (!/^\d+$/.test(d)) continue;
+    try {
+      const stat = readFileSync(`/proc/${d}/stat`, 'utf8');
+      parentOf.set(Number(d), Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]));
+    } catch {
+      /* gone */
+    }
+  }
+  const tree = [pid];
+  for (let i = 0; i < tree.length; i++) for (const [p, pp] of parentOf) if (pp === tree[i]) tree.push(p);
+  let rss = 0;
+  for (const p of tree) {
+    try {
+      const m = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${p}/status`, 'utf8'));
+      rss += Number(m?.[1] ?? 0) * 1024;
+    } catch {
+      /* gone */
+    }
+  }
+  return rss;
+}
+
+function scrape(port: number): Promise<string> {
+  return new Promise((resolve, reject) => {
+    http
+      .get({ host: '127.0.0.1', port, path: '/metrics', agent: false }, (res) => {
+        let t = '';
+        res.setEncoding('utf8').on('data', (d: string) => (t += d));
+        res.on('end', () => resolve(t));
+      })
+      .on('error', reject);
+  });
+}
+const metric = (text: string, name: string): number =>
+  text
+    .split('\n')
+    .filter((l) => l.startsWith(`${name} `) || l.startsWith(`${name}{`))
+    .reduce((a, l) => a + Number(l.slice(l.lastIndexOf(' ') + 1)), 0);
+
+const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+const MiB = (b: number): string => (b / 1024 / 1024).toFixed(1);
+
+async function main(): Promise<void> {
+  const script = join(DIST, 'bench', 'xproc', 'null-backend.js');
+  const origin = await startNode(script, [JSON.stringify({ host: '127.0.0.1', port: 0, salt: 'origin', auth: CREDS })]);
+  const target = await startNode(script, [JSON.stringify({ host: '127.0.0.1', port: 0, salt: 'target', auth: CREDS })]);
+  const port = await freePort();
+  const metricsPort = await freePort();
+  mkdirSync(dirname(outFile), { recursive: true });
+  const log = openSync(join(dirname(outFile), `memory-proxy-${workers}w.log`), 'w');
+  const nodeArgs = snapDir ? ['--heapsnapshot-signal=SIGUSR2', `--diagnostic-dir=${snapDir}`] : [];
+  nodeArgs.push(...extraNodeArgs);
+  const proxy = spawn(process.execPath, [...nodeArgs, join(DIST, 'src', 'cli.js')], {
+    env: {
+      PATH: process.env['PATH'] ?? '',
+      ZDM_ORIGIN_CONTACT_POINTS: '127.0.0.1',
+      ZDM_ORIGIN_PORT: String(origin.port),
+      ZDM_TARGET_CONTACT_POINTS: '127.0.0.1',
+      ZDM_TARGET_PORT: String(target.port),
+      ZDM_ORIGIN_USERNAME: CREDS.username,
+      ZDM_ORIGIN_PASSWORD: CREDS.password,
+      ZDM_TARGET_USERNAME: CREDS.username,
+      ZDM_TARGET_PASSWORD: CREDS.password,
+      ZDM_PROXY_LISTEN_ADDRESS: '127.0.0.1',
+      ZDM_PROXY_LISTEN_PORT: String(port),
+      ZDM_METRICS_ADDRESS: '127.0.0.1',
+      ZDM_METRICS_PORT: String(metricsPort),
+      ZDM_PROXY_MAX_CLIENT_CONNECTIONS: String(sessions + 100),
+      ZDM_PROXY_WORKERS: String(workers),
+      ZDM_LOG_LEVEL: 'WARN',
+    },
+    stdio: ['ignore', log, log],
+  });
+  children.push(proxy);
+  // ready: one authenticated session answers, and every worker runs (readiness UP)
+  for (const deadline = Date.now() + 60_000; ; ) {
+    try {
+      (await BenchConnection.open({ host: '127.0.0.1', port, version, credentials: CREDS })).close();
+      const ready = await new Promise<number>((resolve, reject) =>
+        http
+          .get({ host: '127.0.0.1', port: metricsPort, path: '/health/readiness', agent: false }, (res) => {
+            res.resume();
+            resolve(res.statusCode ?? 0);
+          })
+          .on('error', reject),
+      );
+      if (ready === 200) break;
+    } catch (e) {
+      if (Date.now() > deadline) throw new Error(`the proxy did not start: ${String(e)}`);
+    }
+    await sleep(200);
+  }
+  await sleep(settleMs);
+  const before = treeRss(proxy.pid!);
+  const textBefore = await scrape(metricsPort);
+  const heapBefore = metric(textBefore, 'nodejs_heap_size_used_bytes');
+  const heapTotalBefore = metric(textBefore, 'nodejs_heap_size_total_bytes');
+
+  const conns: BenchConnection[] = [];
+  const started = Date.now();
+  const batch = 50;
+  for (let i = 0; i < sessions; i += batch) {
+    const n = Math.min(batch, sessions - i);
+    conns.push(
+      ...(await Promise.all(
+        Array.from({ length: n }, () => BenchConnection.open({ host: '127.0.0.1', port, version, credentials: CREDS })),
+      )),
+    );
+  }
+  const openMs = Date.now() - started;
+  await sleep(settleMs);
+  const text = await scrape(metricsPort);
+  const open = metric(text, 'zdm_client_connections_total');
+  const originConns = metric(text, 'zdm_origin_connections_total');
+  const targetConns = metric(text, 'zdm_target_connections_total');
+  const after = treeRss(proxy.pid!);
+  const heapAfter = metric(text, 'nodejs_heap_size_used_bytes');
+  const heapTotalAfter = metric(text, 'nodejs_heap_size_total_bytes');
+  const closedEarly = conns.filter((c) => c.closed).length;
+  if (snapDir) {
+    const files = () => readdirSync(snapDir).filter((f) => f.endsWith('.heapsnapshot')).length;
+    const n = files();
+    proxy.kill('SIGUSR2');
+    while (files() === n) await sleep(200);
+    await sleep(5000); // written in one go once the file appears? give it time to finish
+    process.stdout.write(`heap snapshot written to ${snapDir}\n`);
+  }
+  for (const c of conns) c.close();
+
+  const result = {
+    sessions,
+    workers,
+    version,
+    openMs,
+    clientConnections: open,
+    originConnections: originConns,
+    targetConnections: targetConns,
+    closedEarly,
+    rssBeforeMiB: Number(MiB(before)),
+    rssAfterMiB: Number(MiB(after)),
+    rssPerSessionKiB: Number(((after - before) / sessions / 1024).toFixed(1)),
+    heapUsedBeforeMiB: Number(MiB(heapBefore)),
+    heapUsedAfterMiB: Number(MiB(heapAfter)),
+    heapTotalBeforeMiB: Number(MiB(heapTotalBefore)),
+    heapTotalAfterMiB: Number(MiB(heapTotalAfter)),
+    budgetMiB,
+    withinBudget: after <= budgetMiB * 1024 * 1024,
+  };
+  process.stdout.write(
+    [
+      `memory: ${sessions} idle authenticated sessions, proxy_workers=${workers}, protocol v${version} (null backends with auth)`,
+      `  sessions open (proxy metrics): client ${open}, Origin ${originConns}, Target ${targetConns}; opened in ${openMs} ms; closed early ${closedEarly}`,
+      `  RSS (proxy process tree): before ${result.rssBeforeMiB} MiB, after ${result.rssAfterMiB} MiB, ${result.rssPerSessionKiB} KiB per session`,
+      `  V8 heap used / committed (summed over workers): before ${result.heapUsedBeforeMiB} / ${result.heapTotalBeforeMiB} MiB, after ${result.heapUsedAfterMiB} / ${result.heapTotalAfterMiB} MiB`,
+      `  budget ${budgetMiB} MiB for the whole proxy: ${result.withinBudget ? 'within' : 'OVER'}`,
+      '',
+    ].join('\n'),
+  );
+  writeFileSync(outFile, `${JSON.stringify(result, null, 2)}\n`);
+  proxy.kill('SIGTERM');
+  await new Promise((r) => proxy.once('exit', r));
+  process.exit(result.withinBudget && open === sessions && closedEarly === 0 ? 0 : 1);
+}
+
+main().catch((e: unknown) => {
+  process.stderr.write(`bench:memory: ${(e as Error).stack ?? String(e)}\n`);
+  process.exit(1);
+});
