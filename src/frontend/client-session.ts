@@ -498,6 +498,11 @@ export class ClientSession {
   /** The request needs a cluster whose connection is down: refused before anything was sent (spec of issue 12). */
   private clusterDown(fl: InFlight, cluster: ClusterName): void {
     this.counters.clusterDownRefusals++;
+    // the failure metrics of the request's kind, on the cluster that is down
+    if (fl.route.tracking !== 'none') {
+      if (fl.route.to === 'both') this.metrics.writeFailedOn(cluster === 'ORIGIN' ? 'origin' : 'target');
+      else this.metrics.readFailed(cluster);
+    }
     this.writer.write(clusterDownFrame(fl.request.version, fl.clientStream, cluster));
     if (this.state === 'handshake') this.handshake.notSent();
   }

@@ -107,7 +107,8 @@ export class ClusterReconnector<C> {
     const gen = this.generation;
     this._state = 'reopening';
     this.attempts++;
-    this.opts.open().then(
+    // open() throwing synchronously counts as a failed attempt (never an exception out of a timer)
+    new Promise<C>((resolve) => resolve(this.opts.open())).then(
       (conn) => {
         if (gen !== this.generation || this._state !== 'reopening') {
           // stopped meanwhile: the new connection is not wanted

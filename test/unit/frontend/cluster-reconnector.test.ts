@@ -121,3 +121,25 @@ test('reconnector: jitter stays within +-20 % of the backoff', async (t) => {
     r.stop();
   }
 });
+
+test('reconnector: open() throwing synchronously is a failed attempt, retried with backoff', async (t) => {
+  t.mock.timers.enable({ apis: ['setTimeout', 'Date'] });
+  const s = setup([
+    () => {
+      throw new Error('no host known for TARGET');
+    },
+    () => Promise.resolve(conn(3)),
+  ]);
+  s.r.lost();
+  t.mock.timers.tick(100);
+  await settle();
+  assert.deepEqual(s.retries, [200]);
+  assert.equal(s.r.state, 'down');
+  t.mock.timers.tick(200);
+  await settle();
+  assert.equal(s.r.state, 'up');
+  assert.deepEqual(
+    s.ups.map((u) => u.conn.id),
+    [3],
+  );
+});

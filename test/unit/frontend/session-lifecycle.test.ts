@@ -6,7 +6,7 @@ import { Writer } from '../../../src/protocol/primitives';
 import { ControlConnection } from '../../../src/backend/control-connection';
 import type { Host } from '../../../src/backend/topology';
 import { OVERLOADED_MESSAGE } from '../../../src/frontend/replies';
-import { TestClient, decode, errorOf, sleep, startHarness, until } from './harness';
+import { TestClient, decode, errorOf, sample, sleep, startHarness, until } from './harness';
 import { errorReply } from '../../support/fake-server';
 import { waitFor } from '../../support/wait';
 
@@ -197,6 +197,12 @@ test('losing the TARGET connection of a ready session: in-flight write SERVER_ER
     assert.equal(h.origin.queries().length, originBefore, 'ORIGIN did not get the refused write');
     assert.ok(!h.target.queries().includes("INSERT INTO t (k) VALUES ('while_down')"));
     assert.ok(h.proxy.counters.clusterDownRefusals >= 1);
+    const text = await h.proxy.metrics.metricsText();
+    assert.equal(
+      sample(text, 'zdm_proxy_failed_writes_total', { failed_on: 'target' }),
+      2,
+      'failed on TARGET: the write lost in flight and the refused one',
+    );
     // the other session is unharmed
     assert.equal(decode(await b.query("INSERT INTO ks.t (k) VALUES ('b')")).opcode, Opcode.RESULT);
     await waitFor('a refused reopen attempt', () => h.target.requests(Opcode.STARTUP).length >= 4);
