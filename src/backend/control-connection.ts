@@ -9,7 +9,8 @@
  * Events: 'up' (endpoint: Endpoint) after each successful open, 'down' (err) when the connection is lost,
  * 'hosts-changed' (removed: Host[], hosts: Host[]) after a refresh that changed the local-DC host list,
  * 'schema-change' (change: SchemaChange) for each SCHEMA_CHANGE event of the cluster (the live read comparison
- * forgets the key columns of that table).
+ * forgets the key columns of that table),
+ * 'heartbeat' (ok: boolean) after each heartbeat.
  */
 import { randomInt } from 'node:crypto';
 import { EventEmitter } from 'node:events';
@@ -418,7 +419,9 @@ export class ControlConnection extends EventEmitter {
       if (this.failures > 0)
         this.logger.info(`${this.cluster} heartbeat succeeded; resetting failure counter (${this.failures})`);
       this.failures = 0;
+      this.emit('heartbeat', true);
     } catch (e) {
+      this.emit('heartbeat', false);
       if (this.conn !== conn) return; // closed meanwhile: the close handler reconnects
       this.logger.warn(`${this.cluster} heartbeat failed: ${(e as Error).message}`);
       this.conn = undefined;

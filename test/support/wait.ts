@@ -1,6 +1,7 @@
 // The one shared wait of the test suites: tests wait on a condition (an event, a counter, a row), never on a
 // bare sleep. Where time itself is the subject, use node:test's mock timers instead.
 import assert from 'node:assert/strict';
+import { performance } from 'node:perf_hooks';
 
 export interface WaitOptions {
   /** give up after this long (default 10 s) */
@@ -15,7 +16,8 @@ export interface WaitOptions {
  */
 export async function waitFor<T>(what: string, probe: () => T | Promise<T>, opts: WaitOptions = {}): Promise<NonNullable<T>> {
   const { timeoutMs = 10_000, intervalMs = 50 } = opts;
-  const deadline = Date.now() + timeoutMs;
+  // performance.now(), not Date.now(): the deadline holds while a test mocks Date (node:test mock timers)
+  const deadline = performance.now() + timeoutMs;
   let last: unknown;
   for (;;) {
     try {
@@ -25,7 +27,7 @@ export async function waitFor<T>(what: string, probe: () => T | Promise<T>, opts
     } catch (e) {
       last = e;
     }
-    if (Date.now() > deadline) {
+    if (performance.now() > deadline) {
       assert.fail(
         `${what}: not reached within ${timeoutMs} ms (last: ${last instanceof Error ? last.message : JSON.stringify(last)})`,
       );

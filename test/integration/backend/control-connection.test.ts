@@ -7,6 +7,7 @@ import { ClusterConnection, decodeResponse, requestFrame } from '../../../src/ba
 import { runAuthRounds } from '../../../src/backend/authenticator';
 import { Consistency, Opcode, ProtocolVersion, ResultKind } from '../../../src/protocol/constants';
 import type { Authenticate, Result } from '../../../src/protocol/messages';
+import { waitFor } from '../../support/wait';
 
 before(async () => {
   await ensureClusters();
@@ -82,8 +83,11 @@ test('wrong password: start() rejects with a clear error', async () => {
 test('heartbeat OPTIONS keep the failure counter at 0', async () => {
   const cc = new ControlConnection(options(ORIGIN, { heartbeatIntervalMs: 50 }));
   try {
+    const beats: boolean[] = [];
+    cc.on('heartbeat', (ok: boolean) => beats.push(ok));
     await cc.start();
-    await new Promise((r) => setTimeout(r, 250));
+    await waitFor('three heartbeats', () => beats.length >= 3);
+    assert.deepEqual(beats.slice(0, 3), [true, true, true]);
     assert.equal(cc.consecutiveFailures, 0);
     assert.equal(cc.isConnected, true);
   } finally {
@@ -111,13 +115,17 @@ test('TARGET paused: heartbeats fail and consecutiveFailures rises; after resume
     assert.equal(cc.consecutiveFailures, 0);
     await pauseNode('target');
     paused = true;
-    await waitFor(() => cc.consecutiveFailures >= 2, 15_000);
+    await waitFor('cc.consecutiveFailures >= 2', () => cc.consecutiveFailures >= 2, { timeoutMs: 15_000 });
     assert.ok(downs.length >= 1);
     assert.match(downs[0]!.message, /no response to OPTIONS after 500 ms/);
     assert.equal(cc.isConnected, false);
     await resumeNode('target');
     paused = false;
-    await waitFor(() => ups >= 1 && cc.isConnected && cc.consecutiveFailures === 0, 20_000);
+    await waitFor(
+      'ups >= 1 && cc.isConnected && cc.consecutiveFailures === 0',
+      () => ups >= 1 && cc.isConnected && cc.consecutiveFailures === 0,
+      { timeoutMs: 20_000 },
+    );
     assert.equal(cc.clusterName, 'target');
     assert.equal(cc.protocolVersion, ProtocolVersion.V5);
   } finally {
@@ -125,14 +133,6 @@ test('TARGET paused: heartbeats fail and consecutiveFailures rises; after resume
     await cc.stop();
   }
 });
-
-async function waitFor(cond: () => boolean, timeoutMs: number): Promise<void> {
-  const t0 = Date.now();
-  while (!cond()) {
-    if (Date.now() - t0 > timeoutMs) throw new Error(`condition not met within ${timeoutMs} ms`);
-    await new Promise((r) => setTimeout(r, 20));
-  }
-}
 
 test('cluster connection: many concurrent v5 queries over segments on a real node', async () => {
   const cc = new ControlConnection(options(ORIGIN, { enableHostAssignment: true }));

@@ -3,8 +3,9 @@ import assert from 'node:assert/strict';
 import { ClusterConnection, decodeResponse, requestFrame } from '../../../src/backend/cluster-connection';
 import { FakeServer } from '../../support/fake-server';
 import { Consistency, Opcode, ProtocolVersion, ResultKind } from '../../../src/protocol/constants';
-import { RawFrame } from '../../../src/protocol/frame';
+import type { RawFrame } from '../../../src/protocol/frame';
 import type { Result } from '../../../src/protocol/messages';
+import { waitFor } from '../../support/wait';
 
 const V = ProtocolVersion.V4;
 
@@ -111,7 +112,7 @@ test('abandon keeps the id until the late reply arrives, then frees it and drops
       undefined,
     );
     release();
-    await waitFor(() => conn.lateReplies === 1);
+    await waitFor('conn.lateReplies === 1', () => conn.lateReplies === 1, { timeoutMs: 2000 });
     assert.equal(called, false);
     assert.equal(conn.usedStreamIds, 0);
     const r = await sendP(conn, queryFrame(V, 'after'));
@@ -132,7 +133,7 @@ test('abandon() is a no-op after the reply, when repeated, and for a request of 
       () => assert.fail('no error expected'),
     );
     assert.ok(done);
-    await waitFor(() => replies === 1);
+    await waitFor('replies === 1', () => replies === 1, { timeoutMs: 2000 });
     conn.abandon(done); // already answered
     assert.equal(conn.inFlight, 0);
     assert.equal(conn.usedStreamIds, 0);
@@ -164,9 +165,11 @@ test('abandon() is a no-op after the reply, when repeated, and for a request of 
   }
 });
 
-test('idle heartbeat: OPTIONS in the connection version, reply dropped, stream id freed, callers unaffected', async () => {
+test('idle heartbeat: OPTIONS in the connection version, reply dropped, stream id freed, callers unaffected', async (t) => {
   const { server, conn } = await setup({ heartbeatIntervalMs: 20, maxStreamIds: 2 });
   try {
+    // the heartbeat interval is measured with Date.now(): time is the subject, so it is mocked
+    t.mock.timers.enable({ apis: ['Date'], now: Date.now() });
     // hold the heartbeat reply and the caller's reply, so both are in flight at the same time
     let releaseHeartbeat!: () => void;
     let releaseQuery!: () => void;
@@ -177,18 +180,22 @@ test('idle heartbeat: OPTIONS in the connection version, reply dropped, stream i
       else if (d?.opcode === Opcode.QUERY && d.query === 'USE ks1') await queryGate;
       return undefined;
     });
-    await new Promise((r) => setTimeout(r, 30));
+    t.mock.timers.tick(20);
     assert.equal(conn.maybeHeartbeat(V), true);
-    await waitFor(() => server.requests(Opcode.OPTIONS).length === 1);
+    await waitFor('server.requests(Opcode.OPTIONS).length === 1', () => server.requests(Opcode.OPTIONS).length === 1, {
+      timeoutMs: 2000,
+    });
     const hb = server.requests(Opcode.OPTIONS)[0]!;
     assert.equal(hb.version, V);
     assert.equal(conn.usedStreamIds, 1, 'the heartbeat holds an id until its reply');
     assert.equal(conn.inFlight, 0, 'heartbeats are not caller requests');
     const q = sendP(conn, queryFrame(V, 'USE ks1'));
-    await waitFor(() => server.requests(Opcode.QUERY).length === 1);
+    await waitFor('server.requests(Opcode.QUERY).length === 1', () => server.requests(Opcode.QUERY).length === 1, {
+      timeoutMs: 2000,
+    });
     assert.equal(conn.usedStreamIds, 2);
     // pool exhausted: no heartbeat, and none counted
-    await new Promise((r) => setTimeout(r, 30));
+    t.mock.timers.tick(20); // an interval has passed: only the exhausted pool stops the heartbeat
     assert.equal(conn.maybeHeartbeat(V), false);
     assert.equal(conn.heartbeatsSent, 1);
     releaseQuery();
@@ -196,7 +203,7 @@ test('idle heartbeat: OPTIONS in the connection version, reply dropped, stream i
     assert.equal((decodeResponse(reply) as Result).kind, ResultKind.SET_KEYSPACE, 'the caller gets its own reply');
     assert.equal(conn.usedStreamIds, 1, 'the heartbeat reply is still due');
     releaseHeartbeat();
-    await waitFor(() => conn.usedStreamIds === 0);
+    await waitFor('conn.usedStreamIds === 0', () => conn.usedStreamIds === 0, { timeoutMs: 2000 });
     assert.equal(conn.unknownReplies, 0);
     assert.equal(conn.lateReplies, 0);
     // the freed id is reusable
@@ -207,10 +214,11 @@ test('idle heartbeat: OPTIONS in the connection version, reply dropped, stream i
   }
 });
 
-test('maybeHeartbeat does nothing without an interval or once closed', async () => {
+test('maybeHeartbeat does nothing without an interval or once closed', async (t) => {
   const { server, conn } = await setup();
   try {
-    await new Promise((r) => setTimeout(r, 5));
+    t.mock.timers.enable({ apis: ['Date'], now: Date.now() });
+    t.mock.timers.tick(60_000);
     assert.equal(conn.maybeHeartbeat(V), false);
     conn.close();
     assert.equal(conn.maybeHeartbeat(V), false);
@@ -250,9 +258,11 @@ test('socket close fails every pending request and emits close once', async () =
       );
     let closes = 0;
     conn.on('close', () => closes++);
-    await waitFor(() => server.requests(Opcode.QUERY).length === 5);
+    await waitFor('server.requests(Opcode.QUERY).length === 5', () => server.requests(Opcode.QUERY).length === 5, {
+      timeoutMs: 2000,
+    });
     server.dropConnections();
-    await waitFor(() => closes === 1);
+    await waitFor('closes === 1', () => closes === 1, { timeoutMs: 2000 });
     assert.equal(errors.length, 5);
     assert.match(errors[0]!.message, /ORIGIN connection to 127\.0\.0\.1:\d+/);
     assert.equal(conn.usedStreamIds, 0);
@@ -296,14 +306,20 @@ test('request() times out and abandons', async () => {
   }
 });
 
-test('maybeHeartbeat sends OPTIONS once per interval and drops the reply', async () => {
+test('maybeHeartbeat sends OPTIONS once per interval and drops the reply', async (t) => {
   const { server, conn } = await setup({ heartbeatIntervalMs: 30 });
   try {
+    // the heartbeat interval is measured with Date.now(): time is the subject, so it is mocked
+    t.mock.timers.enable({ apis: ['Date'], now: Date.now() });
     assert.equal(conn.maybeHeartbeat(V), false, 'interval counted from open');
-    await new Promise((r) => setTimeout(r, 40));
+    t.mock.timers.tick(30);
     assert.equal(conn.maybeHeartbeat(V), true);
     assert.equal(conn.maybeHeartbeat(V), false);
-    await waitFor(() => server.requests(Opcode.OPTIONS).length === 1 && conn.usedStreamIds === 0);
+    await waitFor(
+      'server.requests(Opcode.OPTIONS).length === 1 && conn.usedStreamIds === 0',
+      () => server.requests(Opcode.OPTIONS).length === 1 && conn.usedStreamIds === 0,
+      { timeoutMs: 2000 },
+    );
     assert.equal(conn.heartbeatsSent, 1);
     assert.equal(conn.unknownReplies, 0);
     assert.equal(conn.lateReplies, 0);
@@ -346,11 +362,3 @@ test('connect retries until the deadline, then rejects', async () => {
   );
   assert.ok(Date.now() - t0 >= 300, 'kept retrying until the deadline');
 });
-
-async function waitFor(cond: () => boolean, timeoutMs = 2000): Promise<void> {
-  const t0 = Date.now();
-  while (!cond()) {
-    if (Date.now() - t0 > timeoutMs) throw new Error('condition not met in time');
-    await new Promise((r) => setTimeout(r, 5));
-  }
-}

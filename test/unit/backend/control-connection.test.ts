@@ -9,6 +9,7 @@ import type { RowsResult } from '../../../src/protocol/messages';
 import { DataTypes, encodeValue } from '../../../src/protocol/values';
 import { DSE_AUTHENTICATOR } from '../../../src/backend/authenticator';
 import type { Host } from '../../../src/backend/topology';
+import { waitFor } from '../../support/wait';
 
 function options(server: FakeServer, extra: Partial<ControlConnectionOptions> = {}): ControlConnectionOptions {
   return {
@@ -25,14 +26,6 @@ function options(server: FakeServer, extra: Partial<ControlConnectionOptions> = 
     requestTimeoutMs: 1000,
     ...extra,
   };
-}
-
-async function waitFor(cond: () => boolean, timeoutMs = 3000): Promise<void> {
-  const t0 = Date.now();
-  while (!cond()) {
-    if (Date.now() - t0 > timeoutMs) throw new Error('condition not met in time');
-    await new Promise((r) => setTimeout(r, 5));
-  }
 }
 
 test('negotiates down from DSE_V2 to v4, reopening the TCP connection for each version', async () => {
@@ -244,11 +237,13 @@ test('heartbeat failure: counter +1, reconnect with backoff, counter reset on su
     let ups = 0;
     cc.on('up', () => ups++);
     // Heartbeats succeed.
-    await waitFor(() => server.requests(Opcode.OPTIONS).length >= 3);
+    await waitFor('server.requests(Opcode.OPTIONS).length >= 3', () => server.requests(Opcode.OPTIONS).length >= 3, {
+      timeoutMs: 3000,
+    });
     assert.equal(cc.consecutiveFailures, 0);
     // Stall the server: the heartbeat times out, the connection is closed and reopening fails (no replies).
     server.stall = true;
-    await waitFor(() => cc.consecutiveFailures >= 3);
+    await waitFor('cc.consecutiveFailures >= 3', () => cc.consecutiveFailures >= 3, { timeoutMs: 3000 });
     assert.ok(downs.length >= 1);
     assert.match(downs[0]!.message, /no response to OPTIONS/);
     assert.equal(cc.isConnected, false);
@@ -256,7 +251,7 @@ test('heartbeat failure: counter +1, reconnect with backoff, counter reset on su
     assert.ok(connsBefore >= 3, 'reconnect attempts opened new TCP connections');
     // Recover.
     server.stall = false;
-    await waitFor(() => ups >= 1 && cc.isConnected);
+    await waitFor('ups >= 1 && cc.isConnected', () => ups >= 1 && cc.isConnected, { timeoutMs: 3000 });
     assert.equal(cc.consecutiveFailures, 0);
     assert.equal(cc.protocolVersion, ProtocolVersion.V4);
   } finally {

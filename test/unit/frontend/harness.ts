@@ -6,7 +6,7 @@ import assert from 'node:assert/strict';
 import pino, { type Logger } from 'pino';
 import { Consistency, Opcode, ProtocolVersion } from '../../../src/protocol/constants';
 import { FrameDecoder } from '../../../src/protocol/decoder';
-import { RawFrame } from '../../../src/protocol/frame';
+import type { RawFrame } from '../../../src/protocol/frame';
 import { decodeFrame, encodeFrame } from '../../../src/protocol/frame-codec';
 import type { Message, RequestMessage } from '../../../src/protocol/messages';
 import type { ErrorMessage } from '../../../src/protocol/messages';
@@ -14,6 +14,7 @@ import type { Value } from '../../../src/protocol/primitives';
 import { loadConfig } from '../../../src/config/load';
 import { startProxy, type RunningProxy, type StartProxyOptions } from '../../../src/proxy';
 import { FakeServer, type FakeServerOptions } from '../../support/fake-server';
+import { waitFor } from '../../support/wait';
 
 export class TestClient {
   private decoder = new FrameDecoder({ expectResponses: true });
@@ -161,13 +162,9 @@ export async function startHarness(
   };
 }
 
-/** Wait until `pred()` is true (polling every 5 ms), or fail after `ms`. */
+/** Wait until `pred()` is true (the shared waitFor, polling every 5 ms), or fail after `ms`. */
 export async function until(pred: () => boolean, what: string, ms = 3000): Promise<void> {
-  const end = Date.now() + ms;
-  while (!pred()) {
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 5));
-  }
+  await waitFor(what, pred, { timeoutMs: ms, intervalMs: 5 });
 }
 
 export const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
