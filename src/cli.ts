@@ -62,7 +62,7 @@ function main(): void {
       logger.info(`Starting ZDM proxy version ${packageVersion()}`);
       logger.info({ config: describeConfig(config) }, 'Parsed configuration');
       // ---------------------------------------------------------------------------------------
-      // Wiring: start the proxy; SIGINT/SIGTERM -> graceful shutdown (spec 2.9) -> exit 0; a second one -> exit now.
+      // Wiring: start the proxy; SIGINT/SIGTERM -> graceful shutdown (upstream-spec-notes 2.9) -> exit 0; a second one -> exit now.
       // ---------------------------------------------------------------------------------------
       // eslint-disable-next-line @typescript-eslint/no-require-imports
       const cluster = require('node:cluster') as typeof import('node:cluster').default;
@@ -98,7 +98,7 @@ function main(): void {
           logger.flush();
           process.exit(code);
         };
-        // the HTTP server goes last (spec 2.9 item 4)
+        // the HTTP server goes last (upstream-spec-notes 2.9 item 4)
         if (observability) observability.close().then(end, end);
         else end();
       };

@@ -1,5 +1,5 @@
 /**
- * Wiring (spec 2.1, 2.3, 2.9): `startProxy(config)` starts both control connections (retried with
+ * Wiring (upstream-spec-notes 2.1, 2.3, 2.9): `startProxy(config)` starts both control connections (retried with
  * backoff 100 ms -> 10 s, factor 2, jitter, until both are up; no client is accepted meanwhile), logs
  * the startup lines, opens the listener and hands each admitted client socket to a ClientSession.
  * `close()` stops accepting, drains in-flight requests (bounded by shutdown_grace_period_ms), closes
@@ -85,7 +85,7 @@ export interface RunningProxy {
 
 export async function startProxy(config: ProxyConfig, opts: StartProxyOptions = {}): Promise<RunningProxy> {
   const logger = opts.logger ?? pino({ level: 'info' });
-  // upstream's startup lines on the TLS mode of each side (spec 1.4)
+  // upstream's startup lines on the TLS mode of each side (upstream-spec-notes 1.4)
   for (const m of [config.origin.tls.logMessage, config.target.tls.logMessage, config.proxyTls.logMessage]) logger.info(m);
   // client-facing TLS files are read (and checked) before anything connects: a bad file stops the startup
   const proxyTls = config.proxyTls.enabled ? new ProxyTlsMaterial(config.proxyTls) : undefined;

@@ -1,5 +1,5 @@
 /**
- * The proxy's own authenticator (spec 3.5.5, upstream `DsePlainTextAuthenticator`): used by control
+ * The proxy's own authenticator (upstream-spec-notes 3.5.5, upstream `DsePlainTextAuthenticator`): used by control
  * connections, and by the frontend for the secondary and async handshakes.
  *
  * - `com.datastax.bdp.cassandra.auth.DseAuthenticator`: answer `PLAIN`, then on the challenge `PLAIN-START`

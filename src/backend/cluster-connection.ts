@@ -1,5 +1,5 @@
 /**
- * One socket to one cluster node (spec 2.4-2.7): stream id remapping, pending requests, EVENT frames,
+ * One socket to one cluster node (upstream-spec-notes 2.4-2.7): stream id remapping, pending requests, EVENT frames,
  * proxy heartbeats, back-pressure. See the contract in docs/ARCHITECTURE.md.
  *
  * - Requests get a synthetic stream id from a fixed pool; pending requests live in an array indexed by
@@ -10,7 +10,7 @@
  * - EVENT frames (stream -1) are emitted as 'event'.
  * - Writes are corked and uncorked once per event-loop tick, so small frames coalesce into one write.
  * - On socket error/close every pending request gets `onError` and 'close' is emitted once.
- * - Protocol v5 (spec 3.4): the connection notes the COMPRESSION option of the STARTUP it sends and switches
+ * - Protocol v5 (upstream-spec-notes 3.4): the connection notes the COMPRESSION option of the STARTUP it sends and switches
  *   reading and writing to segments right after it reads a v5 READY or AUTHENTICATE (`segments` tells).
  */
 import { EventEmitter } from 'node:events';
@@ -55,7 +55,7 @@ export interface ClusterConnectionOptions {
   /** Largest accepted response body (default 256 MiB). */
   maxBodyLength?: number;
   logger?: Logger;
-  /** Proxy OPTIONS on otherwise idle connections (spec 2.7); undefined/0 = maybeHeartbeat() does nothing. */
+  /** Proxy OPTIONS on otherwise idle connections (upstream-spec-notes 2.7); undefined/0 = maybeHeartbeat() does nothing. */
   heartbeatIntervalMs?: number;
   /** TCP keepalive initial delay (default 15 s, as Go). */
   keepAliveMs?: number;
@@ -258,7 +258,7 @@ export class ClusterConnection extends EventEmitter {
     });
   }
 
-  /** Send an OPTIONS heartbeat if none was sent for heartbeatIntervalMs (spec 2.7). Returns true if sent. */
+  /** Send an OPTIONS heartbeat if none was sent for heartbeatIntervalMs (upstream-spec-notes 2.7). Returns true if sent. */
   maybeHeartbeat(version: ProtocolVersion): boolean {
     if (this.heartbeatIntervalMs <= 0 || this.closed) return false;
     const now = Date.now();
@@ -456,7 +456,7 @@ export function dialOnce(endpoint: Endpoint, timeoutMs: number, tlsOpts?: tls.Co
   });
 }
 
-/** Client-side dial loop (spec 2.4): backoff 100 ms -> 10 s, factor 2, no jitter, until connectTimeoutMs. */
+/** Client-side dial loop (upstream-spec-notes 2.4): backoff 100 ms -> 10 s, factor 2, no jitter, until connectTimeoutMs. */
 export async function dialWithRetry(opts: ClusterConnectionOptions): Promise<net.Socket> {
   const deadline = Date.now() + opts.connectTimeoutMs;
   if (opts.retry === false) return dialOnce(opts.endpoint, opts.connectTimeoutMs, opts.tls);

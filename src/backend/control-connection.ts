@@ -1,5 +1,5 @@
 /**
- * Control connection to one cluster (spec 2.2): protocol negotiation, auth with the configured
+ * Control connection to one cluster (upstream-spec-notes 2.2): protocol negotiation, auth with the configured
  * credentials, SUPPORTED options, REGISTER TOPOLOGY_CHANGE, topology refresh (system.local/system.peers),
  * heartbeats and the reconnect loop, host assignment.
  * Collaborators: control-negotiation.ts (version negotiation, STARTUP and auth, REGISTER), control-topology.ts
@@ -55,12 +55,12 @@ export interface ControlConnectionOptions {
   retryIntervalMinMs: number;
   retryIntervalMaxMs: number;
   retryBackoffFactor: number;
-  /** proxy_topology_index / count (spec 1.5) for host assignment. */
+  /** proxy_topology_index / count (upstream-spec-notes 1.5) for host assignment. */
   topologyIndex: number;
   topologyCount: number;
   tls?: tls.ConnectionOptions;
   /**
-   * Astra secure connect bundle (spec 7.3): contact points, SNI proxy and local DC come from the metadata
+   * Astra secure connect bundle (upstream-spec-notes 7.3): contact points, SNI proxy and local DC come from the metadata
    * service, fetched before the first open and again before reopening after a failed attempt.
    */
   astra?: () => Promise<{ sniProxy: { host: string; port: number }; contactPoints: readonly string[]; localDc: string }>;
@@ -138,7 +138,7 @@ export class ControlConnection extends EventEmitter {
     const m = await this.opts.astra!();
     this.sni = m.sniProxy;
     this.astraContactPoints = m.contactPoints;
-    this.astraLocalDc ??= m.localDc || undefined; // set once, never refreshed (spec 7.3 item 4)
+    this.astraLocalDc ??= m.localDc || undefined; // set once, never refreshed (upstream-spec-notes 7.3 item 4)
     this.logger.info(
       `${this.cluster}: Astra metadata: SNI proxy ${m.sniProxy.host}:${m.sniProxy.port}, contact points [${m.contactPoints.join(', ')}], local DC ${m.localDc}`,
     );
@@ -186,7 +186,7 @@ export class ControlConnection extends EventEmitter {
     this.heartbeats.start();
   }
 
-  /** Round robin over this proxy's assigned hosts (spec 2.2.4); the current endpoint when assignment is off. */
+  /** Round robin over this proxy's assigned hosts (upstream-spec-notes 2.2.4); the current endpoint when assignment is off. */
   nextAssignedHost(): Host {
     if (this.opts.enableHostAssignment === false) {
       const ep = this._endpoint;

@@ -1,7 +1,8 @@
 /**
- * Opening a control connection's session on one node (spec 2.2.1): the protocol version negotiation order,
+ * Opening a control connection's session on one node (upstream-spec-notes 2.2.1): the protocol version negotiation order,
  * OPTIONS/STARTUP and authentication with the configured credentials, REGISTER for topology and schema events.
- * Used by ControlConnection (control-connection.ts).
+ * Used by ControlConnection (control-connection.ts). Upstream: `proxy/pkg/zdmproxy/controlconn.go`
+ * `connAndNegotiateProtoVer`, `downgradeProtocol`; `cqlconn.go` `PerformHandshake`, `SubscribeToProtocolEvents`.
  */
 import type { Logger } from 'pino';
 import { ErrorCode, Opcode, ProtocolVersion, opcodeName } from '../protocol/constants';
@@ -10,7 +11,7 @@ import type { Authenticate, ErrorMessage, Supported } from '../protocol/messages
 import { runAuthRounds } from './authenticator';
 import { type ClusterConnection, type ClusterName, decodeResponse, requestFrame } from './cluster-connection';
 
-/** Negotiation order (spec 2.2.1). */
+/** Negotiation order (upstream-spec-notes 2.2.1). */
 export const NEGOTIATION_ORDER: readonly ProtocolVersion[] = [
   ProtocolVersion.DSE_V2,
   ProtocolVersion.DSE_V1,

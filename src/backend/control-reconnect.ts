@@ -1,7 +1,8 @@
 /**
- * The timing collaborators of a control connection (spec 2.2.2): the heartbeat interval, the jittered
+ * The timing collaborators of a control connection (upstream-spec-notes 2.2.2): the heartbeat interval, the jittered
  * exponential backoff, and the reconnect loop that retries an open until it succeeds or is cancelled.
  * ControlConnection (control-connection.ts) decides what a heartbeat sends and what an attempt opens.
+ * Upstream: `proxy/pkg/zdmproxy/controlconn.go` `ControlConn.Start` (its heartbeat/reconnect goroutine).
  */
 
 /** Jittered exponential backoff between `minMs` and `maxMs`. */

@@ -1,7 +1,8 @@
 /**
- * The topology queries of a control connection and their parsing (spec 2.2.3): paged `SELECT * FROM
+ * The topology queries of a control connection and their parsing (upstream-spec-notes 2.2.3): paged `SELECT * FROM
  * system.local / system.peers`, rows decoded to plain values, hosts parsed from the rows, the local DC chosen
  * and its hosts ordered. Used by ControlConnection#refreshTopology (control-connection.ts); no state here.
+ * Upstream: `proxy/pkg/zdmproxy/controlconn.go` `RefreshHosts`, `filterHosts`.
  */
 import type { Logger } from 'pino';
 import { Consistency, Opcode, type ProtocolVersion, ResultKind } from '../protocol/constants';
@@ -12,7 +13,7 @@ import { type ClusterConnection, type ClusterName, decodeResponse, type Endpoint
 import { describe } from './control-negotiation';
 import type { Host } from './topology';
 
-/** Columns of system.local kept for virtualisation (spec 2.2.3 item 2). */
+/** Columns of system.local kept for virtualisation (upstream-spec-notes 2.2.3 item 2). */
 export const LOCAL_KEPT_COLUMNS = [
   'key',
   'bootstrapped',
@@ -24,7 +25,7 @@ export const LOCAL_KEPT_COLUMNS = [
   'thrift_version',
   'cluster_name',
 ] as const;
-/** Optional per-host columns kept (spec 2.2.3 item 4). */
+/** Optional per-host columns kept (upstream-spec-notes 2.2.3 item 4). */
 export const HOST_OPTIONAL_COLUMNS = [
   'release_version',
   'dse_version',

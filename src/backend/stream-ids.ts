@@ -1,5 +1,5 @@
 /**
- * Pool of synthetic stream ids `0..size-1` (spec 2.5).
+ * Pool of synthetic stream ids `0..size-1` (upstream-spec-notes 2.5).
  *
  * Ids never handed out are `next..size-1`; released ids wait on a stack and are handed out again first (the
  * most recently released on top), so a connection uses the lowest ids it can. `take()` and `release()` are O(1).

@@ -1,5 +1,5 @@
 /**
- * Topology helpers (spec 2.2.4, 2.2.5): which real hosts this proxy instance is assigned, and the
+ * Topology helpers (upstream-spec-notes 2.2.4, 2.2.5): which real hosts this proxy instance is assigned, and the
  * virtual hosts (one per proxy instance) that the proxy advertises in `system.local` / `system.peers`.
  * Pure functions, no I/O.
  */
@@ -8,13 +8,13 @@ import { isIP } from 'node:net';
 import { ipToBytes } from '../protocol/primitives';
 import { uuidToString } from '../protocol/values';
 
-/** A real cluster node as seen by a control connection (spec 2.2.3 item 4). */
+/** A real cluster node as seen by a control connection (upstream-spec-notes 2.2.3 item 4). */
 export interface Host {
-  /** IP address as text (rpc_address, or the fallbacks of spec 2.2.3). */
+  /** IP address as text (rpc_address, or the fallbacks of upstream-spec-notes 2.2.3). */
   address: string;
   /** The configured cluster port (not read from the tables). */
   port: number;
-  /** Astra: reached through this SNI proxy; `address` is then the host id (spec 7.3 item 5). */
+  /** Astra: reached through this SNI proxy; `address` is then the host id (upstream-spec-notes 7.3 item 5). */
   via?: { host: string; port: number };
   datacenter: string;
   rack: string;
@@ -98,7 +98,7 @@ export function rawIpBytes(address: string, ipBytes: 4 | 16 = 16): Buffer {
   return mapped;
 }
 
-/** Virtual host id of a proxy address (spec 2.2.5). */
+/** Virtual host id of a proxy address (upstream-spec-notes 2.2.5). */
 export function virtualHostId(address: string, ipBytes: 4 | 16 = 16): string {
   return uuidV5(rawIpBytes(address, ipBytes));
 }

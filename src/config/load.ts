@@ -714,7 +714,7 @@ export type LookupAll = (host: string) => Promise<Array<{ address: string; famil
 const defaultLookup: LookupAll = (host) => dnsPromises.lookup(host, { all: true });
 
 /**
- * Topology with proxy_listen_address resolved by DNS when needed (spec 1.5: first IPv4 of the listen
+ * Topology with proxy_listen_address resolved by DNS when needed (upstream-spec-notes 1.5: first IPv4 of the listen
  * address, else 127.0.0.1). Call once at startup; returns config.topology unchanged when no lookup is needed.
  */
 export async function resolveTopology(config: ProxyConfig, lookup: LookupAll = defaultLookup): Promise<TopologyConfig> {

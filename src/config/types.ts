@@ -64,7 +64,7 @@ export interface ProxyTlsConfig {
 }
 
 /**
- * Where the advertised proxy addresses come from (spec 1.5):
+ * Where the advertised proxy addresses come from (upstream-spec-notes 1.5):
  * `topology_addresses` = explicit list (Go form: 16-byte IP, IPv4-mapped for IPv4);
  * `listen_address` = first IPv4 of proxy_listen_address (Go form: 4-byte IPv4);
  * `default` = 127.0.0.1 fallback (Go form: 16-byte, from net.IPv4);

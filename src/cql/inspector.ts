@@ -2,7 +2,7 @@
  * CQL statement inspector: classifies a QUERY/PREPARE text and extracts what routing, the virtual
  * system tables and the `now()` replacement need. Pure, never throws, linear in the input.
  *
- * Behaviour follows upstream ZDM proxy v2.4 (`antlr/SimplifiedCql.g4`, `queryinspector.go`; spec 4.2):
+ * Behaviour follows upstream ZDM proxy v2.4 (`antlr/SimplifiedCql.g4`, `queryinspector.go`; upstream-spec-notes 4.2):
  *  - statement type from the first keyword: SELECT, INSERT, UPDATE, DELETE, BEGIN ... BATCH, USE, CALL;
  *    CREATE/ALTER/DROP/TRUNCATE/GRANT/REVOKE... are `ddl` (upstream: "other"); anything else,
  *    the empty string, lexical errors (unterminated string/comment) and malformed statements are `other`;
@@ -24,7 +24,7 @@ import { CqlLexer, T, identifierValue, wordEquals } from './lexer';
 
 export type StatementKind = 'select' | 'insert' | 'update' | 'delete' | 'batch' | 'use' | 'call' | 'ddl' | 'other';
 
-/** Virtual system tables of spec 4.3 (only in keyspace `system`, resolved by the caller / routing). */
+/** Virtual system tables of upstream-spec-notes 4.3 (only in keyspace `system`, resolved by the caller / routing). */
 export type SystemTableName = 'local' | 'peers' | 'peers_v2';
 
 export type Selector =

@@ -1,5 +1,5 @@
 /**
- * Pinned CQL functions in statement text (`replace_cql_functions`; spec 4.6, upstream
+ * Pinned CQL functions in statement text (`replace_cql_functions`; upstream-spec-notes 4.6, upstream
  * `queryinspector.go` `replaceNowFunctionCallsWith*`, extended to every non-deterministic function
  * in any term position). Pure string work on the call sites found by `inspect()` (`functionCalls`).
  *

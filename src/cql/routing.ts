@@ -1,6 +1,6 @@
 /**
  * Forward decision for QUERY and PREPARE, from the inspected statement (upstream `cqlparser.go`
- * `buildRequestInfo` / `getRequestInfoFromQueryInfo`, spec 4.1, 4.3, 4.4, 4.7).
+ * `buildRequestInfo` / `getRequestInfoFromQueryInfo`, upstream-spec-notes 4.1, 4.3, 4.4, 4.7).
  *
  * The decision is symbolic on purpose: `primary_cluster`, `read_mode` and `system_queries_mode`
  * may change at run time, so they are applied by `resolveDecision()` at send time, not here.
@@ -108,7 +108,7 @@ export interface ResolvedDecision {
 
 /**
  * Applies the current routing settings to a symbolic decision. For a PREPARE, the caller sends to
- * both clusters whatever `forwardTo` says (spec 4.5) and stores the decision for EXECUTE.
+ * both clusters whatever `forwardTo` says (upstream-spec-notes 4.5) and stores the decision for EXECUTE.
  */
 export function resolveDecision(d: ForwardDecision, s: RoutingSettings): ResolvedDecision {
   const dual = s.readMode === 'DUAL_ASYNC_ON_SECONDARY';

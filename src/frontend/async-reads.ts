@@ -1,5 +1,5 @@
 /**
- * Asynchronous dual reads (`read_mode=DUAL_ASYNC_ON_SECONDARY`, spec 2.4 item 3, 3.5.2 item 4, 5.4): the
+ * Asynchronous dual reads (`read_mode=DUAL_ASYNC_ON_SECONDARY`, upstream-spec-notes 2.4 item 3, 3.5.2 item 4, 5.4): the
  * session's third connection, to the secondary cluster, on the same node as the session's secondary connection.
  *
  * - Opened next to the ORIGIN/TARGET connections; its handshake (the client's own STARTUP, then auth with the

@@ -1,5 +1,5 @@
 /**
- * Which cluster sees the client's credentials (spec 3.5.1, upstream `forwardAuthToTarget`) and the
+ * Which cluster sees the client's credentials (upstream-spec-notes 3.5.1, upstream `forwardAuthToTarget`) and the
  * credential replacement applied to the client's AUTH_RESPONSE tokens.
  *
  * | ORIGIN auth | TARGET auth | forward_client_credentials_to_origin | auth-primary | client creds are | token to auth-primary | secondary handshake uses |

@@ -1,5 +1,5 @@
 /**
- * One client connection (spec 2.4, 3.1-3.5, 5.x): an explicit state machine
+ * One client connection (upstream-spec-notes 2.4, 3.1-3.5, 5.x): an explicit state machine
  *
  *   connecting -> handshake -> ready -> closing -> closed
  *
@@ -90,7 +90,7 @@ export interface SessionDeps {
   generateNow?: () => Buffer;
   /** metrics (default: no-op) */
   metrics?: ProxyMetrics;
-  /** request-id tracing (spec 4.8), shared by all sessions (one rate limit); undefined = requests untouched */
+  /** request-id tracing (upstream-spec-notes 4.8), shared by all sessions (one rate limit); undefined = requests untouched */
   requestIds?: RequestIdTracer;
   /** the one-sided write journal (journal_dir set) */
   journal?: JournalRecorder;
@@ -519,7 +519,7 @@ export class ClientSession {
     return Math.max(1, Math.min(config.settings.proxy_max_stream_ids, cap));
   }
 
-  /** Version of proxy-built protocol errors (spec 3.1): min(origin, target) control connection version. */
+  /** Version of proxy-built protocol errors (upstream-spec-notes 3.1): min(origin, target) control connection version. */
   private protocolErrorVersion(): ProtocolVersion {
     const { control } = this.deps;
     return Math.min(control.origin.protocolVersion ?? 4, control.target.protocolVersion ?? 4) as ProtocolVersion;
@@ -885,7 +885,7 @@ export class ClientSession {
 
   // ---- closing -----------------------------------------------------------------------------
 
-  /** Graceful close (spec 2.9): new requests get OVERLOADED, in-flight ones complete (or time out). */
+  /** Graceful close (upstream-spec-notes 2.9): new requests get OVERLOADED, in-flight ones complete (or time out). */
   drain(): Promise<void> {
     if (this.state === 'closed') return Promise.resolve();
     if (this.state !== 'closing') {

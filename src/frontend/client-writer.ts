@@ -1,5 +1,5 @@
 /**
- * Writes to one client socket (spec 2.6): frames are corked and flushed once per event-loop tick (small
+ * Writes to one client socket (upstream-spec-notes 2.6): frames are corked and flushed once per event-loop tick (small
  * replies coalesce into one write), and reading the client is paused while the client socket or one of
  * the session's cluster connections is congested (back-pressure), resumed when they drain. While the client
  * socket itself is full, the session also stops reading replies from the clusters (`onClientFull`).

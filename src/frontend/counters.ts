@@ -18,7 +18,7 @@ export class ProxyCounters {
   clusterConnectionsReopened = 0;
   /** requests refused with UNAVAILABLE (sent nowhere) because a cluster they need was down for their session */
   clusterDownRefusals = 0;
-  /** client connections drained because their ORIGIN/TARGET host left the topology (spec 2.8) */
+  /** client connections drained because their ORIGIN/TARGET host left the topology (upstream-spec-notes 2.8) */
   sessionsDrainedByHostRemoval = 0;
   /** EXECUTE/BATCH for both clusters that got UNPREPARED from one only: re-prepared and re-sent there (issue 12) */
   unpreparedHealed = 0;
@@ -27,7 +27,7 @@ export class ProxyCounters {
   /** USE that succeeded on one cluster only: the previous keyspace was restored there (issue 12) */
   useRestored = 0;
 
-  // ---- async dual reads (spec 5.4) ----
+  // ---- async dual reads (upstream-spec-notes 5.4) ----
   /** async connections opened (handshake done) / that could not be opened */
   asyncConnectionsOpened = 0;
   asyncConnectionsFailed = 0;

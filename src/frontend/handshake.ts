@@ -1,9 +1,9 @@
 /**
- * The client handshake of one session (spec 3.3, 3.5): requests are handled one at a time until the
+ * The client handshake of one session (upstream-spec-notes 3.3, 3.5): requests are handled one at a time until the
  * client is READY.
  *
  * - STARTUP goes to both clusters; the auth-primary's reply goes to the client, the other one is stored.
- * - AUTH_RESPONSE goes to the auth-primary only, with the credentials replaced per spec 3.5.1 (auth-relay).
+ * - AUTH_RESPONSE goes to the auth-primary only, with the credentials replaced per upstream-spec-notes 3.5.1 (auth-relay).
  * - On the auth-primary's READY/AUTH_SUCCESS the secondary handshake runs (asynchronously: never blocks
  *   the response path, 3.5.3) with the proxy's authenticator; then the client gets the primary's reply.
  * - A secondary auth failure answers this and every later handshake request with the secondary's error.
@@ -89,7 +89,7 @@ export class Handshake {
   }
 
   /**
-   * Credentials of the async connection to `cluster` (spec 3.5.1, last paragraph): the client's, except when
+   * Credentials of the async connection to `cluster` (upstream-spec-notes 3.5.1, last paragraph): the client's, except when
    * they belong to the other cluster, then the configured ones of `cluster`.
    */
   asyncCredentials(cluster: ClusterName): Credentials | undefined {

@@ -1,7 +1,7 @@
 /**
- * Client-facing listener and admission (spec 2.3): at or above `proxy_max_client_connections`
+ * Client-facing listener and admission (upstream-spec-notes 2.3): at or above `proxy_max_client_connections`
  * active client connections, a new connection is accepted and closed at once; once others leave,
- * connections are admitted again. With `tls` it is a TLS listener (spec 7.1): every client must use
+ * connections are admitted again. With `tls` it is a TLS listener (upstream-spec-notes 7.1): every client must use
  * TLS, and a connection is handed on once its handshake succeeded; a failed handshake is logged.
  */
 import * as net from 'node:net';

@@ -1,6 +1,6 @@
 /**
- * Frames the proxy builds itself (spec 5.7): errors, SUPPORTED, RESULT Rows/Prepared bodies.
- * Always uncompressed (spec 3.3), except where the caller decides otherwise.
+ * Frames the proxy builds itself (upstream-spec-notes 5.7): errors, SUPPORTED, RESULT Rows/Prepared bodies.
+ * Always uncompressed (upstream-spec-notes 3.3), except where the caller decides otherwise.
  */
 import { Consistency, ErrorCode, Opcode, ProtocolVersion, ResultKind, atLeastV5 } from '../protocol/constants';
 import { RawFrame } from '../protocol/frame';
@@ -38,7 +38,7 @@ export function errorFrame(version: ProtocolVersion, streamId: number, code: Err
   return responseFrame(version, streamId, Opcode.ERROR, errorBody(code, message));
 }
 
-/** PROTOCOL_ERROR on stream 0 (spec 3.1). */
+/** PROTOCOL_ERROR on stream 0 (upstream-spec-notes 3.1). */
 export function protocolErrorFrame(version: ProtocolVersion, message: string, streamId = 0): RawFrame {
   return errorFrame(version, streamId, ErrorCode.PROTOCOL_ERROR, message);
 }

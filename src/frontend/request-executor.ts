@@ -1,5 +1,5 @@
 /**
- * In-flight request bookkeeping of one client session (spec 2.5, 2.7, 5.3): sends a routed request to the
+ * In-flight request bookkeeping of one client session (upstream-spec-notes 2.5, 2.7, 5.3): sends a routed request to the
  * ORIGIN and/or TARGET connection, waits for the expected replies, runs the request's completion once
  * they are all in, or gives up after `proxy_request_timeout_ms` (no reply to the client; the cluster-side
  * stream ids stay reserved until the late replies arrive, which are then dropped).

@@ -1,10 +1,10 @@
 /**
- * Virtual `system.local` / `system.peers` / `system.peers_v2` (spec 4.3), answered by the proxy for
+ * Virtual `system.local` / `system.peers` / `system.peers_v2` (upstream-spec-notes 4.3), answered by the proxy for
  * QUERY, PREPARE and EXECUTE of an intercepted prepared id. Rows are encoded with the request's version.
  *
  * Data: the control connection of ORIGIN (TARGET with system_queries_mode=TARGET) -- its node's own
  * system.local values, the local-DC hosts and the real system.peers columns -- plus the virtual hosts of
- * spec 2.2.5 (one per proxy instance). WHERE clauses are ignored.
+ * upstream-spec-notes 2.2.5 (one per proxy instance). WHERE clauses are ignored.
  *
  * Deliberate differences from upstream (where upstream sends no reply at all and the driver times out):
  *  - an explicit selector naming a candidate column that the backing cluster does not have gets
@@ -31,7 +31,7 @@ export interface VirtualTopology {
   addresses: readonly string[];
   index: number;
   numTokens: number;
-  /** 4 when the address is the resolved listen address, else 16 (spec 2.2.5). */
+  /** 4 when the address is the resolved listen address, else 16 (upstream-spec-notes 2.2.5). */
   ipBytes: 4 | 16;
   /** proxy_listen_port: native_transport_port(_ssl) of the virtual hosts. */
   listenPort: number;
@@ -123,7 +123,7 @@ function hostHas(host: Host, column: string): boolean {
   return Object.prototype.hasOwnProperty.call(host.columns, column);
 }
 
-/** Does this optional column exist (spec 4.3)? */
+/** Does this optional column exist (upstream-spec-notes 4.3)? */
 function localColumnExists(name: string, vh: VirtualHost, source: SystemTablesSource): boolean {
   const def = LOCAL_DEFS.get(name)!;
   if (def.always) return true;

@@ -1,4 +1,4 @@
-// Readiness / liveness (upstream spec 6.3, `proxy/pkg/health/health.go`).
+// Readiness / liveness (upstream-spec-notes 6.3, `proxy/pkg/health/health.go`).
 //
 // Readiness JSON uses Go's default field names and order:
 //   {"OriginStatus":{"Addr":"10.0.0.1:9042","CurrentFailureCount":0,"FailureCountThreshold":1,"Status":"UP"},

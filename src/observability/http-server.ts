@@ -1,4 +1,4 @@
-// HTTP server for metrics and health (upstream spec 6.3, `runner.go`, `health/health.go`, `httpzdmproxy/*.go`).
+// HTTP server for metrics and health (upstream-spec-notes 6.3, `runner.go`, `health/health.go`, `httpzdmproxy/*.go`).
 // Plain HTTP on metrics_address:metrics_port, started before the proxy and stopped last.
 //
 //   /metrics           Prometheus text of the proxy's registry (any method). 503 `Proxy metrics haven't been

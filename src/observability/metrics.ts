@@ -1,4 +1,4 @@
-// Prometheus metrics of the proxy (upstream spec 6.1, 6.2): names, types, labels and help texts as
+// Prometheus metrics of the proxy (upstream-spec-notes 6.1, 6.2): names, types, labels and help texts as
 // datastax/zdm-proxy v2.4 (`proxy/pkg/metrics/*.go`), exposed as `<metrics_prefix>_<name>`.
 //
 // One `PrometheusProxyMetrics` per proxy instance, on its OWN prom-client Registry (several proxies in one
@@ -13,7 +13,7 @@
 // `collect()`, PlainHistogram#getForPromString); the exposition is the same as prom-client children give.
 // ─────────────────────────────────────────────────────────────────────────────────────────────────────────
 // Timing: `const t0 = performance.now()` at request receipt; `elapsedSeconds(t0)` gives the seconds to record.
-// "Tracked" request = routing `Route.tracking !== 'none'` (spec 4.1: handshake, OPTIONS, PREPARE, REGISTER,
+// "Tracked" request = routing `Route.tracking !== 'none'` (upstream-spec-notes 4.1: handshake, OPTIONS, PREPARE, REGISTER,
 // intercepted system.local/peers are NOT tracked). Untracked requests make no request metric calls.
 //
 // Proxy start (`startProxy`):
@@ -23,7 +23,7 @@
 //   hand `() => metrics` to startHttpServer (it answers 503 until then).
 // Proxy shutdown (after control connections closed): `metrics.close()` (unregisters everything; later calls are no-ops).
 //
-// Client connection setup (spec 2.4), per cluster connection dialled for the client (ORIGIN, TARGET, ASYNC):
+// Client connection setup (upstream-spec-notes 2.4), per cluster connection dialled for the client (ORIGIN, TARGET, ASYNC):
 //   const nm = metrics.node('ORIGIN', `${host}:${port}`)   // cached per (cluster, node): keep it on the connection
 //   success: nm.connectionOpened()          close of that connection: nm.connectionClosed()   (exactly once each)
 //   dial failure (ORIGIN/TARGET): nm.connectionFailed(); metrics.clusterConnectionFailed('ORIGIN'|'TARGET')
@@ -40,19 +40,19 @@
 //     metrics.requestFinished(type, elapsedSeconds(t0)) // inflight -1 and proxy latency histogram
 //   proxy timeout: for each cluster that had not replied: nmC.clientTimeout()
 //   cancelled without completion (connection closed): metrics.requestAbandoned(type) (inflight -1 only)
-//   reply chosen (spec 5.1), tracked only:
+//   reply chosen (upstream-spec-notes 5.1), tracked only:
 //     single cluster answered ERROR: metrics.readFailed('ORIGIN'|'TARGET')      (zdm_proxy_failed_reads_total{cluster})
 //     `both` with error(s):          metrics.writeFailed(originFailed, targetFailed)  (failed_on=origin|target|both)
 //
-// Stream ids (spec 2.5), on every client-side cluster connection (ORIGIN, TARGET, ASYNC):
+// Stream ids (upstream-spec-notes 2.5), on every client-side cluster connection (ORIGIN, TARGET, ASYNC):
 //   synthetic id taken: nm.streamIdAcquired()   id freed (reply, late reply, or connection close): nm.streamIdReleased()
 //   (or nm.addUsedStreamIds(delta) in bulk, e.g. -usedStreamIds when the connection closes). The gauge is the sum
 //   over all connections to that node.
 //
-// Prepared statement cache (spec 4.5): EXECUTE (or a BATCH child) whose id is not in the cache ->
+// Prepared statement cache (upstream-spec-notes 4.5): EXECUTE (or a BATCH child) whose id is not in the cache ->
 //   metrics.preparedCacheMiss()   (zdm_pscache_miss_total); the entries gauge reads the source function on scrape.
 //
-// Async dual reads (spec 5.4), on the ASYNC node metrics `am = metrics.node('ASYNC', node)`, tracked requests only:
+// Async dual reads (upstream-spec-notes 5.4), on the ASYNC node metrics `am = metrics.node('ASYNC', node)`, tracked requests only:
 //   sent: am.asyncRequestStarted()                      (zdm_async_inflight_requests_total{node} +1)
 //   reply: am.asyncRequestFinished(); am.observeRequest(nodeType, elapsedSeconds(t0)); ERROR -> am.requestFailed(code)
 //   async timeout: am.asyncRequestFinished(); am.clientTimeout()

@@ -5,7 +5,7 @@
  *   [warnings: [string list]]     responses only, WARNING flag (0x08); v4+ (incl. DSE)
  *   [custom payload: [bytes map]] requests and responses, CUSTOM_PAYLOAD flag (0x04); v4+
  *
- * in that order (v5 spec 2.4.1.2; Cassandra's Message.Decoder). On a request the TRACING flag
+ * in that order (native_protocol_v5.spec section 2.4.1.2; Cassandra's Message.Decoder). On a request the TRACING flag
  * only asks for tracing and adds nothing to the body. Flags a version does not define are
  * ignored. The body passed in is the decompressed one.
  */

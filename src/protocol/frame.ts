@@ -117,7 +117,7 @@ export const BETA_VERSION = 6;
 
 /**
  * The PROTOCOL_ERROR text for a version the proxy does not carry: Cassandra 5.0's own text for its beta
- * version sent without the USE_BETA flag, else upstream's (spec 3.1).
+ * version sent without the USE_BETA flag, else upstream's (upstream-spec-notes 3.1).
  */
 export function unsupportedVersionText(version: number, flags: number): string {
   if (version === BETA_VERSION && (flags & HeaderFlag.USE_BETA) === 0) {

@@ -1,5 +1,5 @@
 /**
- * `now()` replacement on request / response frames (`replace_cql_functions=true`, spec 4.6;
+ * `now()` replacement on request / response frames (`replace_cql_functions=true`, upstream-spec-notes 4.6;
  * upstream `querymodifier.go`, `parametermodifier.go`, `clienthandler.go` `replaceTermsOnPreparedBody`).
  *
  * Pure functions: frame in, frame(s) out, no I/O. Called only when the setting is on and the

@@ -1,10 +1,10 @@
 /**
- * Process-wide prepared statement cache (spec 4.5, 5.5), shared by every client session.
+ * Process-wide prepared statement cache (upstream-spec-notes 4.5, 5.5), shared by every client session.
  *
  *  - main entries: ORIGIN prepared id (the id the client sees) -> { TARGET id, statement info, symbolic
  *    forward decision, query text, keyspace }, plus an index TARGET id -> ORIGIN id used to translate a
  *    TARGET `UNPREPARED` into the id the client knows;
- *  - intercepted entries: ids the proxy made up for PREPAREs of system.local/peers (spec 4.3), kept
+ *  - intercepted entries: ids the proxy made up for PREPAREs of system.local/peers (upstream-spec-notes 4.3), kept
  *    apart so a real cluster id can never shadow them.
  *
  * Bounded LRU (upstream is unbounded): a `Map` keeps insertion order, a hit re-inserts the entry, the

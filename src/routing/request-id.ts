@@ -1,5 +1,5 @@
 /**
- * Request-id tracing (spec 4.8): which request id a QUERY/PREPARE/EXECUTE/BATCH carries to the clusters.
+ * Request-id tracing (upstream-spec-notes 4.8): which request id a QUERY/PREPARE/EXECUTE/BATCH carries to the clusters.
  *
  * - `tracing_enabled=true`: a request without an id under `tracing_request_id_key` gets one (16 random bytes,
  *   a UUID v4); an id supplied by the application is kept. With `tracing_rate_limit > 0` a token bucket (rate =

@@ -1,5 +1,5 @@
 /**
- * Request classification (spec 4.1): client request frame -> where it goes, how it is metered and
+ * Request classification (upstream-spec-notes 4.1): client request frame -> where it goes, how it is metered and
  * what must be rewritten for TARGET. Pure: no sockets, no replies; the client session acts on the result.
  *
  * Only what routing needs is decoded: the query text of QUERY/PREPARE (plus the v5/DSE_V2 keyspace
@@ -48,7 +48,7 @@ export interface RouteContext {
   settings: RoutingSettings;
   /** Codec of the compression negotiated at STARTUP; needed only for frames with the COMPRESSION flag. */
   codec?: BodyCodec;
-  /** `replace_cql_functions`: replace `now()` in INSERT/UPDATE/DELETE/BATCH (spec 4.6). */
+  /** `replace_cql_functions`: replace `now()` in INSERT/UPDATE/DELETE/BATCH (upstream-spec-notes 4.6). */
   replaceNow?: boolean;
   /** Tests: the timeuuid source of the replacement (default: newTimeUuid). */
   generateNow?: () => Buffer;
@@ -66,7 +66,7 @@ export interface PrepareInfo {
   keyspace: string;
   info: StatementInfo;
   decision: ForwardDecision;
-  /** `now()` calls replaced by bind markers in the text sent to the clusters (spec 4.6). */
+  /** `now()` calls replaced by bind markers in the text sent to the clusters (upstream-spec-notes 4.6). */
   now?: NowPrepareReplacement;
 }
 
@@ -93,9 +93,9 @@ export type Route =
       /** `pin_write_timestamps`: the timestamp (µs) the proxy set in both frames; undefined when it set none. */
       writeTimestamp?: bigint;
     }
-  /** AUTH_RESPONSE: the handshake sends it to the auth-primary cluster (spec 3.5.1). */
+  /** AUTH_RESPONSE: the handshake sends it to the auth-primary cluster (upstream-spec-notes 3.5.1). */
   | { type: 'auth' }
-  /** Answered by the proxy from the virtual tables (spec 4.3). */
+  /** Answered by the proxy from the virtual tables (upstream-spec-notes 4.3). */
   | {
       type: 'intercept';
       table: SystemTableName;
@@ -106,9 +106,9 @@ export type Route =
       /** PREPARE: reply with a PREPARED result and record the intercepted id */
       prepare: boolean;
     }
-  /** EXECUTE/BATCH naming an id the proxy does not know: UNPREPARED with that id (spec 5.5). */
+  /** EXECUTE/BATCH naming an id the proxy does not know: UNPREPARED with that id (upstream-spec-notes 5.5). */
   | { type: 'unprepared'; id: Buffer }
-  /** Not forwarded and not answered (DSE Insights RPC, spec 4.7). */
+  /** Not forwarded and not answered (DSE Insights RPC, upstream-spec-notes 4.7). */
   | { type: 'drop'; reason: string };
 
 function resolve(
@@ -413,7 +413,7 @@ function fromDecision(d: ForwardDecision, ctx: RouteContext, text: { query: stri
 
 /**
  * Classify one client request. Throws ProtocolError for a body that cannot be read where routing
- * must look inside (the session answers/logs it; spec 5.8 item 6).
+ * must look inside (the session answers/logs it; upstream-spec-notes 5.8 item 6).
  */
 export function routeRequest(frame: RawFrame, ctx: RouteContext): Route {
   switch (frame.opcode) {
@@ -448,7 +448,7 @@ export function routeRequest(frame: RawFrame, ctx: RouteContext): Route {
       const d = forwardDecision(info, ks);
       if (d.kind === 'intercept') return fromDecision(d, ctx, { query, keyspace: ks }, true);
       if (d.kind === 'drop') return { type: 'drop', reason: d.reason };
-      // Always both clusters (spec 4.5); async only for what the statement itself would send async.
+      // Always both clusters (upstream-spec-notes 4.5); async only for what the statement itself would send async.
       const r = resolve(d, ctx.settings);
       const route: Route = {
         type: 'forward',
@@ -544,7 +544,7 @@ export function routeRequest(frame: RawFrame, ctx: RouteContext): Route {
       return route;
     }
     default:
-      // Any other opcode (e.g. DSE REVISE_REQUEST): both clusters, untracked (spec 4.1).
+      // Any other opcode (e.g. DSE REVISE_REQUEST): both clusters, untracked (upstream-spec-notes 4.1).
       return { type: 'forward', to: 'both', tracking: 'none', async: ctx.settings.readMode === 'DUAL_ASYNC_ON_SECONDARY' };
   }
 }

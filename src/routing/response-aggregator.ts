@@ -1,5 +1,5 @@
 /**
- * Which reply the client gets (spec 5.1) and what the proxy learns from it (5.1 post-processing,
+ * Which reply the client gets (upstream-spec-notes 5.1) and what the proxy learns from it (5.1 post-processing,
  * 4.4, 4.5, 5.5). Pure: the session hands in the replies, gets back the frame to write (or none).
  *
  * | ORIGIN    | TARGET  | client gets                                            |
@@ -80,7 +80,7 @@ export interface AggregateInput {
   target?: RawFrame;
   primary: ClusterName;
   cache: PreparedCache;
-  /** SUPPORTED options of both control connections (spec 3.3). */
+  /** SUPPORTED options of both control connections (upstream-spec-notes 3.3). */
   supportedOptions: () => { origin: StringMultimap; target: StringMultimap };
   /** to read compressed reply bodies */
   codec?: BodyCodec;
@@ -146,7 +146,7 @@ export function aggregate(input: AggregateInput): AggregateResult {
         if (readResultKind(ob) === ResultKind.PREPARED && readResultKind(tb) === ResultKind.PREPARED) {
           let now: PreparedNowState | undefined;
           if (input.prepare.now) {
-            // spec 4.6: the client sees ORIGIN's reply without the generated variables
+            // upstream-spec-notes 4.6: the client sees ORIGIN's reply without the generated variables
             const done = completePrepare(o, t, input.prepare.now, { compressor: codec });
             if (done) {
               now = done.state;

@@ -1,5 +1,5 @@
 /**
- * Cluster-facing TLS (spec 7.2) from CA/cert/key files: CA alone = one-way, with cert and key = mutual.
+ * Cluster-facing TLS (upstream-spec-notes 7.2) from CA/cert/key files: CA alone = one-way, with cert and key = mutual.
  * The system CA store is trusted in addition to the given CA (as Go's default pool). Unlike upstream, the
  * node's certificate must name the address (or host name) it is dialled by, unless
  * `<cluster>_tls_skip_hostname_verification=true`; a refusal names that setting.

@@ -1,5 +1,5 @@
 /**
- * Astra secure connect bundles (spec 7.3): the zip (config.json with the metadata service's host and port,
+ * Astra secure connect bundles (upstream-spec-notes 7.3): the zip (config.json with the metadata service's host and port,
  * ca.crt, cert, key) is read once; the metadata service is called over mutual TLS for the SNI proxy address,
  * the contact points (host ids) and the local DC; nodes are then reached through the SNI proxy over TLS with
  * SNI = host id, the server certificate checked against the bundle CA (plus the system store) and the SNI

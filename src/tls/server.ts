@@ -1,5 +1,5 @@
 /**
- * Client-facing TLS material (spec 7.1): CA, certificate and key read once at startup and again on
+ * Client-facing TLS material (upstream-spec-notes 7.1): CA, certificate and key read once at startup and again on
  * SIGHUP (`ProxyTlsMaterial.reload()`); a reload that fails keeps the material in use.
  */
 import * as tls from 'node:tls';

@@ -1,7 +1,7 @@
 /**
- * Cluster setup of `startProxy` (spec 2.1): how the proxy reaches each cluster (TLS files or a secure connect
+ * Cluster setup of `startProxy` (upstream-spec-notes 2.1): how the proxy reaches each cluster (TLS files or a secure connect
  * bundle), its control connections (started with backoff until both are up), and the drain of client
- * connections whose host left the topology (spec 2.8).
+ * connections whose host left the topology (upstream-spec-notes 2.8).
  */
 import type { EventEmitter } from 'node:events';
 import type * as tls from 'node:tls';

@@ -1,5 +1,5 @@
 /**
- * Observability setup of `startProxy` (spec 6.3): the metrics/health HTTP server and what it shows, the
+ * Observability setup of `startProxy` (upstream-spec-notes 6.3): the metrics/health HTTP server and what it shows, the
  * proxy's metrics (Prometheus and migration), the readiness source and the status page's source.
  */
 import type { Logger } from 'pino';
@@ -17,7 +17,7 @@ import type { RoutingSettings, RoutingSettingsValues, SettingsSource } from '../
 import type { ControlConnectionLike, ControlPair } from './clusters';
 
 /**
- * The metrics/health HTTP server and what it shows (spec 6.3). The CLI starts one before the proxy (readiness
+ * The metrics/health HTTP server and what it shows (upstream-spec-notes 6.3). The CLI starts one before the proxy (readiness
  * says STARTUP during the startup retries) and hands it to `startProxy`; otherwise `startProxy` starts its own
  * and closes it on shutdown.
  */

@@ -1,5 +1,5 @@
 /**
- * Shutdown of `startProxy` (spec 2.9): stop accepting, drain in-flight requests (bounded by
+ * Shutdown of `startProxy` (upstream-spec-notes 2.9): stop accepting, drain in-flight requests (bounded by
  * shutdown_grace_period_ms), close the client connections, the journal, the control connections; then
  * /metrics and readiness fall back to their startup answers and the HTTP server (when the proxy's own) stops.
  * Also what a failed startup releases.
@@ -61,7 +61,7 @@ export function shutdownOnce(p: RunningParts): () => Promise<void> {
       await p.journal?.close();
       p.comparer?.close();
       await stopControlConnections(p.control);
-      // spec 2.9 item 4: /metrics and readiness fall back to their startup answers, then the HTTP server stops
+      // upstream-spec-notes 2.9 item 4: /metrics and readiness fall back to their startup answers, then the HTTP server stops
       p.stopped();
       p.metrics.close();
       p.obs.setMetrics(undefined);

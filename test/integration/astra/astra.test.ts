@@ -1,4 +1,4 @@
-// Astra secure connect bundle end to end (spec 7.3) with a local stand-in for Astra in front of the real Target:
+// Astra secure connect bundle end to end (upstream-spec-notes 7.3) with a local stand-in for Astra in front of the real Target:
 // an HTTPS metadata service (mutual TLS, Astra's JSON shape) and an SNI-routing TLS endpoint (mutual TLS) that
 // sends a connection whose SNI is Target's host id to the Target node. The proxy reads the bundle (zip:
 // config.json, ca.crt, cert, key), asks the metadata service for the SNI proxy, contact points and local DC,

@@ -1,4 +1,4 @@
-// Asynchronous dual reads (read_mode=DUAL_ASYNC_ON_SECONDARY, spec 5.4; upstream asyncreads_test.go)
+// Asynchronous dual reads (read_mode=DUAL_ASYNC_ON_SECONDARY, upstream-spec-notes 5.4; upstream asyncreads_test.go)
 // against the real clusters: reads are answered by Origin (primary) and ALSO sent, fire and forget,
 // to Target on the async connection; what happens there never reaches the client but shows in the
 // zdm_async_* metrics. Writes are never sent on the async connection.

@@ -1,7 +1,7 @@
 // Every batch kind (LOGGED, UNLOGGED, COUNTER) through the proxy: from the Node driver (simple
 // children, prepared children), from a raw client (mixed simple + prepared children) and from the
 // Python driver (BatchStatement with prepared and simple statements). Every effect is checked
-// directly on both clusters (spec 4.5: prepared children get Target's ids in Target's copy).
+// directly on both clusters (upstream-spec-notes 4.5: prepared children get Target's ids in Target's copy).
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { types, type Client } from 'cassandra-driver';

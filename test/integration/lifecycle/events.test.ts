@@ -1,4 +1,4 @@
-// Events to a registered client (spec 5.6, upstream events_test TestSchemaEvents): a raw client
+// Events to a registered client (upstream-spec-notes 5.6, upstream events_test TestSchemaEvents): a raw client
 // REGISTERs SCHEMA_CHANGE (and STATUS/TOPOLOGY) through the proxy. DDL run directly on Origin yields
 // exactly one SCHEMA_CHANGE event; DDL run directly on Target yields none; DDL through the proxy (run
 // on both clusters) yields exactly one. Only events about this test's keyspace are counted, since

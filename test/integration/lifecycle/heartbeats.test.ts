@@ -1,4 +1,4 @@
-// Proxy heartbeats on client-side cluster connections (spec 2.7, upstream TestHandlingOfInternalHeartbeat):
+// Proxy heartbeats on client-side cluster connections (upstream-spec-notes 2.7, upstream TestHandlingOfInternalHeartbeat):
 // with heartbeat_interval_ms=500, a read-only workload (reads go to Origin only) leaves the client's
 // Target connection idle; the proxy sends OPTIONS on it about once per interval, the workload keeps
 // working across several intervals and the Target connection stays open. A counting relay between the

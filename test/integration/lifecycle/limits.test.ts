@@ -1,4 +1,4 @@
-// Client admission (spec 2.3, upstream TestMaxClientsThreshold): with proxy_max_client_connections=10,
+// Client admission (upstream-spec-notes 2.3, upstream TestMaxClientsThreshold): with proxy_max_client_connections=10,
 // ten client connections complete their handshake; the 11th TCP connection is accepted and closed at
 // once; after one of the ten closes, a new connection is admitted again.
 import { after, before, describe, it } from 'node:test';

@@ -1,4 +1,4 @@
-// Prepared statements through the proxy against the real clusters (spec 4.5, 5.5):
+// Prepared statements through the proxy against the real clusters (upstream-spec-notes 4.5, 5.5):
 // prepared INSERT/UPDATE/DELETE land on both clusters, a prepared SELECT reads Origin's value, the
 // prepared id the client sees is Origin's own id, and an id the proxy never saw gets the proxy's UNPREPARED.
 import { after, before, describe, it } from 'node:test';

@@ -1,7 +1,7 @@
 // A proxy restart (stop + start on the same port) under a long-lived Node driver session: the new
 // proxy has an empty prepared cache, so the driver's next EXECUTE gets the proxy's UNPREPARED; the
 // driver re-prepares and retries, and its prepared writes land on both clusters with no error
-// surfacing to the application (spec 4.5, 5.5). The driver runs in a child process
+// surfacing to the application (upstream-spec-notes 4.5, 5.5). The driver runs in a child process
 // (restart-client.ts, ConstantReconnectionPolicy(200), rePrepareOnUp false).
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';

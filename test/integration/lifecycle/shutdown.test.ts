@@ -1,4 +1,4 @@
-// Graceful shutdown (spec 2.9, upstream shutdown_test TestShutdownInFlightRequests): while a read is in
+// Graceful shutdown (upstream-spec-notes 2.9, upstream shutdown_test TestShutdownInFlightRequests): while a read is in
 // flight (Origin's replies are slowed down by a relay between the proxy and Origin), proxy close() is
 // called. The in-flight read still gets its RESULT, a new request on the same connection gets
 // OVERLOADED (or the connection closes), new connections are not admitted, and close() resolves only

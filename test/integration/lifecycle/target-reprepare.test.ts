@@ -1,5 +1,5 @@
 // A table dropped and re-created directly on Target invalidates Target's prepared statements for it.
-// The next EXECUTE through the proxy succeeds on Origin and gets UNPREPARED from Target. Upstream (spec 5.5)
+// The next EXECUTE through the proxy succeeds on Origin and gets UNPREPARED from Target. Upstream (upstream-spec-notes 5.5)
 // passes the UNPREPARED on, so the client re-prepares and re-executes on BOTH clusters: the write is applied
 // twice on Origin. This proxy re-prepares on Target itself and re-sends the EXECUTE there only (issue 12):
 // the client sees success, each side applied the write once (counters show it by value).

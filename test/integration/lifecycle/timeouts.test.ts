@@ -1,4 +1,4 @@
-// Request timeout at the proxy (spec 5.3, upstream noresponsefromcluster_test): a write that a paused
+// Request timeout at the proxy (upstream-spec-notes 5.3, upstream noresponsefromcluster_test): a write that a paused
 // Target (SIGSTOP) never answers is closed by the proxy after proxy_request_timeout_ms=1000 and the
 // client gets NO reply (its own 3 s wait expires); reads (Origin only) keep working meanwhile, and the
 // same client connection serves the next write once Target resumes. Target is always resumed.

@@ -1,4 +1,4 @@
-// USE and the current keyspace (spec 4.4, 4.3): `USE ks` goes to both clusters, after which
+// USE and the current keyspace (upstream-spec-notes 4.4, 4.3): `USE ks` goes to both clusters, after which
 // unqualified statements work; a user table named `peers` in ks is the user's table after USE ks,
 // while `USE system; SELECT * FROM local` is the proxy's virtual system.local (its rpc_address is the
 // proxy's address). The proxy listens on 127.0.0.3 so its address differs from Origin's and Target's.

@@ -1,4 +1,4 @@
-// now() replacement (replace_cql_functions=true, spec 4.6; upstream functioncalls_test.go) against the
+// now() replacement (replace_cql_functions=true, upstream-spec-notes 4.6; upstream functioncalls_test.go) against the
 // real clusters: the proxy generates the timeuuid itself, so Origin and Target store the SAME value
 // for simple statements, prepared statements (positional and named markers) and batches (text and
 // prepared children). Without the setting each cluster evaluates now() itself and the values differ.
@@ -203,7 +203,7 @@ describe('now() replacement with the real clusters', () => {
     });
 
     it('two now() in a prepared statement with named markers: identical on both clusters', async () => {
-      // Both call sites become `:zdm__now` (spec 4.6); whether they share one value is not asserted.
+      // Both call sites become `:zdm__now` (upstream-spec-notes 4.6); whether they share one value is not asserted.
       await client!.execute(`INSERT INTO t (k, u, u2) VALUES (:k, now(), now())`, { k: 14 }, { prepare: true });
       await assertSame(14, ['u', 'u2'], 'two now(), prepared named');
     });

@@ -1,4 +1,4 @@
-// Prometheus metrics and health endpoints of the proxy against the real clusters (spec 6.1-6.3;
+// Prometheus metrics and health endpoints of the proxy against the real clusters (upstream-spec-notes 6.1-6.3;
 // upstream metrics_test.go / runner_test.go). Metrics are scraped over HTTP from the proxy's
 // metrics port; counts are compared before/after (whatever the driver sends itself is excluded by
 // turning off its metadata sync and doing all DDL directly on the clusters before it connects).

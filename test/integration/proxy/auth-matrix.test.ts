@@ -1,4 +1,4 @@
-// The auth matrix of spec 3.5.1 against the real clusters, with auth on both, on Origin only, on
+// The auth matrix of upstream-spec-notes 3.5.1 against the real clusters, with auth on both, on Origin only, on
 // neither and on Target only (the clusters script restarts a node to change its authenticator).
 // Distinct roles per cluster (origin_user exists on Origin only, target_user on Target only) show
 // which cluster checked the client's credentials; system_views.clients on the checking cluster
@@ -95,7 +95,7 @@ function errorText(e: unknown): string {
   return `${err.name}: ${err.message}${inner ? ` [${inner}]` : ''}`;
 }
 
-describe('proxy: authentication matrix (spec 3.5.1) against real clusters', () => {
+describe('proxy: authentication matrix (upstream-spec-notes 3.5.1) against real clusters', () => {
   const ks = uniqueKeyspaceName('proxy_auth');
   let seq = 0;
 

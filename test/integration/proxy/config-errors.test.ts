@@ -1,8 +1,8 @@
 // End to end: the proxy CLI (`node dist/src/cli.js`) refuses bad configuration values, exits non-zero
-// and names the offending setting (spec 1.1-1.4). One case per kind of error. The unit-level
+// and names the offending setting (upstream-spec-notes 1.1-1.4). One case per kind of error. The unit-level
 // checks of every message live with the config module; this file checks the real process.
 // Control cases: a valid configuration (env, then YAML) starts the CLI, which serves a driver and
-// exits 0 on SIGTERM (spec 2.9).
+// exits 0 on SIGTERM (upstream-spec-notes 2.9).
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';

@@ -1,4 +1,4 @@
-// A write that fails on one cluster (spec 5.1): the client gets the failing cluster's error, and
+// A write that fails on one cluster (upstream-spec-notes 5.1): the client gets the failing cluster's error, and
 // ORIGIN's error when both fail (even with primary_cluster=TARGET). The error is compared with
 // the one each cluster gives when the same statement is sent to it directly.
 import { after, before, describe, it } from 'node:test';
@@ -118,6 +118,6 @@ describe('proxy: a write to a table that exists on one cluster only', () => {
     const t = await errorOf(target!, cql);
     assert.notEqual(o.message, t.message, 'sanity: the clusters give different errors');
     assert.deepEqual(await errorOf(client!, cql), o, "primary ORIGIN: Origin's error");
-    assert.deepEqual(await errorOf(targetPrimaryClient!, cql), o, "primary TARGET: still Origin's error (spec 5.1, quirk 9.5)");
+    assert.deepEqual(await errorOf(targetPrimaryClient!, cql), o, "primary TARGET: still Origin's error (upstream-spec-notes 5.1, quirk 9.5)");
   });
 });

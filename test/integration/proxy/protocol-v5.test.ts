@@ -278,7 +278,7 @@ describe('protocol v5 through the proxy', () => {
       });
       assert.ok(
         proxy!.logs.some((l) => /Protocol error detected \(Unexpected message QUERY/.test(l)),
-        'logged (spec 3.2)',
+        'logged (upstream-spec-notes 3.2)',
       );
       await c.handshake({ username: 'cassandra', password: 'cassandra' });
       assert.equal(c.segments, true);

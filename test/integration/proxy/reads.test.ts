@@ -1,4 +1,4 @@
-// Reads through the proxy come from the primary cluster only (spec 4.1, read_mode PRIMARY_ONLY):
+// Reads through the proxy come from the primary cluster only (upstream-spec-notes 4.1, read_mode PRIMARY_ONLY):
 // a key holding different values on Origin and on Target reads Origin's value by default and
 // Target's with primary_cluster=TARGET. A 5,000-row table paged 100 rows at a time reads back complete.
 import { after, before, describe, it } from 'node:test';

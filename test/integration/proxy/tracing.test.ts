@@ -1,4 +1,4 @@
-// Request-id tracing (spec 4.8) against the real clusters: with tracing_enabled=true every QUERY/PREPARE/
+// Request-id tracing (upstream-spec-notes 4.8) against the real clusters: with tracing_enabled=true every QUERY/PREPARE/
 // EXECUTE/BATCH carries a request id in its custom payload; both Cassandra nodes accept it (writes land on
 // both, reads answer), and the proxy log names the id with each cluster's reply. (What the clusters receive
 // byte for byte is checked with scriptable servers in test/unit/routing/request-id.test.ts.)

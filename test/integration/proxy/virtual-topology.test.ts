@@ -1,4 +1,4 @@
-// Virtual topology (spec 2.2.5, 4.3): system.local/system.peers are answered by the proxy with its own
+// Virtual topology (upstream-spec-notes 2.2.5, 4.3): system.local/system.peers are answered by the proxy with its own
 // address, host id (UUID v5 of the raw IP bytes, nil namespace) and virtual tokens; system.peers_v2
 // is an "unconfigured table" error; drivers see only proxies. With three instances sharing one
 // proxy_topology_addresses list, a driver given one contact point finds all three, and token-aware
@@ -83,7 +83,7 @@ describe('virtual topology: one proxy instance', () => {
     assert.equal(rs.rowLength, 1);
     const row = rs.first();
     for (const c of ['broadcast_address', 'listen_address', 'rpc_address']) assert.equal(str(row[c]), '127.0.0.1', c);
-    // No proxy_topology_addresses: the address comes from the resolved listen address (4-byte IP input, spec 1.5/2.2.5, quirk 9.10).
+    // No proxy_topology_addresses: the address comes from the resolved listen address (4-byte IP input, upstream-spec-notes 1.5/2.2.5, quirk 9.10).
     assert.equal(str(row['host_id']), uuidV5(ipv4Bytes('127.0.0.1')), 'host_id');
     assert.deepEqual([...(row['tokens'] as string[])].sort(), virtualTokens(0, 1, 8).map(String).sort(), 'tokens');
     assert.equal(row['rack'], 'rack0');

@@ -1,6 +1,6 @@
 // Dual writes through the proxy with the Node cassandra-driver (simple statements, no PREPARE):
 // DDL, INSERT/UPDATE/DELETE, counters, TTL, collections, a text batch. Every change is checked
-// directly on both clusters (spec 4.1: writes and DDL go to both; 5.1: success only if both succeed).
+// directly on both clusters (upstream-spec-notes 4.1: writes and DDL go to both; 5.1: success only if both succeed).
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import type { Client } from 'cassandra-driver';

@@ -1,4 +1,4 @@
-// TLS end to end with real clusters (spec 7.1, 7.2): Origin runs one-way TLS, Target mutual TLS (client
+// TLS end to end with real clusters (upstream-spec-notes 7.1, 7.2): Origin runs one-way TLS, Target mutual TLS (client
 // certificates required, scripts/clusters.mjs --client-auth). The proxy listens with TLS and requires client
 // certificates; the Node driver, the Python driver and cqlsh reach it over TLS; writes land on both clusters,
 // reads come from Origin; clients without a certificate or with one from another CA are refused; SIGHUP

@@ -1,4 +1,4 @@
-// Env mode: kelseyhightower/envconfig v1.4.0 semantics (spec 1.2).
+// Env mode: kelseyhightower/envconfig v1.4.0 semantics (upstream-spec-notes 1.2).
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { loadConfig, ConfigError } from '../../../src/config';
@@ -53,7 +53,7 @@ test('a set-but-empty string variable overrides the default', () => {
   const c = loadEnv({ ZDM_METRICS_PREFIX: '', ZDM_TRACING_REQUEST_ID_KEY: '' });
   assert.equal(c.settings.metrics_prefix, '');
   assert.equal(c.settings.tracing_request_id_key, '');
-  // proxy_listen_address empty -> topology falls back to 127.0.0.1 (spec 1.5)
+  // proxy_listen_address empty -> topology falls back to 127.0.0.1 (upstream-spec-notes 1.5)
   const d = loadEnv({ ZDM_PROXY_LISTEN_ADDRESS: '' });
   assert.deepEqual(d.topology.addresses, ['127.0.0.1']);
   assert.equal(d.topology.addressSource, 'default');

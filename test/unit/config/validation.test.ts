@@ -1,4 +1,4 @@
-// Validation rules, order and texts (spec 1.3, 1.4, 1.5; upstream proxy/pkg/config/*_test.go).
+// Validation rules, order and texts (upstream-spec-notes 1.3, 1.4, 1.5; upstream proxy/pkg/config/*_test.go).
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { resolveTopology, parseBlockedProtocolVersions, ConfigError } from '../../../src/config';

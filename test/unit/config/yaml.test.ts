@@ -1,4 +1,4 @@
-// YAML mode (spec 1.2): defaults first, yaml.v3 decoding, unknown keys ignored, env ignored.
+// YAML mode (upstream-spec-notes 1.2): defaults first, yaml.v3 decoding, unknown keys ignored, env ignored.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdtempSync, writeFileSync, rmSync } from 'node:fs';

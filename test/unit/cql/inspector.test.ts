@@ -98,7 +98,7 @@ test('unterminated literals and comments never throw and are "other"', () => {
   }
 });
 
-test('now() detection rules (spec 4.2/4.6)', () => {
+test('now() detection rules (upstream-spec-notes 4.2/4.6)', () => {
   const sites = (q: string) => inspect(q).nowCalls.map((s) => q.slice(s.start, s.end));
   assert.deepEqual(sites('INSERT INTO t (a, b) VALUES (toTimestamp(now()), now())'), ['now()']);
   assert.deepEqual(sites("UPDATE t SET l = l + [now()], m = {now(): 'a'}, s = {now()} WHERE k = 1"), []);

@@ -1,4 +1,4 @@
-// Async dual reads (read_mode=DUAL_ASYNC_ON_SECONDARY, spec 5.4) with fake servers.
+// Async dual reads (read_mode=DUAL_ASYNC_ON_SECONDARY, upstream-spec-notes 5.4) with fake servers.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { ErrorCode, Opcode } from '../../../src/protocol/constants';
@@ -146,7 +146,7 @@ test('UNPREPARED on the async side triggers a PREPARE there (query text from the
   }
 });
 
-test('async credentials (spec 3.5.1): primary TARGET, async ORIGIN with TARGET client credentials -> configured ORIGIN credentials', async () => {
+test('async credentials (upstream-spec-notes 3.5.1): primary TARGET, async ORIGIN with TARGET client credentials -> configured ORIGIN credentials', async () => {
   const h = await startHarness(
     {
       ...DUAL,

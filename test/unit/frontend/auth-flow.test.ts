@@ -1,4 +1,4 @@
-// The handshake with auth through the proxy (spec 3.5.1 matrix) with fake servers.
+// The handshake with auth through the proxy (upstream-spec-notes 3.5.1 matrix) with fake servers.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { ErrorCode, Opcode } from '../../../src/protocol/constants';

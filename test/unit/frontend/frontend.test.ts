@@ -182,7 +182,7 @@ test('virtual tables: PREPARE gives MD5(query + keyspace) and the result metadat
   assert.deepEqual(r.readShortBytes(), (a as { id: Buffer }).id);
 });
 
-test('credentials table (spec 3.5.1)', () => {
+test('credentials table (upstream-spec-notes 3.5.1)', () => {
   const conf = { origin: { username: 'ou', password: 'op' }, target: { username: 'tu', password: 'tp' } };
   const both = planAuth(true, true, false, conf);
   assert.deepEqual(

@@ -1,4 +1,4 @@
-// Metrics and health wired into the proxy (metrics.ts wiring notes, spec 6.2, 6.3), with fake servers.
+// Metrics and health wired into the proxy (metrics.ts wiring notes, upstream-spec-notes 6.2, 6.3), with fake servers.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { ErrorCode, Opcode } from '../../../src/protocol/constants';

@@ -1,4 +1,4 @@
-// now() replacement wired into the request path (replace_cql_functions, spec 4.6): both clusters get the same timeuuid.
+// now() replacement wired into the request path (replace_cql_functions, upstream-spec-notes 4.6): both clusters get the same timeuuid.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { BatchType, Consistency, ErrorCode, Opcode, ProtocolVersion, ResultKind } from '../../../src/protocol/constants';

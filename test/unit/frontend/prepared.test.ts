@@ -1,4 +1,4 @@
-// Prepared statements and batches through the proxy (spec 4.5, 5.5), with fake servers handing out
+// Prepared statements and batches through the proxy (upstream-spec-notes 4.5, 5.5), with fake servers handing out
 // different prepared ids (ORIGIN and TARGET salts differ).
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';

@@ -106,7 +106,7 @@ test("negative stream id gets a protocol error; v5 STARTUP is steered down by th
   c.close();
 
   const v5 = await TestClient.connect(proxy.port);
-  // sent unchanged to both clusters (spec 3.2); their PROTOCOL_ERROR reaches the client on stream 0
+  // sent unchanged to both clusters (upstream-spec-notes 3.2); their PROTOCOL_ERROR reaches the client on stream 0
   const r = await v5.send(startupFrame(ProtocolVersion.V5, { CQL_VERSION: '3.0.0' }, 0));
   assert.equal(r.version, ProtocolVersion.V4);
   assert.equal(r.streamId, 0);

@@ -1,4 +1,4 @@
-// USE, events, heartbeats, timeouts, limits, connection loss, shutdown and host removal (spec 2.3, 2.4, 2.7-2.9, 4.4, 5.3, 5.6).
+// USE, events, heartbeats, timeouts, limits, connection loss, shutdown and host removal (upstream-spec-notes 2.3, 2.4, 2.7-2.9, 4.4, 5.3, 5.6).
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { Consistency, ErrorCode, Opcode, ProtocolVersion, ResultKind } from '../../../src/protocol/constants';
@@ -100,7 +100,7 @@ test('REGISTER goes to both; only ORIGIN schema changes reach the client, once; 
   }
 });
 
-test('heartbeats: a read-only workload sends proxy OPTIONS to the idle TARGET connection (spec 2.7)', async () => {
+test('heartbeats: a read-only workload sends proxy OPTIONS to the idle TARGET connection (upstream-spec-notes 2.7)', async () => {
   const h = await startHarness({ ZDM_HEARTBEAT_INTERVAL_MS: '100' });
   try {
     const c = await TestClient.ready(h.proxy.port);
@@ -281,7 +281,7 @@ test('graceful shutdown: in-flight requests finish, new ones get OVERLOADED', as
   }
 });
 
-test('spec 2.8: a session whose ORIGIN host leaves the topology drains and closes; others stay', async () => {
+test('upstream-spec-notes 2.8: a session whose ORIGIN host leaves the topology drains and closes; others stay', async () => {
   const controls: ControlConnection[] = [];
   const h = await startHarness(
     {},

@@ -11,7 +11,7 @@ import {
 } from '../../../src/observability/metrics';
 import { ErrorCode } from '../../../src/protocol/constants';
 
-// Upstream metric families (spec 6.2 and upstream-tests "Metrics and health"), written out from the spec,
+// Upstream metric families (upstream-spec-notes 6.2 and upstream-tests "Metrics and health"), written out from the spec,
 // not derived from the implementation. `X` = origin | target | async.
 type Row = { name: string; type: 'counter' | 'gauge' | 'histogram'; labels: string[]; help: string };
 const PROXY_LEVEL: Row[] = [

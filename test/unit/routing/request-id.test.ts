@@ -1,4 +1,4 @@
-// Request-id tracing (spec 4.8): the rules (add / keep / remove, rate limit, versions) on frames, the byte
+// Request-id tracing (upstream-spec-notes 4.8): the rules (add / keep / remove, rate limit, versions) on frames, the byte
 // edit of the custom payload (compressed bodies too), and the proxy end to end with fake clusters: both
 // clusters receive the same id, an application id is kept or removed, the rate limit holds over a burst,
 // and the log lines let an operator follow one id.

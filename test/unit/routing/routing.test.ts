@@ -51,7 +51,7 @@ function batch(children: ({ q: string } | { id: Buffer })[]): RawFrame {
   return req(Opcode.BATCH, w.finish());
 }
 
-test('router: opcode table (spec 4.1)', () => {
+test('router: opcode table (upstream-spec-notes 4.1)', () => {
   const c = ctx();
   assert.deepEqual(routeRequest(req(Opcode.STARTUP, new Writer().writeStringMap({ CQL_VERSION: '3.0.0' }).finish()), c), {
     type: 'forward',
@@ -246,7 +246,7 @@ test('settings: shared, mutable, validated, emits change', () => {
   assert.equal(s.primaryCluster, 'TARGET');
 });
 
-test('aggregator: spec 5.1 table', () => {
+test('aggregator: upstream-spec-notes 5.1 table', () => {
   const ok = voidResult();
   const err = (m: string) => resp(Opcode.ERROR, errorBody(ErrorCode.WRITE_TIMEOUT, m));
   assert.equal(chooseBothReply(ok, err('t'), Opcode.QUERY, 'ORIGIN').failedOn, 'target');
@@ -350,5 +350,5 @@ test('aggregator: PREPARED pair cached, SET_KEYSPACE reported, TARGET UNPREPARED
     cache,
     supportedOptions: () => ({ origin: {}, target: {} }),
   });
-  assert.equal(lost.reply, undefined, 'unknown TARGET id: no reply (spec 5.5)');
+  assert.equal(lost.reply, undefined, 'unknown TARGET id: no reply (upstream-spec-notes 5.5)');
 });

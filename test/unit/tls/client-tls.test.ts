@@ -1,4 +1,4 @@
-// Client-facing TLS (spec 7.1) with fake clusters: the listener speaks TLS only, client certificates are
+// Client-facing TLS (upstream-spec-notes 7.1) with fake clusters: the listener speaks TLS only, client certificates are
 // required and verified with proxy_tls_require_client_auth, SIGHUP (reloadTls) rotates the certificate for
 // new connections while open ones keep working, a bad new file keeps the old material, and bad files stop
 // the startup with a message naming the setting and the file.

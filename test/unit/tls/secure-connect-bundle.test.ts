@@ -1,4 +1,4 @@
-// Secure connect bundle parsing (spec 7.3 item 1) and the metadata answer (item 3), without a network.
+// Secure connect bundle parsing (upstream-spec-notes 7.3 item 1) and the metadata answer (item 3), without a network.
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync, writeFileSync } from 'node:fs';
