@@ -118,6 +118,10 @@ describe('proxy: a write to a table that exists on one cluster only', () => {
     const t = await errorOf(target!, cql);
     assert.notEqual(o.message, t.message, 'sanity: the clusters give different errors');
     assert.deepEqual(await errorOf(client!, cql), o, "primary ORIGIN: Origin's error");
-    assert.deepEqual(await errorOf(targetPrimaryClient!, cql), o, "primary TARGET: still Origin's error (upstream-spec-notes 5.1, quirk 9.5)");
+    assert.deepEqual(
+      await errorOf(targetPrimaryClient!, cql),
+      o,
+      "primary TARGET: still Origin's error (upstream-spec-notes 5.1, quirk 9.5)",
+    );
   });
 });
