@@ -438,7 +438,7 @@ export class ClientSession {
 
   /**
    * A cluster connection closed. Before the session is ready, or when the other one is down too, the session
-   * closes (spec 2.4 item 5). Otherwise the session survives: requests in flight there get SERVER_ERROR now
+   * closes (upstream-spec-notes 2.4 item 5). Otherwise the session survives: requests in flight there get SERVER_ERROR now
    * and the connection is reopened in the background.
    */
   private clusterLost(conn: ClusterConnection, reason: string): void {

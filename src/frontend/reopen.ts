@@ -3,7 +3,7 @@
  * replaces: one dial (the `ClusterReconnector` owns the backoff), the client's own STARTUP (same protocol
  * version and compression), auth with the credentials that cluster's connection used (`Handshake.asyncCredentials`:
  * the client's when they belong to it, else the configured ones), `USE <session keyspace>`, and the client's
- * REGISTER when it sent one (ORIGIN's events reach the client, spec 5.6). Each step is bounded by `timeoutMs`.
+ * REGISTER when it sent one (ORIGIN's events reach the client, upstream-spec-notes 5.6). Each step is bounded by `timeoutMs`.
  * Prepared statements are not re-prepared here: the first EXECUTE that meets UNPREPARED on the reopened side
  * is healed by `OneSidedUnprepared` (writes), or the client re-prepares on both (reads to one cluster).
  *
