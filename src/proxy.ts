@@ -9,6 +9,7 @@
  * observability.ts (HTTP server, metrics, readiness and status sources), listener.ts (listener and
  * sessions), shutdown.ts (close, and what a failed startup releases).
  */
+import { forCluster } from './cluster';
 import pino, { type Logger } from 'pino';
 import { ClusterConnection, type ClusterConnectionOptions } from './backend/cluster-connection';
 import { resolveTopology } from './config/load';
@@ -127,7 +128,7 @@ export async function startProxy(config: ProxyConfig, opts: StartProxyOptions = 
       ipBytes: topology.addressSource === 'listen_address' ? 4 : 16,
       listenPort: config.settings.proxy_listen_port,
     },
-    () => (settings.systemQueriesMode === 'TARGET' ? control.target : control.origin),
+    () => forCluster(settings.systemQueriesMode, control),
   );
 
   // One-sided write journal (journal_dir): opened before any client is accepted.

@@ -13,6 +13,7 @@
  * - Protocol v5 (upstream-spec-notes 3.4): the connection notes the COMPRESSION option of the STARTUP it sends and switches
  *   reading and writing to segments right after it reads a v5 READY or AUTHENTICATE (`segments` tells).
  */
+import type { ClusterName } from '../cluster';
 import { EventEmitter } from 'node:events';
 import * as net from 'node:net';
 import * as tls from 'node:tls';
@@ -26,7 +27,7 @@ import { getCompressor } from '../protocol/compression';
 import { startupCompression } from '../protocol/messages/startup';
 import { StreamIdPool } from './stream-ids';
 
-export type ClusterName = 'ORIGIN' | 'TARGET';
+export type { ClusterName } from '../cluster';
 /** `${host}:${port}` is the node label in logs and metrics (`endpointLabel`). */
 export interface Endpoint {
   host: string;

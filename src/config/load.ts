@@ -1,5 +1,6 @@
 // Loading (env vars OR a YAML file, never both), validation in upstream's order with upstream's
 // error texts, and the derived, frozen ProxyConfig. Reference: upstream-spec.md 1.2, 1.4, 1.5.
+import { otherCluster } from '../cluster';
 import { readFileSync } from 'node:fs';
 import { isIPv4, isIPv6 } from 'node:net';
 import { availableParallelism } from 'node:os';
@@ -506,7 +507,7 @@ function parseClusterTypeInternal(value: string, key: SettingKey, envName: strin
   const up = value.toUpperCase();
   if (up === 'ORIGIN') return ClusterType.ORIGIN;
   if (up === 'TARGET') return ClusterType.TARGET;
-  const second = first === 'ORIGIN' ? 'TARGET' : 'ORIGIN';
+  const second = otherCluster(first);
   fail(`invalid value for ${envName}; possible values are: ${first} and ${second}`, [key]);
 }
 

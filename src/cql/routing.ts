@@ -19,6 +19,7 @@
  * reads the user's table `ks.peers`, while `USE system; SELECT * FROM local` is the virtual table.
  * Identifiers are compared after normalisation: `"System".local` is not the system keyspace.
  */
+import { type ClusterName, clusterLabel, type ForwardTarget } from '../cluster';
 import type { Selector, StatementInfo, SystemTableName } from './inspector';
 
 export type ForwardDecision =
@@ -89,7 +90,7 @@ export function forwardDecision(
   }
 }
 
-export type ClusterName = 'ORIGIN' | 'TARGET';
+export type { ClusterName } from '../cluster';
 
 export interface RoutingSettings {
   primaryCluster: ClusterName;
@@ -99,7 +100,7 @@ export interface RoutingSettings {
 
 export interface ResolvedDecision {
   /** clusters the request is sent to synchronously; 'none' = answered (or dropped) by the proxy */
-  forwardTo: 'origin' | 'target' | 'both' | 'none';
+  forwardTo: ForwardTarget | 'none';
   /** also send fire-and-forget to the async connector (secondary) */
   async: boolean;
   /** request metrics category */
@@ -114,9 +115,9 @@ export function resolveDecision(d: ForwardDecision, s: RoutingSettings): Resolve
   const dual = s.readMode === 'DUAL_ASYNC_ON_SECONDARY';
   switch (d.kind) {
     case 'read':
-      return { forwardTo: s.primaryCluster === 'TARGET' ? 'target' : 'origin', async: dual, metrics: 'read' };
+      return { forwardTo: clusterLabel(s.primaryCluster), async: dual, metrics: 'read' };
     case 'system-read':
-      return { forwardTo: s.systemQueriesMode === 'TARGET' ? 'target' : 'origin', async: false, metrics: 'read' };
+      return { forwardTo: clusterLabel(s.systemQueriesMode), async: false, metrics: 'read' };
     case 'use':
       return { forwardTo: 'both', async: dual, metrics: 'write' };
     case 'write':

@@ -14,6 +14,7 @@
  * Opening scans the file and cuts a torn tail (a crash in the middle of an append) so that new records follow the
  * last complete one.
  */
+import type { ClusterName } from '../cluster';
 import { closeSync, fstatSync, mkdirSync, openSync, readFileSync, ftruncateSync, existsSync } from 'node:fs';
 import { open, type FileHandle } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -27,7 +28,7 @@ export const MAX_PENDING_BYTES = 64 * 1024 * 1024;
 
 export interface JournalObserver {
   /** a record is durable */
-  committed?(failedOn: 'ORIGIN' | 'TARGET', bytes: number): void;
+  committed?(failedOn: ClusterName, bytes: number): void;
   /** a record could not be journaled */
   dropped?(reason: 'full' | 'queue' | 'io'): void;
 }
@@ -44,7 +45,7 @@ export interface JournalState {
 
 interface Pending {
   buf: Buffer;
-  failedOn: 'ORIGIN' | 'TARGET';
+  failedOn: ClusterName;
   done: (ok: boolean) => void;
 }
 

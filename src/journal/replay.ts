@@ -11,6 +11,7 @@
  * the configured credentials and TLS; a prepared statement is PREPAREd again (with its keyspace) before its
  * first EXECUTE on that connection, and the id of the reply used.
  */
+import { forCluster } from '../cluster';
 import { appendFileSync, existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import pino from 'pino';
@@ -74,7 +75,7 @@ class ClusterSender {
   ) {}
 
   private async open(version: ProtocolVersion): Promise<Conn> {
-    const c = this.cluster === 'ORIGIN' ? this.config.origin : this.config.target;
+    const c = forCluster(this.cluster, this.config);
     const errors: string[] = [];
     for (const host of c.contactPoints) {
       let conn: ClusterConnection | undefined;

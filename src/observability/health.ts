@@ -8,11 +8,12 @@
 // Per cluster: Status DOWN when CurrentFailureCount >= heartbeat_failure_threshold; Addr = the control
 // connection's current endpoint or NOT_CONNECTED. Overall UP only if both clusters are UP.
 // Readiness looks at nothing else (client connections, listener and async side are ignored).
+import type { ClusterName } from '../cluster';
 
 export type ProxyState = 'STARTUP' | 'RUNNING' | 'SHUTDOWN';
 
 export interface ControlConnectionHealth {
-  cluster: 'ORIGIN' | 'TARGET';
+  cluster: ClusterName;
   /** Consecutive control connection failures (ControlConnection.consecutiveFailures). */
   consecutiveFailures: number;
   /** `ip:port` of the current control endpoint; undefined = not connected. */
@@ -91,7 +92,7 @@ function controlConnStatus(cc: ControlConnectionHealth | undefined, threshold: n
 /** The readiness report (upstream `PerformHealthCheck`). */
 export function performHealthCheck(source: HealthSource | undefined, heartbeatFailureThreshold: number): StatusReport {
   if (!source || source.state !== 'RUNNING') return { OriginStatus: null, TargetStatus: null, Status: 'STARTUP' };
-  const find = (c: 'ORIGIN' | 'TARGET') => source.controlConnections.find((x) => x.cluster === c);
+  const find = (c: ClusterName) => source.controlConnections.find((x) => x.cluster === c);
   const origin = controlConnStatus(find('ORIGIN'), heartbeatFailureThreshold);
   const target = controlConnStatus(find('TARGET'), heartbeatFailureThreshold);
   const report: StatusReport = {

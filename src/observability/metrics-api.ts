@@ -3,9 +3,11 @@
 // prometheus-metrics.ts (metrics_enabled) and noop-metrics.ts; the factory and the wiring notes are in metrics.ts.
 import { performance } from 'node:perf_hooks';
 import type { Registry } from 'prom-client';
+import type { ClusterName, FailedOn, ForwardTarget } from '../cluster';
 import { ErrorCode } from '../protocol/constants';
 
-export type MetricsClusterName = 'ORIGIN' | 'TARGET';
+/** A cluster, as the metrics name it (label values: clusterLabel). */
+export type MetricsClusterName = ClusterName;
 /** Node-level metric groups: the two clusters, and the async (dual reads) connector. */
 export type NodeGroup = 'ORIGIN' | 'TARGET' | 'ASYNC';
 /** `type` label of the proxy-level request histogram / in-flight gauge. */
@@ -13,7 +15,7 @@ export type ProxyRequestType = 'reads_origin' | 'reads_target' | 'writes';
 /** `type` label of the node-level request histograms. */
 export type NodeRequestType = 'reads' | 'writes';
 /** `failed_on` label of zdm_proxy_failed_writes_total. */
-export type FailedOn = 'origin' | 'target' | 'both';
+export type { FailedOn } from '../cluster';
 /** `error` label of `<X>_requests_failed_total`. */
 export type NodeErrorClass =
   | 'client_timeout'
@@ -28,7 +30,7 @@ export type NodeErrorClass =
 
 export const PROXY_REQUEST_TYPES: readonly ProxyRequestType[] = Object.freeze(['reads_origin', 'reads_target', 'writes']);
 export const NODE_REQUEST_TYPES: readonly NodeRequestType[] = Object.freeze(['reads', 'writes']);
-export const FAILED_ON_VALUES: readonly FailedOn[] = Object.freeze(['origin', 'target', 'both']);
+export const FAILED_ON_VALUES: readonly ForwardTarget[] = Object.freeze(['origin', 'target', 'both']);
 export const NODE_ERROR_CLASSES: readonly NodeErrorClass[] = Object.freeze([
   'client_timeout',
   'read_timeout',
@@ -69,12 +71,12 @@ export function errorClassOf(code: number): NodeErrorClass {
 }
 
 /** Forward decision (routing `Route.to`) -> proxy-level `type` label. */
-export function proxyRequestType(to: 'origin' | 'target' | 'both'): ProxyRequestType {
+export function proxyRequestType(to: ForwardTarget): ProxyRequestType {
   return to === 'both' ? 'writes' : to === 'origin' ? 'reads_origin' : 'reads_target';
 }
 
 /** Forward decision -> node-level `type` label (`writes` when sent to both clusters, else `reads`). */
-export function nodeRequestType(to: 'origin' | 'target' | 'both'): NodeRequestType {
+export function nodeRequestType(to: ForwardTarget): NodeRequestType {
   return to === 'both' ? 'writes' : 'reads';
 }
 

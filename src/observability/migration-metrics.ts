@@ -1,6 +1,7 @@
 // Metrics of the migration-insight extensions (not upstream): live routing changes, the one-sided write journal,
 // the live read comparison.
 // Registered on the proxy's own registry (`ProxyMetrics.registry`); with metrics_enabled=false every call is a no-op.
+import { type ClusterName, clusterLabel } from '../cluster';
 import { Counter, Gauge, type Registry } from 'prom-client';
 import type { SettingsSource } from '../routing/settings';
 import {
@@ -120,8 +121,8 @@ export class MigrationMetrics {
     for (const result of ['applied', 'failed', 'skipped']) replayed.inc({ result }, 0);
   }
 
-  journalCommitted(failedOn: 'ORIGIN' | 'TARGET'): void {
-    this.journalRecords?.inc({ failed_on: failedOn === 'ORIGIN' ? 'origin' : 'target' });
+  journalCommitted(failedOn: ClusterName): void {
+    this.journalRecords?.inc({ failed_on: clusterLabel(failedOn) });
   }
 
   journalDroppedRecord(reason: 'full' | 'queue' | 'io'): void {

@@ -1,5 +1,6 @@
 // The Prometheus implementation of ProxyMetrics (metrics_enabled): upstream's families and help texts on a
 // registry of its own per proxy instance (see metrics.ts for the wiring).
+import { CLUSTER_NAMES, clusterLabel, forCluster, PerCluster } from '../cluster';
 import { Counter, Gauge, Registry, collectDefaultMetrics } from 'prom-client';
 import {
   DEFAULT_LATENCY_BUCKETS_SECONDS,
@@ -184,11 +185,9 @@ export class PrometheusProxyMetrics implements ProxyMetrics {
   /** plain numbers, published by the gauge's collect() at scrape time */
   private readonly inflight: Record<ProxyRequestType, PlainGauge>;
   private readonly durations: Record<ProxyRequestType, HistogramSeries>;
-  private readonly failedReadsOrigin: CounterChild;
-  private readonly failedReadsTarget: CounterChild;
+  private readonly failedReads: PerCluster<CounterChild>;
   private readonly failedWrites: Record<FailedOn, CounterChild>;
-  private readonly failedConnOrigin: CounterChild;
-  private readonly failedConnTarget: CounterChild;
+  private readonly failedConnections: PerCluster<CounterChild>;
   private readonly psMiss: Counter;
   private psEntriesFn: () => number = () => 0;
   private clientConnsFn: () => number = () => 0;
@@ -269,14 +268,12 @@ export class PrometheusProxyMetrics implements ProxyMetrics {
     });
 
     // Every labelled series exists from the start at 0 (upstream creates each child at proxy start).
-    for (const cluster of ['origin', 'target']) {
+    for (const cluster of CLUSTER_NAMES.map(clusterLabel)) {
       failedConnections.inc({ cluster }, 0);
       failedReads.inc({ cluster }, 0);
     }
-    this.failedConnOrigin = failedConnections.labels({ cluster: 'origin' });
-    this.failedConnTarget = failedConnections.labels({ cluster: 'target' });
-    this.failedReadsOrigin = failedReads.labels({ cluster: 'origin' });
-    this.failedReadsTarget = failedReads.labels({ cluster: 'target' });
+    this.failedConnections = PerCluster.of((c) => failedConnections.labels({ cluster: clusterLabel(c) }));
+    this.failedReads = PerCluster.of((c) => failedReads.labels({ cluster: clusterLabel(c) }));
     const fw = {} as Record<FailedOn, CounterChild>;
     for (const failed_on of FAILED_ON_VALUES) {
       failedWrites.inc({ failed_on }, 0);
@@ -313,7 +310,7 @@ export class PrometheusProxyMetrics implements ProxyMetrics {
   }
   readFailed(cluster: MetricsClusterName): void {
     if (this.closed) return;
-    (cluster === 'ORIGIN' ? this.failedReadsOrigin : this.failedReadsTarget).inc();
+    this.failedReads.get(cluster).inc();
   }
   writeFailed(originFailed: boolean, targetFailed: boolean): void {
     if (this.closed) return;
@@ -325,7 +322,7 @@ export class PrometheusProxyMetrics implements ProxyMetrics {
   }
   clusterConnectionFailed(cluster: MetricsClusterName): void {
     if (this.closed) return;
-    (cluster === 'ORIGIN' ? this.failedConnOrigin : this.failedConnTarget).inc();
+    this.failedConnections.get(cluster).inc();
   }
   preparedCacheMiss(): void {
     if (!this.closed) this.psMiss.inc();
@@ -364,7 +361,7 @@ export class PrometheusProxyMetrics implements ProxyMetrics {
     const spec = NODE_GROUPS[group];
     const p = (n: string) => `${this.prefix}_${spec.prefix}_${n}`;
     const registers = [this.registry];
-    const buckets = group === 'ORIGIN' ? this.buckets.origin : group === 'TARGET' ? this.buckets.target : this.buckets.asyncRead;
+    const buckets = group === 'ASYNC' ? this.buckets.asyncRead : forCluster(group, this.buckets);
     const nodes = this.nodes[group];
     f = {
       failed: new Counter({

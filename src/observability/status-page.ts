@@ -6,6 +6,7 @@
 //
 // Figures come from the proxy's own Prometheus exposition (what /metrics serves), sampled every
 // `intervalMs` by `MetricsSampler`: rates and percentiles are over the last minute of samples.
+import type { ClusterName } from '../cluster';
 import type { ProxyMetrics } from './metrics';
 import type { RoutingSettings } from '../routing/settings';
 
@@ -18,7 +19,7 @@ export interface HostStatus {
 }
 
 export interface ClusterStatus {
-  cluster: 'ORIGIN' | 'TARGET';
+  cluster: ClusterName;
   /** cluster_name of system.local */
   name: string;
   /** current control endpoint, undefined when not connected */

@@ -10,6 +10,7 @@
  * Routing settings are read here, per request (never cached): a run-time change of
  * `primary_cluster` applies to the next request.
  */
+import type { ForwardTarget } from '../cluster';
 import { Opcode, ProtocolVersion, QueryFlag, atLeastV5, hasIntQueryFlags } from '../protocol/constants';
 import { ProtocolError } from '../protocol/errors';
 import { RawFrame } from '../protocol/frame';
@@ -33,7 +34,7 @@ import {
   type NowRewriteOptions,
 } from './now-replacement';
 
-export type ForwardTarget = 'origin' | 'target' | 'both';
+export type { ForwardTarget } from '../cluster';
 export type Tracking = 'read' | 'write' | 'none';
 
 export interface BodyCodec {

@@ -10,8 +10,9 @@
  * | error     | success | ORIGIN's error                                         |
  * | success   | error   | TARGET's error                                         |
  */
+import type { FailedOn } from '../cluster';
 import { ErrorCode, Opcode, ResultKind } from '../protocol/constants';
-import { RawFrame } from '../protocol/frame';
+import type { RawFrame } from '../protocol/frame';
 import { messageOf } from '../protocol/frame-codec';
 import type { StringMultimap } from '../protocol/primitives';
 import {
@@ -29,7 +30,7 @@ import { NowReplacementError, completePrepare, type PreparedNowState } from './n
 import type { BodyCodec, PrepareInfo, ForwardTarget, Tracking } from './request-router';
 import type { ClusterName } from './settings';
 
-export type FailedOn = 'origin' | 'target' | 'both';
+export type { FailedOn } from '../cluster';
 
 /** Upstream `commonSupportOptions`: TARGET's options; COMPRESSION = intersection in ORIGIN's order, dropped if ORIGIN has none. */
 export function buildSupportedOptions(origin: StringMultimap, target: StringMultimap): StringMultimap {

@@ -5,6 +5,7 @@
  * `settings.primaryCluster` (etc.) each time a request is routed and never copy the values, so a
  * change made with `set()` applies to the next request of every connection.
  */
+import { otherCluster } from '../cluster';
 import { EventEmitter } from 'node:events';
 import type { ClusterName, RoutingSettings as RoutingSettingsShape } from '../cql/routing';
 
@@ -64,7 +65,7 @@ export class RoutingSettings extends EventEmitter implements RoutingSettingsShap
     return this.values.primaryCluster;
   }
   get secondaryCluster(): ClusterName {
-    return this.values.primaryCluster === 'ORIGIN' ? 'TARGET' : 'ORIGIN';
+    return otherCluster(this.values.primaryCluster);
   }
   get readMode(): ReadMode {
     return this.values.readMode;

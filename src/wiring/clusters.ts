@@ -3,6 +3,7 @@
  * bundle), its control connections (started with backoff until both are up), and the drain of client
  * connections whose host left the topology (upstream-spec-notes 2.8).
  */
+import { CLUSTER_NAMES, type ClusterName, clusterLabel, forCluster, PerCluster } from '../cluster';
 import type { EventEmitter } from 'node:events';
 import type * as tls from 'node:tls';
 import type { Logger } from 'pino';
@@ -28,11 +29,7 @@ export interface ControlConnectionLike extends ControlView, Pick<EventEmitter, '
   readonly endpoint?: { host: string; port: number } | undefined;
 }
 
-export type ControlConnectionFactory = (
-  cluster: 'ORIGIN' | 'TARGET',
-  config: ProxyConfig,
-  logger: Logger,
-) => ControlConnectionLike;
+export type ControlConnectionFactory = (cluster: ClusterName, config: ProxyConfig, logger: Logger) => ControlConnectionLike;
 
 /** The two control connections. */
 export interface ControlPair {
@@ -40,9 +37,9 @@ export interface ControlPair {
   target: ControlConnectionLike;
 }
 
-export type ClusterTls = { origin?: tls.ConnectionOptions; target?: tls.ConnectionOptions };
+export type ClusterTls = { origin: tls.ConnectionOptions | undefined; target: tls.ConnectionOptions | undefined };
 type AstraSource = () => Promise<AstraMetadata>;
-export type ClusterAstra = { origin?: AstraSource; target?: AstraSource };
+export type ClusterAstra = { origin: AstraSource | undefined; target: AstraSource | undefined };
 
 /** How the proxy reaches each cluster (read once, before anything connects). */
 export function clustersAccess(config: ProxyConfig, logger: Logger): { tls: ClusterTls; astra: ClusterAstra } {
@@ -56,13 +53,7 @@ export function clustersAccess(config: ProxyConfig, logger: Logger): { tls: Clus
 /** The control connection of a cluster, with that cluster's TLS options (read once by startProxy). */
 export function defaultControlFactory(tlsOpts: ClusterTls, astra: ClusterAstra): ControlConnectionFactory {
   return (cluster, config, logger) =>
-    newControlConnection(
-      cluster,
-      config,
-      logger,
-      cluster === 'ORIGIN' ? tlsOpts.origin : tlsOpts.target,
-      cluster === 'ORIGIN' ? astra.origin : astra.target,
-    );
+    newControlConnection(cluster, config, logger, forCluster(cluster, tlsOpts), forCluster(cluster, astra));
 }
 
 /**
@@ -85,13 +76,13 @@ function clusterAccess(c: ClusterConfig, logger: Logger): { tls?: tls.Connection
 }
 
 function newControlConnection(
-  cluster: 'ORIGIN' | 'TARGET',
+  cluster: ClusterName,
   config: ProxyConfig,
   logger: Logger,
   tlsOptions: tls.ConnectionOptions | undefined,
   astra?: AstraSource,
 ): ControlConnectionLike {
-  const c = cluster === 'ORIGIN' ? config.origin : config.target;
+  const c = forCluster(cluster, config);
   const s = config.settings;
   return new ControlConnection({
     cluster,
@@ -171,12 +162,10 @@ export async function stopControlConnections(control: ControlPair): Promise<void
 
 /** Upstream's startup line for each control connection. */
 export function logControlConnections(control: ControlPair, logger: Logger): void {
-  for (const [name, cc] of [
-    ['origin', control.origin],
-    ['target', control.target],
-  ] as const) {
+  for (const c of CLUSTER_NAMES) {
+    const cc = forCluster(c, control);
     logger.info(
-      `Initialized ${name} control connection. Cluster Name: ${cc.clusterName}, Hosts: [${cc.hosts.map((h) => endpointLabel({ host: h.address, port: h.port })).join(', ')}].`,
+      `Initialized ${clusterLabel(c)} control connection. Cluster Name: ${cc.clusterName}, Hosts: [${cc.hosts.map((h) => endpointLabel({ host: h.address, port: h.port })).join(', ')}].`,
     );
   }
 }
@@ -192,24 +181,21 @@ export function drainSessionsOfRemovedHosts(
   counters: ProxyCounters,
   logger: Logger,
 ): (s: ClientSession) => void {
-  const removedHosts = { ORIGIN: new Set<string>(), TARGET: new Set<string>() };
-  const sessionUses = (s: ClientSession, cluster: 'ORIGIN' | 'TARGET', keys: ReadonlySet<string>): boolean => {
+  const removedHosts = PerCluster.of(() => new Set<string>());
+  const sessionUses = (s: ClientSession, cluster: ClusterName, keys: ReadonlySet<string>): boolean => {
     const ep = s.endpoint(cluster);
     return ep !== undefined && keys.has(`${ep.host}:${ep.port}`);
   };
-  const drainForRemovedHost = (s: ClientSession, cluster: 'ORIGIN' | 'TARGET'): void => {
+  const drainForRemovedHost = (s: ClientSession, cluster: ClusterName): void => {
     if (s.state === 'closing' || s.state === 'closed') return;
     const ep = s.endpoint(cluster)!;
     logger.info(`${cluster} host ${endpointLabel(ep)} left the topology: draining client connection ${s.remote}`);
     counters.sessionsDrainedByHostRemoval++;
     void s.drain();
   };
-  for (const [cluster, cc] of [
-    ['ORIGIN', control.origin],
-    ['TARGET', control.target],
-  ] as const) {
-    cc.on('hosts-changed', (removed: Host[], hosts: Host[]) => {
-      const gone = removedHosts[cluster];
+  for (const cluster of CLUSTER_NAMES) {
+    forCluster(cluster, control).on('hosts-changed', (removed: Host[], hosts: Host[]) => {
+      const gone = removedHosts.get(cluster);
       for (const h of hosts ?? []) gone.delete(`${h.address}:${h.port}`);
       const now = new Set((removed ?? []).map((h) => `${h.address}:${h.port}`));
       for (const k of now) gone.add(k);
@@ -218,8 +204,8 @@ export function drainSessionsOfRemovedHosts(
     });
   }
   return (s: ClientSession): void => {
-    for (const cluster of ['ORIGIN', 'TARGET'] as const) {
-      if (sessionUses(s, cluster, removedHosts[cluster])) return drainForRemovedHost(s, cluster);
+    for (const cluster of CLUSTER_NAMES) {
+      if (sessionUses(s, cluster, removedHosts.get(cluster))) return drainForRemovedHost(s, cluster);
     }
   };
 }

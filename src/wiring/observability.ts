@@ -2,6 +2,7 @@
  * Observability setup of `startProxy` (upstream-spec-notes 6.3): the metrics/health HTTP server and what it shows, the
  * proxy's metrics (Prometheus and migration), the readiness source and the status page's source.
  */
+import { CLUSTER_NAMES, type ClusterName, forCluster } from '../cluster';
 import type { Logger } from 'pino';
 import { endpointLabel } from '../backend/cluster-connection';
 import { packageVersion } from '../config/cli';
@@ -98,7 +99,7 @@ export function healthSource(
   control: ControlPair,
   journal: WriteJournal | undefined,
 ): HealthSource {
-  const controlHealth = (cluster: 'ORIGIN' | 'TARGET', cc: ControlConnectionLike) => ({
+  const controlHealth = (cluster: ClusterName, cc: ControlConnectionLike) => ({
     cluster,
     get consecutiveFailures() {
       return cc.consecutiveFailures ?? 0;
@@ -112,7 +113,7 @@ export function healthSource(
     get state() {
       return state();
     },
-    controlConnections: [controlHealth('ORIGIN', control.origin), controlHealth('TARGET', control.target)],
+    controlConnections: CLUSTER_NAMES.map((c) => controlHealth(c, forCluster(c, control))),
   };
   if (journal) {
     const j = journal;
@@ -133,7 +134,7 @@ export function healthSource(
 
 /** What the status page shows: each cluster's control connection and hosts, the journal. */
 export function statusSource(control: ControlPair, journal: WriteJournal | undefined): StatusSource {
-  const clusterStatus = (cluster: 'ORIGIN' | 'TARGET', cc: ControlConnectionLike): ClusterStatus => {
+  const clusterStatus = (cluster: ClusterName, cc: ControlConnectionLike): ClusterStatus => {
     const ep = cc.endpoint;
     return {
       cluster,
@@ -150,7 +151,7 @@ export function statusSource(control: ControlPair, journal: WriteJournal | undef
     };
   };
   return {
-    clusters: () => [clusterStatus('ORIGIN', control.origin), clusterStatus('TARGET', control.target)],
+    clusters: () => CLUSTER_NAMES.map((c) => clusterStatus(c, forCluster(c, control))),
     journal: () => {
       if (!journal) return undefined;
       const st = journal.state();

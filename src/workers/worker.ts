@@ -4,6 +4,7 @@
 // from what the workers answer over IPC (ipc.ts). Signals are the primary's business: SIGINT/SIGTERM are ignored
 // here (a Ctrl-C reaches the whole process group); the primary sends 'shutdown'. A worker whose primary is gone
 // (IPC channel closed) drains and exits.
+import { otherCluster } from '../cluster';
 import { join } from 'node:path';
 import type { Logger } from 'pino';
 import type { ProxyConfig } from '../config/types';
@@ -34,7 +35,7 @@ export function workerConfig(config: ProxyConfig, index: number, routing: Routin
       proxy_max_client_connections: Math.ceil(s.proxy_max_client_connections / config.workers),
     },
     primaryCluster: r.primaryCluster,
-    secondaryCluster: r.primaryCluster === 'ORIGIN' ? 'TARGET' : 'ORIGIN',
+    secondaryCluster: otherCluster(r.primaryCluster),
     readMode: r.readMode,
     dualReadsEnabled: r.readMode === 'DUAL_ASYNC_ON_SECONDARY',
   };
