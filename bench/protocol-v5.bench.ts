@@ -14,20 +14,15 @@
 //
 // Run: `npm run bench` (all benchmarks) or `npm run build && BENCH_FILTER=protocol-v5 node scripts/run-bench.mjs`.
 // Env: BENCH_TIME (ms per slice, default 600), BENCH_ROUNDS (default 3), BENCH_INFLIGHT (default 128).
-import * as net from 'node:net';
 import { performance } from 'node:perf_hooks';
 import pino from 'pino';
-import { Opcode, ProtocolVersion } from '../src/protocol/constants';
-import { lz4BodyCompressor } from '../src/protocol/compression';
-import { encodeFrame } from '../src/protocol/frame-codec';
-import { ConnectionFraming } from '../src/protocol/framing';
-import type { RawFrame } from '../src/protocol/frame';
+import { ProtocolVersion } from '../src/protocol/constants';
 import { loadConfig } from '../src/config/load';
 import { startProxy, type RunningProxy } from '../src/proxy';
-import type { FakeServer } from '../test/support/fake-server';
-import { Histogram, benchServer, queryFrame } from './proxy.bench';
+import { proxyEnv } from '../test/unit/frontend/harness';
+import { type Framing, Histogram, LoadConnection, queryFrame, versionOf } from './load';
+import { benchServer } from './proxy.bench';
 
-type Framing = 'v4' | 'v5' | 'v5 lz4';
 const FRAMINGS: Framing[] = ['v4', 'v5', 'v5 lz4'];
 type Op = 'read' | 'write';
 type Via = 'direct' | 'proxy';
@@ -40,140 +35,7 @@ const TARGETS: Target[] = FRAMINGS.flatMap((framing) =>
   (['direct', 'proxy'] as Via[]).flatMap((via) => (['read', 'write'] as Op[]).map((op) => ({ framing, via, op }))),
 );
 const nameOf = (t: Target): string => `${t.via} ${t.op} ${t.framing}`;
-const versionOf = (f: Framing): ProtocolVersion => (f === 'v4' ? ProtocolVersion.V4 : ProtocolVersion.V5);
 
-/** Pipelined client on our codec: `depth` slots, slot i on stream i+1; v5 after the handshake: requests in segments. */
-class LoadConnection {
-  private readonly framing = new ConnectionFraming({ expectResponses: true });
-  private readonly slots: Buffer[] = [];
-  private readonly sentAt: Float64Array;
-  private running = false;
-  private outstanding = 0;
-  private waiter: ((f: RawFrame) => void) | undefined;
-  hist: Histogram | undefined;
-  done = 0;
-  errors = 0;
-
-  private constructor(
-    private readonly socket: net.Socket,
-    private readonly depth: number,
-  ) {
-    this.sentAt = new Float64Array(depth + 1);
-    socket.setNoDelay(true);
-    socket.on('error', () => undefined);
-    socket.on('data', (b: Buffer) => this.onData(b));
-  }
-
-  static async open(port: number, depth: number, framing: Framing): Promise<LoadConnection> {
-    const s = await new Promise<net.Socket>((resolve, reject) => {
-      const so = net.connect({ host: '127.0.0.1', port }, () => resolve(so));
-      so.once('error', reject);
-    });
-    const c = new LoadConnection(s, depth);
-    if (framing === 'v5 lz4') c.framing.setSegmentCompressor(lz4BodyCompressor);
-    const options: Record<string, string> = { CQL_VERSION: '3.0.0', ...(framing === 'v5 lz4' ? { COMPRESSION: 'lz4' } : {}) };
-    const startup = encodeFrame({
-      version: versionOf(framing),
-      isResponse: false,
-      streamId: 0,
-      flags: 0,
-      message: { opcode: Opcode.STARTUP, options },
-    });
-    const r = await new Promise<RawFrame>((resolve) => {
-      c.waiter = resolve;
-      s.write(startup.bytes);
-    });
-    if (r.opcode !== Opcode.READY) throw new Error(`STARTUP (${framing}) answered with opcode ${r.opcode}`);
-    if ((framing !== 'v4') !== c.framing.segments)
-      throw new Error(`${framing}: segment framing ${c.framing.segments ? 'on' : 'off'}`);
-    return c;
-  }
-
-  setRequest(template: Buffer): void {
-    this.slots.length = 0;
-    for (let i = 0; i < this.depth; i++) {
-      const b = Buffer.from(template);
-      b.writeInt16BE(i + 1, 2);
-      this.slots.push(b);
-    }
-  }
-
-  start(hist: Histogram): void {
-    this.hist = hist;
-    this.done = 0;
-    this.errors = 0;
-    this.running = true;
-    this.socket.cork();
-    for (let i = 0; i < this.depth; i++) this.send(i + 1);
-    this.flush();
-    this.socket.uncork();
-  }
-
-  async stop(): Promise<void> {
-    this.running = false;
-    while (this.outstanding > 0) await new Promise((r) => setTimeout(r, 2));
-    this.hist = undefined;
-  }
-
-  private send(stream: number): void {
-    this.sentAt[stream] = performance.now();
-    this.outstanding++;
-    const frame = this.slots[stream - 1]!;
-    if (!this.framing.segments) this.socket.write(frame);
-    else for (const s of this.framing.encode(frame)) this.socket.write(s);
-  }
-
-  private flush(): void {
-    for (const s of this.framing.flush()) this.socket.write(s);
-  }
-
-  private onData(b: Buffer): void {
-    const frames = this.framing.push(b);
-    if (this.waiter) {
-      const w = this.waiter;
-      this.waiter = undefined;
-      this.framing.afterRead(frames[0]!);
-      w(frames[0]!);
-      return;
-    }
-    const now = performance.now();
-    this.socket.cork();
-    for (const f of frames) {
-      const stream = f.streamId;
-      if (stream <= 0 || stream > this.depth) continue;
-      this.outstanding--;
-      if (f.opcode !== Opcode.RESULT) this.errors++;
-      if (this.hist) {
-        this.hist.record((now - this.sentAt[stream]!) * 1000);
-        this.done++;
-      }
-      if (this.running) this.send(stream);
-    }
-    this.flush();
-    this.socket.uncork();
-  }
-
-  close(): void {
-    this.socket.destroy();
-  }
-}
-
-function envOf(origin: FakeServer, target: FakeServer): Record<string, string> {
-  return {
-    ZDM_ORIGIN_CONTACT_POINTS: origin.host,
-    ZDM_ORIGIN_PORT: String(origin.port),
-    ZDM_TARGET_CONTACT_POINTS: target.host,
-    ZDM_TARGET_PORT: String(target.port),
-    ZDM_ORIGIN_USERNAME: '',
-    ZDM_ORIGIN_PASSWORD: '',
-    ZDM_TARGET_USERNAME: '',
-    ZDM_TARGET_PASSWORD: '',
-    ZDM_PROXY_LISTEN_ADDRESS: '127.0.0.1',
-    ZDM_PROXY_LISTEN_PORT: '0',
-    ZDM_METRICS_ADDRESS: '127.0.0.1',
-    ZDM_METRICS_PORT: '0',
-  };
-}
 
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
@@ -205,7 +67,7 @@ export async function measure(): Promise<{ rows: V5BenchRow[]; costs: V5CostRow[
   const direct = await benchServer('direct', ProtocolVersion.V5);
   const origin = await benchServer('origin', ProtocolVersion.V5);
   const target = await benchServer('target', ProtocolVersion.V5);
-  const proxy: RunningProxy = await startProxy(loadConfig({ env: envOf(origin, target) }), {
+  const proxy: RunningProxy = await startProxy(loadConfig({ env: proxyEnv(origin, target) }), {
     logger: pino({ level: 'silent' }),
     startTimeoutMs: 5000,
   });

@@ -21,10 +21,7 @@ import * as v8 from 'node:v8';
 import * as vm from 'node:vm';
 import { performance } from 'node:perf_hooks';
 import pino from 'pino';
-import { Consistency, Opcode, ProtocolVersion } from '../src/protocol/constants';
-import { FrameDecoder } from '../src/protocol/decoder';
-import type { RawFrame } from '../src/protocol/frame';
-import { encodeFrame } from '../src/protocol/frame-codec';
+import { Opcode, ProtocolVersion } from '../src/protocol/constants';
 import { encodeMessage, rowsResult } from '../src/protocol/messages/index';
 import { Writer } from '../src/protocol/primitives';
 import { DataTypes } from '../src/protocol/values';
@@ -32,6 +29,10 @@ import { ResultKind } from '../src/protocol/constants';
 import { loadConfig } from '../src/config/load';
 import { startProxy, type RunningProxy } from '../src/proxy';
 import { FakeServer } from '../test/support/fake-server';
+import { proxyEnv } from '../test/unit/frontend/harness';
+import { Histogram, LoadConnection, queryFrame } from './load';
+
+export { Histogram, queryFrame } from './load';
 
 const V = ProtocolVersion.V4;
 const READ_CQL = 'SELECT v FROM bench.kv WHERE k = 42';
@@ -48,160 +49,6 @@ const TARGETS: TargetName[] = [
 ];
 const isWrite = (t: TargetName): boolean => t.startsWith('proxy write');
 
-/** A QUERY frame (stream id 0) whose body is `bodyBytes` long: the CQL text is padded with a comment. */
-export function queryFrame(cql: string, bodyBytes = 100, version: ProtocolVersion = V): Buffer {
-  const fixed = 4 + 2 + 1; // [long string] length, consistency, flags
-  const pad = Math.max(0, bodyBytes - fixed - cql.length - 6);
-  const query = pad > 0 ? `${cql} /* ${'p'.repeat(pad)} */` : cql;
-  return Buffer.from(
-    encodeFrame({
-      version,
-      isResponse: false,
-      streamId: 0,
-      flags: 0,
-      message: { opcode: Opcode.QUERY, query, params: { consistency: Consistency.LOCAL_QUORUM } },
-    }).bytes,
-  );
-}
-
-// ---------------------------------------------------------------------------------------------
-// Latency histogram: 1 µs buckets up to 200 ms, one overflow bucket.
-// ---------------------------------------------------------------------------------------------
-export class Histogram {
-  readonly counts = new Uint32Array(200_001);
-  total = 0;
-  record(us: number): void {
-    const i = us >= 200_000 ? 200_000 : us < 0 ? 0 : Math.floor(us);
-    this.counts[i]!++;
-    this.total++;
-  }
-  add(o: Histogram): void {
-    for (let i = 0; i < o.counts.length; i++) this.counts[i]! += o.counts[i]!;
-    this.total += o.total;
-  }
-  /** Percentile in µs (upper edge of the bucket). */
-  pct(p: number): number {
-    if (this.total === 0) return NaN;
-    const rank = Math.ceil((p / 100) * this.total);
-    let seen = 0;
-    for (let i = 0; i < this.counts.length; i++) {
-      seen += this.counts[i]!;
-      if (seen >= rank) return i + 1;
-    }
-    return this.counts.length;
-  }
-}
-
-// ---------------------------------------------------------------------------------------------
-// Pipelined load generator: per connection, `depth` slots; slot i uses stream id i+1 and its own copy of the
-// request frame (reused only once its reply came back, so no per-request allocation on the client side).
-// Replies coming in one chunk trigger their follow-up requests in one corked write (as drivers coalesce).
-// ---------------------------------------------------------------------------------------------
-class LoadConnection {
-  private readonly decoder = new FrameDecoder({ expectResponses: true });
-  private readonly slots: Buffer[] = [];
-  private readonly sentAt: Float64Array;
-  private running = false;
-  hist: Histogram | undefined;
-  done = 0;
-  errors = 0;
-  private waiter: ((f: RawFrame) => void) | undefined;
-
-  private constructor(
-    private readonly socket: net.Socket,
-    private readonly depth: number,
-  ) {
-    this.sentAt = new Float64Array(depth + 1);
-    socket.setNoDelay(true);
-    socket.on('error', () => undefined);
-    socket.on('data', (b: Buffer) => this.onData(b));
-  }
-
-  static async open(port: number, depth: number): Promise<LoadConnection> {
-    const s = await new Promise<net.Socket>((resolve, reject) => {
-      const so = net.connect({ host: '127.0.0.1', port }, () => resolve(so));
-      so.once('error', reject);
-    });
-    const c = new LoadConnection(s, depth);
-    const startup = encodeFrame({
-      version: V,
-      isResponse: false,
-      streamId: 0,
-      flags: 0,
-      message: { opcode: Opcode.STARTUP, options: { CQL_VERSION: '3.0.0' } },
-    });
-    const r = await new Promise<RawFrame>((resolve) => {
-      c.waiter = resolve;
-      s.write(startup.bytes);
-    });
-    if (r.opcode !== Opcode.READY) throw new Error(`STARTUP answered with opcode ${r.opcode}`);
-    return c;
-  }
-
-  /** Set the request sent from now on (one copy per slot). */
-  setRequest(template: Buffer): void {
-    this.slots.length = 0;
-    for (let i = 0; i < this.depth; i++) {
-      const b = Buffer.from(template);
-      b.writeInt16BE(i + 1, 2);
-      this.slots.push(b);
-    }
-  }
-
-  start(hist: Histogram): void {
-    this.hist = hist;
-    this.done = 0;
-    this.errors = 0;
-    this.running = true;
-    this.socket.cork();
-    for (let i = 0; i < this.depth; i++) this.send(i + 1);
-    this.socket.uncork();
-  }
-
-  /** Stop sending; resolves when every in-flight request has been answered. */
-  async stop(): Promise<void> {
-    this.running = false;
-    while (this.outstanding > 0) await new Promise((r) => setTimeout(r, 2));
-    this.hist = undefined;
-  }
-
-  private outstanding = 0;
-
-  private send(stream: number): void {
-    this.sentAt[stream] = performance.now();
-    this.outstanding++;
-    this.socket.write(this.slots[stream - 1]!);
-  }
-
-  private onData(b: Buffer): void {
-    const frames = this.decoder.push(b);
-    if (this.waiter) {
-      const w = this.waiter;
-      this.waiter = undefined;
-      w(frames[0]!);
-      return;
-    }
-    const now = performance.now();
-    this.socket.cork();
-    for (let i = 0; i < frames.length; i++) {
-      const f = frames[i]!;
-      const stream = f.streamId;
-      if (stream <= 0 || stream > this.depth) continue; // events, heartbeats: none expected
-      this.outstanding--;
-      if (f.opcode !== Opcode.RESULT) this.errors++;
-      if (this.hist) {
-        this.hist.record((now - this.sentAt[stream]!) * 1000);
-        this.done++;
-      }
-      if (this.running) this.send(stream);
-    }
-    this.socket.uncork();
-  }
-
-  close(): void {
-    this.socket.destroy();
-  }
-}
 
 // ---------------------------------------------------------------------------------------------
 // The systems under test.
@@ -317,23 +164,6 @@ export interface ProxyBenchResult {
   memoryGrowth: { heapUsedMB: number; rssMB: number; peakRssMB: number; heapUsedFirstToLastRoundMB: number };
 }
 
-function envOf(origin: FakeServer, target: FakeServer): Record<string, string> {
-  return {
-    ZDM_ORIGIN_CONTACT_POINTS: origin.host,
-    ZDM_ORIGIN_PORT: String(origin.port),
-    ZDM_TARGET_CONTACT_POINTS: target.host,
-    ZDM_TARGET_PORT: String(target.port),
-    ZDM_ORIGIN_USERNAME: '',
-    ZDM_ORIGIN_PASSWORD: '',
-    ZDM_TARGET_USERNAME: '',
-    ZDM_TARGET_PASSWORD: '',
-    ZDM_PROXY_LISTEN_ADDRESS: '127.0.0.1',
-    ZDM_PROXY_LISTEN_PORT: '0',
-    ZDM_METRICS_ADDRESS: '127.0.0.1',
-    ZDM_METRICS_PORT: '0',
-  };
-}
-
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
 export async function measure(): Promise<ProxyBenchResult> {
@@ -349,10 +179,10 @@ export async function measure(): Promise<ProxyBenchResult> {
   const memory: MemSample[] = [memSample('before proxy start')];
   const origin = await benchServer('origin');
   const target = await benchServer('target');
-  const config = loadConfig({ env: envOf(origin, target) });
+  const config = loadConfig({ env: proxyEnv(origin, target) });
   const proxy: RunningProxy = await startProxy(config, { logger: pino({ level: 'silent' }), startTimeoutMs: 5000 });
   // A second proxy, same clusters, ZDM_METRICS_ENABLED=false: what the Prometheus bookkeeping costs per request.
-  const config2 = loadConfig({ env: { ...envOf(origin, target), ZDM_METRICS_ENABLED: 'false' } });
+  const config2 = loadConfig({ env: { ...proxyEnv(origin, target), ZDM_METRICS_ENABLED: 'false' } });
   const proxyNoMetrics: RunningProxy = await startProxy(config2, { logger: pino({ level: 'silent' }), startTimeoutMs: 5000 });
   const ports: Record<TargetName, number> = {
     direct: direct.port,
@@ -375,7 +205,7 @@ export async function measure(): Promise<ProxyBenchResult> {
         const depth = Math.max(1, Math.floor(inflight / c));
         const list: LoadConnection[] = [];
         for (let i = 0; i < c; i++) {
-          const lc = await LoadConnection.open(ports[t], depth);
+          const lc = await LoadConnection.open(ports[t], depth, 'v4');
           lc.setRequest(isWrite(t) ? writeReq : readReq);
           list.push(lc);
         }

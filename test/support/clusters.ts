@@ -227,6 +227,35 @@ export async function dropKeyspace(name: string, on: readonly NodeName[] = NODE_
   await Promise.all(on.map((n) => withSession(n, (c) => c.execute(`DROP KEYSPACE IF EXISTS ${name}`))));
 }
 
+/**
+ * The fixture of the tests that compare what Origin and Target stored: keyspace `ks` created on both
+ * clusters, `tables` (CQL statements, `${ks}` already substituted by the caller) run on each, and a direct
+ * driver session to each. `close()` shuts the sessions down and drops the keyspace.
+ */
+export interface BothClusters {
+  readonly ks: string;
+  readonly origin: Client;
+  readonly target: Client;
+  close(): Promise<void>;
+}
+
+export async function bothClusters(ks: string, tables: readonly string[]): Promise<BothClusters> {
+  await ensureClusters();
+  await createKeyspace(ks);
+  const [origin, target] = await Promise.all([originSession({ timeoutMs: 20_000 }), targetSession({ timeoutMs: 20_000 })]);
+  for (const c of [origin, target]) for (const cql of tables) await c.execute(cql);
+  return {
+    ks,
+    origin,
+    target,
+    async close() {
+      await origin.shutdown().catch(() => undefined);
+      await target.shutdown().catch(() => undefined);
+      await dropKeyspace(ks).catch(() => undefined);
+    },
+  };
+}
+
 export interface CqlshResult {
   code: number | null;
   signal: NodeJS.Signals | null;

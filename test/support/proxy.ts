@@ -390,6 +390,28 @@ export function runProcess(
   });
 }
 
+/**
+ * The start of a Python driver script run by runPython(script, [host, port, keyspace]): imports, a Cluster on
+ * the proxy (cassandra/cassandra, DC-aware, 10 s timeouts, no schema metadata), `session` connected to the
+ * keyspace with a 20 s default timeout.
+ */
+export const PY_PROXY_SESSION = String.raw`
+import sys, logging
+logging.basicConfig(level=logging.ERROR)
+from cassandra.cluster import Cluster
+from cassandra.auth import PlainTextAuthProvider
+from cassandra.policies import DCAwareRoundRobinPolicy
+from cassandra.query import BatchStatement
+
+host, port, ks = sys.argv[1], int(sys.argv[2]), sys.argv[3]
+cluster = Cluster(contact_points=[host], port=port,
+                  auth_provider=PlainTextAuthProvider(username='cassandra', password='cassandra'),
+                  load_balancing_policy=DCAwareRoundRobinPolicy(local_dc='datacenter1'),
+                  connect_timeout=10, control_connection_timeout=10, schema_metadata_enabled=False)
+session = cluster.connect(ks)
+session.default_timeout = 20
+`;
+
 /** Runs a Python script (source text) with the project venv's python (.venv, scripts/pyenv.sh): `python -c script args...`. */
 export async function runPython(
   script: string,

@@ -6,32 +6,13 @@ import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import type { Client } from 'cassandra-driver';
 
-import {
-  createKeyspace,
-  dropKeyspace,
-  ensureClusters,
-  originSession,
-  targetSession,
-  uniqueKeyspaceName,
-} from '../../support/clusters';
-import { proxyClient, runPython, startTestProxy, type TestProxy } from '../../support/proxy';
+import { type BothClusters, bothClusters, uniqueKeyspaceName } from '../../support/clusters';
+import { PY_PROXY_SESSION, proxyClient, runPython, startTestProxy, type TestProxy } from '../../support/proxy';
 
 /** Python driver: prepared INSERTs with now() (positional tuple, named dict), a BATCH of prepared children. */
-const PY_SCRIPT = String.raw`
-import sys, logging
-logging.basicConfig(level=logging.ERROR)
-from cassandra.cluster import Cluster
-from cassandra.auth import PlainTextAuthProvider
-from cassandra.policies import DCAwareRoundRobinPolicy
-from cassandra.query import BatchStatement
-
-host, port, ks = sys.argv[1], int(sys.argv[2]), sys.argv[3]
-cluster = Cluster(contact_points=[host], port=port,
-                  auth_provider=PlainTextAuthProvider(username='cassandra', password='cassandra'),
-                  load_balancing_policy=DCAwareRoundRobinPolicy(local_dc='datacenter1'),
-                  connect_timeout=10, control_connection_timeout=10, schema_metadata_enabled=False)
-session = cluster.connect(ks)
-session.default_timeout = 20
+const PY_SCRIPT =
+  PY_PROXY_SESSION +
+  String.raw`
 # Texts of their own (not prepared by the Node tests before): the proxy sees a new PREPARE.
 pos = session.prepare("INSERT INTO t (k, u, v) VALUES (?, now(), ?) /* python */")
 print('POS_VARS %d' % len(pos.column_metadata))
@@ -55,6 +36,7 @@ interface Stored {
 
 describe('now() replacement with the real clusters', () => {
   const ks = uniqueKeyspaceName('now_repl');
+  let both: BothClusters | undefined;
   let origin: Client | undefined;
   let target: Client | undefined;
   let on: TestProxy | undefined;
@@ -89,11 +71,8 @@ describe('now() replacement with the real clusters', () => {
   }
 
   before(async () => {
-    await ensureClusters();
-    await createKeyspace(ks);
-    [origin, target] = await Promise.all([originSession({ timeoutMs: 20_000 }), targetSession({ timeoutMs: 20_000 })]);
-    for (const c of [origin, target])
-      await c.execute(`CREATE TABLE ${ks}.t (k int PRIMARY KEY, u timeuuid, u2 timeuuid, v text)`);
+    both = await bothClusters(ks, [`CREATE TABLE ${ks}.t (k int PRIMARY KEY, u timeuuid, u2 timeuuid, v text)`]);
+    ({ origin, target } = both);
     [on, off] = await Promise.all([
       startTestProxy({ settings: { replace_cql_functions: true } }),
       startTestProxy({ settings: { replace_cql_functions: false } }),
@@ -108,9 +87,7 @@ describe('now() replacement with the real clusters', () => {
     await offClient?.shutdown().catch(() => undefined);
     await on?.stop().catch(() => undefined);
     await off?.stop().catch(() => undefined);
-    await origin?.shutdown().catch(() => undefined);
-    await target?.shutdown().catch(() => undefined);
-    await dropKeyspace(ks).catch(() => undefined);
+    await both?.close();
   });
 
   describe('replace_cql_functions=true', () => {

@@ -8,14 +8,7 @@ import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import type { Client } from 'cassandra-driver';
 
-import {
-  createKeyspace,
-  dropKeyspace,
-  ensureClusters,
-  originSession,
-  targetSession,
-  uniqueKeyspaceName,
-} from '../../support/clusters';
+import { type BothClusters, bothClusters, uniqueKeyspaceName } from '../../support/clusters';
 import { proxyClient, startTestProxy, type TestProxy } from '../../support/proxy';
 
 const COLUMNS = 'k, tu, tu2, id, ts, d, ti, ts2, bi, d2';
@@ -26,6 +19,7 @@ const COLLECTIONS =
 
 describe('replace_cql_functions: every non-deterministic function pinned', () => {
   const ks = uniqueKeyspaceName('pinfn');
+  let both: BothClusters | undefined;
   let origin: Client | undefined;
   let target: Client | undefined;
   let on: TestProxy | undefined;
@@ -56,14 +50,12 @@ describe('replace_cql_functions: every non-deterministic function pinned', () =>
   const COLLECTION_COLS = ['l', 'm', 's', 'ud'];
 
   before(async () => {
-    await ensureClusters();
-    await createKeyspace(ks);
-    [origin, target] = await Promise.all([originSession({ timeoutMs: 20_000 }), targetSession({ timeoutMs: 20_000 })]);
-    for (const c of [origin, target]) {
-      await c.execute(`CREATE TYPE ${ks}.u (a timeuuid, b timestamp, c uuid)`);
-      await c.execute(`CREATE TABLE ${ks}.t (k int PRIMARY KEY, tu timeuuid, tu2 timeuuid, id uuid, ts timestamp, d date, ti time,
-        ts2 timestamp, bi bigint, d2 date, l list<timeuuid>, m map<timeuuid, timestamp>, s set<date>, ud frozen<u>)`);
-    }
+    both = await bothClusters(ks, [
+      `CREATE TYPE ${ks}.u (a timeuuid, b timestamp, c uuid)`,
+      `CREATE TABLE ${ks}.t (k int PRIMARY KEY, tu timeuuid, tu2 timeuuid, id uuid, ts timestamp, d date, ti time,
+        ts2 timestamp, bi bigint, d2 date, l list<timeuuid>, m map<timeuuid, timestamp>, s set<date>, ud frozen<u>)`,
+    ]);
+    ({ origin, target } = both);
     [on, off] = await Promise.all([
       startTestProxy({ settings: { replace_cql_functions: true } }),
       startTestProxy({ settings: { replace_cql_functions: false } }),
@@ -78,9 +70,7 @@ describe('replace_cql_functions: every non-deterministic function pinned', () =>
     await offClient?.shutdown().catch(() => undefined);
     await on?.stop().catch(() => undefined);
     await off?.stop().catch(() => undefined);
-    await origin?.shutdown().catch(() => undefined);
-    await target?.shutdown().catch(() => undefined);
-    await dropKeyspace(ks).catch(() => undefined);
+    await both?.close();
   });
 
   it('QUERY: each function and composition as a whole term gets the same value on both', async () => {

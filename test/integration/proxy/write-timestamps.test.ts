@@ -12,33 +12,13 @@ import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import type { Client } from 'cassandra-driver';
 
-import {
-  createKeyspace,
-  dropKeyspace,
-  ensureClusters,
-  originSession,
-  runCqlsh,
-  targetSession,
-  uniqueKeyspaceName,
-} from '../../support/clusters';
-import { runPython, startTestProxy, type TestProxy } from '../../support/proxy';
+import { type BothClusters, bothClusters, runCqlsh, uniqueKeyspaceName } from '../../support/clusters';
+import { PY_PROXY_SESSION, runPython, startTestProxy, type TestProxy } from '../../support/proxy';
 import { BatchType, Consistency, Opcode, RawCqlClient, bind, expectResult, rowsOf } from '../../support/raw-client';
 
-const PY_SCRIPT = String.raw`
-import sys, logging
-logging.basicConfig(level=logging.ERROR)
-from cassandra.cluster import Cluster
-from cassandra.auth import PlainTextAuthProvider
-from cassandra.policies import DCAwareRoundRobinPolicy
-from cassandra.query import BatchStatement
-
-host, port, ks = sys.argv[1], int(sys.argv[2]), sys.argv[3]
-cluster = Cluster(contact_points=[host], port=port,
-                  auth_provider=PlainTextAuthProvider(username='cassandra', password='cassandra'),
-                  load_balancing_policy=DCAwareRoundRobinPolicy(local_dc='datacenter1'),
-                  connect_timeout=10, control_connection_timeout=10, schema_metadata_enabled=False)
-session = cluster.connect(ks)
-session.default_timeout = 20
+const PY_SCRIPT =
+  PY_PROXY_SESSION +
+  String.raw`
 session.use_client_timestamp = False   # the driver sends no timestamp: the coordinator (or the proxy) picks it
 session.execute("INSERT INTO t (k, v) VALUES (100, 'py-simple')")
 p = session.prepare("INSERT INTO t (k, v) VALUES (?, ?)")
@@ -53,6 +33,7 @@ print('DONE')
 
 describe('pinned write timestamps with the real clusters', () => {
   const ks = uniqueKeyspaceName('wts');
+  let both: BothClusters | undefined;
   let origin: Client | undefined;
   let target: Client | undefined;
   let on: TestProxy | undefined;
@@ -79,13 +60,11 @@ describe('pinned write timestamps with the real clusters', () => {
   }
 
   before(async () => {
-    await ensureClusters();
-    await createKeyspace(ks);
-    [origin, target] = await Promise.all([originSession({ timeoutMs: 20_000 }), targetSession({ timeoutMs: 20_000 })]);
-    for (const c of [origin, target]) {
-      await c.execute(`CREATE TABLE ${ks}.t (k int PRIMARY KEY, v text)`);
-      await c.execute(`CREATE TABLE ${ks}.c (k int PRIMARY KEY, n counter)`);
-    }
+    both = await bothClusters(ks, [
+      `CREATE TABLE ${ks}.t (k int PRIMARY KEY, v text)`,
+      `CREATE TABLE ${ks}.c (k int PRIMARY KEY, n counter)`,
+    ]);
+    ({ origin, target } = both);
     [on, off] = await Promise.all([startTestProxy(), startTestProxy({ settings: { pin_write_timestamps: false } })]);
     raw = await RawCqlClient.connect({ host: on.host, port: on.port });
     expectResult(await raw.query(`USE ${ks}`), 'USE');
@@ -94,9 +73,7 @@ describe('pinned write timestamps with the real clusters', () => {
     raw?.close();
     await on?.stop().catch(() => undefined);
     await off?.stop().catch(() => undefined);
-    await origin?.shutdown().catch(() => undefined);
-    await target?.shutdown().catch(() => undefined);
-    await dropKeyspace(ks).catch(() => undefined);
+    await both?.close();
   });
 
   it('raw client QUERY, EXECUTE and BATCH without a timestamp: the same WRITETIME on both, increasing in request order', async () => {
