@@ -36,7 +36,6 @@ const TARGETS: Target[] = FRAMINGS.flatMap((framing) =>
 );
 const nameOf = (t: Target): string => `${t.via} ${t.op} ${t.framing}`;
 
-
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
 export interface V5BenchRow {
