@@ -12,7 +12,7 @@
 //
 // Options (all optional): --backend null|clusters  --duration 3000 (ms per slice)  --warmup 500  --rounds 2
 //   --conns 4  --inflight 32 (per connection)  --workloads insert,select-100B,select-10KiB,mix-50/50
-//   --versions 4,5  --workers 1 (comma list, e.g. 1,2; needs proxy_workers)  --no-latency  --out FILE
+//   --versions 4,5  --workers 1 (comma list, e.g. 1,2: proxy_workers of each proxy run)  --no-latency  --out FILE
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdirSync, openSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import * as net from 'node:net';

@@ -11,6 +11,10 @@ import { runJournalCommand } from '../../../src/commands/journal';
 import type { JournalMeta } from '../../../src/protocol/journal-format';
 import { Opcode } from '../../../src/protocol/constants';
 import { mkdtempSync, rmSync } from 'node:fs';
+import http from 'node:http';
+import { renderStatusPage } from '../../../src/observability/status-page';
+import { startHttpServer } from '../../../src/observability/http-server';
+import { RoutingSettings } from '../../../src/routing/settings';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { YAML_BASE, baseEnv, envError, loadEnv, yamlConfig } from '../config/helpers';
@@ -127,5 +131,89 @@ test('journal with workers: one file per worker under journal_dir; `zdm-proxy jo
     assert.match(out, /3 record\(s\) missed by TARGET: .*3 would be applied/);
   } finally {
     rmSync(root, { recursive: true, force: true });
+  }
+});
+
+test('status page: the Workers section shows running / configured (DOWN class while one is missing)', () => {
+  const page = (running: number) =>
+    renderStatusPage({
+      now: new Date(0),
+      version: '1',
+      refreshSeconds: 5,
+      routing: new RoutingSettings(),
+      heartbeatFailureThreshold: 1,
+      prefix: 'zdm',
+      source: { clusters: () => [], workers: () => ({ expected: 2, running }) },
+      window: {},
+    });
+  assert.match(page(2), /id="workers-running" class="up">2 \/ 2</);
+  assert.match(page(1), /id="workers-running" class="down">1 \/ 2</);
+  const single = renderStatusPage({
+    now: new Date(0),
+    version: '1',
+    refreshSeconds: 5,
+    routing: new RoutingSettings(),
+    heartbeatFailureThreshold: 1,
+    prefix: 'zdm',
+    source: { clusters: () => [] },
+    window: {},
+  });
+  assert.doesNotMatch(single, /workers-running/, 'no Workers section with one process');
+});
+
+test('admin API with workers: the POST answers once the broadcast settled; 500 naming the worker when one did not acknowledge', async () => {
+  const settings = new RoutingSettings();
+  let fail: string | undefined;
+  const seen: string[] = [];
+  const noop = (): void => undefined;
+  const h = await startHttpServer({
+    address: '127.0.0.1',
+    port: 0,
+    health: () => undefined,
+    admin: {
+      token: 't',
+      routing: () => settings,
+      broadcast: async (v) => {
+        seen.push(v.primaryCluster);
+        if (fail) throw new Error(fail);
+      },
+    },
+    logger: { error: noop, info: noop, debug: noop, warn: noop } as never,
+  });
+  const post = (body: unknown) =>
+    new Promise<{ status: number; json: Record<string, unknown> }>((resolve, reject) => {
+      const req = http.request(
+        {
+          host: '127.0.0.1',
+          port: h.port,
+          path: '/api/v1/routing',
+          method: 'POST',
+          headers: { Authorization: 'Bearer t' },
+          agent: false,
+        },
+        (res) => {
+          let t = '';
+          res.setEncoding('utf8').on('data', (c: string) => (t += c));
+          res.on('end', () => resolve({ status: res.statusCode!, json: JSON.parse(t) as Record<string, unknown> }));
+        },
+      );
+      req.on('error', reject);
+      req.end(JSON.stringify(body));
+    });
+  try {
+    const ok = await post({ primary_cluster: 'TARGET' });
+    assert.equal(ok.status, 200);
+    assert.deepEqual(seen, ['TARGET']);
+    fail = "worker 2 did not answer 'routing' within 5000 ms";
+    const bad = await post({ primary_cluster: 'ORIGIN' });
+    assert.equal(bad.status, 500);
+    assert.match(String(bad.json['error']), /not acknowledged by every worker: worker 2 did not answer/);
+    assert.equal(bad.json['primary_cluster'], 'ORIGIN', 'the change stays recorded on the primary');
+    fail = undefined;
+    const again = await post({ primary_cluster: 'ORIGIN' });
+    assert.equal(again.status, 200, 'the same values again are sent again (a worker that missed them catches up)');
+    assert.deepEqual(seen, ['TARGET', 'ORIGIN', 'ORIGIN']);
+  } finally {
+    await h.close();
   }
 });
