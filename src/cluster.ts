@@ -26,6 +26,11 @@ export function clusterOfLabel(l: ClusterLabel): ClusterName {
   return l === 'origin' ? 'ORIGIN' : 'TARGET';
 }
 
+/** 'Origin' / 'Target', as upstream's messages name the clusters. */
+export function clusterTitle(c: ClusterName | ClusterLabel): 'Origin' | 'Target' {
+  return c === 'ORIGIN' || c === 'origin' ? 'Origin' : 'Target';
+}
+
 /** The other cluster. */
 export function otherCluster(c: ClusterName): ClusterName {
   return c === 'ORIGIN' ? 'TARGET' : 'ORIGIN';

@@ -9,7 +9,7 @@ import type { ProtocolVersion } from '../protocol/constants';
 import type { ProxyConfig } from '../config/types';
 import { SchemaKeys } from '../backend/schema-keys';
 import type { MigrationMetrics } from '../observability/migration-metrics';
-import type { ClusterName } from '../routing/settings';
+import { type ClusterName, forCluster } from '../cluster';
 import { DualReadComparer } from './dual-read-comparer';
 
 /** What the comparison needs from a control connection (backend/ControlConnection implements it). */
@@ -27,7 +27,7 @@ export function startComparison(
   logger: Logger,
 ): DualReadComparer {
   const s = config.settings;
-  const cc = (c: ClusterName): ComparisonControl => (c === 'ORIGIN' ? control.origin : control.target);
+  const cc = (c: ClusterName): ComparisonControl => forCluster(c, control);
   const query = (c: ClusterName, cql: string, values: readonly (Buffer | null)[], consistency: number): Promise<RowsResult> => {
     const q = cc(c).query;
     if (!q) return Promise.reject(new Error(`the ${c} control connection cannot run queries`));

@@ -1,6 +1,6 @@
 // Loading (env vars OR a YAML file, never both), validation in upstream's order with upstream's
 // error texts, and the derived, frozen ProxyConfig. Reference: upstream-spec.md 1.2, 1.4, 1.5.
-import { otherCluster } from '../cluster';
+import { type ClusterLabel, clusterOfLabel, clusterTitle, otherCluster } from '../cluster';
 import { readFileSync } from 'node:fs';
 import { isIPv4, isIPv6 } from 'node:net';
 import { availableParallelism } from 'node:os';
@@ -324,8 +324,8 @@ function parseBucketsInternal(value: string, key: SettingKey): number[] {
   return out;
 }
 
-function parseContactPointsInternal(s: Settings, cluster: 'origin' | 'target'): string[] {
-  const C = cluster === 'origin' ? 'Origin' : 'Target';
+function parseContactPointsInternal(s: Settings, cluster: ClusterLabel): string[] {
+  const C = clusterTitle(cluster);
   const k = (suffix: string) => `${cluster}_${suffix}` as SettingKey;
   const scb = s[k('secure_connect_bundle_path')] as string;
   const cps = s[k('contact_points')] as string;
@@ -425,8 +425,8 @@ function parseTopologyInternal(s: Settings): TopologyConfig {
   return { virtualizationEnabled: true, addresses, addressSource, index, count, numTokens };
 }
 
-function parseClusterTlsInternal(s: Settings, cluster: 'origin' | 'target'): ClusterTlsConfig {
-  const C = cluster === 'origin' ? 'Origin' : 'Target';
+function parseClusterTlsInternal(s: Settings, cluster: ClusterLabel): ClusterTlsConfig {
+  const C = clusterTitle(cluster);
   const k = (suffix: string) => `${cluster}_${suffix}` as SettingKey;
   const scb = s[k('secure_connect_bundle_path')] as string;
   const ca = s[k('tls_server_ca_path')] as string;
@@ -593,10 +593,10 @@ function deepFreeze<T>(o: T): T {
   return o;
 }
 
-function clusterConfig(s: Settings, cluster: 'origin' | 'target', contactPoints: string[], tls: ClusterTlsConfig): ClusterConfig {
+function clusterConfig(s: Settings, cluster: ClusterLabel, contactPoints: string[], tls: ClusterTlsConfig): ClusterConfig {
   const g = <T>(suffix: string) => s[`${cluster}_${suffix}` as SettingKey] as T;
   return {
-    cluster: cluster === 'origin' ? ClusterType.ORIGIN : ClusterType.TARGET,
+    cluster: clusterOfLabel(cluster),
     contactPoints,
     port: g<number>('port'),
     secureConnectBundlePath: g<string>('secure_connect_bundle_path'),
@@ -659,7 +659,7 @@ export function buildConfig(settings: Settings, source: ConfigSource, configFile
     configFile,
     logLevel,
     primaryCluster,
-    secondaryCluster: primaryCluster === ClusterType.ORIGIN ? ClusterType.TARGET : ClusterType.ORIGIN,
+    secondaryCluster: otherCluster(primaryCluster),
     readMode,
     dualReadsEnabled: readMode === ReadMode.DUAL_ASYNC_ON_SECONDARY,
     systemQueriesMode,

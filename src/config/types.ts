@@ -1,10 +1,12 @@
 // Enumerations and derived configuration types shared with the rest of the proxy.
+import type { ClusterName } from '../cluster';
 import type { Settings } from './schema';
 import type { ConfigSource } from './errors';
 import { ProtocolVersion } from '../protocol/constants';
 
-export const ClusterType = { ORIGIN: 'ORIGIN', TARGET: 'TARGET' } as const;
-export type ClusterType = (typeof ClusterType)[keyof typeof ClusterType];
+/** The values of `primary_cluster` / `system_queries_mode`: a ClusterName (src/cluster.ts). */
+export const ClusterType = { ORIGIN: 'ORIGIN', TARGET: 'TARGET' } as const satisfies Record<ClusterName, ClusterName>;
+export type ClusterType = ClusterName;
 
 /** `primary_cluster`: the cluster serving synchronous reads. */
 export const PrimaryCluster = ClusterType;

@@ -2,6 +2,7 @@
  * Frames the proxy builds itself (upstream-spec-notes 5.7): errors, SUPPORTED, RESULT Rows/Prepared bodies.
  * Always uncompressed (upstream-spec-notes 3.3), except where the caller decides otherwise.
  */
+import type { ClusterName } from '../cluster';
 import { Consistency, ErrorCode, Opcode, ProtocolVersion, ResultKind, atLeastV5 } from '../protocol/constants';
 import { RawFrame } from '../protocol/frame';
 import { Reader, Writer, type StringMultimap } from '../protocol/primitives';
@@ -54,7 +55,7 @@ export function overloadedFrame(version: ProtocolVersion, streamId: number): Raw
  * idempotence (Java 4, Node, Python, gocql), which is safe because no cluster saw it. OVERLOADED would be
  * retried only for idempotent statements; a timeout or SERVER_ERROR would tell the driver it may have been applied.
  */
-export function clusterDownFrame(version: ProtocolVersion, streamId: number, cluster: 'ORIGIN' | 'TARGET'): RawFrame {
+export function clusterDownFrame(version: ProtocolVersion, streamId: number, cluster: ClusterName): RawFrame {
   return responseFrame(
     version,
     streamId,
@@ -72,7 +73,7 @@ export function clusterDownFrame(version: ProtocolVersion, streamId: number, clu
  * unknown. SERVER_ERROR: drivers retry it only for idempotent statements (Java 4, Python), or never (Node), as
  * they do when a connection closes under a request.
  */
-export function connectionLostFrame(version: ProtocolVersion, streamId: number, cluster: 'ORIGIN' | 'TARGET'): RawFrame {
+export function connectionLostFrame(version: ProtocolVersion, streamId: number, cluster: ClusterName): RawFrame {
   return errorFrame(
     version,
     streamId,

@@ -9,7 +9,7 @@ import { ErrorCode } from '../protocol/constants';
 /** A cluster, as the metrics name it (label values: clusterLabel). */
 export type MetricsClusterName = ClusterName;
 /** Node-level metric groups: the two clusters, and the async (dual reads) connector. */
-export type NodeGroup = 'ORIGIN' | 'TARGET' | 'ASYNC';
+export type NodeGroup = ClusterName | 'ASYNC';
 /** `type` label of the proxy-level request histogram / in-flight gauge. */
 export type ProxyRequestType = 'reads_origin' | 'reads_target' | 'writes';
 /** `type` label of the node-level request histograms. */

@@ -10,6 +10,7 @@
  * Big-endian integers. A reader stops at the first record that is incomplete or whose magic or CRC does not
  * match: everything before it is valid, everything from it on is the torn tail.
  */
+import type { ClusterName } from '../cluster';
 import { crc32 } from './crc';
 
 export const JOURNAL_MAGIC = 0x5a444a31; // "ZDJ1"
@@ -24,7 +25,7 @@ export interface JournalMeta {
   /** ISO time the failure was known */
   time: string;
   /** the cluster that did not apply the write */
-  failedOn: 'ORIGIN' | 'TARGET';
+  failedOn: ClusterName;
   /** the error that cluster answered, or a timeout description */
   error: string;
   /** protocol version of the request */

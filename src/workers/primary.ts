@@ -9,6 +9,7 @@
 //                       acknowledged (a worker forked later starts with the primary's routing of that moment)
 //   /                   status page: clusters and journal as the workers report them, worker count
 // Shutdown (`close()`): every worker drains (shutdown_grace_period_ms) and exits; close() resolves once all exited.
+import type { ClusterName } from '../cluster';
 import cluster, { type Worker } from 'node:cluster';
 import type { Logger } from 'pino';
 import { AggregatorRegistry, Registry } from 'prom-client';
@@ -198,7 +199,7 @@ export async function startPrimary(config: ProxyConfig, logger: Logger): Promise
     if (stopping || !everRunning) return STARTUP_HEALTH;
     const reports = (await Promise.all(live().map((w) => request(w, 'health').catch(() => null)))) as (WorkerHealth | null)[];
     const ok = reports.filter((r): r is WorkerHealth => r !== null && r.Status !== 'STARTUP');
-    const control = (cluster: 'ORIGIN' | 'TARGET'): ControlConnectionHealth => {
+    const control = (cluster: ClusterName): ControlConnectionHealth => {
       let worst: ControlConnectionHealth | undefined;
       let worstRank = -1;
       for (const r of ok) {
