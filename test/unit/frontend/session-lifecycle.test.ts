@@ -254,6 +254,39 @@ test('losing the ORIGIN connection with ORIGIN primary: reads and writes get UNA
   }
 });
 
+test("a reopened ORIGIN connection gets the client's REGISTER again (schema events flow); a reopen that cannot authenticate closes the client", async () => {
+  const h = await startHarness(RECONNECT_ENV);
+  try {
+    const c = await TestClient.ready(h.proxy.port);
+    assert.equal((await c.request({ opcode: Opcode.REGISTER, eventTypes: ['SCHEMA_CHANGE'] })).opcode, Opcode.READY);
+    const registers = h.origin.requests(Opcode.REGISTER).length;
+    // the session's ORIGIN connection: the newest registered one (the control connection opened first)
+    [...h.origin.connections]
+      .filter((x) => x.registered)
+      .at(-1)!
+      .socket.destroy();
+    await waitFor('ORIGIN reopened', () => h.proxy.counters.clusterConnectionsReopened === 1);
+    assert.equal(h.origin.requests(Opcode.REGISTER).length, registers + 1, 'REGISTER sent again on the new connection');
+    h.origin.pushEvent({
+      opcode: Opcode.EVENT,
+      type: 'SCHEMA_CHANGE',
+      schemaChange: { changeType: 'CREATED', target: 'TABLE', keyspace: 'ks', name: 'after_reopen' },
+    } as never);
+    await waitFor('the schema event through the reopened connection', () => c.events.length >= 1);
+    assert.equal((decode(c.events[0]!) as { schemaChange: { name: string } }).schemaChange.name, 'after_reopen');
+    // TARGET now asks for credentials the session does not have: the reopen cannot succeed, the client is closed
+    h.target.auth = { username: 'u', password: 'p' };
+    [...h.target.connections]
+      .filter((x) => x.registered)
+      .at(-1)!
+      .socket.destroy(); // REGISTER went to both
+    await waitFor('the client connection closed', () => c.closed);
+    assert.equal(h.proxy.counters.sessionsClosedByClusterLoss, 1);
+  } finally {
+    await h.close();
+  }
+});
+
 test('graceful shutdown: in-flight requests finish, new ones get OVERLOADED', async () => {
   const h = await startHarness({ ZDM_SHUTDOWN_GRACE_PERIOD_MS: '5000' });
   let closed: Promise<void> | undefined;
