@@ -59,13 +59,16 @@ function main(): void {
       const config = result.config;
       const format = result.logFormat ?? defaultLogFormat(process.stdout);
       const logger = createLogger(config.logLevel, { format, color: format === 'text' && process.stdout.isTTY === true });
-      logger.info(`Starting ZDM proxy version ${packageVersion()}`);
-      logger.info({ config: describeConfig(config) }, 'Parsed configuration');
+      // eslint-disable-next-line @typescript-eslint/no-require-imports
+      const cluster = require('node:cluster') as typeof import('node:cluster').default;
+      if (!cluster.isWorker) {
+        // once per proxy (a worker of proxy_workers runs the same command: the primary logged these lines)
+        logger.info(`Starting ZDM proxy version ${packageVersion()}`);
+        logger.info({ config: describeConfig(config) }, 'Parsed configuration');
+      }
       // ---------------------------------------------------------------------------------------
       // Wiring: start the proxy; SIGINT/SIGTERM -> graceful shutdown (upstream-spec-notes 2.9) -> exit 0; a second one -> exit now.
       // ---------------------------------------------------------------------------------------
-      // eslint-disable-next-line @typescript-eslint/no-require-imports
-      const cluster = require('node:cluster') as typeof import('node:cluster').default;
       if (config.workers > 1 && cluster.isWorker) {
         // one worker process of proxy_workers (src/workers/worker.ts): signals and shutdown come from the primary
         const exitNow = (code: number): void => {
