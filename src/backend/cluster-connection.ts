@@ -65,8 +65,10 @@ export interface ClusterConnectionOptions {
 export interface PendingRequest {
   readonly streamId: number;
   /** Internal to the connection; do not touch. */
-  onResponse: ((r: RawFrame) => void) | undefined;
+  onResponse: ((r: RawFrame, ctx: unknown) => void) | undefined;
   onError: ((e: Error) => void) | undefined;
+  /** what `send` was given as `ctx`, handed back to `onResponse` (lets callers share one handler: no closure per request) */
+  ctx: unknown;
   abandoned: boolean;
   /** Proxy heartbeat: the reply is dropped. */
   heartbeat: boolean;
@@ -194,13 +196,14 @@ export class ClusterConnection extends EventEmitter {
    * called exactly once with the response (synthetic id still in it), or `onError` if the connection closes
    * first. Returns undefined when no stream id is free or the connection is closed.
    */
-  send(
+  send<C = undefined>(
     frame: RawFrame,
-    onResponse: (r: RawFrame) => void,
+    onResponse: (r: RawFrame, ctx: C) => void,
     onError: (e: Error) => void,
     reserved = -1,
+    ctx?: C,
   ): PendingRequest | undefined {
-    return this.enqueue(frame, onResponse, onError, false, reserved);
+    return this.enqueue(frame, onResponse as (r: RawFrame, ctx: unknown) => void, onError, false, reserved, ctx);
   }
 
   /**
@@ -223,6 +226,7 @@ export class ClusterConnection extends EventEmitter {
     p.abandoned = true;
     p.onResponse = undefined;
     p.onError = undefined;
+    p.ctx = undefined;
     this.live--;
   }
 
@@ -288,15 +292,16 @@ export class ClusterConnection extends EventEmitter {
 
   private enqueue(
     frame: RawFrame,
-    onResponse: (r: RawFrame) => void,
+    onResponse: (r: RawFrame, ctx: unknown) => void,
     onError: (e: Error) => void,
     heartbeat: boolean,
     reserved = -1,
+    ctx: unknown = undefined,
   ): PendingRequest | undefined {
     if (this.closed) return undefined;
     const id = reserved >= 0 && this.pool.isInUse(reserved) && this.pending[reserved] === undefined ? reserved : this.pool.take();
     if (id < 0) return undefined;
-    const p: PendingRequest = { streamId: id, onResponse, onError, abandoned: false, heartbeat };
+    const p: PendingRequest = { streamId: id, onResponse, onError, ctx, abandoned: false, heartbeat };
     this.pending[id] = p;
     if (!heartbeat) this.live++;
     else p.abandoned = true; // nobody waits for it
@@ -380,10 +385,12 @@ export class ClusterConnection extends EventEmitter {
     }
     this.live--;
     const cb = p.onResponse!;
+    const ctx = p.ctx;
     p.onResponse = undefined;
     p.onError = undefined;
+    p.ctx = undefined;
     try {
-      cb(f);
+      cb(f, ctx);
     } catch (e) {
       this.logger.error({ err: e }, 'response handler threw');
     }

@@ -17,10 +17,20 @@
  * - PROTOCOL_ERROR from the secondary, or losing the connection: the async connector stops for this session.
  */
 import type { Logger } from 'pino';
-import { ErrorCode, Opcode, ProtocolVersion, atLeastV5, opcodeName } from '../protocol/constants';
-import type { RawFrame } from '../protocol/frame';
-import { messageOf } from '../protocol/frame-codec';
-import { Reader } from '../protocol/primitives';
+import {
+  atLeastV5,
+  type BodyCodec,
+  ErrorCode,
+  messageOf,
+  Opcode,
+  opcodeName,
+  ProtocolVersion,
+  type RawFrame,
+  readAuthenticatorClass,
+  readErrorCode,
+  readErrorMessage,
+  readUnpreparedId,
+} from '../protocol/codec';
 import {
   requestFrame,
   type ClusterConnection,
@@ -30,9 +40,7 @@ import {
 } from '../backend/cluster-connection';
 import { runAuthRounds, type Credentials } from '../backend/authenticator';
 import type { PreparedEntry } from '../routing/prepared-cache';
-import type { BodyCodec } from '../routing/request-router';
 import type { ClusterName } from '../routing/settings';
-import { readErrorCode, readErrorMessage, readUnpreparedId } from './replies';
 import type { ProxyCounters } from './counters';
 import type { NodeMetrics } from '../observability/metrics';
 
@@ -208,7 +216,7 @@ export class AsyncReads {
           throw new Error(`${this.opts.cluster} requested authentication but no credentials are known for the async connection`);
         await runAuthRounds(conn, {
           version: startup.version,
-          authenticatorClass: new Reader(body(r)).readString('authenticator class'),
+          authenticatorClass: readAuthenticatorClass(body(r)),
           credentials: creds,
           timeoutMs,
           bodyOf: body,

@@ -22,12 +22,30 @@
  */
 import type * as net from 'node:net';
 import type { Logger } from 'pino';
-import { Consistency, ErrorCode, Opcode, ProtocolVersion, opcodeName, versionName } from '../protocol/constants';
-import { ConnectionFraming } from '../protocol/framing';
-import { ProtocolError } from '../protocol/errors';
-import type { RawFrame } from '../protocol/frame';
-import { messageOf } from '../protocol/frame-codec';
-import { Reader, type StringMultimap } from '../protocol/primitives';
+import {
+  type BodyCodec,
+  clusterDownFrame,
+  ConnectionFraming,
+  connectionLostFrame,
+  Consistency,
+  ErrorCode,
+  errorFrame,
+  messageOf,
+  Opcode,
+  opcodeName,
+  overloadedFrame,
+  ProtocolError,
+  protocolErrorFrame,
+  ProtocolVersion,
+  type RawFrame,
+  readErrorCode,
+  readEventType,
+  responseFrame,
+  type StringMultimap,
+  unpreparedFrame,
+  unsupportedVersionMessage,
+  versionName,
+} from '../protocol/codec';
 import {
   endpointLabel,
   requestFrame,
@@ -36,24 +54,13 @@ import {
 } from '../backend/cluster-connection';
 import type { ProxyConfig } from '../config/types';
 import type { PreparedCache } from '../routing/prepared-cache';
-import { routeRequest, type BodyCodec, type Route, type RouteContext } from '../routing/request-router';
+import { routeRequest, type Route, type RouteContext } from '../routing/request-router';
 import type { RequestIdTracer } from '../routing/request-id';
 import { NowReplacementError } from '../routing/now-replacement';
 import { aggregate } from '../routing/response-aggregator';
 import type { ClusterName, RoutingSettings } from '../routing/settings';
 import type { SystemTablesSource, VirtualTables } from './virtual-tables';
 import { interceptedPreparedId } from './virtual-tables';
-import {
-  clusterDownFrame,
-  connectionLostFrame,
-  errorFrame,
-  readErrorCode,
-  overloadedFrame,
-  protocolErrorFrame,
-  responseFrame,
-  unpreparedFrame,
-  unsupportedVersionMessage,
-} from './replies';
 import { ClientWriter } from './client-writer';
 import { Handshake } from './handshake';
 import { RequestExecutor, type ForwardRoute, type InFlight } from './request-executor';
@@ -153,7 +160,6 @@ export class ClientSession {
       replaceNow: deps.config.settings.replace_cql_functions,
       pinTimestamps: deps.config.settings.pin_write_timestamps,
       generateNow: deps.generateNow,
-      maxBodyLength: deps.config.maxFrameSizeBytes,
     };
     this.framing = new ConnectionFraming({ expectResponses: false, maxBodyLength: deps.config.maxFrameSizeBytes });
     this.writer = new ClientWriter(
@@ -631,7 +637,7 @@ export class ClientSession {
       }
       throw e;
     }
-    let complete = after ? (fl: InFlight) => (this.defaultComplete(fl), after()) : (fl: InFlight) => this.defaultComplete(fl);
+    let complete = after ? (fl: InFlight) => (this.defaultComplete(fl), after()) : this.completeRequest;
     switch (route.type) {
       case 'forward': {
         if (requestId !== undefined) complete = this.logRequestId(f, requestId, complete);
@@ -733,6 +739,9 @@ export class ClientSession {
         return;
     }
   }
+
+  /** `defaultComplete` bound once (no closure per request) */
+  private readonly completeRequest = (fl: InFlight): void => this.defaultComplete(fl);
 
   private defaultComplete(fl: InFlight): void {
     if (this.handshake.forwardClusterProtocolError(fl)) return;
@@ -870,7 +879,7 @@ export class ClientSession {
   private onEvent(cluster: ClusterName, f: RawFrame): void {
     if (cluster !== 'ORIGIN' || this.state !== 'ready') return;
     try {
-      const type = new Reader(this.body(f)).readString('event type');
+      const type = readEventType(this.body(f));
       if (type === 'SCHEMA_CHANGE') this.writer.write(f);
     } catch (e) {
       this.log.warn(`unreadable EVENT from ORIGIN: ${(e as Error).message}`);

@@ -11,8 +11,7 @@
  * Owns nothing but the socket's write side and its paused/corked flags; the session decides when to close.
  */
 import type * as net from 'node:net';
-import type { RawFrame } from '../protocol/frame';
-import type { ConnectionFraming } from '../protocol/framing';
+import type { ConnectionFraming, RawFrame } from '../protocol/codec';
 
 export class ClientWriter {
   private corked = false;

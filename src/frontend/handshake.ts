@@ -12,19 +12,31 @@
  * Anything else during the handshake (OPTIONS, ...) is routed normally through `host.handleRequest`.
  */
 import type { Logger } from 'pino';
-import { ErrorCode, HeaderFlag, Opcode, ProtocolVersion, opcodeName } from '../protocol/constants';
-import { ProtocolError } from '../protocol/errors';
-import { RawFrame } from '../protocol/frame';
-import { Reader } from '../protocol/primitives';
-import { getCompressor, type BodyCompressor } from '../protocol/compression';
-import { startupCompression } from '../protocol/messages/startup';
+import {
+  type BodyCodec,
+  type BodyCompressor,
+  bodyCodec,
+  ErrorCode,
+  errorFrame,
+  getCompressor,
+  Opcode,
+  opcodeName,
+  ProtocolError,
+  ProtocolVersion,
+  type RawFrame,
+  readAuthenticatorClass,
+  readAuthToken,
+  readErrorCode,
+  readErrorMessage,
+  readStartupOptions,
+  startupCompression,
+  withAuthToken,
+} from '../protocol/codec';
 import type { ClusterConnection } from '../backend/cluster-connection';
 import { AuthFailedError, runAuthRounds, type Credentials } from '../backend/authenticator';
 import type { ProxyConfig } from '../config/types';
-import type { BodyCodec } from '../routing/request-router';
 import type { ClusterName } from '../routing/settings';
 import { InvalidAuthTokenError, planAuth, relayToken, type AuthPlan } from './auth-relay';
-import { errorFrame, readErrorCode, readErrorMessage } from './replies';
 import type { ForwardRoute, InFlight } from './request-executor';
 
 /** What the handshake needs from its session. */
@@ -168,7 +180,7 @@ export class Handshake {
     this.startup = f.withStreamId(f.streamId);
     let options: Record<string, string> = {};
     try {
-      options = new Reader(f.body).readStringMap('STARTUP options');
+      options = readStartupOptions(f.body);
     } catch (e) {
       throw new ProtocolError('invalid-value', `cannot read STARTUP options: ${(e as Error).message}`);
     }
@@ -176,12 +188,7 @@ export class Handshake {
     const compressor = compression ? getCompressor(compression) : undefined;
     if (compressor && f.version === ProtocolVersion.V5) this.host.setCompression(undefined, compressor.name, compressor);
     else if (compressor) {
-      const max = config.maxFrameSizeBytes;
-      const version = f.version;
-      this.host.setCompression(
-        { decompress: (b) => compressor.decompress(b, version, max), compress: (b) => compressor.compress(b, version) },
-        compressor.name,
-      );
+      this.host.setCompression(bodyCodec(compressor, f.version, config.maxFrameSizeBytes), compressor.name);
     } else this.host.setCompression(undefined, 'NONE');
     this.plan = planAuth(
       control.origin.authEnabled,
@@ -231,26 +238,11 @@ export class Handshake {
     try {
       if (f.isCompressed && !this.host.codec())
         throw new ProtocolError('compression', 'compressed frame but no compression negotiated');
-      const token = new Reader(this.host.body(f)).readBytes('auth token');
+      const token = readAuthToken(this.host.body(f));
       const relayed = relayToken(token, plan);
       if (relayed.clientCredentials) this.credentials = relayed.clientCredentials;
       if (relayed.token !== token) {
-        const w = Buffer.alloc(4 + (relayed.token ? relayed.token.length : 0));
-        if (relayed.token) {
-          w.writeInt32BE(relayed.token.length, 0);
-          relayed.token.copy(w, 4);
-        } else w.writeInt32BE(-1, 0);
-        frame = RawFrame.fromParts(
-          // the rebuilt body carries no custom payload
-          {
-            version: f.version,
-            isResponse: false,
-            flags: f.flags & ~HeaderFlag.CUSTOM_PAYLOAD,
-            streamId: f.streamId,
-            opcode: f.opcode,
-          },
-          f.isCompressed ? this.host.codec()!.compress(w) : w,
-        );
+        frame = withAuthToken(f, relayed.token, this.host.codec());
       }
     } catch (e) {
       if (e instanceof InvalidAuthTokenError) {
@@ -301,7 +293,7 @@ export class Handshake {
           `secondary cluster (${plan.secondary}) requested authentication but primary did not, and no client credentials are known`,
         );
       }
-      const authenticatorClass = new Reader(this.host.body(stored)).readString('authenticator class');
+      const authenticatorClass = readAuthenticatorClass(this.host.body(stored));
       await runAuthRounds(secondaryConn, {
         version,
         authenticatorClass,

@@ -20,13 +20,22 @@
  * client apply it twice. A request timing out meanwhile gets no reply, like any other.
  */
 import type { Logger } from 'pino';
-import { ErrorCode, Opcode, ResultKind, atLeastV5 } from '../protocol/constants';
-import type { RawFrame } from '../protocol/frame';
+import {
+  atLeastV5,
+  ErrorCode,
+  errorFrame,
+  Opcode,
+  type RawFrame,
+  readErrorCode,
+  readPreparedIds,
+  readResultKind,
+  readUnpreparedId,
+  ResultKind,
+} from '../protocol/codec';
 import { requestFrame } from '../backend/cluster-connection';
 import { preparedNowReplacement, replaceNowCalls } from '../cql/rewrite';
 import type { PreparedEntry } from '../routing/prepared-cache';
 import type { ClusterName } from '../routing/settings';
-import { errorFrame, readErrorCode, readPreparedIds, readResultKind, readUnpreparedId } from './replies';
 import type { ForwardRoute, InFlight } from './request-executor';
 
 export interface OneSidedDeps {

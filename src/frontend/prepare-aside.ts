@@ -12,12 +12,17 @@
  * keyspace), `PREPARE`, and is closed. Nothing is executed on it.
  */
 import type { Logger } from 'pino';
-import { Consistency, Opcode, opcodeName, type ProtocolVersion } from '../protocol/constants';
-import type { RawFrame } from '../protocol/frame';
-import { Reader } from '../protocol/primitives';
+import {
+  Consistency,
+  Opcode,
+  opcodeName,
+  type ProtocolVersion,
+  type RawFrame,
+  readAuthenticatorClass,
+  readErrorMessage,
+} from '../protocol/codec';
 import { runAuthRounds, type Credentials } from '../backend/authenticator';
 import { requestFrame, type ClusterConnection, type ClusterConnectionOptions } from '../backend/cluster-connection';
-import { readErrorMessage } from './replies';
 import { useStatement } from './one-sided-unprepared';
 
 export interface PrepareAsideOptions {
@@ -47,7 +52,7 @@ export async function prepareAside(o: PrepareAsideOptions): Promise<RawFrame> {
       if (!creds) throw new Error(`${o.dial.cluster} requested authentication but no credentials are known`);
       await runAuthRounds(conn, {
         version: o.version,
-        authenticatorClass: new Reader(o.body(r)).readString('authenticator class'),
+        authenticatorClass: readAuthenticatorClass(o.body(r)),
         credentials: creds,
         timeoutMs: o.timeoutMs,
         bodyOf: o.body,

@@ -10,15 +10,20 @@
  * The connection is handed over only once every step succeeded; on any failure it is closed and the promise
  * rejects (FatalReopenError when retrying cannot help: credentials refused, keyspace gone).
  */
-import { Consistency, Opcode, opcodeName } from '../protocol/constants';
-import type { RawFrame } from '../protocol/frame';
-import { Reader } from '../protocol/primitives';
+import {
+  Consistency,
+  ErrorCode,
+  Opcode,
+  opcodeName,
+  type RawFrame,
+  readAuthenticatorClass,
+  readErrorCode,
+  readErrorMessage,
+} from '../protocol/codec';
 import { requestFrame, type ClusterConnection, type ClusterConnectionOptions } from '../backend/cluster-connection';
 import { AuthFailedError, runAuthRounds, type Credentials } from '../backend/authenticator';
 import { FatalReopenError } from './cluster-reconnector';
 import { useStatement } from './one-sided-unprepared';
-import { readErrorCode, readErrorMessage } from './replies';
-import { ErrorCode } from '../protocol/constants';
 
 export interface ReopenOptions {
   /** dial options (`retry` is forced off: one dial per attempt) */
@@ -52,7 +57,7 @@ export async function reopenClusterConnection(o: ReopenOptions): Promise<Cluster
       try {
         await runAuthRounds(conn, {
           version,
-          authenticatorClass: new Reader(o.body(r)).readString('authenticator class'),
+          authenticatorClass: readAuthenticatorClass(o.body(r)),
           credentials: creds,
           timeoutMs: o.timeoutMs,
           bodyOf: o.body,

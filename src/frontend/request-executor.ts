@@ -8,12 +8,10 @@
  * the callbacks in `ExecutorHooks`.
  */
 import type { Logger } from 'pino';
-import { opcodeName, type ProtocolVersion } from '../protocol/constants';
-import type { RawFrame } from '../protocol/frame';
+import { Opcode, opcodeName, type ProtocolVersion, type RawFrame } from '../protocol/codec';
 import type { ClusterConnection, PendingRequest } from '../backend/cluster-connection';
 import type { Route } from '../routing/request-router';
 import type { ClusterName } from '../routing/settings';
-import { Opcode } from '../protocol/constants';
 import {
   NoopProxyMetrics,
   elapsedSeconds,
@@ -98,6 +96,8 @@ export class RequestExecutor {
   /** shared by every send (no closure per request) */
   private readonly onSendError = (e: Error): void => this.hooks.onSendError(e);
   private readonly onOverloaded = (fl: InFlight, c: ClusterName): void => this.hooks.onOverloaded(fl, c);
+  private readonly onOriginReply = (r: RawFrame, fl: InFlight): void => this.onReply(fl, 'ORIGIN', r);
+  private readonly onTargetReply = (r: RawFrame, fl: InFlight): void => this.onReply(fl, 'TARGET', r);
 
   constructor(
     private origin: ClusterConnection,
@@ -214,7 +214,7 @@ export class RequestExecutor {
     }
     const onError = this.onSendError;
     if (originFrame) {
-      fl.originP = this.origin.send(originFrame, (r) => this.onReply(fl, 'ORIGIN', r), onError, originId);
+      fl.originP = this.origin.send(originFrame, this.onOriginReply, onError, originId, fl);
       if (!fl.originP) {
         this.target.unreserve(targetId);
         overloaded(fl, 'ORIGIN');
@@ -222,7 +222,7 @@ export class RequestExecutor {
       }
     }
     if (targetFrame) {
-      fl.targetP = this.target.send(targetFrame, (r) => this.onReply(fl, 'TARGET', r), onError, targetId);
+      fl.targetP = this.target.send(targetFrame, this.onTargetReply, onError, targetId, fl);
       if (!fl.targetP) {
         // not reached: the TARGET connection cannot close between reserve() and send() (same tick)
         if (fl.originP) this.origin.abandon(fl.originP);

@@ -13,12 +13,20 @@
  *    `<what> is not supported on the proxy's virtual system.<table>`.
  */
 import { createHash } from 'node:crypto';
-import { ErrorCode, ProtocolVersion } from '../protocol/constants';
-import { DataTypes, encodeValue, mapOf, setOf, type DataType } from '../protocol/values';
-import type { ColumnSpec } from '../protocol/messages/result-metadata';
+import {
+  type ColumnSpec,
+  type DataType,
+  DataTypes,
+  encodeValue,
+  ErrorCode,
+  mapOf,
+  preparedBody,
+  ProtocolVersion,
+  rowsBody,
+  setOf,
+} from '../protocol/codec';
 import type { Selector, SystemTableName } from '../cql/inspector';
 import { computeVirtualHosts, MURMUR3_PARTITIONER, type Host, type VirtualHost } from '../backend/topology';
-import { preparedBody, rowsBody } from './replies';
 
 /** What a control connection provides (a subset of ControlConnection). */
 export interface SystemTablesSource {

@@ -10,7 +10,7 @@ import type { RawFrame } from '../protocol/frame';
 import { messageOf } from '../protocol/frame-codec';
 import { decodeMessage, type Message } from '../protocol/messages';
 import type { JournalMeta } from '../protocol/journal-format';
-import { Reader } from '../protocol/primitives';
+import { readError } from '../protocol/replies';
 import { inspectCached } from '../cql/inspect-cache';
 import type { PreparedEntry } from '../routing/prepared-cache';
 import type { ClusterName } from '../routing/settings';
@@ -52,9 +52,8 @@ export function nonIdempotentReason(cql: string): string | undefined {
 
 function errorText(reply: RawFrame, codec: OneSidedWrite['codec']): string {
   try {
-    const r = new Reader(messageOf(reply, codec));
-    const code = r.readInt('error code');
-    return `${ErrorCode[code] ?? `0x${code.toString(16)}`}: ${r.readString('error message')}`;
+    const { code, message } = readError(messageOf(reply, codec));
+    return `${ErrorCode[code] ?? `0x${code.toString(16)}`}: ${message}`;
   } catch {
     return 'unreadable ERROR reply';
   }

@@ -10,6 +10,7 @@
  * ignored. The body passed in is the decompressed one.
  */
 import { HeaderFlag, ProtocolVersion, atLeastV4 } from './constants';
+import type { BodyCodec } from './compression';
 import { RawFrame, type FrameHeader } from './frame';
 import { ProtocolError } from './errors';
 import { Reader, Writer, type BytesMap } from './primitives';
@@ -111,20 +112,14 @@ export function encodeEnvelope(version: ProtocolVersion, isResponse: boolean, en
   }
 }
 
-/** Body (de)compression of a connection, for the frame-level helpers below. */
-export interface EnvelopeBodyCodec {
-  decompress(body: Buffer): Buffer;
-  compress(body: Buffer): Buffer;
-}
-
 /** The custom payload of a request frame (v4+), or undefined when it carries none. */
-export function requestCustomPayload(frame: RawFrame, codec: EnvelopeBodyCodec | undefined): BytesMap | undefined {
+export function requestCustomPayload(frame: RawFrame, codec: BodyCodec | undefined): BytesMap | undefined {
   if (!hasCustomPayload(frame.header)) return undefined;
   const body = plainRequestBody(frame, codec);
   return new Reader(body).readBytesMap('custom payload');
 }
 
-function plainRequestBody(frame: RawFrame, codec: EnvelopeBodyCodec | undefined): Buffer {
+function plainRequestBody(frame: RawFrame, codec: BodyCodec | undefined): Buffer {
   if (!frame.isCompressed) return frame.body;
   if (!codec)
     throw new ProtocolError(
@@ -140,11 +135,7 @@ function plainRequestBody(frame: RawFrame, codec: EnvelopeBodyCodec | undefined)
  * payload: the CUSTOM_PAYLOAD flag is cleared). The message bytes are kept as they are; the body is compressed
  * again when the frame was. Throws RangeError for a version without custom payloads (v2/v3).
  */
-export function withRequestCustomPayload(
-  frame: RawFrame,
-  payload: BytesMap | undefined,
-  codec: EnvelopeBodyCodec | undefined,
-): RawFrame {
+export function withRequestCustomPayload(frame: RawFrame, payload: BytesMap | undefined, codec: BodyCodec | undefined): RawFrame {
   if (frame.header.isResponse) throw new RangeError('withRequestCustomPayload: not a request frame');
   if (!atLeastV4(frame.version)) throw new RangeError(`a custom payload needs protocol v4+, not v${frame.version}`);
   const plain = plainRequestBody(frame, codec);

@@ -11,7 +11,7 @@
  * decoding the query parameters.
  */
 import { DEFAULT_MAX_BODY_LENGTH, HeaderFlag, Opcode, ProtocolVersion, headerLength, opcodeName } from './constants';
-import type { BodyCompressor } from './compression';
+import type { BodyCodec, BodyCompressor } from './compression';
 import { decodeEnvelope, encodeEnvelope, envelopeFlags, skipEnvelope, type Envelope } from './envelope';
 import { ProtocolError } from './errors';
 import { RawFrame, encodeHeaderInto, type FrameHeader } from './frame';
@@ -190,4 +190,50 @@ export function peekPreparedId(raw: RawFrame, compressor?: BodyCompressor, maxBo
   } catch (e) {
     throw withContext(e, h);
   }
+}
+
+/**
+ * Decode a frame whose body may be compressed with the connection's `codec` (v2-v4, DSE; a v5 frame never is):
+ * decompressed first. Throws ProtocolError('compression') when compressed and no codec is given.
+ */
+export function decodeFrameWith(raw: RawFrame, codec: BodyCodec | undefined): Frame {
+  if (!raw.isCompressed || raw.version === ProtocolVersion.V5) return decodeFrame(raw);
+  if (!codec) {
+    throw new ProtocolError('compression', `frame on stream ${raw.streamId} is compressed but no compression was given`, {
+      version: raw.version,
+      streamId: raw.streamId,
+      opcode: raw.opcode,
+    });
+  }
+  const h = raw.header;
+  const body = codec.decompress(raw.body);
+  return decodeFrame(
+    RawFrame.fromParts(
+      {
+        version: h.version,
+        isResponse: h.isResponse,
+        flags: h.flags & ~HeaderFlag.COMPRESSION,
+        streamId: h.streamId,
+        opcode: h.opcode,
+      },
+      body,
+    ),
+  );
+}
+
+/** Encode `frame`, its body compressed with `codec` when `like` (the frame it replaces) was compressed. */
+export function encodeFrameLike(frame: Frame, like: RawFrame, codec: BodyCodec | undefined): RawFrame {
+  const plain = encodeFrame(frame);
+  if (!like.isCompressed || like.version === ProtocolVersion.V5 || !codec) return plain;
+  const h = plain.header;
+  return RawFrame.fromParts(
+    {
+      version: h.version,
+      isResponse: h.isResponse,
+      flags: h.flags | HeaderFlag.COMPRESSION,
+      streamId: h.streamId,
+      opcode: h.opcode,
+    },
+    codec.compress(plain.body),
+  );
 }

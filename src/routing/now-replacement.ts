@@ -29,47 +29,44 @@
  *    uuid/timeuuid (e.g. `now()` written for a text column: Cassandra would reject the original
  *    statement), throws `NowReplacementError`: the caller answers the client with an ERROR.
  */
-import { DEFAULT_MAX_BODY_LENGTH, HeaderFlag, Opcode, ProtocolVersion, ResultKind, opcodeName } from '../protocol/constants';
-import { RawFrame } from '../protocol/frame';
-import { decodeFrame, encodeFrame, type Frame } from '../protocol/frame-codec';
-import type { Batch, BatchChild } from '../protocol/messages/batch';
-import type { Execute } from '../protocol/messages/execute';
-import type { Prepare } from '../protocol/messages/prepare';
-import type { NamedValue } from '../protocol/messages/query-parameters';
-import type { Query } from '../protocol/messages/query';
-import type { PreparedResult } from '../protocol/messages/result';
-import type { ColumnSpec, PreparedMetadata } from '../protocol/messages/result-metadata';
-import type { Value } from '../protocol/primitives';
-import { randomUUID } from 'node:crypto';
 import {
+  type Batch,
+  type BodyCodec,
+  type BatchChild,
+  type ColumnSpec,
+  type DataType,
   DataTypeCode,
-  DataTypes,
   dataTypeName,
+  DataTypes,
+  decodeFrameWith,
+  encodeFrameLike,
   encodeValue,
+  type Execute,
+  type Frame,
+  type NamedValue,
   newTimeUuid,
+  Opcode,
+  opcodeName,
+  type Prepare,
+  type PreparedMetadata,
+  type PreparedResult,
+  ProtocolVersion,
+  type Query,
+  RawFrame,
+  ResultKind,
   uuidFromString,
   uuidToString,
-  type DataType,
-} from '../protocol/values';
+  type Value,
+} from '../protocol/codec';
+import { randomUUID } from 'node:crypto';
 import { inspect, type FunctionCallSite, type PinnedFunction, type StatementInfo } from '../cql/inspector';
 import { PINNED_FUNCTION_TYPES, isPlainSite, namedMarkerFor, replaceNowCalls } from '../cql/rewrite';
 
 // ---- types -----------------------------------------------------------------------------------
 
-/**
- * Body compression of the connection. Both the protocol's `BodyCompressor` and the session's
- * `BodyCodec` (`{ compress(body), decompress(body) }`) fit.
- */
-export interface NowBodyCompression {
-  compress(body: Buffer, version: ProtocolVersion): Buffer;
-  decompress(body: Buffer, version: ProtocolVersion, maxLength: number): Buffer;
-}
-
 export interface NowRewriteOptions {
-  /** Needed only for frames carrying the COMPRESSION flag (v2-v4, DSE); the output is compressed again. */
-  compressor?: NowBodyCompression;
-  /** Limit for a decompressed body (default 256 MiB). */
-  maxBodyLength?: number;
+  /** The connection's body compression: needed only for frames carrying the COMPRESSION flag (v2-v4, DSE); the output is compressed again. */
+  compressor?: BodyCodec;
   /** Source of the generated timeuuids (16 bytes each); default `newTimeUuid` (tests inject fixed values). */
   generate?: () => Buffer;
   /** Wall clock (ms) of currentTimestamp()/currentDate()/currentTime(); default Date.now. */
@@ -178,45 +175,16 @@ export function generatedVariableIndices(info: StatementInfo): number[] {
 
 // ---- frame plumbing ----------------------------------------------------------------------------
 
-function isBodyCompressed(raw: RawFrame): boolean {
-  return raw.isCompressed && raw.version !== ProtocolVersion.V5;
-}
-
 function decodePlain(raw: RawFrame, opts: NowRewriteOptions): Frame {
-  if (!isBodyCompressed(raw)) return decodeFrame(raw);
-  if (!opts.compressor) {
+  if (raw.isCompressed && raw.version !== ProtocolVersion.V5 && !opts.compressor) {
     throw new NowReplacementError(`frame on stream ${raw.streamId} is compressed but no compression was given`);
   }
-  const body = opts.compressor.decompress(raw.body, raw.version, opts.maxBodyLength ?? DEFAULT_MAX_BODY_LENGTH);
-  const h = raw.header;
-  const plain = RawFrame.fromParts(
-    {
-      version: h.version,
-      isResponse: h.isResponse,
-      flags: h.flags & ~HeaderFlag.COMPRESSION,
-      streamId: h.streamId,
-      opcode: h.opcode,
-    },
-    body,
-  );
-  return decodeFrame(plain);
+  return decodeFrameWith(raw, opts.compressor);
 }
 
 /** Encode `frame`, compressed again when `like` was. */
 function encodeLike(frame: Frame, like: RawFrame, opts: NowRewriteOptions): RawFrame {
-  const plain = encodeFrame(frame);
-  if (!isBodyCompressed(like)) return plain;
-  const h = plain.header;
-  return RawFrame.fromParts(
-    {
-      version: h.version,
-      isResponse: h.isResponse,
-      flags: h.flags | HeaderFlag.COMPRESSION,
-      streamId: h.streamId,
-      opcode: h.opcode,
-    },
-    opts.compressor!.compress(plain.body, h.version),
-  );
+  return encodeFrameLike(frame, like, opts.compressor);
 }
 
 function expectOpcode(raw: RawFrame, opcode: Opcode, what: string): void {

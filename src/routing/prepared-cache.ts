@@ -43,7 +43,14 @@ export interface InterceptedEntry {
   decision: Extract<ForwardDecision, { kind: 'intercept' }>;
 }
 
-const key = (id: Uint8Array): string => Buffer.from(id.buffer, id.byteOffset, id.byteLength).toString('hex');
+/**
+ * Map key of a prepared id: its bytes as a latin1 string (one char per byte: half the length of hex, and cheaper
+ * to make than a hex string on every EXECUTE).
+ */
+export function preparedIdKey(id: Uint8Array): string {
+  return (Buffer.isBuffer(id) ? id : Buffer.from(id.buffer, id.byteOffset, id.byteLength)).toString('latin1');
+}
+const key = preparedIdKey;
 
 export class PreparedCache {
   private readonly main = new Map<string, PreparedEntry>();

@@ -11,9 +11,15 @@
  * The byte work is src/protocol/envelope.ts; this module only decides.
  */
 import { randomUUID } from 'node:crypto';
-import { Opcode, ProtocolVersion, atLeastV4 } from '../protocol/constants';
-import { requestCustomPayload, withRequestCustomPayload, type EnvelopeBodyCodec } from '../protocol/envelope';
-import type { RawFrame } from '../protocol/frame';
+import {
+  atLeastV4,
+  type BodyCodec,
+  Opcode,
+  ProtocolVersion,
+  type RawFrame,
+  requestCustomPayload,
+  withRequestCustomPayload,
+} from '../protocol/codec';
 
 /** Token bucket: `rate` tokens per second, at most `rate` stored (burst = rate), starts full. */
 export class TokenBucket {
@@ -75,7 +81,7 @@ export class RequestIdTracer {
    * Apply the rules to one client request. `clusterVersion` = the lower of the two control connections'
    * negotiated versions.
    */
-  apply(frame: RawFrame, clusterVersion: ProtocolVersion, codec: EnvelopeBodyCodec | undefined): TracedRequest {
+  apply(frame: RawFrame, clusterVersion: ProtocolVersion, codec: BodyCodec | undefined): TracedRequest {
     if (!TRACED_OPCODES.has(frame.opcode) || !atLeastV4(clusterVersion) || !atLeastV4(frame.version))
       return { frame, action: 'none' };
     const key = this.s.key;

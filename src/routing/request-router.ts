@@ -11,18 +11,33 @@
  * `primary_cluster` applies to the next request.
  */
 import type { ForwardTarget } from '../cluster';
-import { Opcode, ProtocolVersion, QueryFlag, atLeastV5, hasIntQueryFlags } from '../protocol/constants';
-import { ProtocolError } from '../protocol/errors';
-import { RawFrame } from '../protocol/frame';
-import { Reader, Writer } from '../protocol/primitives';
-import { skipEnvelope } from '../protocol/envelope';
-import { isAscii } from 'node:buffer';
+import {
+  atLeastV5,
+  type BatchChildRef,
+  type BodyCodec,
+  Opcode,
+  type OpenedBody,
+  openRequestBody,
+  peekBatch,
+  peekExecuteId,
+  peekPrepare,
+  peekQuery,
+  type ProtocolVersion,
+  type RawFrame,
+  rebuildFrame,
+  replaceBatchIds,
+  type RequestEdits,
+  requestLayout,
+  spliceRequest,
+  takesTimestamp,
+  withDefaultTimestampFrame,
+  withEnvelope,
+} from '../protocol/codec';
 import type { Selector, StatementInfo, SystemTableName } from '../cql/inspector';
 import { inspectCached } from '../cql/inspect-cache';
 import { forwardDecision, resolveDecision, type ForwardDecision } from '../cql/routing';
-import type { PreparedCache, PreparedEntry } from './prepared-cache';
+import { preparedIdKey as idKey, type PreparedCache, type PreparedEntry } from './prepared-cache';
 import type { RoutingSettings } from './settings';
-import { withDefaultTimestamp } from '../protocol/messages/default-timestamp';
 import { PROCESS_WRITE_CLOCK, canPinTimestamp, type WriteTimestampSource } from './write-timestamps';
 import {
   NowReplacementError,
@@ -37,11 +52,6 @@ import {
 export type { ForwardTarget } from '../cluster';
 export type Tracking = 'read' | 'write' | 'none';
 
-export interface BodyCodec {
-  decompress(body: Buffer): Buffer;
-  compress(body: Buffer): Buffer;
-}
-
 export interface RouteContext {
   /** The session's current keyspace (USE), '' or undefined when none. */
   keyspace: string | undefined;
@@ -53,8 +63,6 @@ export interface RouteContext {
   replaceNow?: boolean;
   /** Tests: the timeuuid source of the replacement (default: newTimeUuid). */
   generateNow?: () => Buffer;
-  /** Largest decompressed body (now() rewrites of compressed frames). */
-  maxBodyLength?: number;
   /** `pin_write_timestamps`: writes sent to both clusters without a client timestamp get one from the proxy. */
   pinTimestamps?: boolean;
   /** Source of pinned timestamps (default: the process clock; tests inject one). */
@@ -120,213 +128,11 @@ function resolve(
   return { to: r.forwardTo, tracking: r.metrics, async: r.async };
 }
 
-/** The frame body, decompressed if the frame says it is compressed. */
-export function plainBody(frame: RawFrame, codec: BodyCodec | undefined): Buffer {
-  if (!frame.isCompressed) return frame.body;
-  if (!codec) {
-    throw new ProtocolError('compression', 'compressed frame received but no compression was negotiated at STARTUP', {
-      version: frame.version,
-      streamId: frame.streamId,
-      opcode: frame.opcode,
-    });
-  }
-  try {
-    return codec.decompress(frame.body);
-  } catch (e) {
-    if (e instanceof ProtocolError) throw e;
-    throw new ProtocolError('compression', `cannot decompress the request body: ${(e as Error).message}`, {
-      version: frame.version,
-      streamId: frame.streamId,
-      opcode: frame.opcode,
-    });
-  }
-}
-
 /**
- * The message part of a request body: after the (decompressed) body's envelope, i.e. a v4+ custom payload
- * (flag 0x04). `full` is the whole plain body, `offset` where the message starts.
+ * What TARGET's copy of an EXECUTE changes (its prepared id, and its result metadata id on v5/DSE_V2), or
+ * undefined when it is the client's bytes.
  */
-export function messageBody(frame: RawFrame, codec: BodyCodec | undefined): { full: Buffer; offset: number; msg: Buffer } {
-  const full = plainBody(frame, codec);
-  const offset = skipEnvelope(frame.header, full);
-  return { full, offset, msg: offset === 0 ? full : full.subarray(offset) };
-}
-
-/** A whole plain body: the envelope of `m` (kept byte for byte) followed by a new message. */
-export function withEnvelope(m: { full: Buffer; offset: number }, msg: Buffer): Buffer {
-  return m.offset === 0 ? msg : Buffer.concat([m.full.subarray(0, m.offset), msg]);
-}
-
-/** A frame with the same header (flags kept) and a new plain body, compressed again if the original was. */
-export function rebuildFrame(frame: RawFrame, body: Buffer, codec: BodyCodec | undefined): RawFrame {
-  const out = frame.isCompressed && codec ? codec.compress(body) : body;
-  return RawFrame.fromParts(
-    {
-      version: frame.version,
-      isResponse: frame.header.isResponse,
-      flags: frame.flags,
-      streamId: frame.streamId,
-      opcode: frame.opcode,
-    },
-    out,
-  );
-}
-
-// ---- peeks ------------------------------------------------------------------------------------
-
-/** Skip `<consistency><flags>` and the optional fields of query parameters up to the keyspace; returns it if present. */
-function readQueryParamsKeyspace(r: Reader, version: ProtocolVersion): string | undefined {
-  r.readShort('consistency');
-  const flags = hasIntQueryFlags(version) ? r.readUInt('query flags') : r.readByte('query flags');
-  if (!atLeastV5(version) || (flags & QueryFlag.WITH_KEYSPACE) === 0) return undefined;
-  if (flags & QueryFlag.VALUES) {
-    const n = r.readShort('value count');
-    const named = (flags & QueryFlag.NAMES_FOR_VALUES) !== 0;
-    for (let i = 0; i < n; i++) {
-      if (named) r.readString('value name');
-      r.readValue('bound value');
-    }
-  }
-  if (flags & QueryFlag.PAGE_SIZE) r.readInt('page size');
-  if (flags & QueryFlag.PAGING_STATE) r.readBytes('paging state');
-  if (flags & QueryFlag.SERIAL_CONSISTENCY) r.readShort('serial consistency');
-  if (flags & QueryFlag.DEFAULT_TIMESTAMP) r.readLong('timestamp');
-  return r.readString('keyspace');
-}
-
-/**
- * The [long string] at the reader's offset. ASCII text (the usual case) is sliced as latin1, which gives the
- * same string as UTF-8 decoding for bytes < 0x80 and is cheaper; anything else goes through the Reader.
- */
-function readText(r: Reader, what: string): string {
-  const buf = r.buf;
-  const at = r.offset;
-  if (r.end - at >= 4) {
-    const n = buf.readInt32BE(at);
-    const start = at + 4;
-    if (n >= 0 && n <= r.end - start) {
-      if (isAscii(buf.subarray(start, start + n))) {
-        r.offset = start + n;
-        return buf.toString('latin1', start, start + n);
-      }
-    }
-  }
-  return r.readLongString(what);
-}
-
-/** QUERY: the text and the request keyspace field (v5/DSE_V2 only). */
-export function peekQuery(body: Buffer, version: ProtocolVersion): { query: string; keyspace?: string } {
-  const r = new Reader(body);
-  const query = readText(r, 'query string');
-  let keyspace: string | undefined;
-  if (atLeastV5(version)) {
-    try {
-      keyspace = readQueryParamsKeyspace(r, version);
-    } catch {
-      keyspace = undefined; // malformed parameters: the cluster will reject the request itself
-    }
-  }
-  return { query, keyspace };
-}
-
-/** PREPARE: the text and the keyspace field (v5/DSE_V2: `<flags>[<keyspace>]`). */
-export function peekPrepare(body: Buffer, version: ProtocolVersion): { query: string; keyspace?: string } {
-  const r = new Reader(body);
-  const query = readText(r, 'query string');
-  let keyspace: string | undefined;
-  if (atLeastV5(version) && r.remaining >= 4) {
-    const flags = r.readUInt('prepare flags');
-    if (flags & 0x01) keyspace = r.readString('keyspace');
-  }
-  return { query, keyspace };
-}
-
-/** EXECUTE: the prepared id (a view into `body`). */
-export function peekExecuteId(body: Buffer): Buffer {
-  return new Reader(body).readShortBytes('prepared id');
-}
-
-export interface BatchChildRef {
-  kind: 'query' | 'prepared';
-  /** query: the text */
-  query?: string;
-  /** prepared: offset of the [short bytes] id in the body, and the id */
-  offset: number;
-  id?: Buffer;
-}
-
-/** BATCH children, and the offset where the parameters after the children start. */
-export function peekBatch(body: Buffer, version: ProtocolVersion): { children: BatchChildRef[]; end: number } {
-  const r = new Reader(body);
-  r.readByte('batch type');
-  const n = r.readShort('batch statement count');
-  // Names for values in batches: the flags come after the children, so peek ahead is impossible;
-  // v3+ batches never carry names in practice (Cassandra rejects them), as in upstream's codec.
-  const children: BatchChildRef[] = [];
-  for (let i = 0; i < n; i++) {
-    const kind = r.readByte('batch child kind');
-    const offset = r.offset;
-    if (kind === 0) {
-      children.push({ kind: 'query', offset, query: readText(r, 'batch child query') });
-    } else if (kind === 1) {
-      const id = r.readShortBytes('batch child prepared id');
-      children.push({ kind: 'prepared', offset, id });
-    } else {
-      throw new ProtocolError('invalid-value', `invalid BATCH child kind ${kind} (expected 0 or 1)`, { version });
-    }
-    const values = r.readShort('batch child value count');
-    for (let v = 0; v < values; v++) r.readValue('batch child value');
-  }
-  return { children, end: r.offset };
-}
-
-/** EXECUTE body with another prepared id. */
-export function replaceExecuteId(body: Buffer, id: Buffer): Buffer {
-  const r = new Reader(body);
-  r.readShortBytes('prepared id');
-  const w = new Writer(body.length + id.length);
-  w.writeShortBytes(id).writeRaw(body.subarray(r.offset));
-  return Buffer.from(w.finish());
-}
-
-/**
- * v5/DSE_V2 EXECUTE (`<id><result_metadata_id><params>`) with another prepared id, and another result
- * metadata id when the client's equals `from` (the ORIGIN one); anything else is copied byte for byte.
- */
-export function replaceExecuteIdsV5(
-  body: Buffer,
-  id: Buffer,
-  resultMetadataId: { from: Buffer; to: Buffer } | undefined,
-): Buffer {
-  const r = new Reader(body);
-  r.readShortBytes('prepared id');
-  const rmStart = r.offset;
-  const rm = r.readShortBytes('result metadata id');
-  const useNew = resultMetadataId !== undefined && Buffer.compare(rm, resultMetadataId.from) === 0;
-  const w = new Writer(body.length + id.length + 16);
-  w.writeShortBytes(id);
-  if (useNew) w.writeShortBytes(resultMetadataId.to);
-  else w.writeRaw(body.subarray(rmStart, r.offset));
-  w.writeRaw(body.subarray(r.offset));
-  return Buffer.from(w.finish());
-}
-
-/** BATCH body with the prepared children ids replaced by `map(id)`. */
-export function replaceBatchIds(body: Buffer, children: readonly BatchChildRef[], map: (id: Buffer) => Buffer): Buffer {
-  const w = new Writer(body.length + 64);
-  let pos = 0;
-  for (const c of children) {
-    if (c.kind !== 'prepared' || !c.id) continue;
-    w.writeRaw(body.subarray(pos, c.offset));
-    w.writeShortBytes(map(c.id));
-    pos = c.offset + 2 + c.id.length;
-  }
-  w.writeRaw(body.subarray(pos));
-  return Buffer.from(w.finish());
-}
-
-/** The EXECUTE body for TARGET (its prepared id, and its result metadata id on v5/DSE_V2), or undefined when identical. */
-export function executeBodyForTarget(body: Buffer, entry: PreparedEntry, version: ProtocolVersion): Buffer | undefined {
+export function targetExecuteEdits(entry: PreparedEntry, version: ProtocolVersion): RequestEdits | undefined {
   if (atLeastV5(version)) {
     const rm =
       entry.originResultMetadataId &&
@@ -335,13 +141,13 @@ export function executeBodyForTarget(body: Buffer, entry: PreparedEntry, version
         ? { from: entry.originResultMetadataId, to: entry.targetResultMetadataId }
         : undefined;
     if (!rm && entry.targetId.equals(entry.originId)) return undefined;
-    return replaceExecuteIdsV5(body, entry.targetId, rm);
+    return { preparedId: entry.targetId, resultMetadataId: rm };
   }
-  return entry.targetId.equals(entry.originId) ? undefined : replaceExecuteId(body, entry.targetId);
+  return entry.targetId.equals(entry.originId) ? undefined : { preparedId: entry.targetId };
 }
 
 function nowOptions(ctx: RouteContext): NowRewriteOptions {
-  return { compressor: ctx.codec, maxBodyLength: ctx.maxBodyLength, generate: ctx.generateNow };
+  return { compressor: ctx.codec, generate: ctx.generateNow };
 }
 
 /**
@@ -362,7 +168,7 @@ function refuseUnpinned(info: StatementInfo): void {
 /** A BATCH is pinned unless one of its statements is conditional (prepared children: their cached info). */
 function batchCanPin(children: readonly BatchChildRef[], entries: ReadonlyMap<string, PreparedEntry>): boolean {
   for (const c of children) {
-    const info = c.kind === 'query' ? inspectCached(c.query ?? '') : entries.get(c.id!.toString('hex'))?.info;
+    const info = c.kind === 'query' ? inspectCached(c.query ?? '') : entries.get(idKey(c.id!))?.info;
     if (info?.isLwt) return false;
   }
   return true;
@@ -371,28 +177,47 @@ function batchCanPin(children: readonly BatchChildRef[], entries: ReadonlyMap<st
 /**
  * A write going to both clusters without a client timestamp: ORIGIN's and TARGET's frames get the
  * SAME proxy timestamp (`pin_write_timestamps`). Nothing changes for a request with a client
- * timestamp, for protocol v2, or a route not sent to both clusters.
+ * timestamp, for protocol v2, or a route not sent to both clusters. (QUERY and EXECUTE without a
+ * now() rewrite take the one-pass path in `routeRequest`; this one serves the rewritten frames and BATCH.)
  */
 function pinWriteTimestamp(route: Extract<Route, { type: 'forward' }>, frame: RawFrame, ctx: RouteContext): void {
   if (route.to !== 'both') return;
   const origin = route.originFrame ?? frame;
-  const om = messageBody(origin, ctx.codec);
   let micros: bigint | undefined;
-  const stamp = (f: RawFrame, m: { full: Buffer; offset: number; msg: Buffer }): RawFrame | undefined => {
-    const body = withDefaultTimestamp(
-      f.opcode,
-      m.msg,
-      f.version,
-      () => (micros ??= (ctx.writeClock ?? PROCESS_WRITE_CLOCK).next()),
-    );
-    return body ? rebuildFrame(f, withEnvelope(m, body), ctx.codec) : undefined;
-  };
-  const o = stamp(origin, om);
+  const next = (): bigint => (micros ??= (ctx.writeClock ?? PROCESS_WRITE_CLOCK).next());
+  const o = withDefaultTimestampFrame(origin, next, ctx.codec);
   if (!o) return; // the client's own timestamp (or v2): left as it is
   const target = route.targetFrame;
   route.originFrame = o;
   route.writeTimestamp = micros;
-  route.targetFrame = target ? (stamp(target, messageBody(target, ctx.codec)) ?? target) : o.withStreamId(o.streamId);
+  route.targetFrame = target ? (withDefaultTimestampFrame(target, next, ctx.codec) ?? target) : o.withStreamId(o.streamId);
+}
+
+/**
+ * QUERY / EXECUTE without a now() rewrite: ORIGIN's frame (the client's bytes, or a copy with the pinned
+ * timestamp) and TARGET's (its ids and the same timestamp), each built in one pass.
+ * `targetEdits` undefined and no timestamp: both clusters get the client's bytes (nothing set on the route).
+ */
+function spliceForward(
+  route: Extract<Route, { type: 'forward' }>,
+  frame: RawFrame,
+  ctx: RouteContext,
+  pin: boolean,
+  targetEdits: RequestEdits | undefined,
+  m: OpenedBody = openRequestBody(frame, ctx.codec),
+): void {
+  pin &&= route.to === 'both';
+  if (!pin && !targetEdits) return;
+  const layout = requestLayout(frame.opcode, m.msg, frame.version, pin);
+  let timestamp: bigint | undefined;
+  if (pin && takesTimestamp(layout)) {
+    timestamp = (ctx.writeClock ?? PROCESS_WRITE_CLOCK).next();
+    route.writeTimestamp = timestamp;
+    route.originFrame = spliceRequest(frame, m, layout, { timestamp }, ctx.codec);
+  }
+  if (targetEdits || timestamp !== undefined) {
+    route.targetFrame = spliceRequest(frame, m, layout, { ...targetEdits, timestamp }, ctx.codec);
+  }
 }
 
 // ---- the router ----------------------------------------------------------------------------------
@@ -426,7 +251,8 @@ export function routeRequest(frame: RawFrame, ctx: RouteContext): Route {
     case Opcode.AUTH_RESPONSE:
       return { type: 'auth' };
     case Opcode.QUERY: {
-      const { query, keyspace } = peekQuery(messageBody(frame, ctx.codec).msg, frame.version);
+      const m = openRequestBody(frame, ctx.codec);
+      const { query, keyspace } = peekQuery(m.msg, frame.version);
       const ks = keyspace || ctx.keyspace || '';
       const info = inspectCached(query); // frozen, shared: never modified
       const d = forwardDecision(info, ks);
@@ -439,11 +265,14 @@ export function routeRequest(frame: RawFrame, ctx: RouteContext): Route {
           route.targetFrame = rewritten.withStreamId(rewritten.streamId);
         }
       }
-      if (ctx.pinTimestamps && route.type === 'forward' && canPinTimestamp(info)) pinWriteTimestamp(route, frame, ctx);
+      if (ctx.pinTimestamps && route.type === 'forward' && canPinTimestamp(info)) {
+        if (route.originFrame) pinWriteTimestamp(route, frame, ctx);
+        else spliceForward(route, frame, ctx, true, undefined, m);
+      }
       return route;
     }
     case Opcode.PREPARE: {
-      const { query, keyspace } = peekPrepare(messageBody(frame, ctx.codec).msg, frame.version);
+      const { query, keyspace } = peekPrepare(openRequestBody(frame, ctx.codec).msg, frame.version);
       const ks = keyspace || ctx.keyspace || '';
       const info = inspectCached(query); // frozen, shared: never modified
       const d = forwardDecision(info, ks);
@@ -470,9 +299,8 @@ export function routeRequest(frame: RawFrame, ctx: RouteContext): Route {
       return route;
     }
     case Opcode.EXECUTE: {
-      const m = messageBody(frame, ctx.codec);
-      const body = m.msg;
-      const id = peekExecuteId(body);
+      const m = openRequestBody(frame, ctx.codec);
+      const id = peekExecuteId(m.msg);
       const entry = ctx.cache.get(id);
       if (!entry) {
         const ic = ctx.cache.getIntercepted(id);
@@ -495,19 +323,23 @@ export function routeRequest(frame: RawFrame, ctx: RouteContext): Route {
           // generated now() values: the same ones for ORIGIN and TARGET, TARGET's copy with its ids
           const pair = addGeneratedValues(frame, entry.now, { ...nowOptions(ctx), targetId: entry.targetId });
           r.originFrame = pair.origin;
-          const tm = atLeastV5(frame.version) ? messageBody(pair.target, ctx.codec) : undefined;
-          const tb = tm ? executeBodyForTarget(tm.msg, entry, frame.version) : undefined;
-          r.targetFrame = tm && tb ? rebuildFrame(pair.target, withEnvelope(tm, tb), ctx.codec) : pair.target;
-        } else if (r.to !== 'origin' || r.async) {
-          const targetBody = executeBodyForTarget(body, entry, frame.version);
-          if (targetBody) r.targetFrame = rebuildFrame(frame, withEnvelope(m, targetBody), ctx.codec);
+          // v5/DSE_V2: TARGET's result metadata id too (addGeneratedValues set its prepared id)
+          const edits = atLeastV5(frame.version) ? targetExecuteEdits(entry, frame.version) : undefined;
+          const tm = edits ? openRequestBody(pair.target, ctx.codec) : undefined;
+          r.targetFrame =
+            (tm &&
+              spliceRequest(pair.target, tm, requestLayout(Opcode.EXECUTE, tm.msg, frame.version, false), edits!, ctx.codec)) ||
+            pair.target;
+          if (ctx.pinTimestamps && canPinTimestamp(entry.info)) pinWriteTimestamp(r, frame, ctx);
+        } else {
+          const edits = r.to !== 'origin' || r.async ? targetExecuteEdits(entry, frame.version) : undefined;
+          spliceForward(r, frame, ctx, ctx.pinTimestamps === true && canPinTimestamp(entry.info), edits, m);
         }
-        if (ctx.pinTimestamps && canPinTimestamp(entry.info)) pinWriteTimestamp(r, frame, ctx);
       }
       return r;
     }
     case Opcode.BATCH: {
-      const m = messageBody(frame, ctx.codec);
+      const m = openRequestBody(frame, ctx.codec);
       const body = m.msg;
       const { children } = peekBatch(body, frame.version);
       const entries = new Map<string, PreparedEntry>();
@@ -516,7 +348,7 @@ export function routeRequest(frame: RawFrame, ctx: RouteContext): Route {
         if (c.kind !== 'prepared') continue;
         const e = ctx.cache.get(c.id!);
         if (!e) return { type: 'unprepared', id: Buffer.from(c.id!) };
-        entries.set(c.id!.toString('hex'), e);
+        entries.set(idKey(c.id!), e);
         if (!e.targetId.equals(e.originId)) rewrite = true;
       }
       const route: Route = { type: 'forward', to: 'both', tracking: 'write', async: false, prepared: [...entries.values()] };
@@ -525,7 +357,7 @@ export function routeRequest(frame: RawFrame, ctx: RouteContext): Route {
         const pair = rewriteBatchFrame(
           frame,
           (id) => {
-            const e = entries.get(id.toString('hex'));
+            const e = entries.get(idKey(id));
             return e ? { targetId: e.targetId, now: e.now } : undefined;
           },
           nowOptions(ctx),
@@ -538,7 +370,7 @@ export function routeRequest(frame: RawFrame, ctx: RouteContext): Route {
         }
       }
       if (rewrite) {
-        const newBody = replaceBatchIds(body, children, (id) => entries.get(id.toString('hex'))!.targetId);
+        const newBody = replaceBatchIds(body, children, (id) => entries.get(idKey(id))!.targetId);
         route.targetFrame = rebuildFrame(frame, withEnvelope(m, newBody), ctx.codec);
       }
       if (pin) pinWriteTimestamp(route, frame, ctx);

@@ -11,23 +11,26 @@
  * | success   | error   | TARGET's error                                         |
  */
 import type { FailedOn } from '../cluster';
-import { ErrorCode, Opcode, ResultKind } from '../protocol/constants';
-import type { RawFrame } from '../protocol/frame';
-import { messageOf } from '../protocol/frame-codec';
-import type { StringMultimap } from '../protocol/primitives';
 import {
+  type BodyCodec,
+  ErrorCode,
+  errorFrame,
+  messageOf,
+  Opcode,
+  RawFrame,
   readErrorCode,
   readPreparedIds,
   readResultKind,
   readSetKeyspace,
   readUnpreparedId,
-  errorFrame,
+  ResultKind,
+  type StringMultimap,
   supportedFrame,
   unpreparedFrame,
-} from '../frontend/replies';
+} from '../protocol/codec';
 import type { PreparedCache, PreparedEntry } from './prepared-cache';
 import { NowReplacementError, completePrepare, type PreparedNowState } from './now-replacement';
-import type { BodyCodec, PrepareInfo, ForwardTarget, Tracking } from './request-router';
+import type { PrepareInfo, ForwardTarget, Tracking } from './request-router';
 import type { ClusterName } from './settings';
 
 export type { FailedOn } from '../cluster';

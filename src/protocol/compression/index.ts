@@ -36,6 +36,24 @@ export interface BodyCompressor {
   decompress(body: Buffer, version: ProtocolVersion, maxLength: number): Buffer;
 }
 
+/**
+ * The one compression interface outside src/protocol: a connection's frame-body compression, i.e. the algorithm
+ * its STARTUP negotiated bound to the connection's protocol version and largest body (`bodyCodec`). Routing,
+ * replies, envelopes, now() rewrites and the journal take this; `BodyCompressor` (the algorithm) stays inside
+ * src/protocol (frames, segments).
+ */
+export interface BodyCodec {
+  /** Compress a whole frame body. */
+  compress(body: Buffer): Buffer;
+  /** Decompress a whole frame body (the connection's size limit applies). Throws `ProtocolError('compression')`. */
+  decompress(body: Buffer): Buffer;
+}
+
+/** `c` bound to a connection's protocol version and largest decompressed body. */
+export function bodyCodec(c: BodyCompressor, version: ProtocolVersion, maxLength: number): BodyCodec {
+  return { compress: (b) => c.compress(b, version), decompress: (b) => c.decompress(b, version, maxLength) };
+}
+
 function fail(msg: string, version: ProtocolVersion): ProtocolError {
   return new ProtocolError('compression', msg, { version });
 }

@@ -8,7 +8,8 @@ import { RawFrame } from '../../../src/protocol/frame';
 import { Reader, Writer } from '../../../src/protocol/primitives';
 import { RoutingSettings } from '../../../src/routing/settings';
 import { PreparedCache } from '../../../src/routing/prepared-cache';
-import { peekPrepare, peekQuery, routeRequest } from '../../../src/routing/request-router';
+import { peekPrepare, peekQuery } from '../../../src/protocol/request-codec';
+import { routeRequest } from '../../../src/routing/request-router';
 
 const STATEMENTS = [
   'SELECT v FROM bench.kv WHERE k = 42',

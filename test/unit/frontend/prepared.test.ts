@@ -5,7 +5,7 @@ import assert from 'node:assert/strict';
 import { BatchType, Consistency, ErrorCode, Opcode, ProtocolVersion, ResultKind } from '../../../src/protocol/constants';
 import { Writer } from '../../../src/protocol/primitives';
 import type { Batch, Execute } from '../../../src/protocol/messages';
-import { unpreparedMessage } from '../../../src/frontend/replies';
+import { unpreparedMessage } from '../../../src/protocol/replies';
 import { TestClient, decode, errorOf, int, startHarness, type Harness } from './harness';
 import { decodeFrame, encodeFrame } from '../../../src/protocol/frame-codec';
 import type { PreparedResult } from '../../../src/protocol/messages';

@@ -5,7 +5,7 @@ import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 
 import { ErrorCode, Opcode, ProtocolVersion, encodeSegment } from '../../../src/protocol';
-import { errorBody } from '../../../src/frontend/replies';
+import { errorBody } from '../../../src/protocol/replies';
 import { RawCqlClient, errorOf, expectResult } from '../../support/raw-client';
 import { waitFor } from '../../support/wait';
 import { startHarness, type Harness } from './harness';

@@ -28,12 +28,18 @@ class FakeConn {
   unreserve(id: number): void {
     if (id >= 0) this.reserved--;
   }
-  send(frame: RawFrame, onResponse: (r: RawFrame) => void, _onError: unknown, reserved = -1): PendingRequest | undefined {
+  send<C>(
+    frame: RawFrame,
+    onResponse: (r: RawFrame, ctx: C) => void,
+    _onError: unknown,
+    reserved = -1,
+    ctx?: C,
+  ): PendingRequest | undefined {
     const p = {} as PendingRequest;
     if (reserved >= 0) this.reserved--;
     else if (this.used + this.reserved >= this.capacity) return undefined;
     this.used++;
-    this.pending.push({ frame, onResponse, p });
+    this.pending.push({ frame, onResponse: (r) => onResponse(r, ctx as C), p });
     return p;
   }
   abandon(p: PendingRequest): void {

@@ -5,7 +5,7 @@ import { Consistency, ErrorCode, Opcode, ProtocolVersion, ResultKind } from '../
 import { Writer } from '../../../src/protocol/primitives';
 import { ControlConnection } from '../../../src/backend/control-connection';
 import type { Host } from '../../../src/backend/topology';
-import { OVERLOADED_MESSAGE } from '../../../src/frontend/replies';
+import { OVERLOADED_MESSAGE } from '../../../src/protocol/replies';
 import { TestClient, decode, errorOf, sample, sleep, startHarness, until } from './harness';
 import { errorReply } from '../../support/fake-server';
 import { waitFor } from '../../support/wait';

@@ -9,7 +9,7 @@ import { WriteJournal, JOURNAL_FILE, DONE_FILE, readReplayResults } from '../../
 import { journalEntry, nonIdempotentReason } from '../../../src/journal/recorder';
 import { encodeFrame } from '../../../src/protocol/frame-codec';
 import { Opcode, ProtocolVersion, Consistency, ErrorCode } from '../../../src/protocol/constants';
-import { errorFrame } from '../../../src/frontend/replies';
+import { errorFrame } from '../../../src/protocol/replies';
 
 const meta = (i: number): JournalMeta => ({
   v: 1,

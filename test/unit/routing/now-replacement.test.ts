@@ -11,7 +11,7 @@ import {
 } from '../../../src/protocol/constants';
 import { RawFrame } from '../../../src/protocol/frame';
 import { decodeFrame, encodeFrame, type Frame } from '../../../src/protocol/frame-codec';
-import { getCompressor, type BodyCompressor } from '../../../src/protocol/compression';
+import { bodyCodec, getCompressor, type BodyCodec, type BodyCompressor } from '../../../src/protocol/compression';
 import type { Message } from '../../../src/protocol/messages';
 import type { Batch, BatchChild } from '../../../src/protocol/messages/batch';
 import type { Execute } from '../../../src/protocol/messages/execute';
@@ -35,7 +35,6 @@ import {
   rewriteBatchFrame,
   rewritePrepareFrame,
   rewriteQueryFrame,
-  type NowBodyCompression,
   type NowPrepareReplacement,
   type PreparedNowState,
 } from '../../../src/routing/now-replacement';
@@ -197,13 +196,13 @@ test('rewriteQueryFrame: compressed frames (LZ4, Snappy) come back compressed wi
     for (const v of COMPRESSIBLE) {
       const raw = queryFrame(v, cql, comp);
       assert.ok(raw.isCompressed);
-      const out = rewriteQueryFrame(raw, inspect(cql), { compressor: comp, generate: sequence() })!;
+      const out = rewriteQueryFrame(raw, inspect(cql), { compressor: bodyCodec(comp, v, 1 << 20), generate: sequence() })!;
       assert.ok(out.isCompressed, `${comp.name} ${versionName(v)}`);
       assert.equal(decoded<Query>(out, comp).message.query.match(UUID_LITERAL)!.length, 2);
     }
   }
-  // the session's BodyCodec shape (compress(body) / decompress(body)) fits too
-  const codec: NowBodyCompression = { compress: (b) => lz4.compress(b, V4), decompress: (b) => lz4.decompress(b, V4, 1 << 20) };
+  // a hand-made codec (compress(body) / decompress(body)) fits too
+  const codec: BodyCodec = { compress: (b) => lz4.compress(b, V4), decompress: (b) => lz4.decompress(b, V4, 1 << 20) };
   const out = rewriteQueryFrame(queryFrame(V4, cql, lz4), inspect(cql), { compressor: codec })!;
   assert.equal(decoded<Query>(out, lz4).message.query.match(UUID_LITERAL)!.length, 2);
   assert.throws(() => rewriteQueryFrame(queryFrame(V4, cql, lz4), inspect(cql)), NowReplacementError);
@@ -247,7 +246,7 @@ test('rewritePrepareFrame: positional and named markers, keyspace field kept (ev
 test('rewritePrepareFrame: last variable, text batch, compression, nothing to do', () => {
   const p = 'INSERT INTO ks.t (a, b) VALUES (?, now())';
   const r = rewritePrepareFrame(request<Prepare>(V4, { opcode: Opcode.PREPARE, query: p }, lz4), inspect(p), {
-    compressor: lz4,
+    compressor: bodyCodec(lz4, V4, 1 << 20),
   })!;
   assert.ok(r.frame.isCompressed);
   assert.equal(decoded<Prepare>(r.frame, lz4).message.query, 'INSERT INTO ks.t (a, b) VALUES (?, ?)');
@@ -320,7 +319,7 @@ test('hidePreparedReply: the client sees its own variables only (every version),
 test('hidePreparedReply: compressed reply, non-PREPARED reply untouched, mismatched metadata refused', () => {
   for (const v of COMPRESSIBLE) {
     const raw = preparedReply(v, { pkIndices: [], columns: [col('k'), col('t', DataTypes.timeuuid)] }, lz4);
-    const out = hidePreparedReply(raw, positional(1), { compressor: lz4 })!;
+    const out = hidePreparedReply(raw, positional(1), { compressor: bodyCodec(lz4, v, 1 << 20) })!;
     assert.ok(out.frame.isCompressed);
     assert.deepEqual((decoded<Message>(out.frame, lz4).message as PreparedResult).variables.columns, [col('k')]);
   }
@@ -517,7 +516,10 @@ test('addGeneratedValues: compressed EXECUTE, default generator values are fresh
   const st = state(positional(0, 1), [col('a', DataTypes.timeuuid), col('b', DataTypes.timeuuid)]);
   const before = Date.now();
   for (const v of COMPRESSIBLE) {
-    const out = addGeneratedValues(executeFrame(v, {}, lz4), st, { compressor: lz4, targetId: Buffer.from('tid') });
+    const out = addGeneratedValues(executeFrame(v, {}, lz4), st, {
+      compressor: bodyCodec(lz4, v, 1 << 20),
+      targetId: Buffer.from('tid'),
+    });
     assert.ok(out.origin.isCompressed && out.target.isCompressed);
     const o = decoded<Execute>(out.origin, lz4).message;
     const t = decoded<Execute>(out.target, lz4).message;
@@ -606,7 +608,7 @@ test('rewriteBatchFrame: nothing to replace -> undefined; compressed; bad value 
     { kind: 'prepared', id: Buffer.from('p'), values: [] },
   ];
   for (const v of COMPRESSIBLE) {
-    const out = rewriteBatchFrame(batchFrame(v, children, lz4), () => undefined, { compressor: lz4 })!;
+    const out = rewriteBatchFrame(batchFrame(v, children, lz4), () => undefined, { compressor: bodyCodec(lz4, v, 1 << 20) })!;
     assert.ok(out.origin.isCompressed && out.target.isCompressed);
     const o = decoded<Batch>(out.origin, lz4).message;
     assert.match((o.children[0] as { query: string }).query, ONE_UUID);

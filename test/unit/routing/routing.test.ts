@@ -8,9 +8,10 @@ import { inspect } from '../../../src/cql/inspector';
 import { forwardDecision } from '../../../src/cql/routing';
 import { RoutingSettings } from '../../../src/routing/settings';
 import { PreparedCache } from '../../../src/routing/prepared-cache';
-import { routeRequest, peekBatch, plainBody, type BodyCodec } from '../../../src/routing/request-router';
+import { peekBatch, plainBody, type BodyCodec } from '../../../src/protocol/request-codec';
+import { routeRequest } from '../../../src/routing/request-router';
 import { aggregate, buildSupportedOptions, chooseBothReply } from '../../../src/routing/response-aggregator';
-import { errorBody, readUnpreparedId, readErrorMessage, readSupported } from '../../../src/frontend/replies';
+import { errorBody, readUnpreparedId, readErrorMessage, readSupported } from '../../../src/protocol/replies';
 
 const V4 = ProtocolVersion.V4;
 const req = (opcode: number, body: Uint8Array, flags = 0, stream = 7): RawFrame =>

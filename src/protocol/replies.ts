@@ -3,13 +3,13 @@
  * Always uncompressed (upstream-spec-notes 3.3), except where the caller decides otherwise.
  */
 import type { ClusterName } from '../cluster';
-import { Consistency, ErrorCode, Opcode, ProtocolVersion, ResultKind, atLeastV5 } from '../protocol/constants';
-import { RawFrame } from '../protocol/frame';
-import { Reader, Writer, type StringMultimap } from '../protocol/primitives';
-import { ProtocolError } from '../protocol/errors';
-import { decodeError } from '../protocol/messages/error';
-import { decodeResult, peekPreparedIds, peekResultKind, type PreparedIds } from '../protocol/messages/result';
-import { encodePreparedMetadata, encodeRowsMetadata, type ColumnSpec } from '../protocol/messages/result-metadata';
+import { Consistency, ErrorCode, Opcode, ProtocolVersion, ResultKind, atLeastV5 } from './constants';
+import { RawFrame } from './frame';
+import { Reader, Writer, type StringMultimap } from './primitives';
+import { ProtocolError } from './errors';
+import { decodeError } from './messages/error';
+import { decodeResult, peekPreparedIds, peekResultKind, type PreparedIds } from './messages/result';
+import { encodePreparedMetadata, encodeRowsMetadata, type ColumnSpec } from './messages/result-metadata';
 
 export const OVERLOADED_MESSAGE = 'Shutting down, please retry on next host.';
 
@@ -134,6 +134,13 @@ export function readErrorMessage(body: Buffer): string {
   }
 }
 
+/** The code and message of an ERROR body (code-specific fields not decoded). Throws ProtocolError when cut short. */
+export function readError(body: Buffer): { code: number; message: string } {
+  const r = new Reader(body);
+  const code = r.readInt('error code');
+  return { code, message: r.readString('error message') };
+}
+
 /** ERROR Unprepared: the id after code and message (a view). */
 export function readUnpreparedId(body: Buffer): Buffer {
   // UNPREPARED's layout is the same in every protocol version
@@ -167,4 +174,26 @@ export function readPreparedIds(body: Buffer, version: ProtocolVersion): Prepare
 
 export function readSupported(body: Buffer): StringMultimap {
   return new Reader(body).readStringMultimap('SUPPORTED options');
+}
+
+// ---- small reads of requests and replies the session handles itself ------------------------------
+
+/** STARTUP: the options ([string map]). */
+export function readStartupOptions(body: Buffer): Record<string, string> {
+  return new Reader(body).readStringMap('STARTUP options');
+}
+
+/** AUTH_RESPONSE / AUTH_CHALLENGE / AUTH_SUCCESS: the token ([bytes], null when absent). */
+export function readAuthToken(body: Buffer): Buffer | null {
+  return new Reader(body).readBytes('auth token');
+}
+
+/** AUTHENTICATE: the authenticator class ([string]). */
+export function readAuthenticatorClass(body: Buffer): string {
+  return new Reader(body).readString('authenticator class');
+}
+
+/** EVENT: its type ([string]: TOPOLOGY_CHANGE, STATUS_CHANGE, SCHEMA_CHANGE). */
+export function readEventType(body: Buffer): string {
+  return new Reader(body).readString('event type');
 }
