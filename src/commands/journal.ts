@@ -10,7 +10,7 @@ import type { JournalRecord } from '../protocol/journal-format';
 import type { ClusterName } from '../routing/settings';
 import { readJournal, replayJournal, type JournalContents, type ReplaySummary } from '../journal/replay';
 import { journalDirs } from '../journal/dirs';
-import type { CommandIo } from './routing';
+import type { CommandIo } from './subcommand';
 
 export const JOURNAL_USAGE = [
   'Usage: zdm-proxy journal stats  [--config file.yml]',

@@ -1,13 +1,9 @@
 // `zdm-proxy routing get|set`: read or change the routing of every proxy instance through its admin API
 // (GET/POST /api/v1/routing on the metrics port), verify each instance, report which did not take it.
-import { parseSubcommand } from './subcommand';
+import { type CommandIo, parseSubcommand } from './subcommand';
 import http from 'node:http';
 
-export interface CommandIo {
-  out: (s: string) => void;
-  err: (s: string) => void;
-  env: NodeJS.ProcessEnv;
-}
+export type { CommandIo } from './subcommand';
 
 export const ROUTING_USAGE = [
   'Usage: zdm-proxy routing get --instances host:port[,host:port...]',

@@ -7,6 +7,11 @@ export interface SubcommandIo {
   err(s: string): void;
 }
 
+/** What a sub-command is given: its output streams and the environment. */
+export interface CommandIo extends SubcommandIo {
+  env: NodeJS.ProcessEnv;
+}
+
 type Options = NonNullable<ParseArgsConfig['options']> & { help: { type: 'boolean' } };
 type Values<O extends Options> = ReturnType<typeof parseArgs<{ args: string[]; allowPositionals: true; options: O }>>['values'];
 
