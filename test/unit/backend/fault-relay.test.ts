@@ -29,7 +29,8 @@ test('pass-through, pause/resume, delay', async () => {
     assert.equal((await conn.request(optionsFrame(V), 1000)).opcode, Opcode.SUPPORTED);
     relay.pause();
     const pending = conn.request(optionsFrame(V), 2000);
-    await new Promise((r) => setTimeout(r, 50));
+    // the relay has the request (held while paused): had it forwarded it, the server would have it by now
+    await waitFor('the relay to hold the request', () => relay.connections[0]!.queued.length > 0, { intervalMs: 5 });
     assert.equal(server.requests(Opcode.OPTIONS).length, 1, 'paused: not forwarded yet');
     relay.resume();
     assert.equal((await pending).opcode, Opcode.SUPPORTED);
