@@ -145,7 +145,9 @@ export async function startProxy(config: ProxyConfig, opts: StartProxyOptions = 
     }
     journalMetrics(migrationMetrics, journal);
   }
-  const recorder = journal ? new JournalRecorder(journal, logger) : undefined;
+  const recorder = journal
+    ? new JournalRecorder(journal, logger, { holdCapped: () => migrationMetrics.journalHoldCappedReply() })
+    : undefined;
   // Live read comparison of dual reads (dual_read_compare_enabled; compare/setup.ts)
   const comparer = config.settings.dual_read_compare_enabled
     ? startComparison(

@@ -119,13 +119,24 @@ export function journalEntry(w: OneSidedWrite, now = new Date()): { meta: Journa
   return { meta, message: Buffer.from(message) };
 }
 
-/** Session-facing side: build the entry and append it; resolves once durable (true) or not journaled (false). */
+/**
+ * Session-facing side: build the entry and append it. The session holds the client's error reply until the
+ * record is durable, so that a client never learns of a failure the journal does not know; that hold is capped
+ * at the request timeout (`OneSidedWrite.timeoutMs`, i.e. `proxy_request_timeout_ms`): a stalled disk never stalls
+ * clients. When the cap trips the reply goes out (the record stays queued and is still written when the disk
+ * catches up), with a warning and `zdm_journal_hold_capped_total`.
+ */
 export class JournalRecorder {
+  /** times the hold of a client reply hit its cap */
+  holdCapped = 0;
+
   constructor(
-    private readonly journal: WriteJournal,
-    private readonly log: { error(msg: string): void },
+    private readonly journal: Pick<WriteJournal, 'append' | 'dropped'>,
+    private readonly log: { error(msg: string): void; warn(msg: string): void },
+    private readonly observer: { holdCapped?(): void } = {},
   ) {}
 
+  /** Resolves true once durable, false when not journaled, or false after `w.timeoutMs` (the hold cap) at the latest. */
   record(w: OneSidedWrite): Promise<boolean> {
     let entry: { meta: JournalMeta; message: Buffer };
     try {
@@ -137,6 +148,20 @@ export class JournalRecorder {
       this.journal.dropped++;
       return Promise.resolve(false);
     }
-    return this.journal.append(entry.meta, entry.message);
+    const durable = this.journal.append(entry.meta, entry.message);
+    return new Promise<boolean>((resolve) => {
+      const cap = setTimeout(() => {
+        this.holdCapped++;
+        this.observer.holdCapped?.();
+        this.log.warn(
+          `WRITE JOURNAL slow: a one-sided write (${w.failedOn} missed it) was not durable within ${w.timeoutMs} ms (proxy_request_timeout_ms); the client gets its reply now, the record is still written when the disk catches up`,
+        );
+        resolve(false);
+      }, w.timeoutMs);
+      void durable.then((ok) => {
+        clearTimeout(cap);
+        resolve(ok);
+      });
+    });
   }
 }

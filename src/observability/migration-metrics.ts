@@ -22,6 +22,7 @@ export const MigrationMetricNames = Object.freeze({
   dualReadComparisonSkips: 'dual_read_comparison_skips_total',
   dualReadCompareOverflows: 'dual_read_compare_overflows_total',
   dualReadComparePending: 'dual_read_compare_pending',
+  journalHoldCapped: 'journal_hold_capped_total',
 });
 
 /** What the comparison gauges read at scrape time. */
@@ -44,6 +45,7 @@ export class MigrationMetrics {
   private readonly routingChanges: Counter<'source'> | undefined;
   private journalRecords: Counter<'failed_on'> | undefined;
   private journalDropped: Counter<'reason'> | undefined;
+  private journalHoldCapped: Counter | undefined;
 
   constructor(
     private readonly registry: Registry | undefined,
@@ -86,6 +88,11 @@ export class MigrationMetrics {
       registers,
     });
     for (const reason of ['full', 'queue', 'io']) this.journalDropped.inc({ reason }, 0);
+    this.journalHoldCapped = new Counter({
+      name: this.p(MigrationMetricNames.journalHoldCapped),
+      help: 'Client replies of one-sided writes sent before their journal record was durable: the hold hit its cap (proxy_request_timeout_ms)',
+      registers,
+    });
     new Gauge({
       name: this.p(MigrationMetricNames.journalBytes),
       help: 'Size of the write journal file (bytes)',
@@ -123,6 +130,10 @@ export class MigrationMetrics {
 
   journalCommitted(failedOn: ClusterName): void {
     this.journalRecords?.inc({ failed_on: clusterLabel(failedOn) });
+  }
+
+  journalHoldCappedReply(): void {
+    this.journalHoldCapped?.inc();
   }
 
   journalDroppedRecord(reason: 'full' | 'queue' | 'io'): void {

@@ -1,12 +1,12 @@
 // The write journal file: records with CRC, torn tails detected and cut, group commit, a full journal.
-import { test } from 'node:test';
+import { mock, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { appendFileSync, mkdtempSync, readFileSync, rmSync, statSync, truncateSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { encodeJournalRecord, scanJournal, type JournalMeta } from '../../../src/protocol/journal-format';
 import { WriteJournal, JOURNAL_FILE, DONE_FILE, readReplayResults } from '../../../src/journal/journal';
-import { journalEntry, nonIdempotentReason } from '../../../src/journal/recorder';
+import { JournalRecorder, journalEntry, nonIdempotentReason } from '../../../src/journal/recorder';
 import { encodeFrame } from '../../../src/protocol/frame-codec';
 import { Opcode, ProtocolVersion, Consistency, ErrorCode } from '../../../src/protocol/constants';
 import { errorFrame } from '../../../src/protocol/replies';
@@ -167,4 +167,54 @@ test('nonIdempotentReason: counters, list appends/prepends, conditional updates'
   assert.ok(nonIdempotentReason('UPDATE t SET v = 1 WHERE k = 1 IF v = 0'));
   assert.equal(nonIdempotentReason('INSERT INTO t (k, v) VALUES (1, 2)'), undefined);
   assert.equal(nonIdempotentReason('UPDATE t SET v = ? WHERE k = ?'), undefined);
+});
+
+test('recorder: the hold of a client reply is capped at the request timeout when the journal stalls (warning, counter); a durable record releases it at once', async () => {
+  mock.timers.enable({ apis: ['setTimeout'] });
+  try {
+    const frame = encodeFrame({
+      version: ProtocolVersion.V4,
+      isResponse: false,
+      streamId: 3,
+      flags: 0,
+      message: { opcode: Opcode.QUERY, query: 'INSERT INTO t (k) VALUES (1)', params: { consistency: Consistency.ONE } },
+    });
+    const w = { failedOn: 'TARGET' as const, frame, timeoutMs: 2000, keyspace: 'ks', dispatchedAtMs: Date.now() };
+    const appends: ((ok: boolean) => void)[] = [];
+    const stalled = {
+      dropped: 0,
+      append: () => new Promise<boolean>((r) => appends.push(r)), // a disk that never answers (until told)
+    };
+    const warnings: string[] = [];
+    let capped = 0;
+    const rec = new JournalRecorder(
+      stalled,
+      { error: () => undefined, warn: (m) => warnings.push(m) },
+      { holdCapped: () => capped++ },
+    );
+    let settled: boolean | undefined;
+    void rec.record(w).then((ok) => (settled = ok));
+    await Promise.resolve();
+    mock.timers.tick(1999);
+    await Promise.resolve();
+    assert.equal(settled, undefined, 'still held before the cap');
+    mock.timers.tick(1);
+    await Promise.resolve();
+    assert.equal(settled, false, 'released at the cap, as not journaled (yet)');
+    assert.equal(capped, 1);
+    assert.equal(rec.holdCapped, 1);
+    assert.match(warnings[0] ?? '', /WRITE JOURNAL slow: .* not durable within 2000 ms/);
+    appends[0]!(true); // the late commit changes nothing
+
+    let second: boolean | undefined;
+    void rec.record(w).then((ok) => (second = ok));
+    appends[1]!(true);
+    await Promise.resolve();
+    await Promise.resolve();
+    assert.equal(second, true, 'durable: released at once');
+    mock.timers.tick(5000);
+    assert.equal(capped, 1, 'the cap of a released hold never trips');
+  } finally {
+    mock.timers.reset();
+  }
 });
