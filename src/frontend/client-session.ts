@@ -622,7 +622,8 @@ export class ClientSession {
     let route: Route;
     let requestId: string | undefined;
     try {
-      if (this.deps.requestIds) ({ frame: f, id: requestId } = this.traceRequest(f, this.deps.requestIds));
+      const tracer = this.deps.requestIds;
+      if (tracer?.concerns(f)) ({ frame: f, id: requestId } = this.traceRequest(f, tracer));
       route = routeRequest(f, this.routeContext());
     } catch (e) {
       if (e instanceof NowReplacementError) {
@@ -809,6 +810,12 @@ export class ClientSession {
     );
   }
 
+  /** both control connections' SUPPORTED options (bound once: no closure per reply) */
+  private readonly supportedOptions = (): { origin: StringMultimap; target: StringMultimap } => ({
+    origin: this.deps.control.origin.supportedOptions,
+    target: this.deps.control.target.supportedOptions,
+  });
+
   private aggregateReply(fl: InFlight): void {
     const res = aggregate({
       request: fl.request,
@@ -820,10 +827,7 @@ export class ClientSession {
       target: fl.target,
       primary: this.deps.settings.primaryCluster,
       cache: this.deps.cache,
-      supportedOptions: (): { origin: StringMultimap; target: StringMultimap } => ({
-        origin: this.deps.control.origin.supportedOptions,
-        target: this.deps.control.target.supportedOptions,
-      }),
+      supportedOptions: this.supportedOptions,
       codec: this.bodyCodec,
     });
     if (res.problem) this.log.warn(res.problem);

@@ -57,6 +57,8 @@ export class PreparedCache {
   private readonly byTarget = new Map<string, string>();
   private readonly intercepted = new Map<string, InterceptedEntry>();
   private evictions = 0;
+  /** key of the most recently used main entry (last in `main`'s order), '' when unknown */
+  private newest = '';
 
   /** @param capacity max entries of each of the two maps; 0 (or Infinity) = unbounded. */
   constructor(readonly capacity: number = DEFAULT_PREPARED_CACHE_CAPACITY) {
@@ -79,6 +81,7 @@ export class PreparedCache {
     }
     this.main.set(k, { ...entry, originId: Buffer.from(entry.originId), targetId: Buffer.from(entry.targetId) });
     this.byTarget.set(key(entry.targetId), k);
+    this.newest = k;
     if (this.bounded) {
       while (this.main.size > this.capacity) {
         const oldest = this.main.keys().next().value as string;
@@ -99,9 +102,11 @@ export class PreparedCache {
   get(originId: Uint8Array): PreparedEntry | undefined {
     const k = key(originId);
     const e = this.main.get(k);
-    if (e && this.bounded) {
+    // a hit becomes the newest entry; the newest stays where it is (no delete + set on every EXECUTE of a hot statement)
+    if (e && this.bounded && k !== this.newest) {
       this.main.delete(k);
       this.main.set(k, e);
+      this.newest = k;
     }
     return e;
   }
@@ -135,11 +140,13 @@ export class PreparedCache {
     const e = this.main.get(k);
     if (!e) return this.intercepted.delete(k);
     this.main.delete(k);
+    if (k === this.newest) this.newest = '';
     this.dropTargetIndex(e);
     return true;
   }
 
   clear(): void {
+    this.newest = '';
     this.main.clear();
     this.byTarget.clear();
     this.intercepted.clear();

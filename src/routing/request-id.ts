@@ -12,6 +12,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import {
+  HeaderFlag,
   atLeastV4,
   type BodyCodec,
   Opcode,
@@ -76,6 +77,11 @@ export class RequestIdTracer {
   }
 
   private newId = (): Buffer => Buffer.from(randomUUID().replace(/-/g, ''), 'hex');
+
+  /** False when `apply` would leave `frame` alone for sure (tracing off and no custom payload to clean): the hot path skips it. */
+  concerns(frame: RawFrame): boolean {
+    return this.s.enabled || (frame.flags & HeaderFlag.CUSTOM_PAYLOAD) !== 0;
+  }
 
   /**
    * Apply the rules to one client request. `clusterVersion` = the lower of the two control connections'

@@ -221,6 +221,20 @@ test('prepared cache: LRU eviction, target index, intercepted entries, unbounded
   assert.deepEqual(c.originIdForTarget(id(103)), id(3));
   assert.equal(c.originIdForTarget(id(102)), undefined, 'evicted entry leaves the target index');
   assert.equal(c.evicted, 1);
+  // repeated hits on the newest entry keep the order; a hit on an older one, a delete and a re-store move it
+  const d = new PreparedCache(3);
+  for (const n of [1, 2, 3]) d.store(e(n));
+  for (let i = 0; i < 3; i++) assert.ok(d.get(id(3)));
+  assert.ok(d.get(id(1))); // order 2, 3, 1
+  assert.ok(d.delete(id(1))); // 2, 3
+  d.store(e(1)); // 2, 3, 1
+  assert.ok(d.get(id(1)));
+  d.store(e(4)); // evicts 2
+  assert.equal(d.get(id(2)), undefined);
+  assert.ok(d.get(id(3))); // 1, 4, 3
+  d.store(e(5)); // evicts 1
+  assert.equal(d.get(id(1)), undefined);
+  assert.ok(d.get(id(3)) && d.get(id(4)) && d.get(id(5)));
   c.storeIntercepted({
     id: id(50),
     query: 'SELECT * FROM system.local',
