@@ -10,6 +10,7 @@ import { dropKeyspace, ensureClusters, ORIGIN, uniqueKeyspaceName } from '../../
 import { FaultRelay } from '../../support/fault-relay';
 import { startTestProxy, type TestProxy } from '../../support/proxy';
 import { ErrorCode, errorOf, RawClosedError, RawCqlClient, rowsOf } from '../../support/raw-client';
+import { waitFor } from '../../support/wait';
 import { directSessions, sleep, type Direct } from './helpers';
 
 describe('lifecycle: graceful shutdown', { timeout: 120_000 }, () => {
@@ -43,13 +44,15 @@ describe('lifecycle: graceful shutdown', { timeout: 120_000 }, () => {
 
     relay!.delay(1_000); // every chunk between the proxy and Origin now waits 1 s (each way)
     const originBytesBefore = relay!.bytesToClient;
+    const toOriginBefore = relay!.bytesToServer;
     let originBytesAtClose = -1;
     const order: string[] = [];
     const inFlight = a.query(`SELECT v FROM ${ks}.kv WHERE k = 1`, undefined, { timeoutMs: 15_000 }).then((f) => {
       order.push('in-flight reply');
       return f;
     });
-    await sleep(300);
+    // the read has reached Origin (its reply is still 1 s away): it is in flight when close() is called
+    await waitFor('the read to reach Origin through the relay', () => relay!.bytesToServer > toOriginBefore);
     const closing = Promise.resolve(proxy!.stop()).then(() => {
       originBytesAtClose = relay!.bytesToClient;
       order.push('close resolved');
