@@ -37,7 +37,9 @@ export function otherCluster(c: ClusterName): ClusterName {
 }
 
 /** Cluster `c`'s value in anything holding one per cluster as `{ origin, target }` (the config, a PerCluster, ...). */
-export function forCluster<T>(c: ClusterName, both: { readonly origin: T; readonly target: T }): T {
+export function forCluster<T>(c: ClusterName, both: { readonly origin: T; readonly target: T }): T;
+export function forCluster<T>(c: ClusterName, both: { readonly origin?: T; readonly target?: T }): T | undefined;
+export function forCluster<T>(c: ClusterName, both: { readonly origin?: T; readonly target?: T }): T | undefined {
   return c === 'ORIGIN' ? both.origin : both.target;
 }
 

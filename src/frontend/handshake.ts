@@ -11,6 +11,7 @@
  *
  * Anything else during the handshake (OPTIONS, ...) is routed normally through `host.handleRequest`.
  */
+import { clusterLabel, forCluster, otherCluster } from '../cluster';
 import type { Logger } from 'pino';
 import {
   type BodyCodec,
@@ -106,7 +107,7 @@ export class Handshake {
    */
   asyncCredentials(cluster: ClusterName): Credentials | undefined {
     const { config } = this.host;
-    const configured = cluster === 'ORIGIN' ? config.origin : config.target;
+    const configured = forCluster(cluster, config);
     const own: Credentials | undefined = configured.username
       ? { username: configured.username, password: configured.password }
       : undefined;
@@ -201,8 +202,8 @@ export class Handshake {
     );
     this.host.forward(f, { type: 'forward', to: 'both', tracking: 'none', async: false }, (fl) => {
       const plan = this.plan!;
-      const primaryReply = plan.authPrimary === 'ORIGIN' ? fl.origin! : fl.target!;
-      const secondaryReply = plan.authPrimary === 'ORIGIN' ? fl.target! : fl.origin!;
+      const primaryReply = forCluster(plan.authPrimary, fl)!;
+      const secondaryReply = forCluster(otherCluster(plan.authPrimary), fl)!;
       if (this.forwardClusterProtocolError(fl)) return this.stepDone();
       if (primaryReply.opcode === Opcode.ERROR) {
         this.host.reply(fl, primaryReply);
@@ -255,7 +256,7 @@ export class Handshake {
     }
     const route: ForwardRoute = {
       type: 'forward',
-      to: plan.authPrimary === 'ORIGIN' ? 'origin' : 'target',
+      to: clusterLabel(plan.authPrimary),
       tracking: 'none',
       async: false,
     };
@@ -263,7 +264,7 @@ export class Handshake {
       frame,
       route,
       (fl) => {
-        const r = plan.authPrimary === 'ORIGIN' ? fl.origin! : fl.target!;
+        const r = forCluster(plan.authPrimary, fl)!;
         if (this.forwardClusterProtocolError(fl)) return this.stepDone();
         if (r.opcode === Opcode.AUTH_SUCCESS || r.opcode === Opcode.READY) {
           this.finish(fl, r);

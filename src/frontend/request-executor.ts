@@ -7,6 +7,7 @@
  * Never writes to the client itself: OVERLOADED, timeouts and completions go back to the owner through
  * the callbacks in `ExecutorHooks`.
  */
+import { forCluster } from '../cluster';
 import type { Logger } from 'pino';
 import { Opcode, opcodeName, type ProtocolVersion, type RawFrame } from '../protocol/codec';
 import type { ClusterConnection, PendingRequest } from '../backend/cluster-connection';
@@ -291,7 +292,7 @@ export class RequestExecutor {
     let seconds = 0;
     if (fl.metricsType) {
       seconds = elapsedSeconds(fl.startedAt);
-      const nm = cluster === 'ORIGIN' ? this.m.origin : this.m.target;
+      const nm = forCluster(cluster, this.m);
       nm.observeRequest(nodeRequestType(fl.route.to), seconds);
       if (r.opcode === Opcode.ERROR) nm.requestFailed(this.hooks.errorCode(r));
     }

@@ -10,7 +10,7 @@
  * | error     | success | ORIGIN's error                                         |
  * | success   | error   | TARGET's error                                         |
  */
-import type { FailedOn } from '../cluster';
+import { clusterOfLabel, type FailedOn, forCluster } from '../cluster';
 import {
   type BodyCodec,
   ErrorCode,
@@ -184,8 +184,8 @@ export function aggregate(input: AggregateInput): AggregateResult {
       }
     }
   } else {
-    const f = input.to === 'origin' ? input.origin! : input.target!;
-    chosen = { frame: f, from: input.to === 'origin' ? 'ORIGIN' : 'TARGET' };
+    const from = clusterOfLabel(input.to);
+    chosen = { frame: forCluster(from, input)!, from };
   }
 
   const out: AggregateResult = { reply: chosen.frame, from: chosen.from, failedOn: chosen.failedOn };
