@@ -390,6 +390,38 @@ export function runProcess(
   });
 }
 
+/** Two test proxies with `replace_cql_functions` on and off, each with a Node driver client on `keyspace`. */
+export interface ReplaceFunctionsPair {
+  on: TestProxy;
+  off: TestProxy;
+  client: Client;
+  offClient: Client;
+  close(): Promise<void>;
+}
+
+export async function replaceFunctionsPair(keyspace: string): Promise<ReplaceFunctionsPair> {
+  const [on, off] = await Promise.all([
+    startTestProxy({ settings: { replace_cql_functions: true } }),
+    startTestProxy({ settings: { replace_cql_functions: false } }),
+  ]);
+  const [client, offClient] = await Promise.all([
+    proxyClient({ proxy: on, keyspace, extra: { isMetadataSyncEnabled: false } }),
+    proxyClient({ proxy: off, keyspace, extra: { isMetadataSyncEnabled: false } }),
+  ]);
+  return {
+    on,
+    off,
+    client,
+    offClient,
+    async close() {
+      await client.shutdown().catch(() => undefined);
+      await offClient.shutdown().catch(() => undefined);
+      await on.stop().catch(() => undefined);
+      await off.stop().catch(() => undefined);
+    },
+  };
+}
+
 /**
  * The start of a Python driver script run by runPython(script, [host, port, keyspace]): imports, a Cluster on
  * the proxy (cassandra/cassandra, DC-aware, 10 s timeouts, no schema metadata), `session` connected to the

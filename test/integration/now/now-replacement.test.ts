@@ -7,7 +7,14 @@ import assert from 'node:assert/strict';
 import type { Client } from 'cassandra-driver';
 
 import { type BothClusters, bothClusters, uniqueKeyspaceName } from '../../support/clusters';
-import { PY_PROXY_SESSION, proxyClient, runPython, startTestProxy, type TestProxy } from '../../support/proxy';
+import {
+  PY_PROXY_SESSION,
+  proxyClient,
+  type ReplaceFunctionsPair,
+  replaceFunctionsPair,
+  runPython,
+  type TestProxy,
+} from '../../support/proxy';
 
 /** Python driver: prepared INSERTs with now() (positional tuple, named dict), a BATCH of prepared children. */
 const PY_SCRIPT =
@@ -39,8 +46,8 @@ describe('now() replacement with the real clusters', () => {
   let both: BothClusters | undefined;
   let origin: Client | undefined;
   let target: Client | undefined;
+  let proxies: ReplaceFunctionsPair | undefined;
   let on: TestProxy | undefined;
-  let off: TestProxy | undefined;
   let client: Client | undefined;
   let offClient: Client | undefined;
 
@@ -73,20 +80,11 @@ describe('now() replacement with the real clusters', () => {
   before(async () => {
     both = await bothClusters(ks, [`CREATE TABLE ${ks}.t (k int PRIMARY KEY, u timeuuid, u2 timeuuid, v text)`]);
     ({ origin, target } = both);
-    [on, off] = await Promise.all([
-      startTestProxy({ settings: { replace_cql_functions: true } }),
-      startTestProxy({ settings: { replace_cql_functions: false } }),
-    ]);
-    [client, offClient] = await Promise.all([
-      proxyClient({ proxy: on, keyspace: ks, extra: { isMetadataSyncEnabled: false } }),
-      proxyClient({ proxy: off, keyspace: ks, extra: { isMetadataSyncEnabled: false } }),
-    ]);
+    proxies = await replaceFunctionsPair(ks);
+    ({ on, client, offClient } = proxies);
   });
   after(async () => {
-    await client?.shutdown().catch(() => undefined);
-    await offClient?.shutdown().catch(() => undefined);
-    await on?.stop().catch(() => undefined);
-    await off?.stop().catch(() => undefined);
+    await proxies?.close();
     await both?.close();
   });
 

@@ -9,7 +9,7 @@ import assert from 'node:assert/strict';
 import type { Client } from 'cassandra-driver';
 
 import { type BothClusters, bothClusters, uniqueKeyspaceName } from '../../support/clusters';
-import { proxyClient, startTestProxy, type TestProxy } from '../../support/proxy';
+import { type ReplaceFunctionsPair, replaceFunctionsPair } from '../../support/proxy';
 
 const COLUMNS = 'k, tu, tu2, id, ts, d, ti, ts2, bi, d2';
 const VALUES =
@@ -22,8 +22,7 @@ describe('replace_cql_functions: every non-deterministic function pinned', () =>
   let both: BothClusters | undefined;
   let origin: Client | undefined;
   let target: Client | undefined;
-  let on: TestProxy | undefined;
-  let off: TestProxy | undefined;
+  let proxies: ReplaceFunctionsPair | undefined;
   let client: Client | undefined;
   let offClient: Client | undefined;
 
@@ -56,20 +55,11 @@ describe('replace_cql_functions: every non-deterministic function pinned', () =>
         ts2 timestamp, bi bigint, d2 date, l list<timeuuid>, m map<timeuuid, timestamp>, s set<date>, ud frozen<u>)`,
     ]);
     ({ origin, target } = both);
-    [on, off] = await Promise.all([
-      startTestProxy({ settings: { replace_cql_functions: true } }),
-      startTestProxy({ settings: { replace_cql_functions: false } }),
-    ]);
-    [client, offClient] = await Promise.all([
-      proxyClient({ proxy: on, keyspace: ks, extra: { isMetadataSyncEnabled: false } }),
-      proxyClient({ proxy: off, keyspace: ks, extra: { isMetadataSyncEnabled: false } }),
-    ]);
+    proxies = await replaceFunctionsPair(ks);
+    ({ client, offClient } = proxies);
   });
   after(async () => {
-    await client?.shutdown().catch(() => undefined);
-    await offClient?.shutdown().catch(() => undefined);
-    await on?.stop().catch(() => undefined);
-    await off?.stop().catch(() => undefined);
+    await proxies?.close();
     await both?.close();
   });
 
