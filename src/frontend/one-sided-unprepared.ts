@@ -19,6 +19,7 @@
  * SERVER_ERROR saying the write was applied on one cluster only, never UNPREPARED: the proxy itself never makes the
  * client apply it twice. A request timing out meanwhile gets no reply, like any other.
  */
+import { clusterLabel, forCluster, otherCluster } from '../cluster';
 import type { Logger } from 'pino';
 import {
   atLeastV5,
@@ -100,7 +101,7 @@ export class OneSidedUnprepared {
     reply: (fl: InFlight, f: RawFrame) => void,
   ): void {
     const { cluster } = lost;
-    const other: ClusterName = cluster === 'ORIGIN' ? 'TARGET' : 'ORIGIN';
+    const other = otherCluster(cluster);
     const fail = (why: string): void => {
       this.counters.unpreparedNotHealed++;
       const msg = `the request was applied on ${other} but ${cluster} had lost the prepared statement and it could not be re-prepared there (${why}); not retried by the proxy`;
@@ -114,7 +115,7 @@ export class OneSidedUnprepared {
       fail(`prepared id ${lost.id.toString('hex')} is not one the request used`);
       return;
     }
-    const to = cluster === 'ORIGIN' ? 'origin' : 'target';
+    const to = clusterLabel(cluster);
     const route: ForwardRoute = { type: 'forward', to, tracking: 'none', async: false };
     const version = fl.request.version;
     const current = this.deps.keyspace();
@@ -155,7 +156,7 @@ export class OneSidedUnprepared {
       const p = this.deps.forward(
         prepare,
         route,
-        (r) => prepared(e, cluster === 'ORIGIN' ? r.origin! : r.target!),
+        (r) => prepared(e, forCluster(cluster, r)!),
         fl.clientStream,
         () => giveUp(`no stream id free on ${cluster}`),
       );
@@ -202,7 +203,7 @@ export class OneSidedUnprepared {
       sent,
       route,
       (r) => {
-        const f = cluster === 'ORIGIN' ? r.origin! : r.target!;
+        const f = forCluster(cluster, r)!;
         try {
           if (f.opcode === Opcode.ERROR && readErrorCode(this.deps.body(f)) === ErrorCode.UNPREPARED)
             return fail('UNPREPARED again');
