@@ -339,8 +339,13 @@ export class Handshake {
       if (readErrorCode(this.host.body(r)) !== ErrorCode.PROTOCOL_ERROR) continue;
       if (!this.clusterProtocolErrorSent) {
         this.clusterProtocolErrorSent = true;
-        this.host.log.error(
-          `Protocol error detected (${readErrorMessage(this.host.body(r))}) on ${name}-CONNECTOR, forwarding it to the client.`,
+        const message = readErrorMessage(this.host.body(r));
+        // A driver proposing a version the cluster does not speak (v5/v6/DSE_V2 against an older node) gets this
+        // on its first OPTIONS/STARTUP and steps down: normal negotiation, not worth an error line.
+        const negotiation =
+          (fl.request.opcode === Opcode.OPTIONS || fl.request.opcode === Opcode.STARTUP) && NEGOTIATION_ERROR.test(message);
+        this.host.log[negotiation ? 'info' : 'error'](
+          `Protocol error detected (${message}) on ${name}-CONNECTOR, forwarding it to the client${negotiation ? ' (protocol version negotiation: the client is expected to retry with a lower version)' : ''}.`,
         );
         this.host.write(r.withStreamId(0));
       }
@@ -349,3 +354,6 @@ export class Handshake {
     return false;
   }
 }
+
+/** The cluster's answer to a protocol version it does not speak (Cassandra: unsupported version, beta without USE_BETA). */
+const NEGOTIATION_ERROR = /unsupported protocol version|beta version of the protocol/i;

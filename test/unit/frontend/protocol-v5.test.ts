@@ -9,13 +9,22 @@ import { errorBody } from '../../../src/protocol/replies';
 import { RawCqlClient, errorOf, expectResult } from '../../support/raw-client';
 import { waitFor } from '../../support/wait';
 import { startHarness, type Harness } from './harness';
+import pino from 'pino';
+
+/** A logger into `lines` (level number, message), for assertions on log levels. */
+function captured(lines: { level: number; msg: string }[]): pino.Logger {
+  return pino({ level: 'debug' }, { write: (s: string) => void lines.push(JSON.parse(s) as { level: number; msg: string }) });
+}
+const protocolErrorLines = (lines: { level: number; msg: string }[]): { level: number; msg: string }[] =>
+  lines.filter((l) => /Protocol error detected/.test(l.msg));
 
 const V5 = ProtocolVersion.V5;
 
 describe('protocol v5 client connections (fake clusters)', () => {
   let h: Harness;
+  const lines: { level: number; msg: string }[] = [];
   before(async () => {
-    h = await startHarness({}, { origin: { maxVersion: V5 }, target: { maxVersion: V5 } });
+    h = await startHarness({}, { origin: { maxVersion: V5 }, target: { maxVersion: V5 } }, { logger: captured(lines) });
   });
   after(async () => h.close());
 
@@ -59,6 +68,8 @@ describe('protocol v5 client connections (fake clusters)', () => {
       void first.catch(() => undefined);
       const e = await waitFor('PROTOCOL_ERROR on stream 0', () => c.orphans.find((f) => f.streamId === 0));
       assert.deepEqual(errorOf(e), { code: ErrorCode.PROTOCOL_ERROR, message: 'bad frame, says TARGET' });
+      const logged = await waitFor('the forwarding logged', () => protocolErrorLines(lines)[0]);
+      assert.equal(logged.level, 50, `a real protocol error stays at error level: ${logged.msg}`);
       // a second one is dropped (once per connection); the next normal request is answered
       void c.query("INSERT INTO ks.t (k) VALUES ('proto_err 2')", undefined, { timeoutMs: 0 }).catch(() => undefined);
       await waitFor('TARGET got the second one', () => h.target.received.some((r) => r.query?.includes('proto_err 2')));
@@ -85,8 +96,13 @@ describe('protocol v5 client connections (fake clusters)', () => {
 
 describe('protocol v5 when one cluster stops at v4 (fake clusters)', () => {
   let h: Harness;
+  const lines: { level: number; msg: string }[] = [];
   before(async () => {
-    h = await startHarness({}, { origin: { maxVersion: V5 }, target: { maxVersion: ProtocolVersion.V4 } });
+    h = await startHarness(
+      {},
+      { origin: { maxVersion: V5 }, target: { maxVersion: ProtocolVersion.V4 } },
+      { logger: captured(lines) },
+    );
   });
   after(async () => h.close());
 
@@ -97,6 +113,8 @@ describe('protocol v5 when one cluster stops at v4 (fake clusters)', () => {
     assert.equal(errorOf(e)?.code, ErrorCode.PROTOCOL_ERROR);
     assert.match(errorOf(e)!.message, /^Invalid or unsupported protocol version \(5\)/);
     assert.equal(v5.segments, false);
+    const logged = await waitFor('the forwarding logged', () => protocolErrorLines(lines)[0]);
+    assert.equal(logged.level, 30, `normal version negotiation is logged at info, not error: ${logged.msg}`);
     v5.close();
     const v4 = await RawCqlClient.connect({
       host: '127.0.0.1',
