@@ -39,6 +39,7 @@ export const HOST_OPTIONAL_COLUMNS = [
   'native_transport_address',
   'native_transport_port',
   'native_transport_port_ssl',
+  'rpc_port',
   'preferred_ip',
 ] as const;
 

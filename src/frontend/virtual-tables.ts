@@ -21,7 +21,7 @@ import {
   ErrorCode,
   mapOf,
   preparedBody,
-  ProtocolVersion,
+  type ProtocolVersion,
   rowsBody,
   setOf,
 } from '../protocol/codec';
@@ -78,6 +78,9 @@ const LOCAL_COLUMNS: [string, ColumnDef][] = [
   ['rack', { type: text, always: true }],
   ['release_version', { type: text }],
   ['rpc_address', { type: inet, always: true }],
+  // Cassandra 4+: the native port of rpc_address; drivers (Java 4: "Unable to determine broadcast RPC port")
+  // read it. Present when the real node has it, with the proxy's listen port.
+  ['rpc_port', { type: int }],
   ['schema_version', { type: uuid, always: true }],
   ['server_id', { type: text }],
   ['storage_port', { type: int }],
@@ -128,14 +131,14 @@ const CONTROL_NODE_COLUMNS = new Set([
 
 function hostHas(host: Host, column: string): boolean {
   if (column === 'release_version' && host.releaseVersion !== undefined) return true;
-  return Object.prototype.hasOwnProperty.call(host.columns, column);
+  return Object.hasOwn(host.columns, column);
 }
 
 /** Does this optional column exist (upstream-spec-notes 4.3)? */
 function localColumnExists(name: string, vh: VirtualHost, source: SystemTablesSource): boolean {
   const def = LOCAL_DEFS.get(name)!;
   if (def.always) return true;
-  if (CONTROL_NODE_COLUMNS.has(name)) return Object.prototype.hasOwnProperty.call(source.localRow, name);
+  if (CONTROL_NODE_COLUMNS.has(name)) return Object.hasOwn(source.localRow, name);
   return hostHas(vh.host, name);
 }
 
@@ -202,6 +205,7 @@ function hostValue(name: string, vh: VirtualHost, listenPort: number): unknown {
       return vh.host.schemaVersion ?? (vh.host.columns['schema_version'] as unknown) ?? null;
     case 'native_transport_port':
     case 'native_transport_port_ssl':
+    case 'rpc_port':
       return listenPort;
     case 'release_version':
       return vh.host.releaseVersion ?? vh.host.columns['release_version'] ?? null;

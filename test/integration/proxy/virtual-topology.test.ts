@@ -66,7 +66,9 @@ describe('virtual topology: one proxy instance', () => {
     await ensureClusters();
     const origin = await originSession();
     try {
-      originRow = { ...(await origin.execute('SELECT cluster_name, data_center, release_version FROM system.local')).first() };
+      originRow = {
+        ...(await origin.execute('SELECT cluster_name, data_center, release_version, rpc_port FROM system.local')).first(),
+      };
     } finally {
       await origin.shutdown();
     }
@@ -93,6 +95,9 @@ describe('virtual topology: one proxy instance', () => {
     assert.equal(row['release_version'], originRow!['release_version']);
     assert.notEqual(row['schema_version'], null, 'schema_version');
     if (rs.columns.some((c) => c.name === 'native_transport_port')) assert.equal(row['native_transport_port'], proxy!.port);
+    // Cassandra 4+ has rpc_port in system.local (drivers read the node's native port there): the proxy's port
+    assert.equal(typeof originRow!['rpc_port'], 'number', "Origin's system.local has rpc_port");
+    assert.equal(row['rpc_port'], proxy!.port, 'rpc_port is the proxy listen port');
     const cols = rs.columns.map((c) => c.name);
     for (const c of [
       'key',
