@@ -16,7 +16,7 @@ import { randomInt } from 'node:crypto';
 import { EventEmitter } from 'node:events';
 import type * as tls from 'node:tls';
 import pino, { type Logger } from 'pino';
-import { Consistency, Opcode, ProtocolVersion, ResultKind, versionName } from '../protocol/constants';
+import { type Consistency, Opcode, ProtocolVersion, ResultKind, versionName } from '../protocol/constants';
 import type { RawFrame } from '../protocol/frame';
 import type { RowsResult, SchemaChange } from '../protocol/messages';
 import {
@@ -317,10 +317,10 @@ export class ControlConnection extends EventEmitter {
       const ev = decodeResponse(f);
       if (ev.opcode === Opcode.EVENT && ev.type === 'SCHEMA_CHANGE') {
         this.emit('schema-change', ev.schemaChange satisfies SchemaChange);
-        return;
-      }
-      if (ev.opcode !== Opcode.EVENT || ev.type !== 'TOPOLOGY_CHANGE') return;
-      this.logger.debug(`${this.cluster} topology event ${ev.change} ${ev.address.address}`);
+        // and a topology refresh (below): the hosts' schema_version, which the virtual system.local/peers
+        // report, follows the cluster's, so that drivers waiting for schema agreement after DDL see it change
+      } else if (ev.opcode !== Opcode.EVENT || ev.type !== 'TOPOLOGY_CHANGE') return;
+      else this.logger.debug(`${this.cluster} topology event ${ev.change} ${ev.address.address}`);
     } catch (e) {
       this.logger.warn({ err: e }, `${this.cluster}: could not decode EVENT`);
       return;

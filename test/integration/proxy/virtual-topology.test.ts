@@ -10,6 +10,7 @@ import type { Client } from 'cassandra-driver';
 
 import { createKeyspace, dropKeyspace, ensureClusters, originSession, uniqueKeyspaceName } from '../../support/clusters';
 import { freePort, proxyClient, startTestProxy, type TestProxy } from '../../support/proxy';
+import { waitFor } from '../../support/wait';
 
 // ---- expected values, computed here from the spec (independently of src/) ----------------------
 
@@ -112,6 +113,28 @@ describe('virtual topology: one proxy instance', () => {
       'truncated_at',
     ]) {
       assert.ok(cols.includes(c), `system.local should have column ${c} (got ${cols.join(', ')})`);
+    }
+  });
+
+  it("schema_version follows Origin's after a DDL through the proxy (driver schema agreement)", async () => {
+    const ks = uniqueKeyspaceName('vt_schema');
+    const origin = await originSession();
+    const version = async (c: Client): Promise<string | null> =>
+      str((await c.execute('SELECT schema_version FROM system.local')).first()['schema_version']);
+    try {
+      const before = await version(client!);
+      assert.equal(before, await version(origin), "schema_version is Origin's");
+      await client!.execute(`CREATE KEYSPACE ${ks} WITH replication = {'class': 'SimpleStrategy', 'replication_factor': 1}`);
+      const after = await version(origin);
+      assert.notEqual(after, before, 'the DDL changed the schema version on Origin');
+      // (other tests may change the shared clusters' schema meanwhile: compared with Origin's current one)
+      await waitFor("the proxy's system.local schema_version is Origin's new one", async () => {
+        const v = await version(client!);
+        return v !== before && v === (await version(origin));
+      });
+    } finally {
+      await client!.execute(`DROP KEYSPACE IF EXISTS ${ks}`).catch(() => undefined);
+      await origin.shutdown();
     }
   });
 
