@@ -11,8 +11,12 @@
 // Output: a table on stdout and a JSON file (--out, default bench-results/proxy-xproc.json).
 //
 // Options (all optional): --backend null|clusters  --duration 3000 (ms per slice)  --warmup 500  --rounds 2
-//   --conns 4  --inflight 32 (per connection)  --workloads insert,select-100B,select-10KiB,mix-50/50
+//   --conns 4  --inflight 32 (per connection)  --workloads insert,select-100B,select-10KiB,mix-50/50 (also select-k-100B,
+//   select-k-10KiB: the key column selected too)
 //   --versions 4,5  --workers 1 (comma list, e.g. 1,2: proxy_workers of each proxy run)  --no-latency  --out FILE
+//   --compare: instead of the proxy paths, two proxies with dual reads (read_mode=DUAL_ASYNC_ON_SECONDARY), the live
+//     read comparison off (`dual`) and on (`dual+cmp`, every dual read compared), side by side; the report adds
+//     their ratios (throughput, p99, CPU) and the comparison results the `dual+cmp` proxy counted.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdirSync, openSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import * as net from 'node:net';
@@ -37,12 +41,20 @@ const warmupMs = Number(arg('warmup', '500'));
 const rounds = Number(arg('rounds', '2'));
 const connsN = Number(arg('conns', '4'));
 const inflight = Number(arg('inflight', '32'));
-const workloads = arg('workloads', Object.keys(WORKLOADS).join(',')).split(',');
+/** default workloads: the four of the README table; with --compare, reads that select the key (compared) and the mix */
+const compareFlagDefault = (): string =>
+  process.argv.includes('--compare')
+    ? 'select-k-100B,select-k-10KiB,select-100B,mix-50/50'
+    : Object.keys(WORKLOADS)
+        .filter((w) => !w.startsWith('select-k-'))
+        .join(',');
+const workloads = arg('workloads', compareFlagDefault()).split(',');
 const versions = arg('versions', '4,5')
   .split(',')
   .map((v) => Number(v) as ProtocolVersion);
 const workerCounts = arg('workers', '1').split(',').map(Number);
 const latency = !flag('no-latency');
+const compare = flag('compare');
 const outFile = arg('out', join(ROOT, 'bench-results', 'proxy-xproc.json'));
 /** --cpu-prof DIR: the proxy runs under `node --cpu-prof` and writes its profile there when the run ends */
 const profDir = process.argv.includes('--cpu-prof') ? arg('cpu-prof', join(ROOT, 'bench-results', 'profiles')) : undefined;
@@ -140,6 +152,8 @@ interface Path {
   pid?: number;
   /** the proxy process */
   child?: ChildProcess;
+  /** the proxy's metrics port */
+  metricsPort?: number;
 }
 
 async function waitForCql(host: string, port: number, version: ProtocolVersion): Promise<void> {
@@ -160,8 +174,10 @@ async function startProxy(
   workers: number,
   origin: { host: string; port: number },
   target: { host: string; port: number },
+  variant?: { name: string; env: NodeJS.ProcessEnv },
 ): Promise<Path> {
   const port = await freePort();
+  const metricsPort = await freePort();
   const env: NodeJS.ProcessEnv = {
     ZDM_ORIGIN_CONTACT_POINTS: origin.host,
     ZDM_ORIGIN_PORT: String(origin.port),
@@ -173,12 +189,14 @@ async function startProxy(
     ZDM_TARGET_PASSWORD: CREDS.password,
     ZDM_PROXY_LISTEN_ADDRESS: '127.0.0.1',
     ZDM_PROXY_LISTEN_PORT: String(port),
-    ZDM_METRICS_PORT: String(await freePort()),
+    ZDM_METRICS_PORT: String(metricsPort),
     ZDM_LOG_LEVEL: 'WARN',
     ...(workers > 1 ? { ZDM_PROXY_WORKERS: String(workers) } : {}),
+    ...(variant?.env ?? {}),
   };
+  const name = variant ? `proxy ${variant.name}` : `proxy ${workers}w`;
   mkdirSync(dirname(outFile), { recursive: true });
-  const log = openSync(join(dirname(outFile), `proxy-${workers}w.log`), 'w');
+  const log = openSync(join(dirname(outFile), `${name.replace(/[^a-z0-9]+/g, '-')}.log`), 'w');
   const profile = profDir ? ['--cpu-prof', '--cpu-prof-dir', profDir] : [];
   const child = spawn(process.execPath, [...profile, join(DIST, 'src', 'cli.js')], {
     env: { ...process.env, ...env },
@@ -186,7 +204,7 @@ async function startProxy(
   });
   children.push(child);
   await waitForCql('127.0.0.1', port, ProtocolVersion.V4);
-  return { name: `proxy ${workers}w`, host: '127.0.0.1', port, pid: child.pid, child };
+  return { name, host: '127.0.0.1', port, pid: child.pid, child, metricsPort };
 }
 
 async function setupClusters(proxy: Path): Promise<void> {
@@ -249,7 +267,13 @@ async function main(): Promise<void> {
     { name: 'direct', ...origin },
     { name: 'relay', host: '127.0.0.1', port: relay.ready.port!, pid: relay.child.pid },
   ];
-  for (const w of workerCounts) paths.push(await startProxy(w, origin, target));
+  if (compare) {
+    const dual = { ZDM_READ_MODE: 'DUAL_ASYNC_ON_SECONDARY' };
+    paths.push(await startProxy(1, origin, target, { name: 'dual', env: dual }));
+    paths.push(
+      await startProxy(1, origin, target, { name: 'dual+cmp', env: { ...dual, ZDM_DUAL_READ_COMPARE_ENABLED: 'true' } }),
+    );
+  } else for (const w of workerCounts) paths.push(await startProxy(w, origin, target));
   if (backend === 'clusters') await setupClusters(paths[2]!);
 
   const rows: Row[] = [];
@@ -303,6 +327,7 @@ async function main(): Promise<void> {
     }
   }
   report(rows);
+  if (compare) await reportComparison(rows, paths.find((p) => p.name === 'proxy dual+cmp')!);
   mkdirSync(dirname(outFile), { recursive: true });
   writeFileSync(
     outFile,
@@ -332,6 +357,48 @@ async function main(): Promise<void> {
   );
   if (profDir) console.log(`proxy CPU profiles: ${profDir}`);
   process.exit(0);
+}
+
+/** --compare: comparison on vs off, side by side, and what the comparing proxy counted. */
+async function reportComparison(rows: Row[], cmp: Path): Promise<void> {
+  console.log('\n## Live read comparison: dual reads with comparison on (`dual+cmp`) vs off (`dual`), same run');
+  console.log('| workload | v | req/s on/off | p99 on/off (saturation) | CPU s/1k on/off | p99 on/off (fixed rate) |');
+  console.log('|---|---|---|---|---|---|');
+  const sat = rows.filter((r) => r.mode === 'saturation');
+  const fixed = rows.filter((r) => r.mode === 'fixed-rate');
+  const m = (xs: Row[], f: (r: Row) => number | undefined): number =>
+    median(xs.map(f).filter((x): x is number => x !== undefined));
+  for (const workload of workloads) {
+    for (const version of versions) {
+      const of = (rs: Row[], path: string) =>
+        rs.filter((r) => r.workload === workload && r.version === version && r.path === path);
+      const [on, off] = [of(sat, 'proxy dual+cmp'), of(sat, 'proxy dual')];
+      const [fon, foff] = [of(fixed, 'proxy dual+cmp'), of(fixed, 'proxy dual')];
+      const ratio = (a: number, b: number): string => (b > 0 ? (a / b).toFixed(2) : '-');
+      const t = [m(on, (r) => r.result.throughput), m(off, (r) => r.result.throughput)];
+      const p = [m(on, (r) => r.result.p99us), m(off, (r) => r.result.p99us)];
+      const c = [m(on, (r) => r.cpuPer1000), m(off, (r) => r.cpuPer1000)];
+      const fp = [m(fon, (r) => r.result.p99us), m(foff, (r) => r.result.p99us)];
+      console.log(
+        `| ${workload} | ${version} | ${t[0]} / ${t[1]} = ${ratio(t[0]!, t[1]!)} | ${p[0]} / ${p[1]} µs = ${ratio(p[0]!, p[1]!)} | ${c[0]!.toFixed(3)} / ${c[1]!.toFixed(3)} = ${ratio(c[0]!, c[1]!)} | ${fon.length ? `${fp[0]} / ${fp[1]} µs = ${ratio(fp[0]!, fp[1]!)}` : '-'} |`,
+      );
+    }
+  }
+  try {
+    const res = await fetch(`http://127.0.0.1:${cmp.metricsPort}/metrics`);
+    const text = await res.text();
+    const counts: Record<string, number> = {};
+    for (const mm of text.matchAll(/^zdm_dual_read_comparisons_total\{[^}]*result="(\w+)"[^}]*\} (\S+)$/gm))
+      counts[mm[1]!] = (counts[mm[1]!] ?? 0) + Number(mm[2]);
+    const skips: Record<string, number> = {};
+    for (const mm of text.matchAll(/^zdm_dual_read_comparison_skips_total\{reason="([\w-]+)"\} (\S+)$/gm))
+      if (Number(mm[2]) > 0) skips[mm[1]!] = Number(mm[2]);
+    console.log(
+      `\ncomparisons counted by the dual+cmp proxy: ${JSON.stringify(counts)}; skipped by reason: ${JSON.stringify(skips)}`,
+    );
+  } catch (e) {
+    console.log(`\n(could not read the dual+cmp proxy's metrics: ${String(e)})`);
+  }
 }
 
 function report(rows: Row[]): void {

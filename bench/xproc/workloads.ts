@@ -12,6 +12,9 @@ export const BENCH_STATEMENTS = {
   insert: { cql: `INSERT INTO ${BENCH_KEYSPACE}.kv (k, v) VALUES (?, ?)`, write: true },
   select100: { cql: `SELECT v FROM ${BENCH_KEYSPACE}.kv WHERE k = ?`, rowBytes: 100, write: false },
   select10k: { cql: `SELECT v FROM ${BENCH_KEYSPACE}.kv10k WHERE k = ?`, rowBytes: 10_240, write: false },
+  /** with the key column: rows can be matched, so the live read comparison compares them (--compare) */
+  selectKey100: { cql: `SELECT k, v FROM ${BENCH_KEYSPACE}.kv WHERE k = ?`, rowBytes: 100, write: false },
+  selectKey10k: { cql: `SELECT k, v FROM ${BENCH_KEYSPACE}.kv10k WHERE k = ?`, rowBytes: 10_240, write: false },
 } satisfies Record<string, BenchStatement>;
 
 export type StatementName = keyof typeof BENCH_STATEMENTS;
@@ -22,6 +25,8 @@ export const WORKLOADS: Record<string, readonly StatementName[]> = {
   'select-100B': ['select100'],
   'select-10KiB': ['select10k'],
   'mix-50/50': ['insert', 'select100'],
+  'select-k-100B': ['selectKey100'],
+  'select-k-10KiB': ['selectKey10k'],
 };
 export type WorkloadName = keyof typeof WORKLOADS;
 

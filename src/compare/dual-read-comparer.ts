@@ -331,6 +331,11 @@ export class DualReadComparer {
     let columns: readonly ColumnSpec[] | undefined;
     let info: TableInfo | undefined;
     if (primary.kind === ResultKind.ROWS && secondary.kind === ResultKind.ROWS) {
+      // a side without metadata (the client's Skip_metadata) takes the other side's columns: same count required
+      if (primary.metadata.columnCount !== secondary.metadata.columnCount) {
+        const first = (primary.metadata.columns ?? secondary.metadata.columns)?.[0];
+        return this.skip('columns-differ', first?.keyspace, first?.table);
+      }
       columns = primary.metadata.columns ?? secondary.metadata.columns;
       const first = columns?.[0];
       if (first) info = await this.opts.tables.table(first.keyspace, first.table);

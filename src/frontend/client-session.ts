@@ -73,6 +73,7 @@ import { reopenClusterConnection } from './reopen';
 import { NoopProxyMetrics, type NodeMetrics, type ProxyMetrics } from '../observability/metrics';
 import type { JournalRecorder } from '../journal/recorder';
 import type { DualReadComparer } from '../compare/dual-read-comparer';
+import { withoutSkipMetadata } from '../protocol/messages/default-timestamp';
 
 /** What a session needs from a control connection (a subset of backend/ControlConnection). */
 export interface ControlView extends SystemTablesSource {
@@ -645,7 +646,7 @@ export class ClientSession {
         if (f.opcode === Opcode.REGISTER) this.registerFrame = f.withStreamId(f.streamId);
         // the async copy is taken before the synchronous send (which rewrites stream ids in place)
         const a = route.async && this.state === 'ready' ? this.currentAsyncReads() : undefined;
-        const asyncFrame =
+        let asyncFrame =
           a && a.state !== 'closed'
             ? (a.cluster === 'TARGET' ? (route.targetFrame ?? f) : (route.originFrame ?? f)).withStreamId(f.streamId)
             : undefined;
@@ -655,6 +656,8 @@ export class ClientSession {
             ? this.deps.comparer?.begin(f, this.bodyCodec, route.to === 'origin' ? 'ORIGIN' : 'TARGET')
             : undefined;
         if (cmp) {
+          // the secondary's RESULT must name its columns (the client's EXECUTE may skip them): the async copy only
+          if (asyncFrame) asyncFrame = withoutSkipMetadata(asyncFrame, this.bodyCodec);
           const inner = complete;
           complete = (fl) => {
             cmp.primaryReply(route.to === 'origin' ? fl.origin : fl.target);

@@ -14,6 +14,8 @@
 import { Opcode, ProtocolVersion, QueryFlag, hasIntQueryFlags } from '../constants';
 import { ProtocolError } from '../errors';
 import { Reader } from '../primitives';
+import { RawFrame } from '../frame';
+import { skipEnvelope } from '../envelope';
 import { supportsKeyspace } from './query-parameters';
 
 /** Where a message's flags are and where its `<timestamp>` goes (or is). */
@@ -124,4 +126,35 @@ export function withDefaultTimestamp(
   if (s.flagsSize === 4) out.writeUInt32BE(flags, s.flagsAt);
   else out.writeUInt8(flags, s.flagsAt);
   return out;
+}
+
+/**
+ * The live read comparison's copy of an EXECUTE for the secondary: the same request without the Skip_metadata
+ * query flag (0x02), so that the secondary's RESULT names its columns (the client's request, sent to the primary,
+ * is untouched). `frame` must be a copy the caller owns: an uncompressed body is changed in place; a compressed
+ * one (v2-v4 with a body codec) is decompressed, changed and compressed again into a new frame. Returns `frame`
+ * as it is when the flag is not set, for another opcode, or when the body cannot be read (not compressible
+ * without `codec`, malformed).
+ */
+export function withoutSkipMetadata(
+  frame: RawFrame,
+  codec?: { decompress(body: Buffer): Buffer; compress(body: Buffer): Buffer },
+): RawFrame {
+  if (frame.opcode !== Opcode.EXECUTE && frame.opcode !== Opcode.QUERY) return frame;
+  const compressed = frame.isCompressed && frame.version !== ProtocolVersion.V5;
+  if (compressed && !codec) return frame;
+  try {
+    const body = compressed ? Buffer.from(codec!.decompress(frame.body)) : frame.body;
+    const off = skipEnvelope(frame.header, body);
+    const slot = timestampSlot(frame.opcode, body.subarray(off), frame.version);
+    if (!slot || (slot.flags & QueryFlag.SKIP_METADATA) === 0) return frame;
+    // the flag is in the flags field's last (least significant) byte
+    const at = off + slot.flagsAt + slot.flagsSize - 1;
+    body[at] = body[at]! & ~QueryFlag.SKIP_METADATA;
+    if (!compressed) return frame; // changed in place (`body` is a view of the frame's bytes)
+    const { bodyLength: _len, ...header } = frame.header;
+    return RawFrame.fromParts(header, codec!.compress(body));
+  } catch {
+    return frame;
+  }
 }

@@ -18,7 +18,7 @@ import {
 } from '../../support/clusters';
 import { FaultRelay } from '../../support/fault-relay';
 import { proxyClient, startTestProxy, type TestProxy } from '../../support/proxy';
-import { RawCqlClient, rowsOf } from '../../support/raw-client';
+import { bind, Consistency, Opcode, RawCqlClient, ResultKind, rowsOf } from '../../support/raw-client';
 import { waitFor } from '../../support/wait';
 import { httpGet, scrape } from '../observability/http-helpers';
 
@@ -154,6 +154,31 @@ describe('live read comparison (real clusters)', () => {
       },
     );
     assert.equal(proxy!.logs.filter((l) => l.includes('Confirmed dual-read mismatch') && l.includes(`${ks}.diff`)).length, 2);
+  });
+
+  it('prepared reads with Skip_metadata (as the Java and Python drivers send them) are compared too', async () => {
+    const raw = await RawCqlClient.connect({ host: proxy!.host, port: proxy!.port });
+    try {
+      const before = await results(proxy!, ks, 'same');
+      const id = await raw.prepare(`SELECT k, c, v FROM ${ks}.same WHERE k = ?`);
+      const reply = await raw.request({
+        opcode: Opcode.EXECUTE,
+        id,
+        params: { consistency: Consistency.LOCAL_ONE, values: [bind.int(0)], skipMetadata: true },
+      });
+      const m = reply.message as { kind: number; metadata: { columns?: unknown[]; columnCount: number } };
+      assert.equal(m.kind, ResultKind.ROWS);
+      assert.equal(m.metadata.columns, undefined, 'the client still gets no metadata, as it asked');
+      assert.equal(m.metadata.columnCount, 3);
+      const after = await waitFor('the Skip_metadata read compared', async () => {
+        const r = await results(proxy!, ks, 'same');
+        return r['match']! + r['skipped']! > before['match']! + before['skipped']! ? r : undefined;
+      });
+      assert.equal(after['match']! - before['match']!, 1, 'a match, not skipped (no-metadata)');
+      assert.equal(after['skipped'], before['skipped']);
+    } finally {
+      raw.close();
+    }
   });
 
   it("the client's results are the same with comparison on and off", async () => {

@@ -5,7 +5,13 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { Consistency, Opcode, ProtocolVersion, QueryFlag, versionName } from '../../../src/protocol/constants';
 import { decodeMessage, encodeMessage, type RequestMessage } from '../../../src/protocol/messages';
-import { peekDefaultTimestamp, withDefaultTimestamp } from '../../../src/protocol/messages/default-timestamp';
+import {
+  peekDefaultTimestamp,
+  withDefaultTimestamp,
+  withoutSkipMetadata,
+} from '../../../src/protocol/messages/default-timestamp';
+import { encodeFrame, messageOf } from '../../../src/protocol/frame-codec';
+import { lz4BodyCompressor } from '../../../src/protocol/compression';
 
 const TS = 1_700_000_000_123_456n;
 const VERSIONS = [ProtocolVersion.V3, ProtocolVersion.V4, ProtocolVersion.V5, ProtocolVersion.DSE_V1, ProtocolVersion.DSE_V2];
@@ -138,4 +144,51 @@ test('withDefaultTimestamp: v2, other opcodes: nothing; a truncated body is a Pr
   // the flag byte really is the v4 byte
   const out = withDefaultTimestamp(Opcode.QUERY, b, ProtocolVersion.V4, TS)!;
   assert.equal(out[b.length - 1]! & QueryFlag.DEFAULT_TIMESTAMP, QueryFlag.DEFAULT_TIMESTAMP);
+});
+
+test('withoutSkipMetadata: the async copy of an EXECUTE/QUERY loses Skip_metadata, nothing else (v4, v5, DSE_V2, compressed)', () => {
+  const lz4 = {
+    compress: (b: Buffer) => lz4BodyCompressor.compress(b, ProtocolVersion.V4),
+    decompress: (b: Buffer) => lz4BodyCompressor.decompress(b, ProtocolVersion.V4, 1 << 20),
+  };
+  for (const v of [ProtocolVersion.V4, ProtocolVersion.V5, ProtocolVersion.DSE_V2]) {
+    const five = v !== ProtocolVersion.V4;
+    const exec: RequestMessage = {
+      opcode: Opcode.EXECUTE,
+      id: Buffer.from('0102', 'hex'),
+      ...(five ? { resultMetadataId: Buffer.from('0a0b', 'hex') } : {}),
+      params: { consistency: Consistency.LOCAL_QUORUM, values: [Buffer.from('k')], skipMetadata: true, pageSize: 50 },
+    };
+    const frame = encodeFrame({ version: v, isResponse: false, streamId: 7, flags: 0, message: exec });
+    const out = withoutSkipMetadata(frame.withStreamId(7));
+    const { skipMetadata: _s, ...rest } = (exec as { params: object }).params as Record<string, unknown>;
+    const got = decodeMessage(Opcode.EXECUTE, false, messageOf(out), v) as RequestMessage;
+    assert.deepEqual(got, { ...exec, params: rest }, versionName(v));
+    assert.deepEqual(decodeMessage(Opcode.EXECUTE, false, messageOf(frame), v), exec, 'the original frame is untouched');
+  }
+  const plain: RequestMessage = { opcode: Opcode.QUERY, query: 'SELECT * FROM ks.t', params: { consistency: Consistency.ONE } };
+  const q = encodeFrame({ version: ProtocolVersion.V4, isResponse: false, streamId: 1, flags: 0, message: plain });
+  assert.equal(withoutSkipMetadata(q), q, 'no flag: the same frame');
+  const skipQ: RequestMessage = { ...plain, params: { consistency: Consistency.ONE, skipMetadata: true } } as RequestMessage;
+  const compressed = encodeFrame(
+    { version: ProtocolVersion.V4, isResponse: false, streamId: 1, flags: 0, message: skipQ },
+    lz4BodyCompressor,
+  );
+  assert.ok(compressed.isCompressed);
+  assert.equal(withoutSkipMetadata(compressed), compressed, 'compressed without a codec: left as it is');
+  const out = withoutSkipMetadata(compressed, lz4);
+  assert.ok(out.isCompressed);
+  assert.deepEqual(
+    decodeMessage(Opcode.QUERY, false, messageOf(out, lz4), ProtocolVersion.V4),
+    plain,
+    'compressed: flag cleared',
+  );
+  const opts = encodeFrame({
+    version: ProtocolVersion.V4,
+    isResponse: false,
+    streamId: 1,
+    flags: 0,
+    message: { opcode: Opcode.OPTIONS },
+  });
+  assert.equal(withoutSkipMetadata(opts), opts, 'another opcode');
 });
