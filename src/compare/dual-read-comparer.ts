@@ -27,7 +27,7 @@ import type { Result, Row, RowsResult } from '../protocol/messages/result';
 import type { ColumnSpec } from '../protocol/messages/result-metadata';
 import type { QueryParameters } from '../protocol/messages/query-parameters';
 import { type DataType, type ProtocolVersion, decodeValue } from '../protocol';
-import type { ClusterName } from '../routing/settings';
+import { type ClusterName, otherCluster } from '../cluster';
 import { compareResults, type SkipReason } from './result-compare';
 import {
   Confirmer,
@@ -446,7 +446,11 @@ export class DualReadComparer {
     }
     if (!this.mismatches.add(entry)) return;
     const where = req.keyColumns.map((k, i) => `${k}=${key[i]}`).join(', ');
-    const missing = !primary ? ` (row missing on ${req.primaryCluster})` : !secondary ? ' (row missing on the secondary)' : '';
+    const missing = !primary
+      ? ` (row missing on ${req.primaryCluster})`
+      : !secondary
+        ? ` (row missing on ${otherCluster(req.primaryCluster)})`
+        : '';
     this.log.warn(
       { mismatch: entry },
       `Confirmed dual-read mismatch in ${req.keyspace}.${req.table} for (${where}): ${columns.join(', ')} differ${missing}`,

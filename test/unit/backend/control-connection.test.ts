@@ -367,3 +367,20 @@ test('protocol v2: collections in system tables use [short] counts', async () =>
     await server.stop();
   }
 });
+
+test("a SCHEMA_CHANGE event is emitted as 'schema-change' (the live read comparison forgets that table's key columns)", async () => {
+  const server = await FakeServer.start({ maxVersion: ProtocolVersion.V4 });
+  const cc = new ControlConnection(options(server));
+  try {
+    await cc.start();
+    const seen: unknown[] = [];
+    cc.on('schema-change', (c: unknown) => seen.push(c));
+    const change = { changeType: 'UPDATED', target: 'TABLE', keyspace: 'ks', name: 't' } as const;
+    assert.equal(server.pushEvent({ opcode: Opcode.EVENT, type: 'SCHEMA_CHANGE', schemaChange: change }), 1);
+    await waitFor('the schema-change event', () => seen.length === 1);
+    assert.deepEqual(seen, [change]);
+  } finally {
+    await cc.stop();
+    await server.stop();
+  }
+});
