@@ -45,6 +45,7 @@ import {
   unpreparedFrame,
   unsupportedVersionMessage,
   versionName,
+  withoutSkipMetadata,
 } from '../protocol/codec';
 import {
   endpointLabel,
@@ -73,7 +74,6 @@ import { reopenClusterConnection } from './reopen';
 import { NoopProxyMetrics, type NodeMetrics, type ProxyMetrics } from '../observability/metrics';
 import type { JournalRecorder } from '../journal/recorder';
 import type { DualReadComparer } from '../compare/dual-read-comparer';
-import { withoutSkipMetadata } from '../protocol/messages/default-timestamp';
 
 /** What a session needs from a control connection (a subset of backend/ControlConnection). */
 export interface ControlView extends SystemTablesSource {

@@ -35,6 +35,8 @@ export { bodyCodec, getCompressor } from './compression';
 export type { BodyCodec, BodyCompressor } from './compression';
 export { requestCustomPayload, withRequestCustomPayload } from './envelope';
 export { startupCompression } from './messages/startup';
+/** live read comparison: the async copy of a compared EXECUTE/QUERY without Skip_metadata */
+export { withoutSkipMetadata } from './messages/default-timestamp';
 export {
   openRequestBody,
   peekBatch,
