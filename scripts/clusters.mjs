@@ -229,7 +229,7 @@ function writeState(name, state) {
   mkdirSync(nodeDir(name), { recursive: true });
   // write + rename: a concurrent reader (status, another run) never sees a half-written file
   const tmp = `${stateFile(name)}.${process.pid}.tmp`;
-  writeFileSync(tmp, JSON.stringify(state, null, 2) + '\n');
+  writeFileSync(tmp, `${JSON.stringify(state, null, 2)}\n`);
   renameSync(tmp, stateFile(name));
 }
 
@@ -1237,7 +1237,7 @@ export async function startNodes(
  * every other unrecorded JVM is stopped. Returns the PID of the running recorded node, or undefined.
  */
 async function reconcileNode(name, want, { fresh }) {
-  let pid = runningPid(name);
+  const pid = runningPid(name);
   const others = nodeProcesses(name).filter((p) => p.pid !== pid);
   if (others.length === 0) return pid;
   const dir = nodeDir(name);

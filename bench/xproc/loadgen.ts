@@ -4,7 +4,7 @@
 // latency is measured from each request's scheduled time, so a stall is not hidden (no coordinated omission).
 //   node dist/bench/xproc/loadgen.js '<json LoadgenOptions>'   -> prints one JSON LoadgenResult line
 import { createHistogram, performance } from 'node:perf_hooks';
-import { Opcode, ProtocolVersion } from '../../src/protocol/constants';
+import { Opcode, type ProtocolVersion } from '../../src/protocol/constants';
 import type { RawFrame } from '../../src/protocol/frame';
 import { BenchConnection, executeTemplate } from './conn';
 import { BENCH_STATEMENTS, KEYS, WORKLOADS, type StatementName } from './workloads';

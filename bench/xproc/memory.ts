@@ -14,7 +14,7 @@ import { mkdirSync, openSync, readFileSync, readdirSync, writeFileSync } from 'n
 import * as http from 'node:http';
 import * as net from 'node:net';
 import { dirname, join } from 'node:path';
-import { ProtocolVersion } from '../../src/protocol/constants';
+import type { ProtocolVersion } from '../../src/protocol/constants';
 import { BenchConnection } from './conn';
 
 const ROOT = join(__dirname, '..', '..', '..');

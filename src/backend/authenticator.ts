@@ -11,8 +11,8 @@
  * AUTH_SUCCESS frame. Failures reject with `AuthFailedError` (the cluster answered with an ERROR: its code
  * and message are kept, so the frontend can relay an AUTHENTICATION_ERROR) or a plain `Error`.
  */
-import { ErrorCode, Opcode, ProtocolVersion, opcodeName } from '../protocol/constants';
-import { RawFrame } from '../protocol/frame';
+import { ErrorCode, Opcode, type ProtocolVersion, opcodeName } from '../protocol/constants';
+import type { RawFrame } from '../protocol/frame';
 import { messageOf } from '../protocol/frame-codec';
 import type { AuthChallenge } from '../protocol/messages';
 import { decodeResponse, requestFrame } from './cluster-connection';

@@ -108,7 +108,7 @@ export function decodeEnv(env: Env): Settings {
   for (const key of SETTING_KEYS) {
     const def = SETTING_DEFS[key] as SettingDef;
     const name = envVarName(key);
-    const raw = Object.prototype.hasOwnProperty.call(env, name) ? env[name] : undefined;
+    const raw = Object.hasOwn(env, name) ? env[name] : undefined;
     if (raw === undefined) {
       if (def.required) {
         throw new ConfigError(`could not load environment variables: required key ${name} missing value`, [key], 'env');
@@ -248,7 +248,7 @@ export function decodeYamlText(text: string, path = '<config>'): Settings {
   }
   const root = doc.contents;
   if (root === null || root === undefined) throw new ConfigError(`${prefix}EOF`, [], 'yaml');
-  const lineOf = (n: YamlNode | null | undefined): number => (n && n.range ? lc.linePos(n.range[0]).line : 1);
+  const lineOf = (n: YamlNode | null | undefined): number => (n?.range ? lc.linePos(n.range[0]).line : 1);
   if (!isMap(root)) {
     const what = isSeq(root) ? '!!seq' : isScalar(root) ? `!!str \`${String(root.value)}\`` : 'node';
     throw new ConfigError(
@@ -263,7 +263,7 @@ export function decodeYamlText(text: string, path = '<config>'): Settings {
     const keyNode = item.key as YamlNode | null;
     if (!isScalar(keyNode)) continue;
     const key = String(keyNode.value);
-    if (!Object.prototype.hasOwnProperty.call(SETTING_DEFS, key)) continue; // unknown keys are ignored
+    if (!Object.hasOwn(SETTING_DEFS, key)) continue; // unknown keys are ignored
     const def = SETTING_DEFS[key as SettingKey] as SettingDef;
     const valueNode = item.value as YamlNode | null;
     try {

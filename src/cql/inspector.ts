@@ -493,7 +493,7 @@ function parseSelector(a: number, b: number): Selector {
   let p = a;
   let fname: string | undefined;
   if (isIdent(p) && isPunct(p + 1, DOT) && isIdent(p + 2)) {
-    fname = identAt(p) + '.' + identAt(p + 2);
+    fname = `${identAt(p)}.${identAt(p + 2)}`;
     p += 3;
   } else if (isIdent(p)) {
     fname = identAt(p);

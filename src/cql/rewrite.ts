@@ -55,7 +55,7 @@ export function preparedNowReplacement(info: StatementInfo): NowReplacement {
 
 function replacementText(site: FunctionCallSite, how: NowReplacement): string {
   if (how.kind === 'literal') return how.next(site);
-  const marker = how.kind === 'positional' ? '?' : ':' + namedMarkerFor(site.fn);
+  const marker = how.kind === 'positional' ? '?' : `:${namedMarkerFor(site.fn)}`;
   return isPlainSite(site) ? marker : `(${PINNED_FUNCTION_TYPES[site.fn]})${marker}`;
 }
 

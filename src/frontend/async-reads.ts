@@ -24,7 +24,7 @@ import {
   messageOf,
   Opcode,
   opcodeName,
-  ProtocolVersion,
+  type ProtocolVersion,
   type RawFrame,
   readAuthenticatorClass,
   readErrorCode,

@@ -49,7 +49,7 @@ export function routingState(s: RoutingSettings): RoutingState {
 
 function sendJson(res: http.ServerResponse, status: number, body: unknown, headers: Record<string, string> = {}): void {
   res.writeHead(status, { 'Content-Type': 'application/json', 'Cache-Control': 'no-store', ...headers });
-  res.end(JSON.stringify(body) + '\n');
+  res.end(`${JSON.stringify(body)}\n`);
 }
 
 /** Constant-time comparison of the presented bearer token with the configured one. */

@@ -91,7 +91,7 @@ function controlConnStatus(cc: ControlConnectionHealth | undefined, threshold: n
 
 /** The readiness report (upstream `PerformHealthCheck`). */
 export function performHealthCheck(source: HealthSource | undefined, heartbeatFailureThreshold: number): StatusReport {
-  if (!source || source.state !== 'RUNNING') return { OriginStatus: null, TargetStatus: null, Status: 'STARTUP' };
+  if (source?.state !== 'RUNNING') return { OriginStatus: null, TargetStatus: null, Status: 'STARTUP' };
   const find = (c: ClusterName) => source.controlConnections.find((x) => x.cluster === c);
   const origin = controlConnStatus(find('ORIGIN'), heartbeatFailureThreshold);
   const target = controlConnStatus(find('TARGET'), heartbeatFailureThreshold);

@@ -64,7 +64,7 @@ function sendText(res: http.ServerResponse, status: number, text: string): void 
     'Content-Type': 'text/plain; charset=utf-8',
     'X-Content-Type-Options': 'nosniff',
   });
-  res.end(text + '\n');
+  res.end(`${text}\n`);
 }
 
 function pathOf(url: string | undefined): string {
@@ -110,7 +110,7 @@ export function startHttpServer(opts: HttpServerOptions): Promise<HttpServerHand
           routing: opts.admin?.routing(),
           source: st.source(),
           heartbeatFailureThreshold: threshold,
-          prefix: m && m.enabled && !m.closed ? m.prefix : undefined,
+          prefix: m?.enabled && !m.closed ? m.prefix : undefined,
           window: sampler.window(),
         });
         res.writeHead(200, {

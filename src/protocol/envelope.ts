@@ -9,7 +9,7 @@
  * only asks for tracing and adds nothing to the body. Flags a version does not define are
  * ignored. The body passed in is the decompressed one.
  */
-import { HeaderFlag, ProtocolVersion, atLeastV4 } from './constants';
+import { HeaderFlag, type ProtocolVersion, atLeastV4 } from './constants';
 import type { BodyCodec } from './compression';
 import { RawFrame, type FrameHeader } from './frame';
 import { ProtocolError } from './errors';

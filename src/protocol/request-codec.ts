@@ -164,9 +164,7 @@ export function spliceRequest(
   const msg = m.msg;
   const id = edits.preparedId;
   const rm =
-    edits.resultMetadataId && l.resultMetadataId && l.resultMetadataId.equals(edits.resultMetadataId.from)
-      ? edits.resultMetadataId.to
-      : undefined;
+    edits.resultMetadataId && l.resultMetadataId?.equals(edits.resultMetadataId.from) ? edits.resultMetadataId.to : undefined;
   const ts = edits.timestamp !== undefined && takesTimestamp(l) ? edits.timestamp : undefined;
   if (id === undefined && rm === undefined && ts === undefined) return undefined;
   const version = frame.version;

@@ -17,9 +17,9 @@ import { ChunkDecoder } from './chunk-decoder';
 import { MAX_SEGMENT_PAYLOAD } from './constants';
 import { crc24, crc32 } from './crc';
 import { ProtocolError } from './errors';
-import { BodyCompressor, lz4CompressBlockInto, lz4CompressBound, lz4DecompressBlock } from './compression';
-import { FrameDecoder, FrameDecoderOptions } from './decoder';
-import { RawFrame } from './frame';
+import { type BodyCompressor, lz4CompressBlockInto, lz4CompressBound, lz4DecompressBlock } from './compression';
+import { FrameDecoder, type FrameDecoderOptions } from './decoder';
+import type { RawFrame } from './frame';
 
 export const UNCOMPRESSED_SEGMENT_HEADER_LENGTH = 6;
 export const COMPRESSED_SEGMENT_HEADER_LENGTH = 8;

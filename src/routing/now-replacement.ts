@@ -52,7 +52,7 @@ import {
   type PreparedResult,
   ProtocolVersion,
   type Query,
-  RawFrame,
+  type RawFrame,
   ResultKind,
   uuidFromString,
   uuidToString,

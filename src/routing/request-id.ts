@@ -16,7 +16,7 @@ import {
   atLeastV4,
   type BodyCodec,
   Opcode,
-  ProtocolVersion,
+  type ProtocolVersion,
   type RawFrame,
   requestCustomPayload,
   withRequestCustomPayload,

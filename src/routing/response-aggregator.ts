@@ -17,7 +17,7 @@ import {
   errorFrame,
   messageOf,
   Opcode,
-  RawFrame,
+  type RawFrame,
   readErrorCode,
   readPreparedIds,
   readResultKind,

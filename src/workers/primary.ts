@@ -285,9 +285,9 @@ export async function startPrimary(config: ProxyConfig, logger: Logger): Promise
   };
 
   const broadcast = async (values: RoutingSettingsValues): Promise<void> => {
-    const missing = slots.filter((s) => !s.worker || !s.worker.isConnected()).map((s) => s.index);
+    const missing = slots.filter((s) => !s.worker?.isConnected()).map((s) => s.index);
     const results = await Promise.allSettled(
-      slots.flatMap((s) => (s.worker && s.worker.isConnected() ? [request(s.worker, 'routing', values)] : [])),
+      slots.flatMap((s) => (s.worker?.isConnected() ? [request(s.worker, 'routing', values)] : [])),
     );
     const errors = results.flatMap((r) => (r.status === 'rejected' ? [(r.reason as Error).message] : []));
     if (missing.length > 0)

@@ -78,11 +78,11 @@ export function makeCa(dir: string, name = 'test-ca'): TestCa {
       const ext = join(dir, `${leaf}.ext`);
       writeFileSync(
         ext,
-        [
+        `${[
           'basicConstraints=CA:FALSE',
           `extendedKeyUsage=${opts.clientOnly ? 'clientAuth' : 'serverAuth,clientAuth'}`,
           ...(opts.clientOnly && !opts.san ? [] : [`subjectAltName=${opts.san ?? 'IP:127.0.0.1,DNS:localhost'}`]),
-        ].join('\n') + '\n',
+        ].join('\n')}\n`,
       );
       openssl(['req', ...EC, '-keyout', lkey, '-out', csr, '-subj', `/CN=${opts.cn ?? leaf}`]);
       openssl([

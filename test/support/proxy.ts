@@ -15,7 +15,7 @@ import { tmpdir } from 'node:os';
 import { connect, createServer } from 'node:net';
 import { join } from 'node:path';
 import { Writable } from 'node:stream';
-import { auth as driverAuth, Client, type ClientOptions } from 'cassandra-driver';
+import { auth as driverAuth, type Client, type ClientOptions } from 'cassandra-driver';
 
 import { ORIGIN, TARGET, ROOT, connectedClient } from './clusters';
 

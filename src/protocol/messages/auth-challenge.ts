@@ -1,6 +1,6 @@
 /** AUTH_CHALLENGE (spec section 4.2.7): a single [bytes] SASL token (may be null, per authenticator). */
-import { Opcode, ProtocolVersion } from '../constants';
-import { Reader, Writer } from '../primitives';
+import { Opcode, type ProtocolVersion } from '../constants';
+import type { Reader, Writer } from '../primitives';
 
 export interface AuthChallenge {
   opcode: Opcode.AUTH_CHALLENGE;

@@ -1,6 +1,6 @@
 /** AUTH_SUCCESS (spec section 4.2.8): a single [bytes] token with final SASL information (may be null). */
-import { Opcode, ProtocolVersion } from '../constants';
-import { Reader, Writer } from '../primitives';
+import { Opcode, type ProtocolVersion } from '../constants';
+import type { Reader, Writer } from '../primitives';
 
 export interface AuthSuccess {
   opcode: Opcode.AUTH_SUCCESS;

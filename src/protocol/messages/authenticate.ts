@@ -1,6 +1,6 @@
 /** AUTHENTICATE (spec section 4.2.3): <authenticator [string]>, the full class name of the server's IAuthenticator. */
-import { Opcode, ProtocolVersion } from '../constants';
-import { Reader, Writer } from '../primitives';
+import { Opcode, type ProtocolVersion } from '../constants';
+import type { Reader, Writer } from '../primitives';
 
 export interface Authenticate {
   opcode: Opcode.AUTHENTICATE;

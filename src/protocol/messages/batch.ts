@@ -9,7 +9,7 @@
  * 0x40 names for values (v3+; "does not work" per the spec: rejected as 'invalid-value'), 0x80 keyspace
  * (v5, DSE_V2), 0x100 now_in_seconds (v5). Other flag bits are ignored on decode.
  */
-import { BatchType, Consistency, Opcode, ProtocolVersion, QueryFlag, hasIntQueryFlags } from '../constants';
+import { type BatchType, type Consistency, Opcode, ProtocolVersion, QueryFlag, hasIntQueryFlags } from '../constants';
 import { ProtocolError } from '../errors';
 import type { Reader, Value, Writer } from '../primitives';
 import { readValueList, supportsKeyspace, supportsNowInSeconds, unsupported, writeBoundValue } from './query-parameters';

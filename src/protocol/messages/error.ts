@@ -21,9 +21,9 @@
  * The codec does not refuse an error code in a version that predates it (READ_FAILURE in v3 uses the v4
  * layout): servers only send what the version allows, and the proxy should relay rather than fail.
  */
-import { Consistency, ErrorCode, Opcode, ProtocolVersion } from '../constants';
+import { type Consistency, ErrorCode, Opcode, ProtocolVersion } from '../constants';
 import { ProtocolError } from '../errors';
-import { Reader, Writer } from '../primitives';
+import type { Reader, Writer } from '../primitives';
 
 /** DSE_V1/DSE_V2: error while sending asynchronous (continuous paging) results to the client. Message only. */
 export const DSE_CLIENT_WRITE_FAILURE = 0x8000;

@@ -12,7 +12,7 @@
  */
 import { Opcode, ProtocolVersion } from '../constants';
 import { ProtocolError } from '../errors';
-import { Inet, Reader, Writer } from '../primitives';
+import type { Inet, Reader, Writer } from '../primitives';
 
 export type SchemaChangeType = 'CREATED' | 'UPDATED' | 'DROPPED';
 export type SchemaChangeTarget = 'KEYSPACE' | 'TABLE' | 'TYPE' | 'FUNCTION' | 'AGGREGATE';

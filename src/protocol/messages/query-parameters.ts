@@ -16,9 +16,9 @@
  * Flag bits that the version does not define are ignored on decode (and dropped on re-encode).
  * Flags are derived from the fields present on encode.
  */
-import { Consistency, ProtocolVersion, QueryFlag, atLeastV4, atLeastV5, hasIntQueryFlags, versionName } from '../constants';
+import { type Consistency, ProtocolVersion, QueryFlag, atLeastV4, atLeastV5, hasIntQueryFlags, versionName } from '../constants';
 import { ProtocolError } from '../errors';
-import { Reader, UNSET, Writer, type Value } from '../primitives';
+import { type Reader, UNSET, type Writer, type Value } from '../primitives';
 
 export interface NamedValue {
   name: string;

@@ -1,6 +1,6 @@
 /** READY (spec section 4.2.2): the server is ready to process queries. The body is empty. */
-import { Opcode, ProtocolVersion } from '../constants';
-import { Reader, Writer } from '../primitives';
+import { Opcode, type ProtocolVersion } from '../constants';
+import type { Reader, Writer } from '../primitives';
 
 export interface Ready {
   opcode: Opcode.READY;

@@ -19,8 +19,8 @@
  */
 import { ProtocolVersion, atLeastV4, atLeastV5 } from '../constants';
 import { ProtocolError } from '../errors';
-import { Reader, Writer } from '../primitives';
-import { DataType, decodeDataType, encodeDataType } from '../values';
+import type { Reader, Writer } from '../primitives';
+import { type DataType, decodeDataType, encodeDataType } from '../values';
 
 export const RowsFlag = {
   GLOBAL_TABLES_SPEC: 0x0001,

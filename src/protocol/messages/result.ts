@@ -12,15 +12,15 @@
  * Cheap helpers for routing: `peekResultKind(body)` and `peekPreparedIds(body, version)` read the kind,
  * and the prepared id and result metadata id, without decoding anything else.
  */
-import { Opcode, ProtocolVersion, ResultKind, atLeastV5 } from '../constants';
+import { Opcode, type ProtocolVersion, ResultKind, atLeastV5 } from '../constants';
 import { ProtocolError } from '../errors';
-import { Reader, Writer } from '../primitives';
-import { DataType, encodeValue } from '../values';
-import { SchemaChange, decodeSchemaChange, encodeSchemaChange } from './event';
+import { Reader, type Writer } from '../primitives';
+import { type DataType, encodeValue } from '../values';
+import { type SchemaChange, decodeSchemaChange, encodeSchemaChange } from './event';
 import {
-  ColumnSpec,
-  PreparedMetadata,
-  RowsMetadata,
+  type ColumnSpec,
+  type PreparedMetadata,
+  type RowsMetadata,
   decodePreparedMetadata,
   decodeRowsMetadata,
   encodePreparedMetadata,

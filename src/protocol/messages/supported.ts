@@ -2,8 +2,8 @@
  * SUPPORTED (spec section 4.2.4): a [string multimap] of the supported STARTUP options and their
  * values (CQL_VERSION, COMPRESSION, PROTOCOL_VERSIONS, ...).
  */
-import { Opcode, ProtocolVersion } from '../constants';
-import { Reader, StringMultimap, Writer } from '../primitives';
+import { Opcode, type ProtocolVersion } from '../constants';
+import type { Reader, StringMultimap, Writer } from '../primitives';
 
 export interface Supported {
   opcode: Opcode.SUPPORTED;

@@ -4,7 +4,7 @@ import assert from 'node:assert/strict';
 import * as net from 'node:net';
 import type { Client } from 'cassandra-driver';
 
-import { FrameDecoder, Opcode, opcodeName } from '../../../src/protocol';
+import { FrameDecoder, type Opcode, opcodeName } from '../../../src/protocol';
 import { createKeyspace, originSession, targetSession } from '../../support/clusters';
 
 export interface Direct {

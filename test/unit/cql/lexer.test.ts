@@ -154,7 +154,7 @@ test('property: inspect never throws, returns a kind, offsets lie inside the inp
 });
 
 test('linear-ish: a 1 MiB input is inspected', () => {
-  const big = 'INSERT INTO t (a) VALUES (' + '('.repeat(200_000) + 'now()' + ')'.repeat(200_000) + ')';
+  const big = `INSERT INTO t (a) VALUES (${'('.repeat(200_000)}now()${')'.repeat(200_000)})`;
   const i = inspect(big);
   assert.equal(i.kind, 'insert');
   assert.equal(i.nowCalls.length, 1);

@@ -55,7 +55,10 @@ test('createLogger: text lines with format text, JSON by default; passwords reda
     assert.ok(lines[0]!.includes(REDACTED), format);
     if (format === 'json') assert.equal(JSON.parse(lines[0]!).msg, 'Parsed configuration');
     else
-      assert.match(lines[0]!, /^\d{4}-\d\d-\d\dT\S+Z INFO  Parsed configuration origin=\{"password":"<redacted>","host":"a"\}$/);
+      assert.match(
+        lines[0]!,
+        /^\d{4}-\d\d-\d\dT\S+Z INFO {2}Parsed configuration origin=\{"password":"<redacted>","host":"a"\}$/,
+      );
   }
 });
 
@@ -106,5 +109,5 @@ test('the CLI logs JSON to a pipe, and text with --log-format text', async () =>
   const json = await firstLogLine([]);
   assert.match(JSON.parse(json).msg, /^Starting ZDM proxy version /);
   const text = await firstLogLine(['--log-format', 'text']);
-  assert.match(text, /^\S+Z INFO  Starting ZDM proxy version \S+$/);
+  assert.match(text, /^\S+Z INFO {2}Starting ZDM proxy version \S+$/);
 });

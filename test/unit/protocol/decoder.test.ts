@@ -8,7 +8,7 @@ import {
   Opcode,
   ProtocolError,
   ProtocolVersion,
-  RawFrame,
+  type RawFrame,
   decodeHeader,
   encodeHeader,
   headerLength,

@@ -77,7 +77,7 @@ describe('primitives', () => {
     assert.deepStrictEqual(new Reader(v6).readInet(), { address: '2001:db8::1', port: 9042 });
     const loop6 = b()
       .byte(16)
-      .raw('00'.repeat(15) + '01')
+      .raw(`${'00'.repeat(15)}01`)
       .build();
     assert.equal(new Reader(loop6).readInetAddr(), '::1');
     assert.throws(() => new Reader(b().byte(5).raw('0102030405').build()).readInetAddr(), isCode('invalid-value'));

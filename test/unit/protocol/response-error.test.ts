@@ -5,12 +5,12 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
-import { Consistency, ErrorCode, Opcode, ProtocolVersion, versionName } from '../../../src/protocol/constants';
+import { Consistency, ErrorCode, Opcode, type ProtocolVersion, versionName } from '../../../src/protocol/constants';
 import {
   DSE_CLIENT_WRITE_FAILURE,
-  ErrorMessage,
-  FailureReason,
-  MessageOnlyErrorCode,
+  type ErrorMessage,
+  type FailureReason,
+  type MessageOnlyErrorCode,
   decodeError,
   encodeError,
   errorCodeName,

@@ -6,11 +6,11 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
-import { Opcode, ProtocolVersion, ResultKind, versionName } from '../../../src/protocol/constants';
+import { Opcode, type ProtocolVersion, ResultKind, versionName } from '../../../src/protocol/constants';
 import {
-  PreparedResult,
-  Result,
-  RowsResult,
+  type PreparedResult,
+  type Result,
+  type RowsResult,
   VOID_RESULT,
   decodeResult,
   encodeResult,
@@ -19,7 +19,7 @@ import {
   rowsResult,
   setKeyspaceResult,
 } from '../../../src/protocol/messages/result';
-import { ColumnSpec, PreparedMetadata, RowsMetadata } from '../../../src/protocol/messages/result-metadata';
+import type { ColumnSpec, PreparedMetadata, RowsMetadata } from '../../../src/protocol/messages/result-metadata';
 import { DataTypeCode, DataTypes, listOf, mapOf, setOf } from '../../../src/protocol/values';
 import { b } from '../../support/bytes';
 import {

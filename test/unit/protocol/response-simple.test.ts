@@ -5,13 +5,13 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
-import { Opcode, ProtocolVersion, versionName } from '../../../src/protocol/constants';
-import { decodeReady, encodeReady, Ready } from '../../../src/protocol/messages/ready';
-import { Authenticate, decodeAuthenticate, encodeAuthenticate } from '../../../src/protocol/messages/authenticate';
-import { Supported, decodeSupported, encodeSupported } from '../../../src/protocol/messages/supported';
-import { AuthChallenge, decodeAuthChallenge, encodeAuthChallenge } from '../../../src/protocol/messages/auth-challenge';
-import { AuthSuccess, decodeAuthSuccess, encodeAuthSuccess } from '../../../src/protocol/messages/auth-success';
-import { EventMessage, decodeEvent, encodeEvent } from '../../../src/protocol/messages/event';
+import { Opcode, type ProtocolVersion, versionName } from '../../../src/protocol/constants';
+import { decodeReady, encodeReady, type Ready } from '../../../src/protocol/messages/ready';
+import { type Authenticate, decodeAuthenticate, encodeAuthenticate } from '../../../src/protocol/messages/authenticate';
+import { type Supported, decodeSupported, encodeSupported } from '../../../src/protocol/messages/supported';
+import { type AuthChallenge, decodeAuthChallenge, encodeAuthChallenge } from '../../../src/protocol/messages/auth-challenge';
+import { type AuthSuccess, decodeAuthSuccess, encodeAuthSuccess } from '../../../src/protocol/messages/auth-success';
+import { type EventMessage, decodeEvent, encodeEvent } from '../../../src/protocol/messages/event';
 import { b } from '../../support/bytes';
 import {
   ALL,

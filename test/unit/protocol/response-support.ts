@@ -7,8 +7,8 @@ import fc from 'fast-check';
 import { ProtocolVersion } from '../../../src/protocol/constants';
 import { ProtocolError } from '../../../src/protocol/errors';
 import { Reader, Writer, ipToString } from '../../../src/protocol/primitives';
-import { DataType, DataTypeCode } from '../../../src/protocol/values';
-import { SchemaChange } from '../../../src/protocol/messages/event';
+import { type DataType, DataTypeCode } from '../../../src/protocol/values';
+import type { SchemaChange } from '../../../src/protocol/messages/event';
 
 export const V = ProtocolVersion;
 /** Every version but v2. */

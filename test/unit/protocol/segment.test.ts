@@ -8,7 +8,7 @@ import { RawFrame } from '../../../src/protocol/frame';
 import { crc24, crc32 } from '../../../src/protocol/crc';
 import { lz4BodyCompressor, snappyBodyCompressor } from '../../../src/protocol/compression';
 import {
-  Segment,
+  type Segment,
   SegmentDecoder,
   SegmentFrameAssembler,
   SegmentFramer,

@@ -5,10 +5,10 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
-import { ProtocolVersion, versionName } from '../../../src/protocol/constants';
+import { type ProtocolVersion, versionName } from '../../../src/protocol/constants';
 import { Reader, Writer } from '../../../src/protocol/primitives';
 import {
-  DataType,
+  type DataType,
   DataTypeCode,
   DataTypes,
   compareTimeUuids,

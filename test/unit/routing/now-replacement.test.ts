@@ -9,7 +9,7 @@ import {
   BatchType,
   versionName,
 } from '../../../src/protocol/constants';
-import { RawFrame } from '../../../src/protocol/frame';
+import type { RawFrame } from '../../../src/protocol/frame';
 import { decodeFrame, encodeFrame, type Frame } from '../../../src/protocol/frame-codec';
 import { bodyCodec, getCompressor, type BodyCodec, type BodyCompressor } from '../../../src/protocol/compression';
 import type { Message } from '../../../src/protocol/messages';
