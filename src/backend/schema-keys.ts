@@ -29,8 +29,6 @@ const id = (keyspace: string, table: string): string => `${keyspace}\u0000${tabl
 
 export class SchemaKeys implements TableSource {
   private readonly cache = new Map<string, Promise<TableInfo | undefined>>();
-  /** schema reads made (tests) */
-  reads = 0;
 
   constructor(
     private readonly source: () => SchemaQuerySource,
@@ -54,7 +52,6 @@ export class SchemaKeys implements TableSource {
   }
 
   private async read(keyspace: string, table: string): Promise<TableInfo | undefined> {
-    this.reads++;
     const src = this.source();
     const v = src.protocolVersion;
     const text = (s: string) => encodeValue(DataTypes.varchar, s, v);

@@ -20,6 +20,7 @@
  */
 import type { Logger } from 'pino';
 import { Opcode, ResultKind } from '../protocol/constants';
+import type { BodyCodec } from '../protocol/codec';
 import type { RawFrame } from '../protocol/frame';
 import { messageOf } from '../protocol/frame-codec';
 import { decodeMessage } from '../protocol/messages';
@@ -39,13 +40,6 @@ import {
 } from './confirmer';
 
 export type ComparisonResult = 'match' | 'transient' | 'confirmed' | 'skipped' | 'error';
-export const COMPARISON_RESULTS: readonly ComparisonResult[] = Object.freeze([
-  'match',
-  'transient',
-  'confirmed',
-  'skipped',
-  'error',
-]);
 
 /** Why a dual read was not compared (result-compare's reasons, and the ones found before comparing). */
 export type ComparerSkipReason =
@@ -94,11 +88,6 @@ export interface ClusterReader {
   query(cluster: ClusterName, cql: string, values: readonly Buffer[], consistency: number): Promise<RowsResult>;
 }
 
-/** The message codec of a session (compressed bodies of protocol v2-v4). */
-export interface MessageCodec {
-  decompress(body: Buffer): Buffer;
-}
-
 export interface DualReadComparerOptions {
   /** 0..1 */
   sampleRate: number;
@@ -113,7 +102,6 @@ export interface DualReadComparerOptions {
   reader: ClusterReader;
   metrics: ComparisonMetrics;
   logger: Logger;
-  maxBodyLength?: number;
   /** tests: the sampling draw */
   random?: () => number;
   /** mismatch list bounds (default 100 per table, 1000 tables) */
@@ -150,26 +138,23 @@ export class PendingComparison {
   constructor(
     private readonly owner: DualReadComparer,
     readonly request: RawFrame,
-    readonly codec: MessageCodec | undefined,
+    readonly codec: BodyCodec | undefined,
     readonly primaryCluster: ClusterName,
     readonly expiresAt: number,
   ) {}
 
   /** The primary's reply (the client's), or undefined when there is none (not sent, timed out). */
-  readonly primaryReply = (f: RawFrame | undefined): void => {
-    if (this.settled) return;
-    if (f === undefined) return this.owner.release(this, 'no-reply');
-    this.primary = f;
-    if (this.secondary) this.owner.ready(this);
-  };
+  readonly primaryReply = (f: RawFrame | undefined): void => this.reply('primary', f);
 
   /** The async secondary's reply, or undefined when there is none (dropped, timed out, connection lost). */
-  readonly secondaryReply = (f: RawFrame | undefined): void => {
+  readonly secondaryReply = (f: RawFrame | undefined): void => this.reply('secondary', f);
+
+  private reply(side: 'primary' | 'secondary', f: RawFrame | undefined): void {
     if (this.settled) return;
     if (f === undefined) return this.owner.release(this, 'no-reply');
-    this.secondary = f;
-    if (this.primary) this.owner.ready(this);
-  };
+    this[side] = f;
+    if (this.primary && this.secondary) this.owner.ready(this);
+  }
 }
 
 const quote = (id: string): string => `"${id.replace(/"/g, '""')}"`;
@@ -199,8 +184,6 @@ export class DualReadComparer {
   readonly mismatches: MismatchList;
   private readonly log: Logger;
   private closed = false;
-  /** comparisons run so far (tests, logs) */
-  compared = 0;
 
   constructor(private readonly opts: DualReadComparerOptions) {
     this.random = opts.random ?? Math.random;
@@ -234,7 +217,7 @@ export class DualReadComparer {
    * A dual read is about to be sent: undefined when it is not sampled, or when `maxPending` comparisons are
    * held already (counted). Cheap: no decoding here.
    */
-  begin(request: RawFrame, codec: MessageCodec | undefined, primaryCluster: ClusterName): PendingComparison | undefined {
+  begin(request: RawFrame, codec: BodyCodec | undefined, primaryCluster: ClusterName): PendingComparison | undefined {
     if (this.closed) return undefined;
     const rate = this.opts.sampleRate;
     if (rate <= 0 || (rate < 1 && this.random() >= rate)) return undefined;
@@ -304,12 +287,11 @@ export class DualReadComparer {
     }
   }
 
-  private decode(f: RawFrame, codec: MessageCodec | undefined, isResponse: boolean): ReturnType<typeof decodeMessage> {
+  private decode(f: RawFrame, codec: BodyCodec | undefined, isResponse: boolean): ReturnType<typeof decodeMessage> {
     return decodeMessage(f.opcode, isResponse, messageOf(f, codec), f.version, { allowTrailingBytes: isResponse });
   }
 
   private async compare(p: PendingComparison): Promise<void> {
-    this.compared++;
     const req = p.request;
     if (req.opcode !== Opcode.QUERY && req.opcode !== Opcode.EXECUTE) return this.skip('not-a-query');
     const pf = p.primary!;
@@ -432,17 +414,17 @@ export class DualReadComparer {
       at: new Date().toISOString(),
     };
     if (this.opts.logValues) {
+      // a side without the row: {}
       const cells = (row: Row | undefined): Record<string, string | null> => {
         const out: Record<string, string | null> = {};
+        if (!row) return out;
         for (const name of columns) {
-          const cell = row?.[req.columns.indexOf(name)];
+          const cell = row[req.columns.indexOf(name)];
           out[name] = cell == null ? null : `0x${cell.toString('hex')}`;
         }
         return out;
       };
       entry.values = { primary: cells(primary), secondary: cells(secondary) };
-      if (!primary) entry.values.primary = {};
-      if (!secondary) entry.values.secondary = {};
     }
     if (!this.mismatches.add(entry)) return;
     const where = req.keyColumns.map((k, i) => `${k}=${key[i]}`).join(', ');

@@ -59,7 +59,6 @@ export function startComparison(
     reader: { query },
     metrics: recorder,
     logger,
-    maxBodyLength: config.maxFrameSizeBytes,
   });
   logger.info(
     `Live read comparison on: ${s.dual_read_compare_sample_rate * 100}% of dual reads compared (read_mode ${config.readMode})`,
