@@ -7,15 +7,7 @@ import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import type { Client } from 'cassandra-driver';
 
-import {
-  createKeyspace,
-  dropKeyspace,
-  ensureClusters,
-  originSession,
-  targetSession,
-  uniqueKeyspaceName,
-  TARGET,
-} from '../../support/clusters';
+import { bothClusters, type BothClusters, uniqueKeyspaceName, TARGET } from '../../support/clusters';
 import { FaultRelay } from '../../support/fault-relay';
 import { proxyClient, startTestProxy, type TestProxy } from '../../support/proxy';
 import { bind, Consistency, Opcode, RawCqlClient, ResultKind, rowsOf } from '../../support/raw-client';
@@ -57,19 +49,18 @@ async function results(proxy: TestProxy, ks: string, table: string): Promise<Rec
 
 describe('live read comparison (real clusters)', () => {
   const ks = uniqueKeyspaceName('compare');
-  let origin: Client | undefined;
-  let target: Client | undefined;
+  let both: BothClusters | undefined;
   let proxy: TestProxy | undefined;
   let client: Client | undefined;
 
   before(async () => {
-    await ensureClusters();
-    await createKeyspace(ks);
-    [origin, target] = await Promise.all([originSession({ timeoutMs: 20_000 }), targetSession({ timeoutMs: 20_000 })]);
+    both = await bothClusters(ks, [
+      `CREATE TABLE ${ks}.same (k int, c int, v text, PRIMARY KEY (k, c))`,
+      `CREATE TABLE ${ks}.diff (k int, c text, v text, n int, PRIMARY KEY (k, c))`,
+      `CREATE TABLE ${ks}.race (k int PRIMARY KEY, v text)`,
+    ]);
+    const { origin, target } = both;
     for (const c of [origin, target]) {
-      await c.execute(`CREATE TABLE ${ks}.same (k int, c int, v text, PRIMARY KEY (k, c))`);
-      await c.execute(`CREATE TABLE ${ks}.diff (k int, c text, v text, n int, PRIMARY KEY (k, c))`);
-      await c.execute(`CREATE TABLE ${ks}.race (k int PRIMARY KEY, v text)`);
       for (let k = 0; k < 4; k++)
         for (let c2 = 0; c2 < 3; c2++)
           await c.execute(`INSERT INTO ${ks}.same (k, c, v) VALUES (?, ?, ?) USING TIMESTAMP 1000`, [k, c2, `v${k}.${c2}`], {
@@ -90,9 +81,7 @@ describe('live read comparison (real clusters)', () => {
   after(async () => {
     await client?.shutdown().catch(() => undefined);
     await proxy?.stop().catch(() => undefined);
-    await origin?.shutdown().catch(() => undefined);
-    await target?.shutdown().catch(() => undefined);
-    await dropKeyspace(ks).catch(() => undefined);
+    await both?.close();
   });
 
   it('identical tables: only matches (simple and prepared statements, one partition and a whole-table scan)', async () => {

@@ -7,14 +7,11 @@ import assert from 'node:assert/strict';
 import type { Client } from 'cassandra-driver';
 
 import {
-  createKeyspace,
-  dropKeyspace,
-  ensureClusters,
+  bothClusters,
+  type BothClusters,
   nodePid,
-  originSession,
   pauseNode,
   resumeNode,
-  targetSession,
   uniqueKeyspaceName,
   TARGET,
 } from '../../support/clusters';
@@ -32,17 +29,16 @@ describe('dual reads: read_mode=DUAL_ASYNC_ON_SECONDARY (real clusters)', () => 
   const ks = uniqueKeyspaceName('dual_reads');
   let origin: Client | undefined;
   let target: Client | undefined;
+  let both: BothClusters | undefined;
   let proxy: TestProxy | undefined;
   let client: Client | undefined;
 
   before(async () => {
-    await ensureClusters();
-    await createKeyspace(ks);
-    [origin, target] = await Promise.all([originSession({ timeoutMs: 20_000 }), targetSession({ timeoutMs: 20_000 })]);
-    for (const c of [origin, target]) {
-      await c.execute(`CREATE TABLE ${ks}.kv (k int PRIMARY KEY, v text)`);
-      await c.execute(`CREATE TABLE ${ks}.c (k int PRIMARY KEY, n counter)`);
-    }
+    both = await bothClusters(ks, [
+      `CREATE TABLE ${ks}.kv (k int PRIMARY KEY, v text)`,
+      `CREATE TABLE ${ks}.c (k int PRIMARY KEY, n counter)`,
+    ]);
+    ({ origin, target } = both);
     await origin.execute(`CREATE TABLE ${ks}.origin_only (k int PRIMARY KEY, v text)`);
     for (let k = 0; k < 3; k++) await origin.execute(`INSERT INTO ${ks}.origin_only (k, v) VALUES (${k}, 'origin-${k}')`);
     // Same key, different values per cluster: shows which cluster answered.
@@ -56,9 +52,7 @@ describe('dual reads: read_mode=DUAL_ASYNC_ON_SECONDARY (real clusters)', () => 
   after(async () => {
     await client?.shutdown().catch(() => undefined);
     await proxy?.stop().catch(() => undefined);
-    await origin?.shutdown().catch(() => undefined);
-    await target?.shutdown().catch(() => undefined);
-    await dropKeyspace(ks).catch(() => undefined);
+    await both?.close();
   });
 
   it("reads return Origin's rows (the primary), never Target's", async () => {
