@@ -219,7 +219,7 @@ function asString(v: unknown): string | undefined {
  * keys) and, for types values.ts does not decode (decimal, date, time, duration, tuple, udt, custom) or
  * malformed cells, the raw bytes.
  */
-function rowsToObjects(res: RowsResult, version: ProtocolVersion): Record<string, unknown>[] {
+export function rowsToObjects(res: RowsResult, version: ProtocolVersion): Record<string, unknown>[] {
   const cols = res.metadata.columns ?? [];
   return res.rows.map((row) => {
     const o: Record<string, unknown> = {};

@@ -13,7 +13,8 @@ import type { Logger } from 'pino';
 import { Consistency } from '../protocol/constants';
 import type { RowsResult, SchemaChange } from '../protocol/messages';
 import type { ProtocolVersion } from '../protocol/constants';
-import { DataTypes, decodeValue, encodeValue } from '../protocol/values';
+import { DataTypes, encodeValue } from '../protocol/values';
+import { rowsToObjects } from './control-topology';
 import type { TableInfo, TableSource } from '../compare/dual-read-comparer';
 
 /** What the schema reads need from a control connection. */
@@ -56,17 +57,16 @@ export class SchemaKeys implements TableSource {
     const v = src.protocolVersion;
     const text = (s: string) => encodeValue(DataTypes.varchar, s, v);
     const res = await src.query(SCHEMA_COLUMNS_QUERY, [text(keyspace), text(table)], Consistency.ONE);
-    const cols = res.metadata.columns ?? [];
-    const at = (name: string) => cols.findIndex((c) => c.name === name);
-    const [iName, iKind, iPos] = [at('column_name'), at('kind'), at('position')];
-    if (iName < 0 || iKind < 0 || iPos < 0) throw new Error('system_schema.columns did not return column_name, kind, position');
+    const selected = new Set((res.metadata.columns ?? []).map((c) => c.name));
+    if (!['column_name', 'kind', 'position'].every((n) => selected.has(n)))
+      throw new Error('system_schema.columns did not return column_name, kind, position');
     const partition: [number, string][] = [];
     const clustering: [number, string][] = [];
     const all = new Set<string>();
-    for (const row of res.rows) {
-      const name = decodeValue(cols[iName]!.type, row[iName] ?? null, v) as string;
-      const kind = decodeValue(cols[iKind]!.type, row[iKind] ?? null, v) as string;
-      const pos = Number(decodeValue(cols[iPos]!.type, row[iPos] ?? null, v));
+    for (const row of rowsToObjects(res, v)) {
+      const name = row['column_name'] as string;
+      const kind = row['kind'] as string;
+      const pos = Number(row['position']);
       all.add(name);
       if (kind === 'partition_key') partition.push([pos, name]);
       else if (kind === 'clustering') clustering.push([pos, name]);
