@@ -31,6 +31,8 @@ import {
   clustersAccess,
   defaultControlFactory,
   drainSessionsOfRemovedHosts,
+  reopenSessionsWhenClusterReturns,
+  sessionsWithClusterDown,
   logControlConnections,
   startControlConnections,
 } from './wiring/clusters';
@@ -181,6 +183,13 @@ export async function startProxy(config: ProxyConfig, opts: StartProxyOptions = 
   );
   // Spec 2.8: a client connection whose ORIGIN/TARGET host left the topology drains and closes.
   const checkHostsOnce = drainSessionsOfRemovedHosts(control, sessions, counters, logger);
+  // Issue 12: a session's lost cluster connection is reopened as soon as that cluster's control connection is back
+  reopenSessionsWhenClusterReturns(control, sessions);
+  migrationMetrics.enableSessionLinks({
+    down: (c) => sessionsWithClusterDown(sessions, c),
+    lost: () => counters.clusterConnectionsLost,
+    reopened: () => counters.clusterConnectionsReopened,
+  });
   metrics.setClientConnectionsSource(() => listener.activeConnections);
   let state: 'RUNNING' | 'SHUTDOWN' = 'RUNNING';
   let bound: { address: string; port: number };

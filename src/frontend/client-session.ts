@@ -514,9 +514,14 @@ export class ClientSession {
     if (this.state === 'handshake') this.handshake.notSent();
   }
 
-  /** The state of the session's connection to `cluster` (tests, status). */
+  /** The state of the session's connection to `cluster` (tests, status, `client_sessions_cluster_down`). */
   linkState(cluster: ClusterName): string {
     return this.links?.[cluster].state ?? 'up';
+  }
+
+  /** `cluster`'s control connection reopened: a lost connection to it is reopened now, not after its backoff. */
+  clusterReturned(cluster: ClusterName): void {
+    this.links?.[cluster].retryNow();
   }
 
   private maxStreamIds(): number {

@@ -9,6 +9,7 @@
  * - `up`: the session's connection to the cluster is usable.
  * - `down`: lost; the next attempt is scheduled after the current backoff (bounded: min -> max, times factor,
  *   with +-20 % jitter so the sessions of one proxy do not all dial at the same instant).
+ *   `retryNow()` (the proxy saw the cluster come back: its control connection reopened) skips the wait.
  * - `reopening`: an attempt runs (`open()`: dial, handshake, auth, USE, REGISTER, done by the session); on
  *   success `onUp(conn)` installs the new connection and the backoff resets; on failure the backoff grows.
  *   `open()` rejecting with `fatal: true` (e.g. the cluster refused the credentials) stops the reconnector and
@@ -80,6 +81,17 @@ export class ClusterReconnector<C> {
     this.attempts = 0;
     this.delayMs = this.opts.policy.minMs;
     this.schedule(this.jittered(this.delayMs));
+  }
+
+  /**
+   * The cluster is known to be back (its control connection reopened): when `down`, attempt now instead of at
+   * the end of the current backoff. No-op in any other state (an attempt running, up, stopped).
+   */
+  retryNow(): void {
+    if (this._state !== 'down') return;
+    if (this.timer !== undefined) clearTimeout(this.timer);
+    this.timer = undefined;
+    this.attempt();
   }
 
   stop(): void {

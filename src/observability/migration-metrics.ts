@@ -23,7 +23,20 @@ export const MigrationMetricNames = Object.freeze({
   dualReadCompareOverflows: 'dual_read_compare_overflows_total',
   dualReadComparePending: 'dual_read_compare_pending',
   journalHoldCapped: 'journal_hold_capped_total',
+  clientSessionsClusterDown: 'client_sessions_cluster_down',
+  clusterConnectionsLost: 'cluster_connections_lost_total',
+  clusterConnectionsReopened: 'cluster_connections_reopened_total',
 });
+
+/** What the session-link metrics read at scrape time (issue 12: sessions survive losing one cluster). */
+export interface SessionLinksSource {
+  /** open client sessions whose connection to `cluster` is down or being reopened */
+  down(cluster: ClusterName): number;
+  /** connections of ready sessions lost while the other cluster's was up (the session survived) */
+  lost(): number;
+  /** ... reopened in the background */
+  reopened(): number;
+}
 
 /** What the comparison gauges read at scrape time. */
 export interface ComparisonMetricsSource {
@@ -126,6 +139,45 @@ export class MigrationMetrics {
       },
     });
     for (const result of ['applied', 'failed', 'skipped']) replayed.inc({ result }, 0);
+  }
+
+  /** Register the session-link families: how many sessions run without one cluster, losses and reopens. */
+  enableSessionLinks(src: SessionLinksSource): void {
+    const registry = this.registry;
+    if (!registry) return;
+    const registers = [registry];
+    new Gauge({
+      name: this.p(MigrationMetricNames.clientSessionsClusterDown),
+      help: 'Open client connections whose ORIGIN or TARGET connection is down and being reopened (requests that need that cluster get UNAVAILABLE meanwhile), by cluster',
+      labelNames: ['cluster'] as const,
+      registers,
+      collect() {
+        for (const c of ['ORIGIN', 'TARGET'] as const) this.set({ cluster: clusterLabel(c) }, src.down(c));
+      },
+    });
+    const fromTotal = (name: string, help: string, total: () => number): void => {
+      let seen = 0;
+      new Counter({
+        name: this.p(name),
+        help,
+        registers,
+        collect() {
+          const now = total();
+          if (now > seen) this.inc(now - seen);
+          seen = Math.max(seen, now);
+        },
+      });
+    };
+    fromTotal(
+      MigrationMetricNames.clusterConnectionsLost,
+      "Client sessions' ORIGIN/TARGET connections lost while the other cluster's was up: the client connection stayed open",
+      src.lost,
+    );
+    fromTotal(
+      MigrationMetricNames.clusterConnectionsReopened,
+      "Client sessions' lost ORIGIN/TARGET connections reopened in the background",
+      src.reopened,
+    );
   }
 
   journalCommitted(failedOn: ClusterName): void {

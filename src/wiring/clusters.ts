@@ -209,3 +209,23 @@ export function drainSessionsOfRemovedHosts(
     }
   };
 }
+
+/**
+ * Issue 12: when a cluster's control connection reopens, the cluster is back: every session whose connection
+ * to it is down tries to reopen it now instead of at the end of its backoff (up to
+ * heartbeat_retry_interval_max_ms, 30 s by default).
+ */
+export function reopenSessionsWhenClusterReturns(control: ControlPair, sessions: ReadonlySet<ClientSession>): void {
+  for (const cluster of CLUSTER_NAMES) {
+    forCluster(cluster, control).on('up', () => {
+      for (const s of sessions) s.clusterReturned(cluster);
+    });
+  }
+}
+
+/** Open sessions whose connection to `cluster` is down or being reopened (`client_sessions_cluster_down`). */
+export function sessionsWithClusterDown(sessions: ReadonlySet<ClientSession>, cluster: ClusterName): number {
+  let n = 0;
+  for (const s of sessions) if (s.linkState(cluster) === 'down' || s.linkState(cluster) === 'reopening') n++;
+  return n;
+}

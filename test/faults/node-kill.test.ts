@@ -24,7 +24,7 @@ import {
 import { MixedWorkload, WriteLedger } from '../support/ledger';
 import { proxyAlive, proxyClient, startTestProxy, type TestProxy } from '../support/proxy';
 import { waitFor } from '../support/wait';
-import { httpGet } from '../integration/observability/http-helpers';
+import { httpGet, scrape } from '../integration/observability/http-helpers';
 
 const REQUEST_TIMEOUT_MS = 3_000;
 
@@ -121,6 +121,9 @@ describe('faults: a node SIGKILLed under a steady mixed workload, then restarted
           { timeoutMs: 15_000 },
         );
         assert.equal(down.status, 503);
+        // the gauge the restart step waits to see at 0 does count these sessions
+        const sessionsDown = (await scrape(proxy)).value('zdm_client_sessions_cluster_down', { cluster: name });
+        assert.ok(sessionsDown >= 1, `client sessions without ${name}: ${sessionsDown}`);
         assert.ok(proxyAlive(proxy), 'the proxy process is still running');
         assert.equal((await httpGet(proxy, '/health/liveness')).status, 200);
       });
@@ -160,6 +163,17 @@ describe('faults: a node SIGKILLed under a steady mixed workload, then restarted
         await restartNode(name);
         killed.delete(name);
         await waitFor('readiness UP', async () => (await readiness()).status === 200, { timeoutMs: 60_000, intervalMs: 250 });
+        // readiness follows the control connections; each client session reopens its own connection (at once
+        // when the control connection is back, not after its backoff): wait until none is left without `name`
+        const reopened = await waitFor(
+          `every client session reopened its ${name} connection`,
+          async () => {
+            const m = await scrape(proxy);
+            return m.value('zdm_client_sessions_cluster_down', { cluster: name }) === 0 ? m : undefined;
+          },
+          { timeoutMs: 30_000, intervalMs: 100 },
+        );
+        assert.ok(reopened.value('zdm_cluster_connections_reopened_total') >= 1, 'counted as reopened');
         const since = performance.now();
         await waitFor(
           'acknowledged writes again',

@@ -143,3 +143,37 @@ test('reconnector: open() throwing synchronously is a failed attempt, retried wi
     [3],
   );
 });
+
+test('reconnector: retryNow() attempts at once when down (the cluster is back), and is a no-op in any other state', async (t) => {
+  t.mock.timers.enable({ apis: ['setTimeout', 'Date'] });
+  let release!: (c: Conn) => void;
+  const s = setup([fail, fail, () => new Promise<Conn>((r) => (release = r))]);
+  s.r.retryNow(); // up: nothing to do
+  assert.equal(s.attempts.length, 0);
+  s.r.lost();
+  t.mock.timers.tick(100);
+  await settle();
+  assert.deepEqual(s.retries, [200], 'first attempt failed; the next is 200 ms away');
+  s.r.retryNow();
+  await settle();
+  assert.equal(s.attempts.length, 2, 'attempted without waiting out the backoff');
+  assert.deepEqual(s.retries, [200, 400]);
+  t.mock.timers.tick(399);
+  assert.equal(s.attempts.length, 2, 'the cancelled timer did not fire an extra attempt');
+  s.r.retryNow();
+  assert.equal(s.attempts.length, 3);
+  assert.equal(s.r.state, 'reopening');
+  s.r.retryNow(); // an attempt is running: no second one
+  t.mock.timers.tick(1_000);
+  assert.equal(s.attempts.length, 3);
+  release(conn(9));
+  await settle();
+  assert.equal(s.r.state, 'up');
+  assert.deepEqual(
+    s.ups.map((u) => [u.conn.id, u.attempts]),
+    [[9, 3]],
+  );
+  s.r.stop();
+  s.r.retryNow(); // stopped: nothing
+  assert.equal(s.attempts.length, 3);
+});
