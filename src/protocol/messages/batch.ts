@@ -84,11 +84,12 @@ export function encodeBatch(msg: Batch, version: ProtocolVersion, w: Writer): vo
 export function decodeBatch(r: Reader, version: ProtocolVersion): Batch {
   const type = r.readByte('BATCH type') as BatchType;
   const n = r.readShort('BATCH statement count');
-  // Each statement takes at least 7 bytes (kind, empty id, value count): check before allocating.
-  if (n * 7 > r.remaining) {
+  // Each statement takes at least 5 bytes: a prepared one with an empty id is <kind: byte><id: short 0><n: short 0>
+  // (a query one at least 7: its [long string] length is an int). Check before allocating.
+  if (n * 5 > r.remaining) {
     throw new ProtocolError(
       'truncated',
-      `cannot read BATCH: ${n} statements need at least ${n * 7} bytes, only ${r.remaining} left`,
+      `cannot read BATCH: ${n} statements need at least ${n * 5} bytes, only ${r.remaining} left`,
     );
   }
   const children: BatchChild[] = new Array(n);

@@ -384,6 +384,29 @@ describe('request messages: golden bytes', () => {
         }
       });
 
+      it('BATCH: prepared children with empty ids (5 bytes each) are read, not refused as truncated', () => {
+        // fast-check found it: two such children and the consistency are 12 bytes (v2), which a 7-bytes-per-child
+        // minimum refused ("2 statements need at least 14 bytes, only 12 left").
+        const empty = Buffer.alloc(0);
+        const msg: Message = {
+          opcode: Opcode.BATCH,
+          type: BatchType.LOGGED,
+          children: [
+            { kind: 'prepared', id: empty, values: [] },
+            { kind: 'prepared', id: empty, values: [] },
+          ],
+          consistency: Consistency.ONE,
+        };
+        const body = b().byte(0).short(2).byte(1).short(0).short(0).byte(1).short(0).short(0).short(0x0001);
+        check(msg, v, v === V2 ? body : flags(body, v, 0));
+        // still refused before allocating when the count cannot fit: 3 such children need 15 bytes
+        assert.throws(
+          () => decodeMessage(Opcode.BATCH, false, b().byte(0).short(3).byte(1).short(0).short(0).short(1).build(), v),
+          (e: unknown) =>
+            e instanceof ProtocolError && e.code === 'truncated' && /3 statements need at least 15 bytes/.test(e.message),
+        );
+      });
+
       it('BATCH: unknown statement kind and names-for-values are invalid', () => {
         assert.throws(
           () => decodeMessage(Opcode.BATCH, false, b().byte(0).short(1).byte(2).int(0).short(0).short(1).build(), v),
