@@ -17,7 +17,6 @@ export {
   atLeastV4,
   atLeastV5,
   Consistency,
-  DEFAULT_MAX_BODY_LENGTH,
   ErrorCode,
   HeaderFlag,
   Opcode,

@@ -73,7 +73,7 @@ export function rebuildFrame(frame: RawFrame, body: Buffer, codec: BodyCodec | u
 }
 
 /** A new frame: `h` (version, direction, flags, stream id, opcode) and `body`, in one buffer. */
-export function frameWithBody(h: FrameHeader, body: Uint8Array): RawFrame {
+function frameWithBody(h: FrameHeader, body: Uint8Array): RawFrame {
   const header: FrameHeader = {
     version: h.version,
     isResponse: h.isResponse,
@@ -325,37 +325,6 @@ export function peekBatch(body: Buffer, version: ProtocolVersion): { children: B
     for (let v = 0; v < values; v++) r.readValue('batch child value');
   }
   return { children, end: r.offset };
-}
-
-/** EXECUTE body with another prepared id. */
-export function replaceExecuteId(body: Buffer, id: Buffer): Buffer {
-  const r = new Reader(body);
-  r.readShortBytes('prepared id');
-  const w = new Writer(body.length + id.length);
-  w.writeShortBytes(id).writeRaw(body.subarray(r.offset));
-  return Buffer.from(w.finish());
-}
-
-/**
- * v5/DSE_V2 EXECUTE (`<id><result_metadata_id><params>`) with another prepared id, and another result
- * metadata id when the client's equals `from` (the ORIGIN one); anything else is copied byte for byte.
- */
-export function replaceExecuteIdsV5(
-  body: Buffer,
-  id: Buffer,
-  resultMetadataId: { from: Buffer; to: Buffer } | undefined,
-): Buffer {
-  const r = new Reader(body);
-  r.readShortBytes('prepared id');
-  const rmStart = r.offset;
-  const rm = r.readShortBytes('result metadata id');
-  const useNew = resultMetadataId !== undefined && Buffer.compare(rm, resultMetadataId.from) === 0;
-  const w = new Writer(body.length + id.length + 16);
-  w.writeShortBytes(id);
-  if (useNew) w.writeShortBytes(resultMetadataId.to);
-  else w.writeRaw(body.subarray(rmStart, r.offset));
-  w.writeRaw(body.subarray(r.offset));
-  return Buffer.from(w.finish());
 }
 
 /** BATCH body with the prepared children ids replaced by `map(id)`. */

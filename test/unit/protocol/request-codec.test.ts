@@ -8,11 +8,10 @@ import { decodeFrame, encodeFrame } from '../../../src/protocol/frame-codec';
 import { lz4BodyCompressor } from '../../../src/protocol/compression';
 import type { RequestMessage } from '../../../src/protocol/messages';
 import { withDefaultTimestamp } from '../../../src/protocol/messages/default-timestamp';
+import { Reader, Writer } from '../../../src/protocol/primitives';
 import {
   openRequestBody,
   rebuildFrame,
-  replaceExecuteId,
-  replaceExecuteIdsV5,
   requestLayout,
   spliceRequest,
   takesTimestamp,
@@ -47,6 +46,34 @@ const codecOf = (v: ProtocolVersion): BodyCodec => ({
   compress: (b) => lz4BodyCompressor.compress(b, v),
   decompress: (b) => lz4BodyCompressor.decompress(b, v, 1 << 20),
 });
+
+// The per-edit rebuilds spliceRequest replaced, kept here as the reference it is compared with.
+/** EXECUTE body with another prepared id. */
+function replaceExecuteId(body: Buffer, id: Buffer): Buffer {
+  const r = new Reader(body);
+  r.readShortBytes('prepared id');
+  const w = new Writer(body.length + id.length);
+  w.writeShortBytes(id).writeRaw(body.subarray(r.offset));
+  return Buffer.from(w.finish());
+}
+
+/**
+ * v5/DSE_V2 EXECUTE (`<id><result_metadata_id><params>`) with another prepared id, and another result
+ * metadata id when the client's equals `from` (the ORIGIN one); anything else is copied byte for byte.
+ */
+function replaceExecuteIdsV5(body: Buffer, id: Buffer, resultMetadataId: { from: Buffer; to: Buffer } | undefined): Buffer {
+  const r = new Reader(body);
+  r.readShortBytes('prepared id');
+  const rmStart = r.offset;
+  const rm = r.readShortBytes('result metadata id');
+  const useNew = resultMetadataId !== undefined && Buffer.compare(rm, resultMetadataId.from) === 0;
+  const w = new Writer(body.length + id.length + 16);
+  w.writeShortBytes(id);
+  if (useNew) w.writeShortBytes(resultMetadataId.to);
+  else w.writeRaw(body.subarray(rmStart, r.offset));
+  w.writeRaw(body.subarray(r.offset));
+  return Buffer.from(w.finish());
+}
 
 /** the old way: one rebuild per edit */
 function reference(frame: ReturnType<typeof encodeFrame>, v: ProtocolVersion, ids: boolean, ts: boolean, codec?: BodyCodec) {
