@@ -26,7 +26,6 @@ import {
   opcodeName,
   type ProtocolVersion,
   type RawFrame,
-  readAuthenticatorClass,
   readErrorCode,
   readErrorMessage,
   readUnpreparedId,
@@ -38,7 +37,8 @@ import {
   type Endpoint,
   type PendingRequest,
 } from '../backend/cluster-connection';
-import { runAuthRounds, type Credentials } from '../backend/authenticator';
+import type { Credentials } from '../backend/authenticator';
+import { openSession } from './open-session';
 import type { PreparedEntry } from '../routing/prepared-cache';
 import type { ClusterName } from '../routing/settings';
 import type { ProxyCounters } from './counters';
@@ -206,25 +206,15 @@ export class AsyncReads {
     if (!(await this.opened) || this.state !== 'connected' || !this.conn) return;
     const conn = this.conn;
     this.state = 'handshake';
-    const timeoutMs = this.opts.handshakeTimeoutMs;
-    const body = (f: RawFrame): Buffer => this.messageOf(f);
     try {
-      const r = await conn.request(startup.withStreamId(startup.streamId), timeoutMs);
-      if (r.opcode === Opcode.AUTHENTICATE) {
-        const creds = credentials();
-        if (!creds)
-          throw new Error(`${this.opts.cluster} requested authentication but no credentials are known for the async connection`);
-        await runAuthRounds(conn, {
-          version: startup.version,
-          authenticatorClass: readAuthenticatorClass(body(r)),
-          credentials: creds,
-          timeoutMs,
-          bodyOf: body,
-        });
-      } else if (r.opcode !== Opcode.READY) {
-        const what = r.opcode === Opcode.ERROR ? readErrorMessage(body(r)) : opcodeName(r.opcode);
-        throw new Error(`unexpected reply to STARTUP: ${what}`);
-      }
+      await openSession(conn, {
+        cluster: this.opts.cluster,
+        startup,
+        credentials,
+        keyspace: '',
+        timeoutMs: this.opts.handshakeTimeoutMs,
+        body: (f) => this.messageOf(f),
+      });
       if ((this.state as AsyncState) !== 'handshake') return;
       this.state = 'ready';
       this.opts.counters.asyncConnectionsOpened++;

@@ -12,18 +12,10 @@
  * keyspace), `PREPARE`, and is closed. Nothing is executed on it.
  */
 import type { Logger } from 'pino';
-import {
-  Consistency,
-  Opcode,
-  opcodeName,
-  type ProtocolVersion,
-  type RawFrame,
-  readAuthenticatorClass,
-  readErrorMessage,
-} from '../protocol/codec';
-import { runAuthRounds, type Credentials } from '../backend/authenticator';
+import { Opcode, type ProtocolVersion, type RawFrame } from '../protocol/codec';
+import type { Credentials } from '../backend/authenticator';
 import { requestFrame, type ClusterConnection, type ClusterConnectionOptions } from '../backend/cluster-connection';
-import { useStatement } from './one-sided-unprepared';
+import { openSession } from './open-session';
 
 export interface PrepareAsideOptions {
   connect: (opts: ClusterConnectionOptions) => Promise<ClusterConnection>;
@@ -46,34 +38,14 @@ export interface PrepareAsideOptions {
 export async function prepareAside(o: PrepareAsideOptions): Promise<RawFrame> {
   const conn = await o.connect({ ...o.dial, maxStreamIds: 4, retry: false });
   try {
-    const r = await conn.request(o.startup.withStreamId(0), o.timeoutMs);
-    if (r.opcode === Opcode.AUTHENTICATE) {
-      const creds = o.credentials();
-      if (!creds) throw new Error(`${o.dial.cluster} requested authentication but no credentials are known`);
-      await runAuthRounds(conn, {
-        version: o.version,
-        authenticatorClass: readAuthenticatorClass(o.body(r)),
-        credentials: creds,
-        timeoutMs: o.timeoutMs,
-        bodyOf: o.body,
-      });
-    } else if (r.opcode !== Opcode.READY) {
-      throw new Error(
-        `unexpected reply to STARTUP: ${r.opcode === Opcode.ERROR ? readErrorMessage(o.body(r)) : opcodeName(r.opcode)}`,
-      );
-    }
-    if (o.keyspace !== '') {
-      const use = requestFrame(o.version, {
-        opcode: Opcode.QUERY,
-        query: useStatement(o.keyspace),
-        params: { consistency: Consistency.ONE },
-      });
-      const u = await conn.request(use, o.timeoutMs);
-      if (u.opcode !== Opcode.RESULT)
-        throw new Error(
-          `USE ${o.keyspace} failed: ${u.opcode === Opcode.ERROR ? readErrorMessage(o.body(u)) : opcodeName(u.opcode)}`,
-        );
-    }
+    await openSession(conn, {
+      cluster: o.dial.cluster,
+      startup: o.startup,
+      credentials: o.credentials,
+      keyspace: o.keyspace,
+      timeoutMs: o.timeoutMs,
+      body: o.body,
+    });
     o.log.debug(`re-preparing on a separate connection to ${o.dial.cluster} in keyspace '${o.keyspace}'`);
     return await conn.request(requestFrame(o.version, { opcode: Opcode.PREPARE, query: o.query }), o.timeoutMs);
   } finally {

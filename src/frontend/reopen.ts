@@ -10,20 +10,11 @@
  * The connection is handed over only once every step succeeded; on any failure it is closed and the promise
  * rejects (FatalReopenError when retrying cannot help: credentials refused, keyspace gone).
  */
-import {
-  Consistency,
-  ErrorCode,
-  Opcode,
-  opcodeName,
-  type RawFrame,
-  readAuthenticatorClass,
-  readErrorCode,
-  readErrorMessage,
-} from '../protocol/codec';
-import { requestFrame, type ClusterConnection, type ClusterConnectionOptions } from '../backend/cluster-connection';
-import { AuthFailedError, runAuthRounds, type Credentials } from '../backend/authenticator';
+import { ErrorCode, Opcode, type RawFrame } from '../protocol/codec';
+import type { ClusterConnection, ClusterConnectionOptions } from '../backend/cluster-connection';
+import { AuthFailedError, type Credentials } from '../backend/authenticator';
 import { FatalReopenError } from './cluster-reconnector';
-import { useStatement } from './one-sided-unprepared';
+import { NoCredentialsError, UseKeyspaceError, openSession, replyText } from './open-session';
 
 export interface ReopenOptions {
   /** dial options (`retry` is forced off: one dial per attempt) */
@@ -44,46 +35,26 @@ export interface ReopenOptions {
 export async function reopenClusterConnection(o: ReopenOptions): Promise<ClusterConnection> {
   const conn = await o.connect({ ...o.dial, retry: false });
   const cluster = o.dial.cluster;
-  const fail = (step: string, r: RawFrame): Error => {
-    const what = r.opcode === Opcode.ERROR ? readErrorMessage(o.body(r)) : opcodeName(r.opcode);
-    return new Error(`${cluster}: unexpected reply to ${step}: ${what}`);
-  };
   try {
-    const version = o.startup.version;
-    const r = await conn.request(o.startup.withStreamId(o.startup.streamId), o.timeoutMs);
-    if (r.opcode === Opcode.AUTHENTICATE) {
-      const creds = o.credentials();
-      if (!creds) throw new FatalReopenError(`${cluster} requested authentication but no credentials are known for it`);
-      try {
-        await runAuthRounds(conn, {
-          version,
-          authenticatorClass: readAuthenticatorClass(o.body(r)),
-          credentials: creds,
-          timeoutMs: o.timeoutMs,
-          bodyOf: o.body,
-        });
-      } catch (e) {
-        if (e instanceof AuthFailedError) throw new FatalReopenError(`${cluster} refused the credentials: ${e.serverMessage}`);
-        throw e;
-      }
-    } else if (r.opcode !== Opcode.READY) throw fail('STARTUP', r);
-    if (o.keyspace !== '') {
-      const use = requestFrame(version, {
-        opcode: Opcode.QUERY,
-        query: useStatement(o.keyspace),
-        params: { consistency: Consistency.ONE },
+    try {
+      await openSession(conn, {
+        cluster,
+        startup: o.startup,
+        credentials: o.credentials,
+        keyspace: o.keyspace,
+        timeoutMs: o.timeoutMs,
+        body: o.body,
       });
-      const u = await conn.request(use, o.timeoutMs);
-      if (u.opcode !== Opcode.RESULT) {
-        const code = u.opcode === Opcode.ERROR ? readErrorCode(o.body(u)) : -1;
-        const e = fail(`USE ${o.keyspace}`, u);
-        // the keyspace is gone there: this connection can never resolve unqualified names like the other one
-        throw code === ErrorCode.INVALID ? new FatalReopenError(e.message) : e;
-      }
+    } catch (e) {
+      if (e instanceof NoCredentialsError) throw new FatalReopenError(e.message);
+      if (e instanceof AuthFailedError) throw new FatalReopenError(`${cluster} refused the credentials: ${e.serverMessage}`);
+      // the keyspace is gone there: this connection can never resolve unqualified names like the other one
+      if (e instanceof UseKeyspaceError && e.code === ErrorCode.INVALID) throw new FatalReopenError(e.message);
+      throw e;
     }
     if (o.register) {
       const g = await conn.request(o.register.withStreamId(o.register.streamId), o.timeoutMs);
-      if (g.opcode !== Opcode.READY) throw fail('REGISTER', g);
+      if (g.opcode !== Opcode.READY) throw new Error(`${cluster}: unexpected reply to REGISTER: ${replyText(g, o.body)}`);
     }
     return conn;
   } catch (e) {
