@@ -59,7 +59,8 @@ import { routeRequest, type Route, type RouteContext } from '../routing/request-
 import type { RequestIdTracer } from '../routing/request-id';
 import { NowReplacementError } from '../routing/now-replacement';
 import { aggregate } from '../routing/response-aggregator';
-import type { ClusterName, RoutingSettings } from '../routing/settings';
+import type { RoutingSettings } from '../routing/settings';
+import { type ClusterName, clusterLabel, forCluster, otherCluster } from '../cluster';
 import type { SystemTablesSource, VirtualTables } from './virtual-tables';
 import { interceptedPreparedId } from './virtual-tables';
 import { ClientWriter } from './client-writer';
@@ -177,7 +178,7 @@ export class ClientSession {
       config: deps.config,
       control: deps.control,
       isHandshaking: () => this.state === 'handshake',
-      connection: (c) => (c === 'ORIGIN' ? this.origin : this.target),
+      connection: (c) => this.connection(c),
       write: (f) => this.writer.write(f),
       reply: (fl, frame) => this.reply(fl, frame),
       forward: (f, route, complete, clientStream) => this.forward(f, route, complete, clientStream),
@@ -231,8 +232,26 @@ export class ClientSession {
 
   /** The node this session's ORIGIN / TARGET connection goes to (undefined before it is open). */
   endpoint(cluster: ClusterName): { host: string; port: number } | undefined {
-    const c = cluster === 'ORIGIN' ? this.origin : this.target;
-    return c?.endpoint;
+    return this.connection(cluster)?.endpoint;
+  }
+
+  /** This session's current connection to `cluster`. */
+  private connection(cluster: ClusterName): ClusterConnection {
+    return cluster === 'ORIGIN' ? this.origin : this.target;
+  }
+
+  /** Dial options for another connection to the node of this session's `cluster` connection (no heartbeats). */
+  private sameNodeDial(cluster: ClusterName): Omit<ClusterConnectionOptions, 'maxStreamIds' | 'retry'> {
+    const { config } = this.deps;
+    const e = this.connection(cluster).endpoint;
+    return {
+      cluster,
+      endpoint: { host: e.host, port: e.port, ...(e.via ? { via: e.via } : {}) },
+      connectTimeoutMs: forCluster(cluster, config).connectionTimeoutMs,
+      tls: forCluster(cluster, this.deps.tls),
+      maxBodyLength: config.maxFrameSizeBytes,
+      logger: this.deps.logger,
+    };
   }
 
   /** Cluster replies dropped because their request had timed out (both connections). */
@@ -255,12 +274,12 @@ export class ClientSession {
     maxStreamIds: number,
   ): ClusterConnectionOptions {
     const { config } = this.deps;
-    const c = cluster === 'ORIGIN' ? config.origin : config.target;
+    const c = forCluster(cluster, config);
     return {
       cluster,
       endpoint: { host: host.address, port: host.port, ...(host.via ? { via: host.via } : {}) },
       connectTimeoutMs: c.connectionTimeoutMs,
-      tls: cluster === 'ORIGIN' ? this.deps.tls.origin : this.deps.tls.target,
+      tls: forCluster(cluster, this.deps.tls),
       maxStreamIds,
       maxBodyLength: config.maxFrameSizeBytes,
       logger: this.deps.logger,
@@ -366,14 +385,13 @@ export class ClientSession {
   private openAsyncReads(maxStreamIds: number): void {
     const { config, settings } = this.deps;
     const cluster = settings.secondaryCluster;
-    const sc = cluster === 'ORIGIN' ? this.origin : this.target;
-    const endpoint = { host: sc.endpoint.host, port: sc.endpoint.port, ...(sc.endpoint.via ? { via: sc.endpoint.via } : {}) };
+    const { endpoint, connectTimeoutMs, tls } = this.sameNodeDial(cluster);
     this.asyncReads = new AsyncReads({
       cluster,
       endpoint,
       connect: this.deps.connect,
-      connectTimeoutMs: (cluster === 'ORIGIN' ? config.origin : config.target).connectionTimeoutMs,
-      tls: cluster === 'ORIGIN' ? this.deps.tls.origin : this.deps.tls.target,
+      connectTimeoutMs,
+      tls,
       maxStreamIds,
       maxBodyLength: config.maxFrameSizeBytes,
       handshakeTimeoutMs: config.settings.async_handshake_timeout_ms,
@@ -389,19 +407,11 @@ export class ClientSession {
   /** One-sided UNPREPARED: PREPARE in `keyspace` on a separate connection to the node of this session's `cluster` connection. */
   private async prepareAside(cluster: ClusterName, keyspace: string, query: string, version: ProtocolVersion): Promise<RawFrame> {
     const { config } = this.deps;
-    const sc = cluster === 'ORIGIN' ? this.origin : this.target;
     const startup = this.handshake.startup;
     if (!startup) throw new Error('no STARTUP to repeat');
     const f = await prepareAside({
       connect: this.deps.connect,
-      dial: {
-        cluster,
-        endpoint: { host: sc.endpoint.host, port: sc.endpoint.port, ...(sc.endpoint.via ? { via: sc.endpoint.via } : {}) },
-        connectTimeoutMs: (cluster === 'ORIGIN' ? config.origin : config.target).connectionTimeoutMs,
-        tls: cluster === 'ORIGIN' ? this.deps.tls.origin : this.deps.tls.target,
-        maxBodyLength: config.maxFrameSizeBytes,
-        logger: this.deps.logger,
-      },
+      dial: this.sameNodeDial(cluster),
       startup,
       credentials: () => this.handshake.asyncCredentials(cluster),
       version,
@@ -451,9 +461,9 @@ export class ClientSession {
   private clusterLost(conn: ClusterConnection, reason: string): void {
     if (this.state === 'closed') return;
     const cluster = conn.cluster;
-    if ((cluster === 'ORIGIN' ? this.origin : this.target) !== conn) return; // an older connection
+    if (this.connection(cluster) !== conn) return; // an older connection
     const links = this.links;
-    const other = cluster === 'ORIGIN' ? 'TARGET' : 'ORIGIN';
+    const other = otherCluster(cluster);
     if (this.state !== 'ready' || !links || !links[other].isUp) {
       this.counters.sessionsClosedByClusterLoss++;
       this.close(links && !links[other].isUp ? `${reason} (${other} is down too)` : reason, 'info');
@@ -470,7 +480,7 @@ export class ClientSession {
 
   /** One attempt to reopen `cluster` (the reconnector's backoff runs between attempts). */
   private reopen(cluster: ClusterName): Promise<ClusterConnection> {
-    const control = cluster === 'ORIGIN' ? this.deps.control.origin : this.deps.control.target;
+    const control = forCluster(cluster, this.deps.control);
     const startup = this.handshake.startup;
     if (!startup) return Promise.reject(new Error('no STARTUP to replay'));
     return reopenClusterConnection({
@@ -507,7 +517,7 @@ export class ClientSession {
     this.counters.clusterDownRefusals++;
     // the failure metrics of the request's kind, on the cluster that is down
     if (fl.route.tracking !== 'none') {
-      if (fl.route.to === 'both') this.metrics.writeFailedOn(cluster === 'ORIGIN' ? 'origin' : 'target');
+      if (fl.route.to === 'both') this.metrics.writeFailedOn(clusterLabel(cluster));
       else this.metrics.readFailed(cluster);
     }
     this.writer.write(clusterDownFrame(fl.request.version, fl.clientStream, cluster));
@@ -797,7 +807,7 @@ export class ClientSession {
     });
     const route: ForwardRoute = {
       type: 'forward',
-      to: cluster === 'ORIGIN' ? 'origin' : 'target',
+      to: clusterLabel(cluster),
       tracking: 'none',
       async: false,
     };
@@ -805,7 +815,7 @@ export class ClientSession {
       frame,
       route,
       (r) => {
-        const f = cluster === 'ORIGIN' ? r.origin! : r.target!;
+        const f = forCluster(cluster, r)!;
         if (f.opcode !== Opcode.RESULT) return giveUp(`going back to keyspace ${previous} there failed`);
         this.counters.useRestored++;
         this.log.warn(
