@@ -29,6 +29,7 @@ import type { ColumnSpec } from '../protocol/messages/result-metadata';
 import type { QueryParameters } from '../protocol/messages/query-parameters';
 import { type DataType, type ProtocolVersion, decodeValue } from '../protocol';
 import { type ClusterName, otherCluster } from '../cluster';
+import { quoteIdentifier } from '../cql/lexer';
 import { compareResults, type SkipReason } from './result-compare';
 import {
   Confirmer,
@@ -156,8 +157,6 @@ export class PendingComparison {
     if (this.primary && this.secondary) this.owner.ready(this);
   }
 }
-
-const quote = (id: string): string => `"${id.replace(/"/g, '""')}"`;
 
 /** A cell value for people: text as is, numbers, uuids, dates (ISO), blobs as 0x hex. */
 export function renderValue(type: DataType, bytes: Buffer | null, version: ProtocolVersion): string {
@@ -374,8 +373,8 @@ export class DualReadComparer {
 
   /** The confirmation read: the row, by its key, on both clusters, with the client's consistency. */
   private async reread(req: RowCheck): Promise<RereadResult> {
-    const cql = `SELECT ${req.columns.map(quote).join(', ')} FROM ${quote(req.keyspace)}.${quote(req.table)} WHERE ${req.keyColumns
-      .map((k) => `${quote(k)} = ?`)
+    const cql = `SELECT ${req.columns.map(quoteIdentifier).join(', ')} FROM ${quoteIdentifier(req.keyspace)}.${quoteIdentifier(req.table)} WHERE ${req.keyColumns
+      .map((k) => `${quoteIdentifier(k)} = ?`)
       .join(' AND ')}`;
     const [o, t] = await Promise.all([
       this.opts.reader.query('ORIGIN', cql, req.key, req.consistency),

@@ -308,6 +308,11 @@ export function identifierValue(src: string, kind: number, start: number, end: n
   return src.slice(start, end).toLowerCase();
 }
 
+/** The inverse of `identifierValue` for a quoted identifier: `My"Id` -> `"My""Id"` (case kept, quotes doubled). */
+export function quoteIdentifier(name: string): string {
+  return `"${name.replace(/"/g, '""')}"`;
+}
+
 /** Case-insensitive comparison of `src[start, end)` with a lower-case ASCII word, without allocating. */
 export function wordEquals(src: string, start: number, end: number, lowerWord: string): boolean {
   const len = lowerWord.length;

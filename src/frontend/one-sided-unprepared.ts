@@ -34,6 +34,7 @@ import {
   ResultKind,
 } from '../protocol/codec';
 import { requestFrame } from '../backend/cluster-connection';
+import { quoteIdentifier } from '../cql/lexer';
 import { preparedNowReplacement, replaceNowCalls } from '../cql/rewrite';
 import type { PreparedEntry } from '../routing/prepared-cache';
 import type { ClusterName } from '../routing/settings';
@@ -246,5 +247,5 @@ export function useSwitchedOnOneSide(fl: InFlight, body: (f: RawFrame) => Buffer
 
 /** `USE "<keyspace>"` for a keyspace name as a SET_KEYSPACE result gives it (case kept, quotes doubled). */
 export function useStatement(keyspace: string): string {
-  return `USE "${keyspace.replace(/"/g, '""')}"`;
+  return `USE ${quoteIdentifier(keyspace)}`;
 }

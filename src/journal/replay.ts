@@ -23,6 +23,7 @@ import { ErrorCode, Opcode, ProtocolVersion, ResultKind } from '../protocol/cons
 import { decodeMessage, type RequestMessage } from '../protocol/messages';
 import { scanJournal, type JournalRecord, type ScanResult } from '../protocol/journal-format';
 import type { ClusterName } from '../routing/settings';
+import { quoteIdentifier } from '../cql/lexer';
 import { DONE_FILE, JOURNAL_FILE } from './journal';
 
 export type ReplayResult = 'applied' | 'failed' | 'skipped';
@@ -63,7 +64,6 @@ interface Conn {
 }
 
 const REQUEST_TIMEOUT_MS = 10_000;
-const quoteId = (ks: string): string => `"${ks.replace(/"/g, '""')}"`;
 
 class ClusterSender {
   private readonly conns = new Map<number, Promise<Conn>>();
@@ -133,7 +133,7 @@ class ClusterSender {
     if (!keyspace || c.keyspace === keyspace) return;
     const r = await this.call(c, {
       opcode: Opcode.QUERY,
-      query: `USE ${quoteId(keyspace)}`,
+      query: `USE ${quoteIdentifier(keyspace)}`,
       params: { consistency: 1 },
     } as RequestMessage);
     if (r.opcode === Opcode.ERROR) throw new Error(`USE ${keyspace}: ${ErrorCode[r.code] ?? r.code}: ${r.message}`);

@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
-import { tokenize } from '../../../src/cql/lexer';
+import { identifierValue, quoteIdentifier, T, tokenize } from '../../../src/cql/lexer';
 import { inspect } from '../../../src/cql/inspector';
 
 const kinds = (q: string) => tokenize(q, false).map((t) => [t.kind, t.text]);
@@ -159,4 +159,14 @@ test('linear-ish: a 1 MiB input is inspected', () => {
   assert.equal(i.kind, 'insert');
   assert.equal(i.nowCalls.length, 1);
   assert.equal(inspect("'".repeat(1 << 20)).kind, 'other');
+});
+
+test('quoteIdentifier: one quoted identifier token whose value is the name again (case kept, quotes doubled)', () => {
+  for (const name of ['ks', 'MyTable', 'a"b', '"', 'with space', 'ä']) {
+    const q = quoteIdentifier(name);
+    const toks = tokenize(q, false);
+    assert.equal(toks.length, 1, q);
+    assert.equal(toks[0]!.kind, 'qident', q);
+    assert.equal(identifierValue(q, T.QIDENT, 0, q.length), name);
+  }
 });
