@@ -9,22 +9,13 @@
 //          --budget-mib 110 (exit 1 when the RSS with every session open is over it)  --out FILE
 //          --node-args "--max-semi-space-size=2" (node/V8 flags of the proxy process)
 //          --heap-snapshot DIR (a V8 heap snapshot of the proxy with every session open, to see what costs)
-import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdirSync, openSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
+import { mkdirSync, openSync, readdirSync, writeFileSync } from 'node:fs';
 import * as http from 'node:http';
-import * as net from 'node:net';
 import { dirname, join } from 'node:path';
 import type { ProtocolVersion } from '../../src/protocol/constants';
 import { BenchConnection } from './conn';
+import { CREDS, DIST, ROOT, arg, freePort, procTree, proxyEnv, spawnNode, startNullBackend } from './procs';
 
-const ROOT = join(__dirname, '..', '..', '..');
-const DIST = join(ROOT, 'dist');
-const CREDS = { username: 'cassandra', password: 'cassandra' };
-
-function arg(name: string, def: string): string {
-  const i = process.argv.indexOf(`--${name}`);
-  return i >= 0 && process.argv[i + 1] !== undefined ? process.argv[i + 1]! : def;
-}
 const sessions = Number(arg('sessions', '1000'));
 const workers = Number(arg('workers', '1'));
 const version = Number(arg('version', '4')) as ProtocolVersion;
@@ -35,59 +26,6 @@ const outFile = arg('out', join(ROOT, 'bench-results', 'memory.json'));
 const extraNodeArgs = arg('node-args', '').split(' ').filter(Boolean);
 /** --heap-snapshot DIR: the proxy writes a V8 heap snapshot there (SIGUSR2) with every session open */
 const snapDir = process.argv.includes('--heap-snapshot') ? arg('heap-snapshot', join(ROOT, 'bench-results')) : undefined;
-
-const children: ChildProcess[] = [];
-process.on('exit', () => {
-  for (const c of children) c.kill('SIGKILL');
-});
-
-function startNode(script: string, args: string[]): Promise<{ port: number }> {
-  const child = spawn(process.execPath, [script, ...args], { stdio: ['ignore', 'pipe', 'inherit'] });
-  children.push(child);
-  return new Promise((resolve, reject) => {
-    let buf = '';
-    child.stdout!.on('data', (d: Buffer) => {
-      buf += d.toString();
-      const nl = buf.indexOf('\n');
-      if (nl >= 0) resolve(JSON.parse(buf.slice(0, nl)) as { port: number });
-    });
-    child.once('exit', (code) => reject(new Error(`${script} exited with ${code} before it was ready`)));
-  });
-}
-
-async function freePort(): Promise<number> {
-  const s = net.createServer();
-  await new Promise<void>((r) => s.listen(0, '127.0.0.1', r));
-  const port = (s.address() as net.AddressInfo).port;
-  await new Promise<void>((r) => s.close(() => r()));
-  return port;
-}
-
-/** Resident bytes of a process and its descendants (/proc). */
-function treeRss(pid: number): number {
-  const parentOf = new Map<number, number>();
-  for (const d of readdirSync('/proc')) {
-    if (!/^\d+$/.test(d)) continue;
-    try {
-      const stat = readFileSync(`/proc/${d}/stat`, 'utf8');
-      parentOf.set(Number(d), Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]));
-    } catch {
-      /* gone */
-    }
-  }
-  const tree = [pid];
-  for (let i = 0; i < tree.length; i++) for (const [p, pp] of parentOf) if (pp === tree[i]) tree.push(p);
-  let rss = 0;
-  for (const p of tree) {
-    try {
-      const m = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${p}/status`, 'utf8'));
-      rss += Number(m?.[1] ?? 0) * 1024;
-    } catch {
-      /* gone */
-    }
-  }
-  return rss;
-}
 
 function scrape(port: number): Promise<string> {
   return new Promise((resolve, reject) => {
@@ -110,37 +48,25 @@ const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms
 const MiB = (b: number): string => (b / 1024 / 1024).toFixed(1);
 
 async function main(): Promise<void> {
-  const script = join(DIST, 'bench', 'xproc', 'null-backend.js');
-  const origin = await startNode(script, [JSON.stringify({ host: '127.0.0.1', port: 0, salt: 'origin', auth: CREDS })]);
-  const target = await startNode(script, [JSON.stringify({ host: '127.0.0.1', port: 0, salt: 'target', auth: CREDS })]);
+  const origin = await startNullBackend('origin', CREDS);
+  const target = await startNullBackend('target', CREDS);
   const port = await freePort();
   const metricsPort = await freePort();
   mkdirSync(dirname(outFile), { recursive: true });
   const log = openSync(join(dirname(outFile), `memory-proxy-${workers}w.log`), 'w');
   const nodeArgs = snapDir ? ['--heapsnapshot-signal=SIGUSR2', `--diagnostic-dir=${snapDir}`] : [];
   nodeArgs.push(...extraNodeArgs);
-  const proxy = spawn(process.execPath, [...nodeArgs, join(DIST, 'src', 'cli.js')], {
-    env: {
+  const proxy = spawnNode(
+    [...nodeArgs, join(DIST, 'src', 'cli.js')],
+    {
       PATH: process.env['PATH'] ?? '',
-      ZDM_ORIGIN_CONTACT_POINTS: '127.0.0.1',
-      ZDM_ORIGIN_PORT: String(origin.port),
-      ZDM_TARGET_CONTACT_POINTS: '127.0.0.1',
-      ZDM_TARGET_PORT: String(target.port),
-      ZDM_ORIGIN_USERNAME: CREDS.username,
-      ZDM_ORIGIN_PASSWORD: CREDS.password,
-      ZDM_TARGET_USERNAME: CREDS.username,
-      ZDM_TARGET_PASSWORD: CREDS.password,
-      ZDM_PROXY_LISTEN_ADDRESS: '127.0.0.1',
-      ZDM_PROXY_LISTEN_PORT: String(port),
+      ...proxyEnv(origin, target, port, metricsPort),
       ZDM_METRICS_ADDRESS: '127.0.0.1',
-      ZDM_METRICS_PORT: String(metricsPort),
       ZDM_PROXY_MAX_CLIENT_CONNECTIONS: String(sessions + 100),
       ZDM_PROXY_WORKERS: String(workers),
-      ZDM_LOG_LEVEL: 'WARN',
     },
-    stdio: ['ignore', log, log],
-  });
-  children.push(proxy);
+    ['ignore', log, log],
+  );
   // ready: one authenticated session answers, and every worker runs (readiness UP)
   for (const deadline = Date.now() + 60_000; ; ) {
     try {
@@ -160,7 +86,7 @@ async function main(): Promise<void> {
     await sleep(200);
   }
   await sleep(settleMs);
-  const before = treeRss(proxy.pid!);
+  const before = procTree(proxy.pid!).rss;
   const textBefore = await scrape(metricsPort);
   const heapBefore = metric(textBefore, 'nodejs_heap_size_used_bytes');
   const heapTotalBefore = metric(textBefore, 'nodejs_heap_size_total_bytes');
@@ -182,7 +108,7 @@ async function main(): Promise<void> {
   const open = metric(text, 'zdm_client_connections_total');
   const originConns = metric(text, 'zdm_origin_connections_total');
   const targetConns = metric(text, 'zdm_target_connections_total');
-  const after = treeRss(proxy.pid!);
+  const after = procTree(proxy.pid!).rss;
   const heapAfter = metric(text, 'nodejs_heap_size_used_bytes');
   const heapTotalAfter = metric(text, 'nodejs_heap_size_total_bytes');
   const closedEarly = conns.filter((c) => c.closed).length;

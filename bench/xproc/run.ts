@@ -17,23 +17,27 @@
 //   --compare: instead of the proxy paths, two proxies with dual reads (read_mode=DUAL_ASYNC_ON_SECONDARY), the live
 //     read comparison off (`dual`) and on (`dual+cmp`, every dual read compared), side by side; the report adds
 //     their ratios (throughput, p99, CPU) and the comparison results the `dual+cmp` proxy counted.
-import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdirSync, openSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
-import * as net from 'node:net';
+import type { ChildProcess } from 'node:child_process';
+import { mkdirSync, openSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { ProtocolVersion } from '../../src/protocol/constants';
 import { BenchConnection } from './conn';
 import type { LoadgenOptions, LoadgenResult } from './loadgen';
+import {
+  CREDS,
+  DIST,
+  ROOT,
+  arg,
+  flag,
+  freePort,
+  procTree,
+  proxyEnv,
+  spawnNode,
+  startNode,
+  startNullBackend,
+  waitForCql,
+} from './procs';
 import { BENCH_KEYSPACE, CLUSTER_SETUP, KEYS, WORKLOADS } from './workloads';
-
-const ROOT = join(__dirname, '..', '..', '..');
-const DIST = join(ROOT, 'dist');
-
-function arg(name: string, def: string): string {
-  const i = process.argv.indexOf(`--${name}`);
-  return i >= 0 && process.argv[i + 1] !== undefined ? process.argv[i + 1]! : def;
-}
-const flag = (name: string): boolean => process.argv.includes(`--${name}`);
 
 const backend = arg('backend', 'null') as 'null' | 'clusters';
 const durationMs = Number(arg('duration', process.env['BENCH_TIME'] ?? '3000'));
@@ -58,79 +62,15 @@ const compare = flag('compare');
 const outFile = arg('out', join(ROOT, 'bench-results', 'proxy-xproc.json'));
 /** --cpu-prof DIR: the proxy runs under `node --cpu-prof` and writes its profile there when the run ends */
 const profDir = process.argv.includes('--cpu-prof') ? arg('cpu-prof', join(ROOT, 'bench-results', 'profiles')) : undefined;
-const CREDS = { username: 'cassandra', password: 'cassandra' };
-
-const children: ChildProcess[] = [];
-process.on('exit', () => {
-  for (const c of children) c.kill('SIGKILL');
-});
-
-/** Spawn a node process that prints one JSON line when ready. */
-function startNode(
-  script: string,
-  args: string[],
-  env: NodeJS.ProcessEnv = {},
-): Promise<{ child: ChildProcess; ready: { port?: number } }> {
-  const child = spawn(process.execPath, [script, ...args], {
-    env: { ...process.env, ...env },
-    stdio: ['ignore', 'pipe', 'inherit'],
-  });
-  children.push(child);
-  return new Promise((resolve, reject) => {
-    let buf = '';
-    child.stdout!.on('data', (d: Buffer) => {
-      buf += d.toString();
-      const nl = buf.indexOf('\n');
-      if (nl >= 0) resolve({ child, ready: JSON.parse(buf.slice(0, nl)) as { port?: number } });
-    });
-    child.once('exit', (code) => reject(new Error(`${script} exited with ${code} before it was ready`)));
-  });
-}
-
-async function freePort(host = '127.0.0.1'): Promise<number> {
-  const s = net.createServer();
-  await new Promise<void>((r) => s.listen(0, host, r));
-  const port = (s.address() as net.AddressInfo).port;
-  await new Promise<void>((r) => s.close(() => r()));
-  return port;
-}
-
-/** CPU seconds (user + system) and resident bytes of a process and its descendants, from /proc. */
-function procTree(pid: number): { cpu: number; rss: number } {
-  const parentOf = new Map<number, number>();
-  for (const d of readdirSync('/proc')) {
-    if (!/^\d+$/.test(d)) continue;
-    try {
-      const stat = readFileSync(`/proc/${d}/stat`, 'utf8');
-      parentOf.set(Number(d), Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]));
-    } catch {
-      /* gone */
-    }
-  }
-  const tree = [pid];
-  for (let i = 0; i < tree.length; i++) for (const [p, pp] of parentOf) if (pp === tree[i]) tree.push(p);
-  let cpu = 0;
-  let rss = 0;
-  for (const p of tree) {
-    try {
-      const f = readFileSync(`/proc/${p}/stat`, 'utf8')
-        .slice(readFileSync(`/proc/${p}/stat`, 'utf8').lastIndexOf(')') + 2)
-        .split(' ');
-      cpu += (Number(f[11]) + Number(f[12])) / 100; // utime, stime in clock ticks (CLK_TCK 100 on Linux)
-      rss += Number(f[21]) * 4096;
-    } catch {
-      /* gone */
-    }
-  }
-  return { cpu, rss };
-}
 
 function runLoadgen(o: LoadgenOptions): Promise<LoadgenResult> {
-  const child = spawn(process.execPath, [join(DIST, 'bench', 'xproc', 'loadgen.js'), JSON.stringify(o)], {
-    stdio: ['ignore', 'pipe', 'inherit'],
-  });
+  const child = spawnNode([join(DIST, 'bench', 'xproc', 'loadgen.js'), JSON.stringify(o)], process.env, [
+    'ignore',
+    'pipe',
+    'inherit',
+  ]);
   let out = '';
-  child.stdout.on('data', (d: Buffer) => (out += d.toString()));
+  child.stdout!.on('data', (d: Buffer) => (out += d.toString()));
   return new Promise((resolve, reject) => {
     child.once('exit', () => {
       try {
@@ -156,20 +96,6 @@ interface Path {
   metricsPort?: number;
 }
 
-async function waitForCql(host: string, port: number, version: ProtocolVersion): Promise<void> {
-  const deadline = Date.now() + 60_000;
-  for (;;) {
-    try {
-      const c = await BenchConnection.open({ host, port, version, credentials: CREDS });
-      c.close();
-      return;
-    } catch (e) {
-      if (Date.now() > deadline) throw new Error(`${host}:${port} did not answer a CQL handshake: ${String(e)}`);
-      await new Promise((r) => setTimeout(r, 200));
-    }
-  }
-}
-
 async function startProxy(
   workers: number,
   origin: { host: string; port: number },
@@ -179,18 +105,7 @@ async function startProxy(
   const port = await freePort();
   const metricsPort = await freePort();
   const env: NodeJS.ProcessEnv = {
-    ZDM_ORIGIN_CONTACT_POINTS: origin.host,
-    ZDM_ORIGIN_PORT: String(origin.port),
-    ZDM_TARGET_CONTACT_POINTS: target.host,
-    ZDM_TARGET_PORT: String(target.port),
-    ZDM_ORIGIN_USERNAME: CREDS.username,
-    ZDM_ORIGIN_PASSWORD: CREDS.password,
-    ZDM_TARGET_USERNAME: CREDS.username,
-    ZDM_TARGET_PASSWORD: CREDS.password,
-    ZDM_PROXY_LISTEN_ADDRESS: '127.0.0.1',
-    ZDM_PROXY_LISTEN_PORT: String(port),
-    ZDM_METRICS_PORT: String(metricsPort),
-    ZDM_LOG_LEVEL: 'WARN',
+    ...proxyEnv(origin, target, port, metricsPort),
     ...(workers > 1 ? { ZDM_PROXY_WORKERS: String(workers) } : {}),
     ...(variant?.env ?? {}),
   };
@@ -198,11 +113,7 @@ async function startProxy(
   mkdirSync(dirname(outFile), { recursive: true });
   const log = openSync(join(dirname(outFile), `${name.replace(/[^a-z0-9]+/g, '-')}.log`), 'w');
   const profile = profDir ? ['--cpu-prof', '--cpu-prof-dir', profDir] : [];
-  const child = spawn(process.execPath, [...profile, join(DIST, 'src', 'cli.js')], {
-    env: { ...process.env, ...env },
-    stdio: ['ignore', log, log],
-  });
-  children.push(child);
+  const child = spawnNode([...profile, join(DIST, 'src', 'cli.js')], { ...process.env, ...env }, ['ignore', log, log]);
   await waitForCql('127.0.0.1', port, ProtocolVersion.V4);
   return { name, host: '127.0.0.1', port, pid: child.pid, child, metricsPort };
 }
@@ -254,11 +165,8 @@ async function main(): Promise<void> {
     origin = { host: process.env['ZDM_TEST_ORIGIN_HOST'] ?? '127.0.0.1', port: 9042 };
     target = { host: process.env['ZDM_TEST_TARGET_HOST'] ?? '127.0.0.2', port: 9042 };
   } else {
-    const script = join(DIST, 'bench', 'xproc', 'null-backend.js');
-    const o = await startNode(script, [JSON.stringify({ host: '127.0.0.1', port: 0, salt: 'origin' })]);
-    const t = await startNode(script, [JSON.stringify({ host: '127.0.0.1', port: 0, salt: 'target' })]);
-    origin = { host: '127.0.0.1', port: o.ready.port! };
-    target = { host: '127.0.0.1', port: t.ready.port! };
+    origin = await startNullBackend('origin');
+    target = await startNullBackend('target');
   }
   const relay = await startNode(join(DIST, 'bench', 'xproc', 'relay.js'), [
     JSON.stringify({ listenHost: '127.0.0.1', targetHost: origin.host, targetPort: origin.port }),
