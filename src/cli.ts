@@ -69,33 +69,7 @@ function main(): void {
       // ---------------------------------------------------------------------------------------
       // Wiring: start the proxy; SIGINT/SIGTERM -> graceful shutdown (upstream-spec-notes 2.9) -> exit 0; a second one -> exit now.
       // ---------------------------------------------------------------------------------------
-      if (config.workers > 1 && cluster.isWorker) {
-        // one worker process of proxy_workers (src/workers/worker.ts): signals and shutdown come from the primary
-        const exitNow = (code: number): void => {
-          logger.flush();
-          process.exit(code);
-        };
-        const fatalWorker = (kind: string, e: unknown): void => {
-          const err = e instanceof Error ? e : new Error(String(e));
-          try {
-            logger.fatal({ err, kind }, `${kind}: ${err.message}; exiting`);
-            logger.flush();
-          } finally {
-            process.exit(70); // EX_SOFTWARE: the primary restarts the worker
-          }
-        };
-        process.on('uncaughtException', (e) => fatalWorker('uncaught exception', e));
-        process.on('unhandledRejection', (e) => fatalWorker('unhandled promise rejection', e));
-        // eslint-disable-next-line @typescript-eslint/no-require-imports
-        (require('./workers/worker') as typeof import('./workers/worker')).runWorker(config, logger, exitNow);
-        return;
-      }
-      // eslint-disable-next-line @typescript-eslint/no-require-imports
-      const { startProxy, startObservabilityServer } = require('./proxy') as typeof import('./proxy');
-      const abort = new AbortController();
-      let running: { close(): Promise<void>; reloadTls(): boolean } | undefined;
       let observability: { close(): Promise<void> } | undefined;
-      let stopping = false;
       const exit = (code: number): void => {
         const end = (): void => {
           logger.flush();
@@ -118,6 +92,18 @@ function main(): void {
       };
       process.on('uncaughtException', (e) => fatal('uncaught exception', e));
       process.on('unhandledRejection', (e) => fatal('unhandled promise rejection', e));
+      if (config.workers > 1 && cluster.isWorker) {
+        // one worker process of proxy_workers (src/workers/worker.ts): signals and shutdown come from the primary;
+        // a worker that exits on a fault (70, above) is restarted by the primary
+        // eslint-disable-next-line @typescript-eslint/no-require-imports
+        (require('./workers/worker') as typeof import('./workers/worker')).runWorker(config, logger, exit);
+        return;
+      }
+      // eslint-disable-next-line @typescript-eslint/no-require-imports
+      const { startProxy, startObservabilityServer } = require('./proxy') as typeof import('./proxy');
+      const abort = new AbortController();
+      let running: { close(): Promise<void>; reloadTls(): boolean } | undefined;
+      let stopping = false;
       const SIGNAL_EXIT: Record<string, number> = { SIGINT: 130, SIGTERM: 143 };
       const onSignal = (sig: string): void => {
         if (stopping) {
