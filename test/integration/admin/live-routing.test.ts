@@ -4,7 +4,6 @@
 // on the driver's existing connections.
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import http from 'node:http';
 import type { Client } from 'cassandra-driver';
 
 import {
@@ -17,26 +16,9 @@ import {
 } from '../../support/clusters';
 import { proxyClient, runCli, startTestProxy, type TestProxy } from '../../support/proxy';
 import { waitFor } from '../../support/wait';
-import { httpGet, metricsPort, scrape } from '../observability/http-helpers';
+import { httpGet, metricsPort, postRouting, scrape } from '../observability/http-helpers';
 
 const TOKEN = 'live-routing-test-token';
-
-function post(proxy: TestProxy, body: unknown, token?: string): Promise<{ status: number; body: Record<string, unknown> }> {
-  return new Promise((resolve, reject) => {
-    const headers: Record<string, string> = { 'Content-Type': 'application/json' };
-    if (token !== undefined) headers['Authorization'] = `Bearer ${token}`;
-    const req = http.request(
-      { host: '127.0.0.1', port: metricsPort(proxy), path: '/api/v1/routing', method: 'POST', headers, agent: false },
-      (res) => {
-        let text = '';
-        res.setEncoding('utf8').on('data', (d: string) => (text += d));
-        res.on('end', () => resolve({ status: res.statusCode ?? 0, body: JSON.parse(text) as Record<string, unknown> }));
-      },
-    );
-    req.on('error', reject);
-    req.end(JSON.stringify(body));
-  });
-}
 
 async function routing(proxy: TestProxy): Promise<Record<string, unknown>> {
   const r = await httpGet(proxy, '/api/v1/routing');
@@ -116,9 +98,9 @@ describe('live routing changes through the admin API (real clusters, steady read
       await waitFor('reads flowing (from Origin)', () => load.reads.filter((r) => r.value === 'from-origin').length >= 20);
 
       // Wrong token, no token: 401, nothing changes.
-      const wrong = await post(p, { primary_cluster: 'TARGET' }, 'not-the-token');
+      const wrong = await postRouting(p, { primary_cluster: 'TARGET' }, 'not-the-token');
       assert.equal(wrong.status, 401);
-      assert.equal((await post(p, { primary_cluster: 'TARGET' })).status, 401);
+      assert.equal((await postRouting(p, { primary_cluster: 'TARGET' })).status, 401);
       const afterWrong = performance.now();
       await waitFor('more reads after the refused change', () => load.reads.filter((r) => r.startedAt > afterWrong).length >= 20);
       assert.deepEqual(
@@ -149,7 +131,7 @@ describe('live routing changes through the admin API (real clusters, steady read
       assert.equal(state['source'], 'api');
 
       // Back to Origin with a plain POST (the curl of the README).
-      const back = await post(p, { primary_cluster: 'ORIGIN' }, TOKEN);
+      const back = await postRouting(p, { primary_cluster: 'ORIGIN' }, TOKEN);
       assert.equal(back.status, 200);
       assert.equal(back.body['changed'], true);
       const switchedBack = performance.now();
@@ -182,7 +164,7 @@ describe('live routing changes through the admin API (real clusters, steady read
     await client!.execute(cql, [1], { prepare: true });
     const before = await scrape(p);
     assert.equal(before.value('zdm_async_request_duration_seconds_count'), 0, 'no async read before the change');
-    const r = await post(p, { read_mode: 'dual_async_on_secondary' }, TOKEN);
+    const r = await postRouting(p, { read_mode: 'dual_async_on_secondary' }, TOKEN);
     assert.equal(r.status, 200);
     assert.equal(r.body['read_mode'], 'DUAL_ASYNC_ON_SECONDARY');
     const values = new Set<unknown>();
@@ -196,7 +178,7 @@ describe('live routing changes through the admin API (real clusters, steady read
       { timeoutMs: 15_000, intervalMs: 100 },
     );
     assert.deepEqual(values, new Set(['from-origin']), "the client still gets the primary's rows");
-    const off = await post(p, { read_mode: 'PRIMARY_ONLY' }, TOKEN);
+    const off = await postRouting(p, { read_mode: 'PRIMARY_ONLY' }, TOKEN);
     assert.equal(off.status, 200);
   });
 

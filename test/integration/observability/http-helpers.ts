@@ -56,6 +56,28 @@ export function httpGet(proxy: TestProxy, path: string, method = 'GET', timeoutM
   });
 }
 
+/** POST /api/v1/routing with a JSON body (and `Authorization: Bearer <token>` when a token is given); the reply's JSON. */
+export function postRouting(
+  proxy: TestProxy,
+  body: unknown,
+  token?: string,
+): Promise<{ status: number; body: Record<string, unknown> }> {
+  return new Promise((resolve, reject) => {
+    const headers: Record<string, string> = { 'Content-Type': 'application/json' };
+    if (token !== undefined) headers['Authorization'] = `Bearer ${token}`;
+    const req = http.request(
+      { host: '127.0.0.1', port: metricsPort(proxy), path: '/api/v1/routing', method: 'POST', headers, agent: false },
+      (res) => {
+        let text = '';
+        res.setEncoding('utf8').on('data', (d: string) => (text += d));
+        res.on('end', () => resolve({ status: res.statusCode ?? 0, body: JSON.parse(text) as Record<string, unknown> }));
+      },
+    );
+    req.on('error', reject);
+    req.end(JSON.stringify(body));
+  });
+}
+
 export interface Sample {
   name: string;
   labels: Record<string, string>;

@@ -9,7 +9,6 @@
 // - SIGTERM: clean exit 0, no worker left behind.
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import http from 'node:http';
 import type { Client } from 'cassandra-driver';
 
 import {
@@ -23,7 +22,7 @@ import {
 import { proxyClient, startTestProxy, type TestProxy } from '../../support/proxy';
 import { ErrorCode, RawCqlClient, bind, errorOf, expectResult, rowsOf } from '../../support/raw-client';
 import { waitFor } from '../../support/wait';
-import { httpGet, metricsPort, scrape } from '../observability/http-helpers';
+import { httpGet, postRouting, scrape } from '../observability/http-helpers';
 
 const TOKEN = 'workers-test-token';
 
@@ -71,28 +70,6 @@ function alive(pid: number): boolean {
   } catch {
     return false;
   }
-}
-
-function post(proxy: TestProxy, body: unknown): Promise<{ status: number; body: Record<string, unknown> }> {
-  return new Promise((resolve, reject) => {
-    const req = http.request(
-      {
-        host: '127.0.0.1',
-        port: metricsPort(proxy),
-        path: '/api/v1/routing',
-        method: 'POST',
-        headers: { 'Content-Type': 'application/json', Authorization: `Bearer ${TOKEN}` },
-        agent: false,
-      },
-      (res) => {
-        let text = '';
-        res.setEncoding('utf8').on('data', (d: string) => (text += d));
-        res.on('end', () => resolve({ status: res.statusCode ?? 0, body: JSON.parse(text) as Record<string, unknown> }));
-      },
-    );
-    req.on('error', reject);
-    req.end(JSON.stringify(body));
-  });
 }
 
 describe('proxy_workers = 2 (real clusters)', { timeout: 240_000 }, () => {
@@ -215,12 +192,12 @@ describe('proxy_workers = 2 (real clusters)', { timeout: 240_000 }, () => {
       rowsOf(await byWorker.get(w)!.query(`SELECT v FROM ${ks}.kv WHERE k = 5000`))[0]?.['v'];
     assert.equal(await readOn(1), undefined, 'reads go to Origin before the change (worker 1)');
     assert.equal(await readOn(2), undefined, 'reads go to Origin before the change (worker 2)');
-    const r = await post(proxy, { primary_cluster: 'TARGET' });
+    const r = await postRouting(proxy, { primary_cluster: 'TARGET' }, TOKEN);
     assert.equal(r.status, 200, JSON.stringify(r.body));
     assert.equal(r.body['primary_cluster'], 'TARGET');
     assert.equal(await readOn(1), 'target-only', 'worker 1 reads from Target as soon as the POST answered');
     assert.equal(await readOn(2), 'target-only', 'worker 2 reads from Target as soon as the POST answered');
-    const back = await post(proxy, { primary_cluster: 'ORIGIN' });
+    const back = await postRouting(proxy, { primary_cluster: 'ORIGIN' }, TOKEN);
     assert.equal(back.status, 200);
     assert.equal(await readOn(1), undefined);
     assert.equal(await readOn(2), undefined);

@@ -4,34 +4,20 @@ import assert from 'node:assert/strict';
 import { appendFileSync, mkdtempSync, readFileSync, rmSync, statSync, truncateSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { encodeJournalRecord, scanJournal, type JournalMeta } from '../../../src/protocol/journal-format';
+import { encodeJournalRecord, scanJournal } from '../../../src/protocol/journal-format';
 import { WriteJournal, JOURNAL_FILE, DONE_FILE, readReplayResults } from '../../../src/journal/journal';
 import { JournalRecorder, journalEntry, nonIdempotentReason } from '../../../src/journal/recorder';
 import { encodeFrame } from '../../../src/protocol/frame-codec';
 import { Opcode, ProtocolVersion, Consistency, ErrorCode } from '../../../src/protocol/constants';
 import { errorFrame } from '../../../src/protocol/replies';
-
-const meta = (i: number): JournalMeta => ({
-  v: 1,
-  time: new Date(0).toISOString(),
-  failedOn: i % 2 ? 'ORIGIN' : 'TARGET',
-  error: 'e',
-  version: 4,
-  opcode: Opcode.QUERY,
-  keyspace: 'ks',
-  consistency: 'ONE',
-  timestamp: String(1000 + i),
-  timestampSource: 'proxy',
-  statement: `INSERT ${i}`,
-});
-const quiet = { info: () => undefined, warn: () => undefined, error: () => undefined };
+import { journalMeta, quietLog } from '../../support/journal';
 
 function tmp(): string {
   return mkdtempSync(join(tmpdir(), 'zdm-journal-unit-'));
 }
 
 test('format: records round-trip; a torn tail or a flipped byte stops the scan there', () => {
-  const recs = [0, 1, 2].map((i) => encodeJournalRecord(meta(i), Buffer.from(`msg-${i}`)));
+  const recs = [0, 1, 2].map((i) => encodeJournalRecord(journalMeta(i), Buffer.from(`msg-${i}`)));
   const all = Buffer.concat(recs);
   const s = scanJournal(all);
   assert.equal(s.records.length, 3);
@@ -58,8 +44,8 @@ test('journal: appends are durable when the promise resolves; reopening cuts a t
   const dir = tmp();
   try {
     const committed: string[] = [];
-    const j = new WriteJournal(dir, 1 << 20, quiet, { committed: (f) => committed.push(f) });
-    const oks = await Promise.all([0, 1, 2, 3].map((i) => j.append(meta(i), Buffer.from(`m${i}`))));
+    const j = new WriteJournal(dir, 1 << 20, quietLog, { committed: (f) => committed.push(f) });
+    const oks = await Promise.all([0, 1, 2, 3].map((i) => j.append(journalMeta(i), Buffer.from(`m${i}`))));
     assert.deepEqual(oks, [true, true, true, true]);
     assert.deepEqual(committed.sort(), ['ORIGIN', 'ORIGIN', 'TARGET', 'TARGET']);
     const path = join(dir, JOURNAL_FILE);
@@ -68,12 +54,12 @@ test('journal: appends are durable when the promise resolves; reopening cuts a t
     await j.close();
     // a torn tail: half a record
     const size = statSync(path).size;
-    appendFileSync(path, encodeJournalRecord(meta(9), Buffer.from('torn')).subarray(0, 10));
+    appendFileSync(path, encodeJournalRecord(journalMeta(9), Buffer.from('torn')).subarray(0, 10));
     const warnings: string[] = [];
-    const j2 = new WriteJournal(dir, 1 << 20, { ...quiet, warn: (m: string) => warnings.push(m) });
+    const j2 = new WriteJournal(dir, 1 << 20, { ...quietLog, warn: (m: string) => warnings.push(m) });
     assert.equal(statSync(path).size, size, 'torn tail cut');
     assert.match(warnings.join(), /torn tail of 10 byte/);
-    assert.equal(await j2.append(meta(5), Buffer.from('m5')), true);
+    assert.equal(await j2.append(journalMeta(5), Buffer.from('m5')), true);
     await j2.close();
     const s = scanJournal(readFileSync(path));
     assert.equal(s.records.length, 5);
@@ -88,14 +74,14 @@ test('journal: full at journal_max_bytes: dropped, counted, one loud log line; n
   try {
     const errors: string[] = [];
     const dropped: string[] = [];
-    const one = encodeJournalRecord(meta(0), Buffer.from('m')).length;
+    const one = encodeJournalRecord(journalMeta(0), Buffer.from('m')).length;
     const j = new WriteJournal(
       dir,
       one * 2,
-      { ...quiet, error: (m: string) => errors.push(m) },
+      { ...quietLog, error: (m: string) => errors.push(m) },
       { dropped: (r) => dropped.push(r) },
     );
-    const r = await Promise.all([0, 2, 4, 6].map((i) => j.append(meta(i), Buffer.from('m'))));
+    const r = await Promise.all([0, 2, 4, 6].map((i) => j.append(journalMeta(i), Buffer.from('m'))));
     assert.deepEqual(r, [true, true, false, false]);
     assert.deepEqual(dropped, ['full', 'full']);
     assert.equal(errors.length, 1);

@@ -8,16 +8,15 @@ import { workerConfig } from '../../../src/workers/worker';
 import { journalDirs, workerJournalDirName } from '../../../src/journal/dirs';
 import { WriteJournal } from '../../../src/journal/journal';
 import { runJournalCommand } from '../../../src/commands/journal';
-import type { JournalMeta } from '../../../src/protocol/journal-format';
-import { Opcode } from '../../../src/protocol/constants';
 import { mkdtempSync, rmSync } from 'node:fs';
 import http from 'node:http';
-import { renderStatusPage } from '../../../src/observability/status-page';
+import { renderStatusPage, type StatusSource } from '../../../src/observability/status-page';
 import { startHttpServer } from '../../../src/observability/http-server';
 import { RoutingSettings } from '../../../src/routing/settings';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { YAML_BASE, baseEnv, envError, loadEnv, yamlConfig } from '../config/helpers';
+import { journalMeta, quietLog } from '../../support/journal';
 
 test('proxy_workers: default 1; a number; 0 and auto = one per CPU; env and YAML', () => {
   assert.equal(loadEnv().workers, 1);
@@ -89,28 +88,14 @@ test('readiness with workers: DOWN while one is missing, with the Workers detail
 
 test('journal with workers: one file per worker under journal_dir; `zdm-proxy journal` reads them all', async () => {
   const root = mkdtempSync(join(tmpdir(), 'zdm-workers-journal-'));
-  const quiet = { info: () => undefined, warn: () => undefined, error: () => undefined };
-  const meta = (i: number): JournalMeta => ({
-    v: 1,
-    time: new Date(0).toISOString(),
-    failedOn: 'TARGET',
-    error: 'e',
-    version: 4,
-    opcode: Opcode.QUERY,
-    keyspace: 'ks',
-    consistency: 'ONE',
-    timestamp: String(1000 + i),
-    timestampSource: 'proxy',
-    statement: `INSERT ${i}`,
-  });
   try {
     assert.deepEqual(journalDirs(root), [], 'nothing yet');
     for (const [w, n] of [
       [2, 1],
       [1, 2],
     ] as const) {
-      const j = new WriteJournal(join(root, workerJournalDirName(w)), 1 << 20, quiet);
-      for (let i = 0; i < n; i++) assert.equal(await j.append(meta(w * 10 + i), Buffer.from('m')), true);
+      const j = new WriteJournal(join(root, workerJournalDirName(w)), 1 << 20, quietLog);
+      for (let i = 0; i < n; i++) assert.equal(await j.append(journalMeta(w * 10 + i, 'TARGET'), Buffer.from('m')), true);
       await j.close();
     }
     assert.deepEqual(journalDirs(root), [join(root, 'worker-1'), join(root, 'worker-2')]);
@@ -135,7 +120,7 @@ test('journal with workers: one file per worker under journal_dir; `zdm-proxy jo
 });
 
 test('status page: the Workers section shows running / configured (DOWN class while one is missing)', () => {
-  const page = (running: number) =>
+  const render = (source: StatusSource): string =>
     renderStatusPage({
       now: new Date(0),
       version: '1',
@@ -143,21 +128,13 @@ test('status page: the Workers section shows running / configured (DOWN class wh
       routing: new RoutingSettings(),
       heartbeatFailureThreshold: 1,
       prefix: 'zdm',
-      source: { clusters: () => [], workers: () => ({ expected: 2, running }) },
+      source,
       window: {},
     });
+  const page = (running: number): string => render({ clusters: () => [], workers: () => ({ expected: 2, running }) });
   assert.match(page(2), /id="workers-running" class="up">2 \/ 2</);
   assert.match(page(1), /id="workers-running" class="down">1 \/ 2</);
-  const single = renderStatusPage({
-    now: new Date(0),
-    version: '1',
-    refreshSeconds: 5,
-    routing: new RoutingSettings(),
-    heartbeatFailureThreshold: 1,
-    prefix: 'zdm',
-    source: { clusters: () => [] },
-    window: {},
-  });
+  const single = render({ clusters: () => [] });
   assert.doesNotMatch(single, /workers-running/, 'no Workers section with one process');
 });
 
