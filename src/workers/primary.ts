@@ -17,7 +17,7 @@ import type { ProxyConfig } from '../config/types';
 import { packageVersion } from '../config/cli';
 import { RoutingSettings, type RoutingSettingsValues } from '../routing/settings';
 import { NOT_CONNECTED, STARTUP_HEALTH, type ControlConnectionHealth, type HealthSource } from '../observability/health';
-import { startHttpServer, type HttpServerHandle } from '../observability/http-server';
+import { startHttpServer } from '../observability/http-server';
 import type { ClusterStatus, JournalStatus, MetricsExposition, StatusSource } from '../observability/status-page';
 import {
   WORKER_INDEX_ENV,
@@ -31,7 +31,7 @@ import {
 
 /** How long the primary waits for a worker's answer: readiness and the status page must answer fast (probes
  *  commonly time out after 1 s); metrics and routing changes may take longer on a busy worker. */
-export const WORKER_REQUEST_TIMEOUT_MS: Record<RequestOp, number> = {
+const WORKER_REQUEST_TIMEOUT_MS: Record<RequestOp, number> = {
   health: 800,
   status: 800,
   mismatches: 2000,
@@ -49,7 +49,6 @@ interface Slot {
   startedAt: number;
   restartDelayMs: number;
   restartTimer: NodeJS.Timeout | undefined;
-  restarts: number;
 }
 
 interface Pending {
@@ -60,13 +59,6 @@ interface Pending {
 }
 
 export interface PrimaryHandle {
-  readonly http: HttpServerHandle;
-  /** The routing the workers run with (source of truth for the admin API). */
-  readonly settings: RoutingSettings;
-  /** Workers currently running (listener open). */
-  readonly runningWorkers: number;
-  /** Worker restarts since the start. */
-  readonly restarts: number;
   /** SIGHUP: every worker reloads its client-facing TLS material. */
   reloadTls(): boolean;
   /** Drain every worker and wait for all to exit (the HTTP server stays up: closeHttp() closes it). */
@@ -86,7 +78,6 @@ export async function startPrimary(config: ProxyConfig, logger: Logger): Promise
   let nextId = 1;
   let stopping = false;
   let everRunning = false;
-  let restarts = 0;
   let fail: (e: Error) => void = () => undefined;
   const failed = new Promise<Error>((r) => (fail = r));
 
@@ -114,6 +105,9 @@ export async function startPrimary(config: ProxyConfig, logger: Logger): Promise
       }
     });
   const slotOf = (w: Worker): Slot | undefined => slots.find((s) => s.worker === w);
+  /** Ask every running worker; a worker that fails or does not answer in time counts as null. */
+  const askAll = (op: Exclude<RequestOp, 'routing'>): Promise<unknown[]> =>
+    Promise.all(live().map((w) => request(w, op).catch(() => null)));
 
   const onMessage = (w: Worker, m: WorkerMessage): void => {
     if (m.zdm === 'state') {
@@ -170,8 +164,6 @@ export async function startPrimary(config: ProxyConfig, logger: Logger): Promise
       }
       const ranMs = Date.now() - s.startedAt;
       s.restartDelayMs = ranMs >= STABLE_RUN_MS ? 0 : Math.min(Math.max(1000, s.restartDelayMs * 2), MAX_RESTART_DELAY_MS);
-      restarts++;
-      s.restarts++;
       logger.error(
         `Worker ${s.index} (pid ${w.process.pid}) exited with ${how} after ${Math.round(ranMs / 1000)} s; ` +
           `restarting it${s.restartDelayMs > 0 ? ` in ${s.restartDelayMs} ms` : ''} (readiness is DOWN until it runs).`,
@@ -189,7 +181,7 @@ export async function startPrimary(config: ProxyConfig, logger: Logger): Promise
     prefix: config.settings.metrics_prefix,
     contentType: Registry.PROMETHEUS_CONTENT_TYPE,
     async metricsText() {
-      const answers = await Promise.all(live().map((w) => request(w, 'metrics').catch(() => null)));
+      const answers = await askAll('metrics');
       const registries = answers.filter((a): a is Parameters<typeof AggregatorRegistry.aggregate>[0][number] => Array.isArray(a));
       return AggregatorRegistry.aggregate(registries).metrics();
     },
@@ -197,7 +189,7 @@ export async function startPrimary(config: ProxyConfig, logger: Logger): Promise
 
   const health = async (): Promise<HealthSource> => {
     if (stopping || !everRunning) return STARTUP_HEALTH;
-    const reports = (await Promise.all(live().map((w) => request(w, 'health').catch(() => null)))) as (WorkerHealth | null)[];
+    const reports = (await askAll('health')) as (WorkerHealth | null)[];
     const ok = reports.filter((r): r is WorkerHealth => r !== null && r.Status !== 'STARTUP');
     const control = (cluster: ClusterName): ControlConnectionHealth => {
       let worst: ControlConnectionHealth | undefined;
@@ -238,7 +230,7 @@ export async function startPrimary(config: ProxyConfig, logger: Logger): Promise
   let statuses: WorkerStatus[] = [];
   const status: StatusSource = {
     async refresh() {
-      const answers = await Promise.all(live().map((w) => request(w, 'status').catch(() => null)));
+      const answers = await askAll('status');
       statuses = answers.filter((a): a is WorkerStatus => a !== null && typeof a === 'object');
     },
     clusters() {
@@ -270,7 +262,7 @@ export async function startPrimary(config: ProxyConfig, logger: Logger): Promise
   const mismatches = async (): Promise<unknown> => {
     if (!config.settings.dual_read_compare_enabled || !everRunning || stopping) return undefined;
     type Table = { keyspace: string; table: string; mismatches: { at: string }[] };
-    const answers = await Promise.all(live().map((w) => request(w, 'mismatches').catch(() => null)));
+    const answers = await askAll('mismatches');
     const tables = new Map<string, Table>();
     for (const a of answers) {
       for (const t of (a as { tables?: Table[] } | null)?.tables ?? []) {
@@ -317,7 +309,6 @@ export async function startPrimary(config: ProxyConfig, logger: Logger): Promise
       startedAt: 0,
       restartDelayMs: 0,
       restartTimer: undefined,
-      restarts: 0,
     };
     slots.push(s);
     fork(s);
@@ -345,14 +336,6 @@ export async function startPrimary(config: ProxyConfig, logger: Logger): Promise
   };
 
   return {
-    http,
-    settings,
-    get runningWorkers() {
-      return live().length;
-    },
-    get restarts() {
-      return restarts;
-    },
     reloadTls: () => {
       for (const w of live()) w.send({ zdm: 'reload-tls' }, undefined, undefined, () => undefined);
       return true;
