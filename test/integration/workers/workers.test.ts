@@ -11,14 +11,7 @@ import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import type { Client } from 'cassandra-driver';
 
-import {
-  createKeyspace,
-  dropKeyspace,
-  ensureClusters,
-  originSession,
-  targetSession,
-  uniqueKeyspaceName,
-} from '../../support/clusters';
+import { type BothClusters, bothClusters, uniqueKeyspaceName } from '../../support/clusters';
 import { proxyClient, startTestProxy, type TestProxy } from '../../support/proxy';
 import { ErrorCode, RawCqlClient, bind, errorOf, expectResult, rowsOf } from '../../support/raw-client';
 import { waitFor } from '../../support/wait';
@@ -76,17 +69,13 @@ describe('proxy_workers = 2 (real clusters)', { timeout: 240_000 }, () => {
   let proxy: TestProxy;
   let client: Client;
   const ks = uniqueKeyspaceName('workers');
+  let db: BothClusters;
   const raws: RawCqlClient[] = [];
   /** one raw connection on each worker (test 2) */
   const byWorker = new Map<number, RawCqlClient>();
 
   before(async () => {
-    await ensureClusters();
-    await createKeyspace(ks);
-    for (const s of [await originSession(), await targetSession()]) {
-      await s.execute(`CREATE TABLE IF NOT EXISTS ${ks}.kv (k int PRIMARY KEY, v text)`);
-      await s.shutdown();
-    }
+    db = await bothClusters(ks, [`CREATE TABLE IF NOT EXISTS ${ks}.kv (k int PRIMARY KEY, v text)`]);
     proxy = await startTestProxy({
       mode: 'cli',
       logLevel: 'info',
@@ -112,7 +101,7 @@ describe('proxy_workers = 2 (real clusters)', { timeout: 240_000 }, () => {
     for (const r of raws) r.close();
     await client?.shutdown();
     await proxy?.stop();
-    await dropKeyspace(ks).catch(() => undefined);
+    await db?.close();
   });
 
   it('serves prepared INSERT/SELECT through connections on both workers; rows on both clusters', async () => {
@@ -134,10 +123,9 @@ describe('proxy_workers = 2 (real clusters)', { timeout: 240_000 }, () => {
     }
     const workers = new Set(logLines(proxy).flatMap((l) => (l.msg?.startsWith('Accepted connection from') ? [l.worker] : [])));
     assert.deepEqual([...workers].sort(), [1, 2], 'the driver connections landed on both workers');
-    for (const s of [await originSession(), await targetSession()]) {
+    for (const s of [db.origin, db.target]) {
       const rs = await s.execute(`SELECT count(*) FROM ${ks}.kv`);
       assert.equal(Number(rs.first()?.['count']), n);
-      await s.shutdown();
     }
   });
 
@@ -185,9 +173,7 @@ describe('proxy_workers = 2 (real clusters)', { timeout: 240_000 }, () => {
 
   it('the admin API applies a routing change on both workers before answering', async () => {
     // a row on Target only: a read through a worker finds it only once that worker routes reads to Target
-    const t = await targetSession();
-    await t.execute(`INSERT INTO ${ks}.kv (k, v) VALUES (5000, 'target-only')`);
-    await t.shutdown();
+    await db.target.execute(`INSERT INTO ${ks}.kv (k, v) VALUES (5000, 'target-only')`);
     const readOn = async (w: number): Promise<unknown> =>
       rowsOf(await byWorker.get(w)!.query(`SELECT v FROM ${ks}.kv WHERE k = 5000`))[0]?.['v'];
     assert.equal(await readOn(1), undefined, 'reads go to Origin before the change (worker 1)');
