@@ -108,6 +108,9 @@ function extFloat(def: number, min: number, max: number, description: string) {
   };
 }
 
+const PROXY_WORKERS_ERROR =
+  'invalid value for ZDM_PROXY_WORKERS; it must be a whole number from 1 to 256, or 0 or "auto" (one worker per CPU)';
+
 export const DEFAULT_LATENCY_BUCKETS_MS = '1, 4, 7, 10, 25, 40, 60, 80, 100, 150, 250, 500, 1000, 2500, 5000, 10000, 15000';
 
 /** Largest signed 32-bit value: a frame body length is an [int] on the wire. */
@@ -362,14 +365,8 @@ export const SETTING_DEFS = {
     z
       .string()
       .trim()
-      .regex(/^(auto|[0-9]+)$/i, {
-        message:
-          'invalid value for ZDM_PROXY_WORKERS; it must be a whole number from 1 to 256, or 0 or "auto" (one worker per CPU)',
-      })
-      .refine((v) => /^auto$/i.test(v) || Number(v) <= 256, {
-        message:
-          'invalid value for ZDM_PROXY_WORKERS; it must be a whole number from 1 to 256, or 0 or "auto" (one worker per CPU)',
-      })
+      .regex(/^(auto|[0-9]+)$/i, { message: PROXY_WORKERS_ERROR })
+      .refine((v) => /^auto$/i.test(v) || Number(v) <= 256, { message: PROXY_WORKERS_ERROR })
       .default('1'),
     { extension: true },
   ),
