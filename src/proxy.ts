@@ -37,6 +37,7 @@ import {
   startControlConnections,
 } from './wiring/clusters';
 import { clientSessions } from './wiring/listener';
+import { REOPEN_CONCURRENCY, ReopenGate } from './frontend/reopen-gate';
 import {
   createMetrics,
   healthSource,
@@ -178,6 +179,8 @@ export async function startProxy(config: ProxyConfig, opts: StartProxyOptions = 
       metrics,
       journal: recorder,
       comparer,
+      // issue 12: a node that comes back is not hit by every session's reopen (dial + login) at once
+      reopenGates: { origin: new ReopenGate(REOPEN_CONCURRENCY), target: new ReopenGate(REOPEN_CONCURRENCY) },
     },
     (s) => checkHostsOnce(s),
   );

@@ -71,6 +71,7 @@ import { AsyncReads, asyncMetricsObserver } from './async-reads';
 import { prepareAside } from './prepare-aside';
 import { OneSidedUnprepared, oneSidedUnprepared, useStatement, useSwitchedOnOneSide } from './one-sided-unprepared';
 import { ClusterReconnector } from './cluster-reconnector';
+import type { ReopenGate } from './reopen-gate';
 import { reopenClusterConnection } from './reopen';
 import { NoopProxyMetrics, type NodeMetrics, type ProxyMetrics } from '../observability/metrics';
 import type { JournalRecorder } from '../journal/recorder';
@@ -105,6 +106,8 @@ export interface SessionDeps {
   journal?: JournalRecorder;
   /** live read comparison of dual reads (dual_read_compare_enabled) */
   comparer?: DualReadComparer;
+  /** shared by all sessions: how many may reopen their connection to each cluster at once (default: no limit) */
+  reopenGates?: { origin: ReopenGate; target: ReopenGate };
 }
 
 export type SessionState = 'connecting' | 'handshake' | 'ready' | 'closing' | 'closed';
@@ -480,9 +483,19 @@ export class ClientSession {
 
   /** One attempt to reopen `cluster` (the reconnector's backoff runs between attempts). */
   private reopen(cluster: ClusterName): Promise<ClusterConnection> {
-    const control = forCluster(cluster, this.deps.control);
     const startup = this.handshake.startup;
     if (!startup) return Promise.reject(new Error('no STARTUP to replay'));
+    const attempt = (): Promise<ClusterConnection> => {
+      // queued behind other sessions' attempts: this session may have closed meanwhile
+      if (this.state === 'closed') return Promise.reject(new Error('the client connection closed'));
+      return this.reopenNow(cluster, startup);
+    };
+    const gates = this.deps.reopenGates;
+    return gates ? forCluster(cluster, gates).run(attempt) : attempt();
+  }
+
+  private reopenNow(cluster: ClusterName, startup: RawFrame): Promise<ClusterConnection> {
+    const control = forCluster(cluster, this.deps.control);
     return reopenClusterConnection({
       dial: this.dialOptions(cluster, control.nextAssignedHost(), this.maxStreamIds()),
       connect: this.connectMetered,
