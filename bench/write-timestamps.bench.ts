@@ -35,12 +35,20 @@ export async function run(): Promise<BenchResult[]> {
     info,
     decision: forwardDecision(info, 'ks'),
   });
+  // the usual case: both clusters derive the prepared id from the same keyspace and text
+  const sameId = Buffer.alloc(16, 3);
+  cache.store({ originId: sameId, targetId: sameId, query: text, keyspace: 'ks', info, decision: forwardDecision(info, 'ks') });
   const value = Buffer.alloc(100, 0x61);
   const frames: Record<string, RawFrame> = {
     'QUERY INSERT': frame({
       opcode: Opcode.QUERY,
       query: "INSERT INTO ks.t (k, v) VALUES (1, 'a')",
       params: { consistency: Consistency.ONE },
+    }),
+    'EXECUTE (same TARGET id)': frame({
+      opcode: Opcode.EXECUTE,
+      id: sameId,
+      params: { consistency: Consistency.ONE, values: [Buffer.from([0, 0, 0, 1]), value] },
     }),
     'EXECUTE (other TARGET id)': frame({
       opcode: Opcode.EXECUTE,

@@ -215,8 +215,11 @@ function spliceForward(
     route.writeTimestamp = timestamp;
     route.originFrame = spliceRequest(frame, m, layout, { timestamp }, ctx.codec);
   }
-  if (targetEdits || timestamp !== undefined) {
+  if (targetEdits) {
     route.targetFrame = spliceRequest(frame, m, layout, { ...targetEdits, timestamp }, ctx.codec);
+  } else if (route.originFrame) {
+    // the same bytes for both clusters: a copy (each send rewrites its stream id in place), not a second splice
+    route.targetFrame = route.originFrame.withStreamId(route.originFrame.streamId);
   }
 }
 
