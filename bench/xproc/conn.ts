@@ -146,17 +146,23 @@ export class BenchConnection {
   }
 }
 
-/** An EXECUTE frame (stream id 0) for `id` with the given bound values. */
+/** An EXECUTE frame (stream id 0) for `id` with the given bound values (and a client timestamp when asked). */
 export function executeTemplate(
   version: ProtocolVersion,
   p: { id: Buffer; resultMetadataId?: Buffer },
   values: Buffer[],
+  clientTimestamp = false,
 ): Buffer {
   const message: RequestMessage = {
     opcode: Opcode.EXECUTE,
     id: p.id,
     ...(version === ProtocolVersion.V5 ? { resultMetadataId: p.resultMetadataId ?? p.id } : {}),
-    params: { consistency: Consistency.LOCAL_ONE, values, skipMetadata: true },
+    params: {
+      consistency: Consistency.LOCAL_ONE,
+      values,
+      skipMetadata: true,
+      ...(clientTimestamp ? { defaultTimestamp: BigInt(Date.now()) * 1000n } : {}),
+    },
   };
   return Buffer.from(encodeFrame({ version, isResponse: false, streamId: 0, flags: 0, message }).bytes);
 }

@@ -21,6 +21,8 @@ export interface LoadgenOptions {
   warmupMs: number;
   /** total requests/s; 0 = as fast as replies come back */
   rate: number;
+  /** requests carry a client timestamp (as drivers send by default) */
+  clientTimestamps?: boolean;
 }
 
 export interface LoadgenResult {
@@ -58,7 +60,7 @@ async function main(): Promise<void> {
       for (let k = 0; k < TEMPLATES_PER_STATEMENT; k++) {
         const key = Buffer.alloc(4);
         key.writeInt32BE((k * 7919) % KEYS);
-        variants.push(executeTemplate(o.version, p, s.write ? [key, Buffer.alloc(100, 0x62)] : [key]));
+        variants.push(executeTemplate(o.version, p, s.write ? [key, Buffer.alloc(100, 0x62)] : [key], o.clientTimestamps === true));
       }
       perConn.push(variants);
     }

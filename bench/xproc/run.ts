@@ -14,6 +14,8 @@
 //   --conns 4  --inflight 32 (per connection)  --workloads insert,select-100B,select-10KiB,mix-50/50 (also select-k-100B,
 //   select-k-10KiB: the key column selected too)
 //   --versions 4,5  --workers 1 (comma list, e.g. 1,2: proxy_workers of each proxy run)  --no-latency  --out FILE
+//   --client-timestamps: requests carry a client timestamp (as drivers send by default); without it every write
+//     is one the proxy pins a timestamp into (pin_write_timestamps, the worst case for writes)
 //   --compare: instead of the proxy paths, two proxies with dual reads (read_mode=DUAL_ASYNC_ON_SECONDARY), the live
 //     read comparison off (`dual`) and on (`dual+cmp`, every dual read compared), side by side; the report adds
 //     their ratios (throughput, p99, CPU) and the comparison results the `dual+cmp` proxy counted.
@@ -58,6 +60,9 @@ const versions = arg('versions', '4,5')
   .map((v) => Number(v) as ProtocolVersion);
 const workerCounts = arg('workers', '1').split(',').map(Number);
 const latency = !flag('no-latency');
+/** --client-timestamps: every request carries a client timestamp, as the Node, Java and Python drivers send by
+ *  default (then the proxy's pin_write_timestamps leaves writes as they are) */
+const clientTimestamps = flag('client-timestamps');
 const compare = flag('compare');
 const outFile = arg('out', join(ROOT, 'bench-results', 'proxy-xproc.json'));
 /** --cpu-prof DIR: the proxy runs under `node --cpu-prof` and writes its profile there when the run ends */
@@ -185,7 +190,7 @@ async function main(): Promise<void> {
   if (backend === 'clusters') await setupClusters(paths[2]!);
 
   const rows: Row[] = [];
-  const base = { conns: connsN, inflight, durationMs, warmupMs, credentials: CREDS };
+  const base = { conns: connsN, inflight, durationMs, warmupMs, credentials: CREDS, clientTimestamps };
   const runSlice = async (
     p: Path,
     workload: string,
