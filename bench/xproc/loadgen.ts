@@ -60,7 +60,9 @@ async function main(): Promise<void> {
       for (let k = 0; k < TEMPLATES_PER_STATEMENT; k++) {
         const key = Buffer.alloc(4);
         key.writeInt32BE((k * 7919) % KEYS);
-        variants.push(executeTemplate(o.version, p, s.write ? [key, Buffer.alloc(100, 0x62)] : [key], o.clientTimestamps === true));
+        variants.push(
+          executeTemplate(o.version, p, s.write ? [key, Buffer.alloc(100, 0x62)] : [key], o.clientTimestamps === true),
+        );
       }
       perConn.push(variants);
     }
