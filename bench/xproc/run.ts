@@ -16,6 +16,8 @@
 //   --versions 4,5  --workers 1 (comma list, e.g. 1,2: proxy_workers of each proxy run)  --no-latency  --out FILE
 //   --client-timestamps: requests carry a client timestamp (as drivers send by default); without it every write
 //     is one the proxy pins a timestamp into (pin_write_timestamps, the worst case for writes)
+//   --same-prepared-ids: the null backends give a statement the same prepared id (as real clusters do); without it
+//     every EXECUTE to TARGET has its prepared id rewritten
 //   --compare: instead of the proxy paths, two proxies with dual reads (read_mode=DUAL_ASYNC_ON_SECONDARY), the live
 //     read comparison off (`dual`) and on (`dual+cmp`, every dual read compared), side by side; the report adds
 //     their ratios (throughput, p99, CPU) and the comparison results the `dual+cmp` proxy counted.
@@ -63,6 +65,8 @@ const latency = !flag('no-latency');
 /** --client-timestamps: every request carries a client timestamp, as the Node, Java and Python drivers send by
  *  default (then the proxy's pin_write_timestamps leaves writes as they are) */
 const clientTimestamps = flag('client-timestamps');
+/** --same-prepared-ids: the two null backends give a statement the same prepared id, as real clusters do */
+const sameIds = flag('same-prepared-ids');
 const compare = flag('compare');
 const outFile = arg('out', join(ROOT, 'bench-results', 'proxy-xproc.json'));
 /** --cpu-prof DIR: the proxy runs under `node --cpu-prof` and writes its profile there when the run ends */
@@ -170,8 +174,10 @@ async function main(): Promise<void> {
     origin = { host: process.env['ZDM_TEST_ORIGIN_HOST'] ?? '127.0.0.1', port: 9042 };
     target = { host: process.env['ZDM_TEST_TARGET_HOST'] ?? '127.0.0.2', port: 9042 };
   } else {
-    origin = await startNullBackend('origin');
-    target = await startNullBackend('target');
+    // real clusters give a statement the same prepared id on both (MD5 of keyspace and text); by default the null
+    // backends differ, so every EXECUTE to TARGET has its id rewritten (a copy): --same-prepared-ids for the usual case
+    origin = await startNullBackend(sameIds ? 'same' : 'origin');
+    target = await startNullBackend(sameIds ? 'same' : 'target');
   }
   const relay = await startNode(join(DIST, 'bench', 'xproc', 'relay.js'), [
     JSON.stringify({ listenHost: '127.0.0.1', targetHost: origin.host, targetPort: origin.port }),
