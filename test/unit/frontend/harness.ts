@@ -167,8 +167,6 @@ export async function until(pred: () => boolean, what: string, ms = 3000): Promi
   await waitFor(what, pred, { timeoutMs: ms, intervalMs: 5 });
 }
 
-export const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
-
 /** GET http://127.0.0.1:<port><path> */
 export function httpGet(port: number, path: string): Promise<{ status: number; body: string }> {
   return new Promise((resolve, reject) => {

@@ -1,8 +1,8 @@
 // RequestExecutor: completions, timeouts through the executor's single shared timer, clear(), metrics.
-import { test } from 'node:test';
+import { test, type TestContext } from 'node:test';
 import assert from 'node:assert/strict';
+import { performance } from 'node:perf_hooks';
 import pino from 'pino';
-import { setTimeout as sleep } from 'node:timers/promises';
 import { Opcode, ProtocolVersion } from '../../../src/protocol/constants';
 import { RawFrame } from '../../../src/protocol/frame';
 import type { ClusterConnection, PendingRequest } from '../../../src/backend/cluster-connection';
@@ -64,6 +64,23 @@ const frame = (stream: number) =>
     { version: ProtocolVersion.V4, isResponse: false, flags: 0, streamId: stream, opcode: Opcode.QUERY },
     Buffer.alloc(8),
   );
+/**
+ * Time is the subject of these tests: node:test mock timers for the executor's setTimeout, and a mocked
+ * performance.now() (which the executor reads for deadlines) moved with them. `advance(ms)` moves both one
+ * millisecond at a time, so every timer runs at the time it was due.
+ */
+function mockClock(t: TestContext): (ms: number) => void {
+  let now = 1_000;
+  t.mock.method(performance, 'now', () => now);
+  t.mock.timers.enable({ apis: ['setTimeout'] });
+  return (ms: number) => {
+    for (let i = 0; i < ms; i++) {
+      now += 1;
+      t.mock.timers.tick(1);
+    }
+  };
+}
+
 const read: ForwardRoute = { type: 'forward', to: 'origin', tracking: 'read', async: false };
 const write: ForwardRoute = { type: 'forward', to: 'both', tracking: 'write', async: false };
 
@@ -112,40 +129,47 @@ function setup(timeoutMs: number, metrics?: PrometheusProxyMetrics) {
   return { ex, origin, target, timedOut, overloaded, down, completed, complete, waitTimeouts, settled: () => settled };
 }
 
-test('executor: replies complete requests; the others time out in dispatch order through one shared timer', async () => {
+test('executor: replies complete requests; the others time out in dispatch order through one shared timer', (t) => {
+  const advance = mockClock(t);
   const s = setup(40);
   for (const id of [1, 2, 3]) assert.ok(s.ex.forward(frame(id), id === 2 ? write : read, s.complete));
   s.origin.reply(2);
   assert.deepEqual(s.completed, [], 'both replies expected for a write');
   s.target.reply(2);
   assert.deepEqual(s.completed, [2]);
-  await s.waitTimeouts(2);
+  advance(39);
+  assert.deepEqual(s.timedOut, [], 'nothing times out before the 40 ms timeout');
+  advance(1);
   assert.deepEqual(s.timedOut, [1, 3]);
   assert.equal(s.origin.abandoned.length, 2);
   assert.equal(s.ex.size, 0);
   assert.equal(s.settled(), 3);
   // the timer is re-armed for requests sent after the earlier ones timed out
   s.ex.forward(frame(4), read, s.complete);
-  await sleep(5);
+  advance(5);
   s.ex.forward(frame(5), read, s.complete);
   s.origin.reply(4);
-  await s.waitTimeouts(3);
+  advance(35); // 4's deadline: 4 was answered, the timer is re-armed for 5's
+  assert.deepEqual(s.timedOut, [1, 3], '5 is not due before its own deadline');
+  advance(5);
   assert.deepEqual(s.timedOut, [1, 3, 5]);
   assert.deepEqual(s.completed, [2, 4]);
   s.ex.clear();
 });
 
-test('executor: a late reply after the timeout is ignored; clear() cancels every pending timeout', async () => {
+test('executor: a late reply after the timeout is ignored; clear() cancels every pending timeout', (t) => {
+  const advance = mockClock(t);
   const s = setup(20);
   s.ex.forward(frame(1), read, s.complete);
-  await s.waitTimeouts(1);
+  advance(20);
+  assert.deepEqual(s.timedOut, [1], 'the clock reaches the executor: the 20 ms timeout fires');
   s.origin.reply(1); // late
   assert.deepEqual(s.completed, []);
   s.ex.forward(frame(2), read, s.complete);
   s.ex.forward(frame(3), write, s.complete);
   s.ex.clear();
   assert.equal(s.ex.size, 0);
-  await sleep(80);
+  advance(80); // four times past every deadline
   assert.deepEqual(s.timedOut, [1], 'nothing times out after clear()');
   s.origin.reply(2);
   assert.deepEqual(s.completed, [], 'no completion after clear()');

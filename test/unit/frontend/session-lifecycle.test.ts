@@ -6,7 +6,7 @@ import { Writer } from '../../../src/protocol/primitives';
 import { ControlConnection } from '../../../src/backend/control-connection';
 import type { Host } from '../../../src/backend/topology';
 import { OVERLOADED_MESSAGE } from '../../../src/protocol/replies';
-import { TestClient, decode, errorOf, sample, sleep, startHarness, until } from './harness';
+import { TestClient, decode, errorOf, sample, startHarness, until } from './harness';
 import { errorReply } from '../../support/fake-server';
 import { waitFor } from '../../support/wait';
 
@@ -88,8 +88,9 @@ test('REGISTER goes to both; only ORIGIN schema changes reach the client, once; 
     });
     h.origin.pushEvent(schema as never);
     await until(() => c.events.length >= 1, 'the schema event');
-    await c.query('SELECT 1 FROM ks.t'); // events sent before this reply have arrived
-    await sleep(50);
+    // A write goes to both: each server sent its events before its reply, and the proxy passes on (or drops) what a
+    // connection delivers in order, so every event either server pushed above has been dealt with by this reply.
+    assert.equal((await c.query("INSERT INTO ks.t (k) VALUES ('after_events')")).opcode, Opcode.RESULT);
     assert.equal(c.events.length, 1);
     const ev = decode(c.events[0]!) as { type: string; schemaChange: { name: string } };
     assert.equal(ev.type, 'SCHEMA_CHANGE');
@@ -100,7 +101,7 @@ test('REGISTER goes to both; only ORIGIN schema changes reach the client, once; 
   }
 });
 
-test('heartbeats: a read-only workload sends proxy OPTIONS to the idle TARGET connection (upstream-spec-notes 2.7)', async () => {
+test('heartbeats: a read-only workload sends proxy OPTIONS to the idle TARGET connection (upstream-spec-notes 2.7)', async (t) => {
   const h = await startHarness({ ZDM_HEARTBEAT_INTERVAL_MS: '100' });
   try {
     const c = await TestClient.ready(h.proxy.port);
@@ -108,8 +109,10 @@ test('heartbeats: a read-only workload sends proxy OPTIONS to the idle TARGET co
     const sessionConn = startup.connId;
     const options = () => h.target.requests(Opcode.OPTIONS, sessionConn).length;
     const before = options();
+    // Time is the subject: the interval is measured with Date.now(), which the mock clock moves 120 ms before each read.
+    t.mock.timers.enable({ apis: ['Date'], now: Date.now() });
     for (let i = 0; i < 4; i++) {
-      await sleep(120);
+      t.mock.timers.tick(120);
       await c.query(`SELECT * FROM ks.t WHERE k = ${i}`);
     }
     await until(() => options() >= before + 3, 'proxy heartbeats on the TARGET connection');
@@ -124,17 +127,32 @@ test('proxy_request_timeout_ms: no reply, ids freed on the late reply, late repl
   const h = await startHarness({ ZDM_PROXY_REQUEST_TIMEOUT_MS: '150' });
   try {
     const c = await TestClient.ready(h.proxy.port);
+    // TARGET answers 'late_one' only when the test says so (after the proxy gave up on it)
+    let sendLateReply: (() => void) | undefined;
     h.target.onRequest((_f, d) =>
       d?.opcode === Opcode.QUERY && d.query.includes('late_one')
-        ? new Promise((r) => setTimeout(() => r({ opcode: Opcode.RESULT, body: voidBody() }), 400))
+        ? new Promise((r) => (sendLateReply = () => r({ opcode: Opcode.RESULT, body: voidBody() })))
         : undefined,
     );
-    await assert.rejects(c.query("INSERT INTO ks.t (k) VALUES ('late_one')", undefined, 350), /no reply/);
-    assert.equal(h.proxy.counters.requestTimeouts, 1);
+    // Requests sent without a waiter: any reply to them lands in c.unmatched. Positive control first: one that is
+    // answered shows up there.
+    const sendUnwaited = (query: string): void => {
+      c.socket.write(c.frame({ opcode: Opcode.QUERY, query, params: { consistency: Consistency.ONE } }).bytes);
+    };
+    sendUnwaited('SELECT * FROM ks.t');
+    await until(() => c.unmatched.length === 1, 'the reply to a request sent without a waiter');
+    c.unmatched.length = 0;
+    sendUnwaited("INSERT INTO ks.t (k) VALUES ('late_one')");
+    await until(() => h.proxy.counters.requestTimeouts === 1, 'the proxy to time the request out');
+    // The client connection delivers in order: a later request's reply comes after anything sent at the timeout.
+    assert.equal((await c.query('SELECT * FROM ks.t')).opcode, Opcode.RESULT);
+    assert.equal(c.unmatched.length, 0, 'no reply for the timed-out request');
+    assert.ok(sendLateReply, "TARGET holds 'late_one'");
+    sendLateReply();
     await until(() => h.proxy.counters.lateReplies() === 1, 'the late reply to be counted');
-    assert.equal(c.unmatched.length, 0, 'the late reply never reached the client');
     const ok = await c.query("INSERT INTO ks.t (k) VALUES ('fine')");
     assert.equal(ok.opcode, Opcode.RESULT);
+    assert.equal(c.unmatched.length, 0, 'the late reply never reached the client');
     assert.equal(c.closed, false);
     c.close();
   } finally {
@@ -292,18 +310,31 @@ test('graceful shutdown: in-flight requests finish, new ones get OVERLOADED', as
   let closed: Promise<void> | undefined;
   try {
     const c = await TestClient.ready(h.proxy.port);
+    // ORIGIN answers 'slow' only once the test has seen the drain at work
+    let answerSlow: (() => void) | undefined;
     h.origin.onRequest((_f, d) =>
       d?.opcode === Opcode.QUERY && d.query.includes('slow')
-        ? new Promise((r) => setTimeout(() => r({ opcode: Opcode.RESULT, body: voidBody() }), 300))
+        ? new Promise((r) => (answerSlow = () => r({ opcode: Opcode.RESULT, body: voidBody() })))
         : undefined,
     );
     const slow = c.query("INSERT INTO ks.t (k) VALUES ('slow')");
-    await until(() => h.origin.queries().some((q) => q.includes('slow')), 'the slow request to reach ORIGIN');
+    await until(() => answerSlow !== undefined, 'the slow request to reach ORIGIN');
     closed = h.proxy.close();
-    await sleep(20);
+    // close() stops the listener, then (a microtask later, before any socket event) marks the sessions draining:
+    // once a new connection is refused, the request below is read by a draining session.
+    await waitFor('the listener to refuse connections', () =>
+      TestClient.connect(h.proxy.port).then(
+        (x) => {
+          x.close();
+          return false;
+        },
+        () => true,
+      ),
+    );
     const e = errorOf(await c.query('SELECT * FROM ks.t'));
     assert.equal(e.code, ErrorCode.OVERLOADED);
     assert.equal(e.message, OVERLOADED_MESSAGE);
+    answerSlow!();
     assert.equal((await slow).opcode, Opcode.RESULT, 'the in-flight request completed');
     await closed;
     await until(() => c.closed, 'the client connection to be closed after the drain');
@@ -344,8 +375,10 @@ test('upstream-spec-notes 2.8: a session whose ORIGIN host leaves the topology d
     const c = await TestClient.ready(h.proxy.port);
     const origin = controls.find((x) => x.cluster === 'ORIGIN')!;
     const other: Host = { ...origin.hosts[0]!, address: '10.9.9.9' };
-    origin.emit('hosts-changed', [other], origin.hosts);
-    await sleep(50);
+    origin.emit('hosts-changed', [other], origin.hosts); // handled at once (listeners run synchronously)
+    // a draining session would answer OVERLOADED and then close: it answers normally and stays open
+    assert.equal((await c.query('SELECT * FROM ks.t')).opcode, Opcode.RESULT);
+    assert.equal(h.proxy.counters.sessionsDrainedByHostRemoval, 0);
     assert.equal(c.closed, false, 'a removed host this session does not use changes nothing');
     origin.emit('hosts-changed', [origin.hosts[0]!], []);
     await until(() => c.closed, 'the client connection to drain and close');
