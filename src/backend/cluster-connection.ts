@@ -27,7 +27,6 @@ import { getCompressor } from '../protocol/compression';
 import { startupCompression } from '../protocol/messages/startup';
 import { StreamIdPool } from './stream-ids';
 
-export type { ClusterName } from '../cluster';
 /** `${host}:${port}` is the node label in logs and metrics (`endpointLabel`). */
 export interface Endpoint {
   host: string;

@@ -19,14 +19,8 @@ import pino, { type Logger } from 'pino';
 import { type Consistency, Opcode, ProtocolVersion, ResultKind, versionName } from '../protocol/constants';
 import type { RawFrame } from '../protocol/frame';
 import type { RowsResult, SchemaChange } from '../protocol/messages';
-import {
-  ClusterConnection,
-  type ClusterName,
-  decodeResponse,
-  type Endpoint,
-  endpointLabel,
-  requestFrame,
-} from './cluster-connection';
+import type { ClusterName } from '../cluster';
+import { ClusterConnection, decodeResponse, type Endpoint, endpointLabel, requestFrame } from './cluster-connection';
 import { describe, handshake, NEGOTIATION_ORDER, registerForTopologyEvents, VersionRejectedError } from './control-negotiation';
 import { Backoff, HeartbeatTimer, ReconnectLoop } from './control-reconnect';
 import { type QueryResult, queryAll, readTopology } from './control-topology';

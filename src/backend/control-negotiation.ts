@@ -9,7 +9,8 @@ import { ErrorCode, Opcode, ProtocolVersion, opcodeName } from '../protocol/cons
 import type { RawFrame } from '../protocol/frame';
 import type { Authenticate, ErrorMessage, Supported } from '../protocol/messages';
 import { runAuthRounds } from './authenticator';
-import { type ClusterConnection, type ClusterName, decodeResponse, requestFrame } from './cluster-connection';
+import type { ClusterName } from '../cluster';
+import { type ClusterConnection, decodeResponse, requestFrame } from './cluster-connection';
 
 /** Negotiation order (upstream-spec-notes 2.2.1). */
 export const NEGOTIATION_ORDER: readonly ProtocolVersion[] = [

@@ -9,7 +9,8 @@ import { Consistency, Opcode, type ProtocolVersion, ResultKind } from '../protoc
 import { ProtocolError } from '../protocol/errors';
 import type { RowsResult } from '../protocol/messages';
 import { type CqlValue, type DataType, decodeValue } from '../protocol/values';
-import { type ClusterConnection, type ClusterName, decodeResponse, type Endpoint, requestFrame } from './cluster-connection';
+import type { ClusterName } from '../cluster';
+import { type ClusterConnection, decodeResponse, type Endpoint, requestFrame } from './cluster-connection';
 import { describe } from './control-negotiation';
 import type { Host } from './topology';
 

@@ -7,7 +7,7 @@ import { ConfigError } from '../config/errors';
 import type { ProxyConfig } from '../config/types';
 import { opcodeName } from '../protocol/constants';
 import type { JournalRecord } from '../protocol/journal-format';
-import type { ClusterName } from '../routing/settings';
+import type { ClusterName } from '../cluster';
 import { readJournal, replayJournal, type JournalContents, type ReplaySummary } from '../journal/replay';
 import { journalDirs } from '../journal/dirs';
 import type { CommandIo } from './subcommand';

@@ -1,6 +1,6 @@
 // Loading (env vars OR a YAML file, never both), validation in upstream's order with upstream's
 // error texts, and the derived, frozen ProxyConfig. Reference: upstream-spec.md 1.2, 1.4, 1.5.
-import { type ClusterLabel, clusterOfLabel, clusterTitle, otherCluster } from '../cluster';
+import { type ClusterLabel, type ClusterName, clusterOfLabel, clusterTitle, otherCluster } from '../cluster';
 import { readFileSync } from 'node:fs';
 import { isIPv4, isIPv6 } from 'node:net';
 import { availableParallelism } from 'node:os';
@@ -25,7 +25,6 @@ import { ConfigError, type ConfigSource } from './errors';
 import { GoParseError, goParseBool, goParseFloat, goParseInt, goParseUint32, goQuote } from './goparse';
 import { FlagError, parseFlags } from './flags';
 import {
-  ClusterType,
   ProtocolVersion,
   ReadMode,
   type ClusterConfig,
@@ -503,10 +502,9 @@ function parseProxyTlsInternal(s: Settings): ProxyTlsConfig {
   ]);
 }
 
-function parseClusterTypeInternal(value: string, key: SettingKey, envName: string, first: ClusterType): ClusterType {
+function parseClusterNameInternal(value: string, key: SettingKey, envName: string, first: ClusterName): ClusterName {
   const up = value.toUpperCase();
-  if (up === 'ORIGIN') return ClusterType.ORIGIN;
-  if (up === 'TARGET') return ClusterType.TARGET;
+  if (up === 'ORIGIN' || up === 'TARGET') return up;
   const second = otherCluster(first);
   fail(`invalid value for ${envName}; possible values are: ${first} and ${second}`, [key]);
 }
@@ -631,10 +629,10 @@ export function buildConfig(settings: Settings, source: ConfigSource, configFile
   const targetTls = wrap(source, '', () => parseClusterTlsInternal(s, 'target'));
   const proxyTls = wrap(source, '', () => parseProxyTlsInternal(s));
   const primaryCluster = wrap(source, '', () =>
-    parseClusterTypeInternal(s.primary_cluster, 'primary_cluster', 'ZDM_PRIMARY_CLUSTER', 'ORIGIN'),
+    parseClusterNameInternal(s.primary_cluster, 'primary_cluster', 'ZDM_PRIMARY_CLUSTER', 'ORIGIN'),
   );
   const systemQueriesMode = wrap(source, '', () =>
-    parseClusterTypeInternal(s.system_queries_mode, 'system_queries_mode', 'ZDM_SYSTEM_QUERIES_MODE', 'TARGET'),
+    parseClusterNameInternal(s.system_queries_mode, 'system_queries_mode', 'ZDM_SYSTEM_QUERIES_MODE', 'TARGET'),
   );
   const readMode = wrap(source, '', () => parseReadModeInternal(s.read_mode));
   const controlConnMaxProtocolVersion = wrap(source, '', () =>

@@ -4,18 +4,6 @@ import type { Settings } from './schema';
 import type { ConfigSource } from './errors';
 import { ProtocolVersion } from '../protocol/constants';
 
-/** The values of `primary_cluster` / `system_queries_mode`: a ClusterName (src/cluster.ts). */
-export const ClusterType = { ORIGIN: 'ORIGIN', TARGET: 'TARGET' } as const satisfies Record<ClusterName, ClusterName>;
-export type ClusterType = ClusterName;
-
-/** `primary_cluster`: the cluster serving synchronous reads. */
-export const PrimaryCluster = ClusterType;
-export type PrimaryCluster = ClusterType;
-
-/** `system_queries_mode` (unsupported upstream setting). */
-export const SystemQueriesMode = ClusterType;
-export type SystemQueriesMode = ClusterType;
-
 export const ReadMode = { PRIMARY_ONLY: 'PRIMARY_ONLY', DUAL_ASYNC_ON_SECONDARY: 'DUAL_ASYNC_ON_SECONDARY' } as const;
 export type ReadMode = (typeof ReadMode)[keyof typeof ReadMode];
 
@@ -41,7 +29,7 @@ export interface ClusterTlsConfig {
 }
 
 export interface ClusterConfig {
-  readonly cluster: ClusterType;
+  readonly cluster: ClusterName;
   /** Hosts without port (spaces removed, empty items dropped); empty when a secure connect bundle is used. */
   readonly contactPoints: readonly string[];
   readonly port: number;
@@ -100,12 +88,12 @@ export interface ProxyConfig {
   readonly configFile: string | undefined;
 
   readonly logLevel: LogLevel;
-  readonly primaryCluster: ClusterType;
-  readonly secondaryCluster: ClusterType;
+  readonly primaryCluster: ClusterName;
+  readonly secondaryCluster: ClusterName;
   readonly readMode: ReadMode;
   /** readMode === DUAL_ASYNC_ON_SECONDARY */
   readonly dualReadsEnabled: boolean;
-  readonly systemQueriesMode: SystemQueriesMode;
+  readonly systemQueriesMode: ClusterName;
   readonly controlConnMaxProtocolVersion: ProtocolVersion;
   /** In configured order, duplicates kept (as upstream). */
   readonly blockedProtocolVersions: readonly ProtocolVersion[];

@@ -90,8 +90,6 @@ export function forwardDecision(
   }
 }
 
-export type { ClusterName } from '../cluster';
-
 export interface RoutingSettings {
   primaryCluster: ClusterName;
   systemQueriesMode: ClusterName;

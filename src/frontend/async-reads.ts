@@ -40,7 +40,7 @@ import {
 import type { Credentials } from '../backend/authenticator';
 import { openSession } from './open-session';
 import type { PreparedEntry } from '../routing/prepared-cache';
-import type { ClusterName } from '../routing/settings';
+import type { ClusterName } from '../cluster';
 import type { ProxyCounters } from './counters';
 import type { NodeMetrics } from '../observability/metrics';
 

@@ -11,7 +11,7 @@
  * | no  | no  | any   | ORIGIN | -        | -         | -                        |
  */
 import { buildPlainToken, isMechanismSelectionToken, parsePlainToken, type Credentials } from '../backend/authenticator';
-import type { ClusterName } from '../routing/settings';
+import type { ClusterName } from '../cluster';
 
 export interface AuthPlan {
   /** the cluster that gets the client's STARTUP reply and AUTH_RESPONSEs */

@@ -17,7 +17,7 @@
  *
  * Decisions only: no sockets, no frames. Timers are node timers (tests use node:test mock timers).
  */
-import type { ClusterName } from '../routing/settings';
+import type { ClusterName } from '../cluster';
 
 export type LinkState = 'up' | 'down' | 'reopening' | 'stopped';
 

@@ -11,7 +11,7 @@
  *
  * Anything else during the handshake (OPTIONS, ...) is routed normally through `host.handleRequest`.
  */
-import { clusterLabel, forCluster, otherCluster } from '../cluster';
+import { type ClusterName, clusterLabel, forCluster, otherCluster } from '../cluster';
 import type { Logger } from 'pino';
 import {
   type BodyCodec,
@@ -36,7 +36,6 @@ import {
 import type { ClusterConnection } from '../backend/cluster-connection';
 import { AuthFailedError, runAuthRounds, type Credentials } from '../backend/authenticator';
 import type { ProxyConfig } from '../config/types';
-import type { ClusterName } from '../routing/settings';
 import { InvalidAuthTokenError, planAuth, relayToken, type AuthPlan } from './auth-relay';
 import type { ForwardRoute, InFlight } from './request-executor';
 

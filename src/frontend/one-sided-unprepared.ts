@@ -19,7 +19,7 @@
  * SERVER_ERROR saying the write was applied on one cluster only, never UNPREPARED: the proxy itself never makes the
  * client apply it twice. A request timing out meanwhile gets no reply, like any other.
  */
-import { clusterLabel, forCluster, otherCluster } from '../cluster';
+import { type ClusterName, clusterLabel, forCluster, otherCluster } from '../cluster';
 import type { Logger } from 'pino';
 import {
   atLeastV5,
@@ -37,7 +37,6 @@ import { requestFrame } from '../backend/cluster-connection';
 import { quoteIdentifier } from '../cql/lexer';
 import { preparedNowReplacement, replaceNowCalls } from '../cql/rewrite';
 import type { PreparedEntry } from '../routing/prepared-cache';
-import type { ClusterName } from '../routing/settings';
 import type { ForwardRoute, InFlight } from './request-executor';
 
 export interface OneSidedDeps {

@@ -7,12 +7,11 @@
  * Never writes to the client itself: OVERLOADED, timeouts and completions go back to the owner through
  * the callbacks in `ExecutorHooks`.
  */
-import { forCluster } from '../cluster';
+import { type ClusterName, forCluster } from '../cluster';
 import type { Logger } from 'pino';
 import { Opcode, opcodeName, type ProtocolVersion, type RawFrame } from '../protocol/codec';
 import type { ClusterConnection, PendingRequest } from '../backend/cluster-connection';
 import type { Route } from '../routing/request-router';
-import type { ClusterName } from '../routing/settings';
 import {
   NoopProxyMetrics,
   elapsedSeconds,

@@ -13,7 +13,7 @@ import type { JournalMeta } from '../protocol/journal-format';
 import { readError } from '../protocol/replies';
 import { inspectCached } from '../cql/inspect-cache';
 import type { PreparedEntry } from '../routing/prepared-cache';
-import type { ClusterName } from '../routing/settings';
+import type { ClusterName } from '../cluster';
 import type { WriteJournal } from './journal';
 
 export interface OneSidedWrite {

@@ -11,7 +11,7 @@
  * the configured credentials and TLS; a prepared statement is PREPAREd again (with its keyspace) before its
  * first EXECUTE on that connection, and the id of the reply used.
  */
-import { forCluster } from '../cluster';
+import { type ClusterName, forCluster } from '../cluster';
 import { appendFileSync, existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import pino from 'pino';
@@ -22,7 +22,6 @@ import { clusterTlsOptions } from '../tls/cluster';
 import { ErrorCode, Opcode, ProtocolVersion, ResultKind } from '../protocol/constants';
 import { decodeMessage, type RequestMessage } from '../protocol/messages';
 import { scanJournal, type JournalRecord, type ScanResult } from '../protocol/journal-format';
-import type { ClusterName } from '../routing/settings';
 import { quoteIdentifier } from '../cql/lexer';
 import { DONE_FILE, JOURNAL_FILE } from './journal';
 

@@ -6,8 +6,6 @@ import type { Registry } from 'prom-client';
 import type { ClusterName, FailedOn, ForwardTarget } from '../cluster';
 import { ErrorCode } from '../protocol/constants';
 
-/** A cluster, as the metrics name it (label values: clusterLabel). */
-export type MetricsClusterName = ClusterName;
 /** Node-level metric groups: the two clusters, and the async (dual reads) connector. */
 export type NodeGroup = ClusterName | 'ASYNC';
 /** `type` label of the proxy-level request histogram / in-flight gauge. */
@@ -147,13 +145,13 @@ export interface ProxyMetrics {
   /** `proxy_inflight_requests_total{type}` -1 only (request cancelled, e.g. the client connection closed). */
   requestAbandoned(type: ProxyRequestType): void;
   /** `proxy_failed_reads_total{cluster}` +1: tracked single-cluster request answered with ERROR. */
-  readFailed(cluster: MetricsClusterName): void;
+  readFailed(cluster: ClusterName): void;
   /** `proxy_failed_writes_total{failed_on}` +1 (nothing when neither failed). */
   writeFailed(originFailed: boolean, targetFailed: boolean): void;
   /** `proxy_failed_writes_total{failed_on}` +1 for an explicit label value. */
   writeFailedOn(failedOn: FailedOn): void;
   /** `proxy_failed_connections_total{cluster}` +1: a client connection's ORIGIN/TARGET connection could not be opened. */
-  clusterConnectionFailed(cluster: MetricsClusterName): void;
+  clusterConnectionFailed(cluster: ClusterName): void;
   /** `pscache_miss_total` +1. */
   preparedCacheMiss(): void;
   /** Gauge functions read at scrape time. */

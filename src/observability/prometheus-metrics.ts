@@ -1,6 +1,6 @@
 // The Prometheus implementation of ProxyMetrics (metrics_enabled): upstream's families and help texts on a
 // registry of its own per proxy instance (see metrics.ts for the wiring).
-import { CLUSTER_NAMES, clusterLabel, forCluster, PerCluster } from '../cluster';
+import { CLUSTER_NAMES, type ClusterName, clusterLabel, forCluster, PerCluster } from '../cluster';
 import { Counter, Gauge, Registry, collectDefaultMetrics } from 'prom-client';
 import {
   DEFAULT_LATENCY_BUCKETS_SECONDS,
@@ -11,7 +11,6 @@ import {
   PROXY_REQUEST_TYPES,
   errorClassOf,
   type FailedOn,
-  type MetricsClusterName,
   type NodeErrorClass,
   type NodeGroup,
   type NodeMetrics,
@@ -308,7 +307,7 @@ export class PrometheusProxyMetrics implements ProxyMetrics {
   requestAbandoned(type: ProxyRequestType): void {
     if (!this.closed) this.inflight[type].value--;
   }
-  readFailed(cluster: MetricsClusterName): void {
+  readFailed(cluster: ClusterName): void {
     if (this.closed) return;
     this.failedReads.get(cluster).inc();
   }
@@ -320,7 +319,7 @@ export class PrometheusProxyMetrics implements ProxyMetrics {
   writeFailedOn(failedOn: FailedOn): void {
     if (!this.closed) this.failedWrites[failedOn].inc();
   }
-  clusterConnectionFailed(cluster: MetricsClusterName): void {
+  clusterConnectionFailed(cluster: ClusterName): void {
     if (this.closed) return;
     this.failedConnections.get(cluster).inc();
   }

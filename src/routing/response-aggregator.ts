@@ -10,7 +10,7 @@
  * | error     | success | ORIGIN's error                                         |
  * | success   | error   | TARGET's error                                         |
  */
-import { clusterOfLabel, type FailedOn, forCluster } from '../cluster';
+import { type ClusterName, clusterOfLabel, type FailedOn, forCluster } from '../cluster';
 import {
   type BodyCodec,
   ErrorCode,
@@ -31,7 +31,6 @@ import {
 import type { PreparedCache, PreparedEntry } from './prepared-cache';
 import { NowReplacementError, completePrepare, type PreparedNowState } from './now-replacement';
 import type { PrepareInfo, ForwardTarget, Tracking } from './request-router';
-import type { ClusterName } from './settings';
 
 export type { FailedOn } from '../cluster';
 

@@ -5,11 +5,10 @@
  * `settings.primaryCluster` (etc.) each time a request is routed and never copy the values, so a
  * change made with `set()` applies to the next request of every connection.
  */
-import { otherCluster } from '../cluster';
+import { type ClusterName, otherCluster } from '../cluster';
 import { EventEmitter } from 'node:events';
-import type { ClusterName, RoutingSettings as RoutingSettingsShape } from '../cql/routing';
+import type { RoutingSettings as RoutingSettingsShape } from '../cql/routing';
 
-export type { ClusterName };
 export type ReadMode = RoutingSettingsShape['readMode'];
 
 export interface RoutingSettingsValues {
