@@ -5,7 +5,8 @@
  * - `ForwardTarget` ('origin' | 'target' | 'both') is the routing decision of a request; the same lower-case
  *   words are the metrics labels (`cluster="origin"`, `failed_on="both"`): `clusterLabel(name)` maps one to
  *   the other, `FailedOn` is a ForwardTarget naming where a write failed.
- * - `PerCluster<T>` holds one T per cluster, read with `get(name)` instead of `name === 'ORIGIN' ? a : b`.
+ * - `PerCluster<T>` holds one T per cluster, read with `get(name)` instead of `name === 'ORIGIN' ? a : b`;
+ *   `forCluster(name, pair)` reads any `{ origin, target }` object, `pickCluster(name, a, b)` two separate values.
  */
 
 export type ClusterName = 'ORIGIN' | 'TARGET';
@@ -34,6 +35,14 @@ export function clusterTitle(c: ClusterName | ClusterLabel): 'Origin' | 'Target'
 /** The other cluster. */
 export function otherCluster(c: ClusterName): ClusterName {
   return c === 'ORIGIN' ? 'TARGET' : 'ORIGIN';
+}
+
+/**
+ * Cluster `c`'s value of two held apart (fields `originId` / `targetId`, private `origin` / `target` members): the
+ * accessor where no `{ origin, target }` pair exists, without building one (no allocation on the request path).
+ */
+export function pickCluster<T>(c: ClusterName, origin: T, target: T): T {
+  return c === 'ORIGIN' ? origin : target;
 }
 
 /** Cluster `c`'s value in anything holding one per cluster as `{ origin, target }` (the config, a PerCluster, ...). */

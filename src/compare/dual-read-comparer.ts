@@ -28,7 +28,7 @@ import type { Result, Row, RowsResult } from '../protocol/messages/result';
 import type { ColumnSpec } from '../protocol/messages/result-metadata';
 import type { QueryParameters } from '../protocol/messages/query-parameters';
 import { type DataType, type ProtocolVersion, decodeValue } from '../protocol';
-import { type ClusterName, otherCluster } from '../cluster';
+import { type ClusterName, forCluster, otherCluster } from '../cluster';
 import { quoteIdentifier } from '../cql/lexer';
 import { compareResults, type SkipReason } from './result-compare';
 import {
@@ -380,8 +380,12 @@ export class DualReadComparer {
       this.opts.reader.query('ORIGIN', cql, req.key, req.consistency),
       this.opts.reader.query('TARGET', cql, req.key, req.consistency),
     ]);
-    const [p, s] = req.primaryCluster === 'ORIGIN' ? [o, t] : [t, o];
-    return { primary: p.rows[0], secondary: s.rows[0], columns: req.columns };
+    const rows = { origin: o.rows[0], target: t.rows[0] };
+    return {
+      primary: forCluster(req.primaryCluster, rows),
+      secondary: forCluster(otherCluster(req.primaryCluster), rows),
+      columns: req.columns,
+    };
   }
 
   private onOutcome(o: Outcome<RowCheck>): void {

@@ -39,7 +39,7 @@ import {
 } from '../backend/cluster-connection';
 import type { Credentials } from '../backend/authenticator';
 import { openSession } from './open-session';
-import type { PreparedEntry } from '../routing/prepared-cache';
+import { type PreparedEntry, preparedIdOn } from '../routing/prepared-cache';
 import type { ClusterName } from '../cluster';
 import type { ProxyCounters } from './counters';
 import type { NodeMetrics } from '../observability/metrics';
@@ -340,8 +340,8 @@ export class AsyncReads {
     } catch {
       return;
     }
-    const mine = (e: PreparedEntry): Buffer => (this.opts.cluster === 'TARGET' ? e.targetId : e.originId);
-    const entry = req.prepared?.find((e) => mine(e).equals(id));
+    const cluster = this.opts.cluster;
+    const entry = req.prepared?.find((e) => preparedIdOn(e, cluster).equals(id));
     if (!entry || !this.conn || this.state !== 'ready') {
       this.log.warn(`Async request got UNPREPARED for id ${id.toString('hex')}, which it did not send: not re-prepared`);
       return;

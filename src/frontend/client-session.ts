@@ -60,7 +60,7 @@ import type { RequestIdTracer } from '../routing/request-id';
 import { NowReplacementError } from '../routing/now-replacement';
 import { aggregate } from '../routing/response-aggregator';
 import type { RoutingSettings } from '../routing/settings';
-import { type ClusterName, clusterLabel, forCluster, otherCluster } from '../cluster';
+import { type ClusterName, clusterLabel, clusterOfLabel, forCluster, otherCluster, pickCluster } from '../cluster';
 import type { SystemTablesSource, VirtualTables } from './virtual-tables';
 import { interceptedPreparedId } from './virtual-tables';
 import { ClientWriter } from './client-writer';
@@ -240,7 +240,7 @@ export class ClientSession {
 
   /** This session's current connection to `cluster`. */
   private connection(cluster: ClusterName): ClusterConnection {
-    return cluster === 'ORIGIN' ? this.origin : this.target;
+    return pickCluster(cluster, this.origin, this.target);
   }
 
   /** Dial options for another connection to the node of this session's `cluster` connection (no heartbeats). */
@@ -517,7 +517,7 @@ export class ClientSession {
     if (cluster === 'ORIGIN') this.origin = conn;
     else this.target = conn;
     this.wire(conn);
-    this.executor!.replace(cluster, conn, cluster === 'ORIGIN' ? this.originMetrics : this.targetMetrics);
+    this.executor!.replace(cluster, conn, pickCluster(cluster, this.originMetrics, this.targetMetrics));
     // the async connector to that cluster stopped with it: the next dual read opens a new one
     if (this.asyncReads?.cluster === cluster && this.asyncReads.state === 'closed') this.asyncReads = undefined;
     this.counters.clusterConnectionsReopened++;
@@ -676,19 +676,17 @@ export class ClientSession {
         const a = route.async && this.state === 'ready' ? this.currentAsyncReads() : undefined;
         let asyncFrame =
           a && a.state !== 'closed'
-            ? (a.cluster === 'TARGET' ? (route.targetFrame ?? f) : (route.originFrame ?? f)).withStreamId(f.streamId)
+            ? (pickCluster(a.cluster, route.originFrame, route.targetFrame) ?? f).withStreamId(f.streamId)
             : undefined;
         // live read comparison: the replies are only handed over (compared later, off the reply path)
-        const cmp =
-          asyncFrame && route.tracking === 'read' && route.to !== 'both'
-            ? this.deps.comparer?.begin(f, this.bodyCodec, route.to === 'origin' ? 'ORIGIN' : 'TARGET')
-            : undefined;
-        if (cmp) {
+        const primary = asyncFrame && route.tracking === 'read' && route.to !== 'both' ? clusterOfLabel(route.to) : undefined;
+        const cmp = primary ? this.deps.comparer?.begin(f, this.bodyCodec, primary) : undefined;
+        if (cmp && primary) {
           // the secondary's RESULT must name its columns (the client's EXECUTE may skip them): the async copy only
           if (asyncFrame) asyncFrame = withoutSkipMetadata(asyncFrame, this.bodyCodec);
           const inner = complete;
           complete = (fl) => {
-            cmp.primaryReply(route.to === 'origin' ? fl.origin : fl.target);
+            cmp.primaryReply(forCluster(primary, fl));
             inner(fl);
           };
         }
@@ -698,7 +696,7 @@ export class ClientSession {
         return;
       }
       case 'auth': {
-        const to = this.handshake.authPlan?.authPrimary === 'TARGET' ? 'target' : 'origin';
+        const to = clusterLabel(this.handshake.authPlan?.authPrimary ?? 'ORIGIN');
         this.forward(f, { type: 'forward', to, tracking: 'none', async: false }, complete);
         return;
       }
@@ -893,8 +891,8 @@ export class ClientSession {
     const failedOn: ClusterName = originOk ? 'TARGET' : 'ORIGIN';
     return j.record({
       failedOn,
-      frame: failedOn === 'TARGET' ? (fl.route.targetFrame ?? fl.request) : (fl.route.originFrame ?? fl.request),
-      errorReply: failedOn === 'TARGET' ? fl.target : fl.origin,
+      frame: pickCluster(failedOn, fl.route.originFrame, fl.route.targetFrame) ?? fl.request,
+      errorReply: forCluster(failedOn, fl),
       timeoutMs: this.deps.config.settings.proxy_request_timeout_ms,
       keyspace: this.keyspace,
       prepared: fl.route.prepared,

@@ -19,7 +19,7 @@
  * SERVER_ERROR saying the write was applied on one cluster only, never UNPREPARED: the proxy itself never makes the
  * client apply it twice. A request timing out meanwhile gets no reply, like any other.
  */
-import { type ClusterName, clusterLabel, forCluster, otherCluster } from '../cluster';
+import { type ClusterName, clusterLabel, forCluster, otherCluster, pickCluster } from '../cluster';
 import type { Logger } from 'pino';
 import {
   atLeastV5,
@@ -36,7 +36,7 @@ import {
 import { requestFrame } from '../backend/cluster-connection';
 import { quoteIdentifier } from '../cql/lexer';
 import { preparedNowReplacement, replaceNowCalls } from '../cql/rewrite';
-import type { PreparedEntry } from '../routing/prepared-cache';
+import { type PreparedEntry, preparedIdOn } from '../routing/prepared-cache';
 import type { ForwardRoute, InFlight } from './request-executor';
 
 export interface OneSidedDeps {
@@ -108,9 +108,9 @@ export class OneSidedUnprepared {
       this.deps.log.warn(`UNPREPARED from ${cluster} only (stream ${fl.clientStream}): ${msg}`);
       reply(fl, errorFrame(fl.request.version, fl.clientStream, ErrorCode.SERVER_ERROR, msg));
     };
-    const idOn = (e: PreparedEntry): Buffer => (cluster === 'ORIGIN' ? e.originId : e.targetId);
+    const idOn = (e: PreparedEntry): Buffer => preparedIdOn(e, cluster);
     const entries = (fl.route.prepared ?? []).filter((e, i, all) => all.findIndex((x) => idOn(x).equals(idOn(e))) === i);
-    const sent = cluster === 'ORIGIN' ? fl.originSent : fl.targetSent;
+    const sent = pickCluster(cluster, fl.originSent, fl.targetSent);
     if (!sent || !entries.some((e) => idOn(e).equals(lost.id))) {
       fail(`prepared id ${lost.id.toString('hex')} is not one the request used`);
       return;
@@ -170,14 +170,14 @@ export class OneSidedUnprepared {
    * next EXECUTEs sent to `cluster` carry the current one.
    */
   private preparedCheck(f: RawFrame, e: PreparedEntry, cluster: ClusterName, version: RawFrame['version']): string | undefined {
-    const id = cluster === 'ORIGIN' ? e.originId : e.targetId;
+    const id = preparedIdOn(e, cluster);
     try {
       const b = this.deps.body(f);
       if (f.opcode === Opcode.ERROR) return `PREPARE failed with error 0x${readErrorCode(b).toString(16)}`;
       const got = readPreparedIds(b, version);
       if (!got.id.equals(id)) return `re-prepared under another id ${got.id.toString('hex')}`;
       const rm = got.resultMetadataId;
-      const old = cluster === 'ORIGIN' ? e.originResultMetadataId : e.targetResultMetadataId;
+      const old = pickCluster(cluster, e.originResultMetadataId, e.targetResultMetadataId);
       if (rm && old && !rm.equals(old)) {
         this.deps.log.info(
           `re-prepared on ${cluster} with a new result metadata id ${rm.toString('hex')} (was ${old.toString('hex')})`,

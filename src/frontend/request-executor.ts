@@ -7,7 +7,7 @@
  * Never writes to the client itself: OVERLOADED, timeouts and completions go back to the owner through
  * the callbacks in `ExecutorHooks`.
  */
-import { type ClusterName, forCluster } from '../cluster';
+import { type ClusterName, forCluster, pickCluster } from '../cluster';
 import type { Logger } from 'pino';
 import { Opcode, opcodeName, type ProtocolVersion, type RawFrame } from '../protocol/codec';
 import type { ClusterConnection, PendingRequest } from '../backend/cluster-connection';
@@ -132,7 +132,7 @@ export class RequestExecutor {
   }
 
   connection(cluster: ClusterName): ClusterConnection {
-    return cluster === 'ORIGIN' ? this.origin : this.target;
+    return pickCluster(cluster, this.origin, this.target);
   }
 
   /** The session reopened its lost connection to `cluster`: requests go to `conn` from now on. */
@@ -159,7 +159,7 @@ export class RequestExecutor {
    */
   connectionLost(cluster: ClusterName, reply: (fl: InFlight) => RawFrame): void {
     for (const fl of [...this.inflight]) {
-      const waiting = cluster === 'ORIGIN' ? fl.originP && !fl.origin : fl.targetP && !fl.target;
+      const waiting = pickCluster(cluster, fl.originP, fl.targetP) && !forCluster(cluster, fl);
       if (waiting) this.onReply(fl, cluster, reply(fl));
     }
   }

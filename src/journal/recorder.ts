@@ -12,7 +12,7 @@ import { decodeMessage, type Message } from '../protocol/messages';
 import type { JournalMeta } from '../protocol/journal-format';
 import { readError } from '../protocol/replies';
 import { inspectCached } from '../cql/inspect-cache';
-import type { PreparedEntry } from '../routing/prepared-cache';
+import { type PreparedEntry, preparedIdOn } from '../routing/prepared-cache';
 import type { ClusterName } from '../cluster';
 import type { WriteJournal } from './journal';
 
@@ -65,7 +65,7 @@ export function journalEntry(w: OneSidedWrite, now = new Date()): { meta: Journa
   const msg: Message = decodeMessage(w.frame.opcode, false, message, w.frame.version);
   const preparedById = new Map<string, PreparedEntry>();
   for (const e of w.prepared ?? []) {
-    preparedById.set(hex(w.failedOn === 'TARGET' ? e.targetId : e.originId), e);
+    preparedById.set(hex(preparedIdOn(e, w.failedOn)), e);
   }
   const prepared: Record<string, { query: string; keyspace: string }> = {};
   const usePrepared = (id: Buffer): string => {

@@ -11,6 +11,7 @@
  * oldest entry is evicted when `capacity` is reached. An evicted statement costs one round trip: the
  * client gets UNPREPARED with its own id and re-prepares. `capacity` 0 = unbounded (upstream behaviour).
  */
+import { type ClusterName, pickCluster } from '../cluster';
 import type { ForwardDecision } from '../cql/routing';
 import type { StatementInfo } from '../cql/inspector';
 import type { PreparedNowState } from './now-replacement';
@@ -33,6 +34,11 @@ export interface PreparedEntry {
   decision: ForwardDecision;
   /** Set when `now()` calls were replaced by bind markers at PREPARE (EXECUTE adds generated values). */
   now?: PreparedNowState;
+}
+
+/** The statement's prepared id on cluster `c`. */
+export function preparedIdOn(e: PreparedEntry, c: ClusterName): Buffer {
+  return pickCluster(c, e.originId, e.targetId);
 }
 
 export interface InterceptedEntry {

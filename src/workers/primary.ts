@@ -9,7 +9,7 @@
 //                       acknowledged (a worker forked later starts with the primary's routing of that moment)
 //   /                   status page: clusters and journal as the workers report them, worker count
 // Shutdown (`close()`): every worker drains (shutdown_grace_period_ms) and exits; close() resolves once all exited.
-import type { ClusterName } from '../cluster';
+import { type ClusterName, pickCluster } from '../cluster';
 import cluster, { type Worker } from 'node:cluster';
 import type { Logger } from 'pino';
 import { AggregatorRegistry, Registry } from 'prom-client';
@@ -195,7 +195,7 @@ export async function startPrimary(config: ProxyConfig, logger: Logger): Promise
       let worst: ControlConnectionHealth | undefined;
       let worstRank = -1;
       for (const r of ok) {
-        const st = cluster === 'ORIGIN' ? r.OriginStatus : r.TargetStatus;
+        const st = pickCluster(cluster, r.OriginStatus, r.TargetStatus);
         if (!st) continue;
         const connected = st.Addr !== NOT_CONNECTED;
         const rank = st.CurrentFailureCount * 2 + (connected ? 0 : 1);
