@@ -12,8 +12,6 @@ export type NodeGroup = ClusterName | 'ASYNC';
 export type ProxyRequestType = 'reads_origin' | 'reads_target' | 'writes';
 /** `type` label of the node-level request histograms. */
 export type NodeRequestType = 'reads' | 'writes';
-/** `failed_on` label of zdm_proxy_failed_writes_total. */
-export type { FailedOn } from '../cluster';
 /** `error` label of `<X>_requests_failed_total`. */
 export type NodeErrorClass =
   | 'client_timeout'

@@ -1,6 +1,6 @@
 // The Prometheus implementation of ProxyMetrics (metrics_enabled): upstream's families and help texts on a
 // registry of its own per proxy instance (see metrics.ts for the wiring).
-import { CLUSTER_NAMES, type ClusterName, clusterLabel, forCluster, PerCluster } from '../cluster';
+import { CLUSTER_NAMES, type ClusterName, clusterLabel, type FailedOn, forCluster, PerCluster } from '../cluster';
 import { Counter, Gauge, Registry, collectDefaultMetrics } from 'prom-client';
 import {
   DEFAULT_LATENCY_BUCKETS_SECONDS,
@@ -10,7 +10,6 @@ import {
   NODE_REQUEST_TYPES,
   PROXY_REQUEST_TYPES,
   errorClassOf,
-  type FailedOn,
   type NodeErrorClass,
   type NodeGroup,
   type NodeMetrics,

@@ -49,7 +49,6 @@ import {
   type NowRewriteOptions,
 } from './now-replacement';
 
-export type { ForwardTarget } from '../cluster';
 export type Tracking = 'read' | 'write' | 'none';
 
 export interface RouteContext {

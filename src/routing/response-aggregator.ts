@@ -10,7 +10,7 @@
  * | error     | success | ORIGIN's error                                         |
  * | success   | error   | TARGET's error                                         |
  */
-import { type ClusterName, clusterOfLabel, type FailedOn, forCluster } from '../cluster';
+import { type ClusterName, clusterOfLabel, type FailedOn, type ForwardTarget, forCluster } from '../cluster';
 import {
   type BodyCodec,
   ErrorCode,
@@ -30,9 +30,7 @@ import {
 } from '../protocol/codec';
 import type { PreparedCache, PreparedEntry } from './prepared-cache';
 import { NowReplacementError, completePrepare, type PreparedNowState } from './now-replacement';
-import type { PrepareInfo, ForwardTarget, Tracking } from './request-router';
-
-export type { FailedOn } from '../cluster';
+import type { PrepareInfo, Tracking } from './request-router';
 
 /** Upstream `commonSupportOptions`: TARGET's options; COMPRESSION = intersection in ORIGIN's order, dropped if ORIGIN has none. */
 export function buildSupportedOptions(origin: StringMultimap, target: StringMultimap): StringMultimap {
