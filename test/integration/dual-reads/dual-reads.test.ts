@@ -17,7 +17,7 @@ import {
 } from '../../support/clusters';
 import { FaultRelay } from '../../support/fault-relay';
 import { proxyClient, startTestProxy, type TestProxy } from '../../support/proxy';
-import { httpGet, scrape, sleep, waitFor } from '../observability/http-helpers';
+import { httpGet, scrape, waitFor } from '../observability/http-helpers';
 
 const TARGET_NODE = `${TARGET.host}:${TARGET.port}`;
 const ASYNC_FAILED = 'zdm_async_requests_failed_total';
@@ -83,7 +83,7 @@ describe('dual reads: read_mode=DUAL_ASYNC_ON_SECONDARY (real clusters)', () => 
     let rp: TestProxy | undefined;
     let rc: Client | undefined;
     try {
-      rp = await startTestProxy({
+      const p = await startTestProxy({
         settings: {
           read_mode: readMode,
           target_contact_points: relay.host,
@@ -91,12 +91,40 @@ describe('dual reads: read_mode=DUAL_ASYNC_ON_SECONDARY (real clusters)', () => 
           target_enable_host_assignment: false,
         },
       });
-      const c: Client = await proxyClient({ proxy: rp, extra: { isMetadataSyncEnabled: false } });
+      rp = p;
+      const c: Client = await proxyClient({ proxy: p, extra: { isMetadataSyncEnabled: false } });
       rc = c;
       const pad = 'x'.repeat(2000);
       const cql = `SELECT v FROM ${ks}.kv WHERE k = 1 /* ${pad} */`;
-      await c.execute(cql, [], { prepare: false }); // warm-up: the async connection's handshake runs after the client's
-      await sleep(500);
+      const dual = readMode === 'DUAL_ASYNC_ON_SECONDARY';
+      /** async copies of reads that Target answered (0 without dual reads: no zdm_async_* family) */
+      const asyncReads = async (): Promise<number> => (await scrape(p)).value(ASYNC_DURATION, { type: 'reads' });
+      // Fences, each ordered after everything the proxy sent Target before it:
+      // - a small write (under the pad's length) goes to Target on the synchronous connection, and its reply comes
+      //   after Target read everything sent before it on that connection;
+      // - with dual reads, a small read's async copy (recorded once Target answered it) does the same on the async
+      //   connection.
+      let fenceKey = 2000;
+      const fence = async (): Promise<void> => {
+        const n = dual ? await asyncReads() : 0;
+        await c.execute(`INSERT INTO ${ks}.kv (k, v) VALUES (${fenceKey++}, 'f')`, [], { prepare: false });
+        if (dual) {
+          await c.execute(`SELECT v FROM ${ks}.kv WHERE k = 0`, [], { prepare: false });
+          await waitFor('the async copy of the fence read', async () => (await asyncReads()) > n, { timeoutMs: 10_000 });
+        }
+      };
+      // Warm-up: the async connection's handshake runs after the client's; until it is ready, reads are not copied.
+      if (dual) {
+        await waitFor(
+          'a read copied to Target on the async connection',
+          async () => {
+            await c.execute(cql, [], { prepare: false });
+            return (await asyncReads()) >= 1;
+          },
+          { timeoutMs: 10_000, intervalMs: 100 },
+        );
+      } else await c.execute(cql, [], { prepare: false });
+      await fence();
       const before = relay.bytesToServer;
       for (let i = 0; i < reads; i++) {
         const rs = await c.execute(cql, [], { prepare: false });
@@ -105,12 +133,12 @@ describe('dual reads: read_mode=DUAL_ASYNC_ON_SECONDARY (real clusters)', () => 
           ['from-origin'],
         );
       }
-      await sleep(300);
+      await fence();
       const sent = relay.bytesToServer - before;
       const beforeWrites = relay.bytesToServer;
       for (let i = 0; i < reads; i++)
         await c.execute(`INSERT INTO ${ks}.kv (k, v) VALUES (${1000 + i}, 'w') /* ${pad} */`, [], { prepare: false });
-      await sleep(300);
+      await fence();
       return { sent, sentWrites: relay.bytesToServer - beforeWrites, padLength: pad.length };
     } finally {
       await rc?.shutdown().catch(() => undefined);
@@ -172,12 +200,16 @@ describe('dual reads: read_mode=DUAL_ASYNC_ON_SECONDARY (real clusters)', () => 
       const rs = await client!.execute(`SELECT k, v FROM ${ks}.origin_only`, [], { prepare: false });
       assert.equal(rs.rowLength, 3, `read ${i}: Origin's rows`);
     }
+    // A fence read that Target can answer, after them: once the async copies of all READS + 1 reads are recorded
+    // (each async reply is), no async failure can still be on its way.
+    await client!.execute(`SELECT v FROM ${ks}.kv WHERE k = 1`, [], { prepare: false });
     await waitFor(
-      `async failures +${READS}`,
-      async () => (await scrape(proxy!)).value(ASYNC_FAILED) - mid.value(ASYNC_FAILED) >= READS,
+      `async replies +${READS + 1}`,
+      async () =>
+        (await scrape(proxy!)).value(ASYNC_DURATION, { type: 'reads' }) - mid.value(ASYNC_DURATION, { type: 'reads' }) >=
+        READS + 1,
       { timeoutMs: 5000 },
-    ).catch(() => undefined); // the exact comparison below reports it
-    await sleep(300);
+    ).catch(() => undefined); // the exact comparisons below report it
     const s = await scrape(proxy!);
     assert.equal(
       s.value(ASYNC_FAILED) - mid.value(ASYNC_FAILED),

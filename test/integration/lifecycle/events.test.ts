@@ -11,7 +11,7 @@ import { startTestProxy, type TestProxy } from '../../support/proxy';
 import { errorOf, RawCqlClient, type Opcode } from '../../support/raw-client';
 import type { Frame } from '../../../src/protocol';
 import { waitFor } from '../../support/wait';
-import { directSessions, sleep, type Direct } from './helpers';
+import { directSessions, type Direct } from './helpers';
 
 interface SchemaEvent {
   change: string;
@@ -59,10 +59,21 @@ describe('lifecycle: events through the proxy', () => {
   const eventsFor = (table: string): SchemaEvent[] =>
     listener!.events.map(schemaEvent).filter((e): e is SchemaEvent => !!e && e.keyspace === ks && e.name === table);
 
+  /**
+   * A point after which no more events can come for schema changes already applied: an OPTIONS on the listener's own
+   * connection goes to both clusters, and each node pushes a schema event to the registered connection as it applies
+   * the change, before any later reply on that connection; the proxy passes on (or drops) what one cluster
+   * connection delivers in order, and the client's reply comes after both clusters answered.
+   */
+  const fence = async (): Promise<void> => {
+    const r = await listener!.options();
+    assert.equal(errorOf(r), undefined, `OPTIONS on the listener: ${JSON.stringify(errorOf(r))}`);
+  };
+
   it('DDL directly on Origin: exactly one SCHEMA_CHANGE event', async () => {
     await d!.origin.execute(`CREATE TABLE ${ks}.on_origin (k int PRIMARY KEY)`);
     await waitFor('a schema event for on_origin', () => eventsFor('on_origin').length > 0, { timeoutMs: 5_000 });
-    await sleep(500);
+    await fence();
     const evs = eventsFor('on_origin');
     assert.equal(evs.length, 1, `events: ${JSON.stringify(evs)}`);
     assert.equal(evs[0]!.change, 'CREATED');
@@ -71,7 +82,10 @@ describe('lifecycle: events through the proxy', () => {
 
   it('DDL directly on Target: no event', async () => {
     await d!.target.execute(`CREATE TABLE ${ks}.on_target (k int PRIMARY KEY)`);
-    await sleep(1_500);
+    // Positive control through the same fence: a change applied on Origin after it is seen by then.
+    await d!.origin.execute(`CREATE TABLE ${ks}.on_origin_control (k int PRIMARY KEY)`);
+    await fence();
+    assert.equal(eventsFor('on_origin_control').length, 1, 'the control: an Origin schema change applied before the fence');
     assert.deepEqual(eventsFor('on_target'), []);
   });
 
@@ -79,7 +93,7 @@ describe('lifecycle: events through the proxy', () => {
     const r = await writer!.query(`CREATE TABLE ${ks}.via_proxy (k int PRIMARY KEY, v text)`, undefined, { timeoutMs: 30_000 });
     assert.equal(errorOf(r), undefined, `CREATE TABLE through the proxy: ${JSON.stringify(errorOf(r))}`);
     await waitFor('a schema event for via_proxy', () => eventsFor('via_proxy').length > 0, { timeoutMs: 5_000 });
-    await sleep(1_000);
+    await fence();
     const evs = eventsFor('via_proxy');
     assert.equal(evs.length, 1, `events: ${JSON.stringify(evs)}`);
     assert.equal(evs[0]!.change, 'CREATED');
@@ -87,7 +101,7 @@ describe('lifecycle: events through the proxy', () => {
     const a = await writer!.query(`ALTER TABLE ${ks}.via_proxy ADD extra int`, undefined, { timeoutMs: 30_000 });
     assert.equal(errorOf(a), undefined);
     await waitFor('a second schema event for via_proxy', () => eventsFor('via_proxy').length > 1, { timeoutMs: 5_000 });
-    await sleep(1_000);
+    await fence();
     assert.deepEqual(
       eventsFor('via_proxy').map((e) => e.change),
       ['CREATED', 'UPDATED'],

@@ -5,13 +5,26 @@
 // after the in-flight request finished.
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
+import * as net from 'node:net';
 
 import { dropKeyspace, ensureClusters, ORIGIN, uniqueKeyspaceName } from '../../support/clusters';
 import { FaultRelay } from '../../support/fault-relay';
 import { startTestProxy, type TestProxy } from '../../support/proxy';
 import { ErrorCode, errorOf, RawClosedError, RawCqlClient, rowsOf } from '../../support/raw-client';
 import { waitFor } from '../../support/wait';
-import { directSessions, sleep, type Direct } from './helpers';
+import { directSessions, type Direct } from './helpers';
+
+/** True when a TCP connection to host:port is refused (a connection that opens is closed at once). */
+function refused(host: string, port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const s = net.connect({ host, port });
+    s.once('connect', () => {
+      s.destroy();
+      resolve(false);
+    });
+    s.once('error', () => resolve(true));
+  });
+}
 
 describe('lifecycle: graceful shutdown', { timeout: 120_000 }, () => {
   const ks = uniqueKeyspaceName('lc_shutdown');
@@ -57,7 +70,9 @@ describe('lifecycle: graceful shutdown', { timeout: 120_000 }, () => {
       originBytesAtClose = relay!.bytesToClient;
       order.push('close resolved');
     });
-    await sleep(200);
+    // close() stops the listener, then (a microtask later, before any socket event) marks the sessions draining:
+    // once a new connection is refused, the request below is read by a draining session.
+    await waitFor('the proxy to refuse new connections', () => refused(proxy!.host, proxy!.port));
 
     // A new request on the draining connection: OVERLOADED, or the connection is already closed.
     let newRequest: string;

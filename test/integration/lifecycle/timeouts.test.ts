@@ -8,7 +8,8 @@ import assert from 'node:assert/strict';
 import { dropKeyspace, ensureClusters, pauseNode, resumeNode, uniqueKeyspaceName } from '../../support/clusters';
 import { startTestProxy, type TestProxy } from '../../support/proxy';
 import { errorOf, RawCqlClient, RawTimeoutError, rowsOf } from '../../support/raw-client';
-import { assertOnBoth, directSessions, sleep, type Direct } from './helpers';
+import { waitFor } from '../../support/wait';
+import { assertOnBoth, directSessions, type Direct } from './helpers';
 
 describe('lifecycle: proxy request timeout with a paused Target', { timeout: 120_000 }, () => {
   const ks = uniqueKeyspaceName('lc_timeouts');
@@ -57,13 +58,16 @@ describe('lifecycle: proxy request timeout with a paused Target', { timeout: 120
         paused = false;
       }
     }
-    // Target's late reply to the timed-out write is dropped by the proxy, not passed to the client.
-    await sleep(1_000);
+    // Target's late reply to the timed-out write is dropped by the proxy, not passed to the client: wait until the
+    // proxy has received (and counted) it, then for the reply to a later request on the same client connection, which
+    // comes after anything the proxy passed on before it.
+    const counters = (proxy!.handle as unknown as { counters: { lateReplies(): number } }).counters;
+    await waitFor("the proxy to receive Target's late reply", () => counters.lateReplies() >= 1, { timeoutMs: 30_000 });
+    const r = await client!.query(`INSERT INTO ${ks}.kv (k, v) VALUES (3, 'after-resume')`, undefined, { timeoutMs: 10_000 });
+    assert.equal(errorOf(r), undefined, `write after resume: ${JSON.stringify(errorOf(r))}`);
     lateOrphans = client!.orphans.length;
     assert.equal(lateOrphans, 0, 'no late reply should reach the client for the timed-out request');
     assert.equal(client!.isClosed, false, 'the client connection should still be open');
-    const r = await client!.query(`INSERT INTO ${ks}.kv (k, v) VALUES (3, 'after-resume')`, undefined, { timeoutMs: 10_000 });
-    assert.equal(errorOf(r), undefined, `write after resume: ${JSON.stringify(errorOf(r))}`);
     await assertOnBoth(d!, `SELECT v FROM ${ks}.kv WHERE k = ?`, [3], { v: 'after-resume' });
     // The paused write reached Origin (and Target once it resumed): the usual dual-write caveat.
     const [o] = await d!.read(`SELECT v FROM ${ks}.kv WHERE k = ?`, [2]);

@@ -136,5 +136,3 @@ export async function scrape(proxy: TestProxy): Promise<Scrape> {
 
 /** The one shared waitFor (test/support/wait.ts), re-exported for the tests that import it from here. */
 export { waitFor } from '../../support/wait';
-
-export const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));

@@ -20,7 +20,7 @@ import {
   TARGET,
 } from '../../support/clusters';
 import { proxyClient, startTestProxy, type TestProxy } from '../../support/proxy';
-import { httpGet, metricsPort, scrape, sleep, waitFor, type Scrape } from './http-helpers';
+import { httpGet, metricsPort, scrape, waitFor, type Scrape } from './http-helpers';
 
 const DURATION = 'zdm_proxy_request_duration_seconds_count';
 const FAILED_WRITES = 'zdm_proxy_failed_writes_total';
@@ -45,12 +45,26 @@ function snapshot(s: Scrape, series: Record<string, [string, Record<string, stri
   return out;
 }
 
+/** The samples one simple read through the proxy (routed to Origin) moves, by one each. */
+const FENCE_SAMPLES: [string, Record<string, string>][] = [
+  [DURATION, { type: 'reads_origin' }],
+  ['zdm_origin_request_duration_seconds_count', { node: ORIGIN_NODE, type: 'reads' }],
+];
+
+/** How much the fence read moves a series (name + labels it must include): 1 when it covers a fence sample. */
+function fenceDelta([name, labels]: [string, Record<string, string>]): number {
+  return FENCE_SAMPLES.filter(([n, l]) => n === name && Object.entries(labels).every(([k, v]) => l[k] === v)).length;
+}
+
 /**
- * Runs `action`, then waits until every series moved by at least its expected delta, then (after a short
- * settle) asserts each moved by EXACTLY its expected delta.
+ * Runs `action`, waits until every series moved by at least its expected delta, then asserts each moved by
+ * EXACTLY its expected delta. No increment can still be on its way then: the proxy records a request's metrics
+ * before it writes the reply, and a fence (one more read, after the action's replies) is counted too: the deltas
+ * must be the expected ones plus exactly what the fence moves (the fence shows that the scrape sees what came after).
  */
 async function assertDeltas(
   proxy: TestProxy,
+  fence: () => Promise<unknown>,
   series: Record<string, [string, Record<string, string>]>,
   expected: Record<string, number>,
   action: () => Promise<void>,
@@ -66,14 +80,18 @@ async function assertDeltas(
   } catch {
     // fall through: the exact comparison below reports what moved
   }
-  await sleep(300);
+  await fence();
   const now = snapshot(await scrape(proxy), series);
   const deltas: Record<string, number> = {};
-  for (const k of Object.keys(series)) deltas[k] = now[k]! - before[k]!;
+  const want: Record<string, number> = {};
+  for (const k of Object.keys(series)) {
+    deltas[k] = now[k]! - before[k]!;
+    if (k in expected) want[k] = expected[k]! + fenceDelta(series[k]!);
+  }
   assert.deepEqual(
     deltas,
-    { ...deltas, ...expected },
-    `metric deltas (before ${JSON.stringify(before)}, after ${JSON.stringify(now)})`,
+    { ...deltas, ...want },
+    `metric deltas, with one fence read after the action (before ${JSON.stringify(before)}, after ${JSON.stringify(now)})`,
   );
 }
 
@@ -102,6 +120,8 @@ describe('observability: Prometheus metrics and health endpoints (real clusters)
     await proxy?.stop().catch(() => undefined);
     await dropKeyspace(ks).catch(() => undefined);
   });
+  /** The fence of assertDeltas: one simple read on the same client (see FENCE_SAMPLES). */
+  const fence = () => client!.execute(`SELECT v FROM ${ks}.kv WHERE k = 0`, [], { prepare: false });
 
   it('/metrics lists every proxy-level family; no zdm_async_* family with read_mode=PRIMARY_ONLY', async () => {
     const s = await scrape(proxy!);
@@ -131,6 +151,7 @@ describe('observability: Prometheus metrics and health endpoints (real clusters)
     const M = 9;
     await assertDeltas(
       proxy!,
+      fence,
       {
         writes: [DURATION, { type: 'writes' }],
         readsOrigin: [DURATION, { type: 'reads_origin' }],
@@ -160,6 +181,7 @@ describe('observability: Prometheus metrics and health endpoints (real clusters)
     const M = 5;
     await assertDeltas(
       proxy!,
+      fence,
       { writes: [DURATION, { type: 'writes' }], readsOrigin: [DURATION, { type: 'reads_origin' }] },
       { writes: N, readsOrigin: M },
       async () => {
@@ -174,6 +196,7 @@ describe('observability: Prometheus metrics and health endpoints (real clusters)
   it('a write failing on Target only (table on Origin only) moves failed_writes{failed_on="target"} by exactly one', async () => {
     await assertDeltas(
       proxy!,
+      fence,
       {
         target: [FAILED_WRITES, { failed_on: 'target' }],
         origin: [FAILED_WRITES, { failed_on: 'origin' }],
@@ -196,6 +219,7 @@ describe('observability: Prometheus metrics and health endpoints (real clusters)
   it('a read failing on Origin (table on Target only) moves failed_reads{cluster="origin"} by exactly one', async () => {
     await assertDeltas(
       proxy!,
+      fence,
       {
         origin: ['zdm_proxy_failed_reads_total', { cluster: 'origin' }],
         target: ['zdm_proxy_failed_reads_total', { cluster: 'target' }],
