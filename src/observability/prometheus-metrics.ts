@@ -1,6 +1,14 @@
 // The Prometheus implementation of ProxyMetrics (metrics_enabled): upstream's families and help texts on a
 // registry of its own per proxy instance (see metrics.ts for the wiring).
-import { CLUSTER_NAMES, type ClusterName, clusterLabel, type FailedOn, forCluster, PerCluster } from '../cluster';
+import {
+  CLUSTER_NAMES,
+  type ClusterLabel,
+  type ClusterName,
+  clusterLabel,
+  type FailedOn,
+  forCluster,
+  PerCluster,
+} from '../cluster';
 import { Counter, Gauge, Registry, collectDefaultMetrics } from 'prom-client';
 import {
   DEFAULT_LATENCY_BUCKETS_SECONDS,
@@ -22,7 +30,7 @@ import { NOOP_NODES } from './noop-metrics';
 import { type CounterChild, type GaugeChild, type HistogramSeries, PlainGauge, PlainHistogram } from './plain-histogram';
 
 interface NodeGroupSpec {
-  readonly prefix: 'origin' | 'target' | 'async';
+  readonly prefix: ClusterLabel | 'async';
   readonly failedHelp: string;
   readonly durationHelp: string;
   readonly connectionsHelp: string;

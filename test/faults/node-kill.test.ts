@@ -19,8 +19,8 @@ import {
   restartNode,
   uniqueKeyspaceName,
   withSession,
-  type NodeName,
 } from '../support/clusters';
+import type { ClusterLabel } from '../../src/cluster';
 import { MixedWorkload, WriteLedger } from '../support/ledger';
 import { proxyAlive, proxyClient, startTestProxy, type TestProxy } from '../support/proxy';
 import { waitFor } from '../support/wait';
@@ -43,7 +43,7 @@ describe('faults: a node SIGKILLed under a steady mixed workload, then restarted
   let ledger: WriteLedger;
   let driver: Client;
   let workload: MixedWorkload | undefined;
-  const killed = new Set<NodeName>();
+  const killed = new Set<ClusterLabel>();
 
   const readiness = async (): Promise<{ status: number; body: Record<string, { Status?: string } | string | null> }> => {
     const r = await httpGet(proxy, '/health/readiness');

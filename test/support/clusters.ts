@@ -9,11 +9,10 @@ import { dirname, join } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { pathToFileURL } from 'node:url';
 import { Client, type ClientOptions } from 'cassandra-driver';
-
-export type NodeName = 'origin' | 'target';
+import type { ClusterLabel } from '../../src/cluster';
 
 export interface ClusterNode {
-  readonly name: NodeName;
+  readonly name: ClusterLabel;
   readonly clusterName: string;
   readonly host: string;
   readonly port: number;
@@ -24,7 +23,7 @@ export interface ClusterNode {
   readonly password: string;
 }
 
-function node(name: NodeName, host: string): ClusterNode {
+function node(name: ClusterLabel, host: string): ClusterNode {
   return Object.freeze({
     name,
     clusterName: name,
@@ -39,8 +38,8 @@ function node(name: NodeName, host: string): ClusterNode {
 /** ZDM_TEST_ORIGIN_HOST / ZDM_TEST_TARGET_HOST move the pair (see scripts/clusters.mjs). */
 export const ORIGIN: ClusterNode = node('origin', process.env['ZDM_TEST_ORIGIN_HOST'] || '127.0.0.1');
 export const TARGET: ClusterNode = node('target', process.env['ZDM_TEST_TARGET_HOST'] || '127.0.0.2');
-export const CLUSTERS: Readonly<Record<NodeName, ClusterNode>> = Object.freeze({ origin: ORIGIN, target: TARGET });
-export const NODE_NAMES: readonly NodeName[] = ['origin', 'target'];
+export const CLUSTERS: Readonly<Record<ClusterLabel, ClusterNode>> = Object.freeze({ origin: ORIGIN, target: TARGET });
+export const NODE_NAMES: readonly ClusterLabel[] = ['origin', 'target'];
 /** Where the proxy listens in tests and in `npm run cqlsh -- proxy`. */
 export const PROXY = Object.freeze({ host: '127.0.0.1', port: 14002 });
 
@@ -132,15 +131,15 @@ export function ensureClusters(): Promise<void> {
 }
 
 /** The recorded state (pid, options, version) of a node; throws if it never started. */
-export async function nodeState(name: NodeName): Promise<NodeState> {
+export async function nodeState(name: ClusterLabel): Promise<NodeState> {
   const st = (await clusters()).readState(name);
   if (!st) throw new Error(`${name} was never started (run: npm run clusters -- start)`);
   return st;
 }
-export async function nodePid(name: NodeName): Promise<number | undefined> {
+export async function nodePid(name: ClusterLabel): Promise<number | undefined> {
   return (await clusters()).runningPid(name);
 }
-export async function nodeLogFile(name: NodeName): Promise<string> {
+export async function nodeLogFile(name: ClusterLabel): Promise<string> {
   return (await clusters()).nodeLogFile(name);
 }
 /** PEM to trust when a node runs with client TLS (`--tls-origin`). */
@@ -163,7 +162,7 @@ export interface SessionOptions {
 }
 
 /** A connected Node cassandra-driver Client for a node (auth/TLS per its options). Call shutdown() when done. */
-export async function session(name: NodeName, opts: SessionOptions = {}): Promise<Client> {
+export async function session(name: ClusterLabel, opts: SessionOptions = {}): Promise<Client> {
   const m = await clusters();
   const base = m.driverOptions(name, { username: opts.username, password: opts.password, timeoutMs: opts.timeoutMs });
   return connectedClient({ ...base, ...(opts.keyspace ? { keyspace: opts.keyspace } : {}), ...(opts.extra ?? {}) });
@@ -184,7 +183,7 @@ export const originSession = (opts?: SessionOptions): Promise<Client> => session
 export const targetSession = (opts?: SessionOptions): Promise<Client> => session('target', opts);
 
 /** Runs fn with a fresh session and always shuts it down. */
-export async function withSession<T>(name: NodeName, fn: (c: Client) => Promise<T>, opts?: SessionOptions): Promise<T> {
+export async function withSession<T>(name: ClusterLabel, fn: (c: Client) => Promise<T>, opts?: SessionOptions): Promise<T> {
   const c = await session(name, opts);
   try {
     return await fn(c);
@@ -207,7 +206,10 @@ function checkKeyspaceName(name: string): void {
 }
 
 /** Creates a keyspace (SimpleStrategy, RF 1) on the given clusters (default both); returns its name. */
-export async function createKeyspace(name: string = uniqueKeyspaceName(), on: readonly NodeName[] = NODE_NAMES): Promise<string> {
+export async function createKeyspace(
+  name: string = uniqueKeyspaceName(),
+  on: readonly ClusterLabel[] = NODE_NAMES,
+): Promise<string> {
   checkKeyspaceName(name);
   await Promise.all(
     on.map((n) =>
@@ -222,7 +224,7 @@ export async function createKeyspace(name: string = uniqueKeyspaceName(), on: re
 }
 
 /** Drops a keyspace (if it exists) on the given clusters (default both). */
-export async function dropKeyspace(name: string, on: readonly NodeName[] = NODE_NAMES): Promise<void> {
+export async function dropKeyspace(name: string, on: readonly ClusterLabel[] = NODE_NAMES): Promise<void> {
   checkKeyspaceName(name);
   await Promise.all(on.map((n) => withSession(n, (c) => c.execute(`DROP KEYSPACE IF EXISTS ${name}`))));
 }
@@ -268,7 +270,11 @@ export interface CqlshResult {
  * cassandra/cassandra unless args carry -u/-p (and --ssl when the node runs TLS). Never rejects
  * on a non-zero exit: check `code`.
  */
-export async function runCqlsh(target: NodeName | 'proxy', args: string[], { timeoutMs = 60_000 } = {}): Promise<CqlshResult> {
+export async function runCqlsh(
+  target: ClusterLabel | 'proxy',
+  args: string[],
+  { timeoutMs = 60_000 } = {},
+): Promise<CqlshResult> {
   const m = await cqlshMod();
   if (!m.cqlshInstalled()) throw new Error(`cqlsh not installed at ${m.CQLSH_BIN}: run 'bash scripts/pyenv.sh'`);
   const cmd = m.cqlshCommand(target, args);
@@ -297,19 +303,19 @@ export async function runCqlsh(target: NodeName | 'proxy', args: string[], { tim
 // ---- fault levers -----------------------------------------------------------------------------
 
 /** SIGSTOP the node: its sockets stay open but it answers nothing (requests time out). Resolves once stopped. */
-export async function pauseNode(name: NodeName): Promise<void> {
+export async function pauseNode(name: ClusterLabel): Promise<void> {
   await (await clusters()).pauseNode(name);
 }
 /** SIGCONT a paused node; resolves once it answers an authenticated query again. */
-export async function resumeNode(name: NodeName): Promise<void> {
+export async function resumeNode(name: ClusterLabel): Promise<void> {
   await (await clusters()).resumeNode(name);
 }
 /** SIGKILL the node (a crash); resolves once the process is gone. Its data is kept. */
-export async function killNode(name: NodeName): Promise<void> {
+export async function killNode(name: ClusterLabel): Promise<void> {
   await (await clusters()).killNode(name);
 }
 /** Stop (if running) and start the node with its recorded options and data; resolves once it answers. */
-export async function restartNode(name: NodeName): Promise<void> {
+export async function restartNode(name: ClusterLabel): Promise<void> {
   await (await clusters()).restartNode(name);
 }
 /**
@@ -317,7 +323,7 @@ export async function restartNode(name: NodeName): Promise<void> {
  * or `{ origin: { auth: false } }`): only nodes whose options differ (or that are not running) are
  * restarted, in parallel, data kept. Resolves once they answer. Other test runs on this machine see the change.
  */
-export async function setNodeOptions(want: Partial<Record<NodeName, Partial<NodeOptions>>>): Promise<void> {
+export async function setNodeOptions(want: Partial<Record<ClusterLabel, Partial<NodeOptions>>>): Promise<void> {
   const m = await clusters();
   const nodeOptions: Record<string, NodeOptions> = {};
   for (const name of NODE_NAMES) {
@@ -332,6 +338,6 @@ export async function setNodeOptions(want: Partial<Record<NodeName, Partial<Node
   if (names.length > 0) await m.startNodes(names, { nodeOptions, timeoutMs: 240_000, quiet: true });
 }
 /** The last lines of the node's log, for assertion messages. */
-export async function nodeLogTail(name: NodeName, lines = 40): Promise<string> {
+export async function nodeLogTail(name: ClusterLabel, lines = 40): Promise<string> {
   return (await clusters()).logTail(name, lines);
 }

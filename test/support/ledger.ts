@@ -17,7 +17,8 @@
  */
 import { type Client, types as driverTypes } from 'cassandra-driver';
 
-import { withSession, NODE_NAMES, type NodeName } from './clusters';
+import type { ClusterLabel } from '../../src/cluster';
+import { withSession, NODE_NAMES } from './clusters';
 import { bind, errorOf, type RawCqlClient } from './raw-client';
 
 export type Outcome = 'acked' | 'failed' | 'not-applied';
@@ -59,7 +60,7 @@ export class WriteLedger {
   private readonly rows = new Map<string, Outcome[]>();
   /** when each acknowledged key was acknowledged (performance.now()) */
   private readonly ackedAt = new Map<string, number>();
-  private readonly crashes: { node: NodeName; at: number }[] = [];
+  private readonly crashes: { node: ClusterLabel; at: number }[] = [];
   private readonly counters = new Map<string, Outcome[]>();
   private seq = 0;
   private readonly prefix = `w${process.pid}_${++ledgerSeq}_`;
@@ -123,13 +124,13 @@ export class WriteLedger {
    * may be gone from that node after its restart: the node's own durability contract, not the proxy's. verify()
    * reports those as `lostInCrash` (they must still be on the other cluster), not as `missing`.
    */
-  noteCrash(node: NodeName, syncPeriodMs = 10_000): void {
+  noteCrash(node: ClusterLabel, syncPeriodMs = 10_000): void {
     this.crashes.push({ node, at: performance.now() });
     this.syncPeriodMs = syncPeriodMs;
   }
   private syncPeriodMs = 10_000;
 
-  private excusedByCrash(node: NodeName, key: string): boolean {
+  private excusedByCrash(node: ClusterLabel, key: string): boolean {
     const at = this.ackedAt.get(key);
     if (at === undefined) return false;
     // acknowledged before the kill, within one sync period (plus the kill's own latency)
@@ -157,7 +158,7 @@ export class WriteLedger {
 
   /** Reads every ledger key directly from Origin and Target and checks the promise. */
   async verify(): Promise<LedgerReport> {
-    const read = async (name: NodeName): Promise<{ rows: Set<string>; counts: Map<string, number> }> =>
+    const read = async (name: ClusterLabel): Promise<{ rows: Set<string>; counts: Map<string, number> }> =>
       withSession(
         name,
         async (c: Client) => {
@@ -193,7 +194,7 @@ export class WriteLedger {
       oneSided: 0,
       lostInCrash: [],
     };
-    const missingOn = (n: NodeName, k: string, what: string): void => {
+    const missingOn = (n: ClusterLabel, k: string, what: string): void => {
       const other = n === 'origin' ? 'target' : 'origin';
       const onOther = what.startsWith('row') ? sides[other].rows.has(k) : (sides[other].counts.get(k) ?? 0) > 0;
       if (this.excusedByCrash(n, k) && onOther) report.lostInCrash.push(`${n}:${what}`);

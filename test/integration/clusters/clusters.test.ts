@@ -9,7 +9,6 @@ import {
   NODE_NAMES,
   ORIGIN,
   TARGET,
-  type NodeName,
   createKeyspace,
   dropKeyspace,
   ensureClusters,
@@ -25,10 +24,11 @@ import {
   uniqueKeyspaceName,
   withSession,
 } from '../../support/clusters';
+import type { ClusterLabel } from '../../../src/cluster';
 
 const AUTH_TIMEOUT = { timeout: 60_000 };
 
-async function keyspaceExists(name: NodeName, ks: string): Promise<boolean> {
+async function keyspaceExists(name: ClusterLabel, ks: string): Promise<boolean> {
   return withSession(name, async (c) => {
     const rs = await c.execute('SELECT keyspace_name FROM system_schema.keyspaces WHERE keyspace_name = ?', [ks], {
       prepare: true,

@@ -21,8 +21,8 @@ import {
   setNodeOptions,
   targetSession,
   uniqueKeyspaceName,
-  type NodeName,
 } from '../../support/clusters';
+import type { ClusterLabel } from '../../../src/cluster';
 import { proxyClient, startTestProxy, type TestProxy } from '../../support/proxy';
 
 interface Creds {
@@ -34,7 +34,7 @@ const TARGET_USER: Creds = { username: 'target_user', password: 'target_pw_2' };
 const BOGUS: Creds = { username: 'nobody', password: 'nothing' };
 
 // ---- per-cluster auth switch: restarts only the nodes whose auth differs -----------------------
-const setAuth = (want: Record<NodeName, boolean>): Promise<void> =>
+const setAuth = (want: Record<ClusterLabel, boolean>): Promise<void> =>
   setNodeOptions({ origin: { auth: want.origin }, target: { auth: want.target } });
 
 // ---- cross-process lock: two auth-matrix runs at once would restart the same node twice at the
@@ -100,7 +100,11 @@ describe('proxy: authentication matrix (upstream-spec-notes 3.5.1) against real 
   let seq = 0;
 
   /** Connects through the proxy with `creds` (null = no auth provider), writes a row and checks it on both clusters. */
-  async function attempt(proxy: TestProxy, creds: Creds | null, checkUser?: { on: NodeName; user: string }): Promise<Outcome> {
+  async function attempt(
+    proxy: TestProxy,
+    creds: Creds | null,
+    checkUser?: { on: ClusterLabel; user: string },
+  ): Promise<Outcome> {
     let client: Client | undefined;
     try {
       client = await proxyClient({ proxy, credentials: creds, timeoutMs: 15_000 });
@@ -148,7 +152,7 @@ describe('proxy: authentication matrix (upstream-spec-notes 3.5.1) against real 
     }
   }
 
-  async function expectOk(proxy: TestProxy, creds: Creds | null, checkUser?: { on: NodeName; user: string }): Promise<void> {
+  async function expectOk(proxy: TestProxy, creds: Creds | null, checkUser?: { on: ClusterLabel; user: string }): Promise<void> {
     const r = await attempt(proxy, creds, checkUser);
     assert.ok(
       r.ok,

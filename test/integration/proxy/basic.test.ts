@@ -4,6 +4,7 @@ import assert from 'node:assert/strict';
 import type { Client } from 'cassandra-driver';
 import { ensureClusters, originSession, targetSession, uniqueKeyspaceName, dropKeyspace } from '../../support/clusters';
 import { startTestProxy, proxyClient, type TestProxy } from '../../support/proxy';
+import type { ClusterName } from '../../../src/cluster';
 
 let proxy: TestProxy;
 let client: Client;
@@ -74,7 +75,7 @@ test('reads are served by the primary cluster (ORIGIN, then TARGET at run time)'
     (await client.execute(`SELECT v FROM ${ks}.divergent WHERE k = ?`, [7], { prepare: true })).first()['v'];
   assert.equal(await read(), 'from-origin');
   assert.equal(await readPrepared(), 'from-origin');
-  const settings = proxy.handle!.settings as { set(p: { primaryCluster: 'ORIGIN' | 'TARGET' }): void };
+  const settings = proxy.handle!.settings as { set(p: { primaryCluster: ClusterName }): void };
   settings.set({ primaryCluster: 'TARGET' });
   try {
     assert.equal(await read(), 'from-target');

@@ -19,6 +19,7 @@ import {
 } from '../../../src/compare/dual-read-comparer';
 import { SchemaKeys, SCHEMA_COLUMNS_QUERY } from '../../../src/backend/schema-keys';
 import { waitFor } from '../../support/wait';
+import type { ClusterName } from '../../../src/cluster';
 
 const V = ProtocolVersion.V4;
 const frame = (message: Message, isResponse: boolean): RawFrame =>
@@ -82,7 +83,7 @@ function run(
   req: RawFrame,
   p: RawFrame | undefined,
   s: RawFrame | undefined,
-  primary: 'ORIGIN' | 'TARGET' = 'ORIGIN',
+  primary: ClusterName = 'ORIGIN',
 ) {
   const pc = c.begin(req, undefined, primary);
   assert.ok(pc, 'sampled');

@@ -10,6 +10,7 @@ import {
   type NodeGroup,
 } from '../../../src/observability/metrics';
 import { ErrorCode } from '../../../src/protocol/constants';
+import type { ClusterLabel } from '../../../src/cluster';
 
 // Upstream metric families (upstream-spec-notes 6.2 and upstream-tests "Metrics and health"), written out from the spec,
 // not derived from the implementation. `X` = origin | target | async.
@@ -49,7 +50,7 @@ const PROXY_LEVEL: Row[] = [
   },
   { name: 'client_connections_total', type: 'gauge', labels: [], help: 'Number of client connections currently open' },
 ];
-const NODE_LEVEL: Record<'origin' | 'target' | 'async', Row[]> = {
+const NODE_LEVEL: Record<ClusterLabel | 'async', Row[]> = {
   origin: [
     {
       name: 'origin_requests_failed_total',
@@ -266,7 +267,7 @@ test('proxy-level families: names, types, labels, help texts; every series start
 
 test('node-level families per group: names, types, labels, help; all error classes and both types at 0', async () => {
   const m = new PrometheusProxyMetrics({ defaultCollectors: false });
-  const groups: [NodeGroup, 'origin' | 'target' | 'async'][] = [
+  const groups: [NodeGroup, ClusterLabel | 'async'][] = [
     ['ORIGIN', 'origin'],
     ['TARGET', 'target'],
     ['ASYNC', 'async'],
