@@ -114,7 +114,7 @@ export async function runJournalCommand(argv: readonly string[], io: JournalIo):
         if (journals.length > 1) io.out(`# journal ${j.path}\n`);
         for (const r of j.records) {
           if (to && r.meta.failedOn !== to) continue;
-          io.out(`${describeRecord(r, j.done.get(r.meta.failedOn)!.has(r.offset) ? 'DONE' : 'PENDING')}\n`);
+          io.out(`${describeRecord(r, j.done.get(r.meta.failedOn).has(r.offset) ? 'DONE' : 'PENDING')}\n`);
         }
         if (j.tailBytes > 0) io.out(`# ${j.tailBytes} byte(s) at the end ignored: ${j.tailReason}\n`);
         continue;
@@ -126,7 +126,7 @@ export async function runJournalCommand(argv: readonly string[], io: JournalIo):
       );
       for (const c of ['ORIGIN', 'TARGET'] as const) {
         const rs = by(c);
-        const done = rs.filter((r) => j.done.get(c)!.has(r.offset)).length;
+        const done = rs.filter((r) => j.done.get(c).has(r.offset)).length;
         const nonIdem = rs.filter((r) => r.meta.nonIdempotent).length;
         io.out(
           `  failed_on=${c}: ${rs.length} record(s), ${done} replayed, ${rs.length - done} pending (${nonIdem} not idempotent)\n`,

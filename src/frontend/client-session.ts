@@ -60,7 +60,7 @@ import type { RequestIdTracer } from '../routing/request-id';
 import { NowReplacementError } from '../routing/now-replacement';
 import { aggregate } from '../routing/response-aggregator';
 import type { RoutingSettings } from '../routing/settings';
-import { type ClusterName, clusterLabel, clusterOfLabel, forCluster, otherCluster, pickCluster } from '../cluster';
+import { type ClusterName, clusterLabel, clusterOfLabel, forCluster, otherCluster, PerCluster, pickCluster } from '../cluster';
 import type { SystemTablesSource, VirtualTables } from './virtual-tables';
 import { interceptedPreparedId } from './virtual-tables';
 import { ClientWriter } from './client-writer';
@@ -145,7 +145,7 @@ export class ClientSession {
   /** replies held until their one-sided write is in the journal */
   private journalWaits = 0;
   /** once ready: the state of each cluster connection (up, or down and being reopened) */
-  private links: Record<ClusterName, ClusterReconnector<ClusterConnection>> | undefined;
+  private links: PerCluster<ClusterReconnector<ClusterConnection>> | undefined;
   /** the client's REGISTER (a copy), sent again on a reopened connection */
   private registerFrame: RawFrame | undefined;
 
@@ -359,7 +359,7 @@ export class ClientSession {
       this.counters,
       { proxy: this.metrics, origin: this.originMetrics!, target: this.targetMetrics! },
     );
-    this.links = { ORIGIN: this.reconnector('ORIGIN'), TARGET: this.reconnector('TARGET') };
+    this.links = PerCluster.of((c) => this.reconnector(c));
     this.wire(this.origin);
     this.wire(this.target);
     this.state = 'handshake';
@@ -467,16 +467,16 @@ export class ClientSession {
     if (this.connection(cluster) !== conn) return; // an older connection
     const links = this.links;
     const other = otherCluster(cluster);
-    if (this.state !== 'ready' || !links || !links[other].isUp) {
+    if (this.state !== 'ready' || !links || !links.get(other).isUp) {
       this.counters.sessionsClosedByClusterLoss++;
-      this.close(links && !links[other].isUp ? `${reason} (${other} is down too)` : reason, 'info');
+      this.close(links && !links.get(other).isUp ? `${reason} (${other} is down too)` : reason, 'info');
       return;
     }
     this.counters.clusterConnectionsLost++;
     this.log.warn(
       `${reason}: the client connection stays open; requests that need ${cluster} get UNAVAILABLE until it is reopened`,
     );
-    links[cluster].lost();
+    links.get(cluster).lost();
     this.executor!.connectionLost(cluster, (fl) => connectionLostFrame(fl.request.version, fl.clientStream, cluster));
     this.writer.updateFlow();
   }
@@ -539,12 +539,12 @@ export class ClientSession {
 
   /** The state of the session's connection to `cluster` (tests, status, `client_sessions_cluster_down`). */
   linkState(cluster: ClusterName): string {
-    return this.links?.[cluster].state ?? 'up';
+    return this.links?.get(cluster).state ?? 'up';
   }
 
   /** `cluster`'s control connection reopened: a lost connection to it is reopened now, not after its backoff. */
   clusterReturned(cluster: ClusterName): void {
-    this.links?.[cluster].retryNow();
+    this.links?.get(cluster).retryNow();
   }
 
   private maxStreamIds(): number {
@@ -954,8 +954,9 @@ export class ClientSession {
     this.executor?.clear();
     this.counters.lateRepliesOfClosedSessions += this.lateReplies;
     this.writer.close();
-    this.links?.ORIGIN.stop();
-    this.links?.TARGET.stop();
+    this.links?.forEach((l) => {
+      l.stop();
+    });
     this.origin?.close('client connection closed');
     this.target?.close('client connection closed');
     this.asyncReads?.stop('client connection closed');

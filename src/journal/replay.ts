@@ -11,7 +11,7 @@
  * the configured credentials and TLS; a prepared statement is PREPAREd again (with its keyspace) before its
  * first EXECUTE on that connection, and the id of the reply used.
  */
-import { type ClusterName, forCluster } from '../cluster';
+import { type ClusterName, forCluster, PerCluster } from '../cluster';
 import { appendFileSync, existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import pino from 'pino';
@@ -30,7 +30,7 @@ export type ReplayResult = 'applied' | 'failed' | 'skipped';
 export interface JournalContents extends ScanResult {
   path: string;
   /** offsets already replayed (result 'applied') per cluster */
-  done: Map<ClusterName, Set<number>>;
+  done: PerCluster<Set<number>>;
 }
 
 /** Read the journal and the done markers (safe while the proxy appends: an incomplete tail is ignored). */
@@ -38,17 +38,14 @@ export function readJournal(dir: string): JournalContents {
   const path = join(dir, JOURNAL_FILE);
   if (!existsSync(path)) throw new Error(`no journal at ${path} (journal_dir ${JSON.stringify(dir)})`);
   const scan = scanJournal(readFileSync(path));
-  const done = new Map<ClusterName, Set<number>>([
-    ['ORIGIN', new Set()],
-    ['TARGET', new Set()],
-  ]);
+  const done = PerCluster.of(() => new Set<number>());
   const donePath = join(dir, DONE_FILE);
   if (existsSync(donePath)) {
     const lines = readFileSync(donePath, 'utf8').split('\n');
     lines.pop(); // '' or a torn last line
     for (const line of lines) {
       const [off, result, to] = line.split(' ');
-      if (result === 'applied' && (to === 'ORIGIN' || to === 'TARGET') && /^\d+$/.test(off ?? '')) done.get(to)!.add(Number(off));
+      if (result === 'applied' && (to === 'ORIGIN' || to === 'TARGET') && /^\d+$/.test(off ?? '')) done.get(to).add(Number(off));
     }
   }
   return { ...scan, path, done };
@@ -236,7 +233,7 @@ export async function replayJournal(opts: ReplayOptions): Promise<ReplaySummary>
   if (!dir) throw new Error('journal_dir is not set in this configuration (ZDM_JOURNAL_DIR or journal_dir in --config)');
   const j = readJournal(dir);
   const mine = j.records.filter((r) => r.meta.failedOn === opts.to);
-  const done = j.done.get(opts.to)!;
+  const done = j.done.get(opts.to);
   const summary: ReplaySummary = {
     total: mine.length,
     alreadyDone: 0,

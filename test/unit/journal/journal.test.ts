@@ -10,6 +10,7 @@ import { JournalRecorder, journalEntry, nonIdempotentReason } from '../../../src
 import { encodeFrame } from '../../../src/protocol/frame-codec';
 import { Opcode, ProtocolVersion, Consistency, ErrorCode } from '../../../src/protocol/constants';
 import { errorFrame } from '../../../src/protocol/replies';
+import { readJournal } from '../../../src/journal/replay';
 import { journalMeta, quietLog } from '../../support/journal';
 
 function tmp(): string {
@@ -101,6 +102,23 @@ test('replay results from the done markers; a torn last line is ignored', () => 
     assert.deepEqual(readReplayResults(dir), { applied: 2, skipped: 1 });
     truncateSync(join(dir, DONE_FILE), 0);
     assert.deepEqual(readReplayResults(dir), {});
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('readJournal: the applied done markers per cluster (skipped, unknown cluster and a torn last line are not)', () => {
+  const dir = tmp();
+  try {
+    writeFileSync(join(dir, JOURNAL_FILE), encodeJournalRecord(journalMeta(0), Buffer.from('msg-0')));
+    writeFileSync(
+      join(dir, DONE_FILE),
+      '12 applied TARGET t\n40 applied ORIGIN t\n50 skipped TARGET t\n51 applied ELSEWHERE t\n52 applied TARGET',
+    );
+    const j = readJournal(dir);
+    assert.equal(j.records.length, 1);
+    assert.deepEqual([...j.done.get('TARGET')], [12]);
+    assert.deepEqual([...j.done.get('ORIGIN')], [40]);
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
