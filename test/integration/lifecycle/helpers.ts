@@ -65,8 +65,6 @@ export function norm(row: Record<string, unknown> | undefined): Record<string, u
   return out;
 }
 
-export const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
-
 interface RelayedConnection {
   /** Order of acceptance, from 1. */
   index: number;

@@ -10,6 +10,8 @@
 import { createInterface } from 'node:readline';
 import { auth, Client, policies } from 'cassandra-driver';
 
+import { waitFor } from '../../support/wait';
+
 async function main(): Promise<void> {
   const [host, portText, ks, mode, firstKeyText] = process.argv.slice(2);
   const port = Number(portText);
@@ -54,7 +56,7 @@ async function main(): Promise<void> {
         const err = e as Error;
         if (tolerateUnavailable && err.name === 'NoHostAvailableError') {
           unavailable++;
-          await new Promise((r) => setTimeout(r, 50));
+          await new Promise((r) => setTimeout(r, 50)); // retry pacing while the proxy restarts, not a wait for a condition
           continue;
         }
         errors.push(`k=${key}: ${err.name}: ${err.message}`);
@@ -69,10 +71,15 @@ async function main(): Promise<void> {
     process.stdout.write('paused\n');
     await waitLine('go');
     const h = client.hosts.values()[0]!;
-    const deadline = Date.now() + 20_000;
-    while (!(h.isUp() && client.getState().getOpenConnections(h) > 0) && Date.now() < deadline) {
-      await new Promise((r) => setTimeout(r, 100));
-    }
+    // the driver's own reconnection (every 200 ms): RESULT reports whether it got there within 20 s
+    await waitFor(
+      'the driver to reconnect to the restarted proxy',
+      () => h.isUp() && client.getState().getOpenConnections(h) > 0,
+      {
+        timeoutMs: 20_000,
+        intervalMs: 100,
+      },
+    ).catch(() => undefined);
     const reconnected = h.isUp();
     for (let i = 0; i < 40; i++) await write(false);
     process.stdout.write(`RESULT ${JSON.stringify({ errors, unavailable, written, reconnected })}\n`);
