@@ -24,8 +24,8 @@ import type { BodyCodec } from '../protocol/codec';
 import type { RawFrame } from '../protocol/frame';
 import { messageOf } from '../protocol/frame-codec';
 import { decodeMessage } from '../protocol/messages';
-import type { Result, Row, RowsResult } from '../protocol/messages/result';
-import type { ColumnSpec } from '../protocol/messages/result-metadata';
+import { peekRowsMetadata, type Result, type Row, type RowsResult } from '../protocol/messages/result';
+import type { ColumnSpec, RowsMetadata } from '../protocol/messages/result-metadata';
 import type { QueryParameters } from '../protocol/messages/query-parameters';
 import { type DataType, type ProtocolVersion, decodeValue } from '../protocol';
 import { type ClusterName, forCluster, otherCluster } from '../cluster';
@@ -298,36 +298,54 @@ export class DualReadComparer {
     if (pf.opcode === Opcode.ERROR || sf.opcode === Opcode.ERROR) return this.skip('error-reply');
     if (pf.opcode !== Opcode.RESULT || sf.opcode !== Opcode.RESULT) return this.skip('not-rows');
     let params: QueryParameters;
-    let primary: Result;
-    let secondary: Result;
+    let pm: Buffer;
+    let sm: Buffer;
+    let pMeta: RowsMetadata | undefined;
+    let sMeta: RowsMetadata | undefined;
     try {
       params = (this.decode(req, p.codec, false) as { params: QueryParameters }).params;
-      primary = this.decode(pf, p.codec, true) as Result;
-      secondary = this.decode(sf, p.codec, true) as Result;
+      pm = messageOf(pf, p.codec);
+      sm = messageOf(sf, p.codec);
+      pMeta = peekRowsMetadata(pm, pf.version);
+      sMeta = peekRowsMetadata(sm, sf.version);
     } catch (e) {
-      this.opts.metrics.comparison('', '', 'error');
-      this.log.warn(`Dual-read comparison: a message could not be decoded: ${(e as Error).message}`);
-      return;
+      return this.undecodable(e);
     }
     let columns: readonly ColumnSpec[] | undefined;
     let info: TableInfo | undefined;
-    if (primary.kind === ResultKind.ROWS && secondary.kind === ResultKind.ROWS) {
+    if (pMeta && sMeta) {
       // a side without metadata (the client's Skip_metadata) takes the other side's columns: same count required
-      if (primary.metadata.columnCount !== secondary.metadata.columnCount) {
-        const first = (primary.metadata.columns ?? secondary.metadata.columns)?.[0];
+      if (pMeta.columnCount !== sMeta.columnCount) {
+        const first = (pMeta.columns ?? sMeta.columns)?.[0];
         return this.skip('columns-differ', first?.keyspace, first?.table);
       }
-      columns = primary.metadata.columns ?? secondary.metadata.columns;
+      columns = pMeta.columns ?? sMeta.columns;
       const first = columns?.[0];
       if (first) info = await this.opts.tables.table(first.keyspace, first.table);
     }
-    const c = compareResults({
-      primary,
-      secondary,
+    const input = {
       requestHadPagingState: params.pagingState != null,
       keyColumns: () => info?.keyColumns,
       ...(columns ? { knownColumns: columns } : {}),
-    });
+    };
+    // Every skip is decided by the metadata alone (kinds, columns, paging states, key columns): try the comparison
+    // without rows first, so that a read that cannot be compared (the key not selected, a later page...) costs no
+    // decoding of its rows. Only a comparable read has its rows decoded.
+    const rowless = (m: RowsMetadata | undefined): Result =>
+      m
+        ? { opcode: Opcode.RESULT, kind: ResultKind.ROWS, metadata: m, rows: [] }
+        : { opcode: Opcode.RESULT, kind: ResultKind.VOID };
+    const early = compareResults({ primary: rowless(pMeta), secondary: rowless(sMeta), ...input });
+    if (early.result === 'skipped') return this.skip(early.reason, early.keyspace, early.table);
+    let primary: Result;
+    let secondary: Result;
+    try {
+      primary = decodeMessage(Opcode.RESULT, true, pm, pf.version, { allowTrailingBytes: true }) as Result;
+      secondary = decodeMessage(Opcode.RESULT, true, sm, sf.version, { allowTrailingBytes: true }) as Result;
+    } catch (e) {
+      return this.undecodable(e);
+    }
+    const c = compareResults({ primary, secondary, ...input });
     switch (c.result) {
       case 'skipped':
         return this.skip(c.reason, c.keyspace, c.table);
@@ -337,6 +355,11 @@ export class DualReadComparer {
       case 'differ':
         return this.confirm(c, info!, params, p.primaryCluster, pf.version);
     }
+  }
+
+  private undecodable(e: unknown): void {
+    this.opts.metrics.comparison('', '', 'error');
+    this.log.warn(`Dual-read comparison: a message could not be decoded: ${(e as Error).message}`);
   }
 
   private confirm(

@@ -132,6 +132,16 @@ export function decodeResult(r: Reader, version: ProtocolVersion): Result {
   }
 }
 
+/**
+ * The rows metadata of a RESULT message (envelope skipped) without its rows, or undefined for another result kind.
+ * Cheap: what a caller that may not need the rows reads first. Throws ProtocolError on a truncated body.
+ */
+export function peekRowsMetadata(msg: Buffer, version: ProtocolVersion): RowsMetadata | undefined {
+  const r = new Reader(msg);
+  if (r.readInt('result kind') !== ResultKind.ROWS) return undefined;
+  return decodeRowsMetadata(r, version);
+}
+
 function decodeRows(r: Reader, columnCount: number): Row[] {
   const count = r.readInt('rows count');
   if (count < 0) throw new ProtocolError('invalid-value', `rows count ${count} is negative`);

@@ -6,7 +6,7 @@ import assert from 'node:assert/strict';
 import pino from 'pino';
 import { Consistency, Opcode, ProtocolVersion, ResultKind } from '../../../src/protocol/constants';
 import { encodeFrame } from '../../../src/protocol/frame-codec';
-import type { RawFrame } from '../../../src/protocol/frame';
+import { RawFrame } from '../../../src/protocol/frame';
 import type { Message } from '../../../src/protocol/messages';
 import { rowsResult, type RowsResult } from '../../../src/protocol/messages/result';
 import { DataTypes } from '../../../src/protocol/values';
@@ -249,4 +249,25 @@ test('SchemaKeys: partition then clustering columns by position; one read per ta
   assert.equal(reads.length, 3, 'read again after the schema change');
   keys.onSchemaChange({ changeType: 'DROPPED', target: 'KEYSPACE', keyspace: 'ks' });
   assert.equal(keys.size, 0);
+});
+
+test('a read that cannot be compared is skipped before its rows are decoded: the key not selected, rows cut short', async () => {
+  const { c, results, skips } = setup();
+  /** the frame without its last `n` bytes (its rows cut short), the body length fixed */
+  const cut = (f: RawFrame, n: number): RawFrame => {
+    const b = Buffer.from(f.bytes.subarray(0, f.bytes.length - n));
+    b.writeInt32BE(b.length - 9, 5);
+    return new RawFrame({ ...f.header, bodyLength: b.length - 9 }, b);
+  };
+  const onlyV = (v: string): RawFrame => frame(rowsResult('ks', 't', [{ name: 'v', type: DataTypes.varchar }], [[v]], V), true);
+  // SELECT v FROM ks.t WHERE k = ?: rows cannot be matched by key; with their rows cut short, not an error
+  run(c, query(), cut(onlyV('a'), 3), cut(onlyV('b'), 3));
+  await waitFor('skipped', () => results.length === 1);
+  assert.deepEqual(skips, ['key-not-selected']);
+  assert.deepEqual(results, ['ks.t:skipped']);
+  // positive control: the same cut rows of a comparable read (key selected) are decoded, hence an error
+  run(c, query(), cut(rows([[1, 'a']]), 3), cut(rows([[1, 'a']]), 3));
+  await waitFor('an error', () => results.length === 2);
+  assert.deepEqual(results, ['ks.t:skipped', '.:error']);
+  c.close();
 });
