@@ -18,6 +18,7 @@ import { Writable } from 'node:stream';
 import { auth as driverAuth, type Client, type ClientOptions } from 'cassandra-driver';
 
 import { ORIGIN, TARGET, ROOT, connectedClient } from './clusters';
+import { waitFor } from './wait';
 
 /** A setting value as given to the proxy (converted to the text of a ZDM_* variable). */
 export type SettingValue = string | number | boolean;
@@ -137,13 +138,11 @@ function listenOnce(host: string, port: number): Promise<number | undefined> {
   });
 }
 
-/** Resolves once host:port accepts TCP connections; rejects after timeoutMs (or when `failed()` returns an error). */
+/** Resolves once host:port accepts TCP connections; rejects after timeoutMs (or as soon as `failed()` returns an error). */
 async function waitListening(host: string, port: number, timeoutMs: number, failed: () => Error | undefined): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const err = failed();
-    if (err) throw err;
-    const ok = await new Promise<boolean>((resolve) => {
+  let err: Error | undefined;
+  const accepts = (): Promise<boolean> =>
+    new Promise<boolean>((resolve) => {
       const s = connect({ host, port });
       const done = (v: boolean): void => {
         s.removeAllListeners();
@@ -154,10 +153,15 @@ async function waitListening(host: string, port: number, timeoutMs: number, fail
       s.once('connect', () => done(true));
       s.once('error', () => done(false));
     });
-    if (ok) return;
-    if (Date.now() > deadline) throw new Error(`proxy did not listen on ${host}:${port} within ${timeoutMs} ms`);
-    await new Promise((r) => setTimeout(r, 200));
-  }
+  await waitFor(
+    `proxy listening on ${host}:${port}`,
+    async () => {
+      err = failed();
+      return err !== undefined || (await accepts());
+    },
+    { timeoutMs, intervalMs: 200 },
+  );
+  if (err) throw err;
 }
 
 /** Collects log lines (and echoes them to stderr with ZDM_TEST_PROXY_LOG=1). */
