@@ -52,6 +52,7 @@ import {
   requestFrame,
   type ClusterConnection,
   type ClusterConnectionOptions,
+  type Endpoint,
 } from '../backend/cluster-connection';
 import type { ProxyConfig } from '../config/types';
 import type { PreparedCache } from '../routing/prepared-cache';
@@ -245,11 +246,15 @@ export class ClientSession {
 
   /** Dial options for another connection to the node of this session's `cluster` connection (no heartbeats). */
   private sameNodeDial(cluster: ClusterName): Omit<ClusterConnectionOptions, 'maxStreamIds' | 'retry'> {
+    return this.nodeDial(cluster, this.connection(cluster).endpoint);
+  }
+
+  /** What every connection of this session to `cluster` dials with, but its stream ids and heartbeats. */
+  private nodeDial(cluster: ClusterName, endpoint: Endpoint): Omit<ClusterConnectionOptions, 'maxStreamIds' | 'retry'> {
     const { config } = this.deps;
-    const e = this.connection(cluster).endpoint;
     return {
       cluster,
-      endpoint: { host: e.host, port: e.port, ...(e.via ? { via: e.via } : {}) },
+      endpoint: { host: endpoint.host, port: endpoint.port, ...(endpoint.via ? { via: endpoint.via } : {}) },
       connectTimeoutMs: forCluster(cluster, config).connectionTimeoutMs,
       tls: forCluster(cluster, this.deps.tls),
       maxBodyLength: config.maxFrameSizeBytes,
@@ -276,17 +281,10 @@ export class ClientSession {
     host: { address: string; port: number; via?: { host: string; port: number } },
     maxStreamIds: number,
   ): ClusterConnectionOptions {
-    const { config } = this.deps;
-    const c = forCluster(cluster, config);
     return {
-      cluster,
-      endpoint: { host: host.address, port: host.port, ...(host.via ? { via: host.via } : {}) },
-      connectTimeoutMs: c.connectionTimeoutMs,
-      tls: forCluster(cluster, this.deps.tls),
+      ...this.nodeDial(cluster, { host: host.address, port: host.port, ...(host.via ? { via: host.via } : {}) }),
       maxStreamIds,
-      maxBodyLength: config.maxFrameSizeBytes,
-      logger: this.deps.logger,
-      heartbeatIntervalMs: config.settings.heartbeat_interval_ms,
+      heartbeatIntervalMs: this.deps.config.settings.heartbeat_interval_ms,
     };
   }
 
