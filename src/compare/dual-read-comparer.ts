@@ -286,10 +286,6 @@ export class DualReadComparer {
     }
   }
 
-  private decode(f: RawFrame, codec: BodyCodec | undefined, isResponse: boolean): ReturnType<typeof decodeMessage> {
-    return decodeMessage(f.opcode, isResponse, messageOf(f, codec), f.version, { allowTrailingBytes: isResponse });
-  }
-
   private async compare(p: PendingComparison): Promise<void> {
     const req = p.request;
     if (req.opcode !== Opcode.QUERY && req.opcode !== Opcode.EXECUTE) return this.skip('not-a-query');
@@ -303,7 +299,7 @@ export class DualReadComparer {
     let pMeta: RowsMetadata | undefined;
     let sMeta: RowsMetadata | undefined;
     try {
-      params = (this.decode(req, p.codec, false) as { params: QueryParameters }).params;
+      params = (decodeMessage(req.opcode, false, messageOf(req, p.codec), req.version) as { params: QueryParameters }).params;
       pm = messageOf(pf, p.codec);
       sm = messageOf(sf, p.codec);
       pMeta = peekRowsMetadata(pm, pf.version);
