@@ -155,16 +155,15 @@ export class MigrationMetrics {
         for (const c of ['ORIGIN', 'TARGET'] as const) this.set({ cluster: clusterLabel(c) }, src.down(c));
       },
     });
+    // the totals are the proxy's own counters (ProxyCounters): published as they are at scrape time
     const fromTotal = (name: string, help: string, total: () => number): void => {
-      let seen = 0;
       new Counter({
         name: this.p(name),
         help,
         registers,
         collect() {
-          const now = total();
-          if (now > seen) this.inc(now - seen);
-          seen = Math.max(seen, now);
+          this.reset();
+          this.inc(total());
         },
       });
     };

@@ -226,6 +226,9 @@ export function reopenSessionsWhenClusterReturns(control: ControlPair, sessions:
 /** Open sessions whose connection to `cluster` is down or being reopened (`client_sessions_cluster_down`). */
 export function sessionsWithClusterDown(sessions: ReadonlySet<ClientSession>, cluster: ClusterName): number {
   let n = 0;
-  for (const s of sessions) if (s.linkState(cluster) === 'down' || s.linkState(cluster) === 'reopening') n++;
+  for (const s of sessions) {
+    const state = s.linkState(cluster);
+    if (state === 'down' || state === 'reopening') n++;
+  }
   return n;
 }
