@@ -37,6 +37,9 @@ async function main(): Promise<void> {
     while (!lines.includes(want)) await new Promise<void>((r) => waiters.push(r));
   };
 
+  const host0 = client.hosts.values()[0]!;
+  /** the driver has the proxy up again with an open connection (its own reconnection runs every 200 ms) */
+  const reconnected = (): boolean => host0.isUp() && client.getState().getOpenConnections(host0) > 0;
   const cql = `INSERT INTO ${ks}.w (k, v) VALUES (?, ?)`;
   const errors: string[] = [];
   let unavailable = 0;
@@ -56,7 +59,10 @@ async function main(): Promise<void> {
         const err = e as Error;
         if (tolerateUnavailable && err.name === 'NoHostAvailableError') {
           unavailable++;
-          await new Promise((r) => setTimeout(r, 50)); // retry pacing while the proxy restarts, not a wait for a condition
+          // the proxy is restarting: retry once the driver has reconnected to it (or after 20 s in any case)
+          await waitFor('the driver to reconnect to the restarted proxy', reconnected, { timeoutMs: 20_000 }).catch(
+            () => undefined,
+          );
           continue;
         }
         errors.push(`k=${key}: ${err.name}: ${err.message}`);
@@ -70,19 +76,13 @@ async function main(): Promise<void> {
     for (let i = 0; i < 20; i++) await write(false);
     process.stdout.write('paused\n');
     await waitLine('go');
-    const h = client.hosts.values()[0]!;
-    // the driver's own reconnection (every 200 ms): RESULT reports whether it got there within 20 s
-    await waitFor(
-      'the driver to reconnect to the restarted proxy',
-      () => h.isUp() && client.getState().getOpenConnections(h) > 0,
-      {
-        timeoutMs: 20_000,
-        intervalMs: 100,
-      },
-    ).catch(() => undefined);
-    const reconnected = h.isUp();
+    // the driver's own reconnection: RESULT reports whether it got there within 20 s
+    await waitFor('the driver to reconnect to the restarted proxy', reconnected, { timeoutMs: 20_000, intervalMs: 100 }).catch(
+      () => undefined,
+    );
+    const up = host0.isUp();
     for (let i = 0; i < 40; i++) await write(false);
-    process.stdout.write(`RESULT ${JSON.stringify({ errors, unavailable, written, reconnected })}\n`);
+    process.stdout.write(`RESULT ${JSON.stringify({ errors, unavailable, written, reconnected: up })}\n`);
   } else {
     let stop = false;
     void waitLine('stop').then(() => {
