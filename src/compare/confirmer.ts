@@ -13,6 +13,9 @@
  * Wired by `DualReadComparer` (dual-read-comparer.ts).
  */
 import type { Row } from '../protocol/messages/result';
+import { ProtocolVersion } from '../protocol/constants';
+import type { DataType } from '../protocol/values';
+import { sameCell } from './cell';
 
 export interface ConfirmationRequest {
   keyspace: string;
@@ -29,6 +32,10 @@ export interface RereadResult {
   secondary: Row | undefined;
   /** column names of the rows */
   columns: readonly string[];
+  /** per column: undefined = the same type on both sides (bytes compared), else each side's (compared by value) */
+  aligned?: readonly ({ primary: DataType; secondary: DataType } | undefined)[];
+  /** protocol version of the rows (decoding aligned cells); default v4 */
+  version?: ProtocolVersion;
 }
 
 export type Outcome<R extends ConfirmationRequest = ConfirmationRequest> =
@@ -56,11 +63,9 @@ export function differingColumns(r: RereadResult): string[] {
   if (a === undefined && b === undefined) return [];
   if (a === undefined || b === undefined) return [...r.columns];
   const out: string[] = [];
+  const version = r.version ?? ProtocolVersion.V4;
   for (let i = 0; i < r.columns.length; i++) {
-    const x = a[i];
-    const y = b[i];
-    const same = x == null ? y == null : y != null && x.equals(y);
-    if (!same) out.push(r.columns[i]!);
+    if (!sameCell(a[i], b[i], r.aligned?.[i], version)) out.push(r.columns[i]!);
   }
   return out;
 }

@@ -27,10 +27,11 @@ import { decodeMessage } from '../protocol/messages';
 import { peekRowsMetadata, type Result, type Row, type RowsResult } from '../protocol/messages/result';
 import type { ColumnSpec, RowsMetadata } from '../protocol/messages/result-metadata';
 import type { QueryParameters } from '../protocol/messages/query-parameters';
-import { type DataType, type ProtocolVersion, decodeValue } from '../protocol';
+import { type DataType, type ProtocolVersion } from '../protocol';
 import { type ClusterName, forCluster, otherCluster } from '../cluster';
 import { quoteIdentifier } from '../cql/lexer';
 import { compareResults, type SkipReason } from './result-compare';
+import { renderValue, typesDiffer } from './cell';
 import {
   Confirmer,
   MismatchList,
@@ -155,23 +156,6 @@ export class PendingComparison {
     if (f === undefined) return this.owner.release(this, 'no-reply');
     this[side] = f;
     if (this.primary && this.secondary) this.owner.ready(this);
-  }
-}
-
-/** A cell value for people: text as is, numbers, uuids, dates (ISO), blobs as 0x hex. */
-export function renderValue(type: DataType, bytes: Buffer | null, version: ProtocolVersion): string {
-  if (bytes === null) return 'null';
-  try {
-    const v = decodeValue(type, bytes, version);
-    if (Buffer.isBuffer(v)) return `0x${v.toString('hex')}`;
-    if (v instanceof Date) return v.toISOString();
-    if (typeof v === 'string') return v;
-    if (typeof v === 'number' || typeof v === 'bigint' || typeof v === 'boolean') return String(v);
-    return JSON.stringify(v, (_k, x: unknown) =>
-      typeof x === 'bigint' ? x.toString() : Buffer.isBuffer(x) ? `0x${x.toString('hex')}` : x,
-    );
-  } catch {
-    return `0x${bytes.toString('hex')}`;
   }
 }
 
@@ -320,6 +304,7 @@ export class DualReadComparer {
       if (first) info = await this.opts.tables.table(first.keyspace, first.table);
     }
     const input = {
+      version: pf.version,
       requestHadPagingState: params.pagingState != null,
       keyColumns: () => info?.keyColumns,
       ...(columns ? { knownColumns: columns } : {}),
@@ -400,10 +385,17 @@ export class DualReadComparer {
       this.opts.reader.query('TARGET', cql, req.key, req.consistency),
     ]);
     const rows = { origin: o.rows[0], target: t.rows[0] };
+    const p = forCluster(req.primaryCluster, { origin: o, target: t }).metadata.columns;
+    const s = forCluster(otherCluster(req.primaryCluster), { origin: o, target: t }).metadata.columns;
     return {
       primary: forCluster(req.primaryCluster, rows),
       secondary: forCluster(otherCluster(req.primaryCluster), rows),
       columns: req.columns,
+      aligned: req.columns.map((_, i) => {
+        const [tp, ts] = [p?.[i]?.type, s?.[i]?.type];
+        return tp && ts && typesDiffer(tp, ts) ? { primary: tp, secondary: ts } : undefined;
+      }),
+      version: req.version,
     };
   }
 

@@ -6,11 +6,12 @@
  *    clustering columns, as `system_schema.columns` lists them) must all be selected.
  *  - Only comparable pages: the first page (the request carried no paging state), or a later page
  *    when both replies end at the same paging state. Anything else is `skipped` with the reason.
- *  - Columns: the same names with the same types, in the same order; otherwise `skipped`
- *    (`columns-differ`: a schema difference, not a data difference).
+ *  - Columns: the same names in the same order, types the same or of one family (`cell.ts`: `int`/`bigint`),
+ *    and the key columns of the same types; otherwise `skipped` (`columns-differ`: a schema difference).
  *  - Rows are matched by their key cells (raw bytes), so row order is ignored; values are compared as
- *    bytes. When either side has more pages, a row present on one side only is not counted (it may be
- *    on the other side's next page); with both results complete it is a difference.
+ *    bytes after the column types are aligned: a column of another type on each side (`int` / `bigint`)
+ *    is compared by value (`cell.ts`). When either side has more pages, a row present on one side only is
+ *    not counted (it may be on the other side's next page); with both results complete it is a difference.
  *
  * Called by `DualReadComparer` (dual-read-comparer.ts), off the client's reply path. See `confirmer.ts`
  * for the noise model.
@@ -18,7 +19,9 @@
 import { ResultKind } from '../protocol/constants';
 import type { Result, Row, RowsResult } from '../protocol/messages/result';
 import type { ColumnSpec } from '../protocol/messages/result-metadata';
-import { dataTypeName } from '../protocol/values';
+import { ProtocolVersion } from '../protocol/constants';
+import type { DataType } from '../protocol/values';
+import { alignable, sameCell, typesDiffer } from './cell';
 
 export type SkipReason =
   | 'not-rows' // VOID, SET_KEYSPACE... on either side
@@ -63,13 +66,14 @@ export interface CompareInput {
   keyColumns(keyspace: string, table: string): readonly string[] | undefined;
   /** columns of the rows when a result carries none (skip_metadata: from the prepared statement) */
   knownColumns?: readonly ColumnSpec[];
+  /** protocol version of the replies (decoding cells whose column types differ); default v4 */
+  version?: ProtocolVersion;
 }
 
+/** The same names, in the same order, with types that are the same or can be aligned (`cell.ts`). */
 function sameColumns(a: readonly ColumnSpec[], b: readonly ColumnSpec[]): boolean {
   if (a.length !== b.length) return false;
-  for (let i = 0; i < a.length; i++) {
-    if (a[i]!.name !== b[i]!.name || dataTypeName(a[i]!.type) !== dataTypeName(b[i]!.type)) return false;
-  }
+  for (let i = 0; i < a.length; i++) if (a[i]!.name !== b[i]!.name || !alignable(a[i]!.type, b[i]!.type)) return false;
   return true;
 }
 
@@ -113,8 +117,15 @@ export function compareResults(input: CompareInput): Comparison {
   for (const k of keyNames) {
     const i = pCols.findIndex((c) => c.name === k);
     if (i < 0) return { result: 'skipped', reason: 'key-not-selected', keyspace, table };
+    // rows are matched by their key bytes: a key column of another type on each side cannot be
+    if (typesDiffer(pCols[i]!.type, sCols[i]!.type)) return { result: 'skipped', reason: 'columns-differ', keyspace, table };
     keyIdx.push(i);
   }
+  // per column: undefined = same type (bytes compared), else both types (compared by value)
+  const aligned: ({ primary: DataType; secondary: DataType } | undefined)[] = pCols.map((c, i) =>
+    typesDiffer(c.type, sCols[i]!.type) ? { primary: c.type, secondary: sCols[i]!.type } : undefined,
+  );
+  const version = input.version ?? ProtocolVersion.V4;
   const complete = p.metadata.pagingState == null && s.metadata.pagingState == null;
   const secondaryRows = new Map<string, Row>();
   for (const row of s.rows) secondaryRows.set(rowKey(row, keyIdx), row);
@@ -130,7 +141,7 @@ export function compareResults(input: CompareInput): Comparison {
     }
     secondaryRows.delete(k);
     const cols: string[] = [];
-    for (let i = 0; i < pCols.length; i++) if (!sameBytes(row[i], other[i])) cols.push(pCols[i]!.name);
+    for (let i = 0; i < pCols.length; i++) if (!sameCell(row[i], other[i], aligned[i], version)) cols.push(pCols[i]!.name);
     if (cols.length > 0) differences.push({ key: keyOf(row), columns: cols, primary: row, secondary: other });
   }
   if (complete) {

@@ -1,8 +1,9 @@
 // Live read comparison (dual_read_compare_enabled, issue 13) against the real clusters: dual reads whose Target
 // rows differ (written to Target directly) are confirmed for that table with the right key (metric, GET
 // /api/v1/mismatches, one log line); identical tables report only matches; a write through the proxy racing a
-// read (the async read held back by a relay until the write has landed) is transient, not confirmed; the client's
-// results are the same with comparison on and off.
+// read (the async read held back by a relay until the write has landed) is transient, not confirmed; a column
+// widened on Target (int -> bigint) is compared by value; the client's results are the same with comparison on
+// and off.
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import type { Client } from 'cassandra-driver';
@@ -168,6 +169,42 @@ describe('live read comparison (real clusters)', () => {
     } finally {
       raw.close();
     }
+  });
+
+  it('a column widened on Target (int on Origin, bigint on Target): values compared after the types are aligned', async () => {
+    const { origin, target } = both!;
+    await origin.execute(`CREATE TABLE ${ks}.widened (k int PRIMARY KEY, v int)`);
+    await target.execute(`CREATE TABLE ${ks}.widened (k int PRIMARY KEY, v bigint)`);
+    for (const [k, o, t] of [
+      [1, 7, 7],
+      [2, 8, 8],
+      [3, 9, 10],
+    ] as const) {
+      await origin.execute(`INSERT INTO ${ks}.widened (k, v) VALUES (${k}, ${o}) USING TIMESTAMP 1000`);
+      await target.execute(`INSERT INTO ${ks}.widened (k, v) VALUES (${k}, ${t}) USING TIMESTAMP 1000`);
+    }
+    // the same values in other types: a match, not a schema skip and not a difference
+    const r = await client!.execute(`SELECT k, v FROM ${ks}.widened WHERE k IN (1, 2)`, [], { prepare: false });
+    assert.deepEqual(
+      r.rows.map((x) => x['v']),
+      [7, 8],
+      "the client gets Origin's int values",
+    );
+    await waitFor('the widened read compared', async () => (await results(proxy!, ks, 'widened'))['match']! >= 1, {
+      timeoutMs: 20_000,
+    });
+    // 9 on Origin, 10 on Target: confirmed, column v
+    await client!.execute(`SELECT k, v FROM ${ks}.widened WHERE k = 3`, [], { prepare: false });
+    const t = await waitFor(
+      'the confirmed mismatch of the widened table',
+      async () => (await mismatches(proxy!)).tables.find((x) => x.keyspace === ks && x.table === 'widened'),
+      { timeoutMs: 20_000 },
+    );
+    assert.deepEqual(
+      t.mismatches.map((m) => [m.key, m.columns]),
+      [[['3'], ['v']]],
+    );
+    assert.deepEqual(await results(proxy!, ks, 'widened'), { match: 1, transient: 0, confirmed: 1, skipped: 0, error: 0 });
   });
 
   it("the client's results are the same with comparison on and off", async () => {

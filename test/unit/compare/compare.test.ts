@@ -96,15 +96,87 @@ test('compareResults: skipped with the reason', () => {
   );
 });
 
-test('compareResults: a schema difference (a column int on one side and bigint on the other, a column missing on one side) is skipped, never compared as data', () => {
+test('compareResults: column types are aligned before values are compared (int on one side, bigint on the other); a key column of another type or a column missing on one side is a schema difference, skipped', () => {
   const reason = (r: ReturnType<typeof compareResults>) => (r as { reason?: string }).reason;
-  // same cells, but v is bigint on the secondary: the types are not aligned by value, the read is not compared
+  const i64 = (n: number) => {
+    const b = Buffer.alloc(8);
+    b.writeBigInt64BE(BigInt(n));
+    return b;
+  };
+  // v is int on the primary, bigint on the secondary: compared by value, not by bytes
+  const intV = [col('k'), col('c'), col('v', DataTypes.int)];
   const bigintV = [col('k'), col('c'), col('v', DataTypes.bigint)];
-  assert.equal(reason(cmp(rows([row(1, 1, 'a')]), rows([row(1, 1, 'a')], { cols: bigintV }))), 'columns-differ');
+  const p = rows(
+    [
+      [i32(1), i32(1), i32(7)],
+      [i32(2), i32(1), i32(8)],
+    ],
+    { cols: intV },
+  );
+  const same = cmp(
+    p,
+    rows(
+      [
+        [i32(2), i32(1), i64(8)],
+        [i32(1), i32(1), i64(7)],
+      ],
+      { cols: bigintV },
+    ),
+  );
+  assert.equal(same.result, 'match', 'int 7 = bigint 7');
+  const d = cmp(
+    p,
+    rows(
+      [
+        [i32(1), i32(1), i64(7)],
+        [i32(2), i32(1), i64(9)],
+      ],
+      { cols: bigintV },
+    ),
+  );
+  assert.equal(d.result, 'differ');
+  if (d.result === 'differ') {
+    assert.deepEqual(
+      d.differences.map((x) => [x.key, x.columns]),
+      [[[i32(2), i32(1)], ['v']]],
+    );
+  }
+  assert.equal(
+    cmp(
+      p,
+      rows(
+        [
+          [i32(1), i32(1), null],
+          [i32(2), i32(1), i64(8)],
+        ],
+        { cols: bigintV },
+      ),
+    ).result,
+    'differ',
+    'null vs 7',
+  );
+  // a key column of another type: rows cannot be matched by their key bytes
+  const bigintK = [col('k', DataTypes.bigint), col('c'), col('v', DataTypes.text)];
+  assert.equal(
+    reason(cmp(rows([row(1, 1, 'a')]), rows([[i64(1), i32(1), Buffer.from('a')]], { cols: bigintK }))),
+    'columns-differ',
+  );
   // SELECT * where the secondary lacks column v
   const noV = [col('k'), col('c')];
   assert.equal(reason(cmp(rows([row(1, 1, 'a')]), rows([[i32(1), i32(1)]], { cols: noV }))), 'columns-differ');
   assert.equal(reason(cmp(rows([[i32(1), i32(1)]], { cols: noV }), rows([row(1, 1, 'a')]))), 'columns-differ');
+});
+
+test('differingColumns: a re-read column of another type on each side is compared by value', () => {
+  const b8 = Buffer.alloc(8);
+  b8.writeBigInt64BE(7n);
+  const aligned = [undefined, { primary: DataTypes.int, secondary: DataTypes.bigint }];
+  const r = (secondary: Buffer) => ({ primary: [i32(1), i32(7)], secondary: [i32(1), secondary], columns: ['k', 'v'] });
+  assert.deepEqual(differingColumns({ ...r(b8), aligned }), []);
+  assert.deepEqual(differingColumns(r(b8)), ['v'], 'without the alignment the bytes differ');
+  const nine = Buffer.alloc(8);
+  nine.writeBigInt64BE(9n);
+  assert.deepEqual(differingColumns({ ...r(nine), aligned }), ['v']);
 });
 
 test('differingColumns', () => {
