@@ -59,7 +59,7 @@ import type { PreparedCache } from '../routing/prepared-cache';
 import { routeRequest, type Route, type RouteContext } from '../routing/request-router';
 import type { RequestIdTracer } from '../routing/request-id';
 import { NowReplacementError } from '../routing/now-replacement';
-import { aggregate } from '../routing/response-aggregator';
+import { aggregate, usualReply } from '../routing/response-aggregator';
 import type { RoutingSettings } from '../routing/settings';
 import { type ClusterName, clusterLabel, clusterOfLabel, forCluster, otherCluster, PerCluster, pickCluster } from '../cluster';
 import type { SystemTablesSource, VirtualTables } from './virtual-tables';
@@ -772,6 +772,9 @@ export class ClientSession {
   private readonly completeRequest = (fl: InFlight): void => this.defaultComplete(fl);
 
   private defaultComplete(fl: InFlight): void {
+    const r = fl.route;
+    const usual = usualReply(fl.request.opcode, r.to, r.prepare, fl.origin, fl.target, this.deps.settings.primaryCluster);
+    if (usual) return this.reply(fl, usual);
     if (this.handshake.forwardClusterProtocolError(fl)) return;
     const lost = oneSidedUnprepared(fl, this.bodyOf);
     if (lost) {

@@ -330,9 +330,13 @@ export class Handshake {
    * per client connection (later ones are dropped); the request itself gets no other reply. True when `fl` had one.
    */
   forwardClusterProtocolError(fl: InFlight): boolean {
+    // the usual case first, with nothing allocated: no ERROR reply
+    const o = fl.origin;
+    const t = fl.target;
+    if ((o === undefined || o.opcode !== Opcode.ERROR) && (t === undefined || t.opcode !== Opcode.ERROR)) return false;
     for (const [name, r] of [
-      ['ORIGIN', fl.origin],
-      ['TARGET', fl.target],
+      ['ORIGIN', o],
+      ['TARGET', t],
     ] as const) {
       if (!r || r.opcode !== Opcode.ERROR) continue;
       if (readErrorCode(this.host.body(r)) !== ErrorCode.PROTOCOL_ERROR) continue;

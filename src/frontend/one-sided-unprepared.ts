@@ -184,6 +184,7 @@ export class OneSidedUnprepared {
         );
         if (cluster === 'ORIGIN') e.originResultMetadataId = rm;
         else e.targetResultMetadataId = rm;
+        e.editsV5 = undefined; // TARGET's EXECUTE edits are worked out again from the new id
       }
       return undefined;
     } catch (err) {

@@ -177,14 +177,22 @@ export class RequestExecutor {
     refused?: (cluster: ClusterName) => void,
   ): InFlight | undefined {
     const startedAt = performance.now();
+    // every field set now (one object shape: no hidden-class change as replies come in)
     const fl: InFlight = {
       clientStream,
       request: f,
       route,
+      origin: undefined,
+      target: undefined,
+      originSent: undefined,
+      targetSent: undefined,
+      originP: undefined,
+      targetP: undefined,
       waiting: route.to === 'both' ? 2 : 1,
       startedAt,
       deadline: startedAt + this.timeoutMs,
       complete,
+      metricsType: undefined,
     };
     // Copies first: `send` rewrites the stream id of the frame it is given, in place.
     const targetFrame =

@@ -28,7 +28,7 @@ export {
 export { ProtocolError } from './errors';
 export { RawFrame } from './frame';
 export { ConnectionFraming } from './framing';
-export { decodeFrame, decodeFrameWith, encodeFrame, encodeFrameLike, messageOf } from './frame-codec';
+export { decodeFrame, decodeFrameWith, encodeFrame, encodeFrameLike, messageOf, peekResultKindInPlace } from './frame-codec';
 export type { Frame } from './frame-codec';
 export { bodyCodec, getCompressor } from './compression';
 export type { BodyCodec, BodyCompressor } from './compression';
@@ -40,6 +40,7 @@ export {
   openRequestBody,
   peekBatch,
   peekExecuteId,
+  peekExecuteInPlace,
   peekPrepare,
   peekQuery,
   rebuildFrame,
@@ -51,7 +52,7 @@ export {
   withDefaultTimestampFrame,
   withEnvelope,
 } from './request-codec';
-export type { BatchChildRef, OpenedBody, RequestEdits, RequestLayout } from './request-codec';
+export type { BatchChildRef, ExecutePeek, OpenedBody, RequestEdits, RequestLayout } from './request-codec';
 export {
   clusterDownFrame,
   connectionLostFrame,

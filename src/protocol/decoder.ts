@@ -12,7 +12,7 @@
 import { ChunkDecoder } from './chunk-decoder';
 import { DEFAULT_MAX_BODY_LENGTH, headerLength, opcodeName } from './constants';
 import { ProtocolError } from './errors';
-import { RawFrame, checkedVersion, decodeHeader } from './frame';
+import { RawFrame, checkedVersion } from './frame';
 
 export interface FrameDecoderOptions {
   /** Largest accepted body length in bytes (default 256 MiB). */
@@ -49,7 +49,7 @@ export class FrameDecoder extends ChunkDecoder<RawFrame> {
         return;
       }
       const bytes = chunk.subarray(off, off + total);
-      out.push(new RawFrame(this.header(bytes), bytes));
+      out.push(new RawFrame(null, bytes));
       off += total;
     }
   }
@@ -85,7 +85,7 @@ export class FrameDecoder extends ChunkDecoder<RawFrame> {
     this.pending = [];
     this.pendingLength = 0;
     this.needed = -1;
-    out.push(new RawFrame(this.header(bytes), bytes));
+    out.push(new RawFrame(null, bytes));
     return off;
   }
 
@@ -116,9 +116,5 @@ export class FrameDecoder extends ChunkDecoder<RawFrame> {
       );
     }
     return hl + bodyLength;
-  }
-
-  private header(bytes: Buffer) {
-    return decodeHeader(bytes, 0);
   }
 }

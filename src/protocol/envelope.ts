@@ -114,7 +114,7 @@ export function encodeEnvelope(version: ProtocolVersion, isResponse: boolean, en
 
 /** The custom payload of a request frame (v4+), or undefined when it carries none. */
 export function requestCustomPayload(frame: RawFrame, codec: BodyCodec | undefined): BytesMap | undefined {
-  if (!hasCustomPayload(frame.header)) return undefined;
+  if (!hasCustomPayload(frame)) return undefined;
   const body = plainRequestBody(frame, codec);
   return new Reader(body).readBytesMap('custom payload');
 }
@@ -136,10 +136,10 @@ function plainRequestBody(frame: RawFrame, codec: BodyCodec | undefined): Buffer
  * again when the frame was. Throws RangeError for a version without custom payloads (v2/v3).
  */
 export function withRequestCustomPayload(frame: RawFrame, payload: BytesMap | undefined, codec: BodyCodec | undefined): RawFrame {
-  if (frame.header.isResponse) throw new RangeError('withRequestCustomPayload: not a request frame');
+  if (frame.isResponse) throw new RangeError('withRequestCustomPayload: not a request frame');
   if (!atLeastV4(frame.version)) throw new RangeError(`a custom payload needs protocol v4+, not v${frame.version}`);
   const plain = plainRequestBody(frame, codec);
-  const message = plain.subarray(skipEnvelope(frame.header, plain));
+  const message = plain.subarray(skipEnvelope(frame, plain));
   const keep = payload !== undefined && Object.keys(payload).length > 0;
   let body: Buffer = message;
   if (keep) {

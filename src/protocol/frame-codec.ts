@@ -92,7 +92,7 @@ export function openBody(
   compressor?: BodyCompressor,
   maxBodyLength = DEFAULT_MAX_BODY_LENGTH,
 ): { body: Buffer; messageOffset: number } {
-  const h = raw.header;
+  const h = raw;
   let body = raw.body;
   if ((h.flags & HeaderFlag.COMPRESSION) !== 0 && h.version !== ProtocolVersion.V5) {
     if (compressor === undefined) {
@@ -122,8 +122,22 @@ export function openBody(
  */
 export function messageOf(raw: RawFrame, codec?: { decompress(body: Buffer): Buffer }): Buffer {
   const body = raw.isCompressed && codec ? codec.decompress(raw.body) : raw.body;
-  const off = skipEnvelope(raw.header, body);
+  const off = skipEnvelope(raw, body);
   return off === 0 ? body : body.subarray(off);
+}
+
+/** Header flags after which a body cannot be read in place: compressed, or an envelope before the message. */
+const NOT_IN_PLACE = HeaderFlag.COMPRESSION | HeaderFlag.TRACING | HeaderFlag.WARNING | HeaderFlag.CUSTOM_PAYLOAD;
+
+/**
+ * The kind of a RESULT read straight from the frame's bytes (no body view, nothing decompressed), or -1 when
+ * the body must be opened first (compressed, or a tracing id, warnings or custom payload before the message) or
+ * is shorter than a kind. For the reply path's usual case; anything else takes the full path.
+ */
+export function peekResultKindInPlace(raw: RawFrame): number {
+  if ((raw.flags & NOT_IN_PLACE) !== 0 || raw.opcode !== Opcode.RESULT) return -1;
+  const hl = headerLength(raw.version);
+  return raw.bytes.length >= hl + 4 ? raw.bytes.readInt32BE(hl) : -1;
 }
 
 /**
@@ -136,7 +150,7 @@ export function decodeFrame(
   maxBodyLength = DEFAULT_MAX_BODY_LENGTH,
   opts: DecodeMessageOptions = {},
 ): Frame {
-  const h = raw.header;
+  const h = raw;
   let body = raw.body;
   if ((h.flags & HeaderFlag.COMPRESSION) !== 0 && h.version !== ProtocolVersion.V5)
     body = openBody(raw, compressor, maxBodyLength).body;
@@ -170,7 +184,7 @@ export function decodeFrame(
  * undefined for any other frame.
  */
 export function peekQueryString(raw: RawFrame, compressor?: BodyCompressor, maxBodyLength?: number): string | undefined {
-  const h = raw.header;
+  const h = raw;
   if (h.isResponse || (h.opcode !== Opcode.QUERY && h.opcode !== Opcode.PREPARE)) return undefined;
   const { body, messageOffset } = openBody(raw, compressor, maxBodyLength);
   try {
@@ -182,7 +196,7 @@ export function peekQueryString(raw: RawFrame, compressor?: BodyCompressor, maxB
 
 /** The prepared statement id of an EXECUTE request (a view, no copy when uncompressed); undefined otherwise. */
 export function peekPreparedId(raw: RawFrame, compressor?: BodyCompressor, maxBodyLength?: number): Buffer | undefined {
-  const h = raw.header;
+  const h = raw;
   if (h.isResponse || h.opcode !== Opcode.EXECUTE) return undefined;
   const { body, messageOffset } = openBody(raw, compressor, maxBodyLength);
   try {
@@ -205,7 +219,7 @@ export function decodeFrameWith(raw: RawFrame, codec: BodyCodec | undefined): Fr
       opcode: raw.opcode,
     });
   }
-  const h = raw.header;
+  const h = raw;
   const body = codec.decompress(raw.body);
   return decodeFrame(
     RawFrame.fromParts(
@@ -225,7 +239,7 @@ export function decodeFrameWith(raw: RawFrame, codec: BodyCodec | undefined): Fr
 export function encodeFrameLike(frame: Frame, like: RawFrame, codec: BodyCodec | undefined): RawFrame {
   const plain = encodeFrame(frame);
   if (!like.isCompressed || like.version === ProtocolVersion.V5 || !codec) return plain;
-  const h = plain.header;
+  const h = plain;
   return RawFrame.fromParts(
     {
       version: h.version,

@@ -8,15 +8,7 @@
  * Layout (v3+): version(1) flags(1) stream(2, signed) opcode(1) length(4) = 9 bytes.
  * Layout (v2):  version(1) flags(1) stream(1, signed) opcode(1) length(4) = 8 bytes.
  */
-import {
-  HeaderFlag,
-  ProtocolVersion,
-  headerLength,
-  isSupportedVersion,
-  versionName,
-  opcodeName,
-  isKnownOpcode,
-} from './constants';
+import { HeaderFlag, ProtocolVersion, headerLength, isSupportedVersion, versionName, opcodeName } from './constants';
 import { ProtocolError } from './errors';
 
 export interface FrameHeader {
@@ -29,55 +21,86 @@ export interface FrameHeader {
   bodyLength: number;
 }
 
-export class RawFrame {
-  constructor(
-    readonly header: FrameHeader,
-    /** The whole frame: header followed by the body. Owned by this frame (safe to mutate). */
-    readonly bytes: Buffer,
-  ) {}
+export class RawFrame implements FrameHeader {
+  // The header's fields are the frame's own (no header object per frame on the request path).
+  version!: ProtocolVersion;
+  /** Direction bit of the version byte: true for a response (server to client). */
+  isResponse!: boolean;
+  flags!: number;
+  streamId!: number;
+  opcode!: number;
+  bodyLength!: number;
+  /** The whole frame: header followed by the body. Owned by this frame (safe to mutate). */
+  readonly bytes: Buffer;
 
-  get version(): ProtocolVersion {
-    return this.header.version;
+  /**
+   * @param header the frame's header; null: read from `bytes` (a whole frame; its header is checked as
+   *   `decodeHeader` checks it)
+   */
+  constructor(header: FrameHeader | null, bytes: Buffer) {
+    if (header === null) readHeaderInto(this, bytes, 0);
+    else {
+      // the same field order as readHeaderInto: one object shape for every frame
+      this.version = header.version;
+      this.isResponse = header.isResponse;
+      this.flags = header.flags;
+      this.streamId = header.streamId;
+      this.opcode = header.opcode;
+      this.bodyLength = header.bodyLength;
+    }
+    this.bytes = bytes;
   }
-  get opcode(): number {
-    return this.header.opcode;
-  }
-  get streamId(): number {
-    return this.header.streamId;
-  }
-  get flags(): number {
-    return this.header.flags;
+
+  /** A plain copy of the header's fields. */
+  get header(): FrameHeader {
+    return {
+      version: this.version,
+      isResponse: this.isResponse,
+      flags: this.flags,
+      streamId: this.streamId,
+      opcode: this.opcode,
+      bodyLength: this.bodyLength,
+    };
   }
   get isCompressed(): boolean {
-    return (this.header.flags & HeaderFlag.COMPRESSION) !== 0;
+    return (this.flags & HeaderFlag.COMPRESSION) !== 0;
   }
   /** The body bytes (a view into `bytes`, no copy). */
   get body(): Buffer {
-    return this.bytes.subarray(headerLength(this.header.version));
+    return this.bytes.subarray(headerLength(this.version));
   }
 
   /** Rewrite the stream id in the frame's own bytes, in place. */
   setStreamId(id: number): void {
-    writeStreamId(this.bytes, this.header.version, id);
-    this.header.streamId = id;
+    writeStreamId(this.bytes, this.version, id);
+    this.streamId = id;
   }
 
   /** Clear header flag bits in the frame's own bytes, in place. */
   clearFlag(flag: number): void {
-    this.header.flags &= ~flag;
-    this.bytes[1] = this.header.flags;
+    this.flags &= ~flag;
+    this.bytes[1] = this.flags;
   }
 
   /** A copy of this frame with another stream id (for sending one request to two clusters). */
   withStreamId(id: number): RawFrame {
     const copy = Buffer.allocUnsafe(this.bytes.length);
     this.bytes.copy(copy);
-    writeStreamId(copy, this.header.version, id);
-    return new RawFrame({ ...this.header, streamId: id }, copy);
+    writeStreamId(copy, this.version, id);
+    const f = new RawFrame(this, copy);
+    f.streamId = id;
+    return f;
   }
 
   static fromParts(header: Omit<FrameHeader, 'bodyLength'>, body: Uint8Array): RawFrame {
-    const h: FrameHeader = { ...header, bodyLength: body.length };
+    const h: FrameHeader = {
+      version: header.version,
+      isResponse: header.isResponse,
+      flags: header.flags,
+      streamId: header.streamId,
+      opcode: header.opcode,
+      bodyLength: body.length,
+    };
     const hl = headerLength(h.version);
     const bytes = Buffer.allocUnsafe(hl + body.length);
     encodeHeaderInto(h, bytes, 0);
@@ -153,28 +176,34 @@ export function checkedVersion(buf: Buffer, offset: number): ProtocolVersion {
 
 /** Decode a header at `offset`; the caller guarantees `headerLength(version)` bytes are there. */
 export function decodeHeader(buf: Buffer, offset = 0): FrameHeader {
+  const h: FrameHeader = { version: ProtocolVersion.V4, isResponse: false, flags: 0, streamId: 0, opcode: 0, bodyLength: 0 };
+  readHeaderInto(h, buf, offset);
+  return h;
+}
+
+/** `decodeHeader` into `out`'s fields (in the order RawFrame's constructor sets them). */
+function readHeaderInto(out: FrameHeader, buf: Buffer, offset: number): void {
   const version = checkedVersion(buf, offset);
-  const isResponse = (buf[offset]! & 0x80) !== 0;
-  const flags = buf[offset + 1]!;
-  let streamId: number;
-  let opcode: number;
-  let bodyLength: number;
+  out.version = version;
+  out.isResponse = (buf[offset]! & 0x80) !== 0;
+  out.flags = buf[offset + 1]!;
   if (version === ProtocolVersion.V2) {
-    streamId = buf.readInt8(offset + 2);
-    opcode = buf[offset + 3]!;
-    bodyLength = buf.readInt32BE(offset + 4);
+    out.streamId = buf.readInt8(offset + 2);
+    out.opcode = buf[offset + 3]!;
+    out.bodyLength = buf.readInt32BE(offset + 4);
   } else {
-    streamId = buf.readInt16BE(offset + 2);
-    opcode = buf[offset + 4]!;
-    bodyLength = buf.readInt32BE(offset + 5);
+    out.streamId = buf.readInt16BE(offset + 2);
+    out.opcode = buf[offset + 4]!;
+    out.bodyLength = buf.readInt32BE(offset + 5);
   }
-  if (bodyLength < 0) {
-    throw new ProtocolError('invalid-value', `frame body length ${bodyLength} is negative`, { version, streamId, opcode });
+  if (out.bodyLength < 0) {
+    throw new ProtocolError('invalid-value', `frame body length ${out.bodyLength} is negative`, {
+      version,
+      streamId: out.streamId,
+      opcode: out.opcode,
+    });
   }
-  if (!isKnownOpcode(opcode)) {
-    // Not thrown here: the decoder decides. Routing layers reject unknown opcodes with a named error.
-  }
-  return { version, isResponse, flags, streamId, opcode, bodyLength };
+  // An unknown opcode is not thrown here: the decoder decides. Routing layers reject unknown opcodes with a named error.
 }
 
 export function describeHeader(h: FrameHeader): string {

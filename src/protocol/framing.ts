@@ -29,9 +29,7 @@ const NOTHING: Buffer[] = [];
 
 /** Is `f` the v5 READY or AUTHENTICATE after which a connection switches to segments? */
 export function switchesToSegments(f: RawFrame): boolean {
-  return (
-    f.version === ProtocolVersion.V5 && f.header.isResponse && (f.opcode === Opcode.READY || f.opcode === Opcode.AUTHENTICATE)
-  );
+  return f.version === ProtocolVersion.V5 && f.isResponse && (f.opcode === Opcode.READY || f.opcode === Opcode.AUTHENTICATE);
 }
 
 export class ConnectionFraming {

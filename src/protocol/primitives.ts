@@ -49,76 +49,77 @@ export class Reader {
     return this.end - this.offset;
   }
 
-  private need(n: number, what: string): void {
+  /** `what` + `suffix` names the field in the error (joined only when thrown: no string built per read). */
+  private need(n: number, what: string, suffix = ''): void {
     if (n > this.end - this.offset) {
       throw new ProtocolError(
         'truncated',
-        `cannot read ${what}: needs ${n} bytes at offset ${this.offset}, only ${this.end - this.offset} left`,
+        `cannot read ${what}${suffix}: needs ${n} bytes at offset ${this.offset}, only ${this.end - this.offset} left`,
       );
     }
   }
 
-  readByte(what = '[byte]'): number {
-    this.need(1, what);
+  readByte(what = '[byte]', suffix = ''): number {
+    this.need(1, what, suffix);
     return this.buf[this.offset++]!;
   }
 
   /** [short]: unsigned 16-bit. */
-  readShort(what = '[short]'): number {
-    this.need(2, what);
+  readShort(what = '[short]', suffix = ''): number {
+    this.need(2, what, suffix);
     const v = this.buf.readUInt16BE(this.offset);
     this.offset += 2;
     return v;
   }
 
   /** Signed 16-bit (stream ids). */
-  readSignedShort(what = '[short]'): number {
-    this.need(2, what);
+  readSignedShort(what = '[short]', suffix = ''): number {
+    this.need(2, what, suffix);
     const v = this.buf.readInt16BE(this.offset);
     this.offset += 2;
     return v;
   }
 
-  readInt(what = '[int]'): number {
-    this.need(4, what);
+  readInt(what = '[int]', suffix = ''): number {
+    this.need(4, what, suffix);
     const v = this.buf.readInt32BE(this.offset);
     this.offset += 4;
     return v;
   }
 
-  readUInt(what = '[int]'): number {
-    this.need(4, what);
+  readUInt(what = '[int]', suffix = ''): number {
+    this.need(4, what, suffix);
     const v = this.buf.readUInt32BE(this.offset);
     this.offset += 4;
     return v;
   }
 
-  readLong(what = '[long]'): bigint {
-    this.need(8, what);
+  readLong(what = '[long]', suffix = ''): bigint {
+    this.need(8, what, suffix);
     const v = this.buf.readBigInt64BE(this.offset);
     this.offset += 8;
     return v;
   }
 
   /** Raw bytes (a view, not a copy). */
-  readRaw(n: number, what = 'bytes'): Buffer {
-    if (n < 0) throw new ProtocolError('invalid-value', `cannot read ${what}: negative length ${n}`);
-    this.need(n, what);
+  readRaw(n: number, what = 'bytes', suffix = ''): Buffer {
+    if (n < 0) throw new ProtocolError('invalid-value', `cannot read ${what}${suffix}: negative length ${n}`);
+    this.need(n, what, suffix);
     const b = this.buf.subarray(this.offset, this.offset + n);
     this.offset += n;
     return b;
   }
 
-  readString(what = '[string]'): string {
-    const n = this.readShort(`${what} length`);
-    this.need(n, what);
+  readString(what = '[string]', suffix = ''): string {
+    const n = this.readShort(what, suffix ? `${suffix} length` : ' length');
+    this.need(n, what, suffix);
     const s = this.buf.toString('utf8', this.offset, this.offset + n);
     this.offset += n;
     return s;
   }
 
   readLongString(what = '[long string]'): string {
-    const n = this.readInt(`${what} length`);
+    const n = this.readInt(what, ' length');
     if (n < 0) throw new ProtocolError('invalid-value', `cannot read ${what}: negative length ${n}`);
     this.need(n, what);
     const s = utf8.decode(this.buf.subarray(this.offset, this.offset + n));
@@ -130,25 +131,25 @@ export class Reader {
     return this.readRaw(16, what);
   }
 
-  readStringList(what = '[string list]'): string[] {
-    const n = this.readShort(`${what} length`);
+  readStringList(what = '[string list]', suffix = ''): string[] {
+    const n = this.readShort(what, suffix ? `${suffix} length` : ' length');
     // Each [string] takes at least 2 bytes: fail before allocating for a count the body cannot hold.
-    this.need(n * 2, what);
+    this.need(n * 2, what, suffix);
     const out: string[] = new Array(n);
-    for (let i = 0; i < n; i++) out[i] = this.readString(what);
+    for (let i = 0; i < n; i++) out[i] = this.readString(what, suffix);
     return out;
   }
 
   /** [bytes]: n < 0 is null. */
-  readBytes(what = '[bytes]'): Buffer | null {
-    const n = this.readInt(`${what} length`);
+  readBytes(what = '[bytes]', suffix = ''): Buffer | null {
+    const n = this.readInt(what, suffix ? `${suffix} length` : ' length');
     if (n < 0) return null;
-    return this.readRaw(n, what);
+    return this.readRaw(n, what, suffix);
   }
 
   /** [value]: -1 null, -2 not set, < -2 invalid. */
   readValue(what = '[value]'): Value {
-    const n = this.readInt(`${what} length`);
+    const n = this.readInt(what, ' length');
     if (n === -1) return null;
     if (n === -2) return UNSET;
     if (n < -2) throw new ProtocolError('invalid-value', `cannot read ${what}: invalid length ${n}`);
@@ -156,50 +157,62 @@ export class Reader {
   }
 
   readShortBytes(what = '[short bytes]'): Buffer {
-    const n = this.readShort(`${what} length`);
+    const n = this.readShort(what, ' length');
     return this.readRaw(n, what);
   }
 
+  /** Skip `n` bytes (no view made). */
+  skip(n: number, what = 'bytes', suffix = ''): void {
+    if (n < 0) throw new ProtocolError('invalid-value', `cannot read ${what}${suffix}: negative length ${n}`);
+    this.need(n, what, suffix);
+    this.offset += n;
+  }
+
+  /** Skip a [short bytes] (no view made). */
+  skipShortBytes(what = '[short bytes]'): void {
+    this.skip(this.readShort(what, ' length'), what);
+  }
+
   readStringMap(what = '[string map]'): StringMap {
-    const n = this.readShort(`${what} length`);
+    const n = this.readShort(what, ' length');
     const out: StringMap = {};
     for (let i = 0; i < n; i++) {
-      const k = this.readString(`${what} key`);
-      setEntry(out, k, this.readString(`${what} value`));
+      const k = this.readString(what, ' key');
+      setEntry(out, k, this.readString(what, ' value'));
     }
     return out;
   }
 
   readStringMultimap(what = '[string multimap]'): StringMultimap {
-    const n = this.readShort(`${what} length`);
+    const n = this.readShort(what, ' length');
     const out: StringMultimap = {};
     for (let i = 0; i < n; i++) {
-      const k = this.readString(`${what} key`);
-      setEntry(out, k, this.readStringList(`${what} value`));
+      const k = this.readString(what, ' key');
+      setEntry(out, k, this.readStringList(what, ' value'));
     }
     return out;
   }
 
   readBytesMap(what = '[bytes map]'): BytesMap {
-    const n = this.readShort(`${what} length`);
+    const n = this.readShort(what, ' length');
     const out: BytesMap = {};
     for (let i = 0; i < n; i++) {
-      const k = this.readString(`${what} key`);
-      setEntry(out, k, this.readBytes(`${what} value`));
+      const k = this.readString(what, ' key');
+      setEntry(out, k, this.readBytes(what, ' value'));
     }
     return out;
   }
 
   /** [inetaddr]: size byte (4 or 16) then the address. */
   readInetAddr(what = '[inetaddr]'): string {
-    const n = this.readByte(`${what} size`);
+    const n = this.readByte(what, ' size');
     if (n !== 4 && n !== 16) throw new ProtocolError('invalid-value', `cannot read ${what}: address size ${n} is not 4 or 16`);
     return ipToString(this.readRaw(n, what));
   }
 
   readInet(what = '[inet]'): Inet {
     const address = this.readInetAddr(what);
-    const port = this.readInt(`${what} port`);
+    const port = this.readInt(what, ' port');
     return { address, port };
   }
 

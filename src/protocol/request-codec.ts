@@ -13,7 +13,7 @@
 import { isAscii } from 'node:buffer';
 import { HeaderFlag, Opcode, type ProtocolVersion, QueryFlag, atLeastV5, hasIntQueryFlags, headerLength } from './constants';
 import type { BodyCodec } from './compression';
-import { skipEnvelope } from './envelope';
+import { hasEnvelope, skipEnvelope } from './envelope';
 import { ProtocolError } from './errors';
 import { RawFrame, encodeHeaderInto, type FrameHeader } from './frame';
 import { timestampSlot, withDefaultTimestamp, type TimestampSlot } from './messages/default-timestamp';
@@ -57,7 +57,7 @@ export function plainBody(frame: RawFrame, codec: BodyCodec | undefined): Buffer
 /** The message part of a body: after the (decompressed) body's envelope (a v4+ custom payload, flag 0x04). */
 export function openRequestBody(frame: RawFrame, codec: BodyCodec | undefined): OpenedBody {
   const full = plainBody(frame, codec);
-  const offset = skipEnvelope(frame.header, full);
+  const offset = skipEnvelope(frame, full);
   return { full, offset, msg: offset === 0 ? full : full.subarray(offset) };
 }
 
@@ -69,7 +69,7 @@ export function withEnvelope(m: { full: Buffer; offset: number }, msg: Buffer): 
 /** A frame with the same header (flags kept) and a new plain body, compressed again if the original was. */
 export function rebuildFrame(frame: RawFrame, body: Buffer, codec: BodyCodec | undefined): RawFrame {
   const out = frame.isCompressed && codec ? codec.compress(body) : body;
-  return frameWithBody(frame.header, out);
+  return frameWithBody(frame, out);
 }
 
 /** A new frame: `h` (version, direction, flags, stream id, opcode) and `body`, in one buffer. */
@@ -120,7 +120,7 @@ export function requestLayout(opcode: Opcode, msg: Buffer, version: ProtocolVers
   let resultMetadataId: Buffer | undefined;
   if (opcode === Opcode.EXECUTE) {
     const r = new Reader(msg);
-    r.readShortBytes('prepared id');
+    r.skipShortBytes('prepared id');
     idEnd = rmEnd = r.offset;
     if (supportsKeyspace(version)) {
       resultMetadataId = r.readShortBytes('result metadata id');
@@ -205,7 +205,7 @@ export function spliceRequest(
     if (s.flagsSize === 4) out.writeUInt32BE(flags, flagsAt);
     else out[flagsAt] = flags;
   } else o += msg.copy(out, o, slotAt);
-  const h = frame.header;
+  const h = frame;
   if (compressed) return frameWithBody(h, codec.compress(out));
   const header: FrameHeader = {
     version,
@@ -286,6 +286,43 @@ export function peekPrepare(body: Buffer, version: ProtocolVersion): { query: st
     if (flags & 0x01) keyspace = r.readString('keyspace');
   }
   return { query, keyspace };
+}
+
+/** An EXECUTE read in place (`peekExecuteInPlace`): where its prepared id is in the frame's bytes, and its query flags. */
+export interface ExecutePeek {
+  /** [idStart, idEnd) of the prepared id in `frame.bytes` */
+  idStart: number;
+  idEnd: number;
+  /** its query parameters carry the client's default timestamp (flag 0x20) */
+  hasTimestamp: boolean;
+}
+
+/**
+ * Fill `out` from an EXECUTE frame's own bytes, with no view, copy or decompression made. True when the body can
+ * be read in place (not compressed, no custom payload before the message) and holds the prepared id, the v5/DSE_V2
+ * result metadata id, the consistency and the flags; false: open the body (`openRequestBody`) instead.
+ */
+export function peekExecuteInPlace(raw: RawFrame, out: ExecutePeek): boolean {
+  if (raw.isCompressed || hasEnvelope(raw)) return false;
+  const b = raw.bytes;
+  const end = b.length;
+  let o = headerLength(raw.version);
+  if (o + 2 > end) return false;
+  const idStart = o + 2;
+  const idEnd = idStart + b.readUInt16BE(o);
+  o = idEnd;
+  if (supportsKeyspace(raw.version)) {
+    if (o + 2 > end) return false;
+    o += 2 + b.readUInt16BE(o);
+  }
+  o += 2; // <consistency>
+  const flagsSize = hasIntQueryFlags(raw.version) ? 4 : 1;
+  if (o + flagsSize > end) return false;
+  out.idStart = idStart;
+  out.idEnd = idEnd;
+  const flags = flagsSize === 4 ? b.readUInt32BE(o) : b[o]!;
+  out.hasTimestamp = (flags & QueryFlag.DEFAULT_TIMESTAMP) !== 0;
+  return true;
 }
 
 /** EXECUTE: the prepared id (a view into `body`). */

@@ -188,7 +188,7 @@ function encodeLike(frame: Frame, like: RawFrame, opts: NowRewriteOptions): RawF
 }
 
 function expectOpcode(raw: RawFrame, opcode: Opcode, what: string): void {
-  if (raw.opcode !== opcode || raw.header.isResponse) {
+  if (raw.opcode !== opcode || raw.isResponse) {
     throw new NowReplacementError(`${what} expects a ${opcodeName(opcode)} request, got ${opcodeName(raw.opcode)}`);
   }
 }
@@ -303,7 +303,7 @@ export function hideGeneratedVariables(variables: PreparedMetadata, replacement:
 }
 
 function decodePrepared(raw: RawFrame, opts: NowRewriteOptions): Frame<PreparedResult> | undefined {
-  if (raw.opcode !== Opcode.RESULT || !raw.header.isResponse) return undefined;
+  if (raw.opcode !== Opcode.RESULT || !raw.isResponse) return undefined;
   const frame = decodePlain(raw, opts);
   const msg = frame.message;
   if (msg.opcode !== Opcode.RESULT || msg.kind !== ResultKind.PREPARED) return undefined;

@@ -15,6 +15,7 @@ import { type ClusterName, pickCluster } from '../cluster';
 import type { ForwardDecision } from '../cql/routing';
 import type { StatementInfo } from '../cql/inspector';
 import type { PreparedNowState } from './now-replacement';
+import type { RequestEdits } from '../protocol/codec';
 
 export const DEFAULT_PREPARED_CACHE_CAPACITY = 10000;
 
@@ -34,6 +35,14 @@ export interface PreparedEntry {
   decision: ForwardDecision;
   /** Set when `now()` calls were replaced by bind markers at PREPARE (EXECUTE adds generated values). */
   now?: PreparedNowState;
+  /**
+   * Memos of the request path, filled on first use (re-preparing stores a new entry; whoever changes an id of an
+   * entry in place clears them):
+   * TARGET's EXECUTE edits for protocol v3/v4 and for v5/DSE_V2 (null: none), and `[this entry]`.
+   */
+  editsBelowV5?: RequestEdits | null;
+  editsV5?: RequestEdits | null;
+  asList?: readonly PreparedEntry[];
 }
 
 /** The statement's prepared id on cluster `c`. */
@@ -58,13 +67,38 @@ export function preparedIdKey(id: Uint8Array): string {
 }
 const key = preparedIdKey;
 
+/** A main entry as the cache keeps it: its map key made once, and its neighbours in the recency list. */
+type Stored = PreparedEntry & { readonly key: string; older: Stored | undefined; newer: Stored | undefined };
+
+/** Slots of the recent-hit index (a power of two). */
+const SLOTS = 1024;
+/** The slot of an id: its first two bytes (Cassandra's ids are MD5 digests: uniform). */
+function slotOf(id: Uint8Array, start: number, end: number): number {
+  return end - start < 2 ? 0 : ((id[start]! << 8) | id[start + 1]!) & (SLOTS - 1);
+}
+function sameBytes(a: Uint8Array, b: Uint8Array, start: number, end: number): boolean {
+  if (a.length !== end - start) return false;
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[start + i]) return false;
+  return true;
+}
+
 export class PreparedCache {
-  private readonly main = new Map<string, PreparedEntry>();
+  private readonly main = new Map<string, Stored>();
+  /**
+   * Recent-hit index: the last entry looked up or stored per slot of its id, checked byte by byte. An EXECUTE of a
+   * statement found here needs no map key (a latin1 string of the id) made from its bytes. Holds only entries
+   * that are in `main`: cleared on delete, eviction and clear.
+   */
+  private readonly slots: (Stored | undefined)[] = new Array<Stored | undefined>(SLOTS).fill(undefined);
   private readonly byTarget = new Map<string, string>();
   private readonly intercepted = new Map<string, InterceptedEntry>();
   private evictions = 0;
-  /** key of the most recently used main entry (last in `main`'s order), '' when unknown */
-  private newest = '';
+  /**
+   * Recency of the main entries, least recently used first: a doubly linked list through the entries (moving a hit
+   * to the newest end is two pointer updates; no map delete + set on every EXECUTE that alternates statements).
+   */
+  private oldest: Stored | undefined;
+  private newest: Stored | undefined;
 
   /** @param capacity max entries of each of the two maps; 0 (or Infinity) = unbounded. */
   constructor(readonly capacity: number = DEFAULT_PREPARED_CACHE_CAPACITY) {
@@ -83,20 +117,55 @@ export class PreparedCache {
     const old = this.main.get(k);
     if (old) {
       this.main.delete(k);
-      this.dropTargetIndex(old);
+      this.forget(old);
     }
-    this.main.set(k, { ...entry, originId: Buffer.from(entry.originId), targetId: Buffer.from(entry.targetId) });
+    const stored: Stored = {
+      ...entry,
+      originId: Buffer.from(entry.originId),
+      targetId: Buffer.from(entry.targetId),
+      editsBelowV5: undefined,
+      editsV5: undefined,
+      asList: undefined,
+      key: k,
+      older: undefined,
+      newer: undefined,
+    };
+    this.main.set(k, stored);
     this.byTarget.set(key(entry.targetId), k);
-    this.newest = k;
+    this.append(stored);
     if (this.bounded) {
       while (this.main.size > this.capacity) {
-        const oldest = this.main.keys().next().value as string;
-        const e = this.main.get(oldest)!;
-        this.main.delete(oldest);
-        this.dropTargetIndex(e);
+        const e = this.oldest!;
+        this.main.delete(e.key);
+        this.forget(e);
         this.evictions++;
       }
     }
+  }
+
+  /** `e` becomes the newest entry of the recency list. */
+  private append(e: Stored): void {
+    e.older = this.newest;
+    e.newer = undefined;
+    if (this.newest) this.newest.newer = e;
+    else this.oldest = e;
+    this.newest = e;
+  }
+
+  private unlink(e: Stored): void {
+    if (e.older) e.older.newer = e.newer;
+    else this.oldest = e.newer;
+    if (e.newer) e.newer.older = e.older;
+    else this.newest = e.older;
+    e.older = e.newer = undefined;
+  }
+
+  /** An entry left `main`: out of the recency list, the target index and the recent-hit index. */
+  private forget(e: Stored): void {
+    this.unlink(e);
+    this.dropTargetIndex(e);
+    const i = slotOf(e.originId, 0, e.originId.length);
+    if (this.slots[i] === e) this.slots[i] = undefined;
   }
 
   private dropTargetIndex(e: PreparedEntry): void {
@@ -106,13 +175,26 @@ export class PreparedCache {
 
   /** Look up by the id the client sent (ORIGIN id); a hit becomes the most recently used entry. */
   get(originId: Uint8Array): PreparedEntry | undefined {
-    const k = key(originId);
-    const e = this.main.get(k);
-    // a hit becomes the newest entry; the newest stays where it is (no delete + set on every EXECUTE of a hot statement)
-    if (e && this.bounded && k !== this.newest) {
-      this.main.delete(k);
-      this.main.set(k, e);
-      this.newest = k;
+    return this.lookup(originId, 0, originId.length, undefined);
+  }
+
+  /** `get` of the id at [start, end) of `buf` (an EXECUTE's bytes): no view of the id is made. */
+  getAt(buf: Buffer, start: number, end: number): PreparedEntry | undefined {
+    return this.lookup(buf, start, end, buf);
+  }
+
+  private lookup(id: Uint8Array, start: number, end: number, buf: Buffer | undefined): PreparedEntry | undefined {
+    const i = slotOf(id, start, end);
+    let e = this.slots[i];
+    if (e === undefined || !sameBytes(e.originId, id, start, end)) {
+      e = this.main.get(buf ? buf.toString('latin1', start, end) : key(id));
+      if (e === undefined) return undefined;
+      this.slots[i] = e;
+    }
+    // a hit becomes the newest entry
+    if (this.bounded && e !== this.newest) {
+      this.unlink(e);
+      this.append(e);
     }
     return e;
   }
@@ -146,13 +228,13 @@ export class PreparedCache {
     const e = this.main.get(k);
     if (!e) return this.intercepted.delete(k);
     this.main.delete(k);
-    if (k === this.newest) this.newest = '';
-    this.dropTargetIndex(e);
+    this.forget(e);
     return true;
   }
 
   clear(): void {
-    this.newest = '';
+    this.oldest = this.newest = undefined;
+    this.slots.fill(undefined);
     this.main.clear();
     this.byTarget.clear();
     this.intercepted.clear();

@@ -16,13 +16,15 @@ import {
   type BatchChildRef,
   type BodyCodec,
   Opcode,
+  type ExecutePeek,
   type OpenedBody,
   openRequestBody,
   peekBatch,
   peekExecuteId,
+  peekExecuteInPlace,
   peekPrepare,
   peekQuery,
-  type ProtocolVersion,
+  ProtocolVersion,
   type RawFrame,
   rebuildFrame,
   replaceBatchIds,
@@ -132,6 +134,16 @@ function resolve(
  * undefined when it is the client's bytes.
  */
 export function targetExecuteEdits(entry: PreparedEntry, version: ProtocolVersion): RequestEdits | undefined {
+  // memoized on the entry (its ids never change): no id comparison per EXECUTE
+  if (atLeastV5(version)) {
+    if (entry.editsV5 === undefined) entry.editsV5 = executeEdits(entry, version) ?? null;
+    return entry.editsV5 ?? undefined;
+  }
+  if (entry.editsBelowV5 === undefined) entry.editsBelowV5 = executeEdits(entry, version) ?? null;
+  return entry.editsBelowV5 ?? undefined;
+}
+
+function executeEdits(entry: PreparedEntry, version: ProtocolVersion): RequestEdits | undefined {
   if (atLeastV5(version)) {
     const rm =
       entry.originResultMetadataId &&
@@ -229,14 +241,47 @@ function fromDecision(d: ForwardDecision, ctx: RouteContext, text: { query: stri
     return { type: 'intercept', table: d.table, projection: d.projection, query: text.query, keyspace: text.keyspace, prepare };
   }
   if (d.kind === 'drop') return { type: 'drop', reason: d.reason };
-  const r = resolve(d, ctx.settings);
+  const r = resolveDecision(d, ctx.settings);
+  // every field a forward route can get, set now: one object shape on the request path
   return {
     type: 'forward',
-    to: r.to as ForwardTarget,
-    tracking: r.tracking,
+    to: r.forwardTo as ForwardTarget,
+    tracking: r.metrics,
     async: r.async,
     useKeyspace: d.kind === 'use' ? d.keyspace : undefined,
+    targetFrame: undefined,
+    originFrame: undefined,
+    prepared: undefined,
+    writeTimestamp: undefined,
   };
+}
+
+/** scratch of `executeInPlace` (the router runs on one thread, one request at a time) */
+const EXECUTE_PEEK: ExecutePeek = { idStart: 0, idEnd: 0, hasTimestamp: false };
+
+/**
+ * The usual EXECUTE, routed from the frame's own bytes (no body view, no id copy): a statement in the cache,
+ * without a `now()` rewrite. Its frames are spliced only when TARGET's copy needs other ids or the proxy pins a
+ * timestamp (a write to both without the client's timestamp). Undefined: the full path decides (an unknown or
+ * intercepted id, a compressed body or a custom payload, a `now()` rewrite, a body too short to peek).
+ */
+function executeInPlace(frame: RawFrame, ctx: RouteContext): Route | undefined {
+  const p = EXECUTE_PEEK;
+  if (!peekExecuteInPlace(frame, p)) return undefined;
+  const entry = ctx.cache.getAt(frame.bytes, p.idStart, p.idEnd);
+  if (entry === undefined || (entry.now && ctx.replaceNow)) return undefined;
+  const r = fromDecision(entry.decision, ctx, entry, false);
+  if (r.type !== 'forward') return r;
+  r.prepared = entry.asList ??= [entry];
+  const edits = r.to !== 'origin' || r.async ? targetExecuteEdits(entry, frame.version) : undefined;
+  const pin =
+    ctx.pinTimestamps === true &&
+    r.to === 'both' &&
+    frame.version !== ProtocolVersion.V2 &&
+    !p.hasTimestamp &&
+    canPinTimestamp(entry.info);
+  if (pin || edits) spliceForward(r, frame, ctx, pin, edits);
+  return r;
 }
 
 /**
@@ -301,6 +346,8 @@ export function routeRequest(frame: RawFrame, ctx: RouteContext): Route {
       return route;
     }
     case Opcode.EXECUTE: {
+      const fast = executeInPlace(frame, ctx);
+      if (fast) return fast;
       const m = openRequestBody(frame, ctx.codec);
       const id = peekExecuteId(m.msg);
       const entry = ctx.cache.get(id);
@@ -318,9 +365,9 @@ export function routeRequest(frame: RawFrame, ctx: RouteContext): Route {
         }
         return { type: 'unprepared', id: Buffer.from(id) };
       }
-      const r = fromDecision(entry.decision, ctx, { query: entry.query, keyspace: entry.keyspace }, false);
+      const r = fromDecision(entry.decision, ctx, entry, false);
       if (r.type === 'forward') {
-        r.prepared = [entry];
+        r.prepared = entry.asList ??= [entry];
         if (entry.now && ctx.replaceNow) {
           // generated now() values: the same ones for ORIGIN and TARGET, TARGET's copy with its ids
           const pair = addGeneratedValues(frame, entry.now, { ...nowOptions(ctx), targetId: entry.targetId });

@@ -10,13 +10,14 @@
  * | error     | success | ORIGIN's error                                         |
  * | success   | error   | TARGET's error                                         |
  */
-import { type ClusterName, clusterOfLabel, type FailedOn, type ForwardTarget, forCluster } from '../cluster';
+import { type ClusterName, clusterOfLabel, type FailedOn, type ForwardTarget, forCluster, pickCluster } from '../cluster';
 import {
   type BodyCodec,
   ErrorCode,
   errorFrame,
   messageOf,
   Opcode,
+  peekResultKindInPlace,
   type RawFrame,
   readErrorCode,
   readPreparedIds,
@@ -104,6 +105,31 @@ export interface AggregateResult {
 function bodyOf(f: RawFrame, codec: BodyCodec | undefined): Buffer {
   if (f.isCompressed && !codec) throw new Error('compressed reply but no compression negotiated');
   return messageOf(f, codec);
+}
+
+/**
+ * The reply of the usual case, decided from the opcodes and the result kind alone, or undefined when the request
+ * needs `aggregate` (and the session's other checks): a RESULT other than SET_KEYSPACE from the cluster that
+ * answers, no ERROR from any cluster, and a request that is neither PREPARE nor OPTIONS. `aggregate` would choose
+ * the same frame and find nothing to record, translate, log or journal.
+ */
+export function usualReply(
+  opcode: number,
+  to: ForwardTarget,
+  prepare: PrepareInfo | undefined,
+  origin: RawFrame | undefined,
+  target: RawFrame | undefined,
+  primary: ClusterName,
+): RawFrame | undefined {
+  if (prepare !== undefined || opcode === Opcode.PREPARE || opcode === Opcode.OPTIONS) return undefined;
+  let f: RawFrame | undefined;
+  if (to === 'both') {
+    if (origin === undefined || target === undefined || isError(origin) || isError(target)) return undefined;
+    f = pickCluster(primary, origin, target);
+  } else f = to === 'origin' ? origin : target;
+  if (f === undefined) return undefined;
+  const kind = peekResultKindInPlace(f);
+  return kind >= 0 && kind !== ResultKind.SET_KEYSPACE ? f : undefined;
 }
 
 /**

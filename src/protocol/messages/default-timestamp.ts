@@ -28,38 +28,40 @@ export interface TimestampSlot {
   at: number;
 }
 
-function readFlags(r: Reader, version: ProtocolVersion): { at: number; size: 1 | 4; flags: number } {
-  const at = r.offset;
-  if (hasIntQueryFlags(version)) return { at, size: 4, flags: r.readUInt('<flags>') };
-  return { at, size: 1, flags: r.readByte('<flags>') };
+/** The query flags at the reader's offset: a [byte] in v3/v4, an [int] in v5/DSE. */
+function readFlags(r: Reader, size: 1 | 4): number {
+  return size === 4 ? r.readUInt('<flags>') : r.readByte('<flags>');
 }
 
 /** Skips a [long string] without decoding it. */
 function skipLongString(r: Reader, what: string): void {
-  r.readRaw(r.readInt(`${what} length`), what);
+  r.skip(r.readInt(what, ' length'), what);
 }
 
+/** Skips `n` [value]s (named: each after its [string] name) without making views of them. */
 function skipValues(r: Reader, named: boolean, what: string): void {
-  const n = r.readShort(`${what} count`);
+  const n = r.readShort(what, ' count');
   for (let i = 0; i < n; i++) {
-    if (named) r.readString(`${what} name`);
-    const len = r.readInt(`${what} length`);
-    if (len > 0) r.readRaw(len, what);
+    if (named) r.skip(r.readShort(what, ' name length'), what, ' name');
+    const len = r.readInt(what, ' length');
+    if (len > 0) r.skip(len, what);
   }
 }
 
 /** Reads `<consistency><flags>...` of query parameters up to the timestamp's place. */
 function queryParamsSlot(r: Reader, version: ProtocolVersion): TimestampSlot {
   r.readShort('<consistency>');
-  const f = readFlags(r, version);
-  if (f.flags & QueryFlag.VALUES) skipValues(r, (f.flags & QueryFlag.NAMES_FOR_VALUES) !== 0, '<query_parameters> [value]');
-  if (f.flags & QueryFlag.PAGE_SIZE) r.readInt('<result_page_size>');
-  if (f.flags & QueryFlag.PAGING_STATE) {
+  const flagsAt = r.offset;
+  const flagsSize = hasIntQueryFlags(version) ? 4 : 1;
+  const flags = readFlags(r, flagsSize);
+  if (flags & QueryFlag.VALUES) skipValues(r, (flags & QueryFlag.NAMES_FOR_VALUES) !== 0, '<query_parameters> [value]');
+  if (flags & QueryFlag.PAGE_SIZE) r.readInt('<result_page_size>');
+  if (flags & QueryFlag.PAGING_STATE) {
     const n = r.readInt('<paging_state> length');
-    if (n > 0) r.readRaw(n, '<paging_state>');
+    if (n > 0) r.skip(n, '<paging_state>');
   }
-  if (f.flags & QueryFlag.SERIAL_CONSISTENCY) r.readShort('<serial_consistency>');
-  return { flagsAt: f.at, flagsSize: f.size, flags: f.flags, at: r.offset };
+  if (flags & QueryFlag.SERIAL_CONSISTENCY) r.readShort('<serial_consistency>');
+  return { flagsAt, flagsSize, flags, at: r.offset };
 }
 
 /**
@@ -75,8 +77,8 @@ export function timestampSlot(opcode: Opcode, msg: Buffer, version: ProtocolVers
       skipLongString(r, 'query string');
       return queryParamsSlot(r, version);
     case Opcode.EXECUTE:
-      r.readShortBytes('prepared id');
-      if (supportsKeyspace(version)) r.readShortBytes('result metadata id');
+      r.skipShortBytes('prepared id');
+      if (supportsKeyspace(version)) r.skipShortBytes('result metadata id');
       return queryParamsSlot(r, version);
     case Opcode.BATCH: {
       r.readByte('batch type');
@@ -84,14 +86,16 @@ export function timestampSlot(opcode: Opcode, msg: Buffer, version: ProtocolVers
       for (let i = 0; i < n; i++) {
         const kind = r.readByte('batch child kind');
         if (kind === 0) skipLongString(r, 'batch child query');
-        else if (kind === 1) r.readShortBytes('batch child prepared id');
+        else if (kind === 1) r.skipShortBytes('batch child prepared id');
         else throw new ProtocolError('invalid-value', `invalid BATCH child kind ${kind} (expected 0 or 1)`);
         skipValues(r, false, 'batch child value');
       }
       r.readShort('<consistency>');
-      const f = readFlags(r, version);
-      if (f.flags & QueryFlag.SERIAL_CONSISTENCY) r.readShort('<serial_consistency>');
-      return { flagsAt: f.at, flagsSize: f.size, flags: f.flags, at: r.offset };
+      const flagsAt = r.offset;
+      const flagsSize = hasIntQueryFlags(version) ? 4 : 1;
+      const flags = readFlags(r, flagsSize);
+      if (flags & QueryFlag.SERIAL_CONSISTENCY) r.readShort('<serial_consistency>');
+      return { flagsAt, flagsSize, flags, at: r.offset };
     }
     default:
       return undefined;
@@ -145,7 +149,7 @@ export function withoutSkipMetadata(
   if (compressed && !codec) return frame;
   try {
     const body = compressed ? Buffer.from(codec!.decompress(frame.body)) : frame.body;
-    const off = skipEnvelope(frame.header, body);
+    const off = skipEnvelope(frame, body);
     const slot = timestampSlot(frame.opcode, body.subarray(off), frame.version);
     if (!slot || (slot.flags & QueryFlag.SKIP_METADATA) === 0) return frame;
     // the flag is in the flags field's last (least significant) byte
