@@ -4,6 +4,8 @@
 // count. For each workload and protocol version the paths run in alternating slices over several rounds:
 //   direct   generator -> Origin backend
 //   relay    generator -> relay -> Origin backend
+//   floor    generator -> dual-relay.js -> Origin (+ Target for writes): the least a frame-aware proxy in Node does
+//            (our framing, a prepared-id lookup, two sends, the reply once both are in; nothing else)
 //   proxy/Nw generator -> proxy (N workers) -> Origin (+ Target for writes)
 // Saturation slices measure throughput, latency and the proxy's CPU seconds per 1,000 requests (read from
 // /proc for the proxy's process tree, not the generator's) and resident memory; then fixed-rate slices at half
@@ -186,6 +188,12 @@ async function main(): Promise<void> {
     { name: 'direct', ...origin },
     { name: 'relay', host: '127.0.0.1', port: relay.ready.port!, pid: relay.child.pid },
   ];
+  if (!compare) {
+    const floor = await startNode(join(DIST, 'bench', 'xproc', 'dual-relay.js'), [
+      JSON.stringify({ listenHost: '127.0.0.1', origin, target }),
+    ]);
+    paths.push({ name: 'floor', host: '127.0.0.1', port: floor.ready.port!, pid: floor.child.pid });
+  }
   if (compare) {
     const dual = { ZDM_READ_MODE: 'DUAL_ASYNC_ON_SECONDARY' };
     paths.push(await startProxy(1, origin, target, { name: 'dual', env: dual }));
@@ -193,7 +201,7 @@ async function main(): Promise<void> {
       await startProxy(1, origin, target, { name: 'dual+cmp', env: { ...dual, ZDM_DUAL_READ_COMPARE_ENABLED: 'true' } }),
     );
   } else for (const w of workerCounts) paths.push(await startProxy(w, origin, target));
-  if (backend === 'clusters') await setupClusters(paths[2]!);
+  if (backend === 'clusters') await setupClusters(paths.find((p) => p.name.startsWith('proxy'))!);
 
   const rows: Row[] = [];
   const base = { conns: connsN, inflight, durationMs, warmupMs, credentials: CREDS, clientTimestamps };
@@ -232,7 +240,7 @@ async function main(): Promise<void> {
   if (latency) {
     for (const workload of workloads) {
       for (const version of versions) {
-        for (const p of paths.filter((x) => x.name.startsWith('proxy'))) {
+        for (const p of paths.filter((x) => x.name.startsWith('proxy') || x.name === 'floor')) {
           const sat = median(
             rows
               .filter((r) => r.mode === 'saturation' && r.path === p.name && r.workload === workload && r.version === version)
@@ -323,24 +331,27 @@ async function reportComparison(rows: Row[], cmp: Path): Promise<void> {
 function report(rows: Row[]): void {
   const f = (n: number | undefined, d = 0): string => (n === undefined ? '-' : n.toFixed(d));
   console.log(`\n## Saturation (${backend} backend; median of ${rounds} rounds; ${connsN} conns x ${inflight} in flight)`);
-  console.log('| workload | v | path | req/s | x relay | p50 µs | p99 µs | p99.9 µs | proxy CPU s/1k req | RSS MiB |');
-  console.log('|---|---|---|---|---|---|---|---|---|---|');
+  console.log('| workload | v | path | req/s | x relay | x floor | p50 µs | p99 µs | p99.9 µs | proxy CPU s/1k req | RSS MiB |');
+  console.log('|---|---|---|---|---|---|---|---|---|---|---|');
   const sat = rows.filter((r) => r.mode === 'saturation');
   const key = (r: Row): string => `${r.workload}|${r.version}|${r.path}`;
   const groups = new Map<string, Row[]>();
   for (const r of sat) groups.set(key(r), [...(groups.get(key(r)) ?? []), r]);
   for (const [k, g] of groups) {
     const [workload, version, path] = k.split('|');
-    const relay = median(
-      sat
-        .filter((r) => r.workload === workload && String(r.version) === version && r.path === 'relay')
-        .map((r) => r.result.throughput),
-    );
+    const of = (path: string): number =>
+      median(
+        sat
+          .filter((r) => r.workload === workload && String(r.version) === version && r.path === path)
+          .map((r) => r.result.throughput),
+      );
+    const relay = of('relay');
+    const floor = of('floor');
     const tput = median(g.map((r) => r.result.throughput));
     const cpu = g.every((r) => r.cpuPer1000 !== undefined) ? median(g.map((r) => r.cpuPer1000!)) : undefined;
     const rss = g.every((r) => r.rssMiB !== undefined) ? Math.max(...g.map((r) => r.rssMiB!)) : undefined;
     console.log(
-      `| ${workload} | ${version} | ${path} | ${tput} | ${relay ? (tput / relay).toFixed(2) : '-'} | ${median(g.map((r) => r.result.p50us))} | ${median(g.map((r) => r.result.p99us))} | ${median(g.map((r) => r.result.p999us))} | ${f(cpu, 3)} | ${f(rss)} |`,
+      `| ${workload} | ${version} | ${path} | ${tput} | ${relay ? (tput / relay).toFixed(2) : '-'} | ${floor ? (tput / floor).toFixed(2) : '-'} | ${median(g.map((r) => r.result.p50us))} | ${median(g.map((r) => r.result.p99us))} | ${median(g.map((r) => r.result.p999us))} | ${f(cpu, 3)} | ${f(rss)} |`,
     );
   }
   const fixed = rows.filter((r) => r.mode === 'fixed-rate');

@@ -57,6 +57,59 @@ export interface InFlight {
   complete: (fl: InFlight) => void;
   /** tracked requests (route.tracking !== 'none'): the proxy-level metrics type */
   metricsType?: ProxyRequestType;
+  /** the executor's in-flight list (dispatch order): neighbours, and whether it is in the list */
+  older?: InFlight;
+  newer?: InFlight;
+  listed?: boolean;
+}
+
+/**
+ * The in-flight requests of one executor in dispatch order (hence deadline order), linked through the records
+ * themselves: adding and removing one is a few pointer writes (no hash set to grow, rehash and shrink per request).
+ */
+class InFlightList {
+  first: InFlight | undefined;
+  private last: InFlight | undefined;
+  size = 0;
+
+  add(fl: InFlight): void {
+    fl.older = this.last;
+    fl.newer = undefined;
+    fl.listed = true;
+    if (this.last) this.last.newer = fl;
+    else this.first = fl;
+    this.last = fl;
+    this.size++;
+  }
+
+  /** false when `fl` was not in the list (completed or timed out already) */
+  delete(fl: InFlight): boolean {
+    if (!fl.listed) return false;
+    if (fl.older) fl.older.newer = fl.newer;
+    else this.first = fl.newer;
+    if (fl.newer) fl.newer.older = fl.older;
+    else this.last = fl.older;
+    fl.older = fl.newer = undefined;
+    fl.listed = false;
+    this.size--;
+    return true;
+  }
+
+  /** A copy of the list, oldest first (safe to change the list while going through it). */
+  toArray(): InFlight[] {
+    const out: InFlight[] = [];
+    for (let fl = this.first; fl; fl = fl.newer) out.push(fl);
+    return out;
+  }
+
+  clear(): void {
+    for (const fl of this.toArray()) {
+      fl.older = fl.newer = undefined;
+      fl.listed = false;
+    }
+    this.first = this.last = undefined;
+    this.size = 0;
+  }
 }
 
 export interface ExecutorHooks {
@@ -91,7 +144,7 @@ export class RequestExecutor {
    * In dispatch order, hence in deadline order (one timeout for all): a single timer per executor is armed
    * for the oldest request's deadline instead of a setTimeout per request.
    */
-  private readonly inflight = new Set<InFlight>();
+  private readonly inflight = new InFlightList();
   private timer: NodeJS.Timeout | undefined;
   /** shared by every send (no closure per request) */
   private readonly onSendError = (e: Error): void => this.hooks.onSendError(e);
@@ -158,7 +211,7 @@ export class RequestExecutor {
    * applied on one side only).
    */
   connectionLost(cluster: ClusterName, reply: (fl: InFlight) => RawFrame): void {
-    for (const fl of [...this.inflight]) {
+    for (const fl of this.inflight.toArray()) {
       const waiting = pickCluster(cluster, fl.originP, fl.targetP) && !forCluster(cluster, fl);
       if (waiting) this.onReply(fl, cluster, reply(fl));
     }
@@ -193,6 +246,9 @@ export class RequestExecutor {
       deadline: startedAt + this.timeoutMs,
       complete,
       metricsType: undefined,
+      older: undefined,
+      newer: undefined,
+      listed: false,
     };
     // Copies first: `send` rewrites the stream id of the frame it is given, in place.
     const targetFrame =
@@ -262,8 +318,8 @@ export class RequestExecutor {
   private readonly onTimer = (): void => {
     this.timer = undefined;
     const now = performance.now();
-    // Deleting the visited entry (onTimeout) while iterating a Set is safe; requests added meanwhile come last.
-    for (const fl of this.inflight) {
+    // the oldest first, each taken off the list by onTimeout; requests added meanwhile come last
+    for (let fl = this.inflight.first; fl; fl = this.inflight.first) {
       if (fl.deadline > now) {
         if (this.timer === undefined) this.armTimer(fl.deadline);
         return;
@@ -293,7 +349,7 @@ export class RequestExecutor {
   }
 
   private onReply(fl: InFlight, cluster: ClusterName, r: RawFrame): void {
-    if (!this.inflight.has(fl)) return;
+    if (!fl.listed) return;
     if (cluster === 'ORIGIN') fl.origin = r;
     else fl.target = r;
     let seconds = 0;
@@ -329,7 +385,7 @@ export class RequestExecutor {
   clear(): void {
     if (this.timer !== undefined) clearTimeout(this.timer);
     this.timer = undefined;
-    for (const fl of this.inflight) {
+    for (let fl = this.inflight.first; fl; fl = fl.newer) {
       if (fl.metricsType) this.m.proxy.requestAbandoned(fl.metricsType);
     }
     this.inflight.clear();
