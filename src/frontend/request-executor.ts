@@ -12,15 +12,16 @@ import type { Logger } from 'pino';
 import { Opcode, opcodeName, type ProtocolVersion, type RawFrame } from '../protocol/codec';
 import type { ClusterConnection, PendingRequest } from '../backend/cluster-connection';
 import type { Route } from '../routing/request-router';
+import { NoopProxyMetrics } from '../observability/metrics';
+// from the defining module: a re-export (`export *`) is a getter run on every use, and these run per request
 import {
-  NoopProxyMetrics,
   elapsedSeconds,
   nodeRequestType,
   proxyRequestType,
   type NodeMetrics,
   type ProxyMetrics,
   type ProxyRequestType,
-} from '../observability/metrics';
+} from '../observability/metrics-api';
 
 /** Metrics of one session's requests: the proxy-level facade and the node metrics of its two connections. */
 export interface ExecutorMetrics {
