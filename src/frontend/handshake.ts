@@ -330,31 +330,26 @@ export class Handshake {
    * per client connection (later ones are dropped); the request itself gets no other reply. True when `fl` had one.
    */
   forwardClusterProtocolError(fl: InFlight): boolean {
-    // the usual case first, with nothing allocated: no ERROR reply
-    const o = fl.origin;
-    const t = fl.target;
-    if ((o === undefined || o.opcode !== Opcode.ERROR) && (t === undefined || t.opcode !== Opcode.ERROR)) return false;
-    for (const [name, r] of [
-      ['ORIGIN', o],
-      ['TARGET', t],
-    ] as const) {
-      if (!r || r.opcode !== Opcode.ERROR) continue;
-      if (readErrorCode(this.host.body(r)) !== ErrorCode.PROTOCOL_ERROR) continue;
-      if (!this.clusterProtocolErrorSent) {
-        this.clusterProtocolErrorSent = true;
-        const message = readErrorMessage(this.host.body(r));
-        // A driver proposing a version the cluster does not speak (v5/v6/DSE_V2 against an older node) gets this
-        // on its first OPTIONS/STARTUP and steps down: normal negotiation, not worth an error line.
-        const negotiation =
-          (fl.request.opcode === Opcode.OPTIONS || fl.request.opcode === Opcode.STARTUP) && NEGOTIATION_ERROR.test(message);
-        this.host.log[negotiation ? 'info' : 'error'](
-          `Protocol error detected (${message}) on ${name}-CONNECTOR, forwarding it to the client${negotiation ? ' (protocol version negotiation: the client is expected to retry with a lower version)' : ''}.`,
-        );
-        this.host.write(r.withStreamId(0));
-      }
-      return true;
+    return this.protocolErrorFrom('ORIGIN', fl.origin, fl) || this.protocolErrorFrom('TARGET', fl.target, fl);
+  }
+
+  /** `forwardClusterProtocolError` for one cluster's reply `r`: true when it is a PROTOCOL_ERROR. */
+  private protocolErrorFrom(name: ClusterName, r: RawFrame | undefined, fl: InFlight): boolean {
+    if (!r || r.opcode !== Opcode.ERROR) return false;
+    if (readErrorCode(this.host.body(r)) !== ErrorCode.PROTOCOL_ERROR) return false;
+    if (!this.clusterProtocolErrorSent) {
+      this.clusterProtocolErrorSent = true;
+      const message = readErrorMessage(this.host.body(r));
+      // A driver proposing a version the cluster does not speak (v5/v6/DSE_V2 against an older node) gets this
+      // on its first OPTIONS/STARTUP and steps down: normal negotiation, not worth an error line.
+      const negotiation =
+        (fl.request.opcode === Opcode.OPTIONS || fl.request.opcode === Opcode.STARTUP) && NEGOTIATION_ERROR.test(message);
+      this.host.log[negotiation ? 'info' : 'error'](
+        `Protocol error detected (${message}) on ${name}-CONNECTOR, forwarding it to the client${negotiation ? ' (protocol version negotiation: the client is expected to retry with a lower version)' : ''}.`,
+      );
+      this.host.write(r.withStreamId(0));
     }
-    return false;
+    return true;
   }
 }
 

@@ -36,7 +36,7 @@ import {
 import { requestFrame } from '../backend/cluster-connection';
 import { quoteIdentifier } from '../cql/lexer';
 import { preparedNowReplacement, replaceNowCalls } from '../cql/rewrite';
-import { type PreparedEntry, preparedIdOn } from '../routing/prepared-cache';
+import { type PreparedEntry, preparedIdOn, setResultMetadataId } from '../routing/prepared-cache';
 import type { ForwardRoute, InFlight } from './request-executor';
 
 export interface OneSidedDeps {
@@ -182,9 +182,7 @@ export class OneSidedUnprepared {
         this.deps.log.info(
           `re-prepared on ${cluster} with a new result metadata id ${rm.toString('hex')} (was ${old.toString('hex')})`,
         );
-        if (cluster === 'ORIGIN') e.originResultMetadataId = rm;
-        else e.targetResultMetadataId = rm;
-        e.editsV5 = undefined; // TARGET's EXECUTE edits are worked out again from the new id
+        setResultMetadataId(e, cluster, rm);
       }
       return undefined;
     } catch (err) {

@@ -12,16 +12,15 @@ import type { Logger } from 'pino';
 import { Opcode, opcodeName, type ProtocolVersion, type RawFrame } from '../protocol/codec';
 import type { ClusterConnection, PendingRequest } from '../backend/cluster-connection';
 import type { Route } from '../routing/request-router';
-import { NoopProxyMetrics } from '../observability/metrics';
-// from the defining module: a re-export (`export *`) is a getter run on every use, and these run per request
 import {
+  NoopProxyMetrics,
   elapsedSeconds,
   nodeRequestType,
   proxyRequestType,
   type NodeMetrics,
   type ProxyMetrics,
   type ProxyRequestType,
-} from '../observability/metrics-api';
+} from '../observability/metrics';
 
 /** Metrics of one session's requests: the proxy-level facade and the node metrics of its two connections. */
 export interface ExecutorMetrics {
@@ -104,12 +103,7 @@ class InFlightList {
   }
 
   clear(): void {
-    for (const fl of this.toArray()) {
-      fl.older = fl.newer = undefined;
-      fl.listed = false;
-    }
-    this.first = this.last = undefined;
-    this.size = 0;
+    while (this.first) this.delete(this.first);
   }
 }
 

@@ -61,11 +61,24 @@
 // ─────────────────────────────────────────────────────────────────────────────────────────────────────────
 // The pieces: metrics-api.ts (interface and label vocabulary), prometheus-metrics.ts, noop-metrics.ts,
 // plain-histogram.ts (plain-number series published at scrape time). This module re-exports them.
+import * as api from './metrics-api';
 import type { MetricsConfigView, ProxyMetrics } from './metrics-api';
 import { NoopProxyMetrics } from './noop-metrics';
 import { PrometheusProxyMetrics } from './prometheus-metrics';
 
-export * from './metrics-api';
+// The values as aliases (`export import`): CommonJS output then holds plain values, where `export *` makes a
+// getter run on every use (elapsedSeconds, proxyRequestType and nodeRequestType run per request). Types as they are.
+export type * from './metrics-api';
+export import PROXY_REQUEST_TYPES = api.PROXY_REQUEST_TYPES;
+export import NODE_REQUEST_TYPES = api.NODE_REQUEST_TYPES;
+export import FAILED_ON_VALUES = api.FAILED_ON_VALUES;
+export import NODE_ERROR_CLASSES = api.NODE_ERROR_CLASSES;
+export import DEFAULT_LATENCY_BUCKETS_SECONDS = api.DEFAULT_LATENCY_BUCKETS_SECONDS;
+export import errorClassOf = api.errorClassOf;
+export import proxyRequestType = api.proxyRequestType;
+export import nodeRequestType = api.nodeRequestType;
+export import elapsedSeconds = api.elapsedSeconds;
+export import MetricNames = api.MetricNames;
 export { NoopProxyMetrics } from './noop-metrics';
 export { PrometheusProxyMetrics } from './prometheus-metrics';
 

@@ -64,17 +64,17 @@ export function decodeEnvelope(header: EnvelopeHeader, body: Buffer): DecodedEnv
 export function skipEnvelope(header: EnvelopeHeader, body: Buffer): number {
   if (!hasEnvelope(header)) return 0;
   const r = new Reader(body);
-  if (hasTracingId(header)) r.readRaw(16, 'tracing id');
+  if (hasTracingId(header)) r.skip(16, 'tracing id');
   if (hasWarnings(header)) {
     const n = r.readShort('warnings length');
-    for (let i = 0; i < n; i++) r.readRaw(r.readShort('warning length'), 'warning');
+    for (let i = 0; i < n; i++) r.skip(r.readShort('warning length'), 'warning');
   }
   if (hasCustomPayload(header)) {
     const n = r.readShort('custom payload length');
     for (let i = 0; i < n; i++) {
-      r.readRaw(r.readShort('custom payload key length'), 'custom payload key');
+      r.skip(r.readShort('custom payload key length'), 'custom payload key');
       const len = r.readInt('custom payload value length');
-      if (len > 0) r.readRaw(len, 'custom payload value');
+      if (len > 0) r.skip(len, 'custom payload value');
     }
   }
   return r.offset;

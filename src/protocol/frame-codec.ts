@@ -12,7 +12,7 @@
  */
 import { DEFAULT_MAX_BODY_LENGTH, HeaderFlag, Opcode, ProtocolVersion, headerLength, opcodeName } from './constants';
 import type { BodyCodec, BodyCompressor } from './compression';
-import { decodeEnvelope, encodeEnvelope, envelopeFlags, skipEnvelope, type Envelope } from './envelope';
+import { decodeEnvelope, encodeEnvelope, envelopeFlags, hasEnvelope, skipEnvelope, type Envelope } from './envelope';
 import { ProtocolError } from './errors';
 import { RawFrame, encodeHeaderInto, type FrameHeader } from './frame';
 import { decodeMessage, encodeMessageInto, type DecodeMessageOptions, type Message } from './messages';
@@ -92,26 +92,25 @@ export function openBody(
   compressor?: BodyCompressor,
   maxBodyLength = DEFAULT_MAX_BODY_LENGTH,
 ): { body: Buffer; messageOffset: number } {
-  const h = raw;
   let body = raw.body;
-  if ((h.flags & HeaderFlag.COMPRESSION) !== 0 && h.version !== ProtocolVersion.V5) {
+  if ((raw.flags & HeaderFlag.COMPRESSION) !== 0 && raw.version !== ProtocolVersion.V5) {
     if (compressor === undefined) {
       throw new ProtocolError(
         'compression',
-        `${opcodeName(h.opcode)} frame on stream ${h.streamId} is compressed but no compression was negotiated`,
-        { version: h.version, streamId: h.streamId, opcode: h.opcode },
+        `${opcodeName(raw.opcode)} frame on stream ${raw.streamId} is compressed but no compression was negotiated`,
+        { version: raw.version, streamId: raw.streamId, opcode: raw.opcode },
       );
     }
     try {
-      body = compressor.decompress(body, h.version, maxBodyLength);
+      body = compressor.decompress(body, raw.version, maxBodyLength);
     } catch (e) {
-      throw withContext(e, h);
+      throw withContext(e, raw);
     }
   }
   try {
-    return { body, messageOffset: skipEnvelope(h, body) };
+    return { body, messageOffset: skipEnvelope(raw, body) };
   } catch (e) {
-    throw withContext(e, h, `${opcodeName(h.opcode)} envelope: `);
+    throw withContext(e, raw, `${opcodeName(raw.opcode)} envelope: `);
   }
 }
 
@@ -126,16 +125,13 @@ export function messageOf(raw: RawFrame, codec?: { decompress(body: Buffer): Buf
   return off === 0 ? body : body.subarray(off);
 }
 
-/** Header flags after which a body cannot be read in place: compressed, or an envelope before the message. */
-const NOT_IN_PLACE = HeaderFlag.COMPRESSION | HeaderFlag.TRACING | HeaderFlag.WARNING | HeaderFlag.CUSTOM_PAYLOAD;
-
 /**
  * The kind of a RESULT read straight from the frame's bytes (no body view, nothing decompressed), or -1 when
  * the body must be opened first (compressed, or a tracing id, warnings or custom payload before the message) or
  * is shorter than a kind. For the reply path's usual case; anything else takes the full path.
  */
 export function peekResultKindInPlace(raw: RawFrame): number {
-  if ((raw.flags & NOT_IN_PLACE) !== 0 || raw.opcode !== Opcode.RESULT) return -1;
+  if (raw.opcode !== Opcode.RESULT || raw.isCompressed || hasEnvelope(raw)) return -1;
   const hl = headerLength(raw.version);
   return raw.bytes.length >= hl + 4 ? raw.bytes.readInt32BE(hl) : -1;
 }
@@ -150,29 +146,28 @@ export function decodeFrame(
   maxBodyLength = DEFAULT_MAX_BODY_LENGTH,
   opts: DecodeMessageOptions = {},
 ): Frame {
-  const h = raw;
   let body = raw.body;
-  if ((h.flags & HeaderFlag.COMPRESSION) !== 0 && h.version !== ProtocolVersion.V5)
+  if ((raw.flags & HeaderFlag.COMPRESSION) !== 0 && raw.version !== ProtocolVersion.V5)
     body = openBody(raw, compressor, maxBodyLength).body;
   let env;
   try {
-    env = decodeEnvelope(h, body);
+    env = decodeEnvelope(raw, body);
   } catch (e) {
-    throw withContext(e, h, `${opcodeName(h.opcode)} envelope: `);
+    throw withContext(e, raw, `${opcodeName(raw.opcode)} envelope: `);
   }
   let message: Message;
   try {
     message = decodeMessage(
-      h.opcode,
-      h.isResponse,
+      raw.opcode,
+      raw.isResponse,
       env.messageOffset === 0 ? body : body.subarray(env.messageOffset),
-      h.version,
+      raw.version,
       opts,
     );
   } catch (e) {
-    throw withContext(e, h);
+    throw withContext(e, raw);
   }
-  const frame: Frame = { version: h.version, isResponse: h.isResponse, streamId: h.streamId, flags: h.flags, message };
+  const frame: Frame = { version: raw.version, isResponse: raw.isResponse, streamId: raw.streamId, flags: raw.flags, message };
   if (env.tracingId !== undefined) frame.tracingId = env.tracingId;
   if (env.warnings !== undefined) frame.warnings = env.warnings;
   if (env.customPayload !== undefined) frame.customPayload = env.customPayload;
@@ -184,25 +179,23 @@ export function decodeFrame(
  * undefined for any other frame.
  */
 export function peekQueryString(raw: RawFrame, compressor?: BodyCompressor, maxBodyLength?: number): string | undefined {
-  const h = raw;
-  if (h.isResponse || (h.opcode !== Opcode.QUERY && h.opcode !== Opcode.PREPARE)) return undefined;
+  if (raw.isResponse || (raw.opcode !== Opcode.QUERY && raw.opcode !== Opcode.PREPARE)) return undefined;
   const { body, messageOffset } = openBody(raw, compressor, maxBodyLength);
   try {
-    return new Reader(body, messageOffset).readLongString(`${opcodeName(h.opcode)} query string`);
+    return new Reader(body, messageOffset).readLongString(`${opcodeName(raw.opcode)} query string`);
   } catch (e) {
-    throw withContext(e, h);
+    throw withContext(e, raw);
   }
 }
 
 /** The prepared statement id of an EXECUTE request (a view, no copy when uncompressed); undefined otherwise. */
 export function peekPreparedId(raw: RawFrame, compressor?: BodyCompressor, maxBodyLength?: number): Buffer | undefined {
-  const h = raw;
-  if (h.isResponse || h.opcode !== Opcode.EXECUTE) return undefined;
+  if (raw.isResponse || raw.opcode !== Opcode.EXECUTE) return undefined;
   const { body, messageOffset } = openBody(raw, compressor, maxBodyLength);
   try {
     return new Reader(body, messageOffset).readShortBytes('EXECUTE prepared id');
   } catch (e) {
-    throw withContext(e, h);
+    throw withContext(e, raw);
   }
 }
 
@@ -219,16 +212,15 @@ export function decodeFrameWith(raw: RawFrame, codec: BodyCodec | undefined): Fr
       opcode: raw.opcode,
     });
   }
-  const h = raw;
   const body = codec.decompress(raw.body);
   return decodeFrame(
     RawFrame.fromParts(
       {
-        version: h.version,
-        isResponse: h.isResponse,
-        flags: h.flags & ~HeaderFlag.COMPRESSION,
-        streamId: h.streamId,
-        opcode: h.opcode,
+        version: raw.version,
+        isResponse: raw.isResponse,
+        flags: raw.flags & ~HeaderFlag.COMPRESSION,
+        streamId: raw.streamId,
+        opcode: raw.opcode,
       },
       body,
     ),
@@ -239,14 +231,13 @@ export function decodeFrameWith(raw: RawFrame, codec: BodyCodec | undefined): Fr
 export function encodeFrameLike(frame: Frame, like: RawFrame, codec: BodyCodec | undefined): RawFrame {
   const plain = encodeFrame(frame);
   if (!like.isCompressed || like.version === ProtocolVersion.V5 || !codec) return plain;
-  const h = plain;
   return RawFrame.fromParts(
     {
-      version: h.version,
-      isResponse: h.isResponse,
-      flags: h.flags | HeaderFlag.COMPRESSION,
-      streamId: h.streamId,
-      opcode: h.opcode,
+      version: plain.version,
+      isResponse: plain.isResponse,
+      flags: plain.flags | HeaderFlag.COMPRESSION,
+      streamId: plain.streamId,
+      opcode: plain.opcode,
     },
     codec.compress(plain.body),
   );

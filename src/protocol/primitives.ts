@@ -103,11 +103,9 @@ export class Reader {
 
   /** Raw bytes (a view, not a copy). */
   readRaw(n: number, what = 'bytes', suffix = ''): Buffer {
-    if (n < 0) throw new ProtocolError('invalid-value', `cannot read ${what}${suffix}: negative length ${n}`);
-    this.need(n, what, suffix);
-    const b = this.buf.subarray(this.offset, this.offset + n);
-    this.offset += n;
-    return b;
+    const start = this.offset;
+    this.skip(n, what, suffix);
+    return this.buf.subarray(start, this.offset);
   }
 
   readString(what = '[string]', suffix = ''): string {

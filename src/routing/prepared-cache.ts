@@ -36,13 +36,22 @@ export interface PreparedEntry {
   /** Set when `now()` calls were replaced by bind markers at PREPARE (EXECUTE adds generated values). */
   now?: PreparedNowState;
   /**
-   * Memos of the request path, filled on first use (re-preparing stores a new entry; whoever changes an id of an
-   * entry in place clears them):
-   * TARGET's EXECUTE edits for protocol v3/v4 and for v5/DSE_V2 (null: none), and `[this entry]`.
+   * Memos of the request path, filled on first use (re-preparing stores a new entry; an id changed in place goes
+   * through `setResultMetadataId`, which clears them): TARGET's EXECUTE edits for protocol v3/v4 and for v5/DSE_V2 (null: none), and `[this entry]`.
    */
   editsBelowV5?: RequestEdits | null;
   editsV5?: RequestEdits | null;
   asList?: readonly PreparedEntry[];
+}
+
+/**
+ * A statement re-prepared on `c` with a new result metadata id: the entry changes in place, and TARGET's EXECUTE
+ * edits memoized from the old id are dropped (worked out again on the next EXECUTE).
+ */
+export function setResultMetadataId(e: PreparedEntry, c: ClusterName, rm: Buffer): void {
+  if (c === 'ORIGIN') e.originResultMetadataId = rm;
+  else e.targetResultMetadataId = rm;
+  e.editsV5 = undefined;
 }
 
 /** The statement's prepared id on cluster `c`. */
@@ -175,19 +184,19 @@ export class PreparedCache {
 
   /** Look up by the id the client sent (ORIGIN id); a hit becomes the most recently used entry. */
   get(originId: Uint8Array): PreparedEntry | undefined {
-    return this.lookup(originId, 0, originId.length, undefined);
+    return this.lookup(originId, 0, originId.length);
   }
 
   /** `get` of the id at [start, end) of `buf` (an EXECUTE's bytes): no view of the id is made. */
   getAt(buf: Buffer, start: number, end: number): PreparedEntry | undefined {
-    return this.lookup(buf, start, end, buf);
+    return this.lookup(buf, start, end);
   }
 
-  private lookup(id: Uint8Array, start: number, end: number, buf: Buffer | undefined): PreparedEntry | undefined {
+  private lookup(id: Uint8Array, start: number, end: number): PreparedEntry | undefined {
     const i = slotOf(id, start, end);
     let e = this.slots[i];
     if (e === undefined || !sameBytes(e.originId, id, start, end)) {
-      e = this.main.get(buf ? buf.toString('latin1', start, end) : key(id));
+      e = this.main.get(Buffer.isBuffer(id) ? id.toString('latin1', start, end) : key(id));
       if (e === undefined) return undefined;
       this.slots[i] = e;
     }

@@ -207,7 +207,8 @@ function pinWriteTimestamp(route: Extract<Route, { type: 'forward' }>, frame: Ra
 /**
  * QUERY / EXECUTE without a now() rewrite: ORIGIN's frame (the client's bytes, or a copy with the pinned
  * timestamp) and TARGET's (its ids and the same timestamp), each built in one pass.
- * `targetEdits` undefined and no timestamp: both clusters get the client's bytes (nothing set on the route).
+ * `targetEdits` undefined and no timestamp: both clusters get the client's bytes (nothing set on the route). `m`: the
+ * opened body when the caller has it; else it is opened here, only when something is spliced.
  */
 function spliceForward(
   route: Extract<Route, { type: 'forward' }>,
@@ -215,10 +216,11 @@ function spliceForward(
   ctx: RouteContext,
   pin: boolean,
   targetEdits: RequestEdits | undefined,
-  m: OpenedBody = openRequestBody(frame, ctx.codec),
+  m: OpenedBody | undefined,
 ): void {
   pin &&= route.to === 'both';
   if (!pin && !targetEdits) return;
+  m ??= openRequestBody(frame, ctx.codec); // opened only now, when something is spliced
   const layout = requestLayout(frame.opcode, m.msg, frame.version, pin);
   let timestamp: bigint | undefined;
   if (pin && takesTimestamp(layout)) {
@@ -256,31 +258,39 @@ function fromDecision(d: ForwardDecision, ctx: RouteContext, text: { query: stri
   };
 }
 
-/** scratch of `executeInPlace` (the router runs on one thread, one request at a time) */
+/** where `peekExecuteInPlace` leaves what it read (the router runs on one thread, one request at a time) */
 const EXECUTE_PEEK: ExecutePeek = { idStart: 0, idEnd: 0, hasTimestamp: false };
 
 /**
- * The usual EXECUTE, routed from the frame's own bytes (no body view, no id copy): a statement in the cache,
- * without a `now()` rewrite. Its frames are spliced only when TARGET's copy needs other ids or the proxy pins a
- * timestamp (a write to both without the client's timestamp). Undefined: the full path decides (an unknown or
- * intercepted id, a compressed body or a custom payload, a `now()` rewrite, a body too short to peek).
+ * An EXECUTE of a cached statement. `clientTimestamp`: the client's timestamp was seen in place (nothing to pin;
+ * spliceForward would find the same in the parameters). `m`: the opened body, when it already was.
  */
-function executeInPlace(frame: RawFrame, ctx: RouteContext): Route | undefined {
-  const p = EXECUTE_PEEK;
-  if (!peekExecuteInPlace(frame, p)) return undefined;
-  const entry = ctx.cache.getAt(frame.bytes, p.idStart, p.idEnd);
-  if (entry === undefined || (entry.now && ctx.replaceNow)) return undefined;
+function routeExecute(
+  frame: RawFrame,
+  ctx: RouteContext,
+  entry: PreparedEntry,
+  clientTimestamp: boolean,
+  m: OpenedBody | undefined,
+): Route {
   const r = fromDecision(entry.decision, ctx, entry, false);
   if (r.type !== 'forward') return r;
   r.prepared = entry.asList ??= [entry];
+  if (entry.now && ctx.replaceNow) {
+    // generated now() values: the same ones for ORIGIN and TARGET, TARGET's copy with its ids
+    const pair = addGeneratedValues(frame, entry.now, { ...nowOptions(ctx), targetId: entry.targetId });
+    r.originFrame = pair.origin;
+    // v5/DSE_V2: TARGET's result metadata id too (addGeneratedValues set its prepared id)
+    const edits = atLeastV5(frame.version) ? targetExecuteEdits(entry, frame.version) : undefined;
+    const tm = edits ? openRequestBody(pair.target, ctx.codec) : undefined;
+    r.targetFrame =
+      (tm && spliceRequest(pair.target, tm, requestLayout(Opcode.EXECUTE, tm.msg, frame.version, false), edits!, ctx.codec)) ||
+      pair.target;
+    if (ctx.pinTimestamps && canPinTimestamp(entry.info)) pinWriteTimestamp(r, frame, ctx);
+    return r;
+  }
   const edits = r.to !== 'origin' || r.async ? targetExecuteEdits(entry, frame.version) : undefined;
-  const pin =
-    ctx.pinTimestamps === true &&
-    r.to === 'both' &&
-    frame.version !== ProtocolVersion.V2 &&
-    !p.hasTimestamp &&
-    canPinTimestamp(entry.info);
-  if (pin || edits) spliceForward(r, frame, ctx, pin, edits);
+  const pin = ctx.pinTimestamps === true && !clientTimestamp && canPinTimestamp(entry.info);
+  spliceForward(r, frame, ctx, pin, edits, m);
   return r;
 }
 
@@ -346,46 +356,28 @@ export function routeRequest(frame: RawFrame, ctx: RouteContext): Route {
       return route;
     }
     case Opcode.EXECUTE: {
-      const fast = executeInPlace(frame, ctx);
-      if (fast) return fast;
+      // The usual EXECUTE is read from the frame's own bytes: its id looked up in place, its client-timestamp
+      // flag peeked; the body is opened only when that cannot be done (compressed, a custom payload, cut short),
+      // for an id not found in place (intercepted, unknown), or when a splice needs it (spliceForward).
+      const p = EXECUTE_PEEK;
+      const found = peekExecuteInPlace(frame, p) ? ctx.cache.getAt(frame.bytes, p.idStart, p.idEnd) : undefined;
+      if (found) return routeExecute(frame, ctx, found, p.hasTimestamp, undefined);
       const m = openRequestBody(frame, ctx.codec);
       const id = peekExecuteId(m.msg);
       const entry = ctx.cache.get(id);
-      if (!entry) {
-        const ic = ctx.cache.getIntercepted(id);
-        if (ic) {
-          return {
-            type: 'intercept',
-            table: ic.decision.table,
-            projection: ic.decision.projection,
-            query: ic.query,
-            keyspace: ic.keyspace,
-            prepare: false,
-          };
-        }
-        return { type: 'unprepared', id: Buffer.from(id) };
+      if (entry) return routeExecute(frame, ctx, entry, false, m);
+      const ic = ctx.cache.getIntercepted(id);
+      if (ic) {
+        return {
+          type: 'intercept',
+          table: ic.decision.table,
+          projection: ic.decision.projection,
+          query: ic.query,
+          keyspace: ic.keyspace,
+          prepare: false,
+        };
       }
-      const r = fromDecision(entry.decision, ctx, entry, false);
-      if (r.type === 'forward') {
-        r.prepared = entry.asList ??= [entry];
-        if (entry.now && ctx.replaceNow) {
-          // generated now() values: the same ones for ORIGIN and TARGET, TARGET's copy with its ids
-          const pair = addGeneratedValues(frame, entry.now, { ...nowOptions(ctx), targetId: entry.targetId });
-          r.originFrame = pair.origin;
-          // v5/DSE_V2: TARGET's result metadata id too (addGeneratedValues set its prepared id)
-          const edits = atLeastV5(frame.version) ? targetExecuteEdits(entry, frame.version) : undefined;
-          const tm = edits ? openRequestBody(pair.target, ctx.codec) : undefined;
-          r.targetFrame =
-            (tm &&
-              spliceRequest(pair.target, tm, requestLayout(Opcode.EXECUTE, tm.msg, frame.version, false), edits!, ctx.codec)) ||
-            pair.target;
-          if (ctx.pinTimestamps && canPinTimestamp(entry.info)) pinWriteTimestamp(r, frame, ctx);
-        } else {
-          const edits = r.to !== 'origin' || r.async ? targetExecuteEdits(entry, frame.version) : undefined;
-          spliceForward(r, frame, ctx, ctx.pinTimestamps === true && canPinTimestamp(entry.info), edits, m);
-        }
-      }
-      return r;
+      return { type: 'unprepared', id: Buffer.from(id) };
     }
     case Opcode.BATCH: {
       const m = openRequestBody(frame, ctx.codec);
