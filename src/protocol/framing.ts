@@ -16,7 +16,9 @@
  * ('checksum' for a CRC mismatch, 'frame-too-large', 'invalid-value', 'compression') and the
  * connection must be closed. Writing: `encode(frameBytes)` returns what to put on the socket now
  * (legacy: the frame itself; segments: the segments it completes); `flush()` returns the pending
- * self-contained segment (call it once per write batch, e.g. when uncorking).
+ * self-contained segment (call it once per write batch, e.g. when uncorking). Uncompressed segments come
+ * as their chunks (header, the frames themselves, trailer: `gatherSegment`), so frames are not copied into
+ * segments: write every returned buffer, in order, and leave the frames unchanged until written.
  */
 import { HeaderFlag, Opcode, ProtocolVersion } from './constants';
 import type { BodyCompressor } from './compression';
@@ -25,7 +27,7 @@ import { ProtocolError } from './errors';
 import type { RawFrame } from './frame';
 import { SegmentFramer, V5FrameDecoder } from './segment';
 
-const NOTHING: Buffer[] = [];
+const NOTHING: readonly Buffer[] = Object.freeze([]);
 
 /** Is `f` the v5 READY or AUTHENTICATE after which a connection switches to segments? */
 export function switchesToSegments(f: RawFrame): boolean {
@@ -78,12 +80,12 @@ export class ConnectionFraming {
     return this.legacy!.push(chunk);
   }
 
-  encode(frame: Buffer): Buffer[] {
+  encode(frame: Buffer): readonly Buffer[] {
     if (!this.framer) return [frame];
     return this.framer.add(frame);
   }
 
-  flush(): Buffer[] {
+  flush(): readonly Buffer[] {
     return this.framer ? this.framer.flush() : NOTHING;
   }
 
@@ -111,7 +113,7 @@ export class ConnectionFraming {
     const rest = this.legacy!.takeBuffered();
     this.legacy = undefined;
     this.v5 = new V5FrameDecoder({ ...this.opts, compressor: c });
-    this.framer = new SegmentFramer(c);
+    this.framer = new SegmentFramer(c, undefined, true);
     if (rest.length > 0) this.readBeforeSwitch = rest;
   }
 }

@@ -15,7 +15,7 @@
  */
 import { ChunkDecoder } from './chunk-decoder';
 import { MAX_SEGMENT_PAYLOAD } from './constants';
-import { crc24, crc32 } from './crc';
+import { CRC32_SEED, crc24, crc32, crc32Update } from './crc';
 import { ProtocolError } from './errors';
 import { type BodyCompressor, lz4CompressBlockInto, lz4CompressBound, lz4DecompressBlock } from './compression';
 import { FrameDecoder, type FrameDecoderOptions } from './decoder';
@@ -90,6 +90,25 @@ export function encodeSegment(payload: Buffer | readonly Buffer[], selfContained
   return out;
 }
 
+/**
+ * One uncompressed segment as the chunks to write, in order, without copying the payload: a 6-byte header,
+ * the `parts` themselves (views, e.g. frames read from another socket) and the 4-byte CRC32 trailer (computed
+ * over the parts in turn). Writing the chunks back to back (one `writev`) puts the same bytes on the wire as
+ * `encodeSegment(parts, selfContained)`. `length` is the parts' total, at most MAX_SEGMENT_PAYLOAD.
+ */
+export function gatherSegment(parts: readonly Buffer[], length: number, selfContained: boolean, out: Buffer[]): void {
+  const head = Buffer.allocUnsafe(UNCOMPRESSED_SEGMENT_HEADER_LENGTH);
+  write3LE(head, 0, length | ((selfContained ? 1 : 0) << 17));
+  write3LE(head, 3, crc24(head, 0, 3));
+  let crc = CRC32_SEED;
+  for (const p of parts) crc = crc32Update(crc, p);
+  const tail = Buffer.allocUnsafe(SEGMENT_TRAILER_LENGTH);
+  tail.writeUInt32LE(crc, 0);
+  out.push(head);
+  for (const p of parts) out.push(p);
+  out.push(tail);
+}
+
 export interface SegmentDecoderOptions {
   /** LZ4 when compression was negotiated at STARTUP (selects the 8-byte header format). */
   compressor?: BodyCompressor;
@@ -122,37 +141,57 @@ export class SegmentDecoder extends ChunkDecoder<Segment> {
   }
 
   protected pushInto(chunk: Buffer, out: Segment[]): void {
-    let data = chunk;
-    if (this.pendingLength > 0) {
-      this.pending.push(chunk);
-      this.pendingLength += chunk.length;
-      if (this.needed < 0) {
-        if (this.pendingLength < this.headerLength) return;
-        const head = Buffer.concat(this.pending, this.pendingLength);
-        this.pending = [head];
-        this.needed = this.parseHeader(head, 0).total;
-      }
-      if (this.pendingLength < this.needed) return;
-      data = this.pending.length === 1 ? this.pending[0]! : Buffer.concat(this.pending, this.pendingLength);
-      this.pending = [];
-      this.pendingLength = 0;
-      this.needed = -1;
-    }
     let off = 0;
-    while (off < data.length) {
-      const avail = data.length - off;
+    if (this.pendingLength > 0) {
+      off = this.completePending(chunk, out);
+      if (off < 0) return; // the chunk was all taken, the segment is still incomplete
+    }
+    while (off < chunk.length) {
+      const avail = chunk.length - off;
       if (avail < this.headerLength) {
-        this.stash(data.subarray(off), -1);
+        this.stash(chunk.subarray(off), -1);
         return;
       }
-      const h = this.parseHeader(data, off);
+      const h = this.parseHeader(chunk, off);
       if (avail < h.total) {
-        this.stash(data.subarray(off), h.total);
+        this.stash(chunk.subarray(off), h.total);
         return;
       }
-      out.push(this.readSegment(data, off, h));
+      out.push(this.readSegment(chunk, off, h));
       off += h.total;
     }
+  }
+
+  /**
+   * Completes the held segment with the start of `chunk`, copying only its own bytes (the rest of the chunk is
+   * read in place). Returns where the rest starts in `chunk`, or -1 when the chunk did not complete it.
+   */
+  private completePending(chunk: Buffer, out: Segment[]): number {
+    if (this.needed < 0) {
+      const take = Math.min(chunk.length, this.headerLength - this.pendingLength);
+      const head = Buffer.concat([...this.pending, chunk.subarray(0, take)]);
+      if (head.length < this.headerLength) {
+        this.pending = [head];
+        this.pendingLength = head.length;
+        return -1;
+      }
+      this.needed = this.parseHeader(head, 0).total;
+    }
+    const missing = this.needed - this.pendingLength;
+    if (chunk.length < missing) {
+      this.pending.push(chunk);
+      this.pendingLength += chunk.length;
+      return -1;
+    }
+    const whole = Buffer.allocUnsafe(this.needed);
+    let pos = 0;
+    for (const p of this.pending) pos += p.copy(whole, pos);
+    chunk.copy(whole, pos, 0, missing);
+    this.pending = [];
+    this.pendingLength = 0;
+    this.needed = -1;
+    out.push(this.readSegment(whole, 0, this.parseHeader(whole, 0)));
+    return missing;
   }
 
   private stash(rest: Buffer, needed: number): void {
@@ -224,23 +263,40 @@ function hex(v: number, digits: number): string {
   return v.toString(16).padStart(digits, '0');
 }
 
+const NO_CHUNKS: readonly Buffer[] = Object.freeze([]);
+
+/**
+ * With `gather`, a segment whose frames average at least this many bytes is written as its chunks; smaller frames
+ * are copied into one segment buffer, which costs less than one more iovec and one more CRC32 call per frame
+ * (bench:proxy, v5: user CPU per 10 KiB read -13 % gathered; per 100 B read +60 % gathered).
+ */
+const GATHER_MIN_AVERAGE_FRAME = 2048;
+
 /**
  * Packs whole frames into segments: consecutive frames share a self-contained segment while the
  * payload stays within MAX_SEGMENT_PAYLOAD; a frame larger than that is split over
  * non-self-contained segments of at most MAX_SEGMENT_PAYLOAD bytes each.
+ *
+ * `add` and `flush` return what to write, in order. By default each element is one whole segment. With
+ * `gather` (and no compression) a segment of large frames comes as its chunks instead (`gatherSegment`: header,
+ * the frames as given, trailer), so those frames are not copied: for a socket, where the chunks of one
+ * `writev` are written back to back. The frames must then stay unchanged until written.
  */
 export class SegmentFramer {
   private parts: Buffer[] = [];
   private partsLength = 0;
+  private readonly gather: boolean;
 
   constructor(
     private readonly compressor?: BodyCompressor,
     private readonly maxPayload = MAX_SEGMENT_PAYLOAD,
+    gather = false,
   ) {
     checkSegmentCompressor(compressor);
     if (!(maxPayload >= 1 && maxPayload <= MAX_SEGMENT_PAYLOAD)) {
       throw new RangeError(`maxPayload must be in [1, ${MAX_SEGMENT_PAYLOAD}]`);
     }
+    this.gather = gather && compressor === undefined;
   }
 
   /** Frame bytes waiting for `flush()`. */
@@ -248,25 +304,31 @@ export class SegmentFramer {
     return this.partsLength;
   }
 
-  /** Add one whole frame (header + body); returns the segments this completes. */
-  add(frame: Buffer): Buffer[] {
-    const out: Buffer[] = [];
+  /** Add one whole frame (header + body); returns the segments (or chunks) this completes. */
+  add(frame: Buffer): readonly Buffer[] {
     if (frame.length > this.maxPayload) {
+      const out: Buffer[] = [];
       this.flushInto(out);
       for (let off = 0; off < frame.length; off += this.maxPayload) {
         const piece = frame.subarray(off, Math.min(frame.length, off + this.maxPayload));
-        out.push(encodeSegment(piece, false, this.compressor));
+        this.emit([piece], piece.length, false, out);
       }
       return out;
     }
-    if (this.partsLength + frame.length > this.maxPayload) this.flushInto(out);
+    let out = NO_CHUNKS;
+    if (this.partsLength + frame.length > this.maxPayload) {
+      const done: Buffer[] = [];
+      this.flushInto(done);
+      out = done;
+    }
     this.parts.push(frame);
     this.partsLength += frame.length;
     return out;
   }
 
   /** Emit the pending self-contained segment, if any. */
-  flush(): Buffer[] {
+  flush(): readonly Buffer[] {
+    if (this.parts.length === 0) return NO_CHUNKS;
     const out: Buffer[] = [];
     this.flushInto(out);
     return out;
@@ -274,9 +336,14 @@ export class SegmentFramer {
 
   private flushInto(out: Buffer[]): void {
     if (this.parts.length === 0) return;
-    out.push(encodeSegment(this.parts, true, this.compressor));
+    this.emit(this.parts, this.partsLength, true, out);
     this.parts = [];
     this.partsLength = 0;
+  }
+
+  private emit(parts: readonly Buffer[], length: number, selfContained: boolean, out: Buffer[]): void {
+    if (this.gather && length >= GATHER_MIN_AVERAGE_FRAME * parts.length) gatherSegment(parts, length, selfContained, out);
+    else out.push(encodeSegment(parts, selfContained, this.compressor));
   }
 }
 

@@ -291,6 +291,64 @@ test('SegmentFramer keeps frames until flush and accepts a smaller payload limit
   assert.throws(() => new SegmentFramer(undefined, MAX_SEGMENT_PAYLOAD + 1), RangeError);
 });
 
+test('SegmentFramer with gather: the same bytes as the copied segments; large frames are written as themselves', () => {
+  fc.assert(
+    fc.property(frameLists, fc.integer({ min: 512, max: MAX_SEGMENT_PAYLOAD }), (list, limit) => {
+      const frames = list.map(([id, body]) => frame(id, Buffer.from(body)).bytes);
+      const copied = new SegmentFramer(undefined, limit);
+      const gathered = new SegmentFramer(undefined, limit, true);
+      const a: Buffer[] = [];
+      const b: Buffer[] = [];
+      for (const f of frames) {
+        for (const s of copied.add(f)) a.push(s);
+        for (const s of gathered.add(f)) b.push(s);
+      }
+      for (const s of copied.flush()) a.push(s);
+      for (const s of gathered.flush()) b.push(s);
+      assert.ok(Buffer.concat(b).equals(Buffer.concat(a)));
+    }),
+    { numRuns: 60 },
+  );
+  const large = [frame(1, Buffer.alloc(10_000, 1)).bytes, frame(2, Buffer.alloc(10_000, 2)).bytes];
+  const small = [frame(3, Buffer.alloc(100, 3)).bytes, frame(4, Buffer.alloc(100, 4)).bytes];
+  for (const [frames, asThemselves] of [
+    [large, true],
+    [small, false],
+  ] as const) {
+    const framer = new SegmentFramer(undefined, undefined, true);
+    for (const f of frames) assert.deepEqual(framer.add(f), []);
+    const chunks = framer.flush();
+    assert.ok(Buffer.concat([...chunks]).equals(encodeSegment(frames, true)));
+    assert.equal(chunks.length, asThemselves ? 4 : 1, asThemselves ? 'header, the two frames, trailer' : 'one copied segment');
+    for (const f of frames) assert.equal(chunks.includes(f), asThemselves);
+  }
+  // LZ4 segments are compressed whole: gather does not apply, each element is a whole segment
+  const frames = [frame(1, Buffer.alloc(500, 1)).bytes, frame(2, Buffer.alloc(500, 2)).bytes];
+  const lz4 = new SegmentFramer(lz4BodyCompressor, undefined, true);
+  for (const f of frames) assert.deepEqual(lz4.add(f), []);
+  const [seg, ...rest] = lz4.flush();
+  assert.equal(rest.length, 0);
+  assert.ok(seg!.equals(encodeSegment(frames, true, lz4BodyCompressor)));
+});
+
+test('SegmentDecoder copies only the held segment when a chunk completes it; later segments are read in place', () => {
+  const s1 = encodeSegment(frame(1, Buffer.alloc(300, 1)).bytes, true);
+  const s2 = encodeSegment(frame(2, Buffer.alloc(300, 2)).bytes, true);
+  for (const cut of [3, 100]) {
+    // cut 3: even the header of the first segment is split
+    const dec = new SegmentDecoder();
+    assert.deepEqual(dec.push(s1.subarray(0, cut)), []);
+    const chunk = Buffer.concat([s1.subarray(cut), s2]);
+    const got = dec.push(chunk);
+    assert.equal(got.length, 2);
+    assert.ok(got[0]!.payload.equals(s1.subarray(6, s1.length - 4)));
+    assert.ok(got[1]!.payload.equals(s2.subarray(6, s2.length - 4)));
+    assert.equal(got[1]!.payload.buffer, chunk.buffer, 'the second segment is a view of the chunk');
+    assert.equal(got[1]!.payload.byteOffset, chunk.byteOffset + (s1.length - cut) + 6);
+    assert.equal(dec.bufferedBytes, 0);
+  }
+});
+
 /** A segment with valid CRCs around arbitrary header fields and payload bytes (LZ4 header format). */
 function rawLz4Segment(wire: Buffer, uncompressedLength: number, selfContained: boolean): Buffer {
   const head = Buffer.alloc(8);
