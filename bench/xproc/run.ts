@@ -381,7 +381,7 @@ function report(rows: Row[]): void {
       const proxy = fixed[i + 1]!;
       for (const r of [relay, proxy]) {
         console.log(
-          `| ${r.workload} | ${r.version} | ${r.path === 'relay' ? `relay (vs ${proxy.path})` : r.path} | ${r.fraction ?? 0.5} | ${r.rate} | ${r.result.p50us} | ${r.result.p99us} | ${r.result.p999us} | ${r.result.maxUs} | ${r.result.late} | ${r.result.p50SentUs} / ${r.result.p99SentUs} | ${r === proxy ? proxy.result.p99us - relay.result.p99us : ''} | ${r === proxy ? proxy.result.p99SentUs - relay.result.p99SentUs : ''} |`,
+          `| ${r.workload} | ${r.version} | ${r.path === 'relay' ? `relay (vs ${proxy.path})` : r.path} | ${r.fraction} | ${r.rate} | ${r.result.p50us} | ${r.result.p99us} | ${r.result.p999us} | ${r.result.maxUs} | ${r.result.late} | ${r.result.p50SentUs} / ${r.result.p99SentUs} | ${r === proxy ? proxy.result.p99us - relay.result.p99us : ''} | ${r === proxy ? proxy.result.p99SentUs - relay.result.p99SentUs : ''} |`,
         );
       }
     }

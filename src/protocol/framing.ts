@@ -16,18 +16,16 @@
  * ('checksum' for a CRC mismatch, 'frame-too-large', 'invalid-value', 'compression') and the
  * connection must be closed. Writing: `encode(frameBytes)` returns what to put on the socket now
  * (legacy: the frame itself; segments: the segments it completes); `flush()` returns the pending
- * self-contained segment (call it once per write batch, e.g. when uncorking). Uncompressed segments come
- * as their chunks (header, the frames themselves, trailer: `gatherSegment`), so frames are not copied into
- * segments: write every returned buffer, in order, and leave the frames unchanged until written.
+ * self-contained segment (call it once per write batch, e.g. when uncorking). Uncompressed segments of large
+ * frames come as their chunks (header, the frames themselves, trailer: `SegmentFramer` with gather), so those
+ * frames are not copied: write every returned buffer, in order, and leave the frames unchanged until written.
  */
 import { HeaderFlag, Opcode, ProtocolVersion } from './constants';
 import type { BodyCompressor } from './compression';
 import { FrameDecoder, type FrameDecoderOptions } from './decoder';
 import { ProtocolError } from './errors';
 import type { RawFrame } from './frame';
-import { SegmentFramer, V5FrameDecoder } from './segment';
-
-const NOTHING: readonly Buffer[] = Object.freeze([]);
+import { NO_CHUNKS, SegmentFramer, V5FrameDecoder } from './segment';
 
 /** Is `f` the v5 READY or AUTHENTICATE after which a connection switches to segments? */
 export function switchesToSegments(f: RawFrame): boolean {
@@ -86,7 +84,7 @@ export class ConnectionFraming {
   }
 
   flush(): readonly Buffer[] {
-    return this.framer ? this.framer.flush() : NOTHING;
+    return this.framer ? this.framer.flush() : NO_CHUNKS;
   }
 
   /** The server side wrote `f`: switch after a v5 READY/AUTHENTICATE. Returns true when it switched. */

@@ -45,6 +45,12 @@ function write3LE(out: Buffer, off: number, v: number): void {
   out[off + 2] = (v >>> 16) & 0xff;
 }
 
+/** The 6-byte header of an uncompressed segment at the start of `out`: payload length, self-contained bit, CRC24. */
+function writeUncompressedHeader(out: Buffer, length: number, selfContained: boolean): void {
+  write3LE(out, 0, length | ((selfContained ? 1 : 0) << 17));
+  write3LE(out, 3, crc24(out, 0, 3));
+}
+
 // Reused scratch for compressing one segment payload (at most MAX_SEGMENT_PAYLOAD bytes in).
 const compressScratch = Buffer.allocUnsafe(lz4CompressBound(MAX_SEGMENT_PAYLOAD));
 
@@ -64,8 +70,7 @@ export function encodeSegment(payload: Buffer | readonly Buffer[], selfContained
   const sc = selfContained ? 1 : 0;
   if (!compressed) {
     const out = Buffer.allocUnsafe(UNCOMPRESSED_SEGMENT_HEADER_LENGTH + length + SEGMENT_TRAILER_LENGTH);
-    write3LE(out, 0, length | (sc << 17));
-    write3LE(out, 3, crc24(out, 0, 3));
+    writeUncompressedHeader(out, length, selfContained);
     let pos = UNCOMPRESSED_SEGMENT_HEADER_LENGTH;
     for (const p of parts) pos += p.copy(out, pos);
     out.writeUInt32LE(crc32(out, UNCOMPRESSED_SEGMENT_HEADER_LENGTH, pos), pos);
@@ -98,8 +103,7 @@ export function encodeSegment(payload: Buffer | readonly Buffer[], selfContained
  */
 export function gatherSegment(parts: readonly Buffer[], length: number, selfContained: boolean, out: Buffer[]): void {
   const head = Buffer.allocUnsafe(UNCOMPRESSED_SEGMENT_HEADER_LENGTH);
-  write3LE(head, 0, length | ((selfContained ? 1 : 0) << 17));
-  write3LE(head, 3, crc24(head, 0, 3));
+  writeUncompressedHeader(head, length, selfContained);
   let crc = CRC32_SEED;
   for (const p of parts) crc = crc32Update(crc, p);
   const tail = Buffer.allocUnsafe(SEGMENT_TRAILER_LENGTH);
@@ -263,7 +267,8 @@ function hex(v: number, digits: number): string {
   return v.toString(16).padStart(digits, '0');
 }
 
-const NO_CHUNKS: readonly Buffer[] = Object.freeze([]);
+/** Nothing to write (shared, frozen). */
+export const NO_CHUNKS: readonly Buffer[] = Object.freeze([]);
 
 /**
  * With `gather`, a segment whose frames average at least this many bytes is written as its chunks; smaller frames
