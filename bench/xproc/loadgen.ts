@@ -1,6 +1,6 @@
 // The load generator of the cross-process benchmark (its own process), on our codec: `conns` connections,
 // `inflight` requests in flight per connection (pipelined), prepared statements of one workload, for
-// `durationMs` after `warmupMs`. With `rate` > 0 requests are sent on a fixed schedule (total requests/s) and
+// `durationMs` after `warmupMs` (or until `count` requests are measured). With `rate` > 0 requests are sent on a fixed schedule (total requests/s) and
 // latency is measured from each request's scheduled time, so a stall is not hidden (no coordinated omission).
 //   node dist/bench/xproc/loadgen.js '<json LoadgenOptions>'   -> prints one JSON LoadgenResult line
 import { createHistogram, performance } from 'node:perf_hooks';
@@ -19,6 +19,8 @@ export interface LoadgenOptions {
   workload: string;
   durationMs: number;
   warmupMs: number;
+  /** > 0: measure this many requests after the warmup instead of running for `durationMs` */
+  count?: number;
   /** total requests/s; 0 = as fast as replies come back */
   rate: number;
   /** requests carry a client timestamp (as drivers send by default) */
@@ -84,7 +86,14 @@ async function main(): Promise<void> {
   let seq = 0;
   const t0 = performance.now();
   const measureFrom = t0 + o.warmupMs;
-  const end = measureFrom + o.durationMs;
+  const count = o.count ?? 0;
+  const end = count > 0 ? Number.POSITIVE_INFINITY : measureFrom + o.durationMs;
+  let stoppedAt = end;
+  const stop = (now: number): void => {
+    running = false;
+    stoppedAt = now;
+    if (outstanding === 0) resolveDone();
+  };
 
   // Per connection: free stream ids and the (scheduled) send time of each stream id in flight.
   const free = conns.map(() => Array.from({ length: o.inflight }, (_, i) => o.inflight - i));
@@ -112,7 +121,7 @@ async function main(): Promise<void> {
       outstanding--;
       const startedAt = sentAt[ci]![f.streamId]!;
       free[ci]!.push(f.streamId);
-      if (counting && startedAt >= measureFrom) {
+      if (counting && startedAt >= measureFrom && (count === 0 || requests < count)) {
         requests++;
         hist.record(Math.max(1, Math.round((now - startedAt) * 1000)));
         histSent.record(Math.max(1, Math.round((now - writtenAt[ci]![f.streamId]!) * 1000)));
@@ -120,6 +129,7 @@ async function main(): Promise<void> {
           errors++;
           firstError ??= f.body.toString('latin1').replace(/[^\x20-\x7e]/g, '.');
         }
+        if (requests === count && running) stop(now);
       }
       if (!running) {
         if (outstanding === 0) resolveDone();
@@ -140,9 +150,9 @@ async function main(): Promise<void> {
     const tick = (): void => {
       const now = performance.now();
       if (now >= measureFrom) counting = true;
+      if (!running) return;
       if (now >= end) {
-        running = false;
-        if (outstanding === 0) resolveDone();
+        stop(end);
         return;
       }
       while (next <= now) {
@@ -170,13 +180,11 @@ async function main(): Promise<void> {
     setTimeout(() => {
       counting = true;
     }, o.warmupMs);
-    setTimeout(() => {
-      running = false;
-      if (outstanding === 0) resolveDone();
-    }, o.warmupMs + o.durationMs);
+    if (count === 0) setTimeout(() => stop(end), o.warmupMs + o.durationMs);
   }
-  await Promise.race([done, new Promise((r) => setTimeout(r, o.warmupMs + o.durationMs + 10_000))]);
-  const seconds = o.durationMs / 1000;
+  const limitMs = count > 0 ? 600_000 : o.warmupMs + o.durationMs + 10_000;
+  await Promise.race([done, new Promise((r) => setTimeout(r, limitMs))]);
+  const seconds = ((running ? performance.now() : stoppedAt) - measureFrom) / 1000;
   const us = (p: number): number => Math.round(hist.percentile(p)) / 1;
   const result: LoadgenResult = {
     requests,

@@ -16,6 +16,7 @@
 //   --conns 4  --inflight 32 (per connection)  --workloads insert,select-100B,select-10KiB,mix-50/50 (also select-k-100B,
 //   select-k-10KiB: the key column selected too)
 //   --versions 4,5  --workers 1 (comma list, e.g. 1,2: proxy_workers of each proxy run)  --no-latency  --out FILE
+//   --count N (each slice measures N requests after its warmup instead of running --duration ms)
 //   --rate-fractions 0.5 (comma list: the fixed-rate slices at these fractions of each path's saturation throughput)
 //   --client-timestamps: requests carry a client timestamp (as drivers send by default); without it every write
 //     is one the proxy pins a timestamp into (pin_write_timestamps, the worst case for writes)
@@ -48,6 +49,9 @@ import { BENCH_KEYSPACE, CLUSTER_SETUP, KEYS, WORKLOADS } from './workloads';
 
 const backend = arg('backend', 'null') as 'null' | 'clusters';
 const durationMs = Number(arg('duration', process.env['BENCH_TIME'] ?? '3000'));
+/** --count N: each slice measures N requests (after its warmup) instead of running for --duration */
+const count = Number(arg('count', '0'));
+if (!Number.isInteger(count) || count < 0) throw new Error(`--count: ${arg('count', '0')} is not a number of requests`);
 const warmupMs = Number(arg('warmup', '500'));
 const rounds = Number(arg('rounds', '2'));
 const connsN = Number(arg('conns', '4'));
@@ -215,7 +219,7 @@ async function main(): Promise<void> {
   if (backend === 'clusters') await setupClusters(paths.find((p) => p.name.startsWith('proxy'))!);
 
   const rows: Row[] = [];
-  const base = { conns: connsN, inflight, durationMs, warmupMs, credentials: CREDS, clientTimestamps };
+  const base = { conns: connsN, inflight, durationMs, warmupMs, count, credentials: CREDS, clientTimestamps };
   const runSlice = async (
     p: Path,
     workload: string,
@@ -275,7 +279,7 @@ async function main(): Promise<void> {
       {
         date: new Date().toISOString(),
         backend,
-        options: { durationMs, warmupMs, rounds, conns: connsN, inflight, workerCounts },
+        options: { durationMs, count, warmupMs, rounds, conns: connsN, inflight, workerCounts },
         rows,
       },
       null,
